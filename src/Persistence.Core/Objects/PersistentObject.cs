@@ -1,0 +1,108 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using Persistence.Serialization;
+
+namespace Persistence;
+
+/// <summary>
+/// The base of every persistent class. The source generator derives <c>[Persistent]</c> classes from
+/// it and writes their property bodies: a read calls <see cref="ActivateIfGhost"/> (one field compare
+/// when the object is loaded), a write calls <see cref="BeforeWrite"/>, which loads a ghost and
+/// registers the object with its connection once per transaction.
+/// </summary>
+public abstract class PersistentObject
+{
+    internal Connection? _connection;
+    internal Oid _oid;
+    internal long _serial;
+    internal PersistentState _state;
+    internal uint _typeId;
+    // Intrusive links of the connection's list of loaded objects, oldest activation first (cache eviction).
+    internal PersistentObject? _olderLoaded;
+    internal PersistentObject? _newerLoaded;
+
+    /// <summary>Creates a new object: it has no oid until a commit reaches it from a stored object.</summary>
+    protected PersistentObject()
+    {
+    }
+
+    /// <summary>Creates a ghost; only the library calls this, through generated code.</summary>
+    protected PersistentObject(GhostToken token)
+    {
+        _ = token;
+        _state = PersistentState.Ghost;
+    }
+
+    /// <summary>The object's oid, or <see cref="Oid.Null"/> while it is new.</summary>
+    [EditorBrowsable(EditorBrowsableState.Advanced)]
+    public Oid PersistentOid => _oid;
+
+    /// <summary>Whether the object is new, a ghost, loaded, or changed.</summary>
+    [EditorBrowsable(EditorBrowsableState.Advanced)]
+    public PersistentState PersistentState => _state;
+
+    /// <summary>The connection the object belongs to, or null while it is new.</summary>
+    [EditorBrowsable(EditorBrowsableState.Advanced)]
+    public Connection? PersistentConnection => _connection;
+
+    /// <summary>The tid of the committed revision the object was loaded from (0 while it is new).</summary>
+    [EditorBrowsable(EditorBrowsableState.Advanced)]
+    public long PersistentSerial => _serial;
+
+    /// <summary>The description of the object's class (generated).</summary>
+    [EditorBrowsable(EditorBrowsableState.Advanced)]
+    public abstract PersistentTypeInfo PersistentType { get; }
+
+    /// <summary>Loads the object's state if it is a ghost. Generated getters call this first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected void ActivateIfGhost()
+    {
+        if (_state == PersistentState.Ghost) Activate();
+    }
+
+    /// <summary>
+    /// Prepares the object for a change: loads it if it is a ghost and registers it with its
+    /// connection (once per transaction) so the next commit stores it. Generated setters call this first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected void BeforeWrite()
+    {
+        if ((uint)(_state - PersistentState.Ghost) <= 1u) MarkChanged();
+    }
+
+    /// <summary>Loads the object's state now if it is a ghost (as touching a property would).</summary>
+    public void Activate()
+    {
+        if (_state != PersistentState.Ghost) return;
+        Connection.OwnerOf(this).Activate(this);
+    }
+
+    /// <summary>
+    /// Marks the object as changed so the next commit stores it. Generated setters do this; call it
+    /// yourself only after changing state the generator cannot see (for example inside a value you mutated in place).
+    /// </summary>
+    public void MarkChanged()
+    {
+        switch (_state)
+        {
+            case PersistentState.New:
+            case PersistentState.Changed:
+                return;
+            case PersistentState.Ghost:
+                Connection.OwnerOf(this).Activate(this);
+                goto default;
+            default:
+                Connection.OwnerOf(this).Register(this);
+                return;
+        }
+    }
+
+    /// <summary>Writes the stored fields, the base class's first (generated).</summary>
+    protected internal abstract void WriteState(ref RecordWriter writer);
+
+    /// <summary>Reads the stored fields, the base class's first (generated).</summary>
+    protected internal abstract void ReadState(ref RecordReader reader);
+
+    /// <summary>Resets every stored field to its default, releasing what it referenced (generated; used when the object becomes a ghost).</summary>
+    protected internal abstract void ClearState();
+}

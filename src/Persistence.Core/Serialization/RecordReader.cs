@@ -1,0 +1,244 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Persistence.Serialization;
+
+/// <summary>
+/// Reads the state of one record, in the order <see cref="RecordWriter"/> wrote it. Every read is
+/// bounds-checked: damaged or hostile bytes raise <see cref="FormatException"/>, which the
+/// connection reports as <see cref="CorruptDatabaseException"/> naming the object.
+/// </summary>
+public ref struct RecordReader
+{
+    private readonly ReadOnlySpan<byte> _state;
+    private readonly IReferenceResolver? _resolver;
+    private int _position;
+
+    /// <summary>Creates a reader over the state bytes of a record (see <see cref="RecordFormat.State"/>).</summary>
+    public RecordReader(ReadOnlySpan<byte> state, IReferenceResolver? resolver)
+    {
+        _state = state;
+        _resolver = resolver;
+        _position = 0;
+    }
+
+    /// <summary>The number of state bytes not read yet.</summary>
+    public readonly int Remaining => _state.Length - _position;
+
+    /// <summary>Reads a Boolean; any byte but 0 and 1 is damage.</summary>
+    public bool ReadBoolean()
+    {
+        var b = ReadByte();
+        return b switch
+        {
+            0 => false,
+            1 => true,
+            _ => throw Damaged($"a Boolean stored as {b}"),
+        };
+    }
+
+    /// <summary>Reads one byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte ReadByte()
+    {
+        if ((uint)_position >= (uint)_state.Length) throw Truncated(1);
+        return _state[_position++];
+    }
+
+    /// <summary>Reads a signed byte.</summary>
+    public sbyte ReadSByte() => (sbyte)ReadByte();
+
+    /// <summary>Reads a 16-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public short ReadInt16() => ReadRaw<short>();
+
+    /// <summary>Reads an unsigned 16-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort ReadUInt16() => ReadRaw<ushort>();
+
+    /// <summary>Reads a character.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public char ReadChar() => (char)ReadRaw<ushort>();
+
+    /// <summary>Reads a 32-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int ReadInt32() => ReadRaw<int>();
+
+    /// <summary>Reads an unsigned 32-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint ReadUInt32() => ReadRaw<uint>();
+
+    /// <summary>Reads a 64-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long ReadInt64() => ReadRaw<long>();
+
+    /// <summary>Reads an unsigned 64-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ReadUInt64() => ReadRaw<ulong>();
+
+    /// <summary>Reads a 32-bit float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float ReadSingle() => BitConverter.Int32BitsToSingle(ReadRaw<int>());
+
+    /// <summary>Reads a 64-bit float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public double ReadDouble() => BitConverter.Int64BitsToDouble(ReadRaw<long>());
+
+    /// <summary>Reads a half-precision float.</summary>
+    public Half ReadHalf() => BitConverter.Int16BitsToHalf(ReadRaw<short>());
+
+    /// <summary>Reads a decimal.</summary>
+    public decimal ReadDecimal()
+    {
+        Span<int> bits = [ReadRaw<int>(), ReadRaw<int>(), ReadRaw<int>(), ReadRaw<int>()];
+        try
+        {
+            return new decimal(bits);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException("A record is damaged: a decimal has invalid flags.", e);
+        }
+    }
+
+    /// <summary>Reads a DateTime.</summary>
+    public DateTime ReadDateTime()
+    {
+        var binary = ReadRaw<long>();
+        try
+        {
+            return DateTime.FromBinary(binary);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException("A record is damaged: a DateTime is out of range.", e);
+        }
+    }
+
+    /// <summary>Reads a DateTimeOffset.</summary>
+    public DateTimeOffset ReadDateTimeOffset()
+    {
+        var ticks = ReadRaw<long>();
+        var minutes = ReadRaw<short>();
+        try
+        {
+            return new DateTimeOffset(ticks, TimeSpan.FromMinutes(minutes));
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException("A record is damaged: a DateTimeOffset is out of range.", e);
+        }
+    }
+
+    /// <summary>Reads a DateOnly.</summary>
+    public DateOnly ReadDateOnly()
+    {
+        var day = ReadRaw<int>();
+        if ((uint)day > (uint)DateOnly.MaxValue.DayNumber) throw Damaged($"a DateOnly with day number {day}");
+        return DateOnly.FromDayNumber(day);
+    }
+
+    /// <summary>Reads a TimeOnly.</summary>
+    public TimeOnly ReadTimeOnly()
+    {
+        var ticks = ReadRaw<long>();
+        if ((ulong)ticks > (ulong)TimeOnly.MaxValue.Ticks) throw Damaged($"a TimeOnly with {ticks} ticks");
+        return new TimeOnly(ticks);
+    }
+
+    /// <summary>Reads a TimeSpan.</summary>
+    public TimeSpan ReadTimeSpan() => new(ReadRaw<long>());
+
+    /// <summary>Reads a Guid.</summary>
+    public Guid ReadGuid()
+    {
+        if ((uint)_position > (uint)(_state.Length - 16)) throw Truncated(16);
+        var value = new Guid(_state.Slice(_position, 16));
+        _position += 16;
+        return value;
+    }
+
+    /// <summary>Reads a string (null if its length was written as -1).</summary>
+    public string? ReadString()
+    {
+        var length = ReadRaw<int>();
+        if (length == -1) return null;
+        var bytes = Take(length);
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>Reads a byte array (null if its length was written as -1).</summary>
+    public byte[]? ReadBytes()
+    {
+        var length = ReadRaw<int>();
+        if (length == -1) return null;
+        return Take(length).ToArray();
+    }
+
+    /// <summary>
+    /// Reads a collection count written by <see cref="RecordWriter.WriteCount"/>: -1 for null, else a
+    /// count that can fit in the bytes left if each element takes at least
+    /// <paramref name="minimumElementSize"/> bytes (so damaged counts never allocate huge arrays).
+    /// </summary>
+    public int ReadCount(int minimumElementSize = 1)
+    {
+        var count = ReadRaw<int>();
+        if (count == -1) return -1;
+        if (count < 0 || (long)count * Math.Max(minimumElementSize, 0) > Remaining)
+            throw Damaged($"a collection count of {count} with {Remaining} bytes left");
+        return count;
+    }
+
+    /// <summary>Reads a stored reference without resolving it.</summary>
+    public ObjectReference ReadObjectReference()
+    {
+        var oid = ReadRaw<ulong>();
+        if (oid == 0) return default;
+        return new ObjectReference(new Oid(oid), ReadRaw<uint>());
+    }
+
+    /// <summary>Reads a reference to a persistent object: null, an object already loaded, or a ghost.</summary>
+    public T? ReadReference<T>() where T : PersistentObject?
+    {
+        var reference = ReadObjectReference();
+        if (reference.Oid.IsNull) return null;
+        if (_resolver is null)
+            throw new InvalidOperationException("This record reader has no reference resolver, so it cannot read references to persistent objects.");
+        var target = _resolver.Materialize(reference);
+        return target as T ?? throw new SchemaMismatchException(
+            $"{reference.Oid} is stored as a {target.PersistentType.Name}, but the field that references it holds a {typeof(T).Name}. Change the field's type back, or migrate the data.",
+            target.PersistentType.Name);
+    }
+
+    /// <summary>Skips <paramref name="count"/> bytes.</summary>
+    public void Skip(int count) => Take(count);
+
+    /// <summary>Returns the next <paramref name="count"/> bytes and moves past them.</summary>
+    public ReadOnlySpan<byte> ReadSpan(int count) => Take(count);
+
+    private ReadOnlySpan<byte> Take(int count)
+    {
+        if (count < 0 || (uint)_position > (uint)(_state.Length - count)) throw Truncated(count);
+        var span = _state.Slice(_position, count);
+        _position += count;
+        return span;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private T ReadRaw<T>() where T : unmanaged
+    {
+        var size = Unsafe.SizeOf<T>();
+        if ((uint)_position > (uint)(_state.Length - size)) throw Truncated(size);
+        var value = Unsafe.ReadUnaligned<T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(_state), _position));
+        _position += size;
+        if (!BitConverter.IsLittleEndian) MemoryMarshal.AsBytes(new Span<T>(ref value)).Reverse();
+        return value;
+    }
+
+    private readonly FormatException Truncated(int wanted) =>
+        new($"A record is damaged: it ends {_state.Length - _position} bytes after position {_position}, where {wanted} more were needed.");
+
+    private readonly FormatException Damaged(string what) =>
+        new($"A record is damaged: {what} at position {_position}.");
+}

@@ -1,0 +1,220 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Persistence.Serialization;
+
+/// <summary>
+/// Writes the state of one record: fixed-width little-endian primitives, length-prefixed UTF-8
+/// strings, references as oid and type id. Obtained from <see cref="RecordBuffer.BeginRecord"/>
+/// and finished with <see cref="Complete"/>.
+/// </summary>
+/// <remarks>Generated <c>WriteState</c> methods call it; the wire format is described in docs/FORMAT.md.</remarks>
+public ref struct RecordWriter
+{
+    private readonly RecordBuffer _owner;
+    private readonly IReferenceResolver? _resolver;
+    private readonly int _start;
+    private byte[] _buffer;
+    private int _position;
+
+    internal RecordWriter(RecordBuffer owner, IReferenceResolver? resolver, int start, int position)
+    {
+        _owner = owner;
+        _resolver = resolver;
+        _start = start;
+        _buffer = owner.Bytes;
+        _position = position;
+    }
+
+    /// <summary>The number of bytes written to this record so far, header included.</summary>
+    public readonly int Written => _position - _start;
+
+    /// <summary>Writes a Boolean as one byte (0 or 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteBoolean(bool value) => WriteByte(value ? (byte)1 : (byte)0);
+
+    /// <summary>Writes one byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteByte(byte value)
+    {
+        if ((uint)_position >= (uint)_buffer.Length) Grow(1);
+        _buffer[_position++] = value;
+    }
+
+    /// <summary>Writes a signed byte.</summary>
+    public void WriteSByte(sbyte value) => WriteByte((byte)value);
+
+    /// <summary>Writes a 16-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteInt16(short value) => WriteRaw(value);
+
+    /// <summary>Writes an unsigned 16-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteUInt16(ushort value) => WriteRaw(value);
+
+    /// <summary>Writes a character as its UTF-16 code unit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteChar(char value) => WriteRaw((ushort)value);
+
+    /// <summary>Writes a 32-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteInt32(int value) => WriteRaw(value);
+
+    /// <summary>Writes an unsigned 32-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteUInt32(uint value) => WriteRaw(value);
+
+    /// <summary>Writes a 64-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteInt64(long value) => WriteRaw(value);
+
+    /// <summary>Writes an unsigned 64-bit integer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteUInt64(ulong value) => WriteRaw(value);
+
+    /// <summary>Writes a 32-bit float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteSingle(float value) => WriteRaw(BitConverter.SingleToInt32Bits(value));
+
+    /// <summary>Writes a 64-bit float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteDouble(double value) => WriteRaw(BitConverter.DoubleToInt64Bits(value));
+
+    /// <summary>Writes a half-precision float.</summary>
+    public void WriteHalf(Half value) => WriteRaw(BitConverter.HalfToInt16Bits(value));
+
+    /// <summary>Writes a decimal as its four 32-bit parts (lo, mid, hi, flags).</summary>
+    public void WriteDecimal(decimal value)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value, bits);
+        WriteRaw(bits[0]);
+        WriteRaw(bits[1]);
+        WriteRaw(bits[2]);
+        WriteRaw(bits[3]);
+    }
+
+    /// <summary>Writes a DateTime as its 64-bit binary form (ticks and kind).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteDateTime(DateTime value) => WriteRaw(value.ToBinary());
+
+    /// <summary>Writes a DateTimeOffset as its clock ticks and its offset in minutes.</summary>
+    public void WriteDateTimeOffset(DateTimeOffset value)
+    {
+        WriteRaw(value.Ticks);
+        WriteRaw((short)(value.Offset.Ticks / TimeSpan.TicksPerMinute));
+    }
+
+    /// <summary>Writes a DateOnly as its day number.</summary>
+    public void WriteDateOnly(DateOnly value) => WriteRaw(value.DayNumber);
+
+    /// <summary>Writes a TimeOnly as its ticks.</summary>
+    public void WriteTimeOnly(TimeOnly value) => WriteRaw(value.Ticks);
+
+    /// <summary>Writes a TimeSpan as its ticks.</summary>
+    public void WriteTimeSpan(TimeSpan value) => WriteRaw(value.Ticks);
+
+    /// <summary>Writes a Guid as its 16 bytes.</summary>
+    public void WriteGuid(Guid value)
+    {
+        if ((uint)_position > (uint)(_buffer.Length - 16)) Grow(16);
+        value.TryWriteBytes(_buffer.AsSpan(_position, 16));
+        _position += 16;
+    }
+
+    /// <summary>Writes a string as a 32-bit byte length (-1 for null) and its UTF-8 bytes.</summary>
+    public void WriteString(string? value)
+    {
+        if (value is null)
+        {
+            WriteRaw(-1);
+            return;
+        }
+        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if ((uint)_position > (uint)(_buffer.Length - 4 - max)) Grow(4 + max);
+        var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 4));
+        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_position), written);
+        _position += 4 + written;
+    }
+
+    /// <summary>Writes a byte array as a 32-bit length (-1 for null) and its bytes.</summary>
+    public void WriteBytes(byte[]? value)
+    {
+        if (value is null)
+        {
+            WriteRaw(-1);
+            return;
+        }
+        WriteBytes((ReadOnlySpan<byte>)value);
+    }
+
+    /// <summary>Writes bytes as a 32-bit length and the bytes.</summary>
+    public void WriteBytes(ReadOnlySpan<byte> value)
+    {
+        if ((uint)_position > (uint)(_buffer.Length - 4 - value.Length)) Grow(4 + value.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_position), value.Length);
+        value.CopyTo(_buffer.AsSpan(_position + 4));
+        _position += 4 + value.Length;
+    }
+
+    /// <summary>
+    /// Writes a collection count, or -1 for a null collection.
+    /// </summary>
+    public void WriteCount(int count) => WriteRaw(count);
+
+    /// <summary>
+    /// Writes a reference to another persistent object: its oid (0 for null) and, if not null, its
+    /// type id. The oid is also added to the record's reference list.
+    /// </summary>
+    public void WriteReference(PersistentObject? target)
+    {
+        if (target is null)
+        {
+            WriteRaw(0UL);
+            return;
+        }
+        if (_resolver is null)
+            throw new InvalidOperationException("This record writer has no reference resolver, so it cannot write references to persistent objects.");
+        var reference = _resolver.Resolve(target);
+        WriteRaw(reference.Oid.Value);
+        WriteRaw(reference.TypeId);
+        _owner.AddReference(reference.Oid);
+    }
+
+    /// <summary>Copies bytes as they are, with no length (used when converting stored state).</summary>
+    internal void WriteRawBytes(ReadOnlySpan<byte> bytes)
+    {
+        if ((uint)_position > (uint)(_buffer.Length - bytes.Length)) Grow(bytes.Length);
+        bytes.CopyTo(_buffer.AsSpan(_position));
+        _position += bytes.Length;
+    }
+
+    /// <summary>Ends the record: appends the reference list and returns the record's place in the buffer.</summary>
+    public RecordSlice Complete() => _owner.CompleteRecord(_start, _position);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteRaw<T>(T value) where T : unmanaged
+    {
+        var size = Unsafe.SizeOf<T>();
+        if ((uint)_position > (uint)(_buffer.Length - size)) Grow(size);
+        if (!BitConverter.IsLittleEndian) value = ReverseEndianness(value);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_buffer), _position), value);
+        _position += size;
+    }
+
+    private static T ReverseEndianness<T>(T value) where T : unmanaged
+    {
+        var span = MemoryMarshal.AsBytes(new Span<T>(ref value));
+        span.Reverse();
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int needed)
+    {
+        _owner.Grow(_position, needed);
+        _buffer = _owner.Bytes;
+    }
+}

@@ -1,0 +1,238 @@
+using Persistence.Storage;
+
+namespace Persistence.Serialization;
+
+/// <summary>
+/// The database's schema catalog: a type id for every stored class, and for each class the field
+/// list of every schema version it was stored with. It is one record (oid 2, type id 0), shared by
+/// all connections of a database, and only ever grows: type ids and versions are never reused.
+/// </summary>
+/// <remarks>
+/// Changes (a class stored for the first time, a class whose fields changed, a rename through an
+/// alias) are committed at once in a small transaction of their own, before the commit that needs
+/// them; a type id that ends up unused costs a few bytes and nothing else. Concurrent writers of the
+/// catalog (other connections, other processes) are handled by reloading and retrying.
+/// </remarks>
+internal sealed class SchemaCatalog
+{
+    private readonly IStorage _storage;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<uint, Entry> _byId = [];
+    private readonly Dictionary<string, Entry> _byName = new(StringComparer.Ordinal);
+    // The binding of each registered class for writing, found once per database.
+    private readonly Dictionary<PersistentTypeInfo, WriteBinding> _writeBindings = new(ReferenceEqualityComparer.Instance);
+    // The binding of each (type id, schema version) for reading, found once per database.
+    private readonly Dictionary<ulong, ReadBinding> _readBindings = [];
+    private long _serial;
+
+    public SchemaCatalog(IStorage storage)
+    {
+        _storage = storage;
+        lock (_gate) Reload();
+    }
+
+    /// <summary>The type id and schema version to write objects of <paramref name="type"/> with.</summary>
+    public WriteBinding BindForWrite(PersistentTypeInfo type)
+    {
+        lock (_gate)
+        {
+            if (_writeBindings.TryGetValue(type, out var known)) return known;
+            for (var attempt = 0; ; attempt++)
+            {
+                var found = Find(type, out var entry, out var version);
+                if (found)
+                {
+                    var binding = new WriteBinding(entry!.TypeId, version);
+                    _writeBindings[type] = binding;
+                    return binding;
+                }
+                if (_storage.IsReadOnly)
+                    throw new StorageLockedException($"Objects of class '{type.Name}' cannot be stored: the database is open read-only.");
+                Change(type);
+                try
+                {
+                    Save();
+                }
+                catch (ConflictException) when (attempt < 100)
+                {
+                    // Another connection or process changed the catalog first: start again from its version.
+                }
+                Reload();
+            }
+        }
+    }
+
+    /// <summary>Finds the registered class and the stored field list for a record's type id and schema version.</summary>
+    public ReadBinding BindForRead(uint typeId, ushort version)
+    {
+        lock (_gate)
+        {
+            var key = ((ulong)typeId << 16) | version;
+            if (_readBindings.TryGetValue(key, out var known)) return known;
+            if (!_byId.TryGetValue(typeId, out var entry) || version >= entry.Versions.Count)
+            {
+                // Written by a newer catalog than ours (another connection or process added it).
+                Reload();
+                if (!_byId.TryGetValue(typeId, out entry))
+                    throw new FormatException($"A record names type id {typeId}, which the schema catalog does not know.");
+                if (version >= entry.Versions.Count)
+                    throw new FormatException($"A record of '{entry.Name}' names schema version {version}, which the schema catalog does not know.");
+            }
+            var type = entry.Resolved ??= PersistentTypes.Find(entry.Name)
+                ?? throw new SchemaMismatchException(
+                    $"The database holds objects of class '{entry.Name}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{entry.Name}\")] on the class it became.",
+                    entry.Name);
+            var fields = entry.Versions[version];
+            var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
+            _readBindings[key] = binding;
+            return binding;
+        }
+    }
+
+    private bool Find(PersistentTypeInfo type, out Entry? entry, out ushort version)
+    {
+        version = 0;
+        if (!_byName.TryGetValue(type.Name, out entry))
+        {
+            foreach (var alias in type.Aliases)
+                if (_byName.TryGetValue(alias, out entry)) return false; // known under a former name: rename first
+            return false;
+        }
+        for (var v = entry.Versions.Count - 1; v >= 0; v--)
+        {
+            if (FieldSchema.Signature(entry.Versions[v]) == type.Signature)
+            {
+                version = (ushort)v;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void Change(PersistentTypeInfo type)
+    {
+        if (!_byName.TryGetValue(type.Name, out var entry))
+        {
+            foreach (var alias in type.Aliases)
+            {
+                if (_byName.Remove(alias, out entry))
+                {
+                    entry.Name = type.Name;
+                    entry.Resolved = null;
+                    _byName[type.Name] = entry;
+                    break;
+                }
+            }
+        }
+        if (entry is null)
+        {
+            var id = _byId.Count == 0 ? 1u : _byId.Keys.Max() + 1;
+            entry = new Entry(id, type.Name);
+            _byId.Add(id, entry);
+            _byName.Add(type.Name, entry);
+        }
+        if (!entry.Versions.Any(v => FieldSchema.Signature(v) == type.Signature))
+        {
+            if (entry.Versions.Count == ushort.MaxValue)
+                throw new SchemaMismatchException($"Class '{type.Name}' has had {ushort.MaxValue} schema versions, the most a database can hold.", type.Name);
+            entry.Versions.Add([.. type.Fields]);
+        }
+    }
+
+    private void Save()
+    {
+        var buffer = new RecordBuffer();
+        var slice = Write(buffer);
+        using var transaction = _storage.Begin();
+        transaction.Store(Oid.Catalog, _serial, buffer.Memory(slice));
+        transaction.Vote();
+        transaction.Finish();
+    }
+
+    private RecordSlice Write(RecordBuffer buffer)
+    {
+        var writer = buffer.BeginRecord(RecordFormat.CatalogTypeId, 0, null);
+        writer.WriteCount(_byId.Count);
+        foreach (var entry in _byId.Values.OrderBy(e => e.TypeId))
+        {
+            writer.WriteUInt32(entry.TypeId);
+            writer.WriteString(entry.Name);
+            writer.WriteCount(entry.Versions.Count);
+            foreach (var fields in entry.Versions)
+            {
+                writer.WriteCount(fields.Length);
+                foreach (var field in fields)
+                {
+                    writer.WriteString(field.Name);
+                    writer.WriteString(field.TypeCode);
+                }
+            }
+        }
+        return writer.Complete();
+    }
+
+    private void Reload()
+    {
+        var stored = _storage.Load(Oid.Catalog);
+        _writeBindings.Clear();
+        _readBindings.Clear();
+        _byId.Clear();
+        _byName.Clear();
+        if (stored is not { } record)
+        {
+            _serial = 0;
+            return;
+        }
+        try
+        {
+            Read(record.Data.Span);
+        }
+        catch (FormatException e)
+        {
+            throw new CorruptDatabaseException("The schema catalog is damaged: " + e.Message, -1, Oid.Catalog, e);
+        }
+        _serial = record.Tid;
+    }
+
+    private void Read(ReadOnlySpan<byte> record)
+    {
+        if (RecordFormat.TypeId(record) != RecordFormat.CatalogTypeId)
+            throw new FormatException("The catalog record does not carry the catalog's type id.");
+        var reader = new RecordReader(RecordFormat.State(record), null);
+        var count = reader.ReadCount(9);
+        for (var i = 0; i < count; i++)
+        {
+            var entry = new Entry(reader.ReadUInt32(), reader.ReadString() ?? throw new FormatException("A catalog entry has no name."));
+            var versions = reader.ReadCount(4);
+            for (var v = 0; v < versions; v++)
+            {
+                var fields = new FieldSchema[Math.Max(reader.ReadCount(8), 0)];
+                for (var f = 0; f < fields.Length; f++)
+                    fields[f] = new FieldSchema(
+                        reader.ReadString() ?? throw new FormatException("A catalog field has no name."),
+                        reader.ReadString() ?? throw new FormatException("A catalog field has no type code."));
+                entry.Versions.Add(fields);
+            }
+            if (!_byId.TryAdd(entry.TypeId, entry) || !_byName.TryAdd(entry.Name, entry))
+                throw new FormatException($"The catalog names type id {entry.TypeId} or class '{entry.Name}' twice.");
+        }
+    }
+
+    private sealed class Entry(uint typeId, string name)
+    {
+        public uint TypeId { get; } = typeId;
+        public string Name { get; set; } = name;
+        public List<FieldSchema[]> Versions { get; } = [];
+        public PersistentTypeInfo? Resolved { get; set; }
+    }
+}
+
+/// <summary>How objects of one class are written in this database.</summary>
+internal readonly record struct WriteBinding(uint TypeId, ushort Version);
+
+/// <summary>How a record of one type id and schema version is read in this program.</summary>
+/// <param name="Type">The registered class.</param>
+/// <param name="StoredFields">The fields as the record was written.</param>
+/// <param name="IsCurrent">Whether the stored fields are the class's current fields (read directly, no conversion).</param>
+/// <param name="StoredName">The class name the catalog holds.</param>
+internal readonly record struct ReadBinding(PersistentTypeInfo Type, IReadOnlyList<FieldSchema> StoredFields, bool IsCurrent, string StoredName);

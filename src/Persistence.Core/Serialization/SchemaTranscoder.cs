@@ -1,0 +1,215 @@
+namespace Persistence.Serialization;
+
+/// <summary>
+/// Converts the state of a record written under an old schema of a class into the layout of the
+/// class's current schema, field by field and by name (docs/FORMAT.md, "Schema evolution"): added
+/// fields get their default, removed fields are skipped, safe widenings convert, anything else is a
+/// <see cref="SchemaMismatchException"/>. Works only on bytes and type codes, never on objects.
+/// </summary>
+internal static class SchemaTranscoder
+{
+    /// <summary>Returns the state bytes in the current layout.</summary>
+    public static byte[] Convert(ReadOnlySpan<byte> storedState, IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields, string className)
+    {
+        var stored = storedFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray();
+        var current = currentFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray();
+        var reader = new RecordReader(storedState, null);
+        var buffer = new RecordBuffer(storedState.Length + 64);
+        var writer = buffer.BeginRecord(0, 0, null);
+        CopyFields(stored, current, ref reader, ref writer, className, "");
+        if (reader.Remaining != 0)
+            throw new FormatException($"A record of '{className}' has {reader.Remaining} bytes after its last field.");
+        var slice = writer.Complete();
+        return RecordFormat.State(buffer.Memory(slice).Span).ToArray();
+    }
+
+    private static void CopyFields(
+        (string Name, TypeShape Shape)[] stored,
+        (string Name, TypeShape Shape)[] current,
+        ref RecordReader reader,
+        ref RecordWriter writer,
+        string className,
+        string path)
+    {
+        // Find where each stored field lies, then write the current fields in their order.
+        var places = new Dictionary<string, (int Start, int Length, TypeShape Shape)>(StringComparer.Ordinal);
+        var all = reader;
+        var before = reader.Remaining;
+        foreach (var (name, shape) in stored)
+        {
+            var start = before - reader.Remaining;
+            Skip(shape, ref reader);
+            places[name] = (start, before - reader.Remaining - start, shape);
+        }
+        var consumed = all.ReadSpan(before - reader.Remaining);
+        foreach (var (name, shape) in current)
+        {
+            if (places.TryGetValue(name, out var place))
+            {
+                var field = new RecordReader(consumed.Slice(place.Start, place.Length), null);
+                Copy(place.Shape, shape, ref field, ref writer, className, path + name);
+            }
+            else
+            {
+                WriteDefault(shape, ref writer);
+            }
+        }
+    }
+
+    private static void Copy(TypeShape from, TypeShape to, ref RecordReader reader, ref RecordWriter writer, string className, string field)
+    {
+        if (from.Code == to.Code)
+        {
+            var probe = reader;
+            var before = probe.Remaining;
+            Skip(from, ref probe);
+            writer.WriteRawBytes(reader.ReadSpan(before - probe.Remaining));
+            return;
+        }
+        switch (from.Kind, to.Kind)
+        {
+            case (ShapeKind.Nullable, ShapeKind.Nullable):
+                var present = reader.ReadBoolean();
+                writer.WriteBoolean(present);
+                if (present) Copy(from.Arguments[0], to.Arguments[0], ref reader, ref writer, className, field);
+                return;
+            case (_, ShapeKind.Nullable):
+                writer.WriteBoolean(true);
+                Copy(from, to.Arguments[0], ref reader, ref writer, className, field);
+                return;
+            case (ShapeKind.Primitive, ShapeKind.Primitive) when Widens(from.Name, to.Name):
+                WidenPrimitive(from.Name, to.Name, ref reader, ref writer);
+                return;
+            case (ShapeKind.Collection, ShapeKind.Collection)
+                when from.Arguments.Length == to.Arguments.Length && (from.Name == to.Name || from.Name != "dict" && to.Name != "dict"):
+                var count = reader.ReadCount(Math.Max(1, MinimumSize(from.Arguments[0])));
+                writer.WriteCount(count);
+                for (var i = 0; i < count; i++)
+                    for (var a = 0; a < from.Arguments.Length; a++)
+                        Copy(from.Arguments[a], to.Arguments[a], ref reader, ref writer, className, field);
+                return;
+            case (ShapeKind.Value, ShapeKind.Value):
+                CopyFields(from.Fields, to.Fields, ref reader, ref writer, className, field + ".");
+                return;
+            default:
+                throw new SchemaMismatchException(
+                    $"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, give the new type a new property name, or migrate the stored objects.",
+                    className,
+                    field);
+        }
+    }
+
+    private static bool Widens(string from, string to)
+    {
+        var (fromKind, fromBits) = Numeric(from);
+        var (toKind, toBits) = Numeric(to);
+        return (fromKind, toKind) switch
+        {
+            ('i', 'i') or ('u', 'u') or ('f', 'f') => toBits > fromBits,
+            ('u', 'i') => toBits > fromBits,
+            ('i', 'f') or ('u', 'f') => fromBits <= 32 && toBits == 64,
+            _ => false,
+        };
+    }
+
+    private static (char Kind, int Bits) Numeric(string code) => code switch
+    {
+        "i8" => ('i', 8), "i16" => ('i', 16), "i32" => ('i', 32), "i64" => ('i', 64),
+        "u8" => ('u', 8), "u16" => ('u', 16), "u32" => ('u', 32), "u64" => ('u', 64),
+        "f16" => ('f', 16), "f32" => ('f', 32), "f64" => ('f', 64),
+        _ => ('-', 0),
+    };
+
+    private static void WidenPrimitive(string from, string to, ref RecordReader reader, ref RecordWriter writer)
+    {
+        double real;
+        long signed = 0;
+        ulong unsigned = 0;
+        switch (from)
+        {
+            case "i8": real = signed = reader.ReadSByte(); break;
+            case "i16": real = signed = reader.ReadInt16(); break;
+            case "i32": real = signed = reader.ReadInt32(); break;
+            case "u8": real = signed = (long)(unsigned = reader.ReadByte()); break;
+            case "u16": real = signed = (long)(unsigned = reader.ReadUInt16()); break;
+            case "u32": real = signed = (long)(unsigned = reader.ReadUInt32()); break;
+            case "f16": real = (double)reader.ReadHalf(); break;
+            case "f32": real = reader.ReadSingle(); break;
+            default: throw new InvalidOperationException($"'{from}' does not widen.");
+        }
+        switch (to)
+        {
+            case "i16": writer.WriteInt16((short)signed); break;
+            case "i32": writer.WriteInt32((int)signed); break;
+            case "i64": writer.WriteInt64(signed); break;
+            case "u16": writer.WriteUInt16((ushort)unsigned); break;
+            case "u32": writer.WriteUInt32((uint)unsigned); break;
+            case "u64": writer.WriteUInt64(unsigned); break;
+            case "f32": writer.WriteSingle((float)real); break;
+            case "f64": writer.WriteDouble(real); break;
+            default: throw new InvalidOperationException($"Nothing widens to '{to}'.");
+        }
+    }
+
+    /// <summary>Moves the reader past one value of the given shape, checking lengths as it goes.</summary>
+    public static void Skip(TypeShape shape, ref RecordReader reader)
+    {
+        switch (shape.Kind)
+        {
+            case ShapeKind.Primitive:
+                reader.Skip(shape.FixedSize);
+                break;
+            case ShapeKind.Sized:
+                var length = reader.ReadInt32();
+                if (length != -1) reader.Skip(length);
+                break;
+            case ShapeKind.Reference:
+                if (reader.ReadUInt64() != 0) reader.Skip(4);
+                break;
+            case ShapeKind.Nullable:
+                if (reader.ReadBoolean()) Skip(shape.Arguments[0], ref reader);
+                break;
+            case ShapeKind.Collection:
+                var count = reader.ReadCount(Math.Max(1, MinimumSize(shape.Arguments[0])));
+                for (var i = 0; i < count; i++)
+                    foreach (var argument in shape.Arguments)
+                        Skip(argument, ref reader);
+                break;
+            case ShapeKind.Value:
+                foreach (var (_, field) in shape.Fields) Skip(field, ref reader);
+                break;
+        }
+    }
+
+    private static void WriteDefault(TypeShape shape, ref RecordWriter writer)
+    {
+        switch (shape.Kind)
+        {
+            case ShapeKind.Primitive:
+                for (var i = 0; i < shape.FixedSize; i++) writer.WriteByte(0);
+                break;
+            case ShapeKind.Sized:
+            case ShapeKind.Collection:
+                writer.WriteCount(-1);
+                break;
+            case ShapeKind.Reference:
+                writer.WriteUInt64(0);
+                break;
+            case ShapeKind.Nullable:
+                writer.WriteBoolean(false);
+                break;
+            case ShapeKind.Value:
+                foreach (var (_, field) in shape.Fields) WriteDefault(field, ref writer);
+                break;
+        }
+    }
+
+    private static int MinimumSize(TypeShape shape) => shape.Kind switch
+    {
+        ShapeKind.Primitive => shape.FixedSize,
+        ShapeKind.Sized or ShapeKind.Collection => 4,
+        ShapeKind.Reference => 8,
+        ShapeKind.Nullable => 1,
+        _ => shape.Fields.Sum(f => MinimumSize(f.Shape)),
+    };
+}

@@ -1,0 +1,79 @@
+namespace Persistence.Storage;
+
+/// <summary>
+/// The oids written by recent transactions, in commit order, for <see cref="IStorage.Poll"/>. It is
+/// bounded: past <c>capacity</c> entries the oldest transactions are forgotten whole, and a poll
+/// from before what is kept gets <c>false</c> (the caller then answers with every oid, a safe superset).
+/// </summary>
+internal sealed class ChangeLog
+{
+    private readonly int _capacity;
+    private Change[] _entries = new Change[256];
+    private int _head;
+    private int _count;
+    private long _coveredAfter;
+
+    /// <summary>Creates a log that knows every change after <paramref name="coveredAfter"/> (none yet).</summary>
+    /// <param name="coveredAfter">The last tid before the log starts (the storage's last tid when it opened).</param>
+    /// <param name="capacity">How many (tid, oid) entries to keep at most, beyond the newest transaction.</param>
+    public ChangeLog(long coveredAfter, int capacity = 1 << 20)
+    {
+        _coveredAfter = coveredAfter;
+        _capacity = capacity;
+    }
+
+    /// <summary>Records that transaction <paramref name="tid"/> wrote <paramref name="oid"/>; tids must not decrease.</summary>
+    public void Add(long tid, ulong oid)
+    {
+        if (_count == _entries.Length) Grow();
+        _entries[(_head + _count) % _entries.Length] = new Change(tid, oid);
+        _count++;
+    }
+
+    /// <summary>Forgets the oldest transactions while more than the capacity is kept. Call after each transaction.</summary>
+    public void Trim()
+    {
+        while (_count > _capacity)
+        {
+            var tid = _entries[_head].Tid;
+            while (_count > 0 && _entries[_head].Tid == tid)
+            {
+                _head = (_head + 1) % _entries.Length;
+                _count--;
+            }
+            _coveredAfter = tid;
+        }
+    }
+
+    /// <summary>
+    /// Adds the oids written after <paramref name="sinceTid"/> to <paramref name="into"/>; false
+    /// (adding nothing) if changes that old are no longer kept.
+    /// </summary>
+    public bool TryCollect(long sinceTid, HashSet<Oid> into)
+    {
+        if (sinceTid < _coveredAfter) return false;
+        int lo = 0, hi = _count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (At(mid).Tid <= sinceTid) lo = mid + 1;
+            else hi = mid;
+        }
+        for (var i = lo; i < _count; i++)
+            into.Add(new Oid(At(i).Oid));
+        return true;
+    }
+
+    private ref Change At(int index) => ref _entries[(_head + index) % _entries.Length];
+
+    private void Grow()
+    {
+        var larger = new Change[_entries.Length * 2];
+        for (var i = 0; i < _count; i++)
+            larger[i] = At(i);
+        _entries = larger;
+        _head = 0;
+    }
+
+    private readonly record struct Change(long Tid, ulong Oid);
+}

@@ -1,0 +1,256 @@
+using System.Buffers;
+using Microsoft.Win32.SafeHandles;
+using Persistence.Serialization;
+using static Persistence.Storage.FileStorageFormat;
+
+namespace Persistence.Storage;
+
+/// <summary>
+/// Reads a file storage's transactions front to back through a large buffer (opening, catching up
+/// with another writer, iterating) and checks every checksum on the way. It judges each
+/// transaction on its own; whether a failed one is a torn tail or damage is the caller's decision,
+/// helped by <see cref="FindCompleteTransaction"/>.
+/// </summary>
+internal sealed class FileStorageScanner : IDisposable
+{
+    private const int BufferSize = 1 << 20;
+
+    private readonly SafeFileHandle _file;
+    private byte[] _buffer;
+    private long _bufferStart;
+    private int _bufferLength;
+
+    /// <summary>Creates a scanner over an open data file.</summary>
+    public FileStorageScanner(SafeFileHandle file)
+    {
+        _file = file;
+        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+    }
+
+    /// <summary>The data records of the transaction last read by <see cref="ReadTransaction"/>.</summary>
+    public List<ScannedRecord> Records { get; } = [];
+
+    /// <summary>
+    /// Reads and checks the transaction at <paramref name="position"/>, looking no further than
+    /// <paramref name="end"/>. On <see cref="ScanOutcome.Complete"/>, <see cref="Records"/> holds its
+    /// records (with their bytes if <paramref name="keepData"/>).
+    /// </summary>
+    /// <param name="position">Where the transaction starts.</param>
+    /// <param name="end">The end of the readable file.</param>
+    /// <param name="keepData">Whether to copy each record's bytes into <see cref="ScannedRecord.Data"/>.</param>
+    /// <param name="header">The transaction's header, if it could be read (default otherwise).</param>
+    /// <param name="problem">For <see cref="ScanOutcome.Corrupt"/>, what is wrong.</param>
+    public ScanOutcome ReadTransaction(long position, long end, bool keepData, out TransactionHeader header, out string? problem)
+    {
+        Records.Clear();
+        header = default;
+        problem = null;
+        if (position >= end) return ScanOutcome.End;
+        var headerBytes = ReadExact(position, TransactionHeaderSize, end);
+        if (headerBytes.Length < TransactionHeaderSize) return ScanOutcome.Torn;
+        if (!TryReadTransactionHeader(headerBytes, out header)) return ScanOutcome.Damaged;
+        var crc = Crc32C.Compute(headerBytes);
+
+        // The header's checksum matched, so these fields are what a writer wrote: values no writer
+        // writes are damage wherever they are, not a torn tail.
+        if (header.Kind != CommittedKind || header.Flags != 0)
+        {
+            problem = $"The transaction has kind {header.Kind} and flags {header.Flags}, which format version {FormatVersion} does not define";
+            return ScanOutcome.Corrupt;
+        }
+        if (header.Tid <= 0)
+        {
+            problem = $"The transaction has tid {header.Tid}; tids are positive";
+            return ScanOutcome.Corrupt;
+        }
+        if (header.Length < MinimumTransactionSize || header.Length - MinimumTransactionSize < (long)header.RecordCount * DataHeaderSize)
+        {
+            problem = $"The transaction declares {header.Length} bytes for {header.RecordCount} records, which is impossible";
+            return ScanOutcome.Corrupt;
+        }
+        if (header.Length > end - position) return ScanOutcome.Torn;
+
+        var bodyEnd = position + header.Length - TrailerSize;
+        var p = position + TransactionHeaderSize;
+        for (var i = 0u; i < header.RecordCount && problem is null; i++)
+        {
+            if (bodyEnd - p < DataHeaderSize)
+            {
+                problem = $"Record {i} of the transaction starts past its end";
+                break;
+            }
+            var recordOffset = p;
+            var headerSpan = ReadExact(p, DataHeaderSize, end);
+            if (headerSpan.Length < DataHeaderSize) return ScanOutcome.Torn;
+            var record = ReadDataHeader(headerSpan);
+            var recordCrc = DataChecksumStart(headerSpan);
+            crc = Crc32C.Append(crc, headerSpan);
+            problem = CheckDataHeader(record, header.Tid, position, recordOffset, bodyEnd);
+            if (problem is not null)
+            {
+                p += DataHeaderSize;
+                break;
+            }
+            p += DataHeaderSize;
+            var data = keepData ? new byte[record.Length] : null;
+            var copied = 0;
+            var remaining = (long)record.Length;
+            while (remaining > 0)
+            {
+                var chunk = ReadSome(p, end);
+                if (chunk.IsEmpty) return ScanOutcome.Torn;
+                if (chunk.Length > remaining) chunk = chunk[..(int)remaining];
+                crc = Crc32C.Append(crc, chunk);
+                recordCrc = Crc32C.Append(recordCrc, chunk);
+                if (data is not null)
+                {
+                    chunk.CopyTo(data.AsSpan(copied));
+                    copied += chunk.Length;
+                }
+                p += chunk.Length;
+                remaining -= chunk.Length;
+            }
+            if (recordCrc != record.Checksum)
+                problem = $"The checksum of the record of oid {record.Oid} at file offset {recordOffset} does not match its bytes";
+            Records.Add(new ScannedRecord(record.Oid, recordOffset, record.Previous, data));
+        }
+        if (problem is null && p != bodyEnd)
+            problem = $"The transaction's records end at file offset {p}, not where its trailer starts ({bodyEnd})";
+
+        // Whatever the records said, the transaction checksum covers every byte up to the trailer;
+        // it decides whether the problem is the writer's (damage) or the disk's (maybe a torn tail).
+        while (p < bodyEnd)
+        {
+            var chunk = ReadSome(p, bodyEnd);
+            if (chunk.IsEmpty) return ScanOutcome.Torn;
+            crc = Crc32C.Append(crc, chunk);
+            p += chunk.Length;
+        }
+        var trailer = ReadExact(bodyEnd, TrailerSize, end);
+        if (trailer.Length < TrailerSize) return ScanOutcome.Torn;
+        if (!TrailerMatches(trailer, header.Length, crc))
+        {
+            problem = null;
+            return ScanOutcome.Damaged;
+        }
+        return problem is null ? ScanOutcome.Complete : ScanOutcome.Corrupt;
+    }
+
+    /// <summary>
+    /// The offset of the first complete, valid transaction with a tid of at least
+    /// <paramref name="minimumTid"/> that starts in [<paramref name="from"/>, <paramref name="end"/>),
+    /// or -1. A damaged transaction followed by such a one is damage; with none after it, it is the
+    /// torn tail of an interrupted write.
+    /// </summary>
+    public long FindCompleteTransaction(long from, long end, long minimumTid)
+    {
+        var magic = TransactionMagicBytes;
+        var p = from;
+        while (end - p >= MinimumTransactionSize)
+        {
+            var window = ReadExact(p, (int)Math.Min(_buffer.Length, end - p), end);
+            if (window.Length < TransactionHeaderSize) return -1;
+            var hit = window.IndexOf(magic);
+            if (hit < 0)
+            {
+                // Step back so a signature split across two windows is still seen.
+                p += window.Length - (magic.Length - 1);
+                continue;
+            }
+            var candidate = p + hit;
+            var headerBytes = ReadExact(candidate, TransactionHeaderSize, end);
+            if (TryReadTransactionHeader(headerBytes, out var header) && header.Tid >= minimumTid
+                && ReadTransaction(candidate, end, false, out _, out _) == ScanOutcome.Complete)
+                return candidate;
+            p = candidate + 1;
+        }
+        return -1;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_buffer.Length == 0) return;
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+
+    private static string? CheckDataHeader(DataHeader record, long tid, long transactionOffset, long recordOffset, long bodyEnd)
+    {
+        if (record.Oid == 0)
+            return $"The record at file offset {recordOffset} is stored under oid 0";
+        if (record.Tid != tid)
+            return $"The record of oid {record.Oid} at file offset {recordOffset} carries tid {record.Tid}, not its transaction's {tid}";
+        if (record.Length < RecordFormat.MinimumSize || record.Length > bodyEnd - recordOffset - DataHeaderSize)
+            return $"The record of oid {record.Oid} at file offset {recordOffset} declares an impossible length of {record.Length} bytes";
+        if (record.Previous != 0 && (record.Previous < FileHeaderSize + TransactionHeaderSize || record.Previous >= transactionOffset))
+            return $"The record of oid {record.Oid} at file offset {recordOffset} points at a previous revision at offset {record.Previous}, which is not in an earlier transaction";
+        return null;
+    }
+
+    /// <summary>The bytes [position, position + count), fewer only where the file (or <paramref name="end"/>) ends first.</summary>
+    private ReadOnlySpan<byte> ReadExact(long position, int count, long end)
+    {
+        var available = (int)Math.Min(count, Math.Max(0, end - position));
+        if (position >= _bufferStart && position + available <= _bufferStart + _bufferLength)
+            return _buffer.AsSpan((int)(position - _bufferStart), available);
+        if (available > _buffer.Length)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(available);
+        }
+        Fill(position, end);
+        return _buffer.AsSpan(0, Math.Min(available, _bufferLength));
+    }
+
+    /// <summary>At least one byte from <paramref name="position"/> (as many as are buffered), or none at the end.</summary>
+    private ReadOnlySpan<byte> ReadSome(long position, long end)
+    {
+        if (position >= end) return default;
+        if (position < _bufferStart || position >= _bufferStart + _bufferLength)
+            Fill(position, end);
+        var start = (int)(position - _bufferStart);
+        var length = (int)Math.Min(_bufferLength - start, end - position);
+        return _buffer.AsSpan(start, Math.Max(length, 0));
+    }
+
+    private void Fill(long position, long end)
+    {
+        var want = (int)Math.Min(_buffer.Length, Math.Max(0, end - position));
+        var total = 0;
+        while (total < want)
+        {
+            var read = RandomAccess.Read(_file, _buffer.AsSpan(total, want - total), position + total);
+            if (read == 0) break;
+            total += read;
+        }
+        _bufferStart = position;
+        _bufferLength = total;
+    }
+}
+
+/// <summary>How reading one transaction went.</summary>
+internal enum ScanOutcome
+{
+    /// <summary>The transaction is whole and every check passed.</summary>
+    Complete,
+
+    /// <summary>There is nothing more to read.</summary>
+    End,
+
+    /// <summary>The file ends inside the transaction: an interrupted write (or one still in progress).</summary>
+    Torn,
+
+    /// <summary>The transaction fails a checksum or has no commit marker: a torn tail if nothing complete follows it, damage otherwise.</summary>
+    Damaged,
+
+    /// <summary>The checksums match but the contents are impossible: damage wherever it is.</summary>
+    Corrupt,
+}
+
+/// <summary>A data record found by the scanner.</summary>
+/// <param name="Oid">The object.</param>
+/// <param name="Offset">The file offset of its data record header.</param>
+/// <param name="Previous">The offset of the object's previous revision, 0 if none.</param>
+/// <param name="Data">The record bytes, if they were asked for.</param>
+internal readonly record struct ScannedRecord(ulong Oid, long Offset, long Previous, byte[]? Data);

@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Text;
+using Persistence.Serialization;
+
+namespace Persistence.Storage;
+
+/// <summary>
+/// The two-phase commit protocol shared by the storages in this assembly: phase checks, the
+/// validation of stored records, duplicate detection and the conflict check at vote. A storage
+/// supplies the commit lock, the current serial of an object and the actual commit, so every storage
+/// refuses the same calls with the same errors.
+/// </summary>
+/// <remarks>
+/// A transaction is used by one caller at a time (calls may come from different threads, one after
+/// another). The commit lock is taken at <see cref="Vote"/> and held until <see cref="Finish"/> or
+/// <see cref="Abort"/>, so the conflict check stays true until the transaction is written; it is a
+/// semaphore, not a monitor, because the thread that finishes need not be the one that voted.
+/// </remarks>
+internal abstract class StorageTransactionBase : IStorageTransaction
+{
+    private enum Phase { Storing, Voted, Finished, Aborted }
+
+    private const int MaxOidsInMessage = 10;
+
+    private readonly HashSet<ulong> _storedOids = [];
+    private Phase _phase;
+
+    /// <summary>The records stored so far, in store order.</summary>
+    protected List<PendingStore> Stores { get; } = [];
+
+    /// <summary>The objects to check at vote without writing them.</summary>
+    protected List<PendingCheck> Checks { get; } = [];
+
+    /// <inheritdoc />
+    public void Store(Oid oid, long serial, ReadOnlyMemory<byte> data)
+    {
+        ThrowIfStorageDisposed();
+        RequireStoring(nameof(Store));
+        if (oid.IsNull)
+            throw new StorageTransactionException("Cannot store a record for Oid.Null: allocate an oid with IStorage.NewOid() first.");
+        if (serial < 0)
+            throw new StorageTransactionException(
+                $"The serial {serial} given for {oid} is negative; pass the tid the object was loaded at, or 0 for a new object.");
+        if (data.Length < RecordFormat.MinimumSize)
+            throw new StorageTransactionException(
+                $"The record for {oid} has {data.Length} bytes; a record is at least {RecordFormat.MinimumSize} (see RecordFormat).");
+        try
+        {
+            // Pack and garbage collection trust the reference list; refuse a record whose list cannot be read.
+            RecordFormat.ReferenceCount(data.Span);
+        }
+        catch (FormatException e)
+        {
+            throw new StorageTransactionException($"The record for {oid} is malformed: {e.Message}");
+        }
+        if (!_storedOids.Add(oid.Value))
+            throw new StorageTransactionException(
+                $"{oid} was already stored in this transaction; store each object once per transaction, with its final state.");
+        Stores.Add(new PendingStore(oid, serial, data));
+    }
+
+    /// <inheritdoc />
+    public void CheckCurrent(Oid oid, long serial)
+    {
+        ThrowIfStorageDisposed();
+        RequireStoring(nameof(CheckCurrent));
+        if (oid.IsNull)
+            throw new StorageTransactionException("Cannot check Oid.Null: it is never a stored object.");
+        if (serial < 0)
+            throw new StorageTransactionException($"The serial {serial} given for {oid} is negative; pass the tid the object was loaded at.");
+        Checks.Add(new PendingCheck(oid, serial));
+    }
+
+    /// <inheritdoc />
+    public void Vote()
+    {
+        ThrowIfStorageDisposed();
+        RequireStoring(nameof(Vote));
+        EnterCommit();
+        try
+        {
+            var conflicts = FindConflicts();
+            if (conflicts is not null)
+                throw new ConflictException(DescribeConflict(conflicts), conflicts);
+            PrepareCommit();
+            _phase = Phase.Voted;
+        }
+        catch
+        {
+            _phase = Phase.Aborted;
+            LeaveCommit();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public long Finish()
+    {
+        if (_phase != Phase.Voted)
+        {
+            ThrowIfStorageDisposed();
+            throw new StorageTransactionException(_phase == Phase.Storing
+                ? "Finish was called before Vote; call Vote first (it checks for conflicts), then Finish."
+                : $"Finish was called on a transaction that is already {Describe(_phase)}; begin a new transaction.");
+        }
+        try
+        {
+            ThrowIfStorageDisposed();
+            var tid = CommitCore();
+            _phase = Phase.Finished;
+            return tid;
+        }
+        catch
+        {
+            _phase = Phase.Aborted;
+            throw;
+        }
+        finally
+        {
+            LeaveCommit();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Abort()
+    {
+        switch (_phase)
+        {
+            case Phase.Aborted:
+                return;
+            case Phase.Finished:
+                throw new StorageTransactionException("Abort was called on a transaction that already finished; its changes are committed.");
+            case Phase.Voted:
+                _phase = Phase.Aborted;
+                LeaveCommit();
+                break;
+            default:
+                _phase = Phase.Aborted;
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_phase is Phase.Storing or Phase.Voted) Abort();
+    }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> if the storage was disposed.</summary>
+    protected abstract void ThrowIfStorageDisposed();
+
+    /// <summary>Takes the storage's commit lock (waits for the transaction that holds it).</summary>
+    protected abstract void EnterCommit();
+
+    /// <summary>Releases the commit lock taken by <see cref="EnterCommit"/>.</summary>
+    protected abstract void LeaveCommit();
+
+    /// <summary>The tid of the newest committed revision of <paramref name="oid"/>, or 0 if it has none. Called with the commit lock held.</summary>
+    protected abstract long CurrentSerial(Oid oid);
+
+    /// <summary>Work that can fail before the transaction is promised to finish. Called with the commit lock held.</summary>
+    protected virtual void PrepareCommit() { }
+
+    /// <summary>Writes the transaction, makes it visible and returns its tid. Called with the commit lock held.</summary>
+    protected abstract long CommitCore();
+
+    private Oid[]? FindConflicts()
+    {
+        List<Oid>? conflicts = null;
+        foreach (var store in Stores)
+        {
+            if (CurrentSerial(store.Oid) != store.Serial)
+                (conflicts ??= []).Add(store.Oid);
+        }
+        foreach (var check in Checks)
+        {
+            if (CurrentSerial(check.Oid) != check.Serial && !(conflicts?.Contains(check.Oid) ?? false))
+                (conflicts ??= []).Add(check.Oid);
+        }
+        return conflicts?.ToArray();
+    }
+
+    private static string DescribeConflict(Oid[] oids)
+    {
+        var text = new StringBuilder("Another transaction committed a newer revision of ");
+        for (var i = 0; i < Math.Min(oids.Length, MaxOidsInMessage); i++)
+        {
+            if (i > 0) text.Append(", ");
+            text.Append(oids[i].ToString());
+        }
+        if (oids.Length > MaxOidsInMessage)
+            text.Append(CultureInfo.InvariantCulture, $" and {oids.Length - MaxOidsInMessage} more");
+        text.Append(" after this transaction read them. The transaction was aborted: abort and retry the work from fresh state.");
+        return text.ToString();
+    }
+
+    private void RequireStoring(string call)
+    {
+        if (_phase == Phase.Storing) return;
+        throw new StorageTransactionException(_phase switch
+        {
+            Phase.Voted when call == nameof(Vote) => "Vote was called twice; call Finish or Abort next.",
+            Phase.Voted => $"{call} was called after Vote; everything must be stored and checked before voting.",
+            _ => $"{call} was called on a transaction that is already {Describe(_phase)}; begin a new transaction.",
+        });
+    }
+
+    private static string Describe(Phase phase) => phase switch
+    {
+        Phase.Voted => "voted",
+        Phase.Finished => "finished",
+        Phase.Aborted => "aborted",
+        _ => "open",
+    };
+}
+
+/// <summary>One record waiting in a transaction for its commit.</summary>
+/// <param name="Oid">The object.</param>
+/// <param name="Serial">The tid the change was made from (0 for a new object).</param>
+/// <param name="Data">The caller's record bytes, unchanged until the transaction ends.</param>
+internal readonly record struct PendingStore(Oid Oid, long Serial, ReadOnlyMemory<byte> Data);
+
+/// <summary>An object a transaction read and asks the vote to check.</summary>
+/// <param name="Oid">The object.</param>
+/// <param name="Serial">The tid it was read at.</param>
+internal readonly record struct PendingCheck(Oid Oid, long Serial);

@@ -1,0 +1,36 @@
+namespace Persistence.Generators;
+
+/// <summary>Names of the runtime types the generator recognizes and the code it writes against.</summary>
+internal static class KnownNames
+{
+    public const string Namespace = "Persistence";
+    public const string PersistentAttribute = "Persistence.PersistentAttribute";
+    public const string PersistentValueAttribute = "Persistence.PersistentValueAttribute";
+    public const string PersistentAttributeName = "PersistentAttribute";
+    public const string PersistentValueAttributeName = "PersistentValueAttribute";
+    public const string PersistentAliasAttributeName = "PersistentAliasAttribute";
+    public const string TransientAttributeName = "TransientAttribute";
+    public const string PersistentObjectName = "PersistentObject";
+    public const string PersistentListName = "PersistentList";
+    public const string PersistentDictionaryName = "PersistentDictionary";
+
+    public const string PersistentObject = "global::Persistence.PersistentObject";
+    public const string PersistentTypeInfo = "global::Persistence.PersistentTypeInfo";
+    public const string PersistentTypes = "global::Persistence.PersistentTypes";
+    public const string FieldSchema = "global::Persistence.FieldSchema";
+    public const string GhostToken = "global::Persistence.GhostToken";
+    public const string RecordWriter = "global::Persistence.Serialization.RecordWriter";
+    public const string RecordReader = "global::Persistence.Serialization.RecordReader";
+    public const string ValueCodec = "global::Persistence.Serialization.ValueCodec";
+    public const string ValueCodecs = "global::Persistence.Serialization.ValueCodecs";
+
+    /// <summary>The generated static field that holds a class's <c>PersistentTypeInfo</c>.</summary>
+    public const string TypeInfoField = "__PersistentTypeInfo";
+
+    /// <summary>The static property a <c>[PersistentValue]</c> type gets.</summary>
+    public const string ValueCodecProperty = "PersistentCodec";
+
+    public const string RegistrationNamespace = "Persistence.Generated";
+    public const string RegistrationClass = "PersistentTypeRegistration";
+    public const string RegistrationHintName = "Persistence.Generated.PersistentTypeRegistration.g.cs";
+}

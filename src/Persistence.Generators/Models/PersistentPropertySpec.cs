@@ -1,0 +1,32 @@
+namespace Persistence.Generators.Models;
+
+/// <summary>A partial property of a persistent class that the generator implements.</summary>
+/// <param name="Name">The property name as written in C# (escaped with <c>@</c> if it is a keyword).</param>
+/// <param name="StoredName">The field name in the schema.</param>
+/// <param name="Type">The property type, fully qualified, with nullable annotations.</param>
+/// <param name="IsNonNullableReference">Whether the type is a reference type not annotated nullable (needs <c>default!</c>).</param>
+/// <param name="Modifiers">The declaration's modifiers as written, e.g. <c>public partial</c>.</param>
+/// <param name="Getter">The get accessor, if declared.</param>
+/// <param name="Setter">The set or init accessor, if declared.</param>
+/// <param name="Storage">How the value is stored, or null for a <c>[Transient]</c> property.</param>
+internal sealed record PersistentPropertySpec(
+    string Name,
+    string StoredName,
+    string Type,
+    bool IsNonNullableReference,
+    string Modifiers,
+    AccessorSpec? Getter,
+    AccessorSpec? Setter,
+    StorageSpec? Storage)
+{
+    public string FieldName => "__" + StoredName;
+
+    public string CodecFieldName => "__" + StoredName + "_Codec";
+
+    public bool IsTransient => Storage is null;
+}
+
+/// <summary>One accessor of a partial property.</summary>
+/// <param name="Keyword"><c>get</c>, <c>set</c> or <c>init</c>.</param>
+/// <param name="Modifiers">Its modifiers as written (e.g. <c>private</c>), or an empty string.</param>
+internal sealed record AccessorSpec(string Keyword, string Modifiers);

@@ -1,0 +1,45 @@
+using Persistence.Generators.Helpers;
+using Persistence.Generators.Models;
+
+namespace Persistence.Generators;
+
+public sealed partial class PersistentGenerator
+{
+    internal static partial class Emitter
+    {
+        public static string EmitRegistration(RegistrationSpec spec)
+        {
+            var writer = new SourceWriter();
+            WriteFileHeader(writer);
+            writer.WriteLine($"namespace {KnownNames.RegistrationNamespace};");
+            writer.WriteLine();
+            writer.WriteLine("/// <summary>Registers this assembly's persistent classes and the persistent collection types it uses.</summary>");
+            writer.WriteLine($"internal static class {KnownNames.RegistrationClass}");
+            writer.OpenBlock();
+            writer.WriteLine("/// <summary>Runs once when the assembly is loaded, before any of its objects can be stored or loaded.</summary>");
+            // CA2255 warns libraries off module initializers; registering generated types is what they are for.
+            writer.WriteDirective("#pragma warning disable CA2255");
+            writer.WriteLine("[global::System.Runtime.CompilerServices.ModuleInitializer]");
+            writer.WriteDirective("#pragma warning restore CA2255");
+            writer.WriteLine("internal static void Register()");
+            writer.OpenBlock();
+            foreach (var type in spec.Classes)
+            {
+                writer.WriteLine($"{KnownNames.PersistentTypes}.Register({type.FullyQualifiedName}.{KnownNames.TypeInfoField});");
+            }
+            foreach (var collection in spec.Collections)
+            {
+                var arguments = new System.Collections.Generic.List<string>();
+                foreach (var argument in collection.Arguments)
+                {
+                    arguments.Add(argument.Codec);
+                    arguments.Add(Literal(argument.Name));
+                }
+                writer.WriteLine($"{collection.Type}.Register({string.Join(", ", arguments)});");
+            }
+            writer.CloseBlock();
+            writer.CloseBlock();
+            return writer.ToString();
+        }
+    }
+}

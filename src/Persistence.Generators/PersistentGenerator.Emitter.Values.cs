@@ -1,0 +1,77 @@
+using System.Linq;
+using Persistence.Generators.Helpers;
+using Persistence.Generators.Models;
+
+namespace Persistence.Generators;
+
+public sealed partial class PersistentGenerator
+{
+    internal static partial class Emitter
+    {
+        private const string ValueCodecClass = "__PersistentValueCodec";
+
+        public static string EmitPersistentValue(PersistentValueSpec spec)
+        {
+            var writer = new SourceWriter();
+            var hierarchy = spec.Hierarchy;
+            var type = hierarchy.FullyQualifiedName;
+            var codecType = $"{KnownNames.ValueCodec}<{type}>";
+            OpenHierarchy(writer, hierarchy, "");
+
+            writer.WriteLine($"/// <summary>Writes and reads a <see cref=\"{hierarchy.Declaration.Name}\"/> stored inline in persistent objects and collections.</summary>");
+            writer.WriteLine($"public static {codecType} {KnownNames.ValueCodecProperty} {{ get; }} = new {ValueCodecClass}();");
+            writer.WriteLine();
+            writer.WriteLine($"private sealed class {ValueCodecClass} : {codecType}");
+            writer.OpenBlock();
+
+            var codecMembers = spec.Members.Where(static m => m.Storage.Kind == StorageKind.Codec).ToList();
+            foreach (var member in codecMembers)
+            {
+                writer.WriteLine($"private static readonly {KnownNames.ValueCodec}<{member.Type}> {member.CodecFieldName} = {CodecInitializer(member.Storage.Codec, member.IsNonNullableReference)};");
+            }
+            if (codecMembers.Count > 0) writer.WriteLine();
+
+            writer.WriteLine($"public override string TypeCode => {Literal(spec.TypeCode)};");
+            writer.WriteLine();
+            writer.WriteLine($"public override int MinimumSize => {spec.MinimumSize};");
+            writer.WriteLine();
+
+            writer.WriteLine($"public override void Write(ref {KnownNames.RecordWriter} writer, {type} value)");
+            writer.OpenBlock();
+            foreach (var member in spec.Members)
+            {
+                WriteValue(writer, member.Storage, "value." + member.Name, member.CodecFieldName);
+            }
+            writer.CloseBlock();
+            writer.WriteLine();
+
+            writer.WriteLine($"public override {type} Read(ref {KnownNames.RecordReader} reader)");
+            writer.OpenBlock();
+            foreach (var member in spec.Members)
+            {
+                writer.WriteLine($"{member.Type} {member.LocalName} = {ReadValue(member.Storage, member.CodecFieldName, member.IsNonNullableReference)};");
+            }
+            var byName = spec.Members.ToDictionary(static m => m.StoredName);
+            var arguments = string.Join(", ", spec.ConstructorArguments.Select(n => byName[n].LocalName));
+            if (spec.InitializedMembers.IsEmpty)
+            {
+                writer.WriteLine($"return new {type}({arguments});");
+            }
+            else
+            {
+                writer.WriteLine($"return new {type}({arguments})");
+                writer.OpenBlock();
+                foreach (var name in spec.InitializedMembers)
+                {
+                    writer.WriteLine($"{byName[name].Name} = {byName[name].LocalName},");
+                }
+                writer.CloseBlock(";");
+            }
+            writer.CloseBlock();
+
+            writer.CloseBlock();
+            CloseHierarchy(writer, hierarchy);
+            return writer.ToString();
+        }
+    }
+}

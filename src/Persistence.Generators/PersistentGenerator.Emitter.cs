@@ -1,0 +1,254 @@
+using System.Linq;
+using System.Text;
+using Persistence.Generators.Helpers;
+using Persistence.Generators.Models;
+
+namespace Persistence.Generators;
+
+public sealed partial class PersistentGenerator
+{
+    /// <summary>Turns models into C# text.</summary>
+    internal static partial class Emitter
+    {
+        public static string EmitPersistentClass(PersistentClassSpec spec)
+        {
+            var writer = new SourceWriter();
+            var hierarchy = spec.Hierarchy;
+            var name = hierarchy.Declaration.Name;
+            var baseList = spec.AddsBaseClass ? " : " + KnownNames.PersistentObject : "";
+            OpenHierarchy(writer, hierarchy, baseList);
+
+            var codecProperties = spec.Properties.Where(static p => p.Storage is { Kind: StorageKind.Codec }).ToList();
+            foreach (var property in codecProperties)
+            {
+                writer.WriteLine($"private static readonly {KnownNames.ValueCodec}<{property.Type}> {property.CodecFieldName} = {CodecInitializer(property.Storage!.Codec, property.IsNonNullableReference)};");
+            }
+            if (codecProperties.Count > 0) writer.WriteLine();
+
+            writer.WriteLine($"/// <summary>The stored description of <see cref=\"{name}\"/>: its stored name, former names, fields and ghost factory.</summary>");
+            writer.WriteLine("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+            writer.WriteLine($"public static {(spec.BaseType is null ? "" : "new ")}readonly {KnownNames.PersistentTypeInfo} {KnownNames.TypeInfoField} = new(");
+            writer.Indent();
+            writer.WriteLine(Literal(hierarchy.StoredName) + ",");
+            writer.WriteLine((spec.Aliases.IsEmpty
+                ? "global::System.Array.Empty<string>()"
+                : "new string[] { " + string.Join(", ", spec.Aliases.Select(Literal)) + " }") + ",");
+            writer.WriteLine((spec.BaseType is null ? "null" : spec.BaseType + "." + KnownNames.TypeInfoField) + ",");
+            var stored = spec.Properties.Where(static p => !p.IsTransient).ToList();
+            if (stored.Count == 0)
+            {
+                writer.WriteLine($"global::System.Array.Empty<{KnownNames.FieldSchema}>(),");
+            }
+            else
+            {
+                writer.WriteLine($"new {KnownNames.FieldSchema}[]");
+                writer.OpenBlock();
+                foreach (var property in stored)
+                {
+                    writer.WriteLine($"new({Literal(property.StoredName)}, {Literal(property.Storage!.TypeCode)}),");
+                }
+                writer.CloseBlock(",");
+            }
+            writer.WriteLine(spec.IsAbstract
+                ? $"static _ => throw new global::System.InvalidOperationException({Literal(hierarchy.StoredName + " is abstract: no object of it can be loaded.")}));"
+                : $"static token => new {hierarchy.FullyQualifiedName}(token));");
+            writer.Unindent();
+
+            if (spec.Properties.Count > 0) writer.WriteLine();
+            foreach (var property in spec.Properties)
+            {
+                writer.WriteLine($"private {property.Type} {property.FieldName}{(property.IsNonNullableReference ? " = default!" : "")};");
+            }
+
+            writer.WriteLine();
+            writer.WriteLine("/// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>");
+            // The state, required members included, is loaded later.
+            writer.WriteLine("[global::System.Diagnostics.CodeAnalysis.SetsRequiredMembers]");
+            writer.WriteLine($"{(spec.IsSealed ? "private" : "protected")} {name}({KnownNames.GhostToken} token)");
+            writer.Indent();
+            writer.WriteLine(": base(token)");
+            writer.Unindent();
+            writer.OpenBlock();
+            writer.CloseBlock();
+            if (!spec.DeclaresConstructor)
+            {
+                writer.WriteLine();
+                writer.WriteLine($"/// <summary>Creates a new <see cref=\"{name}\"/>; it is stored when a commit first reaches it.</summary>");
+                writer.WriteLine($"{(spec.IsAbstract ? "protected" : "public")} {name}()");
+                writer.OpenBlock();
+                writer.CloseBlock();
+            }
+
+            writer.WriteLine();
+            writer.WriteLine("/// <inheritdoc/>");
+            writer.WriteLine($"public override {KnownNames.PersistentTypeInfo} PersistentType => {KnownNames.TypeInfoField};");
+
+            foreach (var property in spec.Properties)
+            {
+                writer.WriteLine();
+                WriteProperty(writer, property);
+            }
+
+            var access = spec.StateMethodsAreProtectedInternal ? "protected internal" : "protected";
+            var callsBase = spec.BaseType is not null;
+
+            writer.WriteLine();
+            writer.WriteLine("/// <inheritdoc/>");
+            writer.WriteLine($"{access} override void WriteState(ref {KnownNames.RecordWriter} writer)");
+            writer.OpenBlock();
+            if (callsBase) writer.WriteLine("base.WriteState(ref writer);");
+            foreach (var property in stored) WriteValue(writer, property.Storage!, property.FieldName, property.CodecFieldName);
+            writer.CloseBlock();
+
+            writer.WriteLine();
+            writer.WriteLine("/// <inheritdoc/>");
+            writer.WriteLine($"{access} override void ReadState(ref {KnownNames.RecordReader} reader)");
+            writer.OpenBlock();
+            if (callsBase) writer.WriteLine("base.ReadState(ref reader);");
+            foreach (var property in stored)
+            {
+                writer.WriteLine($"{property.FieldName} = {ReadValue(property.Storage!, property.CodecFieldName, property.IsNonNullableReference)};");
+            }
+            writer.CloseBlock();
+
+            writer.WriteLine();
+            writer.WriteLine("/// <inheritdoc/>");
+            writer.WriteLine($"{access} override void ClearState()");
+            writer.OpenBlock();
+            if (callsBase) writer.WriteLine("base.ClearState();");
+            foreach (var property in spec.Properties)
+            {
+                writer.WriteLine($"{property.FieldName} = default{(property.IsNonNullableReference ? "!" : "")};");
+            }
+            writer.CloseBlock();
+
+            CloseHierarchy(writer, hierarchy);
+            return writer.ToString();
+        }
+
+        private static void WriteProperty(SourceWriter writer, PersistentPropertySpec property)
+        {
+            writer.WriteLine($"{property.Modifiers} {property.Type} {property.Name}");
+            writer.OpenBlock();
+            if (property.Getter is { } getter)
+            {
+                writer.WriteLine(Accessor(getter));
+                writer.OpenBlock();
+                writer.WriteLine("ActivateIfGhost();");
+                writer.WriteLine($"return {property.FieldName};");
+                writer.CloseBlock();
+            }
+            if (property.Setter is { } setter)
+            {
+                writer.WriteLine(Accessor(setter));
+                writer.OpenBlock();
+                // A transient value is not stored, so changing it does not make the object changed;
+                // it only lives while the object is loaded, hence the activation.
+                writer.WriteLine(property.IsTransient ? "ActivateIfGhost();" : "BeforeWrite();");
+                writer.WriteLine($"{property.FieldName} = value;");
+                writer.CloseBlock();
+            }
+            writer.CloseBlock();
+        }
+
+        private static string Accessor(AccessorSpec accessor) =>
+            accessor.Modifiers.Length == 0 ? accessor.Keyword : accessor.Modifiers + " " + accessor.Keyword;
+
+        /// <summary>Writes the statements that write one value.</summary>
+        internal static void WriteValue(SourceWriter writer, StorageSpec storage, string value, string codecField)
+        {
+            switch (storage.Kind)
+            {
+                case StorageKind.Inline:
+                    writer.WriteLine($"writer.{storage.WriteMethod}({Cast(storage.WriteCast, value)});");
+                    break;
+                case StorageKind.NullableInline:
+                    writer.WriteLine($"writer.WriteBoolean({value}.HasValue);");
+                    writer.WriteLine($"if ({value}.HasValue) writer.{storage.WriteMethod}({Cast(storage.WriteCast, value + ".GetValueOrDefault()")});");
+                    break;
+                default:
+                    writer.WriteLine($"{codecField}.Write(ref writer, {value});");
+                    break;
+            }
+        }
+
+        /// <summary>The expression that reads one value.</summary>
+        internal static string ReadValue(StorageSpec storage, string codecField, bool isNonNullableReference)
+        {
+            switch (storage.Kind)
+            {
+                case StorageKind.Inline:
+                    var read = Cast(storage.ReadCast, $"reader.{storage.ReadMethod}()");
+                    return storage.ReadsNull && isNonNullableReference ? read + "!" : read;
+                case StorageKind.NullableInline:
+                    return $"reader.ReadBoolean() ? {Cast(storage.ReadCast, $"reader.{storage.ReadMethod}()")} : null";
+                default:
+                    return $"{codecField}.Read(ref reader)";
+            }
+        }
+
+        private static string Cast(string type, string expression) => type.Length == 0 ? expression : $"({type}){expression}";
+
+        /// <summary>
+        /// A codec field's initializer. The field is typed with the declared type exactly; the composed
+        /// codec may differ only in nullable annotations (<c>List&lt;string?&gt;?</c>), hence the <c>!</c>.
+        /// </summary>
+        internal static string CodecInitializer(string codec, bool isNonNullableReference) =>
+            isNonNullableReference ? codec + "!" : codec;
+
+        internal static void WriteFileHeader(SourceWriter writer)
+        {
+            writer.WriteLine("// <auto-generated/>");
+            writer.WriteDirective("#nullable enable");
+            writer.WriteLine();
+        }
+
+        internal static void OpenHierarchy(SourceWriter writer, TypeHierarchySpec hierarchy, string baseList)
+        {
+            WriteFileHeader(writer);
+            if (hierarchy.Namespace.Length > 0)
+            {
+                writer.WriteLine($"namespace {hierarchy.Namespace};");
+                writer.WriteLine();
+            }
+            foreach (var outer in hierarchy.ContainingTypes)
+            {
+                writer.WriteLine($"partial {outer.Keyword} {outer.Name}");
+                writer.OpenBlock();
+            }
+            writer.WriteLine($"partial {hierarchy.Declaration.Keyword} {hierarchy.Declaration.Name}{baseList}");
+            writer.OpenBlock();
+        }
+
+        internal static void CloseHierarchy(SourceWriter writer, TypeHierarchySpec hierarchy)
+        {
+            writer.CloseBlock();
+            for (var i = 0; i < hierarchy.ContainingTypes.Count; i++) writer.CloseBlock();
+        }
+
+        /// <summary>A C# string literal.</summary>
+        internal static string Literal(string value)
+        {
+            var builder = new StringBuilder(value.Length + 2);
+            builder.Append('"');
+            foreach (var c in value)
+            {
+                switch (c)
+                {
+                    case '"': builder.Append("\\\""); break;
+                    case '\\': builder.Append("\\\\"); break;
+                    case '\n': builder.Append("\\n"); break;
+                    case '\r': builder.Append("\\r"); break;
+                    case '\t': builder.Append("\\t"); break;
+                    case '\0': builder.Append("\\0"); break;
+                    default:
+                        if (char.IsControl(c)) builder.Append("\\u").Append(((int)c).ToString("x4"));
+                        else builder.Append(c);
+                        break;
+                }
+            }
+            builder.Append('"');
+            return builder.ToString();
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Persistence.Generators.Helpers;
+using Persistence.Generators.Models;
+
+namespace Persistence.Generators;
+
+/// <summary>
+/// Completes <c>[Persistent]</c> classes (base class, partial property bodies, state serialization,
+/// ghost constructor, type description) and <c>[PersistentValue]</c> types (an inline codec), and
+/// writes one module initializer that registers the project's persistent classes and the closed
+/// persistent collection types it mentions. Invalid declarations get nothing; analyzers report them.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed partial class PersistentGenerator : IIncrementalGenerator
+{
+    /// <summary>Tracking names of the pipeline steps (used by the incremental tests).</summary>
+    internal static class Steps
+    {
+        public const string PersistentClasses = nameof(PersistentClasses);
+        public const string PersistentValues = nameof(PersistentValues);
+        public const string CollectionUses = nameof(CollectionUses);
+        public const string Registration = nameof(Registration);
+    }
+
+    /// <inheritdoc />
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var classes = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                KnownNames.PersistentAttribute,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (context, cancellationToken) => Parser.ParsePersistentClass(context, cancellationToken))
+            .Where(static spec => spec is not null)
+            .Select(static (spec, _) => spec!)
+            .WithTrackingName(Steps.PersistentClasses);
+
+        context.RegisterSourceOutput(classes, static (context, spec) =>
+            context.AddSource(spec.Hierarchy.HintName, Emitter.EmitPersistentClass(spec)));
+
+        var values = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                KnownNames.PersistentValueAttribute,
+                static (node, _) => node is ClassDeclarationSyntax or StructDeclarationSyntax or RecordDeclarationSyntax,
+                static (context, cancellationToken) => Parser.ParsePersistentValue(context, cancellationToken))
+            .Where(static spec => spec is not null)
+            .Select(static (spec, _) => spec!)
+            .WithTrackingName(Steps.PersistentValues);
+
+        context.RegisterSourceOutput(values, static (context, spec) =>
+            context.AddSource(spec.Hierarchy.HintName, Emitter.EmitPersistentValue(spec)));
+
+        var collections = context.SyntaxProvider
+            .CreateSyntaxProvider(
+                static (node, _) => Parser.IsCollectionName(node),
+                static (context, cancellationToken) => Parser.ParseCollectionUse(context, cancellationToken))
+            .Where(static use => use is not null)
+            .Select(static (use, _) => use!)
+            .WithTrackingName(Steps.CollectionUses);
+
+        var registration = classes
+            .Select(static (spec, _) => new RegisteredClassSpec(spec.Hierarchy.FullyQualifiedName, spec.BaseType))
+            .Collect()
+            .Combine(collections.Collect())
+            .Select(static (pair, _) => CreateRegistration(pair.Left, pair.Right))
+            .WithTrackingName(Steps.Registration);
+
+        context.RegisterSourceOutput(registration, static (context, spec) =>
+        {
+            if (spec.Classes.IsEmpty && spec.Collections.IsEmpty) return;
+            context.AddSource(KnownNames.RegistrationHintName, Emitter.EmitRegistration(spec));
+        });
+    }
+
+    private static RegistrationSpec CreateRegistration(
+        ImmutableArray<RegisteredClassSpec> classes,
+        ImmutableArray<CollectionUseSpec> collections)
+    {
+        var ordered = Parser.OrderBaseFirst(classes);
+        var distinctCollections = collections
+            .GroupBy(static use => use.Type)
+            .Select(static group => group.First())
+            .OrderBy(static use => use.Type, System.StringComparer.Ordinal);
+        return new RegistrationSpec(ordered.ToEquatableArray(), distinctCollections.ToEquatableArray());
+    }
+}

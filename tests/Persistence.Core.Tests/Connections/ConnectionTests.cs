@@ -1,0 +1,190 @@
+using Persistence.Serialization;
+using Persistence.Storage;
+using Persistence.Tests.Models;
+
+namespace Persistence.Tests.Connections;
+
+public class ConnectionTests
+{
+    [Fact]
+    public void A_connection_sees_another_connections_commit_at_its_next_transaction_boundary()
+    {
+        using var db = TestDatabase.InMemory();
+        using var a = db.OpenConnection();
+        using var b = db.OpenConnection();
+        a.Root["n"] = new Node { Label = "one" };
+        a.Commit();
+        b.Abort();
+        var seen = (Node)b.Root["n"];
+        Assert.Equal("one", seen.Label);
+
+        ((Node)a.Root["n"]).Label = "two";
+        a.Commit();
+        Assert.Equal("one", seen.Label);
+
+        b.Abort();
+        Assert.Equal(PersistentState.Ghost, seen.PersistentState);
+        Assert.Equal("two", seen.Label);
+    }
+
+    [Fact]
+    public void Reads_inside_a_transaction_come_from_the_connections_snapshot()
+    {
+        using var db = TestDatabase.InMemory();
+        using var a = db.OpenConnection();
+        a.Root["x"] = new Node { Label = "x1" };
+        a.Root["y"] = new Node { Label = "y1" };
+        a.Commit();
+
+        using var b = db.OpenConnection();
+        var x = (Node)b.Root["x"];
+        Assert.Equal("x1", x.Label);
+
+        ((Node)a.Root["x"]).Label = "x2";
+        ((Node)a.Root["y"]).Label = "y2";
+        a.Commit();
+
+        // b has not reached a boundary: y, loaded for the first time now, is as of b's snapshot.
+        Assert.Equal("y1", ((Node)b.Root["y"]).Label);
+        b.Commit();
+        Assert.Equal(("x2", "y2"), (x.Label, ((Node)b.Root["y"]).Label));
+    }
+
+    [Fact]
+    public void Two_connections_changing_one_object_conflict_and_the_loser_can_abort_and_retry()
+    {
+        using var db = TestDatabase.InMemory();
+        using var a = db.OpenConnection();
+        using var b = db.OpenConnection();
+        a.Root["c"] = new Customer { Name = "Ada", Orders = 0 };
+        a.Commit();
+        b.Abort();
+
+        ((Customer)a.Root["c"]).Orders++;
+        ((Customer)b.Root["c"]).Orders++;
+        a.Commit();
+        var conflict = Assert.Throws<ConflictException>(b.Commit);
+        Assert.Contains(((Customer)b.Root["c"]).PersistentOid, conflict.Oids);
+
+        b.Abort();
+        ((Customer)b.Root["c"]).Orders++;
+        b.Commit();
+        a.Abort();
+        Assert.Equal(2, ((Customer)a.Root["c"]).Orders);
+    }
+
+    [Fact]
+    public void Storing_an_object_of_one_connection_in_another_is_a_clear_error()
+    {
+        using var db = TestDatabase.InMemory();
+        using var a = db.OpenConnection();
+        using var b = db.OpenConnection();
+        a.Root["ada"] = new Customer { Name = "Ada" };
+        a.Commit();
+        b.Abort();
+
+        var adaOfA = (Customer)a.Root["ada"];
+        var bob = new Customer { Name = "Bob", ReferredBy = adaOfA };
+        b.Root["bob"] = bob;
+        var error = Assert.Throws<CrossConnectionReferenceException>(b.Commit);
+        Assert.Contains("another connection", error.Message);
+        Assert.True(bob.PersistentOid.IsNull);
+        b.Abort();
+        Assert.False(b.Root.ContainsKey("bob"));
+    }
+
+    [Fact]
+    public void Storing_an_object_of_another_database_is_a_clear_error()
+    {
+        using var first = TestDatabase.InMemory();
+        using var second = TestDatabase.InMemory();
+        using var a = first.OpenConnection();
+        using var b = second.OpenConnection();
+        a.Root["n"] = new Node { Label = "first" };
+        a.Commit();
+        b.Root["n"] = new Node { Next = (Node)a.Root["n"] };
+        var error = Assert.Throws<CrossConnectionReferenceException>(b.Commit);
+        Assert.Contains("another database", error.Message);
+    }
+
+    [Fact]
+    public void Objects_of_a_closed_connection_say_so_when_touched()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["n"] = new Node { Label = "n", Next = new Node { Label = "m" } };
+            writer.Commit();
+        }
+        var reader = db.OpenConnection();
+        var ghost = ((Node)reader.Root["n"]).Next!;
+        reader.Dispose();
+        Assert.Throws<ConnectionClosedException>(() => ghost.Label);
+        Assert.Throws<ConnectionClosedException>(reader.Commit);
+        Assert.Throws<ConnectionClosedException>(() => reader.Root);
+    }
+
+    [Fact]
+    public void Dispose_aborts_what_was_not_committed()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["n"] = new Node { Label = "kept" };
+            writer.Commit();
+            ((Node)writer.Root["n"]).Label = "dropped";
+        }
+        using var reader = db.OpenConnection();
+        Assert.Equal("kept", ((Node)reader.Root["n"]).Label);
+    }
+
+    [Fact]
+    public void A_damaged_record_is_reported_with_its_oid_and_never_half_loaded()
+    {
+        var storage = new MemoryStorage();
+        using var db = Database.Open(storage);
+        Oid oid;
+        using (var writer = db.OpenConnection())
+        {
+            var node = new Node { Label = "fine" };
+            writer.Root["n"] = node;
+            writer.Commit();
+            oid = node.PersistentOid;
+        }
+        var good = storage.Load(oid)!.Value.Data.ToArray();
+        var damaged = good.AsSpan(0, good.Length).ToArray();
+        // Claim a string far longer than the record.
+        BitConverter.TryWriteBytes(damaged.AsSpan(RecordFormat.HeaderSize), 1_000_000);
+        using (var transaction = storage.Begin())
+        {
+            transaction.Store(oid, storage.Load(oid)!.Value.Tid, damaged);
+            transaction.Vote();
+            transaction.Finish();
+        }
+        using var reader = db.OpenConnection();
+        var ghost = (Node)reader.Root["n"];
+        var error = Assert.Throws<CorruptDatabaseException>(() => ghost.Label);
+        Assert.Equal(oid, error.Oid);
+        Assert.Contains(oid.ToString(), error.Message);
+        Assert.Equal(PersistentState.Ghost, ghost.PersistentState);
+    }
+
+    [Fact]
+    public void A_read_only_database_refuses_commits_with_a_clear_error()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("ro.db");
+        using (var db = Database.Open(path))
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["n"] = new Node { Label = "stored" };
+            writer.Commit();
+        }
+        using var readOnly = Database.Open(path, new DatabaseOptions { ReadOnly = true });
+        using var connection = readOnly.OpenConnection();
+        var node = (Node)connection.Root["n"];
+        Assert.Equal("stored", node.Label);
+        node.Label = "changed";
+        Assert.Throws<StorageLockedException>(connection.Commit);
+    }
+}

@@ -1,0 +1,227 @@
+using Persistence.Tests.Models;
+
+namespace Persistence.Tests.Connections;
+
+public class ObjectLifecycleTests
+{
+    [Fact]
+    public void A_new_object_has_no_oid_until_a_commit_reaches_it_from_the_root()
+    {
+        using var db = TestDatabase.InMemory();
+        using var connection = db.OpenConnection();
+        var ada = new Customer { Name = "Ada" };
+        Assert.Equal(PersistentState.New, ada.PersistentState);
+        Assert.True(ada.PersistentOid.IsNull);
+
+        connection.Root["ada"] = ada;
+        Assert.True(ada.PersistentOid.IsNull);
+        connection.Commit();
+
+        Assert.False(ada.PersistentOid.IsNull);
+        Assert.Equal(PersistentState.UpToDate, ada.PersistentState);
+        Assert.Same(connection, ada.PersistentConnection);
+        Assert.Equal(db.Storage.LastTid, ada.PersistentSerial);
+    }
+
+    [Fact]
+    public void Objects_reachable_only_through_other_new_objects_are_stored_too()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var connection = db.OpenConnection())
+        {
+            var c = new Node { Label = "c" };
+            var b = new Node { Label = "b", Next = c };
+            connection.Root["list"] = new Node { Label = "a", Next = b };
+            connection.Commit();
+            Assert.False(c.PersistentOid.IsNull);
+        }
+        using var other = db.OpenConnection();
+        var a = (Node)other.Root["list"];
+        Assert.Equal("a", a.Label);
+        Assert.Equal("b", a.Next!.Label);
+        Assert.Equal("c", a.Next.Next!.Label);
+        Assert.Null(a.Next.Next.Next);
+    }
+
+    [Fact]
+    public void Referenced_objects_load_as_ghosts_and_activate_when_touched()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["ada"] = new Customer { Name = "Ada", ReferredBy = new Customer { Name = "Grace", Orders = 7 } };
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var ada = (Customer)reader.Root["ada"];
+        Assert.Equal(PersistentState.Ghost, ada.PersistentState);
+        var grace = ada.ReferredBy!;
+        Assert.Equal(PersistentState.UpToDate, ada.PersistentState);
+        Assert.Equal(PersistentState.Ghost, grace.PersistentState);
+        Assert.Equal(7, grace.Orders);
+        Assert.Equal(PersistentState.UpToDate, grace.PersistentState);
+
+        grace.Orders = 8;
+        Assert.Equal(PersistentState.Changed, grace.PersistentState);
+        Assert.True(reader.HasChanges);
+    }
+
+    [Fact]
+    public void Writing_a_ghost_loads_it_first_so_other_fields_keep_their_values()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["ada"] = new Customer { Name = "Ada", Orders = 3 };
+            writer.Commit();
+        }
+        using (var changer = db.OpenConnection())
+        {
+            var ada = (Customer)changer.Root["ada"];
+            Assert.Equal(PersistentState.Ghost, ada.PersistentState);
+            ada.Orders = 4;
+            changer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var stored = (Customer)reader.Root["ada"];
+        Assert.Equal(("Ada", 4), (stored.Name, stored.Orders));
+    }
+
+    [Fact]
+    public void One_oid_is_one_instance_within_a_connection()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            var shared = new Customer { Name = "Shared" };
+            writer.Root["a"] = new Customer { Name = "A", ReferredBy = shared };
+            writer.Root["b"] = new Customer { Name = "B", ReferredBy = shared };
+            writer.Root["shared"] = shared;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var a = (Customer)reader.Root["a"];
+        var b = (Customer)reader.Root["b"];
+        Assert.Same(a.ReferredBy, b.ReferredBy);
+        Assert.Same(a.ReferredBy, reader.Root["shared"]);
+        Assert.Same(a, reader.Get(a.PersistentOid));
+    }
+
+    [Fact]
+    public void Abort_restores_committed_values_and_forgets_new_objects()
+    {
+        using var db = TestDatabase.InMemory();
+        using var connection = db.OpenConnection();
+        var ada = new Customer { Name = "Ada", Orders = 1 };
+        connection.Root["ada"] = ada;
+        connection.Commit();
+
+        ada.Orders = 99;
+        ada.ReferredBy = new Customer { Name = "Never stored" };
+        connection.Root["extra"] = new Node { Label = "never" };
+        connection.Abort();
+
+        Assert.Equal(PersistentState.Ghost, ada.PersistentState);
+        Assert.Equal(1, ada.Orders);
+        Assert.Null(ada.ReferredBy);
+        Assert.False(connection.Root.ContainsKey("extra"));
+        Assert.False(connection.HasChanges);
+    }
+
+    [Fact]
+    public void Inheritance_stores_base_and_derived_fields()
+    {
+        using var db = TestDatabase.InMemory();
+        var dog = TestDatabase.RoundTrip(db, new Dog { Name = "Rex", GoodBoy = true });
+        Assert.Equal("Rex", dog.Name);
+        Assert.True(dog.GoodBoy);
+        Assert.IsAssignableFrom<Animal>(dog);
+    }
+
+    [Fact]
+    public void Nested_persistent_classes_round_trip()
+    {
+        using var db = TestDatabase.InMemory();
+        var inner = TestDatabase.RoundTrip(db, new Outer.Inner { Value = 42 });
+        Assert.Equal(42, inner.Value);
+        Assert.Equal("Persistence.Tests.Models.Outer+Inner", inner.PersistentType.Name);
+    }
+
+    [Fact]
+    public void The_cache_turns_objects_loaded_longest_ago_back_into_ghosts_at_transaction_boundaries()
+    {
+        using var db = TestDatabase.InMemory(cacheSize: 10);
+        using (var writer = db.OpenConnection())
+        {
+            var items = new PersistentList<Node>();
+            for (var i = 0; i < 100; i++) items.Add(new Node { Label = "n" + i });
+            writer.Root["items"] = items;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var list = (PersistentList<Node>)reader.Root["items"];
+        foreach (var node in list) Assert.StartsWith("n", node.Label);
+        Assert.True(reader.LoadedCount > 100);
+
+        list[99].Label = "changed";
+        reader.Commit();
+
+        Assert.True(reader.LoadedCount <= 10, $"{reader.LoadedCount} objects are still loaded");
+        Assert.Equal(PersistentState.Ghost, list[0].PersistentState);
+        Assert.Equal("n0", list[0].Label);
+        Assert.Equal("changed", list[99].Label);
+    }
+
+    [Fact]
+    public void A_changed_object_keeps_its_change_through_a_failed_commit_even_with_no_cache()
+    {
+        using var db = TestDatabase.InMemory(cacheSize: 0);
+        using var connection = db.OpenConnection();
+        var node = new Node { Label = "x" };
+        connection.Root["n"] = node;
+        connection.Commit();
+
+        using (var other = db.OpenConnection())
+        {
+            ((Node)other.Root["n"]).Label = "theirs";
+            other.Commit();
+        }
+        node.Label = "mine";
+        Assert.Throws<ConflictException>(connection.Commit);
+        Assert.Equal(PersistentState.Changed, node.PersistentState);
+        Assert.Equal("mine", node.Label);
+
+        connection.Abort();
+        Assert.Equal("theirs", node.Label);
+    }
+
+    [Fact]
+    public void Everything_committed_survives_closing_and_reopening_the_file_and_nothing_else_does()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("shop.db");
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var invoices = new PersistentList<Invoice>();
+            var ada = new Customer { Name = "Ada", Orders = 2, Invoices = invoices, Home = new Address("Main St", 12345), Tier = Tier.Gold };
+            invoices.Add(new Invoice { Number = 1, Total = new Money(12.5m, "EUR"), Customer = ada });
+            connection.Root["ada"] = ada;
+            connection.Commit();
+
+            ada.Orders = 1000;
+            connection.Root["uncommitted"] = new Node();
+        }
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var ada = (Customer)connection.Root["ada"];
+            Assert.Equal(("Ada", 2, Tier.Gold), (ada.Name, ada.Orders, ada.Tier));
+            Assert.Equal(new Address("Main St", 12345), ada.Home);
+            var invoice = Assert.Single(ada.Invoices!);
+            Assert.Equal(new Money(12.5m, "EUR"), invoice.Total);
+            Assert.Same(ada, invoice.Customer);
+            Assert.False(connection.Root.ContainsKey("uncommitted"));
+        }
+    }
+}

@@ -1,0 +1,122 @@
+namespace Persistence.Tests.Models;
+
+public enum Tier : byte { Basic, Silver, Gold }
+
+[Flags]
+public enum Permissions : long { None = 0, Read = 1, Write = 2, Admin = 1L << 40 }
+
+[PersistentValue]
+public partial record struct Address(string Street, int Zip);
+
+[PersistentValue]
+public partial record Money(decimal Amount, string Currency);
+
+[Persistent]
+public partial class Customer
+{
+    public partial string Name { get; set; }
+    public partial int Orders { get; set; }
+    public partial Customer? ReferredBy { get; set; }
+    public partial PersistentList<Invoice>? Invoices { get; set; }
+    public partial Address Home { get; set; }
+    public partial Tier Tier { get; set; }
+}
+
+[Persistent]
+public partial class Invoice
+{
+    public partial int Number { get; set; }
+    public partial Money? Total { get; set; }
+    public partial Customer? Customer { get; set; }
+}
+
+[Persistent]
+public partial class Node
+{
+    public partial string? Label { get; set; }
+    public partial Node? Next { get; set; }
+}
+
+[Persistent]
+public partial class Animal
+{
+    public partial string Name { get; set; }
+}
+
+[Persistent]
+public partial class Dog : Animal
+{
+    public partial bool GoodBoy { get; set; }
+}
+
+public partial class Outer
+{
+    [Persistent]
+    public partial class Inner
+    {
+        public partial int Value { get; set; }
+    }
+}
+
+[Persistent]
+public partial class Everything
+{
+    public partial bool Bool { get; set; }
+    public partial byte Byte { get; set; }
+    public partial sbyte SByte { get; set; }
+    public partial short Int16 { get; set; }
+    public partial ushort UInt16 { get; set; }
+    public partial int Int32 { get; set; }
+    public partial uint UInt32 { get; set; }
+    public partial long Int64 { get; set; }
+    public partial ulong UInt64 { get; set; }
+    public partial char Char { get; set; }
+    public partial float Single { get; set; }
+    public partial double Double { get; set; }
+    public partial decimal Decimal { get; set; }
+    public partial string? String { get; set; }
+    public partial DateTime DateTime { get; set; }
+    public partial DateTimeOffset DateTimeOffset { get; set; }
+    public partial DateOnly DateOnly { get; set; }
+    public partial TimeOnly TimeOnly { get; set; }
+    public partial TimeSpan TimeSpan { get; set; }
+    public partial Guid Guid { get; set; }
+    public partial Tier Tier { get; set; }
+    public partial Permissions Permissions { get; set; }
+    public partial int? NullableInt { get; set; }
+    public partial DateTime? NullableDateTime { get; set; }
+    public partial byte[]? Bytes { get; set; }
+    public partial int[]? Ints { get; set; }
+    public partial List<string>? Strings { get; set; }
+    public partial Dictionary<string, long>? Map { get; set; }
+    public partial List<int?>? NullableInts { get; set; }
+    public partial Address Address { get; set; }
+    public partial Address? MaybeAddress { get; set; }
+    public partial Money? Money { get; set; }
+    public partial PersistentDictionary<string, Node>? Nodes { get; set; }
+}
+
+/// <summary>The current version of a class whose older versions the schema tests write by hand.</summary>
+[Persistent]
+public partial class EvolvingItem
+{
+    public partial string? Name { get; set; }
+    public partial long Count { get; set; }
+    public partial double Weight { get; set; }
+    public partial int? Rating { get; set; }
+    public partial List<long>? Sizes { get; set; }
+    public partial string? AddedLater { get; set; }
+}
+
+[Persistent]
+[PersistentAlias("Persistence.Tests.Models.OldName")]
+public partial class NewName
+{
+    public partial string? Text { get; set; }
+}
+
+[Persistent]
+public partial class IncompatibleItem
+{
+    public partial int Value { get; set; }
+}

@@ -1,0 +1,188 @@
+using Persistence.Serialization;
+using Persistence.Tests.Models;
+
+namespace Persistence.Tests.Serialization;
+
+/// <summary>
+/// Older versions of classes are written by hand here: a class whose <see cref="PersistentTypeInfo"/>
+/// carries the stored name of a current class, with the old fields. The database stores it under that
+/// name as another schema version; reading then goes through the registered current class.
+/// </summary>
+public class SchemaEvolutionTests
+{
+    private sealed class LegacyObject : PersistentObject
+    {
+        private readonly PersistentTypeInfo _type;
+
+        public LegacyObject(string storedName, FieldSchema[] fields, WriteFields write)
+        {
+            _type = new PersistentTypeInfo(storedName, [], null, fields, _ => throw new InvalidOperationException("legacy classes are never loaded"));
+            Write = write;
+        }
+
+        public delegate void WriteFields(ref RecordWriter writer);
+
+        public WriteFields Write { get; }
+
+        public override PersistentTypeInfo PersistentType => _type;
+
+        protected internal override void WriteState(ref RecordWriter writer) => Write(ref writer);
+
+        protected internal override void ReadState(ref RecordReader reader) => throw new InvalidOperationException();
+
+        protected internal override void ClearState() { }
+    }
+
+    private static T StoreLegacyAndReadCurrent<T>(LegacyObject legacy) where T : PersistentObject
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["item"] = legacy;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        return (T)reader.Root["item"];
+    }
+
+    private const string ItemName = "Persistence.Tests.Models.EvolvingItem";
+
+    [Fact]
+    public void Added_fields_get_their_default_and_removed_fields_are_skipped()
+    {
+        var legacy = new LegacyObject(ItemName,
+            [new("Obsolete", "str"), new("Name", "str"), new("Count", "i64"), new("Weight", "f64"), new("Rating", "i32?"), new("Sizes", "list<i64>")],
+            (ref RecordWriter w) =>
+            {
+                w.WriteString("gone");
+                w.WriteString("bolt");
+                w.WriteInt64(5);
+                w.WriteDouble(1.5);
+                w.WriteBoolean(true);
+                w.WriteInt32(4);
+                w.WriteCount(2);
+                w.WriteInt64(10);
+                w.WriteInt64(20);
+            });
+        var item = StoreLegacyAndReadCurrent<EvolvingItem>(legacy);
+        Assert.Equal(("bolt", 5L, 1.5, (int?)4, (string?)null), (item.Name, item.Count, item.Weight, item.Rating, item.AddedLater));
+        Assert.Equal([10L, 20L], item.Sizes);
+    }
+
+    [Fact]
+    public void Safe_widenings_convert_int_to_long_float_to_double_and_T_to_nullable()
+    {
+        var legacy = new LegacyObject(ItemName,
+            [new("Name", "str"), new("Count", "i32"), new("Weight", "f32"), new("Rating", "i16"), new("Sizes", "array<i32>")],
+            (ref RecordWriter w) =>
+            {
+                w.WriteString("nut");
+                w.WriteInt32(-7);
+                w.WriteSingle(2.25f);
+                w.WriteInt16(3);
+                w.WriteCount(3);
+                w.WriteInt32(1);
+                w.WriteInt32(-2);
+                w.WriteInt32(int.MaxValue);
+            });
+        var item = StoreLegacyAndReadCurrent<EvolvingItem>(legacy);
+        Assert.Equal(("nut", -7L, 2.25, (int?)3), (item.Name, item.Count, item.Weight, item.Rating));
+        Assert.Equal([1L, -2L, int.MaxValue], item.Sizes);
+    }
+
+    [Fact]
+    public void Reading_an_old_record_does_not_rewrite_it_but_the_next_change_stores_the_new_layout()
+    {
+        using var db = TestDatabase.InMemory();
+        var legacy = new LegacyObject(ItemName, [new("Name", "str"), new("Count", "i32")], (ref RecordWriter w) =>
+        {
+            w.WriteString("old");
+            w.WriteInt32(1);
+        });
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["item"] = legacy;
+            writer.Commit();
+        }
+        var oldTid = legacy.PersistentSerial;
+        var oldVersion = RecordFormat.SchemaVersion(db.Storage.Load(legacy.PersistentOid)!.Value.Data.Span);
+        using (var reader = db.OpenConnection())
+        {
+            var item = (EvolvingItem)reader.Root["item"];
+            Assert.Equal(1, item.Count);
+            reader.Commit();
+            Assert.Equal(oldTid, db.Storage.Load(item.PersistentOid)!.Value.Tid);
+
+            item.Count = 2;
+            reader.Commit();
+            var stored = db.Storage.Load(item.PersistentOid)!.Value;
+            Assert.True(stored.Tid > oldTid);
+            Assert.NotEqual(oldVersion, RecordFormat.SchemaVersion(stored.Data.Span));
+        }
+        using var again = db.OpenConnection();
+        Assert.Equal(("old", 2L), (((EvolvingItem)again.Root["item"]).Name, ((EvolvingItem)again.Root["item"]).Count));
+    }
+
+    [Fact]
+    public void A_renamed_class_is_found_through_its_alias()
+    {
+        var legacy = new LegacyObject("Persistence.Tests.Models.OldName", [new("Text", "str")], (ref RecordWriter w) => w.WriteString("hello"));
+        var renamed = StoreLegacyAndReadCurrent<NewName>(legacy);
+        Assert.Equal("hello", renamed.Text);
+    }
+
+    [Fact]
+    public void A_change_that_is_not_a_widening_names_the_class_and_field()
+    {
+        var legacy = new LegacyObject("Persistence.Tests.Models.IncompatibleItem", [new("Value", "str")], (ref RecordWriter w) => w.WriteString("forty-two"));
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["item"] = legacy;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var item = (IncompatibleItem)reader.Root["item"];
+        var error = Assert.Throws<SchemaMismatchException>(() => item.Value);
+        Assert.Equal("Persistence.Tests.Models.IncompatibleItem", error.ClassName);
+        Assert.Equal("Value", error.FieldName);
+        Assert.Contains("'str'", error.Message);
+        Assert.Contains("'i32'", error.Message);
+    }
+
+    [Fact]
+    public void A_stored_class_this_program_does_not_define_is_a_clear_error()
+    {
+        var legacy = new LegacyObject("Somewhere.Else.Gone", [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(1));
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["item"] = legacy;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+        Assert.Equal("Somewhere.Else.Gone", error.ClassName);
+        Assert.Contains("[PersistentAlias", error.Message);
+    }
+
+    [Fact]
+    public void The_schema_is_stored_once_in_the_catalog_not_in_every_record()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            var items = new PersistentList<EvolvingItem>();
+            for (var i = 0; i < 10; i++) items.Add(new EvolvingItem { Name = "i", Count = i });
+            writer.Root["items"] = items;
+            writer.Commit();
+        }
+        var catalog = db.Storage.Load(Oid.Catalog)!.Value.Data.ToArray();
+        Assert.Contains("AddedLater", System.Text.Encoding.UTF8.GetString(catalog));
+        foreach (var record in db.Storage.Iterate())
+        {
+            if (record.Oid == Oid.Catalog) continue;
+            Assert.DoesNotContain("AddedLater", System.Text.Encoding.UTF8.GetString(record.Data.Span));
+        }
+    }
+}

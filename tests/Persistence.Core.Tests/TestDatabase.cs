@@ -1,0 +1,48 @@
+using Persistence.Storage;
+
+namespace Persistence.Tests;
+
+/// <summary>A temporary folder for database files, deleted with the test.</summary>
+public sealed class TempFolder : IDisposable
+{
+    public TempFolder()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "persistence-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still open on some platform: leave it to the temp cleaner.
+        }
+    }
+}
+
+/// <summary>Opens databases for tests: in memory, or in a file under a temp folder.</summary>
+public static class TestDatabase
+{
+    public static Database InMemory(int cacheSize = 10_000) =>
+        Database.Open(new MemoryStorage(), new DatabaseOptions { CacheSize = cacheSize });
+
+    /// <summary>Stores <paramref name="value"/> under the root and returns a fresh connection's copy of it.</summary>
+    public static T RoundTrip<T>(Database db, T value) where T : PersistentObject
+    {
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["value"] = value;
+            writer.Commit();
+        }
+        var reader = db.OpenConnection();
+        return (T)reader.Root["value"];
+    }
+}
