@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
+using System.Runtime;
 using System.Runtime.InteropServices;
 using Persistence;
 
@@ -48,7 +48,7 @@ public static class Program
     {
         var clock = Stopwatch.StartNew();
         Console.WriteLine($"Persistence NativeAOT sample: {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}, "
-            + (RuntimeFeature.IsDynamicCodeSupported ? "JIT (not compiled ahead of time)" : "compiled ahead of time"));
+            + (JitInfo.GetCompiledMethodCount() == 0 ? "NativeAOT (no method JIT-compiled)" : $"JIT ({JitInfo.GetCompiledMethodCount()} methods JIT-compiled so far): not the NativeAOT binary"));
 
         // 1. Write the graph.
         using (var db = Database.Open(path))

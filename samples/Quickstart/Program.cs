@@ -199,7 +199,7 @@ public static class Program
         Console.WriteLine($"Done. {path} now holds {Describe(path)}.");
         Console.WriteLine(run == 1
             ? "Run the demo again: it finds these items, and adds to their quantities."
-            : $"The items above were stored by the {run - 1} earlier run(s) and read back from the file.");
+            : $"Step 1 showed what {(run == 2 ? "the first run" : $"the {run - 1} earlier runs")} stored: the data outlives the program.");
         Console.WriteLine("Try the commands too: add <name> <qty> [shelf] | remove <name> | list | history");
         return 0;
     }

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace Persistence.Generators;
 
 /// <summary>Names of the runtime types the generator recognizes and the code it writes against.</summary>
@@ -11,8 +13,13 @@ internal static class KnownNames
     public const string PersistentAliasAttributeName = "PersistentAliasAttribute";
     public const string TransientAttributeName = "TransientAttribute";
     public const string PersistentObjectName = "PersistentObject";
-    public const string PersistentListName = "PersistentList";
-    public const string PersistentDictionaryName = "PersistentDictionary";
+
+    /// <summary>
+    /// The generic persistent collections of Persistence.Core (present or planned) whose closed types
+    /// are registered by generated code, if they have the registration method it calls.
+    /// </summary>
+    public static readonly ImmutableHashSet<string> CollectionNames =
+        ImmutableHashSet.Create("PersistentList", "PersistentDictionary", "PersistentSet", "BTree");
 
     public const string PersistentObject = "global::Persistence.PersistentObject";
     public const string PersistentTypeInfo = "global::Persistence.PersistentTypeInfo";

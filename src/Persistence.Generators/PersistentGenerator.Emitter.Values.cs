@@ -18,7 +18,7 @@ public sealed partial class PersistentGenerator
             var codecType = $"{KnownNames.ValueCodec}<{type}>";
             OpenHierarchy(writer, hierarchy, "");
 
-            writer.WriteLine($"/// <summary>Writes and reads a <see cref=\"{hierarchy.Declaration.Name}\"/> stored inline in persistent objects and collections.</summary>");
+            writer.WriteLine($"/// <summary>The codec that stores <see cref=\"{hierarchy.Declaration.Name}\"/> values inline in persistent objects and collections.</summary>");
             writer.WriteLine($"public static {codecType} {KnownNames.ValueCodecProperty} {{ get; }} = new {ValueCodecClass}();");
             writer.WriteLine();
             writer.WriteLine($"private sealed class {ValueCodecClass} : {codecType}");
@@ -59,7 +59,7 @@ public sealed partial class PersistentGenerator
             }
             else
             {
-                writer.WriteLine($"return new {type}({arguments})");
+                writer.WriteLine(arguments.Length == 0 ? $"return new {type}" : $"return new {type}({arguments})");
                 writer.OpenBlock();
                 foreach (var name in spec.InitializedMembers)
                 {

@@ -61,15 +61,17 @@ public sealed partial class PersistentGenerator
             }
 
             writer.WriteLine();
+            // A ghost's state, required members included, is loaded when it is first used.
+            if (spec.HasRequiredMembers) writer.WriteDirective("#pragma warning disable CS8618");
             writer.WriteLine("/// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>");
-            // The state, required members included, is loaded later.
-            writer.WriteLine("[global::System.Diagnostics.CodeAnalysis.SetsRequiredMembers]");
+            if (spec.HasRequiredMembers) writer.WriteLine("[global::System.Diagnostics.CodeAnalysis.SetsRequiredMembers]");
             writer.WriteLine($"{(spec.IsSealed ? "private" : "protected")} {name}({KnownNames.GhostToken} token)");
             writer.Indent();
             writer.WriteLine(": base(token)");
             writer.Unindent();
             writer.OpenBlock();
             writer.CloseBlock();
+            if (spec.HasRequiredMembers) writer.WriteDirective("#pragma warning restore CS8618");
             if (!spec.DeclaresConstructor)
             {
                 writer.WriteLine();

@@ -15,20 +15,20 @@ public sealed partial class PersistentGenerator
     {
         /// <summary>A cheap syntactic filter: a generic name that may be a persistent collection type.</summary>
         public static bool IsCollectionName(SyntaxNode node) =>
-            node is GenericNameSyntax { Identifier.ValueText: KnownNames.PersistentListName or KnownNames.PersistentDictionaryName } name &&
-            !name.IsUnboundGenericName;
+            node is GenericNameSyntax name &&
+            !name.IsUnboundGenericName &&
+            KnownNames.CollectionNames.Contains(name.Identifier.ValueText);
 
         /// <summary>
-        /// Reads a mention of <c>PersistentList&lt;T&gt;</c> or <c>PersistentDictionary&lt;TKey,TValue&gt;</c>:
-        /// a closed type whose arguments can be stored and which code outside any class can name.
+        /// Reads a mention of a closed persistent collection type (<c>PersistentList&lt;T&gt;</c>,
+        /// <c>PersistentDictionary&lt;TKey,TValue&gt;</c>, and any other generic collection of
+        /// Persistence.Core with the same registration method): its arguments must be storable and
+        /// the type must be nameable from outside any class.
         /// </summary>
         public static CollectionUseSpec? ParseCollectionUse(GeneratorSyntaxContext context, CancellationToken cancellationToken)
         {
             if (context.SemanticModel.GetSymbolInfo(context.Node, cancellationToken).Symbol is not INamedTypeSymbol type) return null;
-            var definition = type.OriginalDefinition;
-            var isList = definition.Arity == 1 && IsPersistenceType(definition, KnownNames.PersistentListName);
-            var isDictionary = definition.Arity == 2 && IsPersistenceType(definition, KnownNames.PersistentDictionaryName);
-            if (!isList && !isDictionary) return null;
+            if (!IsRegistrableCollection(type.OriginalDefinition)) return null;
             if (Storage.ContainsTypeParameterOrError(type)) return null;
 
             var compilation = context.SemanticModel.Compilation;
@@ -44,6 +44,33 @@ public sealed partial class PersistentGenerator
                 arguments.Add(new CollectionArgumentSpec(Storage.Suppress(storage.Codec, argument), name));
             }
             return new CollectionUseSpec(type.ToDisplayString(RuntimeFormat), arguments.ToEquatableArray());
+        }
+
+        /// <summary>
+        /// Whether a generic type is a Persistence collection that generated code registers: it derives
+        /// from <c>PersistentObject</c> and has <c>public static void Register(ValueCodec&lt;T1&gt;, string, ValueCodec&lt;T2&gt;, string, ...)</c>,
+        /// a codec and a stored name for each type argument.
+        /// </summary>
+        private static bool IsRegistrableCollection(INamedTypeSymbol definition)
+        {
+            if (definition.Arity == 0 || definition.ContainingType is not null) return false;
+            if (definition.ContainingNamespace is not { Name: KnownNames.Namespace, ContainingNamespace.IsGlobalNamespace: true }) return false;
+            if (definition.BaseType is not { } baseType || !Storage.IsPersistentReference(baseType)) return false;
+            foreach (var member in definition.GetMembers("Register"))
+            {
+                if (member is not IMethodSymbol { IsStatic: true, DeclaredAccessibility: Accessibility.Public, ReturnsVoid: true, Arity: 0 } method) continue;
+                if (method.Parameters.Length != 2 * definition.Arity) continue;
+                var matches = true;
+                for (var i = 0; i < definition.Arity && matches; i++)
+                {
+                    matches =
+                        method.Parameters[2 * i].Type is INamedTypeSymbol { Name: "ValueCodec", Arity: 1 } codec &&
+                        SymbolEqualityComparer.Default.Equals(codec.TypeArguments[0], definition.TypeParameters[i]) &&
+                        method.Parameters[(2 * i) + 1].Type.SpecialType == SpecialType.System_String;
+                }
+                if (matches) return true;
+            }
+            return false;
         }
 
         /// <summary>

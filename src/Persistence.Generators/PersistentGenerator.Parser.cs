@@ -74,6 +74,7 @@ public sealed partial class PersistentGenerator
                 type.IsAbstract,
                 type.IsSealed,
                 type.InstanceConstructors.Any(static c => !c.IsImplicitlyDeclared),
+                HasRequiredMembers(type),
                 properties.ToEquatableArray());
         }
 
@@ -273,6 +274,15 @@ public sealed partial class PersistentGenerator
         /// <summary>A record's generated copy constructor, which is no way to build a value from its fields.</summary>
         private static bool IsCopyConstructor(IMethodSymbol constructor, INamedTypeSymbol type) =>
             constructor.Parameters.Length == 1 && SymbolEqualityComparer.Default.Equals(constructor.Parameters[0].Type, type);
+
+        private static bool HasRequiredMembers(INamedTypeSymbol type)
+        {
+            for (INamedTypeSymbol? current = type; current is not null; current = current.BaseType)
+            {
+                if (current.GetMembers().Any(static m => m is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true })) return true;
+            }
+            return false;
+        }
 
         private static bool HasPrimaryConstructor(INamedTypeSymbol type, CancellationToken cancellationToken) =>
             type.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax { ParameterList: not null });

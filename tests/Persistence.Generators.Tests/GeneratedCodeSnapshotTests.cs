@@ -25,6 +25,16 @@ public sealed class GeneratedCodeSnapshotTests
         """);
 
     [Fact]
+    public void ClassWithoutProperties() => VerifyGenerated("""
+        namespace Shop;
+
+        [Persistence.Persistent]
+        public sealed partial class Marker
+        {
+        }
+        """);
+
+    [Fact]
     public void EverySupportedType() => VerifyGenerated("""
         using System;
         using System.Collections.Generic;

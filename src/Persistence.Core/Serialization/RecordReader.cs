@@ -153,7 +153,7 @@ public ref struct RecordReader
     /// <summary>Reads a Guid.</summary>
     public Guid ReadGuid()
     {
-        if ((uint)_position > (uint)(_state.Length - 16)) throw Truncated(16);
+        if (16 > _state.Length - _position) throw Truncated(16);
         var value = new Guid(_state.Slice(_position, 16));
         _position += 16;
         return value;
@@ -219,7 +219,7 @@ public ref struct RecordReader
 
     private ReadOnlySpan<byte> Take(int count)
     {
-        if (count < 0 || (uint)_position > (uint)(_state.Length - count)) throw Truncated(count);
+        if ((uint)count > (uint)(_state.Length - _position)) throw Truncated(count);
         var span = _state.Slice(_position, count);
         _position += count;
         return span;
@@ -229,7 +229,7 @@ public ref struct RecordReader
     private T ReadRaw<T>() where T : unmanaged
     {
         var size = Unsafe.SizeOf<T>();
-        if ((uint)_position > (uint)(_state.Length - size)) throw Truncated(size);
+        if (size > _state.Length - _position) throw Truncated(size);
         var value = Unsafe.ReadUnaligned<T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(_state), _position));
         _position += size;
         if (!BitConverter.IsLittleEndian) MemoryMarshal.AsBytes(new Span<T>(ref value)).Reverse();

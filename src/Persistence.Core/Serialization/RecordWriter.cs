@@ -119,7 +119,7 @@ public ref struct RecordWriter
     /// <summary>Writes a Guid as its 16 bytes.</summary>
     public void WriteGuid(Guid value)
     {
-        if ((uint)_position > (uint)(_buffer.Length - 16)) Grow(16);
+        if (16 > _buffer.Length - _position) Grow(16);
         value.TryWriteBytes(_buffer.AsSpan(_position, 16));
         _position += 16;
     }
@@ -133,7 +133,7 @@ public ref struct RecordWriter
             return;
         }
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        if ((uint)_position > (uint)(_buffer.Length - 4 - max)) Grow(4 + max);
+        if (4L + max > _buffer.Length - _position) Grow(4 + max);
         var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 4));
         BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_position), written);
         _position += 4 + written;
@@ -153,7 +153,7 @@ public ref struct RecordWriter
     /// <summary>Writes bytes as a 32-bit length and the bytes.</summary>
     public void WriteBytes(ReadOnlySpan<byte> value)
     {
-        if ((uint)_position > (uint)(_buffer.Length - 4 - value.Length)) Grow(4 + value.Length);
+        if (4L + value.Length > _buffer.Length - _position) Grow(4 + value.Length);
         BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_position), value.Length);
         value.CopyTo(_buffer.AsSpan(_position + 4));
         _position += 4 + value.Length;
@@ -186,7 +186,7 @@ public ref struct RecordWriter
     /// <summary>Copies bytes as they are, with no length (used when converting stored state).</summary>
     internal void WriteRawBytes(ReadOnlySpan<byte> bytes)
     {
-        if ((uint)_position > (uint)(_buffer.Length - bytes.Length)) Grow(bytes.Length);
+        if (bytes.Length > _buffer.Length - _position) Grow(bytes.Length);
         bytes.CopyTo(_buffer.AsSpan(_position));
         _position += bytes.Length;
     }
@@ -198,7 +198,7 @@ public ref struct RecordWriter
     private void WriteRaw<T>(T value) where T : unmanaged
     {
         var size = Unsafe.SizeOf<T>();
-        if ((uint)_position > (uint)(_buffer.Length - size)) Grow(size);
+        if (size > _buffer.Length - _position) Grow(size);
         if (!BitConverter.IsLittleEndian) value = ReverseEndianness(value);
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_buffer), _position), value);
         _position += size;

@@ -42,6 +42,12 @@ internal static class SchemaTranscoder
             places[name] = (start, before - reader.Remaining - start, shape);
         }
         var consumed = all.ReadSpan(before - reader.Remaining);
+        // Refuse an incompatible change whatever the data: an empty list of strings must not pass as a list of ints.
+        foreach (var (name, shape) in current)
+        {
+            if (places.TryGetValue(name, out var place) && !Convertible(place.Shape, shape))
+                throw Mismatch(place.Shape, shape, className, path + name);
+        }
         foreach (var (name, shape) in current)
         {
             if (places.TryGetValue(name, out var place))
@@ -92,12 +98,30 @@ internal static class SchemaTranscoder
                 CopyFields(from.Fields, to.Fields, ref reader, ref writer, className, field + ".");
                 return;
             default:
-                throw new SchemaMismatchException(
-                    $"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, give the new type a new property name, or migrate the stored objects.",
-                    className,
-                    field);
+                throw Mismatch(from, to, className, field);
         }
     }
+
+    /// <summary>Whether every value stored as <paramref name="from"/> converts to <paramref name="to"/>.</summary>
+    private static bool Convertible(TypeShape from, TypeShape to) => (from.Kind, to.Kind) switch
+    {
+        _ when from.Code == to.Code => true,
+        (ShapeKind.Nullable, ShapeKind.Nullable) => Convertible(from.Arguments[0], to.Arguments[0]),
+        (_, ShapeKind.Nullable) => Convertible(from, to.Arguments[0]),
+        (ShapeKind.Primitive, ShapeKind.Primitive) => Widens(from.Name, to.Name),
+        (ShapeKind.Collection, ShapeKind.Collection) =>
+            from.Arguments.Length == to.Arguments.Length
+            && (from.Name == to.Name || (from.Name != "dict" && to.Name != "dict"))
+            && from.Arguments.Zip(to.Arguments).All(pair => Convertible(pair.First, pair.Second)),
+        (ShapeKind.Value, ShapeKind.Value) =>
+            to.Fields.All(field => Array.Find(from.Fields, old => old.Name == field.Name) is not { Shape: { } old } || Convertible(old, field.Shape)),
+        _ => false,
+    };
+
+    private static SchemaMismatchException Mismatch(TypeShape from, TypeShape to, string className, string field) =>
+        new($"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, give the new type a new property name, or migrate the stored objects.",
+            className,
+            field);
 
     private static bool Widens(string from, string to)
     {

@@ -40,6 +40,7 @@ public sealed class FileStorage : IStorage
     private readonly CancellationTokenSource _disposing = new();
     private readonly ManualResetEventSlim _notWriting = new(true);
     private long _end;
+    private TransactionScratch? _spareScratch;
     private long _lastTid;
     private long _lastOid = (long)Oid.FirstUser.Value - 1;
     private byte[] _writeBuffer = [];
@@ -148,7 +149,7 @@ public sealed class FileStorage : IStorage
     {
         ThrowIfDisposed();
         if (IsReadOnly) throw ReadOnlyError();
-        return new Transaction(this);
+        return new Transaction(this, TransactionScratch.Take(ref _spareScratch));
     }
 
     /// <inheritdoc />
@@ -362,7 +363,8 @@ public sealed class FileStorage : IStorage
             if (header.Oid != oid.Value)
                 throw new CorruptDatabaseException(
                     $"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
-            if (header.Length < RecordFormat.MinimumSize || offset + DataHeaderSize + header.Length > Volatile.Read(ref _end)
+            if (header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength
+                || offset + DataHeaderSize + header.Length > Volatile.Read(ref _end)
                 || header.Previous >= offset || header.Previous < 0 || header.Tid <= 0)
                 throw new CorruptDatabaseException(
                     $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
@@ -465,8 +467,10 @@ public sealed class FileStorage : IStorage
                 Write(stores, tid, start, length);
                 RandomAccess.FlushToDisk(_file);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e)
             {
+                // Any failure (a full disk surfaces as IOException, a file size limit as
+                // ArgumentOutOfRangeException) may have left part of the transaction behind.
                 RollBack(start, e);
                 throw new PersistenceException(
                     $"Could not write the transaction to {FilePath}: {e.Message} Nothing of it was committed; fix the cause (e.g. free disk space) and retry.", e);
@@ -499,7 +503,7 @@ public sealed class FileStorage : IStorage
             RandomAccess.SetLength(_file, start);
             RandomAccess.FlushToDisk(_file);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             _failure = $"writing failed with \"{cause.Message}\", then cutting the partial write off failed with \"{e.Message}\"";
         }
@@ -514,10 +518,9 @@ public sealed class FileStorage : IStorage
     {
         var buffer = WriteBuffer(length);
         var crc = 0u;
-        var filled = 0;
         var flushedTo = start;
         WriteTransactionHeader(buffer, tid, length, (uint)stores.Count);
-        filled = TransactionHeaderSize;
+        var filled = TransactionHeaderSize;
         var position = start + TransactionHeaderSize;
         for (var i = 0; i < stores.Count; i++)
         {
@@ -566,7 +569,7 @@ public sealed class FileStorage : IStorage
         return _writeBuffer = new byte[size];
     }
 
-    private sealed class Transaction(FileStorage storage) : StorageTransactionBase
+    private sealed class Transaction(FileStorage storage, TransactionScratch scratch) : StorageTransactionBase(scratch)
     {
         private long _length;
 
@@ -585,6 +588,8 @@ public sealed class FileStorage : IStorage
         }
 
         protected override void LeaveCommit() => storage._commitLock.Release();
+
+        protected override void Recycle(TransactionScratch scratch) => TransactionScratch.Recycle(ref storage._spareScratch, scratch);
 
         protected override long CurrentSerial(Oid oid) => storage.CurrentSerial(oid);
 

@@ -181,7 +181,7 @@ internal sealed class FileStorageScanner : IDisposable
             return $"The record at file offset {recordOffset} is stored under oid 0";
         if (record.Tid != tid)
             return $"The record of oid {record.Oid} at file offset {recordOffset} carries tid {record.Tid}, not its transaction's {tid}";
-        if (record.Length < RecordFormat.MinimumSize || record.Length > bodyEnd - recordOffset - DataHeaderSize)
+        if (record.Length < RecordFormat.MinimumSize || record.Length > Array.MaxLength || record.Length > bodyEnd - recordOffset - DataHeaderSize)
             return $"The record of oid {record.Oid} at file offset {recordOffset} declares an impossible length of {record.Length} bytes";
         if (record.Previous != 0 && (record.Previous < FileHeaderSize + TransactionHeaderSize || record.Previous >= transactionOffset))
             return $"The record of oid {record.Oid} at file offset {recordOffset} points at a previous revision at offset {record.Previous}, which is not in an earlier transaction";

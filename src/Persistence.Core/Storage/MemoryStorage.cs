@@ -16,6 +16,7 @@ public sealed class MemoryStorage : IStorage
     private readonly List<CommittedTransaction> _transactions = [];
     private readonly SemaphoreSlim _commitLock = new(1, 1);
     private readonly CancellationTokenSource _disposing = new();
+    private TransactionScratch? _spareScratch;
     private long _lastTid;
     private long _lastOid = (long)Oid.FirstUser.Value - 1;
     private volatile bool _disposed;
@@ -65,7 +66,7 @@ public sealed class MemoryStorage : IStorage
     public IStorageTransaction Begin()
     {
         ThrowIfDisposed();
-        return new Transaction(this);
+        return new Transaction(this, TransactionScratch.Take(ref _spareScratch));
     }
 
     /// <inheritdoc />
@@ -190,7 +191,7 @@ public sealed class MemoryStorage : IStorage
 
     private sealed record CommittedTransaction(long Tid, StoredRecord[] Records);
 
-    private sealed class Transaction(MemoryStorage storage) : StorageTransactionBase
+    private sealed class Transaction(MemoryStorage storage, TransactionScratch scratch) : StorageTransactionBase(scratch)
     {
         protected override void ThrowIfStorageDisposed() => storage.ThrowIfDisposed();
 
@@ -207,6 +208,8 @@ public sealed class MemoryStorage : IStorage
         }
 
         protected override void LeaveCommit() => storage._commitLock.Release();
+
+        protected override void Recycle(TransactionScratch scratch) => TransactionScratch.Recycle(ref storage._spareScratch, scratch);
 
         protected override long CurrentSerial(Oid oid) => storage.CurrentSerial(oid);
 

@@ -22,14 +22,17 @@ internal abstract class StorageTransactionBase : IStorageTransaction
 
     private const int MaxOidsInMessage = 10;
 
-    private readonly HashSet<ulong> _storedOids = [];
+    private TransactionScratch? _scratch;
     private Phase _phase;
 
-    /// <summary>The records stored so far, in store order.</summary>
-    protected List<PendingStore> Stores { get; } = [];
+    /// <summary>Starts a transaction that keeps its pending work in <paramref name="scratch"/> (empty).</summary>
+    protected StorageTransactionBase(TransactionScratch scratch) => _scratch = scratch;
 
-    /// <summary>The objects to check at vote without writing them.</summary>
-    protected List<PendingCheck> Checks { get; } = [];
+    /// <summary>The records stored so far, in store order (until the transaction ends).</summary>
+    protected List<PendingStore> Stores => _scratch!.Stores;
+
+    /// <summary>The objects to check at vote without writing them (until the transaction ends).</summary>
+    protected List<PendingCheck> Checks => _scratch!.Checks;
 
     /// <inheritdoc />
     public void Store(Oid oid, long serial, ReadOnlyMemory<byte> data)
@@ -53,7 +56,7 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         {
             throw new StorageTransactionException($"The record for {oid} is malformed: {e.Message}");
         }
-        if (!_storedOids.Add(oid.Value))
+        if (!_scratch!.StoredOids.Add(oid.Value))
             throw new StorageTransactionException(
                 $"{oid} was already stored in this transaction; store each object once per transaction, with its final state.");
         Stores.Add(new PendingStore(oid, serial, data));
@@ -87,8 +90,8 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         }
         catch
         {
-            _phase = Phase.Aborted;
             LeaveCommit();
+            End(Phase.Aborted);
             throw;
         }
     }
@@ -103,21 +106,18 @@ internal abstract class StorageTransactionBase : IStorageTransaction
                 ? "Finish was called before Vote; call Vote first (it checks for conflicts), then Finish."
                 : $"Finish was called on a transaction that is already {Describe(_phase)}; begin a new transaction.");
         }
+        var phase = Phase.Aborted;
         try
         {
             ThrowIfStorageDisposed();
             var tid = CommitCore();
-            _phase = Phase.Finished;
+            phase = Phase.Finished;
             return tid;
-        }
-        catch
-        {
-            _phase = Phase.Aborted;
-            throw;
         }
         finally
         {
             LeaveCommit();
+            End(phase);
         }
     }
 
@@ -131,11 +131,11 @@ internal abstract class StorageTransactionBase : IStorageTransaction
             case Phase.Finished:
                 throw new StorageTransactionException("Abort was called on a transaction that already finished; its changes are committed.");
             case Phase.Voted:
-                _phase = Phase.Aborted;
                 LeaveCommit();
+                End(Phase.Aborted);
                 break;
             default:
-                _phase = Phase.Aborted;
+                End(Phase.Aborted);
                 break;
         }
     }
@@ -145,6 +145,9 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     {
         if (_phase is Phase.Storing or Phase.Voted) Abort();
     }
+
+    /// <summary>Takes back the scratch of a transaction that ended, for a later transaction to reuse.</summary>
+    protected abstract void Recycle(TransactionScratch scratch);
 
     /// <summary>Throws <see cref="ObjectDisposedException"/> if the storage was disposed.</summary>
     protected abstract void ThrowIfStorageDisposed();
@@ -163,6 +166,14 @@ internal abstract class StorageTransactionBase : IStorageTransaction
 
     /// <summary>Writes the transaction, makes it visible and returns its tid. Called with the commit lock held.</summary>
     protected abstract long CommitCore();
+
+    private void End(Phase phase)
+    {
+        _phase = phase;
+        var scratch = _scratch;
+        _scratch = null;
+        if (scratch is not null) Recycle(scratch);
+    }
 
     private Oid[]? FindConflicts()
     {

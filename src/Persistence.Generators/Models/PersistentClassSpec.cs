@@ -11,6 +11,7 @@ namespace Persistence.Generators.Models;
 /// <param name="IsAbstract">Whether the class is abstract (no ghost can be made of it).</param>
 /// <param name="IsSealed">Whether the class is sealed (its ghost constructor is private).</param>
 /// <param name="DeclaresConstructor">Whether the user declared an instance constructor (else a public one is added).</param>
+/// <param name="HasRequiredMembers">Whether the class or a base class has <c>required</c> members (the ghost constructor then says it sets them).</param>
 /// <param name="Properties">The partial properties, in declaration order.</param>
 internal sealed record PersistentClassSpec(
     TypeHierarchySpec Hierarchy,
@@ -21,4 +22,5 @@ internal sealed record PersistentClassSpec(
     bool IsAbstract,
     bool IsSealed,
     bool DeclaresConstructor,
+    bool HasRequiredMembers,
     EquatableArray<PersistentPropertySpec> Properties);

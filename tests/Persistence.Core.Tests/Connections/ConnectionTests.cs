@@ -141,7 +141,7 @@ public class ConnectionTests
     [Fact]
     public void A_damaged_record_is_reported_with_its_oid_and_never_half_loaded()
     {
-        var storage = new MemoryStorage();
+        var storage = new TamperingStorage(new MemoryStorage());
         using var db = Database.Open(storage);
         Oid oid;
         using (var writer = db.OpenConnection())
@@ -151,16 +151,11 @@ public class ConnectionTests
             writer.Commit();
             oid = node.PersistentOid;
         }
-        var good = storage.Load(oid)!.Value.Data.ToArray();
-        var damaged = good.AsSpan(0, good.Length).ToArray();
+        var damaged = storage.Load(oid)!.Value.Data.ToArray();
         // Claim a string far longer than the record.
         BitConverter.TryWriteBytes(damaged.AsSpan(RecordFormat.HeaderSize), 1_000_000);
-        using (var transaction = storage.Begin())
-        {
-            transaction.Store(oid, storage.Load(oid)!.Value.Tid, damaged);
-            transaction.Vote();
-            transaction.Finish();
-        }
+        storage.Replacements[oid] = damaged;
+
         using var reader = db.OpenConnection();
         var ghost = (Node)reader.Root["n"];
         var error = Assert.Throws<CorruptDatabaseException>(() => ghost.Label);

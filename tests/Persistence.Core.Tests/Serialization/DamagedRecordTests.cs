@@ -9,9 +9,9 @@ namespace Persistence.Tests.Serialization;
 /// <summary>Hostile or damaged record bytes raise a clear error; they never crash, hang, or half-load an object.</summary>
 public class DamagedRecordTests
 {
-    private static (MemoryStorage Storage, Database Db, Oid Oid, byte[] Record, long Tid) StoreSample()
+    private static (TamperingStorage Storage, Database Db, Oid Oid, byte[] Record) StoreSample()
     {
-        var storage = new MemoryStorage();
+        var storage = new TamperingStorage(new MemoryStorage());
         var db = Database.Open(storage);
         using var writer = db.OpenConnection();
         var sample = new Everything
@@ -28,21 +28,15 @@ public class DamagedRecordTests
         };
         writer.Root["sample"] = sample;
         writer.Commit();
-        var stored = storage.Load(sample.PersistentOid)!.Value;
-        return (storage, db, sample.PersistentOid, stored.Data.ToArray(), stored.Tid);
+        return (storage, db, sample.PersistentOid, storage.Load(sample.PersistentOid)!.Value.Data.ToArray());
     }
 
     private static Exception? LoadDamaged(byte[] damaged)
     {
-        var (storage, db, oid, _, tid) = StoreSample();
+        var (storage, db, oid, _) = StoreSample();
         using (db)
         {
-            using (var transaction = storage.Begin())
-            {
-                transaction.Store(oid, tid, damaged);
-                transaction.Vote();
-                transaction.Finish();
-            }
+            storage.Replacements[oid] = damaged;
             using var reader = db.OpenConnection();
             try
             {

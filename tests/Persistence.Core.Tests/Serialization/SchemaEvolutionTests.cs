@@ -33,7 +33,7 @@ public class SchemaEvolutionTests
         protected internal override void ClearState() { }
     }
 
-    private static T StoreLegacyAndReadCurrent<T>(LegacyObject legacy) where T : PersistentObject
+    private static void StoreLegacyAndReadCurrent<T>(LegacyObject legacy, Action<T> check) where T : PersistentObject
     {
         using var db = TestDatabase.InMemory();
         using (var writer = db.OpenConnection())
@@ -42,7 +42,7 @@ public class SchemaEvolutionTests
             writer.Commit();
         }
         using var reader = db.OpenConnection();
-        return (T)reader.Root["item"];
+        check((T)reader.Root["item"]);
     }
 
     private const string ItemName = "Persistence.Tests.Models.EvolvingItem";
@@ -64,9 +64,11 @@ public class SchemaEvolutionTests
                 w.WriteInt64(10);
                 w.WriteInt64(20);
             });
-        var item = StoreLegacyAndReadCurrent<EvolvingItem>(legacy);
-        Assert.Equal(("bolt", 5L, 1.5, (int?)4, (string?)null), (item.Name, item.Count, item.Weight, item.Rating, item.AddedLater));
-        Assert.Equal([10L, 20L], item.Sizes);
+        StoreLegacyAndReadCurrent<EvolvingItem>(legacy, item =>
+        {
+            Assert.Equal(("bolt", 5L, 1.5, (int?)4, (string?)null), (item.Name, item.Count, item.Weight, item.Rating, item.AddedLater));
+            Assert.Equal([10L, 20L], item.Sizes);
+        });
     }
 
     [Fact]
@@ -85,9 +87,11 @@ public class SchemaEvolutionTests
                 w.WriteInt32(-2);
                 w.WriteInt32(int.MaxValue);
             });
-        var item = StoreLegacyAndReadCurrent<EvolvingItem>(legacy);
-        Assert.Equal(("nut", -7L, 2.25, (int?)3), (item.Name, item.Count, item.Weight, item.Rating));
-        Assert.Equal([1L, -2L, int.MaxValue], item.Sizes);
+        StoreLegacyAndReadCurrent<EvolvingItem>(legacy, item =>
+        {
+            Assert.Equal(("nut", -7L, 2.25, (int?)3), (item.Name, item.Count, item.Weight, item.Rating));
+            Assert.Equal([1L, -2L, int.MaxValue], item.Sizes);
+        });
     }
 
     [Fact]
@@ -127,8 +131,7 @@ public class SchemaEvolutionTests
     public void A_renamed_class_is_found_through_its_alias()
     {
         var legacy = new LegacyObject("Persistence.Tests.Models.OldName", [new("Text", "str")], (ref RecordWriter w) => w.WriteString("hello"));
-        var renamed = StoreLegacyAndReadCurrent<NewName>(legacy);
-        Assert.Equal("hello", renamed.Text);
+        StoreLegacyAndReadCurrent<NewName>(legacy, renamed => Assert.Equal("hello", renamed.Text));
     }
 
     [Fact]

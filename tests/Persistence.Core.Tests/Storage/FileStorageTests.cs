@@ -226,6 +226,35 @@ public sealed class FileStorageTests : IDisposable
     }
 
     [Fact]
+    public void RecordBytesThatLookLikeATransactionDoNotTurnATornTailIntoDamage()
+    {
+        // A record may hold anything, a copy of another database included. Here the last transaction
+        // stores a complete transaction of another database (with a tid ahead of this one's) and then
+        // loses its commit marker: that is still a torn tail, not damage followed by a transaction.
+        var other = _directory.File("other.persist");
+        long embeddedStart;
+        using (var storage = FileStorage.Open(other))
+        {
+            for (var i = 0; i < 5; i++) Commit(storage, (storage.NewOid(), 0, Make($"other {i}")));
+            embeddedStart = new FileInfo(other).Length;
+            Commit(storage, (storage.NewOid(), 0, Make("embedded")));
+        }
+        var embedded = File.ReadAllBytes(other)[(int)embeddedStart..];
+        long t1;
+        using (var storage = FileStorage.Open(_path))
+        {
+            t1 = Commit(storage, (storage.NewOid(), 0, Make("first")));
+            Commit(storage, (storage.NewOid(), 0, Make(embedded)));
+        }
+        var bytes = File.ReadAllBytes(_path);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(_path, bytes);
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Equal(t1, reopened.LastTid);
+    }
+
+    [Fact]
     public void AHalfWrittenFileHeaderIsCompletedOnOpen()
     {
         File.WriteAllBytes(_path, [0x89, (byte)'P', (byte)'S']);
@@ -363,7 +392,8 @@ public sealed class FileStorageTests : IDisposable
     {
         if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/flock")) return;
         using (FileStorage.Open(_path)) { }
-        using var holder = Process.Start(new ProcessStartInfo("/usr/bin/flock", ["--exclusive", _path + ".lock", "-c", "echo locked; sleep 30"])
+        // One process holds the lock from start to end (no fork, the shell execs sleep), so killing it releases it.
+        using var holder = Process.Start(new ProcessStartInfo("/usr/bin/flock", ["--exclusive", "--no-fork", _path + ".lock", "-c", "echo locked; exec sleep 30"])
         {
             RedirectStandardOutput = true,
         })!;
@@ -377,7 +407,7 @@ public sealed class FileStorageTests : IDisposable
         }
         finally
         {
-            holder.Kill(entireProcessTree: true);
+            holder.Kill();
             holder.WaitForExit();
         }
         using var writer = FileStorage.Open(_path);
