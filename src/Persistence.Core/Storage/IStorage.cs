@@ -40,7 +40,9 @@ public interface IStorage : IDisposable
 
     /// <summary>
     /// Catches up with transactions committed by others (other processes included) and returns the
-    /// oids written by every transaction with a tid greater than <paramref name="sinceTid"/>.
+    /// oids written by every transaction with a tid greater than <paramref name="sinceTid"/>. The set
+    /// may hold more oids than that (a storage that no longer remembers that far back returns every
+    /// oid), never fewer: the caller only uses it to decide which cached objects to reload.
     /// </summary>
     StorageChanges Poll(long sinceTid);
 

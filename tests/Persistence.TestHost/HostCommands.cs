@@ -1,0 +1,14 @@
+namespace Persistence.TestHost;
+
+/// <summary>The commands this program runs, by name. Each command file adds itself here.</summary>
+internal static partial class HostCommands
+{
+    public static readonly Dictionary<string, Func<string[], int>> All = new(StringComparer.Ordinal)
+    {
+        ["ping"] = _ =>
+        {
+            Console.WriteLine("pong");
+            return 0;
+        },
+    };
+}
