@@ -31,8 +31,16 @@ public sealed class TempFolder : IDisposable
 /// <summary>Opens databases for tests: in memory, or in a file under a temp folder.</summary>
 public static class TestDatabase
 {
-    public static Database InMemory(int cacheSize = 10_000) =>
-        Database.Open(new MemoryStorage(), new DatabaseOptions { CacheSize = cacheSize });
+    /// <summary>
+    /// A database in memory. Its pool keeps no closed connections, so every connection a test opens
+    /// starts cold and really reads what the previous one stored.
+    /// </summary>
+    public static Database InMemory(int cacheSize = 10_000, TransactionIsolation isolation = TransactionIsolation.Serializable) =>
+        Database.Open(new MemoryStorage(), Cold(cacheSize, isolation));
+
+    /// <summary>Options with no connection pool (see <see cref="InMemory"/>).</summary>
+    public static DatabaseOptions Cold(int cacheSize = 10_000, TransactionIsolation isolation = TransactionIsolation.Serializable) =>
+        new() { CacheSize = cacheSize, ConnectionPoolSize = 0, Isolation = isolation };
 
     /// <summary>Stores <paramref name="value"/> under the root and returns a fresh connection's copy of it.</summary>
     public static T RoundTrip<T>(Database db, T value) where T : PersistentObject

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Persistence.Serialization;
 using Persistence.Storage;
 
@@ -6,22 +7,38 @@ namespace Persistence;
 /// <summary>
 /// A unit of work on a database: it loads objects on demand (one instance per oid), tracks their
 /// changes, and stores them with <see cref="Commit"/> or forgets them with <see cref="Abort"/>.
-/// A connection and the objects it loaded belong to one thread at a time.
 /// </summary>
 /// <remarks>
-/// Between transaction boundaries a connection reads the database as of its snapshot: other
-/// connections' commits become visible at its next <see cref="Commit"/> or <see cref="Abort"/>,
-/// when the objects they changed turn back into ghosts. Disposing a connection aborts what was not
-/// committed.
+/// <para><b>Snapshots.</b> Between transaction boundaries a connection reads the database as of its
+/// snapshot: objects changed by others after it are read as they were, so one transaction never sees a
+/// mix of two states. At <see cref="Commit"/> and <see cref="Abort"/> it moves to the newest committed
+/// state, and the objects others changed turn back into ghosts.</para>
+/// <para><b>Conflicts.</b> With <see cref="TransactionIsolation.Serializable"/> (the default) a commit
+/// fails with <see cref="ConflictException"/> if an object this transaction read or wrote was committed
+/// by someone else after the snapshot; classes that can merge (<see cref="PersistentCounter"/>) resolve
+/// such conflicts themselves. Read-only transactions never conflict.</para>
+/// <para><b>Threads.</b> A connection and its objects belong to one thread per transaction: the first
+/// thread that uses it after a boundary owns it until the next <see cref="Commit"/> or
+/// <see cref="Abort"/>; another thread that loads, writes, or calls the connection meanwhile gets a
+/// <see cref="ConnectionThreadException"/>. (Reading a property already read in the transaction is a
+/// plain field read and is not checked.)</para>
+/// <para><b>Disposal.</b> Disposing a connection aborts what it did not commit (or commits it, when
+/// <see cref="DatabaseOptions.AutocommitInterval"/> is set) and returns it to the database's pool.</para>
 /// </remarks>
 public sealed class Connection : IDisposable, IReferenceResolver
 {
+    private const int MaxResolveAttempts = 10;
+    private static readonly TimeSpan AutoRefreshInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly Database _database;
     private readonly IStorage _storage;
     private readonly SchemaCatalog _catalog;
+    private readonly TransactionIsolation _isolation;
+    private readonly TimeSpan? _autocommit;
     private readonly Dictionary<ulong, PersistentObject> _objects = [];
     private readonly List<PersistentObject> _changed = [];
     private readonly List<PersistentObject> _added = [];
+    private readonly HashSet<PersistentObject> _read = new(ReferenceEqualityComparer.Instance);
     private readonly Queue<PersistentObject> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
@@ -30,25 +47,58 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private PersistentObject? _newestLoaded;
     private int _loadedCount;
     private long _snapshot;
+    private int _owner;
+    private long _transactionStart;
+    private long _lastRefresh;
     private bool _committing;
     private bool _closed;
 
-    internal Connection(Database database)
+    internal Connection(Database database, bool readOnly, bool autoRefresh)
     {
         _database = database;
         _storage = database.Storage;
         _catalog = database.Catalog;
+        _isolation = database.Options.Isolation;
+        _autocommit = database.Options.AutocommitInterval;
+        IsReadOnly = readOnly;
+        AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
-        _snapshot = _storage.LastTid;
+        _snapshot = database.Poll(_storage.LastTid).LastTid;
+        _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
     }
 
     /// <summary>The database this connection works on.</summary>
     public Database Database => _database;
 
-    /// <summary>The root object: a persistent dictionary from names to the objects you keep at the top of the graph.</summary>
-    public PersistentDictionary<string, PersistentObject> Root =>
-        Get(Oid.Root) as PersistentDictionary<string, PersistentObject>
-        ?? throw new CorruptDatabaseException("The root object is not a persistent dictionary", -1, Oid.Root);
+    /// <summary>Whether this connection refuses changes (see <see cref="Database.OpenReadOnlyConnection"/>).</summary>
+    public bool IsReadOnly { get; }
+
+    /// <summary>
+    /// Whether this read-only connection moves to the newest state by itself: at each access to
+    /// <see cref="Root"/>, if at least 100 ms have passed since it last did.
+    /// </summary>
+    public bool AutoRefresh { get; }
+
+    /// <summary>
+    /// The root object: a persistent dictionary from names to the objects you keep at the top of the
+    /// graph. Accessing it is a safe point (autocommit and auto-refresh happen here).
+    /// </summary>
+    public PersistentDictionary<string, PersistentObject> Root
+    {
+        get
+        {
+            BeginCall();
+            if (AutoRefresh && Stopwatch.GetElapsedTime(_lastRefresh) >= AutoRefreshInterval)
+            {
+                _lastRefresh = Stopwatch.GetTimestamp();
+                Abort();
+                BeginCall();
+            }
+            MaybeAutocommit();
+            return Get(Oid.Root) as PersistentDictionary<string, PersistentObject>
+                ?? throw new CorruptDatabaseException("The root object is not a persistent dictionary", -1, Oid.Root);
+        }
+    }
 
     /// <summary>The tid of the committed state this connection reads (its snapshot).</summary>
     public long Snapshot => _snapshot;
@@ -71,19 +121,18 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>Whether the connection is closed.</summary>
     public bool IsClosed => _closed;
 
-    /// <summary>Returns the object with the given oid (a ghost until it is touched).</summary>
+    /// <summary>Returns the object with the given oid (loaded).</summary>
     /// <exception cref="KeyNotFoundException">No object with that oid exists in this connection's snapshot.</exception>
     public PersistentObject Get(Oid oid)
     {
-        EnsureOpen();
+        BeginCall();
         if (_objects.TryGetValue(oid.Value, out var known)) return known;
-        var record = _storage.LoadBefore(oid, _snapshot + 1)
+        var record = _database.LoadBefore(oid, _snapshot + 1)
             ?? throw new KeyNotFoundException($"No object with {oid} exists in this database (as of this connection's snapshot).");
-        var span = record.Data.Span;
         uint typeId;
         try
         {
-            typeId = RecordFormat.TypeId(span);
+            typeId = RecordFormat.TypeId(record.Data.Span);
         }
         catch (FormatException e)
         {
@@ -103,76 +152,63 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// from them. Returns when the storage has made the transaction durable. Then moves to the
     /// newest committed state (objects others changed become ghosts).
     /// </summary>
-    /// <exception cref="ConflictException">Another transaction changed an object this one wrote. Call <see cref="Abort"/> and redo the work.</exception>
+    /// <exception cref="ConflictException">Another transaction changed an object this one read or wrote. Call <see cref="Abort"/> and redo the work.</exception>
     public void Commit()
     {
-        EnsureOpen();
+        BeginCall();
         if (_changed.Count == 0)
         {
-            Refresh(committedTid: 0, stored: null);
+            Boundary(committedTid: 0, stored: null);
             return;
         }
-        if (_storage.IsReadOnly)
-            throw new StorageLockedException("This database is open read-only: the changes cannot be committed. Call Abort() to drop them.");
+        if (IsReadOnly || _storage.IsReadOnly)
+            throw new StorageLockedException("This connection or database is read-only: the changes cannot be committed. Call Abort() to drop them.");
         _committing = true;
-        _buffer.Clear();
-        _records.Clear();
-        IStorageTransaction? transaction = null;
         long tid;
         try
         {
-            foreach (var obj in _changed) _pending.Enqueue(obj);
-            while (_pending.TryDequeue(out var obj))
+            for (var attempt = 1; ; attempt++)
             {
-                var binding = _catalog.BindForWrite(obj.PersistentType);
-                obj._typeId = binding.TypeId;
-                var writer = _buffer.BeginRecord(binding.TypeId, binding.Version, this);
-                RecordSlice record;
+                SerializeChanges();
                 try
                 {
-                    obj.WriteState(ref writer);
+                    tid = StoreChanges();
+                    break;
                 }
-                finally
+                catch (ConflictException conflict) when (conflict is not ReadConflictException && attempt < MaxResolveAttempts && TryResolve(conflict.Oids))
                 {
-                    // Leave the buffer ready for the next record even if WriteState threw.
-                    record = writer.Complete();
+                    // Every conflicting object merged the other change into its own: store again.
                 }
-                _records.Add((obj, record));
             }
-            transaction = _storage.Begin();
-            foreach (var (obj, record) in _records)
-                transaction.Store(obj._oid, obj._serial, _buffer.Memory(record));
-            transaction.Vote();
-            tid = transaction.Finish();
+        }
+        catch (ConflictException conflict)
+        {
+            FailCommit();
+            throw conflict is ReadConflictException ? conflict : Describe(conflict);
         }
         catch
         {
-            transaction?.Abort();
-            _pending.Clear();
-            ForgetAdded();
-            _records.Clear();
-            _committing = false;
+            FailCommit();
             throw;
         }
         finally
         {
-            transaction?.Dispose();
+            _committing = false;
         }
 
-        _committing = false;
+        var stored = new HashSet<ulong>(_records.Count);
         foreach (var (obj, _) in _records)
         {
-            var wasNew = obj._serial == 0;
+            if (obj._serial == 0) LinkLoaded(obj);
             obj._serial = tid;
             obj._state = PersistentState.UpToDate;
-            if (wasNew) LinkLoaded(obj);
+            stored.Add(obj._oid.Value);
         }
-        var stored = new HashSet<ulong>(_records.Count);
-        foreach (var (obj, _) in _records) stored.Add(obj._oid.Value);
         _records.Clear();
         _changed.Clear();
         _added.Clear();
-        Refresh(tid, stored);
+        _database.Committed();
+        Boundary(tid, stored);
     }
 
     /// <summary>
@@ -181,26 +217,44 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     public void Abort()
     {
-        EnsureOpen();
-        foreach (var obj in _changed)
-        {
-            if (obj._state == PersistentState.Changed) MakeGhost(obj);
-        }
-        _changed.Clear();
-        Refresh(committedTid: 0, stored: null);
+        BeginCall();
+        DropChanges();
+        Boundary(committedTid: 0, stored: null);
     }
 
-    /// <summary>Aborts what was not committed and closes the connection. Its objects can no longer load or change.</summary>
+    /// <summary>
+    /// Ends the connection's use: aborts what was not committed (commits it when autocommit is on) and
+    /// returns the connection, with its cache, to the database's pool. Its objects can no longer load or change.
+    /// </summary>
     public void Dispose() => Close();
+
+    /// <summary>Closes the connection as the database is disposed, from whatever thread disposes it.</summary>
+    internal void CloseFromDatabase()
+    {
+        if (_closed) return;
+        DropChanges();
+        _read.Clear();
+        _closed = true;
+    }
 
     internal void Close()
     {
         if (_closed) return;
-        foreach (var obj in _changed)
-            if (obj._state == PersistentState.Changed) MakeGhost(obj);
-        _changed.Clear();
+        BeginCall();
+        if (_autocommit is not null && _changed.Count > 0 && !IsReadOnly) Commit();
+        DropChanges();
+        _read.Clear();
         _closed = true;
+        _owner = 0;
         _database.Closed(this);
+    }
+
+    /// <summary>Makes a pooled connection usable again, at the newest committed state.</summary>
+    internal void Reopen()
+    {
+        _closed = false;
+        _owner = 0;
+        Boundary(committedTid: 0, stored: null);
     }
 
     // ---- Called by PersistentObject ----
@@ -208,20 +262,33 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal static Connection OwnerOf(PersistentObject obj) =>
         obj._connection ?? throw new InvalidOperationException("This object is not stored in a database yet, so it has nothing to load.");
 
-    internal void Activate(PersistentObject obj)
+    /// <summary>The first read of an object in a transaction: load it if it is a ghost, and note the read.</summary>
+    internal void Touch(PersistentObject obj)
     {
-        EnsureOpen();
-        var record = _storage.LoadBefore(obj._oid, _snapshot + 1)
-            ?? throw new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj._oid);
-        Load(obj, record);
+        if (_closed && obj._state != PersistentState.Ghost)
+        {
+            // What was loaded stays readable after the connection closes; loading and changing do not.
+            obj._touched = TransactionEpoch.Current;
+            return;
+        }
+        BeginCall();
+        if (obj._state == PersistentState.Ghost) Activate(obj);
+        if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.Add(obj);
+        obj._touched = TransactionEpoch.Current;
     }
 
     internal void Register(PersistentObject obj)
     {
-        EnsureOpen();
+        BeginCall();
+        if (IsReadOnly)
+            throw new InvalidOperationException("This connection is read-only, so its objects cannot be changed. Open a connection with Database.OpenConnection() to make changes.");
         if (_committing)
-            throw new InvalidOperationException("A persistent object was changed while its connection was committing (for example from a WriteState override). Change objects before Commit().");
+            throw new InvalidOperationException("A persistent object was changed while its connection was committing (for example from a WriteState or ResolveConflict override). Change objects before Commit().");
+        MaybeAutocommit();
+        if (obj._state == PersistentState.Ghost) Activate(obj);
+        if (obj._state != PersistentState.UpToDate) return;
         obj._state = PersistentState.Changed;
+        obj._touched = TransactionEpoch.Current;
         _changed.Add(obj);
     }
 
@@ -271,7 +338,29 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     // ---- Loading ----
 
+    private void Activate(PersistentObject obj)
+    {
+        var record = _database.LoadBefore(obj._oid, _snapshot + 1);
+        if (record is null)
+        {
+            if (_storage.Load(obj._oid) is not null)
+                throw new ReadConflictException(
+                    $"{obj._oid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry.",
+                    obj._oid);
+            throw new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj._oid);
+        }
+        Load(obj, record.Value);
+    }
+
     private void Load(PersistentObject obj, StoredRecord record)
+    {
+        ReadRecord(obj, record);
+        obj._serial = record.Tid;
+        obj._state = PersistentState.UpToDate;
+        LinkLoaded(obj);
+    }
+
+    private void ReadRecord(PersistentObject obj, StoredRecord record)
     {
         var span = record.Data.Span;
         try
@@ -282,15 +371,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
                     $"{obj._oid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
                     binding.StoredName);
             var state = RecordFormat.State(span);
-            if (binding.IsCurrent)
-            {
-                Read(obj, state);
-            }
-            else
-            {
-                var converted = SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName);
-                Read(obj, converted);
-            }
+            if (binding.IsCurrent) Read(obj, state);
+            else Read(obj, SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName));
         }
         catch (FormatException e)
         {
@@ -302,9 +384,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
             obj.ClearState();
             throw;
         }
-        obj._serial = record.Tid;
-        obj._state = PersistentState.UpToDate;
-        LinkLoaded(obj);
     }
 
     private void Read(PersistentObject obj, ReadOnlySpan<byte> state)
@@ -315,11 +394,111 @@ public sealed class Connection : IDisposable, IReferenceResolver
             throw new FormatException($"A record of '{obj.PersistentType.Name}' has {reader.Remaining} bytes after its last field.");
     }
 
+    /// <summary>A copy of a stored revision that belongs to no connection (for conflict resolution).</summary>
+    private PersistentObject Detached(PersistentObject of, StoredRecord record)
+    {
+        var copy = of.PersistentType.CreateGhost();
+        copy._oid = of._oid;
+        ReadRecord(copy, record);
+        copy._state = PersistentState.New;
+        return copy;
+    }
+
+    // ---- Committing ----
+
+    private void SerializeChanges()
+    {
+        _buffer.Clear();
+        _records.Clear();
+        _pending.Clear();
+        foreach (var obj in _changed) _pending.Enqueue(obj);
+        foreach (var obj in _added) _pending.Enqueue(obj);
+        while (_pending.TryDequeue(out var obj))
+        {
+            var binding = _catalog.BindForWrite(obj.PersistentType);
+            obj._typeId = binding.TypeId;
+            var writer = _buffer.BeginRecord(binding.TypeId, binding.Version, this);
+            RecordSlice record;
+            try
+            {
+                obj.WriteState(ref writer);
+            }
+            finally
+            {
+                // Leave the buffer ready for the next record even if WriteState threw.
+                record = writer.Complete();
+            }
+            _records.Add((obj, record));
+        }
+    }
+
+    private long StoreChanges()
+    {
+        using var transaction = _storage.Begin();
+        foreach (var (obj, record) in _records)
+            transaction.Store(obj._oid, obj._serial, _buffer.Memory(record));
+        if (_isolation == TransactionIsolation.Serializable)
+        {
+            foreach (var obj in _read)
+                if (obj._state == PersistentState.UpToDate) transaction.CheckCurrent(obj._oid, obj._serial);
+        }
+        transaction.Vote();
+        return transaction.Finish();
+    }
+
+    private bool TryResolve(IReadOnlyList<Oid> oids)
+    {
+        if (oids.Count == 0) return false;
+        foreach (var oid in oids)
+        {
+            if (!_objects.TryGetValue(oid.Value, out var obj) || obj._state != PersistentState.Changed || obj._serial == 0) return false;
+            if (_storage.Load(oid) is not { } committed) return false;
+            var old = _storage.LoadBefore(oid, obj._serial + 1) is { } revision ? Detached(obj, revision) : null;
+            if (!obj.ResolveConflict(old, Detached(obj, committed))) return false;
+            obj._serial = committed.Tid;
+        }
+        return true;
+    }
+
+    private ConflictException Describe(ConflictException conflict)
+    {
+        var names = conflict.Oids.Select(oid =>
+            _objects.TryGetValue(oid.Value, out var obj) ? $"{oid} ({obj.PersistentType.Name})" : oid.ToString());
+        return new ConflictException(
+            $"The commit conflicts with another transaction that changed {string.Join(", ", names)} after this transaction's snapshot (tid {_snapshot}). Call Abort() and redo the work; Database.Transact does this for you.",
+            conflict.Oids);
+    }
+
+    private void FailCommit()
+    {
+        _pending.Clear();
+        _records.Clear();
+        foreach (var obj in _added)
+        {
+            _objects.Remove(obj._oid.Value);
+            obj._connection = null;
+            obj._oid = default;
+            obj._typeId = 0;
+            obj._serial = 0;
+            obj._state = PersistentState.New;
+        }
+        _added.Clear();
+    }
+
     // ---- Transaction boundaries ----
 
-    private void Refresh(long committedTid, HashSet<ulong>? stored)
+    private void DropChanges()
     {
-        var changes = _storage.Poll(_snapshot);
+        foreach (var obj in _changed)
+        {
+            if (obj._state == PersistentState.Changed) MakeGhost(obj);
+        }
+        _changed.Clear();
+    }
+
+    private void Boundary(long committedTid, HashSet<ulong>? stored)
+    {
+        var changes = _database.Poll(_snapshot);
         foreach (var oid in changes.ChangedOids)
         {
             // What this connection just stored is current unless someone committed after it.
@@ -328,6 +507,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
         _snapshot = Math.Max(changes.LastTid, committedTid);
         Evict();
+        _read.Clear();
+        TransactionEpoch.Advance();
+        _transactionStart = Stopwatch.GetTimestamp();
+        _owner = 0;
+    }
+
+    private void MaybeAutocommit()
+    {
+        if (_autocommit is { } interval && _changed.Count > 0 && !_committing && Stopwatch.GetElapsedTime(_transactionStart) >= interval)
+            Commit();
     }
 
     private void Evict()
@@ -351,21 +540,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         obj.ClearState();
         obj._state = PersistentState.Ghost;
+        obj._touched = 0;
         Unlink(obj);
-    }
-
-    private void ForgetAdded()
-    {
-        foreach (var obj in _added)
-        {
-            _objects.Remove(obj._oid.Value);
-            obj._connection = null;
-            obj._oid = default;
-            obj._typeId = 0;
-            obj._serial = 0;
-            obj._state = PersistentState.New;
-        }
-        _added.Clear();
     }
 
     private void LinkLoaded(PersistentObject obj)
@@ -389,9 +565,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _loadedCount--;
     }
 
-    private void EnsureOpen()
+    /// <summary>Checks that the connection is open and that this thread may use it, claiming it for the transaction.</summary>
+    private void BeginCall()
     {
         if (_closed)
             throw new ConnectionClosedException("This connection is closed, and so are the objects it loaded. Open a new connection and load the objects again through it.");
+        var me = Environment.CurrentManagedThreadId;
+        var owner = Volatile.Read(ref _owner);
+        if (owner == me) return;
+        if (owner == 0 && Interlocked.CompareExchange(ref _owner, me, 0) == 0) return;
+        throw new ConnectionThreadException(
+            $"This connection is in a transaction on thread {Volatile.Read(ref _owner)} and was used from thread {me}. A connection and its objects belong to one thread until Commit() or Abort(); open a connection per thread, or finish the transaction first.");
     }
 }

@@ -1,11 +1,13 @@
+using System.Diagnostics;
 using Persistence.Serialization;
 using Persistence.Storage;
 
 namespace Persistence;
 
 /// <summary>
-/// A database: one storage, its schema catalog, and the connections that work on it. Thread-safe;
-/// open one per storage and process, and a connection per thread (or unit of work).
+/// A database: one storage, its schema catalog, a cache of committed records shared by all
+/// connections, and a pool of connections. Thread-safe; open one per storage and process, and a
+/// connection per thread (or unit of work).
 /// </summary>
 /// <example>
 /// <code>
@@ -17,15 +19,22 @@ namespace Persistence;
 /// </example>
 public sealed class Database : IDisposable
 {
+    private static readonly TimeSpan StatePollInterval = TimeSpan.FromMilliseconds(20);
+
     private readonly bool _ownsStorage;
     private readonly Lock _gate = new();
-    private readonly List<Connection> _connections = [];
+    private readonly List<Connection> _open = [];
+    private readonly Stack<Connection> _pool = new();
+    private readonly RecordCache _cache;
+    private readonly object _stateSignal = new();
+    private TaskCompletionSource _stateChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
 
     static Database()
     {
-        // The root's class is part of every database, so the library registers it itself.
+        // The root's class and the counter are part of the library, so it registers them itself.
         PersistentDictionary<string, PersistentObject>.Register(ValueCodecs.String!, "str", ValueCodecs.Reference<PersistentObject>(), RootElementName);
+        PersistentTypes.Register(PersistentCounter.TypeInfo);
     }
 
     private Database(IStorage storage, DatabaseOptions options, bool ownsStorage)
@@ -37,6 +46,7 @@ public sealed class Database : IDisposable
         {
             Catalog = new SchemaCatalog(storage);
             if (storage.Load(Oid.Root) is null) CreateRoot();
+            _cache = new RecordCache(options.RecordCacheBytes, storage.LastTid);
         }
         catch
         {
@@ -55,6 +65,12 @@ public sealed class Database : IDisposable
 
     internal SchemaCatalog Catalog { get; }
 
+    /// <summary>
+    /// A number that rises by one with every commit to the database, from any connection or process
+    /// sharing its storage (it is the tid of the newest commit). Reading it catches up with other processes.
+    /// </summary>
+    public long StateNumber => Poll(_cache.KnownThrough).LastTid;
+
     /// <summary>Opens (or creates) a database in a file, with the embedded file storage.</summary>
     /// <param name="path">The data file; created if missing.</param>
     /// <param name="options">Settings; null for the defaults.</param>
@@ -72,21 +88,154 @@ public sealed class Database : IDisposable
         return new Database(storage, options ?? new DatabaseOptions(), ownsStorage: true);
     }
 
-    /// <summary>Opens a connection: a consistent view of the database and a cache of the objects it loads.</summary>
+    /// <summary>
+    /// Opens a connection: a consistent view of the database and a cache of the objects it loads.
+    /// A connection closed earlier is reused, with its warm cache, when the pool has one.
+    /// </summary>
     public Connection OpenConnection()
     {
+        Connection? pooled;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var connection = new Connection(this);
-            _connections.Add(connection);
-            return connection;
+            _pool.TryPop(out pooled);
+        }
+        if (pooled is not null)
+        {
+            pooled.Reopen();
+            lock (_gate) _open.Add(pooled);
+            return pooled;
+        }
+        return Track(new Connection(this, readOnly: false, autoRefresh: false));
+    }
+
+    /// <summary>
+    /// Opens a connection that refuses changes. With <paramref name="autoRefresh"/>, it moves to the
+    /// newest committed state by itself: each access to <see cref="Connection.Root"/> starts a new read
+    /// at the newest state if at least 100 ms passed since the last one, so commits by other
+    /// connections and processes show within that time. Everything reached from one access to
+    /// <see cref="Connection.Root"/> until the next comes from one snapshot: a read never mixes two states.
+    /// </summary>
+    public Connection OpenReadOnlyConnection(bool autoRefresh = false)
+    {
+        lock (_gate) ObjectDisposedException.ThrowIf(_disposed, this);
+        return Track(new Connection(this, readOnly: true, autoRefresh));
+    }
+
+    /// <summary>
+    /// Runs a unit of work in a transaction and commits it. On a <see cref="ConflictException"/> it
+    /// aborts, waits a short random time and runs the work again, up to <paramref name="maxAttempts"/>
+    /// times; any other exception aborts and propagates. The work must not keep objects between attempts.
+    /// </summary>
+    /// <returns>The result of the attempt that committed.</returns>
+    public T Transact<T>(Func<Connection, T> work, int maxAttempts = 10)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        using var connection = OpenConnection();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var result = work(connection);
+                connection.Commit();
+                return result;
+            }
+            catch (ConflictException) when (attempt < maxAttempts)
+            {
+                connection.Abort();
+                Thread.Sleep(Backoff(attempt));
+            }
+            catch
+            {
+                if (!connection.IsClosed) connection.Abort();
+                throw;
+            }
         }
     }
 
-    internal void Closed(Connection connection)
+    /// <summary>Runs a unit of work in a transaction, retrying on conflicts (see <see cref="Transact{T}(Func{Connection, T}, int)"/>).</summary>
+    public void Transact(Action<Connection> work, int maxAttempts = 10)
     {
-        lock (_gate) _connections.Remove(connection);
+        ArgumentNullException.ThrowIfNull(work);
+        Transact<bool>(connection =>
+        {
+            work(connection);
+            return true;
+        }, maxAttempts);
+    }
+
+    /// <summary>
+    /// Runs a unit of work in a transaction like <see cref="Transact{T}(Func{Connection, T}, int)"/>,
+    /// waiting between attempts without blocking a thread. Each attempt runs synchronously on one thread
+    /// (a connection belongs to one thread per transaction).
+    /// </summary>
+    public async Task<T> TransactAsync<T>(Func<Connection, T> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        var connection = OpenConnection();
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                try
+                {
+                    var result = work(connection);
+                    connection.Commit();
+                    return result;
+                }
+                catch (ConflictException) when (attempt < maxAttempts)
+                {
+                    connection.Abort();
+                }
+                catch
+                {
+                    connection.Abort();
+                    throw;
+                }
+                await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Blocks until <see cref="StateNumber"/> reaches <paramref name="state"/> (commits by this process
+    /// wake it at once; other processes' commits are noticed within a few tens of milliseconds).
+    /// </summary>
+    /// <returns>True if the state was reached, false if the time ran out.</returns>
+    public bool WaitForState(long state, TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            if (StateNumber >= state) return true;
+            var left = timeout - Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero) return false;
+            lock (_stateSignal) Monitor.Wait(_stateSignal, left < StatePollInterval ? left : StatePollInterval);
+        }
+    }
+
+    /// <summary>Waits without blocking a thread until <see cref="StateNumber"/> reaches <paramref name="state"/>.</summary>
+    /// <returns>True if the state was reached, false if the time ran out.</returns>
+    public async Task<bool> WaitForStateAsync(long state, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var changed = Volatile.Read(ref _stateChanged).Task;
+            if (StateNumber >= state) return true;
+            var left = timeout - Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero) return false;
+            var delay = Task.Delay(left < StatePollInterval ? left : StatePollInterval, cancellationToken);
+            await Task.WhenAny(changed, delay).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     /// <summary>Closes every connection (aborting what they did not commit) and the storage.</summary>
@@ -97,11 +246,60 @@ public sealed class Database : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            open = [.. _connections];
+            open = [.. _open];
+            _open.Clear();
+            _pool.Clear();
         }
-        foreach (var connection in open) connection.Close();
+        foreach (var connection in open) connection.CloseFromDatabase();
         if (_ownsStorage) Storage.Dispose();
     }
+
+    // ---- Used by connections ----
+
+    internal StoredRecord? LoadBefore(Oid oid, long beforeTid)
+    {
+        if (_cache.TryGet(oid, beforeTid - 1, out var cached)) return cached;
+        var record = Storage.LoadBefore(oid, beforeTid);
+        if (record is { } found) _cache.Put(found, beforeTid - 1);
+        return record;
+    }
+
+    internal StorageChanges Poll(long sinceTid)
+    {
+        // Ask from no later than the cache knows, so the answer also covers what the cache must drop.
+        var changes = Storage.Poll(Math.Min(sinceTid, _cache?.KnownThrough ?? sinceTid));
+        _cache?.Apply(changes);
+        return changes;
+    }
+
+    internal void Committed()
+    {
+        lock (_stateSignal) Monitor.PulseAll(_stateSignal);
+        Interlocked.Exchange(ref _stateChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    internal void Closed(Connection connection)
+    {
+        lock (_gate)
+        {
+            _open.Remove(connection);
+            if (!_disposed && !connection.IsReadOnly && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
+        }
+    }
+
+    private Connection Track(Connection connection)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+                throw new ObjectDisposedException(nameof(Database));
+            _open.Add(connection);
+        }
+        return connection;
+    }
+
+    private static TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(100, 2 << Math.Min(attempt, 10))));
 
     private void CreateRoot()
     {

@@ -10,6 +10,27 @@ public sealed class DatabaseOptions
     /// </summary>
     public int CacheSize { get; init; } = 10_000;
 
+    /// <summary>Which changes by others make a commit fail. Default <see cref="TransactionIsolation.Serializable"/>.</summary>
+    public TransactionIsolation Isolation { get; init; } = TransactionIsolation.Serializable;
+
+    /// <summary>
+    /// How many bytes of committed records the database keeps in memory for all its connections
+    /// (records read once are served to every connection from there). Default 64 MiB; 0 turns it off.
+    /// </summary>
+    public long RecordCacheBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// When set, a connection's pending changes are committed automatically once this much time has
+    /// passed since its transaction began, at its next safe point (the next change to an object, or a
+    /// call to <see cref="Connection.Root"/> or <see cref="Connection.Get(Oid)"/>), and when the
+    /// connection is disposed. Off (null) by default: then disposing a connection aborts what it did
+    /// not commit.
+    /// </summary>
+    public TimeSpan? AutocommitInterval { get; init; }
+
+    /// <summary>How many closed connections the database keeps, with their object caches, for <see cref="Database.OpenConnection()"/> to reuse. Default 8.</summary>
+    public int ConnectionPoolSize { get; init; } = 8;
+
     /// <summary>Open the file read-only (for <see cref="Database.Open(string, DatabaseOptions?)"/>): commits are refused.</summary>
     public bool ReadOnly { get; init; }
 }

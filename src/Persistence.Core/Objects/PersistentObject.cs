@@ -17,6 +17,8 @@ public abstract class PersistentObject
     internal long _serial;
     internal PersistentState _state;
     internal uint _typeId;
+    // The transaction epoch in which the object was last touched; 0 for a ghost (see TransactionEpoch).
+    internal long _touched;
     // Intrusive links of the connection's list of loaded objects, oldest activation first (cache eviction).
     internal PersistentObject? _olderLoaded;
     internal PersistentObject? _newerLoaded;
@@ -53,11 +55,22 @@ public abstract class PersistentObject
     [EditorBrowsable(EditorBrowsableState.Advanced)]
     public abstract PersistentTypeInfo PersistentType { get; }
 
-    /// <summary>Loads the object's state if it is a ghost. Generated getters call this first.</summary>
+    /// <summary>
+    /// Loads the object's state if it is a ghost, and notes the first read in each transaction for
+    /// conflict checks. Generated getters call this first; when the object is loaded and already read
+    /// in this transaction it costs one field compare.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void ActivateIfGhost()
     {
-        if (_state == PersistentState.Ghost) Activate();
+        if (_touched != TransactionEpoch.Current) Touch();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Touch()
+    {
+        if (_connection is { } connection) connection.Touch(this);
+        else _touched = TransactionEpoch.Current;
     }
 
     /// <summary>
@@ -70,12 +83,8 @@ public abstract class PersistentObject
         if ((uint)(_state - PersistentState.Ghost) <= 1u) MarkChanged();
     }
 
-    /// <summary>Loads the object's state now if it is a ghost (as touching a property would).</summary>
-    public void Activate()
-    {
-        if (_state != PersistentState.Ghost) return;
-        Connection.OwnerOf(this).Activate(this);
-    }
+    /// <summary>Loads the object's state now if it is a ghost (as reading a property would).</summary>
+    public void Activate() => ActivateIfGhost();
 
     /// <summary>
     /// Marks the object as changed so the next commit stores it. Generated setters do this; call it
@@ -88,9 +97,6 @@ public abstract class PersistentObject
             case PersistentState.New:
             case PersistentState.Changed:
                 return;
-            case PersistentState.Ghost:
-                Connection.OwnerOf(this).Activate(this);
-                goto default;
             default:
                 Connection.OwnerOf(this).Register(this);
                 return;
@@ -102,6 +108,19 @@ public abstract class PersistentObject
 
     /// <summary>Reads the stored fields, the base class's first (generated).</summary>
     protected internal abstract void ReadState(ref RecordReader reader);
+
+    /// <summary>
+    /// Merges a conflicting change instead of failing the commit. Called during a commit when another
+    /// transaction committed a newer revision of this object after this transaction loaded it. This
+    /// object holds this transaction's state; <paramref name="oldState"/> is the revision this
+    /// transaction started from and <paramref name="committedState"/> the newer committed one (both
+    /// detached copies: read them, don't keep them). Set this object's properties to the merged state
+    /// and return true, or return false to let the commit fail with <see cref="ConflictException"/>.
+    /// The default returns false.
+    /// </summary>
+    /// <example>A counter adds the other transaction's increment to its own:
+    /// <c>Value = committed.Value + (Value - old.Value)</c>.</example>
+    protected internal virtual bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState) => false;
 
     /// <summary>Resets every stored field to its default, releasing what it referenced (generated; used when the object becomes a ghost).</summary>
     protected internal abstract void ClearState();

@@ -142,7 +142,7 @@ public class ConnectionTests
     public void A_damaged_record_is_reported_with_its_oid_and_never_half_loaded()
     {
         var storage = new TamperingStorage(new MemoryStorage());
-        using var db = Database.Open(storage);
+        using var db = Database.Open(storage, TestDatabase.Cold());
         Oid oid;
         using (var writer = db.OpenConnection())
         {
@@ -169,7 +169,7 @@ public class ConnectionTests
     {
         using var folder = new TempFolder();
         var path = folder.File("ro.db");
-        using (var db = Database.Open(path))
+        using (var db = Database.Open(path, TestDatabase.Cold()))
         using (var writer = db.OpenConnection())
         {
             writer.Root["n"] = new Node { Label = "stored" };

@@ -200,7 +200,7 @@ public class ObjectLifecycleTests
     {
         using var folder = new TempFolder();
         var path = folder.File("shop.db");
-        using (var db = Database.Open(path))
+        using (var db = Database.Open(path, TestDatabase.Cold()))
         using (var connection = db.OpenConnection())
         {
             var invoices = new PersistentList<Invoice>();
@@ -212,7 +212,7 @@ public class ObjectLifecycleTests
             ada.Orders = 1000;
             connection.Root["uncommitted"] = new Node();
         }
-        using (var db = Database.Open(path))
+        using (var db = Database.Open(path, TestDatabase.Cold()))
         using (var connection = db.OpenConnection())
         {
             var ada = (Customer)connection.Root["ada"];

@@ -12,7 +12,7 @@ public class DamagedRecordTests
     private static (TamperingStorage Storage, Database Db, Oid Oid, byte[] Record) StoreSample()
     {
         var storage = new TamperingStorage(new MemoryStorage());
-        var db = Database.Open(storage);
+        var db = Database.Open(storage, TestDatabase.Cold());
         using var writer = db.OpenConnection();
         var sample = new Everything
         {

@@ -1,0 +1,75 @@
+using Persistence.Serialization;
+
+namespace Persistence;
+
+/// <summary>
+/// A 64-bit counter that many transactions (threads or processes) can change at once without
+/// conflicts: when two commits race, the later one adds its own change to the committed value
+/// instead of failing (<see cref="PersistentObject.ResolveConflict"/>). Use it for totals, sequence
+/// numbers that need not be gap-free, and statistics; use a plain property when the exact value read
+/// must not change before the commit.
+/// </summary>
+public sealed class PersistentCounter : PersistentObject
+{
+    internal static readonly PersistentTypeInfo TypeInfo = new(
+        "Persistence.PersistentCounter",
+        [],
+        null,
+        [new FieldSchema("Value", "i64")],
+        static token => new PersistentCounter(token));
+
+    private long _value;
+
+    /// <summary>Creates a counter at <paramref name="initial"/>.</summary>
+    public PersistentCounter(long initial = 0) => _value = initial;
+
+    private PersistentCounter(GhostToken token) : base(token)
+    {
+    }
+
+    /// <inheritdoc />
+    public override PersistentTypeInfo PersistentType => TypeInfo;
+
+    /// <summary>The current value (as of this connection's snapshot plus its own changes).</summary>
+    public long Value
+    {
+        get
+        {
+            ActivateIfGhost();
+            return _value;
+        }
+    }
+
+    /// <summary>Adds <paramref name="amount"/> (which may be negative) and returns the new value as this transaction sees it.</summary>
+    public long Add(long amount)
+    {
+        BeforeWrite();
+        return _value += amount;
+    }
+
+    /// <summary>Adds one.</summary>
+    public long Increment() => Add(1);
+
+    /// <summary>Subtracts one.</summary>
+    public long Decrement() => Add(-1);
+
+    /// <inheritdoc />
+    protected internal override bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState)
+    {
+        var old = (oldState as PersistentCounter)?._value ?? 0;
+        _value = ((PersistentCounter)committedState)._value + (_value - old);
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected internal override void WriteState(ref RecordWriter writer) => writer.WriteInt64(_value);
+
+    /// <inheritdoc />
+    protected internal override void ReadState(ref RecordReader reader) => _value = reader.ReadInt64();
+
+    /// <inheritdoc />
+    protected internal override void ClearState() => _value = 0;
+
+    /// <inheritdoc />
+    public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

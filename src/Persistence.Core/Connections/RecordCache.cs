@@ -1,0 +1,109 @@
+using Persistence.Storage;
+
+namespace Persistence;
+
+/// <summary>
+/// Committed records shared by every connection of a database, within a byte budget, so connections
+/// that read the same objects read the storage once and keep one copy of the bytes.
+/// </summary>
+/// <remarks>
+/// <para>An entry is one revision of one object and the range of snapshots it is valid for: from its
+/// tid up to <c>validThrough</c>. <c>validThrough = long.MaxValue</c> means "current": valid through
+/// <see cref="_knownThrough"/>, the newest tid whose changes the cache has applied, and beyond until a
+/// later change of the object is applied, which caps the entry at the tid before that change was seen.</para>
+/// <para>Eviction is first in, first out: cheap, and what a cache in front of a per-connection object
+/// cache needs (hot objects live in the connections).</para>
+/// </remarks>
+internal sealed class RecordCache(long budgetBytes, long knownThrough)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<ulong, Entry> _entries = [];
+    private readonly Queue<(ulong Oid, Entry Entry)> _order = new();
+    private long _bytes;
+    private long _knownThrough = knownThrough;
+
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate) return _bytes;
+        }
+    }
+
+    /// <summary>Returns the revision of <paramref name="oid"/> that a reader with snapshot <paramref name="snapshot"/> sees, if cached.</summary>
+    public bool TryGet(Oid oid, long snapshot, out StoredRecord record)
+    {
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(oid.Value, out var entry) && entry.Tid <= snapshot
+                && snapshot <= (entry.ValidThrough == long.MaxValue ? _knownThrough : entry.ValidThrough))
+            {
+                record = new StoredRecord(oid, entry.Tid, entry.Data);
+                return true;
+            }
+        }
+        record = default;
+        return false;
+    }
+
+    /// <summary>Remembers a revision the storage returned for a reader with snapshot <paramref name="snapshot"/>.</summary>
+    public void Put(StoredRecord record, long snapshot)
+    {
+        if (budgetBytes <= 0 || record.Data.Length > budgetBytes / 8) return;
+        lock (_gate)
+        {
+            // The storage said no revision lies in (record.Tid, snapshot]; if the cache has applied every
+            // change up to exactly that snapshot, later changes will be applied to the entry too.
+            var validThrough = snapshot >= _knownThrough ? long.MaxValue : snapshot;
+            if (_entries.TryGetValue(record.Oid.Value, out var old))
+            {
+                if (old.Tid > record.Tid) return;
+                _bytes -= old.Data.Length;
+            }
+            var entry = new Entry(record.Tid, record.Data, validThrough);
+            _entries[record.Oid.Value] = entry;
+            _order.Enqueue((record.Oid.Value, entry));
+            _bytes += entry.Data.Length;
+            while (_bytes > budgetBytes && _order.TryDequeue(out var oldest))
+            {
+                if (_entries.TryGetValue(oldest.Oid, out var current) && ReferenceEquals(current, oldest.Entry))
+                {
+                    _entries.Remove(oldest.Oid);
+                    _bytes -= current.Data.Length;
+                }
+            }
+        }
+    }
+
+    /// <summary>Applies the changes a poll found: every changed object's entry stops being current.</summary>
+    /// <param name="changes">Oids changed after some tid no later than the one the cache knows through.</param>
+    public void Apply(StorageChanges changes)
+    {
+        lock (_gate)
+        {
+            if (changes.LastTid <= _knownThrough && changes.ChangedOids.Count == 0) return;
+            foreach (var oid in changes.ChangedOids)
+            {
+                if (_entries.TryGetValue(oid.Value, out var entry) && entry.ValidThrough > _knownThrough)
+                    entry.ValidThrough = _knownThrough;
+            }
+            _knownThrough = Math.Max(_knownThrough, changes.LastTid);
+        }
+    }
+
+    /// <summary>The tid through which changes have been applied.</summary>
+    public long KnownThrough
+    {
+        get
+        {
+            lock (_gate) return _knownThrough;
+        }
+    }
+
+    private sealed class Entry(long tid, ReadOnlyMemory<byte> data, long validThrough)
+    {
+        public long Tid { get; } = tid;
+        public ReadOnlyMemory<byte> Data { get; } = data;
+        public long ValidThrough { get; set; } = validThrough;
+    }
+}
