@@ -10,5 +10,10 @@ internal static partial class HostCommands
             Console.WriteLine("pong");
             return 0;
         },
+        ["counter"] = CounterIncrements,
+        ["transfer"] = BankTransfers,
+        ["wait-state"] = WaitForState,
+        ["commit-numbers"] = CommitNumbers,
+        ["snapshot-reader"] = SnapshotReader,
     };
 }

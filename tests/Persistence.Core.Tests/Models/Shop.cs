@@ -120,3 +120,10 @@ public partial class IncompatibleItem
 {
     public partial int Value { get; set; }
 }
+
+[Persistent]
+public partial class Account
+{
+    public partial string? Name { get; set; }
+    public partial long Balance { get; set; }
+}

@@ -1,0 +1,485 @@
+using System.Collections.Concurrent;
+using Persistence.Storage;
+using Persistence.Tests.Models;
+
+namespace Persistence.Tests.Connections;
+
+public class TransactionTests
+{
+    private static (Database Db, Node A, Node B) TwoNodes(TransactionIsolation isolation = TransactionIsolation.Serializable)
+    {
+        var db = TestDatabase.InMemory(isolation: isolation);
+        using var setup = db.OpenConnection();
+        setup.Root["a"] = new Node { Label = "a0" };
+        setup.Root["b"] = new Node { Label = "b0" };
+        setup.Commit();
+        return (db, (Node)setup.Root["a"], (Node)setup.Root["b"]);
+    }
+
+    [Fact]
+    public void The_durus_example_shows_a_consistent_pair_without_a_read_conflict()
+    {
+        // Client A reads a; client B changes a and b and commits; client A then reads b.
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var clientA = db.OpenConnection();
+            using var clientB = db.OpenConnection();
+            var a = ((Node)clientA.Root["a"]).Label;
+            ((Node)clientB.Root["a"]).Label = "a1";
+            ((Node)clientB.Root["b"]).Label = "b1";
+            clientB.Commit();
+
+            var b = ((Node)clientA.Root["b"]).Label;
+            Assert.Equal(("a0", "b0"), (a, b));
+            clientA.Commit(); // read-only: never conflicts
+            Assert.Equal(("a1", "b1"), (((Node)clientA.Root["a"]).Label, ((Node)clientA.Root["b"]).Label));
+        }
+    }
+
+    [Fact]
+    public void Serializable_a_commit_fails_when_an_object_it_only_read_was_changed_after_its_snapshot()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var reader = db.OpenConnection();
+            using var writer = db.OpenConnection();
+            var a = (Node)reader.Root["a"];
+            var b = (Node)reader.Root["b"];
+            b.Label = "derived from " + a.Label; // reads a, writes b
+
+            ((Node)writer.Root["a"]).Label = "a1";
+            writer.Commit();
+
+            var conflict = Assert.Throws<ConflictException>(reader.Commit);
+            Assert.Equal([a.PersistentOid], conflict.Oids);
+            Assert.Contains(nameof(Node), conflict.Message);
+            Assert.Contains(a.PersistentOid.ToString(), conflict.Message);
+
+            reader.Abort();
+            b.Label = "derived from " + a.Label;
+            reader.Commit();
+            Assert.Equal("derived from a1", b.Label);
+        }
+    }
+
+    [Fact]
+    public void Snapshot_isolation_checks_only_written_objects_and_so_allows_write_skew()
+    {
+        var (db, _, _) = TwoNodes(TransactionIsolation.Snapshot);
+        using (db)
+        {
+            using var first = db.OpenConnection();
+            using var second = db.OpenConnection();
+            ((Node)first.Root["b"]).Label = "from " + ((Node)first.Root["a"]).Label;
+            ((Node)second.Root["a"]).Label = "from " + ((Node)second.Root["b"]).Label;
+            first.Commit();
+            second.Commit();
+            using var check = db.OpenConnection();
+            Assert.Equal(("from b0", "from a0"), (((Node)check.Root["a"]).Label, ((Node)check.Root["b"]).Label));
+        }
+    }
+
+    [Fact]
+    public void Serializable_refuses_the_same_write_skew()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var first = db.OpenConnection();
+            using var second = db.OpenConnection();
+            ((Node)first.Root["b"]).Label = "from " + ((Node)first.Root["a"]).Label;
+            ((Node)second.Root["a"]).Label = "from " + ((Node)second.Root["b"]).Label;
+            first.Commit();
+            Assert.Throws<ConflictException>(second.Commit);
+        }
+    }
+
+    [Fact]
+    public void A_read_only_transaction_never_conflicts()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var reader = db.OpenConnection();
+            using var writer = db.OpenConnection();
+            _ = ((Node)reader.Root["a"]).Label;
+            ((Node)writer.Root["a"]).Label = "a1";
+            writer.Commit();
+            reader.Commit();
+            Assert.Equal("a1", ((Node)reader.Root["a"]).Label);
+        }
+    }
+
+    [Fact]
+    public void Transact_retries_conflicts_and_returns_the_result_of_the_attempt_that_committed()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            var result = db.Transact(connection =>
+            {
+                attempts++;
+                var a = (Node)connection.Root["a"];
+                a.Label += "+";
+                if (attempts < 3)
+                {
+                    // Someone else commits a change to the same object before this attempt commits.
+                    using var other = db.OpenConnection();
+                    ((Node)other.Root["a"]).Label += "!";
+                    other.Commit();
+                }
+                return a.Label + "@" + attempts;
+            });
+            Assert.Equal(3, attempts);
+            Assert.Equal("a0!!+@3", result);
+        }
+    }
+
+    [Fact]
+    public void Transact_aborts_and_propagates_other_exceptions()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            Assert.Throws<InvalidOperationException>(() => db.Transact(connection =>
+            {
+                attempts++;
+                ((Node)connection.Root["a"]).Label = "never";
+                throw new InvalidOperationException("boom");
+            }));
+            Assert.Equal(1, attempts);
+            using var check = db.OpenConnection();
+            Assert.Equal("a0", ((Node)check.Root["a"]).Label);
+        }
+    }
+
+    [Fact]
+    public void Transact_gives_up_after_the_last_attempt()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            Assert.Throws<ConflictException>(() => db.Transact(connection =>
+            {
+                attempts++;
+                ((Node)connection.Root["a"]).Label = "mine";
+                using var other = db.OpenConnection();
+                ((Node)other.Root["a"]).Label = "theirs " + attempts;
+                other.Commit();
+            }, maxAttempts: 3));
+            Assert.Equal(3, attempts);
+        }
+    }
+
+    [Fact]
+    public async Task TransactAsync_retries_without_blocking()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            var label = await db.TransactAsync(connection =>
+            {
+                attempts++;
+                var a = (Node)connection.Root["a"];
+                if (attempts == 1)
+                {
+                    using var other = db.OpenConnection();
+                    ((Node)other.Root["a"]).Label = "changed";
+                    other.Commit();
+                }
+                a.Label += " then async";
+                return a.Label;
+            });
+            Assert.Equal((2, "changed then async"), (attempts, label));
+        }
+    }
+
+    [Fact]
+    public void Concurrent_counter_increments_from_threads_never_conflict_and_none_is_lost()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["counter"] = new PersistentCounter();
+            setup.Commit();
+        }
+        var conflicts = 0;
+        var threads = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        {
+            using var connection = db.OpenConnection();
+            for (var i = 0; i < 200; i++)
+            {
+                try
+                {
+                    ((PersistentCounter)connection.Root["counter"]).Increment();
+                    connection.Commit();
+                }
+                catch (ConflictException)
+                {
+                    Interlocked.Increment(ref conflicts);
+                    connection.Abort();
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        using var check = db.OpenConnection();
+        Assert.Equal((1600L, 0), (((PersistentCounter)check.Root["counter"]).Value, conflicts));
+    }
+
+    [Fact]
+    public void Bank_transfers_from_many_threads_keep_the_total_and_apply_each_transfer_once()
+    {
+        using var db = TestDatabase.InMemory();
+        const int accounts = 5;
+        using (var setup = db.OpenConnection())
+        {
+            for (var i = 0; i < accounts; i++) setup.Root["account" + i] = new Account { Name = "#" + i, Balance = 1000 };
+            setup.Commit();
+        }
+        var moved = new ConcurrentQueue<(int From, int To, int Amount)>();
+        var until = DateTime.UtcNow.AddSeconds(1.5);
+        var threads = Enumerable.Range(0, 4).Select(seed => new Thread(() =>
+        {
+            var random = new Random(seed);
+            while (DateTime.UtcNow < until)
+            {
+                var from = random.Next(accounts);
+                var to = (from + 1 + random.Next(accounts - 1)) % accounts;
+                var amount = random.Next(1, 50);
+                db.Transact(connection =>
+                {
+                    ((Account)connection.Root["account" + from]).Balance -= amount;
+                    ((Account)connection.Root["account" + to]).Balance += amount;
+                }, maxAttempts: 1000);
+                moved.Enqueue((from, to, amount));
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        var expected = Enumerable.Repeat(1000L, accounts).ToArray();
+        foreach (var (from, to, amount) in moved)
+        {
+            expected[from] -= amount;
+            expected[to] += amount;
+        }
+        using var check = db.OpenConnection();
+        var balances = Enumerable.Range(0, accounts).Select(i => ((Account)check.Root["account" + i]).Balance).ToArray();
+        Assert.True(moved.Count > 20, $"only {moved.Count} transfers ran");
+        Assert.Equal(expected, balances);
+        Assert.Equal(accounts * 1000L, balances.Sum());
+    }
+
+    [Fact]
+    public void Using_a_connection_from_another_thread_during_a_transaction_is_a_clear_error()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var connection = db.OpenConnection();
+            var a = (Node)connection.Root["a"];
+            a.Label = "changed here";
+            Exception? fromOtherThread = null;
+            var thread = new Thread(() => fromOtherThread = Record.Exception(() => connection.Commit()));
+            thread.Start();
+            thread.Join();
+            var error = Assert.IsType<ConnectionThreadException>(fromOtherThread);
+            Assert.Contains("one thread", error.Message);
+
+            connection.Commit();
+            // After the boundary another thread may take the connection over.
+            thread = new Thread(() => fromOtherThread = Record.Exception(() =>
+            {
+                ((Node)connection.Root["b"]).Label = "other thread";
+                connection.Commit();
+            }));
+            thread.Start();
+            thread.Join();
+            Assert.Null(fromOtherThread);
+        }
+    }
+
+    [Fact]
+    public void OpenConnection_reuses_a_closed_connection_with_its_warm_cache()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 2 });
+        Node first;
+        using (var connection = db.OpenConnection())
+        {
+            connection.Root["n"] = new Node { Label = "warm" };
+            connection.Commit();
+            first = (Node)connection.Root["n"];
+        }
+        using var again = db.OpenConnection();
+        var node = (Node)again.Root["n"];
+        Assert.Same(first, node);
+        Assert.Equal(PersistentState.UpToDate, node.PersistentState);
+        Assert.False(again.IsClosed);
+    }
+
+    [Fact]
+    public void Connections_share_committed_records_through_the_database_cache()
+    {
+        var counting = new CountingStorage(new MemoryStorage());
+        using var db = Database.Open(counting, TestDatabase.Cold());
+        using (var setup = db.OpenConnection())
+        {
+            var list = new PersistentList<Node>();
+            for (var i = 0; i < 50; i++) list.Add(new Node { Label = "n" + i });
+            setup.Root["list"] = list;
+            setup.Commit();
+        }
+        using var first = db.OpenConnection();
+        Assert.Equal(50, ((PersistentList<Node>)first.Root["list"]).Count(n => n.Label!.StartsWith('n')));
+        var loadsAfterFirst = counting.Loads;
+        using var second = db.OpenConnection();
+        Assert.Equal(50, ((PersistentList<Node>)second.Root["list"]).Count(n => n.Label!.StartsWith('n')));
+        Assert.Equal(loadsAfterFirst, counting.Loads);
+    }
+
+    [Fact]
+    public void A_revision_the_snapshot_needs_that_is_gone_raises_a_read_conflict()
+    {
+        var storage = new HistoryLosingStorage(new MemoryStorage());
+        // No record cache: it would still hold the old revision and serve it (which is right, but not what this test is about).
+        using var db = Database.Open(storage, new DatabaseOptions { ConnectionPoolSize = 0, RecordCacheBytes = 0 });
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["a"] = new Node { Label = "a0" };
+            setup.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var root = reader.Root;
+        using (var writer = db.OpenConnection())
+        {
+            ((Node)writer.Root["a"]).Label = "a1";
+            writer.Commit();
+        }
+        storage.ForgetHistory = true;
+        var error = Assert.Throws<ReadConflictException>(() => ((Node)root["a"]).Label);
+        Assert.Contains("Abort()", error.Message);
+        reader.Abort();
+        Assert.Equal("a1", ((Node)reader.Root["a"]).Label);
+    }
+
+    [Fact]
+    public void Autocommit_commits_pending_changes_after_the_interval_at_the_next_safe_point()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { AutocommitInterval = TimeSpan.FromMilliseconds(50), ConnectionPoolSize = 0 });
+        using var connection = db.OpenConnection();
+        connection.Root["n"] = new Node { Label = "first" };
+        var before = db.StateNumber;
+        Thread.Sleep(80);
+        connection.Root["m"] = new Node { Label = "second" }; // a safe point: the first change commits now
+        Assert.True(db.StateNumber > before);
+        using (var other = db.OpenConnection()) Assert.True(other.Root.ContainsKey("n"));
+        connection.Dispose(); // with autocommit, dispose commits the rest
+        using var check = db.OpenConnection();
+        Assert.Equal("second", ((Node)check.Root["m"]).Label);
+    }
+
+    [Fact]
+    public void Without_autocommit_dispose_aborts_and_the_state_number_rises_by_one_per_commit()
+    {
+        using var db = TestDatabase.InMemory();
+        var start = db.StateNumber;
+        using (var connection = db.OpenConnection())
+        {
+            connection.Root["n"] = new Node();
+            connection.Commit();
+            Assert.Equal(start + 2, db.StateNumber); // the class's catalog entry, then the commit
+            ((Node)connection.Root["n"]).Label = "x";
+            connection.Commit();
+            Assert.Equal(start + 3, db.StateNumber);
+            ((Node)connection.Root["n"]).Label = "dropped";
+        }
+        Assert.Equal(start + 3, db.StateNumber);
+    }
+
+    [Fact]
+    public async Task WaitForState_wakes_when_another_connection_commits()
+    {
+        using var db = TestDatabase.InMemory();
+        var target = db.StateNumber + 3;
+        var waiting = db.WaitForStateAsync(target, TimeSpan.FromSeconds(10));
+        var blocking = Task.Run(() => db.WaitForState(target, TimeSpan.FromSeconds(10)));
+        Assert.False(db.WaitForState(target, TimeSpan.FromMilliseconds(30)));
+        using (var connection = db.OpenConnection())
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                connection.Root["k" + i] = new PersistentCounter(i);
+                connection.Commit();
+            }
+        }
+        Assert.True(await waiting);
+        Assert.True(await blocking);
+    }
+
+    [Fact]
+    public void A_read_only_connection_refuses_changes()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var connection = db.OpenReadOnlyConnection();
+            var a = (Node)connection.Root["a"];
+            var error = Assert.Throws<InvalidOperationException>(() => a.Label = "no");
+            Assert.Contains("read-only", error.Message);
+            Assert.Equal("a0", a.Label);
+        }
+    }
+
+    [Fact]
+    public void An_auto_refreshing_read_only_connection_sees_new_commits_at_its_next_root_access()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var reader = db.OpenReadOnlyConnection(autoRefresh: true);
+            var a = (Node)reader.Root["a"];
+            Assert.Equal("a0", a.Label);
+            db.Transact(c => ((Node)c.Root["a"]).Label = "a1");
+            Assert.Equal("a0", a.Label); // same read: same snapshot
+            Thread.Sleep(150);
+            Assert.Equal("a1", ((Node)reader.Root["a"]).Label);
+        }
+    }
+
+    /// <summary>Counts loads that reach the storage.</summary>
+    private sealed class CountingStorage(IStorage inner) : DelegatingStorage(inner)
+    {
+        public int Loads;
+
+        public override StoredRecord? Load(Oid oid)
+        {
+            Interlocked.Increment(ref Loads);
+            return base.Load(oid);
+        }
+
+        public override StoredRecord? LoadBefore(Oid oid, long tid)
+        {
+            Interlocked.Increment(ref Loads);
+            return base.LoadBefore(oid, tid);
+        }
+    }
+
+    /// <summary>Acts as a storage whose older revisions were packed away.</summary>
+    private sealed class HistoryLosingStorage(IStorage inner) : DelegatingStorage(inner)
+    {
+        public bool ForgetHistory;
+
+        public override StoredRecord? LoadBefore(Oid oid, long tid)
+        {
+            var record = base.LoadBefore(oid, tid);
+            return ForgetHistory && record is { } r && base.Load(oid) is { } newest && newest.Tid != r.Tid ? null : record;
+        }
+    }
+}
