@@ -6,6 +6,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Persistence.Generators.Helpers;
 using Persistence.Generators.Models;
+using Persistence.Rules;
 
 namespace Persistence.Generators;
 
@@ -46,32 +47,7 @@ public sealed partial class PersistentGenerator
             return new CollectionUseSpec(type.ToDisplayString(RuntimeFormat), arguments.ToEquatableArray());
         }
 
-        /// <summary>
-        /// Whether a generic type is a Persistence collection that generated code registers: it derives
-        /// from <c>PersistentObject</c> and has <c>public static void Register(ValueCodec&lt;T1&gt;, string, ValueCodec&lt;T2&gt;, string, ...)</c>,
-        /// a codec and a stored name for each type argument.
-        /// </summary>
-        private static bool IsRegistrableCollection(INamedTypeSymbol definition)
-        {
-            if (definition.Arity == 0 || definition.ContainingType is not null) return false;
-            if (definition.ContainingNamespace is not { Name: KnownNames.Namespace, ContainingNamespace.IsGlobalNamespace: true }) return false;
-            if (definition.BaseType is not { } baseType || !Storage.IsPersistentReference(baseType)) return false;
-            foreach (var member in definition.GetMembers("Register"))
-            {
-                if (member is not IMethodSymbol { IsStatic: true, DeclaredAccessibility: Accessibility.Public, ReturnsVoid: true, Arity: 0 } method) continue;
-                if (method.Parameters.Length != 2 * definition.Arity) continue;
-                var matches = true;
-                for (var i = 0; i < definition.Arity && matches; i++)
-                {
-                    matches =
-                        method.Parameters[2 * i].Type is INamedTypeSymbol { Name: "ValueCodec", Arity: 1 } codec &&
-                        SymbolEqualityComparer.Default.Equals(codec.TypeArguments[0], definition.TypeParameters[i]) &&
-                        method.Parameters[(2 * i) + 1].Type.SpecialType == SpecialType.System_String;
-                }
-                if (matches) return true;
-            }
-            return false;
-        }
+        private static bool IsRegistrableCollection(INamedTypeSymbol definition) => CollectionRules.IsRegistrableCollection(definition);
 
         /// <summary>
         /// The stored name of a persistent type used as a collection element: a class's full name

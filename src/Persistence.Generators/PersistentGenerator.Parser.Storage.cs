@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Persistence.Generators.Models;
+using Persistence.Rules;
 
 namespace Persistence.Generators;
 
@@ -155,29 +156,9 @@ public sealed partial class PersistentGenerator
                 return null;
             }
 
-            /// <summary>
-            /// Whether a type is stored as a reference: a <c>[Persistent]</c> class (from this project,
-            /// whose generated base is not visible yet, or from another) or any class deriving from
-            /// <c>PersistentObject</c> (the persistent collections, <c>PersistentObject</c> itself).
-            /// </summary>
-            internal static bool IsPersistentReference(INamedTypeSymbol type)
-            {
-                if (type.TypeKind != TypeKind.Class || ContainsTypeParameterOrError(type)) return false;
-                if (type.Arity == 0 && HasAttribute(type, KnownNames.PersistentAttributeName)) return true;
-                for (INamedTypeSymbol? current = type; current is not null; current = current.BaseType)
-                {
-                    if (IsPersistenceType(current, KnownNames.PersistentObjectName)) return true;
-                }
-                return false;
-            }
+            internal static bool IsPersistentReference(INamedTypeSymbol type) => RuleSymbols.IsPersistentReference(type);
 
-            internal static bool ContainsTypeParameterOrError(ITypeSymbol type) => type switch
-            {
-                ITypeParameterSymbol => true,
-                IArrayTypeSymbol array => ContainsTypeParameterOrError(array.ElementType),
-                INamedTypeSymbol named => named.TypeKind == TypeKind.Error || named.TypeArguments.Any(ContainsTypeParameterOrError),
-                _ => true,
-            };
+            internal static bool ContainsTypeParameterOrError(ITypeSymbol type) => RuleSymbols.ContainsTypeParameterOrError(type);
 
             /// <summary>
             /// Adds <c>!</c> to a codec expression whose inferred nullability may differ from the
@@ -219,10 +200,7 @@ public sealed partial class PersistentGenerator
                 type.ContainingNamespace is { Name: "System", ContainingNamespace.IsGlobalNamespace: true };
 
             private static bool IsGenericCollectionType(INamedTypeSymbol type, string name, int arity) =>
-                type.Arity == arity &&
-                type.Name == name &&
-                type.ContainingType is null &&
-                type.ContainingNamespace.ToDisplayString() == "System.Collections.Generic";
+                StorageRules.IsGenericCollection(type, name, arity);
         }
     }
 }

@@ -38,7 +38,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly Dictionary<ulong, PersistentObject> _objects = [];
     private readonly List<PersistentObject> _changed = [];
     private readonly List<PersistentObject> _added = [];
-    private readonly HashSet<PersistentObject> _read = new(ReferenceEqualityComparer.Instance);
+    // Objects read in this transaction, for the serializable check at commit. A list, not a set: an
+    // object is noted once per transaction epoch, so repeats are rare and are dropped at commit.
+    private readonly List<PersistentObject> _read = [];
     private readonly Queue<PersistentObject> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
@@ -437,10 +439,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
         using var transaction = _storage.Begin();
         foreach (var (obj, record) in _records)
             transaction.Store(obj._oid, obj._serial, _buffer.Memory(record));
-        if (_isolation == TransactionIsolation.Serializable)
+        if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
+            var checkedOids = new HashSet<ulong>(_read.Count);
             foreach (var obj in _read)
-                if (obj._state == PersistentState.UpToDate) transaction.CheckCurrent(obj._oid, obj._serial);
+            {
+                if (obj._state == PersistentState.UpToDate && obj._connection == this && checkedOids.Add(obj._oid.Value))
+                    transaction.CheckCurrent(obj._oid, obj._serial);
+            }
         }
         transaction.Vote();
         return transaction.Finish();

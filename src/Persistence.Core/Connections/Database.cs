@@ -77,9 +77,20 @@ public sealed class Database : IDisposable
     public static Database Open(string path, DatabaseOptions? options = null)
     {
         options ??= new DatabaseOptions();
-        var storage = FileStorage.Open(path, new FileStorageOptions { ReadOnly = options.ReadOnly });
+        var storage = FileStorage.Open(path, new FileStorageOptions { ReadOnly = options.ReadOnly, Durability = options.Durability });
         return new Database(storage, options, ownsStorage: true);
     }
+
+    /// <summary>
+    /// Copies the database, while it is in use, to <paramref name="path"/>: every transaction committed
+    /// when the backup starts, consistently, flushed to disk (see <see cref="FileStorage.Backup"/>).
+    /// </summary>
+    /// <param name="path">Where the backup goes; an existing file there is replaced.</param>
+    /// <returns>The tid (state number) of the last transaction in the backup.</returns>
+    /// <exception cref="NotSupportedException">The database is not in a file (its storage is not a <see cref="FileStorage"/>).</exception>
+    public long Backup(string path) => Storage is FileStorage file
+        ? file.Backup(path)
+        : throw new NotSupportedException($"Backup copies a database file, but this database keeps its records in a {Storage.GetType().Name}. Copy its records another way (e.g. IStorage.Iterate).");
 
     /// <summary>Opens a database on a storage. The database disposes the storage when it is disposed.</summary>
     public static Database Open(IStorage storage, DatabaseOptions? options = null)

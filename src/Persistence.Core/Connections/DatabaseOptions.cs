@@ -33,4 +33,13 @@ public sealed class DatabaseOptions
 
     /// <summary>Open the file read-only (for <see cref="Database.Open(string, DatabaseOptions?)"/>): commits are refused.</summary>
     public bool ReadOnly { get; init; }
+
+    /// <summary>
+    /// When a commit returns, for a database in a file (<see cref="Database.Open(string, DatabaseOptions?)"/>):
+    /// <see cref="Storage.Durability.Durable"/> (the default) once it is on disk,
+    /// <see cref="Storage.Durability.Relaxed"/> as soon as it is written, for bulk loads (a crash of the
+    /// machine may then lose the most recent commits, never damage the database; see
+    /// <see cref="Storage.FileStorageOptions.Durability"/>).
+    /// </summary>
+    public Storage.Durability Durability { get; init; } = Storage.Durability.Durable;
 }

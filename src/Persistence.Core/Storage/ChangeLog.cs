@@ -22,6 +22,18 @@ internal sealed class ChangeLog
         _capacity = capacity;
     }
 
+    /// <summary>
+    /// Forgets everything and knows the changes after <paramref name="coveredAfter"/> only, as a new
+    /// log would: for a storage that could not tell which oids changed up to there (it switched to a
+    /// packed file whose checkpoint was newer than what it had read).
+    /// </summary>
+    public void Restart(long coveredAfter)
+    {
+        _head = 0;
+        _count = 0;
+        _coveredAfter = coveredAfter;
+    }
+
     /// <summary>Records that transaction <paramref name="tid"/> wrote <paramref name="oid"/>; tids must not decrease.</summary>
     public void Add(long tid, ulong oid)
     {

@@ -7,20 +7,28 @@ namespace Persistence.Storage;
 /// <summary>
 /// The embedded storage: one append-only data file (<see cref="FileStorageFormat"/> describes its
 /// bytes). Every transaction is appended whole with checksums and a commit marker and made durable
-/// (fsync) before <see cref="IStorageTransaction.Finish"/> returns; every revision stays in the file,
+/// (fsync) before <see cref="IStorageTransaction.Finish"/> returns (unless
+/// <see cref="FileStorageOptions.Durability"/> relaxes that); every revision stays in the file,
 /// linked to the previous revision of its object.
 /// </summary>
 /// <remarks>
 /// <para>Thread-safe. Loads read the file with positional reads and run in parallel with each other
-/// and with a commit; commits run one at a time (from vote to finish).</para>
-/// <para>One instance at a time, in any process, may open a file for writing (see
-/// <see cref="FileStorageOptions.ReadOnly"/>); read-only instances may open it alongside and catch up
-/// with its commits in <see cref="Poll"/>.</para>
-/// <para>Opening reads the whole file to build the oid → offset index, checking every checksum. An
-/// incomplete transaction at the end (a write interrupted by a crash) is ignored, and cut off when
-/// the file is opened for writing; damage anywhere else raises <see cref="CorruptDatabaseException"/>.</para>
+/// and with a commit; commits run one at a time (from vote to finish), and wait for the disk after
+/// that, sharing one flush with the commits that wait alongside (group commit).</para>
+/// <para>Any number of instances, in any number of processes, may open one file for reading and
+/// writing at once. Commits take turns through a lock in the lock file (<c>path + ".lock"</c>) held
+/// only from vote to finish: the vote first reads what the others appended, then checks for conflicts
+/// against it, exactly as within one process. <see cref="Poll"/> reads what the others appended
+/// without waiting for anyone. A process killed while appending leaves an incomplete transaction at
+/// the end, which readers ignore and the next writer removes before it appends.</para>
+/// <para>Opening reads the oid → offset index from its checkpoint (<c>path + ".index"</c>, see
+/// <see cref="Checkpoint"/>) when it matches the file, and scans the transactions after it (the whole
+/// file without one), checking every checksum. An incomplete transaction at the end is ignored; damage
+/// anywhere else raises <see cref="CorruptDatabaseException"/> (<see cref="Verify"/> lists all of it).</para>
+/// <para><see cref="Pack"/> drops what is no longer reachable while the database is in use; every
+/// instance moves to the packed file at its next <see cref="Poll"/> or commit.</para>
 /// </remarks>
-public sealed class FileStorage : IStorage
+public sealed partial class FileStorage : IStorage
 {
     // Transactions up to this size are written with one call from one buffer the storage keeps;
     // larger ones are written in pieces of this size, so the buffer never grows beyond it.
@@ -30,8 +38,11 @@ public sealed class FileStorage : IStorage
     // Most records are small: one read of this many bytes fetches the header and the record together.
     private const int LoadReadSize = 512;
 
-    private readonly SafeFileHandle _file;
-    private readonly FileStorageLock? _writerLock;
+    // Replaced when a pack swaps in a new data file (FileStorage.Switch.cs, FileStorage.Pack.cs).
+    private SafeFileHandle _file;
+    // A writer's lock file always; a reader's when it exists and can be read (else null).
+    private readonly FileStorageLock? _lockFile;
+    private readonly Durability _durability;
     private readonly Lock _stateLock = new();
     private readonly Lock _catchUpLock = new();
     private readonly FileStorageIndex _index = new();
@@ -47,30 +58,75 @@ public sealed class FileStorage : IStorage
     private long[] _recordOffsets = [];
     private string? _failure;
     private volatile bool _disposed;
+    private Guid _databaseId;
+    // The end of the last transaction this instance appended (0: none yet).
+    private long _appendedEnd;
 
-    private FileStorage(string path, SafeFileHandle file, FileStorageLock? writerLock, bool readOnly)
+    private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability)
     {
         FilePath = path;
         _file = file;
-        _writerLock = writerLock;
+        _lockFile = lockFile;
         IsReadOnly = readOnly;
+        _durability = durability;
         var length = RandomAccess.GetLength(file);
+        var created = false;
         if (length < FileHeaderSize && !readOnly && IsUnfinishedHeader(length))
-        {
-            CreateHeader();
-            length = FileHeaderSize;
-        }
+            created = CreateHeaderOnce(ref length);
         CheckHeader(length);
+        if (!readOnly) _lockFile!.Initialize(created ? FileHeaderSize : -1);
         _end = FileHeaderSize;
-        using (var scanner = new FileStorageScanner(file))
-            ScanTail(scanner, length, log: false);
-        if (!readOnly && length > _end)
+        var fromCheckpoint = LoadCheckpoint(length);
+        try
         {
-            // The rest is an interrupted write: cut it off so the next commit starts on firm ground.
-            RandomAccess.SetLength(file, _end);
-            RandomAccess.FlushToDisk(file);
+            ScanFile();
+        }
+        catch (CorruptDatabaseException) when (fromCheckpoint)
+        {
+            // The checkpoint matched the file, yet what follows does not follow from it: trust the
+            // file and scan it whole (which reports the damage if it is the file's).
+            ForgetCheckpoint("the transactions after the checkpoint do not follow from it");
+            ScanFile();
         }
         _changes = new ChangeLog(_lastTid);
+        if (!readOnly && RandomAccess.GetLength(file) > _end) RemoveIncompleteTail();
+        if (!readOnly)
+        {
+            DeletePackLeftoversAtOpen();
+            FileStorageCheckpoint.DeleteLeftovers(path);
+        }
+
+        void ScanFile()
+        {
+            TailState tail;
+            using (var scanner = new FileStorageScanner(file))
+                tail = ScanTail(scanner, length, log: false, final: false);
+            if (tail == TailState.Suspect)
+            {
+                // A scanner of its own: the first one's buffer may hold bytes that were rewritten since.
+                using var judge = EnterJudgeLock();
+                using var again = new FileStorageScanner(file);
+                ScanTail(again, RandomAccess.GetLength(file), log: false, final: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes an incomplete transaction at the end of the file at once if no one is committing;
+    /// otherwise it stays (its writer may be alive and still writing it), and the next commit from
+    /// any process removes it under the commit lock if it is still incomplete then.
+    /// </summary>
+    private void RemoveIncompleteTail()
+    {
+        if (!_lockFile!.TryEnterCommit()) return;
+        try
+        {
+            CatchUpForCommit();
+        }
+        finally
+        {
+            _lockFile.ExitCommit();
+        }
     }
 
     /// <summary>The full path of the data file.</summary>
@@ -85,9 +141,11 @@ public sealed class FileStorage : IStorage
     /// <summary>
     /// Opens the data file at <paramref name="path"/>, creating it if it does not exist (unless read-only).
     /// </summary>
-    /// <param name="path">The data file. A lock file named <c>path + ".lock"</c> is kept beside it.</param>
-    /// <param name="options">How to open it; null for the defaults (read-write).</param>
-    /// <exception cref="StorageLockedException">Another instance or process has the file open for writing.</exception>
+    /// <param name="path">The data file. A lock file named <c>path + ".lock"</c> is kept beside it (a
+    /// writer creates it; never delete it while the database is in use).</param>
+    /// <param name="options">How to open it; null for the defaults (read-write, durable commits).</param>
+    /// <exception cref="StorageLockedException">Another program holds the database exclusively (an
+    /// offline tool, or an older version of Persistence that allowed one writer only).</exception>
     /// <exception cref="CorruptDatabaseException">The file is damaged.</exception>
     /// <exception cref="PersistenceException">The file is not a Persistence database, is from a newer
     /// version, or cannot be opened (the message says why).</exception>
@@ -95,74 +153,60 @@ public sealed class FileStorage : IStorage
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var readOnly = options?.ReadOnly ?? false;
+        var durability = options?.Durability ?? Durability.Durable;
+        if (durability is not (Durability.Durable or Durability.Relaxed))
+            throw new ArgumentOutOfRangeException(nameof(options), durability, "FileStorageOptions.Durability must be Durable or Relaxed.");
         var fullPath = Path.GetFullPath(path);
-        FileStorageLock? writerLock = null;
+        FileStorageLock? lockFile = null;
         SafeFileHandle? file = null;
         try
         {
-            if (!readOnly) writerLock = FileStorageLock.Acquire(fullPath);
+            lockFile = readOnly ? FileStorageLock.TryOpenForReading(fullPath) : FileStorageLock.OpenForWriting(fullPath);
             file = OpenDataFile(fullPath, readOnly);
-            return new FileStorage(fullPath, file, writerLock, readOnly);
+            return new FileStorage(fullPath, file, lockFile, readOnly, durability);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             file?.Dispose();
-            writerLock?.Dispose();
+            lockFile?.Dispose();
             throw new PersistenceException($"Cannot open the database {fullPath}: {e.Message}", e);
         }
         catch
         {
             file?.Dispose();
-            writerLock?.Dispose();
+            lockFile?.Dispose();
             throw;
         }
     }
 
     /// <inheritdoc />
-    public StoredRecord? Load(Oid oid)
-    {
-        ThrowIfDisposed();
-        long offset;
-        lock (_stateLock) offset = _index.Find(oid.Value);
-        return offset == 0 ? null : ReadRevision(oid, offset, long.MaxValue);
-    }
+    public StoredRecord? Load(Oid oid) => LoadRevision(oid, long.MaxValue);
 
     /// <inheritdoc />
-    public StoredRecord? LoadBefore(Oid oid, long tid)
-    {
-        ThrowIfDisposed();
-        long offset;
-        lock (_stateLock) offset = _index.Find(oid.Value);
-        return offset == 0 ? null : ReadRevision(oid, offset, tid);
-    }
-
-    /// <inheritdoc />
-    public Oid NewOid()
-    {
-        ThrowIfDisposed();
-        if (IsReadOnly) throw ReadOnlyError();
-        return new Oid((ulong)Interlocked.Increment(ref _lastOid));
-    }
+    public StoredRecord? LoadBefore(Oid oid, long tid) => LoadRevision(oid, tid);
 
     /// <inheritdoc />
     public IStorageTransaction Begin()
     {
         ThrowIfDisposed();
         if (IsReadOnly) throw ReadOnlyError();
+        CheckpointInBackgroundIfDue();
         return new Transaction(this, TransactionScratch.Take(ref _spareScratch));
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// A read-only instance first reads the transactions appended since it last looked. The oids come
-    /// from a bounded log of recent commits (about a million oids); when <paramref name="sinceTid"/>
-    /// is older than the log (or older than when the storage was opened), every oid in the storage is
-    /// returned instead: a superset, so a caller that invalidates them stays correct.
+    /// First reads the transactions other instances and processes appended since this one last
+    /// looked, without waiting for any lock. The oids come from a bounded log of recent commits
+    /// (about a million oids); when <paramref name="sinceTid"/> is older than the log (or older than
+    /// when the storage was opened), every oid in the storage is returned instead: a superset, so a
+    /// caller that invalidates them stays correct.
     /// </remarks>
     public StorageChanges Poll(long sinceTid)
     {
         ThrowIfDisposed();
-        if (IsReadOnly) CatchUp();
+        CatchUp(judge: true);
+        SwitchIfReplaced(thorough: false);
         lock (_stateLock)
         {
             ThrowIfDisposed();
@@ -178,17 +222,20 @@ public sealed class FileStorage : IStorage
     }
 
     /// <inheritdoc />
-    /// <remarks>Reads the file as it was committed when this method was called; checks every checksum.</remarks>
+    /// <remarks>Reads the file as it was committed when this method was called; checks every checksum.
+    /// A pack that replaces the file meanwhile ends the iteration with a <see cref="PersistenceException"/>.</remarks>
     public IEnumerable<StoredRecord> Iterate()
     {
         ThrowIfDisposed();
-        return IterateUpTo(Volatile.Read(ref _end));
+        lock (_stateLock) return IterateUpTo(_file, _end);
     }
 
     /// <summary>
-    /// Closes the file and releases the writer lock. A commit that is writing completes first; a
+    /// Closes the file and the lock file. A commit that is writing completes first, and what this
+    /// instance appended is flushed to disk (which matters for <see cref="Durability.Relaxed"/>); a
     /// transaction that voted but did not finish fails with <see cref="ObjectDisposedException"/>.
     /// </summary>
+    /// <exception cref="PersistenceException">The final flush failed (the files are closed anyway).</exception>
     public void Dispose()
     {
         lock (_stateLock)
@@ -197,10 +244,23 @@ public sealed class FileStorage : IStorage
             _disposed = true;
         }
         _disposing.Cancel();
-        // Closing the file under a write could let the next opener cut the tail while the write lands.
+        // Closing the file under a write could let the next writer cut the tail while the write lands.
         _notWriting.Wait();
-        _file.Dispose();
-        _writerLock?.Dispose();
+        try
+        {
+            if (!IsReadOnly && _failure is null)
+            {
+                var epoch = FileEpoch;
+                MakeDurable(Volatile.Read(ref _appendedEnd), epoch);
+                ReturnUnusedOids();
+            }
+        }
+        finally
+        {
+            CheckpointAtClose();
+            _file.Dispose();
+            _lockFile?.Dispose();
+        }
     }
 
     private static SafeFileHandle OpenDataFile(string path, bool readOnly)
@@ -237,13 +297,28 @@ public sealed class FileStorage : IStorage
         return bytes[..prefix].SequenceEqual(Signature[..prefix]);
     }
 
-    private void CreateHeader()
+    /// <summary>Writes the header of a new file, unless another process did so first; true if this one did.</summary>
+    private bool CreateHeaderOnce(ref long length)
     {
-        Span<byte> header = stackalloc byte[FileHeaderSize];
-        WriteFileHeader(header, Guid.NewGuid());
-        RandomAccess.SetLength(_file, 0);
-        RandomAccess.Write(_file, header, 0);
-        RandomAccess.FlushToDisk(_file);
+        // Several processes may be creating the database at once: they take turns under the commit
+        // lock, and only the first writes the header (a second would wipe the first one's commits).
+        _lockFile!.EnterCommit();
+        try
+        {
+            length = RandomAccess.GetLength(_file);
+            if (length >= FileHeaderSize || !IsUnfinishedHeader(length)) return false;
+            Span<byte> header = stackalloc byte[FileHeaderSize];
+            WriteFileHeader(header, Guid.NewGuid());
+            RandomAccess.SetLength(_file, 0);
+            RandomAccess.Write(_file, header, 0);
+            RandomAccess.FlushToDisk(_file);
+            length = FileHeaderSize;
+            return true;
+        }
+        finally
+        {
+            _lockFile.ExitCommit();
+        }
     }
 
     private void CheckHeader(long length)
@@ -261,6 +336,8 @@ public sealed class FileStorage : IStorage
         }
         var header = ReadFileHeader(bytes);
         if (!header.SignatureMatches) throw NotADatabase();
+        _databaseId = header.DatabaseId;
+        _lockFile?.Bind(header.DatabaseId, ReadFileId(bytes));
         if (header.ChecksumMatches && header.Version == FormatVersion && header.HeaderSize == FileHeaderSize) return;
         if (header.Version > FormatVersion)
             throw new PersistenceException(
@@ -275,9 +352,14 @@ public sealed class FileStorage : IStorage
 
     /// <summary>
     /// Reads the transactions from <see cref="_end"/> to <paramref name="length"/> into the index,
-    /// stopping before a torn tail and throwing on damage.
+    /// stopping before an incomplete tail and throwing on damage.
     /// </summary>
-    private void ScanTail(FileStorageScanner scanner, long length, bool log)
+    /// <param name="scanner">Reads the file.</param>
+    /// <param name="length">Where to stop reading.</param>
+    /// <param name="log">Whether to record the oids in the change log (for <see cref="Poll"/>).</param>
+    /// <param name="final">Whether no one can be appending meanwhile (the commit lock is held, or no
+    /// writer can exist), so that a failed transaction with complete ones after it is surely damage.</param>
+    private TailState ScanTail(FileStorageScanner scanner, long length, bool log, bool final)
     {
         var position = _end;
         while (true)
@@ -285,8 +367,9 @@ public sealed class FileStorage : IStorage
             switch (scanner.ReadTransaction(position, length, false, out var header, out var problem))
             {
                 case ScanOutcome.End:
+                    return TailState.None;
                 case ScanOutcome.Torn:
-                    return;
+                    return TailState.Incomplete;
                 case ScanOutcome.Complete:
                     Apply(header, position, scanner.Records, log);
                     position += header.Length;
@@ -297,15 +380,34 @@ public sealed class FileStorage : IStorage
                     // when its header can be trusted, so record bytes that happen to look like a
                     // transaction cannot mislead.
                     var from = header.Length > 0 ? position + header.Length : position + 1;
-                    if (from < length && scanner.FindCompleteTransaction(from, length, _lastTid + 1) >= 0)
-                        throw new CorruptDatabaseException(
-                            $"The transaction at this offset of {FilePath} fails its checksum or has no commit marker, yet complete transactions follow it",
-                            position);
-                    return;
+                    if (from >= length || scanner.FindCompleteTransaction(from, length, _lastTid + 1) < 0)
+                        return TailState.Incomplete;
+                    // Past the last flush, a system crash may leave later pages on disk and lose earlier
+                    // ones (the disk need not write them in order): nothing there was acknowledged as
+                    // durable, so it is a lost tail, not damage. Before it, every byte was flushed.
+                    if (position >= DurableEndForJudging()) return TailState.Incomplete;
+                    // Without the commit lock, what looks like damage may be a race: a writer removing
+                    // what a killed writer left while this scan read half old bytes, half new ones.
+                    if (!final) return TailState.Suspect;
+                    throw new CorruptDatabaseException(
+                        $"The transaction at this offset of {FilePath} fails its checksum or has no commit marker, yet complete transactions follow it",
+                        position);
                 default:
                     throw new CorruptDatabaseException($"{problem} in {FilePath}", position);
             }
         }
+    }
+
+    /// <summary>
+    /// The offset up to which the data file is known to be on disk (from the lock file), or
+    /// <see cref="long.MaxValue"/> when it is not known: then every failed transaction with complete
+    /// ones after it is judged damage, the safe verdict.
+    /// </summary>
+    private long DurableEndForJudging()
+    {
+        if (_lockFile is null) return long.MaxValue;
+        var state = _lockFile.ReadState();
+        return state.Valid && state.DurableEnd >= 0 ? state.DurableEnd : long.MaxValue;
     }
 
     private void Apply(TransactionHeader header, long position, List<ScannedRecord> records, bool log)
@@ -334,29 +436,56 @@ public sealed class FileStorage : IStorage
             Volatile.Write(ref _lastTid, header.Tid);
             Volatile.Write(ref _end, position + header.Length);
         }
+        Interlocked.Increment(ref _transactionsScanned);
     }
 
-    private void CatchUp()
+    /// <summary>
+    /// Reads what other instances and processes appended since this one last looked, without waiting
+    /// for the commit lock. If the end of the file looks damaged, and <paramref name="judge"/>, the
+    /// verdict is taken again while no one can be appending.
+    /// </summary>
+    private void CatchUp(bool judge)
     {
-        lock (_catchUpLock)
-        {
-            var length = RandomAccess.GetLength(_file);
-            var end = Volatile.Read(ref _end);
-            if (length == end) return;
-            if (length < end)
-                throw new PersistenceException(
-                    $"{FilePath} is now shorter than the transactions this storage already read: it was replaced or truncated outside Persistence. Open it again.");
-            using var scanner = new FileStorageScanner(_file);
-            ScanTail(scanner, length, log: true);
-        }
+        TailState tail;
+        lock (_catchUpLock) tail = CatchUpCore(final: false);
+        if (tail != TailState.Suspect || !judge) return;
+        using var judgeLock = EnterJudgeLock();
+        lock (_catchUpLock) CatchUpCore(final: true);
     }
 
-    private StoredRecord? ReadRevision(Oid oid, long offset, long beforeTid)
+    /// <summary>Reads the transactions appended after <see cref="_end"/>; called with <see cref="_catchUpLock"/> held.</summary>
+    private TailState CatchUpCore(bool final)
+    {
+        var length = RandomAccess.GetLength(_file);
+        var end = Volatile.Read(ref _end);
+        if (length == end) return TailState.None;
+        if (length < end)
+            throw new PersistenceException(
+                $"{FilePath} is now shorter than the transactions this storage already read: it was replaced or truncated outside Persistence. Open it again.");
+        using var scanner = new FileStorageScanner(_file);
+        return ScanTail(scanner, length, log: true, final);
+    }
+
+    /// <summary>
+    /// Takes the commit lock shared, through an open of the lock file of its own (so it waits for this
+    /// instance's commits too), to judge the end of the file while no one appends. Null when there is
+    /// no lock file to lock: then no writer can be appending either. Must not be called by a thread
+    /// that holds the commit lock, or while holding <see cref="_catchUpLock"/>.
+    /// </summary>
+    private FileStorageLock? EnterJudgeLock()
+    {
+        var judge = FileStorageLock.TryOpenForReading(FilePath);
+        judge?.EnterCommit(exclusive: false);
+        return judge;
+    }
+
+    /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
+    private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid)
     {
         Span<byte> buffer = stackalloc byte[LoadReadSize];
         while (offset != 0)
         {
-            var read = ReadAt(offset, buffer);
+            var read = ReadAt(file, offset, buffer);
             if (read < DataHeaderSize)
                 throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file", offset, oid);
             var header = ReadDataHeader(buffer);
@@ -364,7 +493,7 @@ public sealed class FileStorage : IStorage
                 throw new CorruptDatabaseException(
                     $"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
             if (header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength
-                || offset + DataHeaderSize + header.Length > Volatile.Read(ref _end)
+                || offset + DataHeaderSize + header.Length > end
                 || header.Previous >= offset || header.Previous < 0 || header.Tid <= 0)
                 throw new CorruptDatabaseException(
                     $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
@@ -376,7 +505,7 @@ public sealed class FileStorage : IStorage
             var data = new byte[header.Length];
             var buffered = Math.Min(read - DataHeaderSize, data.Length);
             buffer.Slice(DataHeaderSize, buffered).CopyTo(data);
-            if (buffered < data.Length && ReadAt(offset + DataHeaderSize + buffered, data.AsSpan(buffered)) < data.Length - buffered)
+            if (buffered < data.Length && ReadAt(file, offset + DataHeaderSize + buffered, data.AsSpan(buffered)) < data.Length - buffered)
                 throw new CorruptDatabaseException($"The record in {FilePath} is cut short by the end of the file", offset, oid);
             if (Crc32C.Append(DataChecksumStart(buffer), data) != header.Checksum)
                 throw new CorruptDatabaseException($"The checksum of the record in {FilePath} does not match its bytes", offset, oid);
@@ -385,14 +514,24 @@ public sealed class FileStorage : IStorage
         return null;
     }
 
-    private IEnumerable<StoredRecord> IterateUpTo(long end)
+    private IEnumerable<StoredRecord> IterateUpTo(SafeFileHandle file, long end)
     {
-        using var scanner = new FileStorageScanner(_file);
+        using var scanner = new FileStorageScanner(file);
         long position = FileHeaderSize;
         while (position < end)
         {
             ThrowIfDisposed();
-            var outcome = scanner.ReadTransaction(position, end, true, out var header, out var problem);
+            ScanOutcome outcome;
+            TransactionHeader header;
+            string? problem;
+            try
+            {
+                outcome = scanner.ReadTransaction(position, end, true, out header, out problem);
+            }
+            catch (ObjectDisposedException) when (!_disposed)
+            {
+                throw new PersistenceException($"{FilePath} was packed while it was iterated, and the old file is closed. Iterate again: the packed file holds what the pack kept.");
+            }
             if (outcome != ScanOutcome.Complete)
                 throw new CorruptDatabaseException(
                     problem is null ? $"The transaction in {FilePath} no longer reads back whole" : $"{problem} in {FilePath}", position);
@@ -417,7 +556,7 @@ public sealed class FileStorage : IStorage
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     private StorageLockedException ReadOnlyError() => new(
-        $"{FilePath} was opened read-only; open it without FileStorageOptions.ReadOnly to write (one writer at a time).");
+        $"{FilePath} was opened read-only; open it without FileStorageOptions.ReadOnly to write (any number of writers may have it open).");
 
     private PersistenceException FailedError() => new(
         $"An earlier write error left the end of {FilePath} in an unknown state ({_failure}); nothing more can be committed through this instance. " +
@@ -447,8 +586,98 @@ public sealed class FileStorage : IStorage
         return length;
     }
 
-    private long Commit(List<PendingStore> stores, long length)
+    /// <summary>
+    /// Takes the commit lock for a vote: first this process's turn, then the turn among processes;
+    /// then reads what the others appended, so the conflict check sees it, and removes what a writer
+    /// that died while appending left at the end.
+    /// </summary>
+    private void EnterCommitLock()
     {
+        try
+        {
+            _commitLock.Wait(_disposing.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new ObjectDisposedException(nameof(FileStorage));
+        }
+        try
+        {
+            ThrowIfDisposed();
+            _lockFile!.EnterCommit();
+            try
+            {
+                CatchUpForCommit();
+            }
+            catch
+            {
+                _lockFile.ExitCommit();
+                throw;
+            }
+        }
+        catch
+        {
+            _commitLock.Release();
+            throw;
+        }
+    }
+
+    private void LeaveCommitLock()
+    {
+        try
+        {
+            _lockFile!.ExitCommit();
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
+    }
+
+    /// <summary>Catches up with the file's end with the commit lock held, where every verdict is final.</summary>
+    private void CatchUpForCommit()
+    {
+        // Before anything is appended: if a pack replaced the file, append to the new one.
+        SwitchIfReplaced(thorough: true);
+        lock (_catchUpLock)
+        {
+            CatchUpCore(final: true);
+            if (RandomAccess.GetLength(_file) > _end)
+            {
+                // With the commit lock held no one is appending: whatever follows the last complete
+                // transaction was left by a writer that died (or failed) while appending. It goes before
+                // this transaction is appended right after the last complete one; flushed, so that a
+                // crash cannot bring back old bytes after the new transaction.
+                RandomAccess.SetLength(_file, _end);
+                RandomAccess.FlushToDisk(_file);
+            }
+        }
+        var state = _lockFile!.ReadState();
+        if (!state.Valid)
+        {
+            // The lock file was replaced or damaged while the database was open: start its state over.
+            _lockFile.Initialize(-1);
+        }
+        else if (state.DurableEnd > Volatile.Read(ref _end))
+        {
+            // Only ever set to the end of a transaction that was in the file: this data file is not the
+            // one the lock file speaks of (it was replaced by an older copy). Trusting it could skip a flush.
+            _lockFile.ForgetDurableEnd();
+            state = state with { DurableEnd = -1 };
+        }
+        _durableEndKnown = state.Valid && state.DurableEnd >= 0;
+    }
+
+    /// <summary>
+    /// Appends a transaction (with both commit locks held) and makes it visible to this process; the
+    /// caller then waits for the disk with <see cref="MakeDurable"/> after releasing the locks.
+    /// </summary>
+    /// <param name="stores">The records.</param>
+    /// <param name="length">The transaction's length (<see cref="TransactionLength"/>).</param>
+    /// <param name="end">Where the appended transaction ends; 0 if nothing was appended.</param>
+    private long Commit(List<PendingStore> stores, long length, out long end)
+    {
+        end = 0;
         // A transaction that only checked objects has nothing to make durable and takes no tid.
         if (stores.Count == 0) return LastTid;
         lock (_stateLock)
@@ -457,43 +686,59 @@ public sealed class FileStorage : IStorage
             if (_failure is not null) throw FailedError();
             _notWriting.Reset();
         }
-        var start = _end;
         try
         {
-            var tid = _lastTid + 1;
-            if (_recordOffsets.Length < stores.Count) _recordOffsets = new long[Math.Max(stores.Count, 2 * _recordOffsets.Length)];
-            try
+            // This instance's readers must not catch up with the transaction while it is written: it
+            // joins the index below, and reading it from the file too would add it twice.
+            lock (_catchUpLock)
             {
-                Write(stores, tid, start, length);
-                RandomAccess.FlushToDisk(_file);
-            }
-            catch (Exception e)
-            {
-                // Any failure (a full disk surfaces as IOException, a file size limit as
-                // ArgumentOutOfRangeException) may have left part of the transaction behind.
-                RollBack(start, e);
-                throw new PersistenceException(
-                    $"Could not write the transaction to {FilePath}: {e.Message} Nothing of it was committed; fix the cause (e.g. free disk space) and retry.", e);
-            }
-            lock (_stateLock)
-            {
-                for (var i = 0; i < stores.Count; i++)
+                var start = _end;
+                var tid = _lastTid + 1;
+                if (_recordOffsets.Length < stores.Count) _recordOffsets = new long[Math.Max(stores.Count, 2 * _recordOffsets.Length)];
+                try
                 {
-                    var oid = stores[i].Oid;
-                    _index.Set(oid.Value, _recordOffsets[i]);
-                    OidAllocator.MoveBeyond(ref _lastOid, oid);
-                    _changes.Add(tid, oid.Value);
+                    Write(stores, tid, start, length);
                 }
-                _changes.Trim();
-                Volatile.Write(ref _lastTid, tid);
-                Volatile.Write(ref _end, start + length);
+                catch (Exception e)
+                {
+                    // Any failure (a full disk surfaces as IOException, a file size limit as
+                    // ArgumentOutOfRangeException) may have left part of the transaction behind.
+                    RollBack(start, e);
+                    throw new PersistenceException(
+                        $"Could not write the transaction to {FilePath}: {e.Message} Nothing of it was committed; fix the cause (e.g. free disk space) and retry.", e);
+                }
+                lock (_stateLock)
+                {
+                    for (var i = 0; i < stores.Count; i++)
+                    {
+                        var oid = stores[i].Oid;
+                        _index.Set(oid.Value, _recordOffsets[i]);
+                        OidAllocator.MoveBeyond(ref _lastOid, oid);
+                        _changes.Add(tid, oid.Value);
+                    }
+                    _changes.Trim();
+                    Volatile.Write(ref _lastTid, tid);
+                    Volatile.Write(ref _end, start + length);
+                }
+                end = start + length;
+                Volatile.Write(ref _appendedEnd, end);
+                return tid;
             }
-            return tid;
         }
         finally
         {
             _notWriting.Set();
         }
+    }
+
+    /// <summary>After the commit locks are released: waits until the transaction ending at <paramref name="end"/> is on disk, unless durability is relaxed.</summary>
+    private void CompleteCommit(long end, long epoch)
+    {
+        if (end == 0) return;
+        // A relaxed commit still flushes while the durable end is unknown (a new lock file), so that a
+        // later system crash can tell a lost tail from damage (see ScanTail).
+        if (_durability == Durability.Relaxed && _durableEndKnown) return;
+        MakeDurable(end, epoch);
     }
 
     private void RollBack(long start, Exception cause)
@@ -511,8 +756,9 @@ public sealed class FileStorage : IStorage
 
     /// <summary>
     /// Writes a transaction at <paramref name="start"/>, with one write call when it fits the write
-    /// buffer, and fills <see cref="_recordOffsets"/>. Called with the commit lock held: the index is
-    /// read without the state lock because only the commit path changes it.
+    /// buffer, and fills <see cref="_recordOffsets"/>. Called with the commit lock and
+    /// <see cref="_catchUpLock"/> held: the index is read without the state lock because only the
+    /// commit path and catching up change it.
     /// </summary>
     private void Write(List<PendingStore> stores, long tid, long start, long length)
     {
@@ -572,22 +818,15 @@ public sealed class FileStorage : IStorage
     private sealed class Transaction(FileStorage storage, TransactionScratch scratch) : StorageTransactionBase(scratch)
     {
         private long _length;
+        private long _end;
+        // The file epoch the transaction was appended in (see FileStorage.Switch.cs).
+        private long _epoch;
 
         protected override void ThrowIfStorageDisposed() => storage.ThrowIfDisposed();
 
-        protected override void EnterCommit()
-        {
-            try
-            {
-                storage._commitLock.Wait(storage._disposing.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new ObjectDisposedException(nameof(FileStorage));
-            }
-        }
+        protected override void EnterCommit() => storage.EnterCommitLock();
 
-        protected override void LeaveCommit() => storage._commitLock.Release();
+        protected override void LeaveCommit() => storage.LeaveCommitLock();
 
         protected override void Recycle(TransactionScratch scratch) => TransactionScratch.Recycle(ref storage._spareScratch, scratch);
 
@@ -595,6 +834,26 @@ public sealed class FileStorage : IStorage
 
         protected override void PrepareCommit() => _length = storage.TransactionLength(Stores);
 
-        protected override long CommitCore() => storage.Commit(Stores, _length);
+        protected override long CommitCore()
+        {
+            var tid = storage.Commit(Stores, _length, out _end);
+            _epoch = storage.FileEpoch;
+            return tid;
+        }
+
+        protected override void CompleteCommit() => storage.CompleteCommit(_end, _epoch);
+    }
+
+    /// <summary>How a scan of the file's end ended.</summary>
+    private enum TailState
+    {
+        /// <summary>Every byte belongs to a complete transaction.</summary>
+        None,
+
+        /// <summary>An incomplete transaction (or a lost tail) follows the last complete one.</summary>
+        Incomplete,
+
+        /// <summary>What follows looks damaged, but someone may be appending: judge again under the commit lock.</summary>
+        Suspect,
     }
 }

@@ -15,7 +15,10 @@ namespace Persistence.Storage;
 ///   8   4  format version (u32) = 1
 ///   12  4  header size (u32) = 64
 ///   16  16 database id (a random GUID chosen when the file is created)
-///   32  28 reserved, zero
+///   32  8  file id (u64): 0 for a file never packed, a random number for each file a pack writes
+///   40  8  oid floor (u64): the highest oid the database had stored when a pack wrote this file;
+///          new oids stay above it, so an oid the pack dropped is never handed out again (0: never packed)
+///   48  12 reserved, zero
 ///   60  4  CRC-32C of bytes 0..60
 ///
 /// transaction   = transaction header, data record × count, trailer
@@ -92,8 +95,22 @@ internal static class FileStorageFormat
     /// <summary>The first four bytes of every transaction, for searching.</summary>
     public static ReadOnlySpan<byte> TransactionMagicBytes => [(byte)'P', (byte)'T', (byte)'X', (byte)'N'];
 
+    /// <summary>Where the file id sits in the file header.</summary>
+    public const int FileIdOffset = 32;
+
+    /// <summary>Where the oid floor sits in the file header.</summary>
+    public const int OidFloorOffset = 40;
+
     /// <summary>Writes the file header of a new database.</summary>
-    public static void WriteFileHeader(Span<byte> header, Guid databaseId)
+    public static void WriteFileHeader(Span<byte> header, Guid databaseId) => WriteFileHeader(header, databaseId, 0, 0);
+
+    /// <summary>
+    /// Writes a file header; <paramref name="fileId"/> tells this file from other files of the same
+    /// database (a pack writes a new file with a new id), so an open handle and an index checkpoint
+    /// can tell that the file at the path was replaced; <paramref name="oidFloor"/> is the highest oid
+    /// the database ever stored, for a file that may no longer hold it.
+    /// </summary>
+    public static void WriteFileHeader(Span<byte> header, Guid databaseId, ulong fileId, ulong oidFloor)
     {
         header = header[..FileHeaderSize];
         header.Clear();
@@ -101,6 +118,8 @@ internal static class FileStorageFormat
         BinaryPrimitives.WriteUInt32LittleEndian(header[8..], FormatVersion);
         BinaryPrimitives.WriteUInt32LittleEndian(header[12..], FileHeaderSize);
         databaseId.TryWriteBytes(header[16..32]);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[FileIdOffset..], fileId);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[OidFloorOffset..], oidFloor);
         BinaryPrimitives.WriteUInt32LittleEndian(header[FileHeaderChecksumOffset..], Crc32C.Compute(header[..FileHeaderChecksumOffset]));
     }
 
@@ -115,6 +134,12 @@ internal static class FileStorageFormat
             new Guid(header[16..32]),
             BinaryPrimitives.ReadUInt32LittleEndian(header[FileHeaderChecksumOffset..]) == Crc32C.Compute(header[..FileHeaderChecksumOffset]));
     }
+
+    /// <summary>Reads the file id from a file header (0: a file never packed).</summary>
+    public static ulong ReadFileId(ReadOnlySpan<byte> header) => BinaryPrimitives.ReadUInt64LittleEndian(header[FileIdOffset..]);
+
+    /// <summary>Reads the oid floor from a file header: new oids stay above it (0: a file never packed).</summary>
+    public static ulong ReadOidFloor(ReadOnlySpan<byte> header) => BinaryPrimitives.ReadUInt64LittleEndian(header[OidFloorOffset..]);
 
     /// <summary>Writes a transaction header, checksum included.</summary>
     public static void WriteTransactionHeader(Span<byte> header, long tid, long length, uint recordCount)

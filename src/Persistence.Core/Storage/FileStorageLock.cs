@@ -1,92 +1,286 @@
+using System.Buffers.Binary;
+
 namespace Persistence.Storage;
 
 /// <summary>
-/// The writer lock of a data file: held by the one <see cref="FileStorage"/> that may write it, in
-/// this process or any other, for as long as that storage is open.
+/// The lock file beside a data file (<c>data file + ".lock"</c>): the locks that let many processes
+/// write one data file, and the little state they share (docs/FORMAT.md, "Lock file").
 /// </summary>
 /// <remarks>
-/// <para>The lock is taken on a sidecar file (<c>data file + ".lock"</c>) rather than on the data file,
-/// so that readers can open the data file whatever locks the writer holds. It is held three ways,
-/// because each covers a gap in another: opening with <see cref="FileShare.None"/> (an exclusive
-/// <c>flock</c> on Unix, a share mode on Windows; both also stop a second open in the same process),
-/// a byte-range lock via <see cref="FileStream.Lock"/> (an <c>fcntl</c> lock on Unix, which other
-/// programs and network file systems honour where they ignore <c>flock</c>), and a set of the paths
-/// this process holds (which still works if .NET's file locking is switched off with
-/// <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c>).</para>
-/// <para>The lock file is left in place when the storage closes: deleting it could remove a file
-/// another process has just opened and locked.</para>
+/// <para>Every storage that has the data file open holds the lock file open with a shared
+/// <c>flock</c> (what .NET takes for a shared open on Unix), so a program that wants the database
+/// to itself (an offline tool, or a Persistence from before several writers were allowed, which
+/// opened it exclusively) is refused while storages use it, and refuses them while it does.</para>
+/// <para>One-byte locks (<see cref="FileRangeLock"/>, released by the operating system when a
+/// process dies, also by <c>kill -9</c>), each past the state so that locking never blocks reading it:</para>
+/// <list type="bullet">
+/// <item><description>the commit lock: held exclusively by the one writer that catches up with the
+/// file's end, checks for conflicts and appends a transaction, from vote to finish (never while waiting
+/// for the disk); taken shared by a reader that must judge the file's end while no one appends;</description></item>
+/// <item><description>the sync turn: held by the process that is flushing the data file to disk, so the
+/// others wait for that flush and then find their transactions already covered by it (group commit
+/// across processes);</description></item>
+/// <item><description>the state lock: held for the few microseconds it takes to read or rewrite the state;</description></item>
+/// <item><description>the pack lock (a fourth byte, only ever tried, never waited for): held by the
+/// process that packs the file, so two packs do not run at once and a running pack's files are not
+/// taken for an interrupted one's leftovers.</description></item>
+/// </list>
+/// <para>No one takes the commit lock or the sync turn while holding the state lock, and no one waits
+/// for the commit lock while holding the sync turn, so they cannot deadlock.</para>
+/// <para>The lock file is never deleted: deleting it could remove a file another process has just
+/// opened and locked, and processes that lock different files do not exclude each other. Do not delete
+/// it while the database is in use.</para>
 /// </remarks>
 internal sealed class FileStorageLock : IDisposable
 {
-    private static readonly Lock HeldLock = new();
-    private static readonly HashSet<string> Held = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+    /// <summary>The size of the state at the start of the lock file.</summary>
+    public const int StateSize = 64;
 
-    private readonly string _dataPath;
-    private FileStream? _stream;
+    private const long CommitByte = 1024;
+    private const long SyncByte = 1025;
+    private const long StateByte = 1026;
+    // Held by the process that packs the data file, for the whole pack (FileStorage.Pack).
+    private const long PackByte = 1027;
+    private const uint StateVersion = 1;
+    private const int ChecksumOffset = 60;
 
-    private FileStorageLock(string dataPath, FileStream stream)
+    private readonly FileStream _stream;
+    private readonly FileRangeLock _locks;
+    // Byte locks belong to the open file, not to a thread: two threads of this process taking the state
+    // lock through it would both "hold" it, and one's release would drop the other's. The storage
+    // serializes the commit lock and the sync turn itself; this serializes the state lock.
+    private readonly Lock _stateGate = new();
+    private Guid _databaseId;
+    private ulong _fileId;
+
+    private FileStorageLock(string path, FileStream stream, bool canWrite)
     {
-        _dataPath = dataPath;
+        Path = path;
         _stream = stream;
+        _locks = new FileRangeLock(stream, path);
+        CanWrite = canWrite;
     }
 
-    /// <summary>Takes the writer lock of the data file at <paramref name="dataPath"/> (a full path).</summary>
-    /// <exception cref="StorageLockedException">Another instance or process holds it.</exception>
-    public static FileStorageLock Acquire(string dataPath)
+    /// <summary>The lock file's full path.</summary>
+    public string Path { get; }
+
+    /// <summary>Whether this open may change the state (a writer's open).</summary>
+    public bool CanWrite { get; }
+
+    /// <summary>"PSTLOCK\n", the first bytes of the state.</summary>
+    private static ReadOnlySpan<byte> Magic => [(byte)'P', (byte)'S', (byte)'T', (byte)'L', (byte)'O', (byte)'C', (byte)'K', 0x0A];
+
+    /// <summary>Opens (creating if needed) the lock file of the data file at <paramref name="dataPath"/> for a writer.</summary>
+    /// <exception cref="StorageLockedException">A program holds the lock file exclusively.</exception>
+    /// <exception cref="PersistenceException">The lock file cannot be created or opened (the message says what to do).</exception>
+    public static FileStorageLock OpenForWriting(string dataPath)
     {
-        lock (HeldLock)
-        {
-            if (!Held.Add(dataPath)) throw Locked(dataPath, null);
-        }
-        FileStream? stream = null;
+        var path = dataPath + ".lock";
         try
         {
-            stream = new FileStream(dataPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            // .NET has no byte-range locks on macOS; the exclusive open above still holds there.
-            if (!OperatingSystem.IsMacOS())
-                stream.Lock(0, 1);
-            return new FileStorageLock(dataPath, stream);
+            // Without byte-range locks (macOS) only one process may write: it holds the lock file exclusively.
+            var share = OperatingSystem.IsMacOS() ? FileShare.None : FileShare.ReadWrite | FileShare.Delete;
+            return new FileStorageLock(path, new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, share, bufferSize: 1), canWrite: true);
         }
         catch (UnauthorizedAccessException e)
         {
-            Release(dataPath, stream);
             throw new PersistenceException(
-                $"Cannot create or open the lock file {dataPath}.lock, so {dataPath} cannot be opened for writing ({e.Message}). " +
-                "Make the directory writable, or open the database with FileStorageOptions { ReadOnly = true }.", e);
+                $"Cannot create or open the lock file {path}, so {dataPath} cannot be opened for writing ({e.Message}). " +
+                "Make the directory and the lock file writable, or open the database with FileStorageOptions { ReadOnly = true }.", e);
         }
         catch (DirectoryNotFoundException e)
         {
-            Release(dataPath, stream);
             throw new PersistenceException($"The directory of {dataPath} does not exist. Create it first, or check the path.", e);
         }
         catch (IOException e)
         {
-            Release(dataPath, stream);
-            throw Locked(dataPath, e);
+            throw new StorageLockedException(
+                $"The database {dataPath} is held exclusively by another program (it locked {path}): an offline tool, an older version of Persistence " +
+                "that allows one writer only, or on macOS another writer. Close that program first, or open this one with FileStorageOptions { ReadOnly = true }.", e);
         }
-        catch
+    }
+
+    /// <summary>
+    /// Opens the lock file of <paramref name="dataPath"/> for a reader, or returns null when there is none
+    /// or it cannot be read (a read-only directory without one, a file this user may not read, an
+    /// exclusive holder): a reader then works without the shared state.
+    /// </summary>
+    public static FileStorageLock? TryOpenForReading(string dataPath)
+    {
+        var path = dataPath + ".lock";
+        try
         {
-            Release(dataPath, stream);
-            throw;
+            return new FileStorageLock(path, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1), canWrite: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
-    /// <summary>Releases the lock.</summary>
-    public void Dispose()
+    /// <summary>Waits for the commit lock: exclusively to append, shared to judge the file's end while no one appends.</summary>
+    public void EnterCommit(bool exclusive = true) => _locks.Enter(CommitByte, exclusive);
+
+    /// <summary>Takes the commit lock if it is free.</summary>
+    public bool TryEnterCommit() => _locks.TryEnter(CommitByte, exclusive: true);
+
+    /// <summary>Releases the commit lock.</summary>
+    public void ExitCommit() => _locks.Exit(CommitByte);
+
+    /// <summary>Takes the pack lock if no process holds it: one pack at a time, and a live pack's files are not leftovers.</summary>
+    public bool TryEnterPack() => _locks.TryEnter(PackByte, exclusive: true);
+
+    /// <summary>Releases the pack lock.</summary>
+    public void ExitPack() => _locks.Exit(PackByte);
+
+    /// <summary>Waits for the turn to flush the data file.</summary>
+    public void EnterSync() => _locks.Enter(SyncByte, exclusive: true);
+
+    /// <summary>Ends the turn to flush the data file.</summary>
+    public void ExitSync() => _locks.Exit(SyncByte);
+
+    /// <summary>
+    /// Says which data file the state belongs to, from its header: a state written for another
+    /// database is ignored (and replaced by a writer), and one written for another file of this
+    /// database (before a pack replaced it) keeps its oid mark but not its durable end.
+    /// </summary>
+    public void Bind(Guid databaseId, ulong fileId)
     {
-        var stream = Interlocked.Exchange(ref _stream, null);
-        if (stream is null) return;
-        stream.Dispose();
-        lock (HeldLock) Held.Remove(_dataPath);
+        _databaseId = databaseId;
+        _fileId = fileId;
     }
 
-    private static void Release(string dataPath, FileStream? stream)
+    /// <summary>Reads the shared state.</summary>
+    public LockState ReadState()
     {
-        stream?.Dispose();
-        lock (HeldLock) Held.Remove(dataPath);
+        lock (_stateGate)
+        {
+            _locks.Enter(StateByte, exclusive: false);
+            try
+            {
+                return Read();
+            }
+            finally
+            {
+                _locks.Exit(StateByte);
+            }
+        }
     }
 
-    private static StorageLockedException Locked(string dataPath, Exception? inner) => new(
-        $"The database {dataPath} is already open for writing by another process or another FileStorage instance in this process. " +
-        "Close that one first, or open this one with FileStorageOptions { ReadOnly = true }.", inner);
+    /// <summary>
+    /// Makes the state belong to the bound data file: a missing, damaged or foreign state (a new lock
+    /// file, one from an older version, or one left by a database that was replaced) starts over with
+    /// no oids reserved and the durable end unknown, or <paramref name="durableEnd"/> when the caller
+    /// knows it (it just created and flushed the file).
+    /// </summary>
+    public void Initialize(long durableEnd)
+    {
+        Update(state => state.Valid ? state : state with { Valid = true, DurableEnd = durableEnd });
+    }
+
+    /// <summary>
+    /// Reserves <paramref name="count"/> oids above both the high-water mark and
+    /// <paramref name="highestStored"/>, and returns the first.
+    /// </summary>
+    public ulong ReserveOids(ulong highestStored, int count)
+    {
+        ulong first = 0;
+        Update(state =>
+        {
+            var mark = Math.Max(state.OidMark, highestStored);
+            if (mark > ulong.MaxValue - (ulong)count)
+                throw new PersistenceException("The database has used up its oids (2^64); no new object can be stored.");
+            first = mark + 1;
+            return state with { Valid = true, OidMark = mark + (ulong)count };
+        });
+        return first;
+    }
+
+    /// <summary>Gives back the unused end of a block of oids, if no one reserved after it.</summary>
+    public void ReturnOids(ulong blockLast, ulong firstUnused)
+    {
+        Update(state => state.Valid && state.OidMark == blockLast && firstUnused > 0 ? state with { OidMark = firstUnused - 1 } : state);
+    }
+
+    /// <summary>Records that the data file is on disk up to <paramref name="durableEnd"/> (only ever raises it).</summary>
+    public void RaiseDurableEnd(long durableEnd)
+    {
+        Update(state => durableEnd > state.DurableEnd ? state with { Valid = true, DurableEnd = durableEnd } : state);
+    }
+
+    /// <summary>Forgets the durable end (the data file no longer matches it, e.g. it was replaced by an older copy).</summary>
+    public void ForgetDurableEnd()
+    {
+        Update(state => state with { DurableEnd = -1 });
+    }
+
+    /// <summary>Closes the lock file, releasing every lock this open holds.</summary>
+    public void Dispose() => _stream.Dispose();
+
+    private void Update(Func<LockState, LockState> change)
+    {
+        if (!CanWrite) throw new InvalidOperationException("The lock file was opened for reading.");
+        lock (_stateGate)
+        {
+            _locks.Enter(StateByte, exclusive: true);
+            try
+            {
+                var before = Read();
+                var after = change(before);
+                if (after != before || !before.Valid) Write(after);
+            }
+            finally
+            {
+                _locks.Exit(StateByte);
+            }
+        }
+    }
+
+    private LockState Read()
+    {
+        Span<byte> bytes = stackalloc byte[StateSize];
+        var read = 0;
+        while (read < StateSize)
+        {
+            var n = RandomAccess.Read(_stream.SafeFileHandle, bytes[read..], read);
+            if (n == 0) break;
+            read += n;
+        }
+        if (read < StateSize
+            || !bytes[..8].SequenceEqual(Magic)
+            || BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) != StateVersion
+            || BinaryPrimitives.ReadUInt32LittleEndian(bytes[ChecksumOffset..]) != Crc32C.Compute(bytes[..ChecksumOffset])
+            || new Guid(bytes[16..32]) != _databaseId)
+            return LockState.Unknown;
+        var oidMark = BinaryPrimitives.ReadUInt64LittleEndian(bytes[40..]);
+        // The durable end speaks of one file; a pack's new file starts with none known.
+        if (BinaryPrimitives.ReadUInt64LittleEndian(bytes[32..]) != _fileId) return new LockState(false, oidMark, -1);
+        return new LockState(true, oidMark, BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]));
+    }
+
+    private void Write(LockState state)
+    {
+        Span<byte> bytes = stackalloc byte[StateSize];
+        bytes.Clear();
+        Magic.CopyTo(bytes);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes[8..], StateVersion);
+        _databaseId.TryWriteBytes(bytes[16..32]);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[32..], _fileId);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[40..], state.OidMark);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[48..], state.DurableEnd);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes[ChecksumOffset..], Crc32C.Compute(bytes[..ChecksumOffset]));
+        // Not flushed to disk: after a system crash a stale state is safe (see FileStorage's oid
+        // reservation and durable end), and a torn one fails its checksum and starts over.
+        RandomAccess.Write(_stream.SafeFileHandle, bytes, 0);
+    }
+}
+
+/// <summary>The state processes share in the lock file.</summary>
+/// <param name="Valid">Whether the lock file held a state for this data file.</param>
+/// <param name="OidMark">The highest oid reserved by any process (0: none).</param>
+/// <param name="DurableEnd">The data file is on disk up to this offset, the end of a transaction; -1 if unknown.</param>
+internal readonly record struct LockState(bool Valid, ulong OidMark, long DurableEnd)
+{
+    /// <summary>No state: nothing reserved, nothing known durable.</summary>
+    public static LockState Unknown => new(false, 0, -1);
 }

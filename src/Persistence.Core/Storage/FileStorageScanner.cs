@@ -39,7 +39,8 @@ internal sealed class FileStorageScanner : IDisposable
     /// <param name="end">The end of the readable file.</param>
     /// <param name="keepData">Whether to copy each record's bytes into <see cref="ScannedRecord.Data"/>.</param>
     /// <param name="header">The transaction's header, if it could be read (default otherwise).</param>
-    /// <param name="problem">For <see cref="ScanOutcome.Corrupt"/>, what is wrong.</param>
+    /// <param name="problem">For <see cref="ScanOutcome.Corrupt"/>, what is wrong; for
+    /// <see cref="ScanOutcome.Damaged"/>, the failed check of a record inside, if one failed.</param>
     public ScanOutcome ReadTransaction(long position, long end, bool keepData, out TransactionHeader header, out string? problem)
     {
         Records.Clear();
@@ -130,7 +131,7 @@ internal sealed class FileStorageScanner : IDisposable
         if (trailer.Length < TrailerSize) return ScanOutcome.Torn;
         if (!TrailerMatches(trailer, header.Length, crc))
         {
-            problem = null;
+            // A record's own failed check, if any, says where inside the transaction the damage is.
             return ScanOutcome.Damaged;
         }
         return problem is null ? ScanOutcome.Complete : ScanOutcome.Corrupt;

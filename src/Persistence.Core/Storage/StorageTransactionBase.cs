@@ -15,6 +15,7 @@ namespace Persistence.Storage;
 /// another). The commit lock is taken at <see cref="Vote"/> and held until <see cref="Finish"/> or
 /// <see cref="Abort"/>, so the conflict check stays true until the transaction is written; it is a
 /// semaphore, not a monitor, because the thread that finishes need not be the one that voted.
+/// Waiting for the disk (<see cref="CompleteCommit"/>) happens after the lock is released.
 /// </remarks>
 internal abstract class StorageTransactionBase : IStorageTransaction
 {
@@ -107,18 +108,30 @@ internal abstract class StorageTransactionBase : IStorageTransaction
                 : $"Finish was called on a transaction that is already {Describe(_phase)}; begin a new transaction.");
         }
         var phase = Phase.Aborted;
+        long tid;
         try
         {
             ThrowIfStorageDisposed();
-            var tid = CommitCore();
+            tid = CommitCore();
             phase = Phase.Finished;
-            return tid;
         }
         finally
         {
             LeaveCommit();
             End(phase);
         }
+        try
+        {
+            CompleteCommit();
+        }
+        catch
+        {
+            // Whether the transaction survives is unknown (the storage's error says so); the caller's
+            // Abort must not hide that error behind "already finished".
+            _phase = Phase.Aborted;
+            throw;
+        }
+        return tid;
     }
 
     /// <inheritdoc />
@@ -166,6 +179,12 @@ internal abstract class StorageTransactionBase : IStorageTransaction
 
     /// <summary>Writes the transaction, makes it visible and returns its tid. Called with the commit lock held.</summary>
     protected abstract long CommitCore();
+
+    /// <summary>
+    /// Work after the commit lock is released, before <see cref="Finish"/> returns: waiting until the
+    /// transaction is on disk, so other transactions can be written meanwhile and share the flush.
+    /// </summary>
+    protected virtual void CompleteCommit() { }
 
     private void End(Phase phase)
     {

@@ -374,17 +374,23 @@ public sealed class FileStorageTests : IDisposable
     // ---- locking ----
 
     [Fact]
-    public void ASecondWriterIsRefusedUntilTheFirstCloses()
+    public void TwoWritersOnOneFileCommitInTurnAndSeeEachOthersWork()
     {
-        var first = FileStorage.Open(_path);
+        using var first = FileStorage.Open(_path);
+        using var second = FileStorage.Open(Path.Combine(_directory.Path, ".", "data.persist"));
+        var oid = first.NewOid();
+        var t1 = Commit(first, (oid, 0, Make("from first")));
 
-        var error = Assert.Throws<StorageLockedException>(() => FileStorage.Open(_path));
-        Assert.Contains("ReadOnly", error.Message);
-        Assert.Throws<StorageLockedException>(() => FileStorage.Open(Path.Combine(_directory.Path, ".", "data.persist")));
+        // The second learns of the commit at its next transaction boundary.
+        Assert.Null(second.Load(oid));
+        Assert.Equal(new[] { oid }, second.Poll(0).ChangedOids);
+        Assert.Equal("from first", Text(second.Load(oid)));
 
-        first.Dispose();
-        using var second = FileStorage.Open(_path);
-        Assert.False(second.IsReadOnly);
+        var t2 = Commit(second, (oid, t1, Make("from second")));
+        Assert.True(t2 > t1);
+        Assert.Equal(new[] { oid }, first.Poll(t1).ChangedOids);
+        Assert.Equal("from second", Text(first.Load(oid)));
+        Assert.NotEqual(first.NewOid(), second.NewOid());
     }
 
     [Fact]

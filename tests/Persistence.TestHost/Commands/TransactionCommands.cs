@@ -59,7 +59,7 @@ internal static partial class HostCommands
                 var target = (Account)connection.Root["account" + to];
                 source.Balance -= amount;
                 target.Balance += amount;
-            });
+            }, maxAttempts: 1000);
             Console.WriteLine($"moved {from} {to} {amount}");
         }
         Console.WriteLine($"attempts {attempts}");

@@ -3,6 +3,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Persistence.Rules;
 
 namespace Persistence.Analyzers;
 
@@ -26,41 +27,32 @@ public sealed class PersistentClassMustBePartialAnalyzer : DiagnosticAnalyzer
         context.RegisterCompilationStartAction(static start =>
         {
             // Nothing to do in a project that does not reference Persistence.
-            var persistentAttribute = start.Compilation.GetTypeByMetadataName("Persistence.PersistentAttribute");
-            if (persistentAttribute is null) return;
-            start.RegisterSymbolAction(context => Analyze(context, persistentAttribute), SymbolKind.NamedType);
+            if (start.Compilation.GetTypeByMetadataName("Persistence.PersistentAttribute") is null) return;
+            start.RegisterSymbolAction(Analyze, SymbolKind.NamedType);
         });
     }
 
-    private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol persistentAttribute)
+    private static void Analyze(SymbolAnalysisContext context)
     {
         var type = (INamedTypeSymbol)context.Symbol;
-        if (type.TypeKind != TypeKind.Class || !HasAttribute(type, persistentAttribute)) return;
+        if (type.TypeKind != TypeKind.Class || !AnalyzerSymbols.IsPersistentClass(type)) return;
 
-        var className = type.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat);
+        var className = AnalyzerSymbols.Display(type);
         for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
         {
             foreach (var reference in current.DeclaringSyntaxReferences)
             {
                 if (reference.GetSyntax(context.CancellationToken) is TypeDeclarationSyntax declaration &&
-                    !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    !declaration.Modifiers.Any(SyntaxKind.PartialKeyword) &&
+                    !RuleSymbols.IsGenerated(declaration.SyntaxTree))
                 {
                     context.ReportDiagnostic(Diagnostic.Create(
                         DiagnosticDescriptors.PersistentClassMustBePartial,
                         declaration.Identifier.GetLocation(),
-                        current.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat),
+                        AnalyzerSymbols.Display(current),
                         className));
                 }
             }
         }
-    }
-
-    private static bool HasAttribute(INamedTypeSymbol type, INamedTypeSymbol attribute)
-    {
-        foreach (var data in type.GetAttributes())
-        {
-            if (SymbolEqualityComparer.Default.Equals(data.AttributeClass, attribute)) return true;
-        }
-        return false;
     }
 }

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+
+namespace Persistence.Workloads;
+
+/// <summary>
+/// W5, in a new process: open the database, then 10,000 lookups of random ids, reading each one's Name.
+/// Timed from after the open; each lookup goes through the collection (bucket, then person), which
+/// loads the bucket the first time it is needed.
+/// </summary>
+internal static class W5Lookups
+{
+    private const int Seed = 5;
+
+    public static readonly Metric LookupsPerSecond = new("W5", "lookups/s ↑", true, 0, Target.RatioAtLeast(4, "≥ 4× SQLite"));
+
+    public static void Run(Side side, RunState state)
+    {
+        state.Results.Label("W5", $"W5 new process: {state.Lookups:N0} random lookups by id reading Name");
+        using var child = ChildProcess.Start("W5", side, state.DatabasePath(side), ("objects", state.Objects), ("lookups", state.Lookups), ("seed", Seed + state.Run));
+        child.WaitStarted();
+        var result = child.Result();
+        var rate = result["lookups"] / (result["lookupMs"] / 1000);
+        state.Record(LookupsPerSecond, side, rate);
+        state.Progress($"W5 {side.Name()}: {rate:N0} lookups/s (open {result["openMs"]:F1} ms)");
+    }
+
+    /// <summary>In the child.</summary>
+    public static Dictionary<string, double> Child(ChildArguments arguments)
+    {
+        var ids = PersonData.RandomIds(arguments.Int("lookups"), arguments.Int("objects"), arguments.Int("seed"));
+        var path = arguments.Database;
+        long checksum = 0;
+        TimeSpan open, lookups;
+        var started = Stopwatch.GetTimestamp();
+        if (arguments.Side == Side.Persistence)
+        {
+            using var database = Ours.Open(path);
+            using var connection = database.OpenConnection();
+            var persons = Ours.Persons(connection);
+            open = Stopwatch.GetElapsedTime(started);
+            started = Stopwatch.GetTimestamp();
+            foreach (var id in ids) checksum += Ours.Find(persons, id).Name.Length;
+            lookups = Stopwatch.GetElapsedTime(started);
+        }
+        else
+        {
+            using var connection = Sql.Open(path);
+            open = Stopwatch.GetElapsedTime(started);
+            started = Stopwatch.GetTimestamp();
+            using var select = Sql.Prepare(connection, "SELECT name FROM persons WHERE id = $p0", 1);
+            var parameter = select.Parameters[0];
+            foreach (var id in ids)
+            {
+                parameter.Value = id;
+                checksum += ((string)select.ExecuteScalar()!).Length;
+            }
+            lookups = Stopwatch.GetElapsedTime(started);
+        }
+        return new()
+        {
+            ["openMs"] = open.TotalMilliseconds,
+            ["lookups"] = ids.Length,
+            ["lookupMs"] = lookups.TotalMilliseconds,
+            ["checksum"] = checksum,
+        };
+    }
+}

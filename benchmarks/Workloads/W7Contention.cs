@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+
+namespace Persistence.Workloads;
+
+/// <summary>
+/// W7: 8 processes at once, each running read-modify-write transactions on its own person (Age + 1)
+/// and on one shared counter (ours: the PersistentCounter under the root, which merges concurrent
+/// increments; SQLite: the row of <c>counters</c>, in the same transaction), retrying on conflict.
+/// The children open the database and wait; the parent starts them together and times until the last
+/// one reports. Then it checks that no update was lost: the counter rose by 8 × 200 = 1,600 and each
+/// person's Age by 200.
+/// </summary>
+internal static class W7Contention
+{
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+
+    public static readonly Metric TransactionsPerSecond = new("W7", "txn/s, all processes ↑", true, 0, Target.RatioAtLeast(5, "≥ 5× SQLite"));
+
+    public static readonly Metric Conflicts = new("W7", "conflicts (retried transactions) ↓", false, 0, NoRatio: true);
+
+    public static readonly Metric FinalCounter = new("W7", "final counter (expected: 8 × transactions)", true, 0, NoRatio: true);
+
+    public static readonly Metric LostUpdates = new("W7", "lost updates ↓", false, 0, Target.AtMost(0, "0"), NoRatio: true);
+
+    public static void Run(Side side, RunState state)
+    {
+        var processes = state.ContentionProcesses;
+        var transactions = state.ContentionTransactions;
+        state.Results.Label("W7", $"W7 {processes} processes at once × {transactions:N0} read-modify-write transactions (own person + shared counter), retry on conflict");
+        var path = state.DatabasePath(side);
+        // One person per process, spread over the buckets.
+        var ids = Enumerable.Range(0, processes).Select(k => (k * (state.Objects / processes)) + 7).ToArray();
+        var (agesBefore, counterBefore) = Read(side, path, ids);
+
+        var children = new List<ChildProcess>();
+        try
+        {
+            foreach (var id in ids)
+                children.Add(ChildProcess.Start("W7", side, path, ("person", id), ("transactions", transactions)));
+            foreach (var child in children)
+            {
+                child.WaitStarted();
+                child.WaitReady();
+            }
+            var started = Stopwatch.GetTimestamp();
+            foreach (var child in children) child.Go();
+            var results = children.Select(child => child.Result()).ToList();
+            var elapsed = Stopwatch.GetElapsedTime(started);
+
+            var committed = results.Sum(r => r["transactions"]);
+            var conflicts = results.Sum(r => r["conflicts"]);
+            var (agesAfter, counterAfter) = Read(side, path, ids);
+            var lost = (counterBefore + committed - counterAfter)
+                + ids.Select((_, i) => agesBefore[i] + transactions - agesAfter[i]).Sum();
+            var rate = committed / elapsed.TotalSeconds;
+            state.Record(TransactionsPerSecond, side, rate);
+            state.Record(Conflicts, side, conflicts);
+            state.Record(FinalCounter, side, counterAfter);
+            state.Record(LostUpdates, side, lost);
+            state.Progress($"W7 {side.Name()}: {rate:N0} txn/s, {conflicts:N0} conflicts, counter {counterBefore} → {counterAfter} (expected +{committed:N0}), lost updates {lost}");
+            if (lost != 0 || counterAfter != counterBefore + (long)processes * transactions)
+                state.Fail($"W7 on {side.Name()}: counter {counterBefore} → {counterAfter} after {committed} transactions, {lost} lost updates");
+        }
+        finally
+        {
+            foreach (var child in children) child.Dispose();
+        }
+    }
+
+    /// <summary>The persons' ages and the counter, read in the parent before and after.</summary>
+    private static (long[] Ages, long Counter) Read(Side side, string path, int[] ids)
+    {
+        if (side == Side.Persistence)
+        {
+            using var database = Ours.Open(path);
+            using var connection = database.OpenReadOnlyConnection();
+            var persons = Ours.Persons(connection);
+            return (ids.Select(id => (long)Ours.Find(persons, id).Age).ToArray(), Ours.Counter(connection).Value);
+        }
+        using var sqlite = Sql.Open(path);
+        using var age = Sql.Prepare(sqlite, "SELECT age FROM persons WHERE id = $p0", 1);
+        var ages = ids.Select(id =>
+        {
+            age.Parameters[0].Value = id;
+            return (long)age.ExecuteScalar()!;
+        }).ToArray();
+        return (ages, (long)Sql.Scalar(sqlite, "SELECT value FROM counters WHERE id = 1")!);
+    }
+
+    /// <summary>In the child.</summary>
+    public static Dictionary<string, double> Child(ChildArguments arguments)
+    {
+        var id = arguments.Int("person");
+        var transactions = arguments.Int("transactions");
+        var (conflicts, elapsed) = arguments.Side == Side.Persistence
+            ? ChildOurs(arguments.Database, id, transactions)
+            : ChildSqlite(arguments.Database, id, transactions);
+        return new()
+        {
+            ["transactions"] = transactions,
+            ["conflicts"] = conflicts,
+            ["ms"] = elapsed.TotalMilliseconds,
+        };
+    }
+
+    private static (int Conflicts, TimeSpan Elapsed) ChildOurs(string path, int id, int transactions)
+    {
+        using var database = Ours.Open(path);
+        using var connection = database.OpenConnection();
+        // Warm up: load the person, its bucket and the counter; then wait for the others.
+        _ = Ours.Find(Ours.Persons(connection), id).Age + Ours.Counter(connection).Value;
+        connection.Abort();
+        ChildProcess.SignalReadyAndWait();
+
+        var conflicts = 0;
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < transactions; i++)
+        {
+            while (true)
+            {
+                try
+                {
+                    var person = Ours.Find(Ours.Persons(connection), id);
+                    person.Age = person.Age + 1;
+                    Ours.Counter(connection).Increment();
+                    connection.Commit();
+                    break;
+                }
+                catch (ConflictException)
+                {
+                    connection.Abort();
+                    conflicts++;
+                }
+            }
+        }
+        return (conflicts, Stopwatch.GetElapsedTime(started));
+    }
+
+    private static (int Conflicts, TimeSpan Elapsed) ChildSqlite(string path, int id, int transactions)
+    {
+        using var connection = Sql.Open(path);
+        using var begin = Sql.Prepare(connection, "BEGIN IMMEDIATE");
+        using var commit = Sql.Prepare(connection, "COMMIT");
+        using var rollback = Sql.Prepare(connection, "ROLLBACK");
+        using var selectAge = Sql.Prepare(connection, "SELECT age FROM persons WHERE id = $p0", 1);
+        using var updateAge = Sql.Prepare(connection, "UPDATE persons SET age = $p1 WHERE id = $p0", 2);
+        using var selectCounter = Sql.Prepare(connection, "SELECT value FROM counters WHERE id = 1");
+        using var updateCounter = Sql.Prepare(connection, "UPDATE counters SET value = $p0 WHERE id = 1", 1);
+        selectAge.Parameters[0].Value = id;
+        updateAge.Parameters[0].Value = id;
+        _ = selectAge.ExecuteScalar();
+        ChildProcess.SignalReadyAndWait();
+
+        var conflicts = 0;
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < transactions; i++)
+        {
+            while (true)
+            {
+                var begun = false;
+                try
+                {
+                    begin.ExecuteNonQuery();
+                    begun = true;
+                    var age = (long)selectAge.ExecuteScalar()!;
+                    updateAge.Parameters[1].Value = age + 1;
+                    updateAge.ExecuteNonQuery();
+                    var counter = (long)selectCounter.ExecuteScalar()!;
+                    updateCounter.Parameters[0].Value = counter + 1;
+                    updateCounter.ExecuteNonQuery();
+                    commit.ExecuteNonQuery();
+                    break;
+                }
+                catch (SqliteException e) when (e.SqliteErrorCode is SqliteBusy or SqliteLocked)
+                {
+                    if (begun) rollback.ExecuteNonQuery();
+                    conflicts++;
+                }
+            }
+        }
+        return (conflicts, Stopwatch.GetElapsedTime(started));
+    }
+}

@@ -1,0 +1,78 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Persistence.Analyzers;
+
+/// <summary>
+/// PERSIST006 (the classic ZODB trap): the contents of a List, Dictionary, HashSet, array or
+/// <c>[PersistentValue]</c> class held in a stored property are changed in place
+/// (<c>order.Lines.Add(x)</c>, <c>order.Lines[i] = y</c>, <c>order.Price.Amount = 3</c>), which the
+/// generated setter never sees. Not reported where the same code marks the object changed
+/// (<c>MarkChanged()</c> or assigning the property) or where the object is new (created in the same
+/// code, or in its own constructor): a new object is stored whole.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
+{
+    /// <summary>Diagnostic property: the persistent collection to switch to ("PersistentList" or "PersistentDictionary"), when the project has it.</summary>
+    internal const string CollectionProperty = "Collection";
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(DiagnosticDescriptors.ChangedInPlace);
+
+    /// <inheritdoc />
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(static start =>
+        {
+            if (AnalyzerSymbols.PersistentObject(start.Compilation) is null) return;
+            start.RegisterOperationAction(static context => Check(context, InPlaceChanges.ChangedBy((IInvocationOperation)context.Operation)), OperationKind.Invocation);
+            start.RegisterOperationAction(
+                static context => Check(context, InPlaceChanges.ChangedBy(((IAssignmentOperation)context.Operation).Target)),
+                OperationKind.SimpleAssignment, OperationKind.CompoundAssignment, OperationKind.CoalesceAssignment);
+            start.RegisterOperationAction(
+                static context => Check(context, InPlaceChanges.ChangedBy(((IIncrementOrDecrementOperation)context.Operation).Target)),
+                OperationKind.Increment, OperationKind.Decrement);
+        });
+    }
+
+    private static void Check(OperationAnalysisContext context, IPropertyReferenceOperation? holder)
+    {
+        if (holder is null || MarkedChanged.Covers(context, holder)) return;
+
+        var property = holder.Property.PartialDefinitionPart ?? holder.Property;
+        var type = property.Type;
+        var collection = type is INamedTypeSymbol named && !property.DeclaringSyntaxReferences.IsEmpty
+            ? Replacement(named, context.Compilation)
+            : null;
+        var advice = type switch
+        {
+            IArrayTypeSymbol => "assign a new array to the property, or call MarkChanged() on the object after the change",
+            INamedTypeSymbol { TypeKind: TypeKind.Class } value when AnalyzerSymbols.IsPersistentValue(value) =>
+                "assign a new value to the property (make the value immutable, e.g. a record with init accessors), or call MarkChanged() on the object after the change",
+            _ when collection is not null => $"use {collection}<{string.Join(", ", ((INamedTypeSymbol)type).TypeArguments.Select(AnalyzerSymbols.Display))}> instead, assign a new collection to the property, or call MarkChanged() on the object after the change",
+            _ => "assign a new collection to the property, or call MarkChanged() on the object after the change",
+        };
+        var properties = ImmutableDictionary<string, string?>.Empty;
+        if (collection is not null) properties = properties.Add(CollectionProperty, collection);
+        context.ReportDiagnostic(Diagnostic.Create(
+            DiagnosticDescriptors.ChangedInPlace,
+            context.Operation.Syntax.GetLocation(),
+            properties,
+            $"{AnalyzerSymbols.Display(property.ContainingType)}.{property.Name}",
+            advice));
+    }
+
+    /// <summary>The persistent collection that tracks its own changes, if the project has it: PersistentList for List, PersistentDictionary for Dictionary.</summary>
+    private static string? Replacement(INamedTypeSymbol type, Compilation compilation)
+    {
+        var name = type.Name switch { "List" => "PersistentList", "Dictionary" => "PersistentDictionary", "HashSet" => "PersistentSet", _ => null };
+        return name is not null && compilation.GetTypeByMetadataName($"Persistence.{name}`{type.Arity}") is not null ? name : null;
+    }
+}

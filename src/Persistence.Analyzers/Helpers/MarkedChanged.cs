@@ -1,0 +1,59 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Persistence.Analyzers;
+
+/// <summary>
+/// Whether an in-place change needs no warning because the code around it already takes care:
+/// the same body calls <c>MarkChanged()</c> on the object or assigns the property on it, or the
+/// object is new (made in this body, or this is its constructor), so it is stored whole.
+/// </summary>
+internal static class MarkedChanged
+{
+    public static bool Covers(OperationAnalysisContext context, IPropertyReferenceOperation holder)
+    {
+        var owner = InPlaceChanges.Strip(holder.Instance);
+        if (owner is null) return false;
+        if (owner is IInstanceReferenceOperation && context.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor }) return true;
+
+        var body = context.Operation;
+        while (body.Parent is not null) body = body.Parent;
+        foreach (var operation in body.Descendants())
+        {
+            switch (operation)
+            {
+                case IInvocationOperation { TargetMethod: { Name: "MarkChanged", Parameters.IsEmpty: true } } call when call.Instance is not null && SameObject(call.Instance, owner):
+                    return true;
+                case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation { Instance: { } instance } assigned }
+                    when SymbolEqualityComparer.Default.Equals(Definition(assigned.Property), Definition(holder.Property)) && SameObject(instance, owner):
+                    return true;
+                case IVariableDeclaratorOperation { Initializer.Value: { } value } declarator
+                    when owner is ILocalReferenceOperation local && SymbolEqualityComparer.Default.Equals(declarator.Symbol, local.Local) &&
+                         InPlaceChanges.Strip(value) is IObjectCreationOperation:
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    private static IPropertySymbol Definition(IPropertySymbol property) => property.PartialDefinitionPart ?? property;
+
+    /// <summary>Whether two expressions name the same object: this, the same local or parameter, or the same field or property of the same object.</summary>
+    private static bool SameObject(IOperation? left, IOperation? right)
+    {
+        left = InPlaceChanges.Strip(left);
+        right = InPlaceChanges.Strip(right);
+        return (left, right) switch
+        {
+            (null, null) => true,
+            (IInstanceReferenceOperation, IInstanceReferenceOperation) => true,
+            (ILocalReferenceOperation a, ILocalReferenceOperation b) => SymbolEqualityComparer.Default.Equals(a.Local, b.Local),
+            (IParameterReferenceOperation a, IParameterReferenceOperation b) => SymbolEqualityComparer.Default.Equals(a.Parameter, b.Parameter),
+            (IFieldReferenceOperation a, IFieldReferenceOperation b) => SymbolEqualityComparer.Default.Equals(a.Field, b.Field) && SameObject(a.Instance, b.Instance),
+            (IPropertyReferenceOperation { Property.IsIndexer: false } a, IPropertyReferenceOperation { Property.IsIndexer: false } b) =>
+                SymbolEqualityComparer.Default.Equals(Definition(a.Property), Definition(b.Property)) && SameObject(a.Instance, b.Instance),
+            _ => false,
+        };
+    }
+}

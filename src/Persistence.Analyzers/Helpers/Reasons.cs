@@ -1,0 +1,89 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Persistence.Rules;
+
+namespace Persistence.Analyzers;
+
+/// <summary>The words each diagnostic uses for a problem the shared rules found: what is wrong and what to do.</summary>
+internal static class Reasons
+{
+    public static string For(ClassProblem problem, INamedTypeSymbol type) => problem switch
+    {
+        ClassProblem.NotAClass when type.TypeKind == TypeKind.Struct => "it is a struct, and persistent objects are classes; declare a partial class, or use [PersistentValue] for a value stored inline",
+        ClassProblem.NotAClass => "only classes can be persistent; declare a partial class",
+        ClassProblem.Record => "it is a record, and a persistent object has identity rather than value equality; declare a partial class, or use [PersistentValue] for a record stored inline",
+        ClassProblem.Static => "it is static, and persistent objects are instances; remove 'static'",
+        ClassProblem.FileLocal => "it is file-local, and the generated registration in another file must name it; make it internal or public",
+        ClassProblem.Generic => "it is generic, and a stored object is found again by the name of a closed class; declare a non-generic class, or hold the varying part in a persistent collection such as PersistentList<T>",
+        ClassProblem.NestedInGeneric => $"it is nested in the generic type '{AnalyzerSymbols.Display(FirstGenericContainer(type)!)}'; move it to the namespace or into a non-generic type",
+        ClassProblem.NotAccessible => "it is private or protected (or nested in such a type), and the generated registration must reach it; make it internal or public",
+        ClassProblem.PrimaryConstructor => "it has a primary constructor, whose parameters loading a stored object cannot supply; declare partial properties and an ordinary constructor instead",
+        ClassProblem.UnsupportedBase => $"it derives from '{AnalyzerSymbols.Display(type.BaseType!)}', which is not persistent; derive from object (the generator adds PersistentObject), from PersistentObject, or from a non-generic [Persistent] class",
+        _ => problem.ToString(),
+    };
+
+    public static string For(PropertyProblem problem, IPropertySymbol property, INamedTypeSymbol type) => problem switch
+    {
+        PropertyProblem.Static => "it is static, and only instance properties are stored; make it an ordinary static property",
+        PropertyProblem.Indexer => "indexers cannot be stored; use a stored collection property instead",
+        PropertyProblem.ByRef => "it returns by reference, which would let its value change unnoticed; return by value",
+        PropertyProblem.ExplicitInterfaceImplementation => "it implements an interface member explicitly; declare it as an ordinary partial property and implement the interface member with it",
+        PropertyProblem.AccessorShape => "declare it as { get; set; }, { get; init; } or { get; }, with no accessor bodies",
+        PropertyProblem.NameOfPersistentObjectMember => $"'{property.Name}' is a member of PersistentObject, the base of every persistent class; rename the property",
+        PropertyProblem.NameOfBaseClassMember => $"it would hide '{AnalyzerSymbols.Display(BaseMember(type, property.Name)!)}' of a base class; rename the property",
+        _ => problem.ToString(),
+    };
+
+    public static string For(ValueProblem problem, INamedTypeSymbol type) => problem switch
+    {
+        ValueProblem.NotAStructOrClass => "only structs, records and classes can be values",
+        ValueProblem.Generic => "it is generic, and a value's codec is written for one closed type; declare a non-generic type",
+        ValueProblem.Static => "it is static, and values are instances; remove 'static'",
+        ValueProblem.Abstract => "it is abstract, and reading a value must create one; make it a concrete type",
+        ValueProblem.RefStruct => "it is a ref struct, which cannot be stored in a field; make it an ordinary struct",
+        ValueProblem.FileLocal => "it is file-local, and the generated code in another file must name it; make it internal or public",
+        ValueProblem.UnsupportedBase => $"it derives from '{AnalyzerSymbols.Display(type.BaseType!)}', and a value class must derive from object; copy the base's properties into it",
+        ValueProblem.NestedInGeneric => $"it is nested in the generic type '{AnalyzerSymbols.Display(FirstGenericContainer(type)!)}'; move it to the namespace or into a non-generic type",
+        ValueProblem.NotPartial => $"'{AnalyzerSymbols.Display(NonPartial(type)!)}' is not partial, and the generator adds the codec in another part; add the 'partial' modifier",
+        ValueProblem.NoCodec => "it comes from an assembly built without the Persistence generator",
+        ValueProblem.ContainsItself => "it contains itself, directly or through other values, and a value is stored inline; hold the recursive part in a [Persistent] class",
+        ValueProblem.NoStoredMembers => "it has no stored members (public instance properties with a getter, and a setter or a matching constructor parameter); add one",
+        ValueProblem.NoConstruction => "no constructor can rebuild it from its stored members; add a constructor whose parameters match stored properties by name and type, or a parameterless one, and give every other stored property a setter or init accessor",
+        _ => problem.ToString(),
+    };
+
+    /// <summary>Why a type cannot be stored, naming the type inside it that is the trouble.</summary>
+    public static string For(StorageProblem problem, ITypeSymbol declared)
+    {
+        var inner = AnalyzerSymbols.Display(problem.Type);
+        var outer = AnalyzerSymbols.Display(declared);
+        var where = SymbolEqualityComparer.Default.Equals(problem.Type, declared) ? $"its type '{outer}'" : $"its type '{outer}' holds '{inner}', which";
+        return problem.Kind switch
+        {
+            StorageProblemKind.ReferenceNotAllowed => $"its type '{outer}' holds the persistent type '{inner}', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<{inner}> or PersistentDictionary<TKey, {inner}>",
+            StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the error on '{inner}')",
+            _ => $"{where} is not a type Persistence can store",
+        };
+    }
+
+    private static INamedTypeSymbol? FirstGenericContainer(INamedTypeSymbol type)
+    {
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            if (outer.Arity != 0) return outer;
+        }
+        return null;
+    }
+
+    private static INamedTypeSymbol? NonPartial(INamedTypeSymbol type) =>
+        RuleSymbols.FindNonPartialContainer(type, out _, default);
+
+    private static ISymbol? BaseMember(INamedTypeSymbol type, string name)
+    {
+        for (var baseType = type.BaseType; baseType is not null; baseType = baseType.BaseType)
+        {
+            if (baseType.GetMembers(name).FirstOrDefault() is { } member) return member;
+        }
+        return null;
+    }
+}

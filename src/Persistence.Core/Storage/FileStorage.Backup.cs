@@ -1,0 +1,91 @@
+namespace Persistence.Storage;
+
+public sealed partial class FileStorage
+{
+    private const int BackupChunkSize = 1 << 20;
+
+    /// <summary>
+    /// Copies the database, while it is in use, to <paramref name="destinationPath"/>: every
+    /// transaction committed when the backup starts (by any process), nothing of what is committed
+    /// meanwhile. The copy is written beside the destination under a temporary name, flushed to disk
+    /// and then renamed, so the destination is either the previous file or the complete backup.
+    /// </summary>
+    /// <remarks>
+    /// No lock is taken: committed transactions are never rewritten (the file is append-only), so the
+    /// bytes up to the end of the last committed transaction stay what they are while they are copied.
+    /// (Copying the file with <c>cp</c> works too: a transaction that was half written when the copy
+    /// reached it is an incomplete tail that opening ignores.)
+    /// </remarks>
+    /// <param name="destinationPath">Where the backup goes; an existing file there is replaced.</param>
+    /// <returns>The tid of the last transaction in the backup.</returns>
+    /// <exception cref="ArgumentException">The destination is the data file itself (or its lock file).</exception>
+    /// <exception cref="PersistenceException">The copy could not be written (the message says why).</exception>
+    public long Backup(string destinationPath)
+    {
+        ThrowIfDisposed();
+        ArgumentException.ThrowIfNullOrEmpty(destinationPath);
+        var destination = Path.GetFullPath(destinationPath);
+        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        if (string.Equals(destination, FilePath, comparison) || string.Equals(destination, FilePath + ".lock", comparison))
+            throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));
+
+        CatchUp(judge: true);
+        long end, tid;
+        // The file with its end: a pack may replace the file meanwhile (see FileStorage.Switch.cs).
+        Microsoft.Win32.SafeHandles.SafeFileHandle file;
+        lock (_stateLock)
+        {
+            end = _end;
+            tid = _lastTid;
+            file = _file;
+        }
+        var temporary = destination + "." + Guid.NewGuid().ToString("N")[..8] + ".partial";
+        try
+        {
+            using (var output = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                var buffer = new byte[(int)Math.Min(BackupChunkSize, end)];
+                for (long position = 0; position < end;)
+                {
+                    var chunk = buffer.AsSpan(0, (int)Math.Min(buffer.Length, end - position));
+                    var read = ReadAt(file, position, chunk);
+                    if (read < chunk.Length)
+                        throw new PersistenceException($"{FilePath} ended at {position + read} while it was backed up up to {end}: it was truncated or replaced outside Persistence.");
+                    RandomAccess.Write(output, chunk, position);
+                    position += read;
+                }
+                RandomAccess.FlushToDisk(output);
+            }
+            File.Move(temporary, destination, overwrite: true);
+            FileSystemSync.FlushDirectoryOf(destination);
+            return tid;
+        }
+        catch (ObjectDisposedException) when (!_disposed)
+        {
+            TryDelete(temporary);
+            throw new PersistenceException($"{FilePath} was packed while it was backed up, and the old file is closed. Back it up again.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            throw new PersistenceException($"Could not write the backup of {FilePath} to {destination}: {e.Message} Check the path, its permissions and free space.", e);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Leaving a partial copy behind is harmless: its name says what it is.
+        }
+    }
+}

@@ -1,0 +1,185 @@
+using static Persistence.Storage.FileStorageFormat;
+
+namespace Persistence.Storage;
+
+// The index checkpoint (FileStorageCheckpoint): loaded when the storage opens, written when a
+// writer closes after a large unindexed tail, in the background every BackgroundCheckpointBytes
+// of new transactions, and on demand.
+public sealed partial class FileStorage
+{
+    // At close, a tail of this much that opening would have to scan is worth a checkpoint.
+    private const long CloseCheckpointBytes = 1 << 20;
+
+    // While open, a checkpoint every this much of new transactions, written by a background task so
+    // that no commit waits for it.
+    private const long BackgroundCheckpointBytes = 64 << 20;
+
+    // Taken around writing a checkpoint and around replacing the data file (pack, switching to a
+    // packed file), so a checkpoint is always of the file it is named for.
+    private readonly Lock _checkpointLock = new();
+    private ulong _fileId;
+    // From the file header: the highest oid stored before a pack wrote the file (see FileStorageFormat).
+    private ulong _oidFloor;
+    // The end covered by the newest checkpoint this instance loaded or wrote (the file header's end if none).
+    private long _checkpointEnd = FileHeaderSize;
+    private long _nextBackgroundCheckpoint = BackgroundCheckpointBytes;
+    private int _backgroundCheckpointRunning;
+    private Task _backgroundCheckpoint = Task.CompletedTask;
+    private int _transactionsScanned;
+    private long _backgroundCheckpointInterval = BackgroundCheckpointBytes;
+
+    /// <summary>Why opening did not use the checkpoint (null if it did).</summary>
+    internal string? CheckpointRejection { get; private set; }
+
+    /// <summary>Where opening started to scan: the checkpoint's covered end, or the first transaction.</summary>
+    internal long OpenScanStart { get; private set; } = FileHeaderSize;
+
+    /// <summary>The transactions this instance read from the file into its index (at open, catching up, switching files).</summary>
+    internal int TransactionsScanned => Volatile.Read(ref _transactionsScanned);
+
+    /// <summary>New transactions between background checkpoints; tests lower it.</summary>
+    internal long BackgroundCheckpointInterval
+    {
+        get => _backgroundCheckpointInterval;
+        set
+        {
+            _backgroundCheckpointInterval = value;
+            Volatile.Write(ref _nextBackgroundCheckpoint, _checkpointEnd + value);
+        }
+    }
+
+    /// <summary>
+    /// Writes the index checkpoint now (<c>path + ".index"</c>), so the next open reads it instead of
+    /// scanning the file. Writers also do this by themselves: in the background as the file grows, and
+    /// on <see cref="Dispose"/> when there is a large tail the checkpoint does not cover.
+    /// </summary>
+    /// <remarks>Takes a moment of the state lock to share the index with a snapshot; the writing, about
+    /// 8 bytes per object, runs alongside loads and commits.</remarks>
+    /// <exception cref="StorageLockedException">The storage is read-only.</exception>
+    /// <exception cref="PersistenceException">The checkpoint could not be written (the message says why);
+    /// the database is unaffected, and opening scans the file instead.</exception>
+    public void Checkpoint()
+    {
+        ThrowIfDisposed();
+        if (IsReadOnly) throw ReadOnlyError();
+        try
+        {
+            WriteCheckpoint(force: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PersistenceException(
+                $"Could not write the index checkpoint {FileStorageCheckpoint.PathOf(FilePath)}: {e.Message} The database is unaffected (opening scans the file instead); " +
+                "check the directory's free space and permissions.", e);
+        }
+    }
+
+    /// <summary>Opens from the checkpoint if it matches the file: the index, end, last tid and oids it covers. Called by the constructor.</summary>
+    /// <returns>Whether the checkpoint was used; the scan then continues from its end.</returns>
+    private bool LoadCheckpoint(long length)
+    {
+        Span<byte> header = stackalloc byte[FileHeaderSize];
+        ReadAt(0, header);
+        _fileId = ReadFileId(header);
+        _oidFloor = ReadOidFloor(header);
+        if (_oidFloor != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(_oidFloor));
+        var loaded = FileStorageCheckpoint.TryLoad(FilePath, _file, length, _databaseId, _fileId, out var rejection);
+        CheckpointRejection = rejection;
+        if (loaded is not { } checkpoint) return false;
+        _index.ReplaceWith(checkpoint.Index);
+        _end = checkpoint.Info.Covered;
+        _lastTid = checkpoint.Info.LastTid;
+        if (checkpoint.HighestOid != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(checkpoint.HighestOid));
+        _checkpointEnd = _end;
+        _nextBackgroundCheckpoint = _end + BackgroundCheckpointInterval;
+        OpenScanStart = _end;
+        return true;
+    }
+
+    /// <summary>Drops what <see cref="LoadCheckpoint"/> loaded, to scan the whole file instead.</summary>
+    private void ForgetCheckpoint(string reason)
+    {
+        _index.Clear();
+        _end = FileHeaderSize;
+        _lastTid = 0;
+        _lastOid = (long)Oid.FirstUser.Value - 1;
+        if (_oidFloor != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(_oidFloor));
+        _checkpointEnd = FileHeaderSize;
+        _nextBackgroundCheckpoint = BackgroundCheckpointInterval;
+        OpenScanStart = FileHeaderSize;
+        _transactionsScanned = 0;
+        CheckpointRejection = reason;
+    }
+
+    /// <summary>Starts a background checkpoint when enough was committed since the last one. Cheap when not.</summary>
+    private void CheckpointInBackgroundIfDue()
+    {
+        if (IsReadOnly || Volatile.Read(ref _end) < Volatile.Read(ref _nextBackgroundCheckpoint)) return;
+        if (Interlocked.CompareExchange(ref _backgroundCheckpointRunning, 1, 0) != 0) return;
+        _backgroundCheckpoint = Task.Run(() =>
+        {
+            try
+            {
+                if (!_disposed) WriteCheckpoint(force: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                // Only a shortcut for the next open is lost; the next one is tried after another interval.
+                Volatile.Write(ref _nextBackgroundCheckpoint, Volatile.Read(ref _end) + BackgroundCheckpointInterval);
+            }
+            finally
+            {
+                Volatile.Write(ref _backgroundCheckpointRunning, 0);
+            }
+        });
+    }
+
+    /// <summary>At close: waits for a background checkpoint, and writes one if the uncovered tail is large. Never throws.</summary>
+    private void CheckpointAtClose()
+    {
+        try
+        {
+            _backgroundCheckpoint.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Already handled inside the task.
+        }
+        if (IsReadOnly || Volatile.Read(ref _end) - _checkpointEnd < CloseCheckpointBytes) return;
+        try
+        {
+            WriteCheckpoint(force: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The next open scans a longer tail; nothing else depends on the checkpoint.
+        }
+    }
+
+    private void WriteCheckpoint(bool force)
+    {
+        lock (_checkpointLock)
+        {
+            FileStorageIndex snapshot;
+            long end, lastTid;
+            ulong fileId;
+            Microsoft.Win32.SafeHandles.SafeFileHandle file;
+            lock (_stateLock)
+            {
+                end = _end;
+                if (end == _checkpointEnd && !force) return;
+                snapshot = _index.Snapshot();
+                lastTid = _lastTid;
+                fileId = _fileId;
+                file = _file;
+            }
+            // What the checkpoint covers must be on disk before the checkpoint is: after a system crash
+            // a checkpoint must not vouch for transactions the disk lost (relaxed commits, others' appends).
+            RandomAccess.FlushToDisk(file);
+            var checksum = FileStorageCheckpoint.LastTransactionChecksum(file, end);
+            FileStorageCheckpoint.Save(FilePath, snapshot, new CheckpointInfo(_databaseId, fileId, end, lastTid, checksum));
+            _checkpointEnd = end;
+            Volatile.Write(ref _nextBackgroundCheckpoint, end + BackgroundCheckpointInterval);
+        }
+    }
+}

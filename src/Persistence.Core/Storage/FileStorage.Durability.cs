@@ -1,0 +1,144 @@
+namespace Persistence.Storage;
+
+// Group commit: how a committed transaction reaches the disk.
+//
+// A commit appends its transaction under the commit lock and releases the lock before it waits for
+// the disk, so the next commits append meanwhile. Within a process the waiters elect a leader: the
+// leader flushes (fsync) and every waiter whose transaction ends at or before the offset that flush
+// covered returns without a flush of its own; the others elect the next leader. Across processes the
+// leaders take turns through the sync lock of the lock file and record there the offset the last
+// flush covered, so a process whose transaction another process's flush already covered skips its own.
+//
+// Why one flush covers others' transactions: fsync writes every byte of the file that was written
+// before it started, whoever wrote it. A leader records as covered only the end of the complete
+// transactions it knew of before it started (its own, and those it read from the file), so every
+// byte it records was written before its flush began.
+//
+// Visibility before durability: a transaction is visible (to this process's readers at once, to
+// others when they catch up) as soon as it is appended, before its flush returns. A reader may
+// therefore see a transaction that a system crash in the next milliseconds would lose; its committer
+// has not been told it is committed yet, so nothing acknowledged is lost. Anything committed on top of
+// it is safe too: that later transaction sits after it in the file, and the flush that makes the later
+// one durable makes every byte before it durable (the prefix property of an append-only file), so a
+// durable transaction never depends on a lost one. What a reader does outside the database with such
+// a read (show it, send it elsewhere) is not covered: it saw a commit that was still in flight.
+public sealed partial class FileStorage
+{
+    private readonly object _syncGate = new();
+    // This instance knows the data file is on disk up to here.
+    private long _durableEnd;
+    // A thread of this instance is flushing (the leader); the others wait on _syncGate.
+    private bool _syncing;
+    private string? _syncFailure;
+    // Whether the lock file knows a durable end (see CompleteCommit).
+    private volatile bool _durableEndKnown;
+    private long _flushCount;
+
+    /// <summary>How many times this instance flushed the data file to disk (for tests of group commit).</summary>
+    internal long FlushCount => Interlocked.Read(ref _flushCount);
+
+    /// <summary>
+    /// Puts on disk every transaction this instance has committed or read (and every byte before
+    /// them) before it returns. Commits do this themselves unless
+    /// <see cref="FileStorageOptions.Durability"/> is <see cref="Durability.Relaxed"/>: call it at the
+    /// end of a relaxed bulk load, or wherever its commits must be durable from then on. Does nothing
+    /// on a read-only instance.
+    /// </summary>
+    /// <exception cref="PersistenceException">The flush failed; what was committed since the last
+    /// flush may be lost, and this instance commits nothing more (open the file again).</exception>
+    public void Flush()
+    {
+        ThrowIfDisposed();
+        if (IsReadOnly) return;
+        // The epoch first: a pack that switches files in between makes this an earlier epoch's end, already on disk.
+        var epoch = FileEpoch;
+        MakeDurable(Volatile.Read(ref _end), epoch);
+    }
+
+    /// <summary>
+    /// Returns once the data file is on disk at least up to <paramref name="end"/>, an offset in the
+    /// file of <paramref name="epoch"/> (see FileStorage.Switch.cs): after a pack replaced that file,
+    /// the transaction is in the new file, which was on disk before it replaced the old one.
+    /// </summary>
+    private void MakeDurable(long end, long epoch)
+    {
+        lock (_syncGate)
+        {
+            while (true)
+            {
+                if (epoch != _fileEpoch) return;
+                if (_syncFailure is not null) throw SyncFailedError(_syncFailure, null);
+                if (_durableEnd >= end) return;
+                if (!_syncing) break;
+                Monitor.Wait(_syncGate);
+            }
+            _syncing = true;
+        }
+        long covered = 0;
+        try
+        {
+            covered = SyncToDisk(end);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PersistenceException or ObjectDisposedException)
+        {
+            // After a failed fsync the kernel may have dropped the dirty pages and report success to
+            // the next fsync, so no flush of this instance can be trusted any more.
+            lock (_syncGate) _syncFailure ??= e.Message;
+            lock (_stateLock) _failure ??= $"flushing to disk failed with \"{e.Message}\"";
+            throw SyncFailedError(e.Message, e);
+        }
+        finally
+        {
+            lock (_syncGate)
+            {
+                if (covered > _durableEnd) _durableEnd = covered;
+                _syncing = false;
+                Monitor.PulseAll(_syncGate);
+            }
+        }
+    }
+
+    /// <summary>Flushes the data file (or finds another process's flush covered <paramref name="end"/>) and returns the offset now known durable.</summary>
+    private long SyncToDisk(long end)
+    {
+        var lockFile = _lockFile!;
+        lockFile.EnterSync();
+        try
+        {
+            // While this process waited for its turn, another one's flush may have covered this transaction.
+            var state = lockFile.ReadState();
+            if (state.Valid && state.DurableEnd >= end) return state.DurableEnd;
+            // Learn of the transactions others appended meanwhile, so this flush is recorded as covering
+            // them too and their processes can skip theirs. Only if no one of this process is catching
+            // up or appending right now: the flush must not wait for that.
+            if (_catchUpLock.TryEnter())
+            {
+                try
+                {
+                    CatchUpCore(final: false);
+                }
+                catch (PersistenceException)
+                {
+                    // Reported by the next Poll or commit; the flush does not need it.
+                }
+                finally
+                {
+                    _catchUpLock.Exit();
+                }
+            }
+            var target = Math.Max(end, Volatile.Read(ref _end));
+            RandomAccess.FlushToDisk(_file);
+            Interlocked.Increment(ref _flushCount);
+            lockFile.RaiseDurableEnd(target);
+            return target;
+        }
+        finally
+        {
+            lockFile.ExitSync();
+        }
+    }
+
+    private PersistenceException SyncFailedError(string cause, Exception? inner) => new(
+        $"Flushing {FilePath} to disk failed ({cause}). The transactions committed through this instance since its last successful flush may be lost " +
+        "if the system crashes, and it commits nothing more: dispose it and open the file again (opening keeps what is complete in the file).", inner);
+}

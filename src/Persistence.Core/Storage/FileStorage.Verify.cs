@@ -1,0 +1,146 @@
+using Microsoft.Win32.SafeHandles;
+using static Persistence.Storage.FileStorageFormat;
+
+namespace Persistence.Storage;
+
+public sealed partial class FileStorage
+{
+    /// <summary>
+    /// Reads a whole data file and checks every checksum, length, tid and previous-revision link,
+    /// reporting every damaged transaction instead of stopping at the first (opening stops there).
+    /// Reads only: it may run while processes use the file, and checks what was in it when it started.
+    /// </summary>
+    /// <param name="path">The data file.</param>
+    /// <returns>The counts of what was checked and the list of problems with their offsets.</returns>
+    /// <exception cref="PersistenceException">There is no such file, or it is not a Persistence database.</exception>
+    public static FileStorageReport Verify(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fullPath = Path.GetFullPath(path);
+        SafeFileHandle file;
+        try
+        {
+            file = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PersistenceException($"Cannot read {fullPath} to verify it: {e.Message}", e);
+        }
+        using (file)
+        {
+            return new Verifier(fullPath, file).Run();
+        }
+    }
+
+    private sealed class Verifier(string path, SafeFileHandle file)
+    {
+        private readonly List<FileStorageProblem> _problems = [];
+        private readonly Dictionary<ulong, long> _newest = [];
+        // Damaged transactions: records after them may link to revisions inside, which cannot be checked.
+        private readonly List<(long Start, long End)> _damaged = [];
+        private long _lastTid;
+        private int _transactions;
+        private long _records;
+
+        public FileStorageReport Run()
+        {
+            var length = RandomAccess.GetLength(file);
+            var (databaseId, fileId) = CheckHeader(length);
+            long? tail = null;
+            using var scanner = new FileStorageScanner(file);
+            long position = FileHeaderSize;
+            var durableEnd = DurableEnd(databaseId, fileId);
+            while (position < length)
+            {
+                var outcome = scanner.ReadTransaction(position, length, false, out var header, out var problem);
+                if (outcome == ScanOutcome.Complete)
+                {
+                    Check(header, position, scanner.Records);
+                    position += header.Length;
+                    continue;
+                }
+                if (outcome is ScanOutcome.End) break;
+                if (outcome is ScanOutcome.Torn)
+                {
+                    tail = position;
+                    break;
+                }
+                // The declared length is worth following only when the header's checksum held (it is 0
+                // otherwise) and the length is possible; else the next transaction is searched for byte by byte.
+                var trusted = header.Length >= MinimumTransactionSize && header.Length <= length - position;
+                var from = trusted ? position + header.Length : position + 1;
+                var next = from < length ? scanner.FindCompleteTransaction(from, length, _lastTid + 1) : -1;
+                if (outcome == ScanOutcome.Damaged && (next < 0 || position >= durableEnd))
+                {
+                    // Nothing complete after it, or past the last flush: what an interrupted write or a
+                    // system crash leaves, which opening ignores (see FileStorage.ScanTail).
+                    tail = position;
+                    break;
+                }
+                _problems.Add(new FileStorageProblem(position, outcome == ScanOutcome.Damaged
+                    ? "The transaction fails its checksum or has no commit marker, yet complete transactions follow it" + (problem is null ? "" : $" ({problem})")
+                    : problem ?? "The transaction's contents are impossible"));
+                if (next < 0) break;
+                _damaged.Add((position, next));
+                position = next;
+            }
+            return new FileStorageReport(path, length, _transactions, _records, _lastTid, _problems, tail);
+        }
+
+        private (Guid DatabaseId, ulong FileId) CheckHeader(long length)
+        {
+            Span<byte> bytes = stackalloc byte[FileHeaderSize];
+            var read = length >= FileHeaderSize ? RandomAccess.Read(file, bytes, 0) : 0;
+            if (read < FileHeaderSize || !ReadFileHeader(bytes).SignatureMatches)
+                throw new PersistenceException($"{path} is not a Persistence database (it does not start with a complete file storage header).");
+            var header = ReadFileHeader(bytes);
+            if (!header.ChecksumMatches || header.HeaderSize != FileHeaderSize)
+                _problems.Add(new FileStorageProblem(0, "The file header fails its checksum"));
+            else if (header.Version != FormatVersion)
+                throw new PersistenceException($"{path} has file format {header.Version}; this version of Persistence verifies format {FormatVersion}.");
+            return (header.DatabaseId, ReadFileId(bytes));
+        }
+
+        private long DurableEnd(Guid databaseId, ulong fileId)
+        {
+            using var lockFile = FileStorageLock.TryOpenForReading(path);
+            lockFile?.Bind(databaseId, fileId);
+            var state = lockFile?.ReadState() ?? LockState.Unknown;
+            return state.Valid && state.DurableEnd >= 0 ? state.DurableEnd : long.MaxValue;
+        }
+
+        private void Check(TransactionHeader header, long position, List<ScannedRecord> records)
+        {
+            if (header.Tid <= _lastTid)
+            {
+                _problems.Add(new FileStorageProblem(position, $"The transaction has tid {header.Tid}, not greater than the previous transaction's {_lastTid}"));
+                _damaged.Add((position, position + header.Length));
+                return;
+            }
+            var sound = true;
+            foreach (var record in records)
+            {
+                var newest = _newest.GetValueOrDefault(record.Oid);
+                if (record.Previous != newest && !InDamaged(record.Previous) && !InDamaged(newest))
+                {
+                    _problems.Add(new FileStorageProblem(position,
+                        $"The record of oid {record.Oid} at offset {record.Offset} links to a previous revision at offset {record.Previous}, but the object's newest revision is at offset {newest}"));
+                    sound = false;
+                }
+            }
+            foreach (var record in records)
+                _newest[record.Oid] = record.Offset;
+            _lastTid = header.Tid;
+            if (!sound) return;
+            _transactions++;
+            _records += records.Count;
+        }
+
+        private bool InDamaged(long offset)
+        {
+            foreach (var (start, end) in _damaged)
+                if (offset >= start && offset < end) return true;
+            return false;
+        }
+    }
+}

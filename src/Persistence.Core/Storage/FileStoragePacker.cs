@@ -1,0 +1,439 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using Persistence.Serialization;
+using static Persistence.Storage.FileStorageFormat;
+
+namespace Persistence.Storage;
+
+/// <summary>
+/// Writes the packed copy of a data file (<see cref="FileStorage.Pack"/> decides when, and swaps it in).
+/// </summary>
+/// <remarks>
+/// <para>Three steps, each reading the old file with positional reads while others use it:</para>
+/// <list type="number">
+/// <item><description><see cref="Mark"/>: from the root and the catalog, follow the reference lists
+/// (<see cref="RecordFormat"/>, never the state) of the revisions to keep, level by level, each
+/// level read in file order: an object's newest revision, and, for history, each older one that was
+/// still current after the chosen tid. What it remembers is the set of oids reached (a bit each) and
+/// the offsets of the revisions to keep: memory grows with the live data, not with the file.</description></item>
+/// <item><description><see cref="CopyKept"/>: copy those revisions in file order (so tids keep
+/// rising), each checked against its checksum, into transactions of their original tids; the
+/// previous-revision offsets are rewritten to the new file's.</description></item>
+/// <item><description><see cref="CopyTail"/>: copy whole every transaction committed since the
+/// snapshot, as often as needed to catch up; the last time with the commit lock held.</description></item>
+/// </list>
+/// </remarks>
+internal sealed class FileStoragePacker : IDisposable
+{
+    private const int RecordReadSize = 512;
+    private const int WindowSize = 1 << 20;
+    private const int FlushSize = 4 << 20;
+
+    private readonly string _sourcePath;
+    private readonly SafeFileHandle _source;
+    private readonly FileStorageIndex _snapshot;
+    private readonly long _snapshotEnd;
+    private readonly long _keepAfterTid;
+    private readonly CancellationToken _cancel;
+    private readonly OidSet _reached = new();
+    private readonly HashSet<ulong> _tailReferences = [];
+    private long[] _kept = new long[1024];
+    private int _keptCount;
+    private readonly RecordWindow _window;
+
+    // The transaction being written, and what precedes it that is not yet in the file.
+    private byte[] _out = new byte[FlushSize + (64 << 10)];
+    private int _outLength;
+    private long _outStart;
+    private int _transactionStart = -1;
+    private long _transactionTid;
+    private uint _transactionRecords;
+    private long _lastTid;
+
+    /// <summary>Starts a pack of <paramref name="source"/> as it was at <paramref name="snapshotEnd"/>.</summary>
+    /// <param name="sourcePath">The data file's path, for messages.</param>
+    /// <param name="source">The data file.</param>
+    /// <param name="snapshot">The index at <paramref name="snapshotEnd"/>.</param>
+    /// <param name="snapshotEnd">The end of the last transaction the snapshot covers.</param>
+    /// <param name="keepAfterTid">Keep what a reader whose snapshot is this tid or later can see.</param>
+    /// <param name="target">The new file, empty, open for writing.</param>
+    /// <param name="databaseId">The database id for the new file's header.</param>
+    /// <param name="fileId">The new file's id (not the old one's).</param>
+    /// <param name="oidFloor">The highest oid the database has stored, for the new file's header.</param>
+    /// <param name="cancel">Stops the pack (the storage is being closed).</param>
+    public FileStoragePacker(string sourcePath, SafeFileHandle source, FileStorageIndex snapshot, long snapshotEnd, long keepAfterTid,
+        SafeFileHandle target, Guid databaseId, ulong fileId, ulong oidFloor, CancellationToken cancel)
+    {
+        _sourcePath = sourcePath;
+        _source = source;
+        _snapshot = snapshot;
+        _snapshotEnd = snapshotEnd;
+        _keepAfterTid = keepAfterTid;
+        _cancel = cancel;
+        _window = new RecordWindow(sourcePath, source, snapshotEnd);
+        Target = target;
+        FileId = fileId;
+        WriteFileHeader(_out, databaseId, fileId, oidFloor);
+        _outLength = FileHeaderSize;
+        CopiedTo = snapshotEnd;
+    }
+
+    /// <summary>The new file.</summary>
+    public SafeFileHandle Target { get; }
+
+    /// <summary>The new file's id.</summary>
+    public ulong FileId { get; }
+
+    /// <summary>Where each object's newest revision is in the new file.</summary>
+    public FileStorageIndex Index { get; } = new();
+
+    /// <summary>The end of the new file (what is written and buffered).</summary>
+    public long End => _outStart + _outLength;
+
+    /// <summary>The tid of the last transaction in the new file (0 if none).</summary>
+    public long LastTid => _lastTid;
+
+    /// <summary>The checksum of the last transaction in the new file, as in its trailer (0 if none).</summary>
+    public uint LastChecksum { get; private set; }
+
+    /// <summary>How far the old file is copied: everything before this offset that is kept is in the new file.</summary>
+    public long CopiedTo { get; private set; }
+
+    /// <summary>The revisions copied.</summary>
+    public long RevisionsCopied { get; private set; }
+
+    /// <summary>The bytes of data records (headers and records) copied.</summary>
+    public long RecordBytesCopied { get; private set; }
+
+    /// <summary>The objects reached from the roots.</summary>
+    public long ObjectsReached { get; private set; }
+
+    /// <summary>Finds the revisions to keep: everything reachable from the root and the catalog.</summary>
+    public void Mark()
+    {
+        var level = new List<ulong>();
+        foreach (var root in (ReadOnlySpan<Oid>)[Oid.Root, Oid.Catalog])
+        {
+            _reached.Add(root.Value);
+            level.Add(root.Value);
+        }
+        var next = new List<ulong>();
+        var offsets = new long[16];
+        var oids = new ulong[16];
+        while (level.Count > 0)
+        {
+            var count = 0;
+            if (offsets.Length < level.Count)
+            {
+                offsets = new long[level.Count];
+                oids = new ulong[level.Count];
+            }
+            foreach (var oid in level)
+            {
+                var newest = _snapshot.Find(oid);
+                // A reference to an object that has no revision (never stored, or dropped by an
+                // earlier pack) has nothing to keep.
+                if (newest == 0) continue;
+                offsets[count] = newest;
+                oids[count++] = oid;
+            }
+            // In file order, so a level is read front to back in large pieces rather than at random.
+            Array.Sort(offsets, oids, 0, count);
+            next.Clear();
+            var ahead = 0;
+            for (var k = 0; k < count; k++)
+            {
+                _cancel.ThrowIfCancellationRequested();
+                var offset = offsets[k];
+                var oid = oids[k];
+                ahead = Math.Max(ahead, k);
+                while (ahead + 1 < count && offsets[ahead + 1] < offset + WindowSize - RecordReadSize) ahead++;
+                var readUntil = offsets[ahead] + DataHeaderSize + RecordReadSize;
+                ObjectsReached++;
+                while (offset != 0)
+                {
+                    var bytes = _window.Record(offset, readUntil, out var header);
+                    if (header.Oid != oid)
+                        throw new CorruptDatabaseException($"The index of {_sourcePath} points at a record of oid {header.Oid} here", offset, new Oid(oid));
+                    Keep(offset);
+                    var record = bytes[DataHeaderSize..];
+                    var references = record.Slice(record.Length - 4 - 8 * ReferenceCount(record, offset, oid));
+                    for (var i = 0; i + 4 < references.Length; i += 8)
+                    {
+                        var reference = BinaryPrimitives.ReadUInt64LittleEndian(references[i..]);
+                        if (reference != 0 && _reached.Add(reference)) next.Add(reference);
+                    }
+                    // The revision before this one was current until this one's tid: a reader whose
+                    // snapshot is the chosen tid or later can see it only if that is after the chosen tid.
+                    if (header.Tid <= _keepAfterTid) break;
+                    offset = header.Previous;
+                    readUntil = offset + DataHeaderSize + RecordReadSize;
+                }
+            }
+            (level, next) = (next, level);
+        }
+    }
+
+    /// <summary>Copies the revisions <see cref="Mark"/> chose, in file order, into the new file.</summary>
+    public void CopyKept()
+    {
+        Array.Sort(_kept, 0, _keptCount);
+        var ahead = 0;
+        for (var k = 0; k < _keptCount; k++)
+        {
+            _cancel.ThrowIfCancellationRequested();
+            var offset = _kept[k];
+            if (k > 0 && offset == _kept[k - 1]) continue;
+            // Read up to the last kept record that starts within a window from here: live data is
+            // read in large pieces, and long runs of dropped data are skipped.
+            ahead = Math.Max(ahead, k);
+            while (ahead + 1 < _keptCount && _kept[ahead + 1] < offset + WindowSize - RecordReadSize) ahead++;
+            var bytes = _window.Record(offset, _kept[ahead] + DataHeaderSize + RecordReadSize, out var header);
+            if (!_reached.Contains(header.Oid))
+                throw new CorruptDatabaseException($"The record in {_sourcePath} changed while it was being packed", offset, new Oid(header.Oid));
+            Append(header.Oid, header.Tid, bytes[DataHeaderSize..]);
+        }
+        EndTransaction();
+        _kept = [];
+    }
+
+    /// <summary>
+    /// Copies the transactions in [<see cref="CopiedTo"/>, <paramref name="end"/>) of the old file
+    /// whole: they were committed after the snapshot, so all of them are kept.
+    /// </summary>
+    public void CopyTail(long end)
+    {
+        if (end <= CopiedTo) return;
+        using var scanner = new FileStorageScanner(_source);
+        var position = CopiedTo;
+        while (position < end)
+        {
+            _cancel.ThrowIfCancellationRequested();
+            var outcome = scanner.ReadTransaction(position, end, true, out var header, out var problem);
+            if (outcome != ScanOutcome.Complete)
+                throw new CorruptDatabaseException(
+                    problem is null ? $"The transaction in {_sourcePath} no longer reads back whole while it is packed" : $"{problem} in {_sourcePath}", position);
+            if (header.Tid <= _lastTid)
+                throw new CorruptDatabaseException($"The transaction in {_sourcePath} has tid {header.Tid}, not greater than the previous transaction's {_lastTid}", position);
+            foreach (var record in scanner.Records)
+            {
+                var data = record.Data!;
+                var count = ReferenceCount(data, record.Offset, record.Oid);
+                for (var i = 0; i < count; i++)
+                    _tailReferences.Add(BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(data.Length - 4 - 8 * (count - i))));
+                Append(record.Oid, header.Tid, data);
+            }
+            if (scanner.Records.Count == 0) Append(0, header.Tid, default);
+            EndTransaction();
+            position += header.Length;
+        }
+        CopiedTo = end;
+    }
+
+    /// <summary>
+    /// The first object that a transaction committed during the pack refers to, that the pack
+    /// dropped, and that still has a revision in the old file (<paramref name="current"/>), or 0.
+    /// </summary>
+    /// <remarks>
+    /// A connection whose snapshot predates the pack may link an object that had become unreachable
+    /// back into the graph; the copy, made from the pack's snapshot, does not have it. Such a pack
+    /// is not swapped in; the next attempt starts from a snapshot that includes the link.
+    /// </remarks>
+    public ulong FindDroppedReference(FileStorageIndex current)
+    {
+        foreach (var oid in _tailReferences)
+        {
+            if (oid != 0 && Index.Find(oid) == 0 && current.Find(oid) != 0) return oid;
+        }
+        return 0;
+    }
+
+    /// <summary>Writes what is buffered and flushes the new file to disk.</summary>
+    public void Flush()
+    {
+        WriteOut();
+        RandomAccess.FlushToDisk(Target);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _kept = [];
+        _out = [];
+    }
+
+    private void Keep(long offset)
+    {
+        if (_keptCount == _kept.Length) Array.Resize(ref _kept, _kept.Length * 2);
+        _kept[_keptCount++] = offset;
+    }
+
+    /// <summary>Appends a record to the transaction being written, starting a new one for a new tid.</summary>
+    /// <param name="oid">The object; 0 with an empty record for a transaction with no records.</param>
+    /// <param name="tid">The revision's tid, which becomes its transaction's.</param>
+    /// <param name="record">The record bytes.</param>
+    private void Append(ulong oid, long tid, ReadOnlySpan<byte> record)
+    {
+        if (_transactionStart >= 0 && tid != _transactionTid) EndTransaction();
+        if (_transactionStart < 0)
+        {
+            if (tid <= _lastTid)
+                throw new CorruptDatabaseException($"The revisions in {_sourcePath} do not have rising tids ({tid} after {_lastTid})", -1, new Oid(oid));
+            if (_outLength >= FlushSize) WriteOut();
+            Reserve(TransactionHeaderSize);
+            _transactionStart = _outLength;
+            _transactionTid = tid;
+            _transactionRecords = 0;
+            _outLength += TransactionHeaderSize;
+        }
+        if (oid == 0) return;
+        Reserve(DataHeaderSize + record.Length + TrailerSize);
+        var offset = _outStart + _outLength;
+        WriteDataHeader(_out.AsSpan(_outLength), oid, tid, Index.Find(oid), record);
+        record.CopyTo(_out.AsSpan(_outLength + DataHeaderSize));
+        _outLength += DataHeaderSize + record.Length;
+        Index.Set(oid, offset);
+        _transactionRecords++;
+        RevisionsCopied++;
+        RecordBytesCopied += DataHeaderSize + record.Length;
+    }
+
+    private void EndTransaction()
+    {
+        if (_transactionStart < 0) return;
+        Reserve(TrailerSize);
+        var length = _outLength + TrailerSize - _transactionStart;
+        WriteTransactionHeader(_out.AsSpan(_transactionStart), _transactionTid, length, _transactionRecords);
+        var crc = Crc32C.Compute(_out.AsSpan(_transactionStart, _outLength - _transactionStart));
+        WriteTrailer(_out.AsSpan(_outLength), length, crc);
+        _outLength += TrailerSize;
+        LastChecksum = crc;
+        _lastTid = _transactionTid;
+        _transactionStart = -1;
+    }
+
+    private void Reserve(int bytes)
+    {
+        if (_out.Length - _outLength >= bytes) return;
+        // Only the transaction being written must stay in memory (its header is written last);
+        // everything before it goes to the file.
+        var keepFrom = _transactionStart >= 0 ? _transactionStart : _outLength;
+        if (keepFrom > 0)
+        {
+            RandomAccess.Write(Target, _out.AsSpan(0, keepFrom), _outStart);
+            _outStart += keepFrom;
+            _out.AsSpan(keepFrom, _outLength - keepFrom).CopyTo(_out);
+            _outLength -= keepFrom;
+            if (_transactionStart >= 0) _transactionStart -= keepFrom;
+        }
+        if (_out.Length - _outLength < bytes)
+            Array.Resize(ref _out, (int)Math.Min(Array.MaxLength, Math.Max((long)_out.Length * 2, (long)_outLength + bytes)));
+    }
+
+    private void WriteOut()
+    {
+        if (_transactionStart >= 0) throw new InvalidOperationException("A transaction is still being written.");
+        if (_outLength == 0) return;
+        RandomAccess.Write(Target, _out.AsSpan(0, _outLength), _outStart);
+        _outStart += _outLength;
+        _outLength = 0;
+    }
+
+    private int ReferenceCount(ReadOnlySpan<byte> record, long offset, ulong oid)
+    {
+        try
+        {
+            return RecordFormat.ReferenceCount(record);
+        }
+        catch (FormatException e)
+        {
+            throw new CorruptDatabaseException($"The reference list of the record in {_sourcePath} cannot be read ({e.Message})", offset, new Oid(oid));
+        }
+    }
+
+    private static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
+    {
+        var total = 0;
+        while (total < into.Length)
+        {
+            var read = RandomAccess.Read(file, into[total..], offset + total);
+            if (read == 0) break;
+            total += read;
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// Reads data records of the old file through a buffer of its own: a record that the last read
+    /// already brought in costs no call, and a read brings in as much as the caller says it will need.
+    /// Every record handed out has passed its checks (lengths, checksum).
+    /// </summary>
+    private sealed class RecordWindow(string path, SafeFileHandle file, long end)
+    {
+        private byte[] _bytes = new byte[WindowSize];
+        private long _start;
+        private int _length;
+
+        /// <summary>The data record at <paramref name="offset"/>, header included; a read reaches up to <paramref name="readUntil"/> if it can.</summary>
+        public ReadOnlySpan<byte> Record(long offset, long readUntil, out DataHeader header)
+        {
+            if (offset < _start || offset + DataHeaderSize > _start + _length) Fill(offset, readUntil);
+            var at = (int)(offset - _start);
+            if (_length - at < DataHeaderSize) throw Cut(offset);
+            header = ReadDataHeader(_bytes.AsSpan(at));
+            if (header.Oid == 0 || header.Tid <= 0 || header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength - DataHeaderSize
+                || offset + DataHeaderSize + header.Length > end || header.Previous < 0 || header.Previous >= offset)
+                throw new CorruptDatabaseException(
+                    $"The record header in {path} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, new Oid(header.Oid));
+            var size = DataHeaderSize + (int)header.Length;
+            if (at + size > _length)
+            {
+                // Larger than what was read: read it whole (growing the buffer for a record larger than it).
+                if (size > _bytes.Length) _bytes = new byte[size];
+                Fill(offset, offset + size);
+                at = 0;
+                if (_length < size) throw Cut(offset);
+            }
+            var bytes = _bytes.AsSpan(at, size);
+            if (Crc32C.Append(DataChecksumStart(bytes), bytes[DataHeaderSize..]) != header.Checksum)
+                throw new CorruptDatabaseException($"The checksum of the record in {path} does not match its bytes", offset, new Oid(header.Oid));
+            return bytes;
+        }
+
+        private void Fill(long offset, long readUntil)
+        {
+            var want = Math.Clamp(readUntil - offset, DataHeaderSize + RecordReadSize, _bytes.Length);
+            want = Math.Min(want, end - offset);
+            _length = ReadAt(file, offset, _bytes.AsSpan(0, (int)Math.Max(want, 0)));
+            _start = offset;
+        }
+
+        private CorruptDatabaseException Cut(long offset) =>
+            new($"The record in {path} is cut short by the end of the file", offset);
+    }
+
+    /// <summary>A set of oids: a bit each below <see cref="FileStorageIndex.DenseLimit"/>, a hash set above.</summary>
+    private sealed class OidSet
+    {
+        private ulong[] _bits = new ulong[1024];
+        private HashSet<ulong>? _sparse;
+
+        public bool Add(ulong oid)
+        {
+            if (oid >= FileStorageIndex.DenseLimit) return (_sparse ??= []).Add(oid);
+            var word = (int)(oid >> 6);
+            if (word >= _bits.Length) Array.Resize(ref _bits, (int)Math.Min(Math.Max(word + 1, 2L * _bits.Length), (long)(FileStorageIndex.DenseLimit >> 6)));
+            var mask = 1UL << (int)(oid & 63);
+            if ((_bits[word] & mask) != 0) return false;
+            _bits[word] |= mask;
+            return true;
+        }
+
+        public bool Contains(ulong oid)
+        {
+            if (oid >= FileStorageIndex.DenseLimit) return _sparse?.Contains(oid) ?? false;
+            var word = (int)(oid >> 6);
+            return word < _bits.Length && (_bits[word] & (1UL << (int)(oid & 63))) != 0;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Persistence.Storage;
+
+/// <summary>
+/// Makes a rename durable: after <c>rename(2)</c> the new name is on disk only once the directory is
+/// flushed too. .NET cannot open a directory, so on Unix this opens it through libc and flushes the
+/// descriptor with <see cref="RandomAccess.FlushToDisk"/>.
+/// </summary>
+internal static class FileSystemSync
+{
+    private const int O_RDONLY = 0;
+
+    /// <summary>
+    /// Flushes the directory that holds <paramref name="path"/> to disk, where the platform allows it;
+    /// best effort (Windows commits renames in its file system journal; elsewhere a failure is ignored).
+    /// </summary>
+    /// <returns>Whether the directory was flushed.</returns>
+    public static bool FlushDirectoryOf(string path)
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())) return false;
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
+            var bytes = new byte[Encoding.UTF8.GetByteCount(directory) + 1];
+            Encoding.UTF8.GetBytes(directory, bytes);
+            var fd = Native.open(bytes, O_RDONLY);
+            if (fd < 0) return false;
+            using var handle = new SafeFileHandle(fd, ownsHandle: true);
+            RandomAccess.FlushToDisk(handle);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or DllNotFoundException or EntryPointNotFoundException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static class Native
+    {
+        // open is variadic (a mode follows O_CREAT); without O_CREAT the two fixed arguments are all it reads.
+        [DllImport("libc", SetLastError = true)]
+        public static extern int open(byte[] path, int flags);
+    }
+}

@@ -1,0 +1,158 @@
+using Persistence.Analyzers.Tests.Infrastructure;
+
+namespace Persistence.Analyzers.Tests;
+
+/// <summary>PERSIST003: the type of a stored property (or of a stored member of a value) cannot be stored.</summary>
+public sealed class UnstorableTypeTests
+{
+    private const string Id = "PERSIST003";
+
+    private const string Supported = ". Stored types are bool, the integer and floating-point types, decimal, char, string, DateTime, DateTimeOffset, DateOnly, TimeOnly, TimeSpan, Guid, enums and nullables of these, byte[], arrays, List<T> and Dictionary<TKey, TValue> of values, [PersistentValue] types, [Persistent] classes and persistent collections; mark the property [Transient] to keep it out of storage.";
+
+    public static TheoryData<string, string> Unstorable => new()
+    {
+        { "public partial [|object|] Tag { get; set; }", "'Customer.Tag' cannot be stored: its type 'object' is not a type Persistence can store" },
+        { "public partial [|IList<int>|] Scores { get; set; }", "'Customer.Scores' cannot be stored: its type 'IList<int>' is not a type Persistence can store" },
+        { "public partial [|Uri?|] Site { get; set; }", "'Customer.Site' cannot be stored: its type 'Uri' is not a type Persistence can store" },
+        { "public partial [|int[,]|] Grid { get; set; }", "'Customer.Grid' cannot be stored: its type 'int[*,*]' is not a type Persistence can store" },
+        { "public partial [|List<object>|] Things { get; set; }", "'Customer.Things' cannot be stored: its type 'List<object>' holds 'object', which is not a type Persistence can store" },
+        { "public partial [|Dictionary<string, HashSet<int>>|] Groups { get; set; }", "'Customer.Groups' cannot be stored: its type 'Dictionary<string, HashSet<int>>' holds 'HashSet<int>', which is not a type Persistence can store" },
+        {
+            "public partial [|List<Customer>|] Friends { get; set; }",
+            "'Customer.Friends' cannot be stored: its type 'List<Customer>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<Customer> or PersistentDictionary<TKey, Customer>"
+        },
+        {
+            "public partial [|Customer[]|] Friends { get; set; }",
+            "'Customer.Friends' cannot be stored: its type 'Customer[]' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<Customer> or PersistentDictionary<TKey, Customer>"
+        },
+        {
+            "public partial [|PersistentList<System.IO.Stream>|] Streams { get; set; }",
+            "'Customer.Streams' cannot be stored: its type 'PersistentList<Stream>' holds 'Stream', which is not a type Persistence can store"
+        },
+        {
+            "public partial [|PersistentDictionary<string, List<Customer>>|] Groups { get; set; }",
+            "'Customer.Groups' cannot be stored: its type 'PersistentDictionary<string, List<Customer>>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<Customer> or PersistentDictionary<TKey, Customer>"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unstorable))]
+    public async Task Reports_the_type_and_what_can_be_stored(string property, string message) =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap($$"""
+            [Persistent]
+            public partial class Customer
+            {
+                public partial string Name { get; set; }
+                {{property}}
+            }
+            """),
+            message + Supported);
+
+    [Fact]
+    public async Task Reports_a_value_type_the_generator_cannot_complete_where_it_is_used() =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
+            [PersistentValue]
+            public struct Money
+            {
+                public decimal Amount { get; set; }
+            }
+
+            [Persistent]
+            public partial class Customer
+            {
+                public partial [|Money|] Balance { get; set; }
+                public partial [|List<Money>?|] History { get; set; }
+            }
+            """),
+            "'Customer.Balance' cannot be stored: its type 'Money' is a [PersistentValue] type the generator cannot complete (see the error on 'Money')" + Supported,
+            "'Customer.History' cannot be stored: its type 'List<Money>' holds 'Money', which is a [PersistentValue] type the generator cannot complete (see the error on 'Money')" + Supported);
+
+    [Fact]
+    public async Task Reports_a_stored_member_of_a_value_that_cannot_be_stored() =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
+            [PersistentValue]
+            public partial record struct Contact(string Name, [|object|] Extra);
+            """),
+            "'Contact.Extra' cannot be stored: its type 'object' is not a type Persistence can store" + Supported);
+
+    [Fact]
+    public async Task Ignores_transient_properties_and_members_that_are_not_stored() =>
+        await Expect.CleanAsync(Sources.Wrap("""
+            [Persistent]
+            public partial class Customer
+            {
+                public partial string Name { get; set; }
+
+                [Transient]
+                public partial object? Cache { get; set; }
+
+                public object Computed => Name;
+            }
+
+            [PersistentValue]
+            public partial record Contact(string Name)
+            {
+                [Transient]
+                public object? Scratch { get; set; }
+
+                public object Shown => Name;
+
+                internal object? Internal { get; set; }
+            }
+            """));
+
+    [Fact]
+    public async Task Accepts_every_storable_type() =>
+        await Expect.CleanAsync(Sources.Wrap("""
+            public enum Tier : byte { Basic, Gold }
+
+            [PersistentValue]
+            public partial record struct Money(decimal Amount, string Currency);
+
+            [PersistentValue]
+            public partial record Address(string Street, int Zip);
+
+            [Persistent]
+            public partial class Everything
+            {
+                public partial bool Bool { get; set; }
+                public partial byte Byte { get; set; }
+                public partial sbyte SByte { get; set; }
+                public partial short Int16 { get; set; }
+                public partial ushort UInt16 { get; set; }
+                public partial int Int32 { get; set; }
+                public partial uint UInt32 { get; set; }
+                public partial long Int64 { get; set; }
+                public partial ulong UInt64 { get; set; }
+                public partial nint NInt { get; set; }
+                public partial nuint NUInt { get; set; }
+                public partial char Char { get; set; }
+                public partial Half Half { get; set; }
+                public partial float Single { get; set; }
+                public partial double Double { get; set; }
+                public partial decimal Decimal { get; set; }
+                public partial string? String { get; set; }
+                public partial DateTime DateTime { get; set; }
+                public partial DateTimeOffset DateTimeOffset { get; set; }
+                public partial DateOnly DateOnly { get; set; }
+                public partial TimeOnly TimeOnly { get; set; }
+                public partial TimeSpan TimeSpan { get; set; }
+                public partial Guid Guid { get; set; }
+                public partial Tier Tier { get; set; }
+                public partial Tier? MaybeTier { get; set; }
+                public partial int? NullableInt { get; set; }
+                public partial byte[]? Bytes { get; set; }
+                public partial string[]? Strings { get; set; }
+                public partial List<int?>? Ints { get; set; }
+                public partial Dictionary<string, List<Money>>? Nested { get; set; }
+                public partial Money Money { get; set; }
+                public partial Money? MaybeMoney { get; set; }
+                public partial Address? Address { get; set; }
+                public partial Everything? Next { get; set; }
+                public partial PersistentObject? Anything { get; set; }
+                public partial PersistentList<Everything>? Children { get; set; }
+                public partial PersistentDictionary<string, Address?>? Addresses { get; set; }
+                public partial PersistentCounter? Counter { get; set; }
+            }
+            """));
+}

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using Persistence.Storage;
+using Xunit.Abstractions;
+using static Persistence.Tests.Storage.TestRecords;
+
+namespace Persistence.Tests.Storage;
+
+/// <summary>
+/// Copies of a database made while a writer process commits: with <c>cp</c>, by appending what is
+/// new (what <c>rsync --append</c> does), and with the backup API. Each copy must be a valid database
+/// holding a prefix of the commits: the writer's chain checks out up to a number at least as high as
+/// what was acknowledged before the copy started.
+/// </summary>
+public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    private static long Number(string line) => long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+
+    /// <summary>Starts the crash test's writer on a new database and waits until it acknowledged a few commits.</summary>
+    private HostRun StartWriter(string path)
+    {
+        var writer = new HostRun("crash-writer", path);
+        writer.WaitFor("ack 10", Timeout);
+        return writer;
+    }
+
+    private static long LastAcknowledged(HostRun writer) =>
+        writer.Lines.Where(l => l.StartsWith("ack ", StringComparison.Ordinal)).Select(Number).DefaultIfEmpty(0).Max();
+
+    /// <summary>Checks a copy: sound, and the writer's chain complete up to at least <paramref name="acknowledged"/>.</summary>
+    private static FileStorageReport CheckCopy(string copy, long acknowledged)
+    {
+        var report = FileStorage.Verify(copy);
+        Assert.True(report.IsValid, report.ToString());
+        var (exitCode, lines, errors) = HostProcess.Run(Timeout, "crash-check", copy);
+        Assert.True(exitCode == 0, errors + string.Join(" | ", lines));
+        Assert.True(Number(Assert.Single(lines)) >= acknowledged, $"{lines[0]}, but {acknowledged} was acknowledged before the copy");
+        return report;
+    }
+
+    [Fact]
+    public void CopyingTheFileWithCpWhileAWriterCommitsGivesAValidDatabase()
+    {
+        var path = _directory.File("data.persist");
+        using var writer = StartWriter(path);
+        var copies = new List<(string Path, long Acknowledged)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var copy = _directory.File($"copy{i}.persist");
+            var acknowledged = LastAcknowledged(writer);
+            using (var cp = Process.Start("cp", [path, copy]))
+                cp.WaitForExit();
+            copies.Add((copy, acknowledged));
+            Thread.Sleep(20);
+        }
+        writer.Kill();
+
+        var torn = 0;
+        foreach (var (copy, acknowledged) in copies)
+            if (CheckCopy(copy, acknowledged).IncompleteTailOffset is not null) torn++;
+        output.WriteLine($"{copies.Count} copies made with cp during commits, {torn} of them ending in a partly copied transaction");
+    }
+
+    [Fact]
+    public void ACopyTakenWithCpWhileATransactionIsHalfWrittenIsValidAndEndsInAnIgnoredTail()
+    {
+        // Writes are quick, so the copies above rarely catch one halfway; here a process holds the
+        // commit lock with half a transaction written (as a writer in the middle of its write would)
+        // while cp copies the file.
+        var path = _directory.File("data.persist");
+        var copy = _directory.File("copy.persist");
+        long acknowledged;
+        using (var writer = StartWriter(path))
+        {
+            writer.Kill();
+            acknowledged = LastAcknowledged(writer);
+        }
+        var complete = FileStorage.Verify(path);
+        using (var holder = new HostRun("hold-commit", path, "torn"))
+        {
+            Assert.Equal("voted", holder.NextLine(Timeout));
+            Assert.Equal("torn", holder.NextLine(Timeout));
+            using (var cp = Process.Start("cp", [path, copy]))
+                cp.WaitForExit();
+        }
+
+        var report = CheckCopy(copy, acknowledged);
+        Assert.NotNull(report.IncompleteTailOffset);
+        Assert.Equal(complete.LastTid, report.LastTid);
+        // Opened for writing, the copy drops the partial transaction and takes new commits.
+        using var storage = FileStorage.Open(copy);
+        Assert.Equal(complete.LastTid, storage.LastTid);
+        using (var transaction = storage.Begin())
+        {
+            transaction.Store(storage.NewOid(), 0, Make("after the copy"));
+            transaction.Vote();
+            transaction.Finish();
+        }
+        Assert.Null(FileStorage.Verify(copy).IncompleteTailOffset);
+    }
+
+    [Fact]
+    public void AppendingWhatIsNewToAnEarlierCopyLikeRsyncAppendGivesAValidDatabase()
+    {
+        // rsync is not installed here; rsync --append copies the bytes beyond the destination's length,
+        // which is what this does, while the writer keeps committing.
+        var path = _directory.File("data.persist");
+        var copy = _directory.File("copy.persist");
+        using var writer = StartWriter(path);
+        File.Copy(path, copy);
+        for (var round = 0; round < 5; round++)
+        {
+            Thread.Sleep(30);
+            var acknowledged = LastAcknowledged(writer);
+            using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var destination = new FileStream(copy, FileMode.Append, FileAccess.Write))
+            {
+                source.Position = destination.Length;
+                source.CopyTo(destination);
+            }
+            var report = FileStorage.Verify(copy);
+            Assert.True(report.IsValid, report.ToString());
+            Assert.True(report.LastTid >= acknowledged);
+        }
+        writer.Kill();
+        CheckCopy(copy, 10);
+    }
+
+    [Fact]
+    public void TheBackupApiCopiesEveryCommittedTransactionWhileAWriterCommits()
+    {
+        var path = _directory.File("data.persist");
+        using var writer = StartWriter(path);
+        using var storage = FileStorage.Open(path, new FileStorageOptions { ReadOnly = true });
+        var backups = new List<(string Path, long Acknowledged, long Tid)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var backup = _directory.File($"backup{i}.persist");
+            var acknowledged = LastAcknowledged(writer);
+            backups.Add((backup, acknowledged, storage.Backup(backup)));
+            Thread.Sleep(20);
+        }
+        writer.Kill();
+
+        foreach (var (backup, acknowledged, tid) in backups)
+        {
+            var report = CheckCopy(backup, acknowledged);
+            Assert.Null(report.IncompleteTailOffset);
+            Assert.Equal(tid, report.LastTid);
+        }
+        Assert.Empty(Directory.GetFiles(_directory.Path, "*.partial"));
+    }
+
+    [Fact]
+    public void DatabaseBackupWritesAValidCopyAndReplacesAnOldOne()
+    {
+        var path = _directory.File("data.persist");
+        var backup = _directory.File("backup.persist");
+        File.WriteAllText(backup, "an older backup");
+        long tid;
+        using (var db = Persistence.Database.Open(path))
+        {
+            using (var connection = db.OpenConnection())
+            {
+                connection.Root["answer"] = new PersistentCounter();
+                connection.Commit();
+            }
+            tid = db.Backup(backup);
+        }
+
+        var report = FileStorage.Verify(backup);
+        Assert.True(report.IsValid, report.ToString());
+        Assert.Equal(tid, report.LastTid);
+        using var copy = Persistence.Database.Open(backup, new DatabaseOptions { ReadOnly = true });
+        using var reader = copy.OpenConnection();
+        Assert.IsType<PersistentCounter>(reader.Root["answer"]);
+    }
+
+    [Fact]
+    public void ABackupOverTheDatabaseItselfIsRefused()
+    {
+        var path = _directory.File("data.persist");
+        using var storage = FileStorage.Open(path);
+        using (var transaction = storage.Begin())
+        {
+            transaction.Store(storage.NewOid(), 0, Make("x"));
+            transaction.Vote();
+            transaction.Finish();
+        }
+        Assert.Throws<ArgumentException>(() => storage.Backup(path));
+        Assert.Throws<ArgumentException>(() => storage.Backup(path + ".lock"));
+        Assert.True(FileStorage.Verify(path).IsValid);
+    }
+}

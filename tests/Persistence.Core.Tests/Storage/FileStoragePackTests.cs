@@ -1,0 +1,534 @@
+using Persistence.Storage;
+using static Persistence.Tests.Storage.TestRecords;
+
+namespace Persistence.Tests.Storage;
+
+public sealed class FileStoragePackTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly string _path;
+
+    public FileStoragePackTests() => _path = _directory.File("data.persist");
+
+    public void Dispose() => _directory.Dispose();
+
+    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
+    {
+        using var transaction = storage.Begin();
+        foreach (var (oid, serial, data) in records)
+            transaction.Store(oid, serial, data);
+        transaction.Vote();
+        return transaction.Finish();
+    }
+
+    private static long Serial(IStorage storage, Oid oid) => storage.Load(oid)?.Tid ?? 0;
+
+    /// <summary>Stores a new revision of <paramref name="oid"/> on top of its current one.</summary>
+    private static long Put(IStorage storage, Oid oid, string text, params Oid[] references) =>
+        Commit(storage, (oid, Serial(storage, oid), Make(text, references)));
+
+    /// <summary>
+    /// root → a → b; a changed three times; c never referenced; d referenced by the root for a
+    /// while, then dropped; the catalog → e.
+    /// </summary>
+    private sealed record Graph(Oid A, Oid B, Oid C, Oid D, Oid E, long[] ATids, long DroppedAt);
+
+    private static Graph Build(FileStorage storage)
+    {
+        var (a, b, c, d, e) = (storage.NewOid(), storage.NewOid(), storage.NewOid(), storage.NewOid(), storage.NewOid());
+        Commit(storage, (b, 0, Make("b")), (c, 0, Make("c, never referenced")), (d, 0, Make("d")), (e, 0, Make("e")));
+        var aTids = new List<long> { Put(storage, a, "a0", b) };
+        Put(storage, Oid.Root, "root with d", a, d);
+        Put(storage, Oid.Catalog, "catalog", e);
+        aTids.Add(Put(storage, a, "a1", b));
+        var dropped = Put(storage, Oid.Root, "root without d", a);
+        aTids.Add(Put(storage, a, "a2", b));
+        return new Graph(a, b, c, d, e, [.. aTids], dropped);
+    }
+
+    private long FileLength => new FileInfo(_path).Length;
+
+    [Fact]
+    public void PackKeepsTheCurrentRevisionsOfWhatIsReachableAndDropsTheRest()
+    {
+        using var storage = FileStorage.Open(_path);
+        var g = Build(storage);
+        var lastTid = storage.LastTid;
+        var before = FileLength;
+
+        var result = storage.Pack();
+
+        Assert.Equal(before, result.BytesBefore);
+        Assert.Equal(FileLength, result.BytesAfter);
+        Assert.True(result.BytesAfter < before);
+        Assert.Equal(5, result.LiveObjects); // root, catalog, a, b, e
+        Assert.Equal(5, result.RevisionsKept);
+        Assert.Equal(1, result.Attempts);
+        Assert.Equal(lastTid, storage.LastTid);
+        Assert.Equal("a2", Text(storage.Load(g.A)));
+        Assert.Equal(g.ATids[2], storage.Load(g.A)!.Value.Tid);
+        Assert.Equal("b", Text(storage.Load(g.B)));
+        Assert.Equal("e", Text(storage.Load(g.E)));
+        Assert.Equal("root without d", Text(storage.Load(Oid.Root)));
+        Assert.Null(storage.Load(g.C));
+        Assert.Null(storage.Load(g.D));
+        Assert.Null(storage.LoadBefore(g.A, g.ATids[2]));
+        Assert.Equal(5, storage.Iterate().Count());
+
+        // The database goes on in the new file.
+        var t = Put(storage, g.A, "a3", g.B);
+        Assert.Equal(new[] { g.A }, storage.Poll(lastTid).ChangedOids);
+        storage.Dispose();
+        using var reopened = FileStorage.Open(_path);
+        Assert.Null(reopened.CheckpointRejection);
+        Assert.Equal(t, reopened.LastTid);
+        Assert.Equal("a3", Text(reopened.Load(g.A)));
+        Assert.Equal("a2", Text(reopened.LoadBefore(g.A, t)));
+        Assert.Null(reopened.Load(g.C));
+        Assert.True(reopened.NewOid().Value > g.E.Value);
+        Assert.Empty(FileStorage.Verify(_path).Problems);
+    }
+
+    [Fact]
+    public void PackKeepsTheHistoryReadersAfterTheChosenTidCanSee()
+    {
+        using var storage = FileStorage.Open(_path);
+        var g = Build(storage);
+        var lastTid = storage.LastTid;
+        var keepAfter = g.ATids[1] - 1; // a0 was current then; d was still referenced by the root
+        var answers = new Dictionary<(Oid, long), string?>();
+        foreach (var oid in new[] { Oid.Root, Oid.Catalog, g.A, g.B, g.D, g.E })
+        {
+            for (var tid = keepAfter + 1; tid <= lastTid + 1; tid++)
+                answers[(oid, tid)] = storage.LoadBefore(oid, tid) is { } r ? Text(r) : null;
+        }
+
+        var result = storage.Pack(keepHistoryAfterTid: keepAfter);
+
+        // Every snapshot from keepAfter on reads as it did; d is kept, reachable from an old root.
+        foreach (var ((oid, tid), text) in answers)
+            Assert.Equal(text, storage.LoadBefore(oid, tid) is { } r ? Text(r) : null);
+        Assert.Equal("d", Text(storage.Load(g.D)));
+        Assert.Null(storage.Load(g.C));
+        Assert.Equal(6, result.LiveObjects);
+        Assert.Equal(9, result.RevisionsKept); // a0 a1 a2, root ×2, b, d, e, catalog
+        storage.Dispose();
+        using var reopened = FileStorage.Open(_path);
+        Assert.Equal("a0", Text(reopened.LoadBefore(g.A, g.ATids[1])));
+        Assert.Null(reopened.LoadBefore(g.A, g.ATids[0]));
+    }
+
+    [Fact]
+    public void PackingAgainKeepsTheSameDataAndDropsWhatBecameUnreachable()
+    {
+        using var storage = FileStorage.Open(_path);
+        var g = Build(storage);
+        storage.Pack();
+        Put(storage, g.A, "a without b");
+
+        var second = storage.Pack();
+
+        Assert.Equal(4, second.LiveObjects);
+        Assert.Null(storage.Load(g.B));
+        Assert.Equal("a without b", Text(storage.Load(g.A)));
+        storage.Dispose();
+        using var reopened = FileStorage.Open(_path);
+        Assert.Null(reopened.CheckpointRejection);
+        Assert.Null(reopened.Load(g.B));
+    }
+
+    [Fact]
+    public void PackingAnEmptyDatabaseWorks()
+    {
+        using var storage = FileStorage.Open(_path);
+        var result = storage.Pack();
+
+        Assert.Equal(0, result.LiveObjects);
+        Assert.Equal(64, FileLength);
+        var oid = storage.NewOid();
+        Commit(storage, (oid, 0, Make("after")));
+        Assert.Equal("after", Text(storage.Load(oid)));
+    }
+
+    [Fact]
+    public void ReferencesToObjectsThatDoNotExistAreIgnored()
+    {
+        using var storage = FileStorage.Open(_path);
+        var a = storage.NewOid();
+        Commit(storage, (a, 0, Make("a", new Oid(999_999), Oid.Root)), (Oid.Root, 0, Make("root", a, new Oid(1UL << 50))));
+
+        var result = storage.Pack();
+
+        Assert.Equal(2, result.LiveObjects);
+        Assert.Equal("a", Text(storage.Load(a)));
+    }
+
+    [Fact]
+    public void OidsOfDroppedObjectsAreNeverHandedOutAgain()
+    {
+        Oid dropped;
+        using (var storage = FileStorage.Open(_path))
+        {
+            Build(storage);
+            dropped = storage.NewOid();
+            Commit(storage, (dropped, 0, Make("garbage with the highest oid")));
+            storage.Pack();
+            Assert.Null(storage.Load(dropped));
+        }
+        // Without the checkpoint too: the packed file's header remembers the highest oid.
+        File.Delete(_path + ".index");
+        using (var storage = FileStorage.Open(_path))
+            Assert.True(storage.NewOid().Value > dropped.Value);
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        using var writer = FileStorage.Open(_path);
+        Assert.True(writer.NewOid().Value > dropped.Value);
+    }
+
+    [Fact]
+    public void APackThatDropsNothingIsSeenByAReaderAtTheLatestWithTheNextCommit()
+    {
+        using var writer = FileStorage.Open(_path);
+        var a = writer.NewOid();
+        var t1 = Commit(writer, (a, 0, Make("a")), (Oid.Root, 0, Make("root", a)));
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+
+        var result = writer.Pack();
+        Assert.Equal(result.BytesBefore, result.BytesAfter);
+        // The packed file holds the same bytes: whether the reader switches now or later, it reads the same.
+        Assert.Empty(reader.Poll(t1).ChangedOids);
+        Assert.Equal("a", Text(reader.Load(a)));
+
+        var t2 = Commit(writer, (a, t1, Make("a2")));
+        Assert.Equal(new[] { a }, reader.Poll(t1).ChangedOids);
+        Assert.Equal(1, reader.FileEpoch);
+        Assert.Equal("a2", Text(reader.Load(a)));
+        Assert.Equal(t2, reader.LastTid);
+    }
+
+    [Fact]
+    public void ReadOnlyStoragesCannotPack()
+    {
+        using (FileStorage.Open(_path)) { }
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Throws<StorageLockedException>(() => reader.Pack());
+    }
+
+    [Fact]
+    public async Task CommitsMadeWhilePackRunsAllSurvive()
+    {
+        using var storage = FileStorage.Open(_path);
+        // Enough data that the pack takes a while: 20,000 objects under 200 containers.
+        var containers = new List<Oid>();
+        for (var t = 0; t < 200; t++)
+        {
+            var leaves = Enumerable.Range(0, 100).Select(_ => storage.NewOid()).ToArray();
+            var container = storage.NewOid();
+            Commit(storage, [.. leaves.Select(l => (l, 0L, Make($"leaf {l}"))), (container, 0L, Make("container", leaves))]);
+            containers.Add(container);
+        }
+        Put(storage, Oid.Root, "root", [.. containers]);
+        var garbage = Enumerable.Range(0, 2000).Select(_ => storage.NewOid()).ToArray();
+        Commit(storage, [.. garbage.Select(o => (o, 0L, Make("garbage " + new string('g', 200))))]);
+
+        var committed = new List<(Oid Oid, long Tid)>();
+        var stop = false;
+        var packsSeen = 0;
+        var committer = Task.Run(() =>
+        {
+            // New objects, each linked from a list object that the root reaches.
+            var list = storage.NewOid();
+            var members = new List<Oid>();
+            Put(storage, list, "list");
+            Put(storage, Oid.Root, "root", [.. containers, list]);
+            while (!Volatile.Read(ref stop) || committed.Count < 20)
+            {
+                var oid = storage.NewOid();
+                members.Add(oid);
+                var tid = Commit(storage, (oid, 0, Make($"committed {oid}")), (list, Serial(storage, list), Make("list", [.. members.TakeLast(500)])));
+                lock (committed) committed.Add((oid, tid));
+                if (storage.FileEpoch > 0) packsSeen++;
+            }
+            return members;
+        });
+        while (committed.Count < 5) Thread.Sleep(1);
+
+        var result = storage.Pack();
+        Volatile.Write(ref stop, true);
+        var members = await committer;
+
+        Assert.True(packsSeen > 0, "no commit landed after the pack");
+        Assert.True(result.LiveObjects >= 20_000 + 200);
+        foreach (var (oid, tid) in committed.Where(c => members.TakeLast(500).Contains(c.Oid)))
+        {
+            Assert.Equal(tid, storage.Load(oid)!.Value.Tid);
+            Assert.Equal($"committed {oid}", Text(storage.Load(oid)));
+        }
+        Assert.Null(storage.Load(garbage[0]));
+        storage.Dispose();
+        using var reopened = FileStorage.Open(_path);
+        foreach (var (oid, tid) in committed.Where(c => members.TakeLast(500).Contains(c.Oid)))
+            Assert.Equal(tid, reopened.Load(oid)!.Value.Tid);
+        Assert.Equal(containers.Count, reopened.Iterate().Count(r => Text(r.Data) == "container"));
+    }
+
+    [Fact]
+    public void ACommitThatLinksADroppedObjectBackMakesThePackStartOver()
+    {
+        using var storage = FileStorage.Open(_path);
+        var g = Build(storage);
+        var linked = false;
+        // A connection whose snapshot predates "root without d" links d from a (it may: it still sees d).
+        storage.PackStep = step =>
+        {
+            if (step != "copied" || linked) return;
+            linked = true;
+            Put(storage, g.A, "a links d", g.B, g.D);
+        };
+
+        var result = storage.Pack();
+
+        Assert.Equal(2, result.Attempts);
+        Assert.Equal("d", Text(storage.Load(g.D)));
+        Assert.Equal("a links d", Text(storage.Load(g.A)));
+        Assert.Null(storage.Load(g.C));
+    }
+
+    [Theory]
+    [InlineData("marked")]
+    [InlineData("copied")]
+    [InlineData("caught-up")]
+    [InlineData("flushed")]
+    public void AnInterruptedPackLeavesTheDatabaseAsItWas(string step)
+    {
+        using var storage = FileStorage.Open(_path);
+        var g = Build(storage);
+        var bytes = File.ReadAllBytes(_path);
+        storage.PackStep = s =>
+        {
+            if (s == step) throw new IOException("interrupted at " + s);
+        };
+
+        var error = Assert.Throws<PersistenceException>(() => storage.Pack());
+
+        Assert.Contains("interrupted at " + step, error.Message);
+        Assert.Equal(bytes, File.ReadAllBytes(_path));
+        Assert.False(File.Exists(_path + ".pack"));
+        Assert.False(File.Exists(_path + ".pack.index"));
+        Assert.Equal(0, storage.FileEpoch);
+        // The storage goes on with the old file, and a later pack succeeds.
+        var t = Put(storage, g.A, "a after the failed pack", g.B);
+        storage.PackStep = null;
+        storage.Pack();
+        Assert.Equal("a after the failed pack", Text(storage.Load(g.A)));
+        Assert.Equal(t, storage.LastTid);
+        Assert.Null(storage.Load(g.C));
+    }
+
+    [Fact]
+    public void LeftoversOfAPackThatDiedAreRemovedByTheNextWriter()
+    {
+        using (var storage = FileStorage.Open(_path))
+            Build(storage);
+        File.WriteAllText(_path + ".pack", "half a packed file");
+        File.WriteAllText(_path + ".pack.index", "half a checkpoint");
+
+        using (var storage = FileStorage.Open(_path))
+        {
+            Assert.False(File.Exists(_path + ".pack"));
+            Assert.False(File.Exists(_path + ".pack.index"));
+        }
+
+        File.WriteAllText(_path + ".pack", "half a packed file");
+        using (var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true }))
+            Assert.True(File.Exists(_path + ".pack"));
+        using var writer = FileStorage.Open(_path);
+        writer.Pack();
+        Assert.False(File.Exists(_path + ".pack"));
+    }
+
+    [Fact]
+    public void AReadOnlyInstanceSwitchesToThePackedFileAtItsNextPoll()
+    {
+        using var writer = FileStorage.Open(_path);
+        var g = Build(writer);
+        var lastTid = writer.LastTid;
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal("c, never referenced", Text(reader.Load(g.C)));
+
+        writer.Pack();
+        // Until its next poll the reader reads the old file, which it still has open.
+        Assert.Equal("c, never referenced", Text(reader.Load(g.C)));
+        Assert.Equal(0, reader.FileEpoch);
+
+        Assert.Empty(reader.Poll(lastTid).ChangedOids);
+        Assert.Equal(1, reader.FileEpoch);
+        Assert.Null(reader.Load(g.C));
+        Assert.Equal("a2", Text(reader.Load(g.A)));
+        Assert.Equal(lastTid, reader.LastTid);
+
+        var t = Put(writer, g.B, "b after the pack");
+        Assert.Equal(new[] { g.B }, reader.Poll(lastTid).ChangedOids);
+        Assert.Equal("b after the pack", Text(reader.Load(g.B)));
+        Assert.Equal("b", Text(reader.LoadBefore(g.B, t)));
+        Assert.Equal(6, reader.Iterate().Count());
+    }
+
+    [Fact]
+    public void AReaderThatFellBehindReadsTheOldFilesLastTransactionsBeforeSwitching()
+    {
+        using var writer = FileStorage.Open(_path);
+        var g = Build(writer);
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        var seen = reader.LastTid;
+        Put(writer, g.B, "b before the pack");
+        writer.Pack();
+        Put(writer, g.E, "e after the pack");
+
+        var changes = reader.Poll(seen);
+
+        Assert.Equal(new[] { g.B, g.E }.Order(), changes.ChangedOids.Order());
+        Assert.Equal(writer.LastTid, reader.LastTid);
+        Assert.Equal("b before the pack", Text(reader.Load(g.B)));
+        Assert.Equal("e after the pack", Text(reader.Load(g.E)));
+    }
+
+    [Fact]
+    public void AReaderWhoseNewCheckpointIsAheadOfItReturnsEveryOidOnce()
+    {
+        using var writer = FileStorage.Open(_path);
+        var g = Build(writer);
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        var seen = reader.LastTid;
+        writer.Pack();
+        var t = Put(writer, g.B, "b after the pack");
+        // A checkpoint of the new file newer than anything the reader read: what changed in between
+        // is not known to it, so it answers with every oid (a superset), and exactly from then on.
+        writer.Checkpoint();
+
+        Assert.Equal(new[] { Oid.Root, Oid.Catalog, g.A, g.B, g.E }.Order(), reader.Poll(seen).ChangedOids.Order());
+        Assert.Equal(t, reader.LastTid);
+        Assert.Equal("b after the pack", Text(reader.Load(g.B)));
+        var t2 = Put(writer, g.E, "e");
+        Assert.Equal(new[] { g.E }, reader.Poll(t).ChangedOids);
+        Assert.Equal(t2, reader.LastTid);
+    }
+
+    [Fact]
+    public async Task LoadsRunningWhileTheFileIsReplacedReadCorrectData()
+    {
+        using var writer = FileStorage.Open(_path);
+        var g = Build(writer);
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        var stop = false;
+        var loads = 0;
+        var loaders = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                Assert.Equal("b", Text(reader.Load(g.B)));
+                Assert.Equal("a2", Text(writer.Load(g.A)));
+                Interlocked.Increment(ref loads);
+            }
+        })).ToArray();
+        SpinWait.SpinUntil(() => Volatile.Read(ref loads) > 10, TimeSpan.FromSeconds(10));
+
+        var packs = 0;
+        var loadsBefore = Volatile.Read(ref loads);
+        while (packs < 5 || (Volatile.Read(ref loads) - loadsBefore < 1000 && packs < 200))
+        {
+            // Garbage for each pack to drop, so each packed file differs from the one before.
+            Put(writer, writer.NewOid(), "garbage");
+            writer.Pack();
+            reader.Poll(writer.LastTid);
+            packs++;
+        }
+        Volatile.Write(ref stop, true);
+        await Task.WhenAll(loaders);
+
+        Assert.True(Volatile.Read(ref loads) - loadsBefore > 0);
+        Assert.Equal(packs, reader.FileEpoch);
+    }
+
+    [Fact]
+    public void AnotherWriterSwitchesToThePackedFileBeforeItCommits()
+    {
+        using var packer = FileStorage.Open(_path);
+        var g = Build(packer);
+        using var other = FileStorage.Open(_path);
+        var serial = other.Load(g.B)!.Value.Tid;
+
+        packer.Pack();
+        var t = Commit(other, (g.B, serial, Make("b from the other writer", g.E)));
+
+        Assert.Equal(1, other.FileEpoch);
+        Assert.Equal(new[] { g.B }, packer.Poll(t - 1).ChangedOids);
+        Assert.Equal("b from the other writer", Text(packer.Load(g.B)));
+        Assert.Throws<ConflictException>(() => Commit(other, (g.B, serial, Make("stale"))));
+        other.Dispose();
+        packer.Dispose();
+        using var reopened = FileStorage.Open(_path);
+        Assert.Equal("b from the other writer", Text(reopened.Load(g.B)));
+        Assert.Empty(FileStorage.Verify(_path).Problems);
+    }
+
+    [Fact]
+    public async Task OnlyOnePackRunsAtATime()
+    {
+        using var first = FileStorage.Open(_path);
+        Build(first);
+        using var second = FileStorage.Open(_path);
+        using var copied = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        first.PackStep = step =>
+        {
+            if (step != "copied") return;
+            copied.Set();
+            release.Wait();
+        };
+        var running = Task.Run(() => first.Pack());
+        copied.Wait();
+
+        var error = Assert.Throws<PersistenceException>(() => second.Pack());
+        Assert.Contains("Another process is packing", error.Message);
+        Assert.True(File.Exists(_path + ".pack"));
+
+        release.Set();
+        Assert.Equal(1, (await running).Attempts);
+        second.Pack();
+    }
+
+    [Fact]
+    public void APackedFileNeedsNoFullScanToOpen()
+    {
+        using (var storage = FileStorage.Open(_path))
+        {
+            Build(storage);
+            storage.Pack();
+        }
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Null(reopened.CheckpointRejection);
+        Assert.Equal(0, reopened.TransactionsScanned);
+    }
+
+    [Fact]
+    public void TheOldCheckpointIsIgnoredIfThePackDiedBeforeReplacingIt()
+    {
+        Graph g;
+        using (var storage = FileStorage.Open(_path))
+        {
+            g = Build(storage);
+            storage.Checkpoint();
+        }
+        var oldCheckpoint = File.ReadAllBytes(_path + ".index");
+        using (var storage = FileStorage.Open(_path))
+            storage.Pack();
+        // As if killed between the two renames: the new data file, the old file's checkpoint.
+        File.WriteAllBytes(_path + ".index", oldCheckpoint);
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Contains("another file of this database", reopened.CheckpointRejection);
+        Assert.Equal("a2", Text(reopened.Load(g.A)));
+        Assert.Null(reopened.Load(g.C));
+    }
+}

@@ -1,0 +1,370 @@
+using System.Buffers.Binary;
+using Persistence.Storage;
+using Xunit.Abstractions;
+using static Persistence.Tests.Storage.TestRecords;
+
+namespace Persistence.Tests.Storage;
+
+/// <summary>
+/// Several storages on one file in this process (each takes the commit lock through its own open of
+/// the lock file, exactly as another process would), group commit, relaxed durability, and the
+/// durable end that tells a tail lost in a system crash from damage.
+/// </summary>
+public sealed class FileStorageSharingTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly ITestOutputHelper _output;
+    private readonly string _path;
+
+    public FileStorageSharingTests(ITestOutputHelper output)
+    {
+        _output = output;
+        _path = _directory.File("data.persist");
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
+    {
+        using var transaction = storage.Begin();
+        foreach (var (oid, serial, data) in records)
+            transaction.Store(oid, serial, data);
+        transaction.Vote();
+        return transaction.Finish();
+    }
+
+    private long FileLength => new FileInfo(_path).Length;
+
+    // ---- conflicts and catching up ----
+
+    [Fact]
+    public void AVoteReadsWhatOtherWritersAppendedAndDetectsTheConflict()
+    {
+        using var first = FileStorage.Open(_path);
+        using var second = FileStorage.Open(_path);
+        var oid = first.NewOid();
+        var t1 = Commit(first, (oid, 0, Make("one")));
+        second.Poll(0);
+        Assert.Equal(t1, second.Load(oid)!.Value.Tid);
+
+        Commit(first, (oid, t1, Make("two")));
+
+        // The second has not polled: only the vote's catching up can know of the commit.
+        using var stale = second.Begin();
+        stale.Store(oid, t1, Make("lost update"));
+        var conflict = Assert.Throws<ConflictException>(stale.Vote);
+        Assert.Equal(new[] { oid }, conflict.Oids);
+        Assert.Equal("two", Text(second.Load(oid)));
+    }
+
+    [Fact]
+    public void CreatingTheRootInTwoStoragesAtOnceConflictsInsteadOfOverwriting()
+    {
+        using var first = FileStorage.Open(_path);
+        using var second = FileStorage.Open(_path);
+        Commit(first, (Oid.Root, 0, Make("root one")));
+
+        Assert.Throws<ConflictException>(() => Commit(second, (Oid.Root, 0, Make("root two"))));
+        Assert.Equal("root one", Text(second.Load(Oid.Root)));
+    }
+
+    [Fact]
+    public void ConcurrentWritersInOneProcessCommitEverythingWithUniqueTids()
+    {
+        const int writers = 4;
+        const int commits = 30;
+        var storages = Enumerable.Range(0, writers).Select(_ => FileStorage.Open(_path)).ToArray();
+        try
+        {
+            var counter = storages[0].NewOid();
+            Commit(storages[0], (counter, 0, Make("0")));
+            var tids = new List<long>();
+            Parallel.For(0, writers, new ParallelOptions { MaxDegreeOfParallelism = writers }, w =>
+            {
+                var storage = storages[w];
+                for (var i = 0; i < commits; i++)
+                {
+                    while (true)
+                    {
+                        storage.Poll(0);
+                        var current = storage.Load(counter)!.Value;
+                        try
+                        {
+                            var tid = Commit(storage, (counter, current.Tid, Make((int.Parse(Text(current.Data)) + 1).ToString())), (storage.NewOid(), 0, Make($"{w}/{i}")));
+                            lock (tids) tids.Add(tid);
+                            break;
+                        }
+                        catch (ConflictException)
+                        {
+                        }
+                    }
+                }
+            });
+
+            Assert.Equal(writers * commits, tids.Distinct().Count());
+            storages[1].Poll(0);
+            Assert.Equal((writers * commits).ToString(), Text(storages[1].Load(counter)));
+            Assert.True(FileStorage.Verify(_path).IsValid);
+        }
+        finally
+        {
+            foreach (var storage in storages) storage.Dispose();
+        }
+    }
+
+    // ---- oids ----
+
+    [Fact]
+    public void OidsFromSeveralStoragesOnOneFileNeverRepeat()
+    {
+        var storages = Enumerable.Range(0, 3).Select(_ => FileStorage.Open(_path)).ToArray();
+        try
+        {
+            var oids = new Oid[3][];
+            Parallel.For(0, 3, i => oids[i] = Enumerable.Range(0, 3000).Select(_ => storages[i].NewOid()).ToArray());
+
+            var all = oids.SelectMany(o => o).ToList();
+            Assert.Equal(all.Count, all.Distinct().Count());
+        }
+        finally
+        {
+            foreach (var storage in storages) storage.Dispose();
+        }
+    }
+
+    [Fact]
+    public void NewOidsStayAboveEveryStoredOidWhenTheLockFileIsLost()
+    {
+        using (var storage = FileStorage.Open(_path))
+            Commit(storage, (new Oid(500), 0, Make("imported")));
+        File.Delete(_path + ".lock");
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.True(reopened.NewOid().Value > 500);
+    }
+
+    [Fact]
+    public void AClosedStorageGivesBackTheUnusedOidsOfItsBlock()
+    {
+        Oid last;
+        using (var storage = FileStorage.Open(_path))
+        {
+            storage.NewOid();
+            last = storage.NewOid();
+        }
+        using var next = FileStorage.Open(_path);
+        Assert.Equal(last.Value + 1, next.NewOid().Value);
+    }
+
+    // ---- incomplete tails ----
+
+    [Fact]
+    public void AnIncompleteTailIsLeftWhileSomeoneHoldsTheCommitLockAndRemovedByTheNextCommit()
+    {
+        using var holder = FileStorage.Open(_path);
+        var oid = holder.NewOid();
+        var t1 = Commit(holder, (oid, 0, Make("kept")));
+        var end = FileLength;
+        var held = holder.Begin();
+        held.Store(holder.NewOid(), 0, Make("held"));
+        held.Vote();
+        // What a writer killed in the middle of its write would leave.
+        AppendGarbage(200);
+
+        using (var other = FileStorage.Open(_path))
+        {
+            // Someone holds the commit lock, so the tail may be a write in progress: left alone.
+            Assert.Equal(end + 200, FileLength);
+            Assert.Equal(t1, other.LastTid);
+            held.Abort();
+
+            var t2 = Commit(other, (oid, t1, Make("changed")));
+            Assert.True(t2 > t1);
+        }
+        var report = FileStorage.Verify(_path);
+        Assert.True(report.IsValid, report.ToString());
+        Assert.Null(report.IncompleteTailOffset);
+        Assert.Equal(2, report.TransactionCount);
+    }
+
+    private void AppendGarbage(int count)
+    {
+        var bytes = new byte[count];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, 0x4E585450); // "PTXN": looks like the start of a transaction
+        new Random(count).NextBytes(bytes.AsSpan(4));
+        using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        stream.Write(bytes);
+    }
+
+    // ---- group commit and durability ----
+
+    [Fact]
+    public void EachDurableCommitFlushesWhenItCommitsAlone()
+    {
+        using var storage = FileStorage.Open(_path);
+        var oid = storage.NewOid();
+        var serial = 0L;
+        for (var i = 0; i < 10; i++)
+            serial = Commit(storage, (oid, serial, Make($"{i}")));
+
+        Assert.Equal(10, storage.FlushCount);
+    }
+
+    [Fact]
+    public void CommitsWaitingTogetherShareFlushes()
+    {
+        const int threads = 8;
+        const int commits = 40;
+        using var storage = FileStorage.Open(_path);
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
+        {
+            var oid = storage.NewOid();
+            var serial = 0L;
+            for (var i = 0; i < commits; i++)
+                serial = Commit(storage, (oid, serial, Make($"{i}")));
+        });
+
+        _output.WriteLine($"{threads * commits} commits from {threads} threads, {storage.FlushCount} flushes");
+        Assert.InRange(storage.FlushCount, 1, threads * commits - 1);
+        using var reopened = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(threads * commits, reopened.LastTid);
+    }
+
+    [Fact]
+    public void RelaxedCommitsDoNotFlushUntilFlushOrClose()
+    {
+        var storage = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
+        var oid = storage.NewOid();
+        var serial = 0L;
+        for (var i = 0; i < 20; i++)
+            serial = Commit(storage, (oid, serial, Make($"{i}")));
+        Assert.Equal(0, storage.FlushCount);
+
+        storage.Flush();
+        Assert.Equal(1, storage.FlushCount);
+        Commit(storage, (oid, serial, Make("last")));
+        storage.Dispose();
+        Assert.Equal(2, storage.FlushCount);
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Equal("last", Text(reopened.Load(oid)));
+    }
+
+    [Fact]
+    public void ARelaxedCommitFlushesOnceWhileTheDurableEndIsUnknown()
+    {
+        using (var storage = FileStorage.Open(_path))
+            Commit(storage, (storage.NewOid(), 0, Make("first")));
+        File.Delete(_path + ".lock"); // as left by an older version, or lost
+
+        using var relaxed = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
+        var oid = relaxed.NewOid();
+        var serial = Commit(relaxed, (oid, 0, Make("a")));
+        Commit(relaxed, (oid, serial, Make("b")));
+        Assert.Equal(1, relaxed.FlushCount);
+    }
+
+    [Fact]
+    public void DurabilityOutOfRangeIsRefused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => FileStorage.Open(_path, new FileStorageOptions { Durability = (Durability)7 }));
+    }
+
+    // ---- the durable end: a tail lost in a system crash versus damage ----
+
+    /// <summary>Four transactions, the lock file saying the file is on disk up to the end of the second.</summary>
+    private (long[] Starts, long[] Tids) FourTransactionsDurableUpToTheSecond()
+    {
+        var starts = new List<long>();
+        var tids = new List<long>();
+        using (var storage = FileStorage.Open(_path))
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                starts.Add(FileLength);
+                tids.Add(Commit(storage, (storage.NewOid(), 0, Make($"object {i}"))));
+            }
+            starts.Add(FileLength);
+        }
+        var header = File.ReadAllBytes(_path).AsSpan(0, 64);
+        using var lockFile = FileStorageLock.OpenForWriting(Path.GetFullPath(_path));
+        lockFile.Bind(new Guid(header[16..32]), BinaryPrimitives.ReadUInt64LittleEndian(header[32..]));
+        lockFile.ForgetDurableEnd();
+        lockFile.RaiseDurableEnd(starts[2]);
+        return ([.. starts], [.. tids]);
+    }
+
+    private void FlipByte(long offset)
+    {
+        var bytes = File.ReadAllBytes(_path);
+        bytes[offset] ^= 0x40;
+        File.WriteAllBytes(_path, bytes);
+    }
+
+    [Fact]
+    public void ADamagedTransactionPastTheDurableEndIsALostTailEvenWithCompleteOnesAfterIt()
+    {
+        var (starts, tids) = FourTransactionsDurableUpToTheSecond();
+        // A system crash wrote the fourth transaction's pages to disk but not all of the third's.
+        FlipByte(starts[2] + 40);
+
+        var report = FileStorage.Verify(_path);
+        Assert.True(report.IsValid, report.ToString());
+        Assert.Equal(starts[2], report.IncompleteTailOffset);
+        using (var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true }))
+            Assert.Equal(tids[1], reader.LastTid);
+        Assert.Equal(starts[4], FileLength);
+
+        using (var writer = FileStorage.Open(_path))
+        {
+            Assert.Equal(tids[1], writer.LastTid);
+            Assert.Equal(starts[2], FileLength);
+            Assert.True(Commit(writer, (writer.NewOid(), 0, Make("after the crash"))) > tids[1]);
+        }
+        Assert.True(FileStorage.Verify(_path).IsValid);
+    }
+
+    [Fact]
+    public void ADamagedTransactionBeforeTheDurableEndIsDamage()
+    {
+        var (starts, _) = FourTransactionsDurableUpToTheSecond();
+        FlipByte(starts[1] + 40);
+
+        var error = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path));
+        Assert.Equal(starts[1], error.Offset);
+        Assert.Equal(starts[4], FileLength);
+        var report = FileStorage.Verify(_path);
+        Assert.Equal(starts[1], Assert.Single(report.Problems).Offset);
+    }
+
+    [Fact]
+    public async Task APollThatFindsDamageJudgesItWhileNoOneAppendsThenReportsIt()
+    {
+        using var writer = FileStorage.Open(_path);
+        var first = Commit(writer, (writer.NewOid(), 0, Make("first")));
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        var start = FileLength;
+        Commit(writer, (writer.NewOid(), 0, Make("second")));
+        Commit(writer, (writer.NewOid(), 0, Make("third")));
+        using var other = FileStorage.Open(_path);
+        var held = other.Begin();
+        held.Store(other.NewOid(), 0, Make("held"));
+        held.Vote();
+        using (var stream = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            stream.Position = start + 40;
+            var b = stream.ReadByte();
+            stream.Position--;
+            stream.WriteByte((byte)(b ^ 0x40));
+        }
+
+        // The verdict waits for the commit lock: a writer may be rewriting the end right now.
+        var poll = Task.Run(() => reader.Poll(first));
+        await Task.Delay(300);
+        Assert.False(poll.IsCompleted);
+        held.Abort();
+
+        var error = await Assert.ThrowsAsync<CorruptDatabaseException>(() => poll.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(start, error.Offset);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Buffers.Binary;
+using System.Text;
+using Persistence.Serialization;
+using Persistence.Storage;
+
+namespace Persistence.TestHost;
+
+/// <summary>The pack crash test's writer: commits and packs until it is killed.</summary>
+internal static partial class HostCommands
+{
+    private const int PackLoopBucketSize = 100;
+
+    /// <summary>
+    /// pack-loop PATH: commits and packs a raw file storage forever. Each commit stores a new object
+    /// ("item N"), adds it to a bucket object the root references, and stores a garbage object (work
+    /// for the pack); every 10th commit is followed by a pack.
+    /// Prints "ack OID TID TEXT" after each commit returns, "packing" before and "packed" after each
+    /// pack, so the test can aim its kill -9 and then check that every acknowledged commit survived.
+    /// </summary>
+    private static int PackLoop(string[] args)
+    {
+        using var storage = FileStorage.Open(args[0], new FileStorageOptions { Durability = Durability.Relaxed });
+        var buckets = new List<Oid>();
+        var members = new List<Oid>();
+        if (storage.Load(Oid.Root) is { } root)
+        {
+            // A later run continues where the killed one stopped.
+            var references = new List<Oid>();
+            RecordFormat.References(root.Data.Span, references);
+            buckets.AddRange(references);
+            if (buckets.Count > 0)
+                RecordFormat.References(storage.Load(buckets[^1])!.Value.Data.Span, members);
+        }
+        var random = new Random();
+        for (var n = 1; ; n++)
+        {
+            if (buckets.Count == 0 || members.Count == PackLoopBucketSize)
+            {
+                buckets.Add(storage.NewOid());
+                members.Clear();
+            }
+            var item = storage.NewOid();
+            members.Add(item);
+            var text = $"item {item.Value}";
+            using (var transaction = storage.Begin())
+            {
+                transaction.Store(item, 0, PackLoopRecord(text));
+                transaction.Store(buckets[^1], storage.Load(buckets[^1])?.Tid ?? 0, PackLoopRecord("bucket", [.. members]));
+                if (members.Count == 1) transaction.Store(Oid.Root, storage.Load(Oid.Root)?.Tid ?? 0, PackLoopRecord("root", [.. buckets]));
+                transaction.Store(storage.NewOid(), 0, PackLoopRecord("garbage " + new string('g', random.Next(100, 3000))));
+                transaction.Vote();
+                var tid = transaction.Finish();
+                Console.WriteLine($"ack {item.Value} {tid} {text}");
+            }
+            if (n % 10 == 0)
+            {
+                Console.WriteLine("packing");
+                storage.Pack();
+                Console.WriteLine("packed");
+            }
+        }
+    }
+
+    private static byte[] PackLoopRecord(string state, params Oid[] references)
+    {
+        var text = Encoding.UTF8.GetBytes(state);
+        var record = new byte[RecordFormat.HeaderSize + text.Length + 8 * references.Length + 4];
+        BinaryPrimitives.WriteUInt32LittleEndian(record, 7);
+        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(4), 1);
+        text.CopyTo(record.AsSpan(RecordFormat.HeaderSize));
+        var position = RecordFormat.HeaderSize + text.Length;
+        foreach (var reference in references)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(position), reference.Value);
+            position += 8;
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(position), (uint)references.Length);
+        return record;
+    }
+}
