@@ -27,7 +27,9 @@ namespace Persistence;
 /// </remarks>
 public sealed class Connection : IDisposable, IReferenceResolver
 {
-    private const int MaxResolveAttempts = 10;
+    // Merging conflicts is cheap and always makes progress for mergeable classes, so allow many rounds
+    // (eight processes hammering one counter may lose the race for the commit lock several times in a row).
+    private const int MaxResolveAttempts = 100;
     private static readonly TimeSpan AutoRefreshInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly Database _database;
@@ -179,7 +181,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 }
                 catch (ConflictException conflict) when (conflict is not ReadConflictException && attempt < MaxResolveAttempts && TryResolve(conflict.Oids))
                 {
-                    // Every conflicting object merged the other change into its own: store again.
+                    // Every conflicting object merged the other change into its own: store again,
+                    // after a short random pause once the race has been lost a few times.
+                    if (attempt > 3) Thread.Sleep(Random.Shared.Next(0, Math.Min(attempt, 20)));
                 }
             }
         }

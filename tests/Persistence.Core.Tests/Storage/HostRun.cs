@@ -124,6 +124,7 @@ internal sealed class HostRun : IDisposable
     public void Dispose()
     {
         if (!Process.HasExited) Kill();
+        Process.WaitForExit(); // the output is read to its end, so no line arrives after this
         Process.Dispose();
         _lines.Dispose();
     }
