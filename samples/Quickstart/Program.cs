@@ -26,6 +26,7 @@ public static class Program
                 "remove" when args.Length == 2 => Remove(path, args[1]),
                 "list" when args.Length == 1 => List(path),
                 "history" when args.Length == 1 => History(path),
+                "backup" when args.Length == 2 => Backup(path, args[1]),
                 "help" or "-h" or "--help" => Usage(0),
                 _ => Usage(2),
             };
@@ -48,6 +49,8 @@ public static class Program
               remove <name>            remove an item
               list                     show the items
               history                  show every change made so far
+              backup <file>            copy the database to <file> while it is in use (a valid
+                                       database of every commit made up to then)
 
             The data lives in {FileName} in the current folder.
             """);
@@ -111,6 +114,20 @@ public static class Program
         connection.Commit();
         if (inventory.History.Count == 0) Console.WriteLine("No changes yet.");
         foreach (var line in inventory.History) Console.WriteLine(line);
+        return 0;
+    }
+
+    private static int Backup(string path, string destination)
+    {
+        using var db = Database.Open(path);
+        var tid = db.Backup(destination);
+        var copy = Path.GetFullPath(destination);
+        using (var check = Database.Open(copy, new DatabaseOptions { ReadOnly = true }))
+        using (var connection = check.OpenReadOnlyConnection())
+        {
+            var items = connection.Root.TryGetValue("inventory", out var stored) ? ((Inventory)stored).Items.Count : 0;
+            Console.WriteLine($"Backed up {Path.GetFileName(path)} to {copy}: every commit up to state {tid.ToString(Invariant)}, {new FileInfo(copy).Length.ToString("N0", Invariant)} bytes, {items.ToString(Invariant)} item(s).");
+        }
         return 0;
     }
 
