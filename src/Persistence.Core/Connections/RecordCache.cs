@@ -16,6 +16,10 @@ namespace Persistence;
 /// </remarks>
 internal sealed class RecordCache(long budgetBytes, long knownThrough)
 {
+    // What an entry costs beyond its record bytes (the entry object, its array header, the dictionary
+    // slot and the queue slot), counted against the budget so the budget is the memory really used.
+    private const int EntryOverhead = 112;
+
     private readonly Lock _gate = new();
     private readonly Dictionary<ulong, Entry> _entries = [];
     private readonly Queue<(ulong Oid, Entry Entry)> _order = new();
@@ -49,7 +53,7 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
     /// <summary>Remembers a revision the storage returned for a reader with snapshot <paramref name="snapshot"/>.</summary>
     public void Put(StoredRecord record, long snapshot)
     {
-        if (budgetBytes <= 0 || record.Data.Length > budgetBytes / 8) return;
+        if (budgetBytes <= 0 || record.Data.Length + EntryOverhead > budgetBytes / 8) return;
         lock (_gate)
         {
             // The storage said no revision lies in (record.Tid, snapshot]; if the cache has applied every
@@ -58,21 +62,30 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
             if (_entries.TryGetValue(record.Oid.Value, out var old))
             {
                 if (old.Tid > record.Tid) return;
-                _bytes -= old.Data.Length;
+                _bytes -= old.Data.Length + EntryOverhead;
             }
             var entry = new Entry(record.Tid, record.Data, validThrough);
             _entries[record.Oid.Value] = entry;
             _order.Enqueue((record.Oid.Value, entry));
-            _bytes += entry.Data.Length;
+            _bytes += entry.Data.Length + EntryOverhead;
             while (_bytes > budgetBytes && _order.TryDequeue(out var oldest))
             {
                 if (_entries.TryGetValue(oldest.Oid, out var current) && ReferenceEquals(current, oldest.Entry))
                 {
                     _entries.Remove(oldest.Oid);
-                    _bytes -= current.Data.Length;
+                    _bytes -= current.Data.Length + EntryOverhead;
                 }
             }
+            // Replaced entries leave stale queue slots behind; drop them before they outnumber the live ones.
+            if (_order.Count > 2 * _entries.Count + 1024) Compact();
         }
+    }
+
+    private void Compact()
+    {
+        var live = _order.Where(slot => _entries.TryGetValue(slot.Oid, out var current) && ReferenceEquals(current, slot.Entry)).ToList();
+        _order.Clear();
+        foreach (var slot in live) _order.Enqueue(slot);
     }
 
     /// <summary>Applies the changes a poll found: every changed object's entry stops being current.</summary>

@@ -1,0 +1,43 @@
+using Persistence.Storage;
+
+namespace Persistence.Tests.Connections;
+
+public class RecordCacheTests
+{
+    private static StoredRecord Record(ulong oid, long tid, int size = 100) => new(new Oid(oid), tid, new byte[size]);
+
+    [Fact]
+    public void The_cache_stays_within_its_byte_budget_counting_its_own_overhead()
+    {
+        var cache = new RecordCache(budgetBytes: 64 * 1024, knownThrough: 10);
+        for (ulong oid = 3; oid < 5_000; oid++) cache.Put(Record(oid, 5), snapshot: 10);
+        Assert.InRange(cache.Bytes, 1, 64 * 1024);
+        Assert.True(cache.TryGet(new Oid(4_999), 10, out _));
+        Assert.False(cache.TryGet(new Oid(3), 10, out _));
+    }
+
+    [Fact]
+    public void A_cached_revision_serves_only_the_snapshots_it_is_valid_for()
+    {
+        var cache = new RecordCache(budgetBytes: 1 << 20, knownThrough: 10);
+        cache.Put(Record(3, tid: 7), snapshot: 10);
+        Assert.True(cache.TryGet(new Oid(3), 8, out var hit));
+        Assert.Equal(7, hit.Tid);
+        Assert.False(cache.TryGet(new Oid(3), 6, out _));
+
+        // Someone commits a new revision at tid 12: the old one stays valid up to 10 only.
+        cache.Apply(new StorageChanges(12, [new Oid(3)]));
+        Assert.True(cache.TryGet(new Oid(3), 10, out _));
+        Assert.False(cache.TryGet(new Oid(3), 12, out _));
+
+        // Replacing the same object over and over keeps memory bounded and serves the newest.
+        for (var tid = 13; tid < 20_000; tid++)
+        {
+            cache.Put(Record(3, tid), snapshot: tid);
+            cache.Apply(new StorageChanges(tid, []));
+        }
+        Assert.True(cache.TryGet(new Oid(3), 19_999, out var newest));
+        Assert.Equal(19_999, newest.Tid);
+        Assert.InRange(cache.Bytes, 1, 1 << 20);
+    }
+}
