@@ -162,7 +162,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         BeginCall();
         if (_changed.Count == 0)
         {
-            Boundary(committedTid: 0, stored: null);
+            Boundary(committedTid: 0);
             return;
         }
         if (IsReadOnly || _storage.IsReadOnly)
@@ -202,19 +202,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _committing = false;
         }
 
-        var stored = new HashSet<ulong>(_records.Count);
         foreach (var (obj, _) in _records)
         {
             if (obj._serial == 0) LinkLoaded(obj);
             obj._serial = tid;
             obj._state = PersistentState.UpToDate;
-            stored.Add(obj._oid.Value);
         }
         _records.Clear();
         _changed.Clear();
         _added.Clear();
         _database.Committed();
-        Boundary(tid, stored);
+        Boundary(tid);
     }
 
     /// <summary>
@@ -225,7 +223,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         BeginCall();
         DropChanges();
-        Boundary(committedTid: 0, stored: null);
+        Boundary(committedTid: 0);
     }
 
     /// <summary>
@@ -260,7 +258,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         _closed = false;
         _owner = 0;
-        Boundary(committedTid: 0, stored: null);
+        Boundary(committedTid: 0);
     }
 
     // ---- Called by PersistentObject ----
@@ -506,14 +504,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _changed.Clear();
     }
 
-    private void Boundary(long committedTid, HashSet<ulong>? stored)
+    private void Boundary(long committedTid)
     {
         var changes = _database.Poll(_snapshot);
+        var nothingAfterOurCommit = committedTid != 0 && changes.LastTid == committedTid;
         foreach (var oid in changes.ChangedOids)
         {
-            // What this connection just stored is current unless someone committed after it.
-            if (stored is not null && changes.LastTid == committedTid && stored.Contains(oid.Value)) continue;
-            if (_objects.TryGetValue(oid.Value, out var obj) && obj._state == PersistentState.UpToDate) MakeGhost(obj);
+            if (!_objects.TryGetValue(oid.Value, out var obj) || obj._state != PersistentState.UpToDate) continue;
+            // What this connection just stored (its serial is this commit's tid) is current unless someone committed after it.
+            if (nothingAfterOurCommit && obj._serial == committedTid) continue;
+            MakeGhost(obj);
         }
         _snapshot = Math.Max(changes.LastTid, committedTid);
         Evict();

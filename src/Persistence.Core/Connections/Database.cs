@@ -278,8 +278,8 @@ public sealed class Database : IDisposable
     internal StorageChanges Poll(long sinceTid)
     {
         // Ask from no later than the cache knows, so the answer also covers what the cache must drop.
-        var changes = Storage.Poll(Math.Min(sinceTid, _cache?.KnownThrough ?? sinceTid));
-        _cache?.Apply(changes);
+        var changes = Storage.Poll(Math.Min(sinceTid, _cache.KnownThrough));
+        _cache.Apply(changes);
         return changes;
     }
 
