@@ -46,6 +46,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly Queue<PersistentObject> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
+    private readonly ConflictResolver _mergeWhileVoting;
     // The loaded objects, oldest activation first: a doubly linked list through the objects themselves.
     private PersistentObject? _oldestLoaded;
     private PersistentObject? _newestLoaded;
@@ -67,6 +68,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         IsReadOnly = readOnly;
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
+        _mergeWhileVoting = MergeWhileVoting;
         _snapshot = database.Poll(_storage.LastTid).LastTid;
         _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
     }
@@ -418,22 +420,25 @@ public sealed class Connection : IDisposable, IReferenceResolver
         foreach (var obj in _changed) _pending.Enqueue(obj);
         foreach (var obj in _added) _pending.Enqueue(obj);
         while (_pending.TryDequeue(out var obj))
+            _records.Add((obj, Serialize(obj)));
+    }
+
+    private RecordSlice Serialize(PersistentObject obj)
+    {
+        var binding = _catalog.BindForWrite(obj.PersistentType);
+        obj._typeId = binding.TypeId;
+        var writer = _buffer.BeginRecord(binding.TypeId, binding.Version, this);
+        RecordSlice record;
+        try
         {
-            var binding = _catalog.BindForWrite(obj.PersistentType);
-            obj._typeId = binding.TypeId;
-            var writer = _buffer.BeginRecord(binding.TypeId, binding.Version, this);
-            RecordSlice record;
-            try
-            {
-                obj.WriteState(ref writer);
-            }
-            finally
-            {
-                // Leave the buffer ready for the next record even if WriteState threw.
-                record = writer.Complete();
-            }
-            _records.Add((obj, record));
+            obj.WriteState(ref writer);
         }
+        finally
+        {
+            // Leave the buffer ready for the next record even if WriteState threw.
+            record = writer.Complete();
+        }
+        return record;
     }
 
     private long StoreChanges()
@@ -450,8 +455,28 @@ public sealed class Connection : IDisposable, IReferenceResolver
                     transaction.CheckCurrent(obj._oid, obj._serial);
             }
         }
-        transaction.Vote();
+        if (transaction is StorageTransactionBase ours) ours.Vote(_mergeWhileVoting);
+        else transaction.Vote();
         return transaction.Finish();
+    }
+
+    /// <summary>
+    /// Merges another transaction's change into a written object while the vote holds the commit lock
+    /// (see <see cref="PersistentObject.ResolveConflict"/>), and returns the merged record; null to
+    /// leave the conflict (to <see cref="TryResolve"/> and a second vote, or to the caller).
+    /// </summary>
+    private ReadOnlyMemory<byte>? MergeWhileVoting(Oid oid, long currentSerial)
+    {
+        if (!_objects.TryGetValue(oid.Value, out var obj) || obj._state != PersistentState.Changed || obj._serial == 0) return null;
+        if (_storage.Load(oid) is not { } committed || committed.Tid != currentSerial) return null;
+        var old = _storage.LoadBefore(oid, obj._serial + 1) is { } revision ? Detached(obj, revision) : null;
+        if (!obj.ResolveConflict(old, Detached(obj, committed))) return null;
+        obj._serial = currentSerial;
+        var record = Serialize(obj);
+        // The merged state reaches objects that are new in this transaction only now: they need oids
+        // and records of their own, which this vote cannot add; the next attempt stores them.
+        if (_pending.Count > 0) return null;
+        return _buffer.Memory(record);
     }
 
     private bool TryResolve(IReadOnlyList<Oid> oids)

@@ -40,12 +40,15 @@ internal sealed class FileRangeLock
     private static readonly Dictionary<string, SemaphoreSlim> FallbackTurns = [];
 
     private readonly FileStream _file;
+    // Taken once by the owner: every use of FileStream.SafeFileHandle costs a seek system call.
+    private readonly SafeFileHandle _handle;
     private readonly string _path;
 
-    /// <summary>Locks bytes of <paramref name="file"/> (opened from <paramref name="path"/>, a full path).</summary>
-    public FileRangeLock(FileStream file, string path)
+    /// <summary>Locks bytes of <paramref name="file"/> (opened from <paramref name="path"/>, a full path), whose handle is <paramref name="handle"/>.</summary>
+    public FileRangeLock(FileStream file, SafeFileHandle handle, string path)
     {
         _file = file;
+        _handle = handle;
         _path = path;
     }
 
@@ -78,7 +81,7 @@ internal sealed class FileRangeLock
         if (UseOfdLocks)
         {
             var flock = new Flock { Type = exclusive ? F_WRLCK : F_RDLCK, Whence = 0, Start = offset, Length = 1 };
-            if (Native.fcntl(_file.SafeFileHandle, F_OFD_SETLK, ref flock) == 0) return true;
+            if (Native.fcntl(_handle, F_OFD_SETLK, ref flock) == 0) return true;
             var error = Marshal.GetLastPInvokeError();
             if (error is EAGAIN or EACCES) return false;
             if (error != EINVAL) throw LockError(error);
@@ -96,11 +99,11 @@ internal sealed class FileRangeLock
     {
         try
         {
-            if (_file.SafeFileHandle.IsClosed) return;
+            if (_handle.IsClosed) return;
             if (UseOfdLocks)
             {
                 var flock = new Flock { Type = F_UNLCK, Whence = 0, Start = offset, Length = 1 };
-                if (Native.fcntl(_file.SafeFileHandle, F_OFD_SETLK, ref flock) != 0)
+                if (Native.fcntl(_handle, F_OFD_SETLK, ref flock) != 0)
                     throw LockError(Marshal.GetLastPInvokeError());
                 return;
             }
@@ -124,7 +127,7 @@ internal sealed class FileRangeLock
         var flock = new Flock { Type = type, Whence = 0, Start = offset, Length = 1 };
         while (true)
         {
-            if (Native.fcntl(_file.SafeFileHandle, F_OFD_SETLKW, ref flock) == 0) return true;
+            if (Native.fcntl(_handle, F_OFD_SETLKW, ref flock) == 0) return true;
             var error = Marshal.GetLastPInvokeError();
             // The runtime's own signals (e.g. to suspend threads for a collection) interrupt the wait.
             if (error == EINTR) continue;

@@ -87,6 +87,7 @@ public sealed partial class FileStorage
         CheckpointRejection = rejection;
         if (loaded is not { } checkpoint) return false;
         _index.ReplaceWith(checkpoint.Index);
+        _revisionTids.Clear();
         _end = checkpoint.Info.Covered;
         _lastTid = checkpoint.Info.LastTid;
         if (checkpoint.HighestOid != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(checkpoint.HighestOid));

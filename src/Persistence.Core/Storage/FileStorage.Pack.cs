@@ -237,26 +237,44 @@ public sealed partial class FileStorage
         {
             lock (_checkpointLock)
             {
-                File.Move(PackPath, FilePath, overwrite: true);
+                // The shared state names the new file before it replaces the old one: a writer of
+                // another process reads it under the commit lock at its next commit and switches
+                // before it appends, so nothing is appended to the replaced file. If the state cannot
+                // be written, the old file stays.
+                if (_lockFile is not null)
+                {
+                    _lockFile.Bind(_databaseId, fileId);
+                    try
+                    {
+                        _lockFile.Claim(packer.End);
+                    }
+                    catch
+                    {
+                        _lockFile.Bind(_databaseId, _fileId);
+                        throw;
+                    }
+                }
+                try
+                {
+                    File.Move(PackPath, FilePath, overwrite: true);
+                }
+                catch
+                {
+                    // The state names a file that is not there: the next commit of any writer finds the
+                    // old file still at the path and makes the state name it again.
+                    _lockFile?.Bind(_databaseId, _fileId);
+                    throw;
+                }
                 replaced = true;
                 lock (_stateLock)
                 {
                     _file = packer.Target;
                     _index.ReplaceWith(packer.Index);
+                    _revisionTids.Clear();
                     Volatile.Write(ref _end, packer.End);
                     _fileId = fileId;
                     _oidFloor = oidFloor;
                     _checkpointEnd = FileHeaderSize;
-                }
-                _lockFile?.Bind(_databaseId, fileId);
-                try
-                {
-                    // The shared state now speaks of the new file, which is on disk to its end.
-                    _lockFile?.Initialize(packer.End);
-                }
-                catch (Exception e) when (e is IOException or PersistenceException)
-                {
-                    // The next commit starts the state over (with the durable end unknown).
                 }
                 try
                 {

@@ -54,7 +54,8 @@ public sealed partial class FileStorage
     /// length and time comes first (see <see cref="LooksUnchanged"/>).</param>
     private void SwitchIfReplaced(bool thorough)
     {
-        if ((!thorough && LooksUnchanged()) || !TryReadIdentityAtPath(out _, out var fileId) || fileId == Volatile.Read(ref _fileId)) return;
+        if (!thorough && (StateNamesThisFile() || LooksUnchanged())) return;
+        if (!TryReadIdentityAtPath(out _, out var fileId) || fileId == Volatile.Read(ref _fileId)) return;
         lock (_catchUpLock)
         {
             if (!TryReadIdentityAtPath(out var databaseId, out fileId) || fileId == _fileId) return;
@@ -146,6 +147,7 @@ public sealed partial class FileStorage
                     old = _file;
                     _file = file;
                     _index.ReplaceWith(index);
+                    _revisionTids.Clear();
                     Volatile.Write(ref _end, position);
                     _fileId = fileId;
                     _oidFloor = oidFloor;
@@ -193,6 +195,22 @@ public sealed partial class FileStorage
             }
             _syncing = false;
             Monitor.PulseAll(_syncGate);
+        }
+    }
+
+    /// <summary>
+    /// Whether the lock file's shared state names the open file: a pack names its new file there
+    /// before it renames it over the data file, so then no pack has replaced it (one read, no lock).
+    /// </summary>
+    private bool StateNamesThisFile()
+    {
+        try
+        {
+            return _lockFile?.ReadState().Valid ?? false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 

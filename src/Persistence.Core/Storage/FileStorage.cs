@@ -46,6 +46,8 @@ public sealed partial class FileStorage : IStorage
     private readonly Lock _stateLock = new();
     private readonly Lock _catchUpLock = new();
     private readonly FileStorageIndex _index = new();
+    // The tids of the newest revisions, by offset: the conflict check without reading headers.
+    private readonly RevisionTids _revisionTids = new();
     private readonly ChangeLog _changes;
     private readonly SemaphoreSlim _commitLock = new(1, 1);
     private readonly CancellationTokenSource _disposing = new();
@@ -429,6 +431,7 @@ public sealed partial class FileStorage : IStorage
             foreach (var record in records)
             {
                 _index.Set(record.Oid, record.Offset);
+                _revisionTids.Remember(record.Oid, record.Offset, header.Tid);
                 OidAllocator.MoveBeyond(ref _lastOid, new Oid(record.Oid));
                 if (log) _changes.Add(header.Tid, record.Oid);
             }
@@ -454,9 +457,12 @@ public sealed partial class FileStorage : IStorage
     }
 
     /// <summary>Reads the transactions appended after <see cref="_end"/>; called with <see cref="_catchUpLock"/> held.</summary>
-    private TailState CatchUpCore(bool final)
+    private TailState CatchUpCore(bool final) => CatchUpCore(final, out _);
+
+    /// <summary>Reads the transactions appended after <see cref="_end"/>, up to <paramref name="length"/>, the file's length when it began.</summary>
+    private TailState CatchUpCore(bool final, out long length)
     {
-        var length = RandomAccess.GetLength(_file);
+        length = RandomAccess.GetLength(_file);
         var end = Volatile.Read(ref _end);
         if (length == end) return TailState.None;
         if (length < end)
@@ -566,14 +572,19 @@ public sealed partial class FileStorage : IStorage
     private long CurrentSerial(Oid oid)
     {
         long offset;
-        lock (_stateLock) offset = _index.Find(oid.Value);
-        if (offset == 0) return 0;
+        lock (_stateLock)
+        {
+            offset = _index.Find(oid.Value);
+            if (offset == 0) return 0;
+            if (_revisionTids.TryGet(oid.Value, offset, out var known)) return known;
+        }
         Span<byte> header = stackalloc byte[DataHeaderSize];
         if (ReadAt(offset, header) < DataHeaderSize)
             throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file", offset, oid);
         var record = ReadDataHeader(header);
         if (record.Oid != oid.Value)
             throw new CorruptDatabaseException($"The index of {FilePath} points at a record of oid {record.Oid} here", offset, oid);
+        lock (_stateLock) _revisionTids.Remember(oid.Value, offset, record.Tid);
         return record.Tid;
     }
 
@@ -637,12 +648,21 @@ public sealed partial class FileStorage : IStorage
     /// <summary>Catches up with the file's end with the commit lock held, where every verdict is final.</summary>
     private void CatchUpForCommit()
     {
-        // Before anything is appended: if a pack replaced the file, append to the new one.
-        SwitchIfReplaced(thorough: true);
+        // Before anything is appended: if a pack replaced the file, append to the new one. A pack makes
+        // the shared state name its new file before it renames it over this one (and no one else makes
+        // the state name a file without checking the path under the commit lock), so a state that
+        // names this file says no pack replaced it, without reading the header at the path.
+        var state = _lockFile!.ReadState();
+        if (!state.Valid)
+        {
+            SwitchIfReplaced(thorough: true);
+            state = _lockFile.ReadState();
+        }
         lock (_catchUpLock)
         {
-            CatchUpCore(final: true);
-            if (RandomAccess.GetLength(_file) > _end)
+            // With the commit lock held no one appends: the length read by the catch-up is the file's.
+            CatchUpCore(final: true, out var length);
+            if (length > _end)
             {
                 // With the commit lock held no one is appending: whatever follows the last complete
                 // transaction was left by a writer that died (or failed) while appending. It goes before
@@ -652,16 +672,18 @@ public sealed partial class FileStorage : IStorage
                 RandomAccess.FlushToDisk(_file);
             }
         }
-        var state = _lockFile!.ReadState();
         if (!state.Valid)
         {
-            // The lock file was replaced or damaged while the database was open: start its state over.
-            _lockFile.Initialize(-1);
+            // No state, or one that names another file while this one is at the path (a pack that
+            // failed before its rename, a lock file replaced or damaged): make it name this file.
+            _lockFile.Claim(-1);
+            state = _lockFile.ReadState();
         }
         else if (state.DurableEnd > Volatile.Read(ref _end))
         {
-            // Only ever set to the end of a transaction that was in the file: this data file is not the
-            // one the lock file speaks of (it was replaced by an older copy). Trusting it could skip a flush.
+            // Only ever set to the end of a transaction that was in the file (read before catching up,
+            // so it is at most where the complete transactions end now): this data file is not the one
+            // the lock file speaks of (it was replaced by an older copy). Trusting it could skip a flush.
             _lockFile.ForgetDurableEnd();
             state = state with { DurableEnd = -1 };
         }
@@ -713,6 +735,7 @@ public sealed partial class FileStorage : IStorage
                     {
                         var oid = stores[i].Oid;
                         _index.Set(oid.Value, _recordOffsets[i]);
+                        _revisionTids.Remember(oid.Value, _recordOffsets[i], tid);
                         OidAllocator.MoveBeyond(ref _lastOid, oid);
                         _changes.Add(tid, oid.Value);
                     }

@@ -45,6 +45,8 @@ internal sealed class FileStorageLock : IDisposable
     private const int ChecksumOffset = 60;
 
     private readonly FileStream _stream;
+    // Taken from the stream once: every use of FileStream.SafeFileHandle costs a seek system call.
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _handle;
     private readonly FileRangeLock _locks;
     // Byte locks belong to the open file, not to a thread: two threads of this process taking the state
     // lock through it would both "hold" it, and one's release would drop the other's. The storage
@@ -57,7 +59,8 @@ internal sealed class FileStorageLock : IDisposable
     {
         Path = path;
         _stream = stream;
-        _locks = new FileRangeLock(stream, path);
+        _handle = stream.SafeFileHandle;
+        _locks = new FileRangeLock(stream, _handle, path);
         CanWrite = canWrite;
     }
 
@@ -150,9 +153,14 @@ internal sealed class FileStorageLock : IDisposable
         _fileId = fileId;
     }
 
-    /// <summary>Reads the shared state.</summary>
+    /// <summary>
+    /// Reads the shared state. Without the state lock first: the state is one 64-byte write with a
+    /// checksum, so a read that races a rewrite fails the checksum and is taken again under the lock.
+    /// </summary>
     public LockState ReadState()
     {
+        var state = Read();
+        if (state.Kind != LockStateKind.Unknown) return state;
         lock (_stateGate)
         {
             _locks.Enter(StateByte, exclusive: false);
@@ -168,14 +176,26 @@ internal sealed class FileStorageLock : IDisposable
     }
 
     /// <summary>
-    /// Makes the state belong to the bound data file: a missing, damaged or foreign state (a new lock
-    /// file, one from an older version, or one left by a database that was replaced) starts over with
-    /// no oids reserved and the durable end unknown, or <paramref name="durableEnd"/> when the caller
-    /// knows it (it just created and flushed the file).
+    /// Starts a state where there is none (a new lock file, a damaged state or another database's),
+    /// with no oids reserved and the durable end unknown, or <paramref name="durableEnd"/> when the
+    /// caller knows it (it just created and flushed the file). A state that names another file of this
+    /// database is left alone: only a writer holding the commit lock may change which file it names
+    /// (<see cref="Claim"/>).
     /// </summary>
     public void Initialize(long durableEnd)
     {
-        Update(state => state.Valid ? state : state with { Valid = true, DurableEnd = durableEnd });
+        Update(state => state.Kind == LockStateKind.Unknown ? state with { Kind = LockStateKind.ThisFile, FileId = _fileId, DurableEnd = durableEnd } : state);
+    }
+
+    /// <summary>
+    /// Makes the state name the bound data file (keeping the oid mark), with the durable end
+    /// <paramref name="durableEnd"/> if it named another file or none. Called with the commit lock held,
+    /// by a writer that has just checked which file is at the path, or by a pack before it renames its
+    /// new file over the data file: every writer reads at its next commit that the file was replaced.
+    /// </summary>
+    public void Claim(long durableEnd)
+    {
+        Update(state => state.Kind == LockStateKind.ThisFile ? state : state with { Kind = LockStateKind.ThisFile, FileId = _fileId, DurableEnd = durableEnd });
     }
 
     /// <summary>
@@ -191,7 +211,10 @@ internal sealed class FileStorageLock : IDisposable
             if (mark > ulong.MaxValue - (ulong)count)
                 throw new PersistenceException("The database has used up its oids (2^64); no new object can be stored.");
             first = mark + 1;
-            return state with { Valid = true, OidMark = mark + (ulong)count };
+            // The mark belongs to the database, not to one file: a state that names another file keeps naming it.
+            return state.Kind == LockStateKind.Unknown
+                ? state with { Kind = LockStateKind.ThisFile, FileId = _fileId, OidMark = mark + (ulong)count }
+                : state with { OidMark = mark + (ulong)count };
         });
         return first;
     }
@@ -199,19 +222,19 @@ internal sealed class FileStorageLock : IDisposable
     /// <summary>Gives back the unused end of a block of oids, if no one reserved after it.</summary>
     public void ReturnOids(ulong blockLast, ulong firstUnused)
     {
-        Update(state => state.Valid && state.OidMark == blockLast && firstUnused > 0 ? state with { OidMark = firstUnused - 1 } : state);
+        Update(state => state.Kind != LockStateKind.Unknown && state.OidMark == blockLast && firstUnused > 0 ? state with { OidMark = firstUnused - 1 } : state);
     }
 
-    /// <summary>Records that the data file is on disk up to <paramref name="durableEnd"/> (only ever raises it).</summary>
+    /// <summary>Records that the data file is on disk up to <paramref name="durableEnd"/> (only ever raises it; only in a state that names this file).</summary>
     public void RaiseDurableEnd(long durableEnd)
     {
-        Update(state => durableEnd > state.DurableEnd ? state with { Valid = true, DurableEnd = durableEnd } : state);
+        Update(state => state.Valid && durableEnd > state.DurableEnd ? state with { DurableEnd = durableEnd } : state);
     }
 
     /// <summary>Forgets the durable end (the data file no longer matches it, e.g. it was replaced by an older copy).</summary>
     public void ForgetDurableEnd()
     {
-        Update(state => state with { DurableEnd = -1 });
+        Update(state => state.Valid ? state with { DurableEnd = -1 } : state);
     }
 
     /// <summary>Closes the lock file, releasing every lock this open holds.</summary>
@@ -227,7 +250,7 @@ internal sealed class FileStorageLock : IDisposable
             {
                 var before = Read();
                 var after = change(before);
-                if (after != before || !before.Valid) Write(after);
+                if (after != before) Write(after);
             }
             finally
             {
@@ -242,7 +265,7 @@ internal sealed class FileStorageLock : IDisposable
         var read = 0;
         while (read < StateSize)
         {
-            var n = RandomAccess.Read(_stream.SafeFileHandle, bytes[read..], read);
+            var n = RandomAccess.Read(_handle, bytes[read..], read);
             if (n == 0) break;
             read += n;
         }
@@ -252,10 +275,12 @@ internal sealed class FileStorageLock : IDisposable
             || BinaryPrimitives.ReadUInt32LittleEndian(bytes[ChecksumOffset..]) != Crc32C.Compute(bytes[..ChecksumOffset])
             || new Guid(bytes[16..32]) != _databaseId)
             return LockState.Unknown;
-        var oidMark = BinaryPrimitives.ReadUInt64LittleEndian(bytes[40..]);
-        // The durable end speaks of one file; a pack's new file starts with none known.
-        if (BinaryPrimitives.ReadUInt64LittleEndian(bytes[32..]) != _fileId) return new LockState(false, oidMark, -1);
-        return new LockState(true, oidMark, BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]));
+        var fileId = BinaryPrimitives.ReadUInt64LittleEndian(bytes[32..]);
+        return new LockState(
+            fileId == _fileId ? LockStateKind.ThisFile : LockStateKind.OtherFile,
+            fileId,
+            BinaryPrimitives.ReadUInt64LittleEndian(bytes[40..]),
+            BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]));
     }
 
     private void Write(LockState state)
@@ -265,22 +290,39 @@ internal sealed class FileStorageLock : IDisposable
         Magic.CopyTo(bytes);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes[8..], StateVersion);
         _databaseId.TryWriteBytes(bytes[16..32]);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[32..], _fileId);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[32..], state.FileId);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[40..], state.OidMark);
         BinaryPrimitives.WriteInt64LittleEndian(bytes[48..], state.DurableEnd);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes[ChecksumOffset..], Crc32C.Compute(bytes[..ChecksumOffset]));
         // Not flushed to disk: after a system crash a stale state is safe (see FileStorage's oid
         // reservation and durable end), and a torn one fails its checksum and starts over.
-        RandomAccess.Write(_stream.SafeFileHandle, bytes, 0);
+        RandomAccess.Write(_handle, bytes, 0);
     }
 }
 
+/// <summary>Whom the state in the lock file speaks of.</summary>
+internal enum LockStateKind
+{
+    /// <summary>No state (a new lock file, a damaged state, or one of another database).</summary>
+    Unknown,
+
+    /// <summary>A state for another file of this database: one a pack replaced, or the packed file that replaced this one.</summary>
+    OtherFile,
+
+    /// <summary>A state for the bound data file.</summary>
+    ThisFile,
+}
+
 /// <summary>The state processes share in the lock file.</summary>
-/// <param name="Valid">Whether the lock file held a state for this data file.</param>
+/// <param name="Kind">Whether it is a state for the bound data file.</param>
+/// <param name="FileId">The file id it names.</param>
 /// <param name="OidMark">The highest oid reserved by any process (0: none).</param>
-/// <param name="DurableEnd">The data file is on disk up to this offset, the end of a transaction; -1 if unknown.</param>
-internal readonly record struct LockState(bool Valid, ulong OidMark, long DurableEnd)
+/// <param name="DurableEnd">The named data file is on disk up to this offset, the end of a transaction; -1 if unknown.</param>
+internal readonly record struct LockState(LockStateKind Kind, ulong FileId, ulong OidMark, long DurableEnd)
 {
     /// <summary>No state: nothing reserved, nothing known durable.</summary>
-    public static LockState Unknown => new(false, 0, -1);
+    public static LockState Unknown => new(LockStateKind.Unknown, 0, 0, -1);
+
+    /// <summary>Whether the state speaks of the bound data file (its durable end is this file's).</summary>
+    public bool Valid => Kind == LockStateKind.ThisFile;
 }

@@ -15,14 +15,6 @@ public sealed class FileStorageCheckpointTests : IDisposable
 
     private string CheckpointPath => _path + ".index";
 
-    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
-    {
-        using var transaction = storage.Begin();
-        foreach (var (oid, serial, data) in records)
-            transaction.Store(oid, serial, data);
-        transaction.Vote();
-        return transaction.Finish();
-    }
 
     /// <summary>What was committed: each object's newest text and tid, and every revision for LoadBefore.</summary>
     private sealed class Expected
@@ -33,7 +25,7 @@ public sealed class FileStorageCheckpointTests : IDisposable
 
         public long Commit(IStorage storage, params (Oid Oid, string Text)[] changes)
         {
-            var tid = FileStorageCheckpointTests.Commit(storage, [.. changes.Select(c => (c.Oid, Current.TryGetValue(c.Oid, out var old) ? old.Tid : 0, Make(c.Text)))]);
+            var tid = TestRecords.Commit(storage, [.. changes.Select(c => (c.Oid, Current.TryGetValue(c.Oid, out var old) ? old.Tid : 0, Make(c.Text)))]);
             foreach (var (oid, text) in changes)
             {
                 Current[oid] = (tid, text);

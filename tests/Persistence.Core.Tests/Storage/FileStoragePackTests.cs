@@ -12,14 +12,6 @@ public sealed class FileStoragePackTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
-    {
-        using var transaction = storage.Begin();
-        foreach (var (oid, serial, data) in records)
-            transaction.Store(oid, serial, data);
-        transaction.Vote();
-        return transaction.Finish();
-    }
 
     private static long Serial(IStorage storage, Oid oid) => storage.Load(oid)?.Tid ?? 0;
 

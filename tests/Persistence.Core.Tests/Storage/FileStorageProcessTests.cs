@@ -19,14 +19,6 @@ public sealed class FileStorageProcessTests(ITestOutputHelper output) : IDisposa
 
     public void Dispose() => _directory.Dispose();
 
-    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
-    {
-        using var transaction = storage.Begin();
-        foreach (var (oid, serial, data) in records)
-            transaction.Store(oid, serial, data);
-        transaction.Vote();
-        return transaction.Finish();
-    }
 
     private static long Number(string line) => long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
 

@@ -26,14 +26,6 @@ public sealed class FileStorageReadOnlyTests(ITestOutputHelper output) : IDispos
         _directory.Dispose();
     }
 
-    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
-    {
-        using var transaction = storage.Begin();
-        foreach (var (oid, serial, data) in records)
-            transaction.Store(oid, serial, data);
-        transaction.Vote();
-        return transaction.Finish();
-    }
 
     /// <summary>A database in a directory of its own; returns its path and its last tid.</summary>
     private (string Path, long Tid) Database(string name)

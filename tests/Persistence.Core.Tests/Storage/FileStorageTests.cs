@@ -15,14 +15,6 @@ public sealed class FileStorageTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
-    {
-        using var transaction = storage.Begin();
-        foreach (var (oid, serial, data) in records)
-            transaction.Store(oid, serial, data);
-        transaction.Vote();
-        return transaction.Finish();
-    }
 
     private long FileLength => new FileInfo(_path).Length;
 

@@ -36,14 +36,6 @@ public abstract class StorageConformanceTests : IDisposable
         return storage;
     }
 
-    private static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
-    {
-        using var transaction = storage.Begin();
-        foreach (var (oid, serial, data) in records)
-            transaction.Store(oid, serial, data);
-        transaction.Vote();
-        return transaction.Finish();
-    }
 
     // ---- empty storage, oids ----
 

@@ -35,4 +35,14 @@ internal static class TestRecords
         Assert.NotNull(record);
         return Text(record.Value.Data);
     }
+
+    /// <summary>Stores the records in one transaction, votes and finishes it; returns its tid.</summary>
+    public static long Commit(IStorage storage, params (Oid Oid, long Serial, byte[] Data)[] records)
+    {
+        using var transaction = storage.Begin();
+        foreach (var (oid, serial, data) in records)
+            transaction.Store(oid, serial, data);
+        transaction.Vote();
+        return transaction.Finish();
+    }
 }

@@ -1,0 +1,105 @@
+using Persistence.Storage;
+
+namespace Persistence.Tests.Connections;
+
+/// <summary>
+/// A written object that another transaction changed meanwhile merges the other change inside the
+/// vote, with the commit lock held, instead of failing the vote and voting again.
+/// </summary>
+public class ConflictMergeTests
+{
+    /// <summary>Counts the storage transactions connections begin.</summary>
+    private sealed class CountingStorage(IStorage inner) : DelegatingStorage(inner)
+    {
+        public int Begun;
+
+        public override IStorageTransaction Begin()
+        {
+            Interlocked.Increment(ref Begun);
+            return base.Begin();
+        }
+    }
+
+    private static (Database Db, CountingStorage Storage) CounterDatabase(IStorage inner)
+    {
+        var storage = new CountingStorage(inner);
+        var db = Database.Open(storage, TestDatabase.Cold());
+        using var setup = db.OpenConnection();
+        setup.Root["counter"] = new PersistentCounter(10);
+        setup.Commit();
+        return (db, storage);
+    }
+
+    [Fact]
+    public void A_counter_changed_by_another_commit_merges_within_one_vote()
+    {
+        var (db, storage) = CounterDatabase(new MemoryStorage());
+        using (db)
+        {
+            using var first = db.OpenConnection();
+            using var second = db.OpenConnection();
+            ((PersistentCounter)first.Root["counter"]).Add(5);
+            ((PersistentCounter)second.Root["counter"]).Add(7);
+            first.Commit();
+            var before = storage.Begun;
+
+            second.Commit();
+
+            Assert.Equal(1, storage.Begun - before);
+            Assert.Equal(22, ((PersistentCounter)second.Root["counter"]).Value);
+            using var check = db.OpenConnection();
+            Assert.Equal(22, ((PersistentCounter)check.Root["counter"]).Value);
+        }
+    }
+
+    [Fact]
+    public void On_the_file_storage_merges_chain_across_several_commits_in_between()
+    {
+        using var folder = new TempFolder();
+        var (db, storage) = CounterDatabase(FileStorage.Open(folder.File("merge.persist")));
+        using (db)
+        {
+            using var late = db.OpenConnection();
+            ((PersistentCounter)late.Root["counter"]).Add(100);
+            for (var i = 0; i < 3; i++)
+            {
+                using var other = db.OpenConnection();
+                ((PersistentCounter)other.Root["counter"]).Increment();
+                other.Commit();
+            }
+            var before = storage.Begun;
+
+            late.Commit();
+
+            Assert.Equal(1, storage.Begun - before);
+            using var check = db.OpenConnection();
+            Assert.Equal(113, ((PersistentCounter)check.Root["counter"]).Value);
+        }
+    }
+
+    [Fact]
+    public void A_merge_does_not_hide_a_conflict_on_an_object_that_was_only_read()
+    {
+        var (db, _) = CounterDatabase(new MemoryStorage());
+        using (db)
+        {
+            using (var setup = db.OpenConnection())
+            {
+                setup.Root["limit"] = new PersistentCounter(1);
+                setup.Commit();
+            }
+            using var first = db.OpenConnection();
+            using var second = db.OpenConnection();
+            // The second transaction increments only while the limit allows: it reads the limit.
+            if (((PersistentCounter)second.Root["limit"]).Value > 0) ((PersistentCounter)second.Root["counter"]).Increment();
+            ((PersistentCounter)first.Root["limit"]).Decrement();
+            ((PersistentCounter)first.Root["counter"]).Increment();
+            first.Commit();
+
+            Assert.Throws<ConflictException>(second.Commit);
+            second.Abort();
+            using var check = db.OpenConnection();
+            Assert.Equal((11L, 0L), (((PersistentCounter)check.Root["counter"]).Value, ((PersistentCounter)check.Root["limit"]).Value));
+        }
+    }
+}
