@@ -201,15 +201,21 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         _items.Sort(comparer);
     }
 
-    /// <summary>Reverses the order of the elements; writes nothing if there are fewer than two.</summary>
+    /// <summary>Reverses the order of the elements; writes nothing if that leaves every element as it was.</summary>
     public void Reverse() => Reverse(0, Count);
 
-    /// <summary>Reverses the order of <paramref name="count"/> elements from <paramref name="index"/> on; writes nothing if <paramref name="count"/> is less than two.</summary>
+    /// <summary>
+    /// Reverses the order of <paramref name="count"/> elements from <paramref name="index"/> on; writes
+    /// nothing if that leaves every element as it was (fewer than two, or a run that reads the same both ways).
+    /// </summary>
     public void Reverse(int index, int count)
     {
         ActivateIfGhost();
         CollectionTypes.CheckRange(index, count, _items.Count);
-        if (count < 2) return;
+        var items = _items;
+        var same = true;
+        for (int low = index, high = index + count - 1; low < high && same; low++, high--) same = CollectionTypes.Unchanged(items[low], items[high]);
+        if (same) return;
         BeforeWrite();
         _items.Reverse(index, count);
     }
