@@ -93,15 +93,11 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         }
     }
 
-    /// <summary>The keys: a read-only view that follows the dictionary.</summary>
-    public KeyCollection Keys => new(this);
+    /// <summary>The keys: a read-only view that follows the dictionary (changing it throws <see cref="NotSupportedException"/>).</summary>
+    public ICollection<TKey> Keys => new View<TKey>(this, nameof(Keys), static entry => entry.Key, ContainsKey);
 
-    /// <summary>The values: a read-only view that follows the dictionary.</summary>
-    public ValueCollection Values => new(this);
-
-    ICollection<TKey> IDictionary<TKey, TValue>.Keys => Keys;
-
-    ICollection<TValue> IDictionary<TKey, TValue>.Values => Values;
+    /// <summary>The values: a read-only view that follows the dictionary (changing it throws <see cref="NotSupportedException"/>).</summary>
+    public ICollection<TValue> Values => new View<TValue>(this, nameof(Values), static entry => entry.Value, ContainsValue);
 
     IEnumerable<TKey> IReadOnlyDictionary<TKey, TValue>.Keys => Keys;
 
@@ -303,77 +299,39 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         public void Dispose() => _inner.Dispose();
     }
 
-    /// <summary>The keys of a <see cref="PersistentDictionary{TKey, TValue}"/>: a read-only view that follows it.</summary>
-    public sealed class KeyCollection : ICollection<TKey>, IReadOnlyCollection<TKey>
+    /// <summary>A read-only view of the keys or the values that follows the dictionary, also across reloads.</summary>
+    private sealed class View<TItem>(
+        PersistentDictionary<TKey, TValue> dictionary,
+        string name,
+        Func<KeyValuePair<TKey, TValue>, TItem> select,
+        Func<TItem, bool> contains) : ICollection<TItem>, IReadOnlyCollection<TItem>
     {
-        private readonly PersistentDictionary<TKey, TValue> _dictionary;
+        public int Count => dictionary.Count;
 
-        internal KeyCollection(PersistentDictionary<TKey, TValue> dictionary) => _dictionary = dictionary;
+        public bool IsReadOnly => true;
 
-        /// <inheritdoc cref="ICollection{T}.Count" />
-        public int Count => _dictionary.Count;
+        public bool Contains(TItem item) => contains(item);
 
-        bool ICollection<TKey>.IsReadOnly => true;
-
-        /// <inheritdoc />
-        public bool Contains(TKey item) => _dictionary.ContainsKey(item);
-
-        /// <inheritdoc />
-        public void CopyTo(TKey[] array, int arrayIndex)
+        public void CopyTo(TItem[] array, int arrayIndex)
         {
-            _dictionary.ActivateIfGhost();
-            _dictionary._items.Keys.CopyTo(array, arrayIndex);
+            ArgumentNullException.ThrowIfNull(array);
+            ArgumentOutOfRangeException.ThrowIfNegative(arrayIndex);
+            if (array.Length - arrayIndex < Count)
+                throw new ArgumentException($"The array has room for {array.Length - arrayIndex} elements from index {arrayIndex}, not {Count}.", nameof(array));
+            foreach (var entry in dictionary) array[arrayIndex++] = select(entry);
         }
 
-        /// <summary>Returns an enumerator over the keys, which fails as the dictionary's own does.</summary>
-        public IEnumerator<TKey> GetEnumerator()
+        public IEnumerator<TItem> GetEnumerator()
         {
-            foreach (var entry in _dictionary) yield return entry.Key;
+            foreach (var entry in dictionary) yield return select(entry);
         }
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-        void ICollection<TKey>.Add(TKey item) => throw CollectionTypes.ReadOnlyView("Keys");
+        public void Add(TItem item) => throw CollectionTypes.ReadOnlyView(name);
 
-        void ICollection<TKey>.Clear() => throw CollectionTypes.ReadOnlyView("Keys");
+        public void Clear() => throw CollectionTypes.ReadOnlyView(name);
 
-        bool ICollection<TKey>.Remove(TKey item) => throw CollectionTypes.ReadOnlyView("Keys");
-    }
-
-    /// <summary>The values of a <see cref="PersistentDictionary{TKey, TValue}"/>: a read-only view that follows it.</summary>
-    public sealed class ValueCollection : ICollection<TValue>, IReadOnlyCollection<TValue>
-    {
-        private readonly PersistentDictionary<TKey, TValue> _dictionary;
-
-        internal ValueCollection(PersistentDictionary<TKey, TValue> dictionary) => _dictionary = dictionary;
-
-        /// <inheritdoc cref="ICollection{T}.Count" />
-        public int Count => _dictionary.Count;
-
-        bool ICollection<TValue>.IsReadOnly => true;
-
-        /// <inheritdoc />
-        public bool Contains(TValue item) => _dictionary.ContainsValue(item);
-
-        /// <inheritdoc />
-        public void CopyTo(TValue[] array, int arrayIndex)
-        {
-            _dictionary.ActivateIfGhost();
-            _dictionary._items.Values.CopyTo(array, arrayIndex);
-        }
-
-        /// <summary>Returns an enumerator over the values, which fails as the dictionary's own does.</summary>
-        public IEnumerator<TValue> GetEnumerator()
-        {
-            foreach (var entry in _dictionary) yield return entry.Value;
-        }
-
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-        void ICollection<TValue>.Add(TValue item) => throw CollectionTypes.ReadOnlyView("Values");
-
-        void ICollection<TValue>.Clear() => throw CollectionTypes.ReadOnlyView("Values");
-
-        bool ICollection<TValue>.Remove(TValue item) => throw CollectionTypes.ReadOnlyView("Values");
+        public bool Remove(TItem item) => throw CollectionTypes.ReadOnlyView(name);
     }
 }

@@ -116,6 +116,10 @@ public class PersistentDictionaryTests
         Assert.Equal(["a"], keys);
         Assert.Equal([1], values);
         Assert.Equal((1, 1, true, false), (keys.Count, values.Count, keys.Contains("a"), values.Contains(2)));
+        var copy = new int[3];
+        values.CopyTo(copy, 2);
+        Assert.Equal([0, 0, 1], copy);
+        Assert.Throws<ArgumentException>(() => keys.CopyTo(new string[1], 1));
 
         Assert.Throws<NotSupportedException>(() => ((ICollection<string>)keys).Add("x"));
         Assert.Throws<NotSupportedException>(() => ((ICollection<int>)values).Remove(1));
