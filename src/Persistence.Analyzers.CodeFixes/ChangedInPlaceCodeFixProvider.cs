@@ -15,8 +15,8 @@ namespace Persistence.Analyzers.CodeFixes;
 
 /// <summary>
 /// Fixes PERSIST006 (a stored collection or value changed in place): calls <c>MarkChanged()</c> on the
-/// object right after the statement that changes it, or changes the property's type from List or
-/// Dictionary to the persistent collection, which tracks its own changes.
+/// object right after the statement that changes it, or changes the property's type from List,
+/// Dictionary or HashSet to the persistent collection, which tracks its own changes.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ChangedInPlaceCodeFixProvider)), Shared]
 public sealed class ChangedInPlaceCodeFixProvider : CodeFixProvider

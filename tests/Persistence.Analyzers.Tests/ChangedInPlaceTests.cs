@@ -321,6 +321,74 @@ public sealed class ChangedInPlaceTests
             ]);
 
     [Fact]
+    public async Task Advises_PersistentSet_for_a_HashSet_changed_in_place() =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
+            [Persistent]
+            public partial class Customer
+            {
+                public partial HashSet<string>? Labels { get; set; }
+            }
+
+            public static class Shop
+            {
+                public static void Change(Customer customer)
+                {
+                    [|customer.Labels!.Add("new")|];
+                    [|customer.Labels.UnionWith(["a", "b"])|];
+                    _ = customer.Labels.Contains("new");
+                }
+            }
+            """),
+            "'Customer.Labels' is changed in place, which does not mark the persistent object as changed, so the change is not saved: use PersistentSet<string> instead, assign a new collection to the property, or call MarkChanged() on the object after the change",
+            "'Customer.Labels' is changed in place, which does not mark the persistent object as changed, so the change is not saved: use PersistentSet<string> instead, assign a new collection to the property, or call MarkChanged() on the object after the change");
+
+    [Fact]
+    public async Task Fix_switches_a_HashSet_property_to_PersistentSet() =>
+        await CodeFixTest.VerifyAsync(Id, "Change 'Customer.Labels' to PersistentSet<string>",
+            """
+            using System.Collections.Generic;
+            using Persistence;
+
+            namespace Shop;
+
+            /// <summary>A customer.</summary>
+            [Persistent]
+            public partial class Customer
+            {
+                /// <summary>Labels.</summary>
+                public partial HashSet<string>? Labels { get; set; }
+
+                /// <summary>Adds a label.</summary>
+                public void Label(string label)
+                {
+                    Labels ??= [];
+                    Labels.Add(label);
+                }
+            }
+            """,
+            """
+            using System.Collections.Generic;
+            using Persistence;
+
+            namespace Shop;
+
+            /// <summary>A customer.</summary>
+            [Persistent]
+            public partial class Customer
+            {
+                /// <summary>Labels.</summary>
+                public partial PersistentSet<string>? Labels { get; set; }
+
+                /// <summary>Adds a label.</summary>
+                public void Label(string label)
+                {
+                    Labels ??= [];
+                    Labels.Add(label);
+                }
+            }
+            """);
+
+    [Fact]
     public async Task No_collection_switch_is_offered_for_arrays() =>
         Assert.Equal(
             ["Call customer.MarkChanged() after the change"],

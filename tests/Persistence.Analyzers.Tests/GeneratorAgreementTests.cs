@@ -85,6 +85,7 @@ public sealed class GeneratorAgreementTests
             "(int, string)", "Tuple<int, string>", "KeyValuePair<string, int>", "Action", "Func<int>", "Lazy<int>",
             "Customer", "Customer?", "PersistentObject", "PersistentList<int>", "PersistentList<Customer>", "PersistentList<List<int>>",
             "PersistentDictionary<string, Customer>", "PersistentDictionary<string, Money>", "PersistentCounter",
+            "PersistentSet<string>", "PersistentSet<Customer>", "PersistentSet<Money>", "PersistentSet<List<int>>",
             "Money", "Money?", "Address", "Address?", "Bad", "Bad?", "Plain", "PlainStruct", "IComparable", "Customer.Nested",
         ];
         var classes = string.Join(Environment.NewLine, types.Select((type, i) => $$"""

@@ -76,7 +76,7 @@ public sealed class RegistrationTests
         Assert.Empty(registration);
     }
 
-    private static List<string> GenerateRegistration(string declarations)
+    internal static List<string> GenerateRegistration(string declarations)
     {
         var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation($$"""
             using Persistence;

@@ -6,8 +6,9 @@ namespace Persistence;
 
 /// <summary>
 /// A dictionary stored as one record: every change is tracked, and the whole dictionary is rewritten
-/// when it changes. Keys and values are inline values or persistent references. Use it for small
-/// maps (up to a few thousand entries); use a BTree for large ones, whose changes write one bucket.
+/// when it changes (a call that leaves it as it was writes nothing). Keys and values are inline values
+/// or persistent references; string keys compare ordinally, persistent-object keys by identity. Use it
+/// for small maps (up to a few thousand entries); use a BTree for large ones, whose changes write one bucket.
 /// </summary>
 /// <typeparam name="TKey">The key type (a value the serializer supports; strings compare ordinally).</typeparam>
 /// <typeparam name="TValue">The value type.</typeparam>
@@ -19,14 +20,18 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
     private static ValueCodec<TValue>? s_valueCodec;
 
     private Dictionary<TKey, TValue> _items;
+    // Rises whenever the state is replaced (loaded or cleared), so enumerators notice a reload.
+    private int _generation;
 
     /// <summary>Creates an empty dictionary.</summary>
-    public PersistentDictionary() => _items = [];
+    public PersistentDictionary() => _items = new Dictionary<TKey, TValue>(ElementComparer<TKey>.Instance);
 
     /// <summary>Creates a dictionary holding the given entries.</summary>
-    public PersistentDictionary(IEnumerable<KeyValuePair<TKey, TValue>> entries) => _items = new Dictionary<TKey, TValue>(entries);
+    /// <exception cref="ArgumentException">Two entries have the same key.</exception>
+    public PersistentDictionary(IEnumerable<KeyValuePair<TKey, TValue>> entries) =>
+        _items = new Dictionary<TKey, TValue>(entries, ElementComparer<TKey>.Instance);
 
-    private PersistentDictionary(GhostToken token) : base(token) => _items = [];
+    private PersistentDictionary(GhostToken token) : base(token) => _items = new Dictionary<TKey, TValue>(ElementComparer<TKey>.Instance);
 
     /// <summary>
     /// Registers this closed dictionary type with its key and value codecs. Generated code does
@@ -57,7 +62,11 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
     /// <inheritdoc />
     public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentDictionary", typeof(TKey).Name + ", " + typeof(TValue).Name);
 
-    /// <inheritdoc cref="IDictionary{TKey, TValue}.this" />
+    /// <summary>
+    /// The value under <paramref name="key"/>. Assigning the value already there (the same object,
+    /// string or integer) writes nothing.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">Reading a key the dictionary does not hold.</exception>
     public TValue this[TKey key]
     {
         get
@@ -67,12 +76,14 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         }
         set
         {
+            ActivateIfGhost();
+            if (_items.TryGetValue(key, out var existing) && CollectionTypes.Unchanged(existing, value)) return;
             BeforeWrite();
             _items[key] = value;
         }
     }
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="ICollection{T}.Count" />
     public int Count
     {
         get
@@ -82,25 +93,11 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         }
     }
 
-    /// <inheritdoc />
-    public ICollection<TKey> Keys
-    {
-        get
-        {
-            ActivateIfGhost();
-            return _items.Keys;
-        }
-    }
+    /// <summary>The keys: a read-only view that follows the dictionary (changing it throws <see cref="NotSupportedException"/>).</summary>
+    public ICollection<TKey> Keys => new View<TKey>(this, nameof(Keys), static entry => entry.Key, ContainsKey);
 
-    /// <inheritdoc />
-    public ICollection<TValue> Values
-    {
-        get
-        {
-            ActivateIfGhost();
-            return _items.Values;
-        }
-    }
+    /// <summary>The values: a read-only view that follows the dictionary (changing it throws <see cref="NotSupportedException"/>).</summary>
+    public ICollection<TValue> Values => new View<TValue>(this, nameof(Values), static entry => entry.Value, ContainsValue);
 
     IEnumerable<TKey> IReadOnlyDictionary<TKey, TValue>.Keys => Keys;
 
@@ -108,11 +105,20 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
 
     bool ICollection<KeyValuePair<TKey, TValue>>.IsReadOnly => false;
 
-    /// <inheritdoc />
+    /// <summary>Adds an entry.</summary>
+    /// <exception cref="ArgumentException">The dictionary already holds <paramref name="key"/>.</exception>
     public void Add(TKey key, TValue value)
     {
+        if (!TryAdd(key, value)) throw new ArgumentException($"The dictionary already holds the key '{key}'.", nameof(key));
+    }
+
+    /// <summary>Adds an entry unless the dictionary holds <paramref name="key"/> already; returns whether it was added (nothing is written if not).</summary>
+    public bool TryAdd(TKey key, TValue value)
+    {
+        ActivateIfGhost();
+        if (_items.ContainsKey(key)) return false;
         BeforeWrite();
-        _items.Add(key, value);
+        return _items.TryAdd(key, value);
     }
 
     /// <summary>Returns the value under <paramref name="key"/>, adding the one <paramref name="create"/> makes if there is none.</summary>
@@ -139,13 +145,32 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         return _items.ContainsKey(key);
     }
 
-    /// <inheritdoc />
-    public bool Remove(TKey key)
+    /// <summary>Whether some entry holds <paramref name="value"/> (a persistent object by identity); reads every value.</summary>
+    public bool ContainsValue(TValue value)
     {
         ActivateIfGhost();
-        if (!_items.ContainsKey(key)) return false;
+        var comparer = ElementComparer<TValue>.Instance;
+        foreach (var existing in _items.Values)
+        {
+            if (comparer.Equals(existing, value)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Removes the entry under <paramref name="key"/>; returns false (and writes nothing) if there is none.</summary>
+    public bool Remove(TKey key) => Remove(key, out _);
+
+    /// <summary>Removes the entry under <paramref name="key"/> and returns its value; returns false (and writes nothing) if there is none.</summary>
+    public bool Remove(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        ActivateIfGhost();
+        if (!_items.ContainsKey(key))
+        {
+            value = default;
+            return false;
+        }
         BeforeWrite();
-        return _items.Remove(key);
+        return _items.Remove(key, out value);
     }
 
     /// <inheritdoc />
@@ -155,7 +180,13 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         return _items.TryGetValue(key, out value);
     }
 
-    /// <inheritdoc />
+    /// <summary>The value under <paramref name="key"/>, or the default value of <typeparamref name="TValue"/> if there is none.</summary>
+    public TValue? GetValueOrDefault(TKey key) => GetValueOrDefault(key, default!);
+
+    /// <summary>The value under <paramref name="key"/>, or <paramref name="defaultValue"/> if there is none.</summary>
+    public TValue GetValueOrDefault(TKey key, TValue defaultValue) => TryGetValue(key, out var value) ? value : defaultValue;
+
+    /// <inheritdoc cref="ICollection{T}.Clear" />
     public void Clear()
     {
         ActivateIfGhost();
@@ -164,22 +195,24 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         _items.Clear();
     }
 
-    /// <inheritdoc />
-    public IEnumerator<KeyValuePair<TKey, TValue>> GetEnumerator()
+    /// <summary>
+    /// Returns an enumerator over the entries, which fails if the dictionary changes during the
+    /// enumeration (removing entries is allowed, as with <see cref="Dictionary{TKey, TValue}"/>).
+    /// </summary>
+    public Enumerator GetEnumerator()
     {
         ActivateIfGhost();
-        return _items.GetEnumerator();
+        return new Enumerator(this);
     }
+
+    IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     void ICollection<KeyValuePair<TKey, TValue>>.Add(KeyValuePair<TKey, TValue> item) => Add(item.Key, item.Value);
 
-    bool ICollection<KeyValuePair<TKey, TValue>>.Contains(KeyValuePair<TKey, TValue> item)
-    {
-        ActivateIfGhost();
-        return ((ICollection<KeyValuePair<TKey, TValue>>)_items).Contains(item);
-    }
+    bool ICollection<KeyValuePair<TKey, TValue>>.Contains(KeyValuePair<TKey, TValue> item) =>
+        TryGetValue(item.Key, out var value) && ElementComparer<TValue>.Instance.Equals(value, item.Value);
 
     void ICollection<KeyValuePair<TKey, TValue>>.CopyTo(KeyValuePair<TKey, TValue>[] array, int arrayIndex)
     {
@@ -187,13 +220,8 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         ((ICollection<KeyValuePair<TKey, TValue>>)_items).CopyTo(array, arrayIndex);
     }
 
-    bool ICollection<KeyValuePair<TKey, TValue>>.Remove(KeyValuePair<TKey, TValue> item)
-    {
-        ActivateIfGhost();
-        if (!((ICollection<KeyValuePair<TKey, TValue>>)_items).Contains(item)) return false;
-        BeforeWrite();
-        return ((ICollection<KeyValuePair<TKey, TValue>>)_items).Remove(item);
-    }
+    bool ICollection<KeyValuePair<TKey, TValue>>.Remove(KeyValuePair<TKey, TValue> item) =>
+        ((ICollection<KeyValuePair<TKey, TValue>>)this).Contains(item) && Remove(item.Key);
 
     /// <inheritdoc />
     protected internal override void WriteState(ref RecordWriter writer)
@@ -214,7 +242,7 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         var keys = s_keyCodec!;
         var values = s_valueCodec!;
         var count = reader.ReadCount(keys.MinimumSize + values.MinimumSize);
-        var items = new Dictionary<TKey, TValue>(Math.Max(count, 0));
+        var items = new Dictionary<TKey, TValue>(Math.Max(count, 0), ElementComparer<TKey>.Instance);
         for (var i = 0; i < count; i++)
         {
             var key = keys.Read(ref reader);
@@ -222,8 +250,88 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
                 throw new FormatException("A record is damaged: a dictionary key is null or repeated.");
         }
         _items = items;
+        _generation++;
     }
 
     /// <inheritdoc />
-    protected internal override void ClearState() => _items = [];
+    protected internal override void ClearState()
+    {
+        _items = new Dictionary<TKey, TValue>(ElementComparer<TKey>.Instance);
+        _generation++;
+    }
+
+    /// <summary>Enumerates the entries of a <see cref="PersistentDictionary{TKey, TValue}"/>; fails if it changes (other than by removals) or is reloaded meanwhile.</summary>
+    public struct Enumerator : IEnumerator<KeyValuePair<TKey, TValue>>
+    {
+        private readonly PersistentDictionary<TKey, TValue> _dictionary;
+        private readonly int _generation;
+        private Dictionary<TKey, TValue>.Enumerator _inner;
+
+        internal Enumerator(PersistentDictionary<TKey, TValue> dictionary)
+        {
+            _dictionary = dictionary;
+            _generation = dictionary._generation;
+            _inner = dictionary._items.GetEnumerator();
+        }
+
+        /// <inheritdoc />
+        public readonly KeyValuePair<TKey, TValue> Current => _inner.Current;
+
+        readonly object IEnumerator.Current => Current;
+
+        /// <inheritdoc />
+        public bool MoveNext()
+        {
+            _dictionary.ActivateIfGhost();
+            if (_dictionary._generation != _generation) throw CollectionTypes.ReloadedDuringEnumeration();
+            return _inner.MoveNext();
+        }
+
+        void IEnumerator.Reset()
+        {
+            if (_dictionary._generation != _generation) throw CollectionTypes.ReloadedDuringEnumeration();
+            IEnumerator inner = _inner;
+            inner.Reset();
+            _inner = (Dictionary<TKey, TValue>.Enumerator)inner;
+        }
+
+        /// <inheritdoc />
+        public void Dispose() => _inner.Dispose();
+    }
+
+    /// <summary>A read-only view of the keys or the values that follows the dictionary, also across reloads.</summary>
+    private sealed class View<TItem>(
+        PersistentDictionary<TKey, TValue> dictionary,
+        string name,
+        Func<KeyValuePair<TKey, TValue>, TItem> select,
+        Func<TItem, bool> contains) : ICollection<TItem>, IReadOnlyCollection<TItem>
+    {
+        public int Count => dictionary.Count;
+
+        public bool IsReadOnly => true;
+
+        public bool Contains(TItem item) => contains(item);
+
+        public void CopyTo(TItem[] array, int arrayIndex)
+        {
+            ArgumentNullException.ThrowIfNull(array);
+            ArgumentOutOfRangeException.ThrowIfNegative(arrayIndex);
+            if (array.Length - arrayIndex < Count)
+                throw new ArgumentException($"The array has room for {array.Length - arrayIndex} elements from index {arrayIndex}, not {Count}.", nameof(array));
+            foreach (var entry in dictionary) array[arrayIndex++] = select(entry);
+        }
+
+        public IEnumerator<TItem> GetEnumerator()
+        {
+            foreach (var entry in dictionary) yield return select(entry);
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public void Add(TItem item) => throw CollectionTypes.ReadOnlyView(name);
+
+        public void Clear() => throw CollectionTypes.ReadOnlyView(name);
+
+        public bool Remove(TItem item) => throw CollectionTypes.ReadOnlyView(name);
+    }
 }

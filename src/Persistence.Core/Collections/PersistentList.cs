@@ -5,8 +5,10 @@ namespace Persistence;
 
 /// <summary>
 /// A list stored as one record: every change is tracked, and the whole list is rewritten when it
-/// changes. Elements are inline values or persistent references. Use it for small lists (up to a
-/// few thousand elements); use a BTree for large collections, whose changes write one bucket.
+/// changes (a call that leaves the list as it was writes nothing). Elements are inline values or
+/// persistent references; searches compare persistent objects by identity (a ghost is compared
+/// without being loaded) and other values by their own equality. Use it for small lists (up to a few
+/// thousand elements); use a BTree for large collections, whose changes write one bucket.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyList<T>
@@ -15,6 +17,8 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
     private static ValueCodec<T>? s_codec;
 
     private List<T> _items;
+    // Rises whenever the state is replaced (loaded or cleared), so enumerators notice a reload.
+    private int _generation;
 
     /// <summary>Creates an empty list.</summary>
     public PersistentList() => _items = [];
@@ -48,7 +52,7 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
     /// <inheritdoc />
     public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentList", typeof(T).Name);
 
-    /// <inheritdoc cref="IList{T}.this" />
+    /// <summary>The element at <paramref name="index"/>. Assigning the element already there (the same object, string or integer) writes nothing.</summary>
     public T this[int index]
     {
         get
@@ -58,12 +62,15 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         }
         set
         {
+            ActivateIfGhost();
+            CollectionTypes.CheckIndex(index, _items.Count);
+            if (CollectionTypes.Unchanged(_items[index], value)) return;
             BeforeWrite();
             _items[index] = value;
         }
     }
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="ICollection{T}.Count" />
     public int Count
     {
         get
@@ -82,21 +89,32 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         _items.Add(item);
     }
 
-    /// <summary>Adds every element of <paramref name="items"/> at the end.</summary>
-    public void AddRange(IEnumerable<T> items)
-    {
-        BeforeWrite();
-        _items.AddRange(items);
-    }
+    /// <summary>Adds every element of <paramref name="items"/> at the end; writes nothing if there are none.</summary>
+    public void AddRange(IEnumerable<T> items) => InsertRange(Count, items);
 
     /// <inheritdoc />
     public void Insert(int index, T item)
     {
+        ActivateIfGhost();
+        CollectionTypes.CheckIndex(index, _items.Count, allowEnd: true);
         BeforeWrite();
         _items.Insert(index, item);
     }
 
-    /// <inheritdoc />
+    /// <summary>Inserts every element of <paramref name="items"/> at <paramref name="index"/>; writes nothing if there are none.</summary>
+    public void InsertRange(int index, IEnumerable<T> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ActivateIfGhost();
+        CollectionTypes.CheckIndex(index, _items.Count, allowEnd: true);
+        // A copy first: items may be this list, or a sequence that can be read only once.
+        T[] added = [.. items];
+        if (added.Length == 0) return;
+        BeforeWrite();
+        _items.InsertRange(index, added);
+    }
+
+    /// <summary>Removes the first occurrence of <paramref name="item"/>; returns false (and writes nothing) if the list does not hold it.</summary>
     public bool Remove(T item)
     {
         var index = IndexOf(item);
@@ -108,11 +126,47 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
     /// <inheritdoc />
     public void RemoveAt(int index)
     {
+        ActivateIfGhost();
+        CollectionTypes.CheckIndex(index, _items.Count);
         BeforeWrite();
         _items.RemoveAt(index);
     }
 
-    /// <inheritdoc />
+    /// <summary>Removes <paramref name="count"/> elements from <paramref name="index"/> on; writes nothing if <paramref name="count"/> is 0.</summary>
+    public void RemoveRange(int index, int count)
+    {
+        ActivateIfGhost();
+        CollectionTypes.CheckRange(index, count, _items.Count);
+        if (count == 0) return;
+        BeforeWrite();
+        _items.RemoveRange(index, count);
+    }
+
+    /// <summary>
+    /// Removes every element that matches <paramref name="match"/> (called once per element, in order)
+    /// and returns how many were removed; writes nothing if none matches.
+    /// </summary>
+    public int RemoveAll(Predicate<T> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ActivateIfGhost();
+        var items = _items;
+        var first = items.FindIndex(match);
+        if (first < 0) return 0;
+        BeforeWrite();
+        // Marking the list changed is a safe point: an autocommit there may have reloaded the elements.
+        if (!ReferenceEquals(items, _items)) return _items.RemoveAll(match);
+        var kept = first;
+        for (var i = first + 1; i < items.Count; i++)
+        {
+            if (!match(items[i])) items[kept++] = items[i];
+        }
+        var removed = items.Count - kept;
+        items.RemoveRange(kept, removed);
+        return removed;
+    }
+
+    /// <inheritdoc cref="ICollection{T}.Clear" />
     public void Clear()
     {
         ActivateIfGhost();
@@ -121,15 +175,148 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         _items.Clear();
     }
 
-    /// <inheritdoc />
-    public int IndexOf(T item)
+    /// <summary>Sorts the elements by their default order; writes nothing if they are in order already.</summary>
+    public void Sort() => Sort(Comparer<T>.Default);
+
+    /// <summary>Sorts the elements by <paramref name="comparison"/>; writes nothing if they are in order already.</summary>
+    public void Sort(Comparison<T> comparison)
+    {
+        ArgumentNullException.ThrowIfNull(comparison);
+        Sort(Comparer<T>.Create(comparison));
+    }
+
+    /// <summary>
+    /// Sorts the elements by <paramref name="comparer"/> (the default order if null); writes nothing,
+    /// and leaves even equal elements where they are, if they are in order already. The sort is not stable.
+    /// </summary>
+    public void Sort(IComparer<T>? comparer)
+    {
+        comparer ??= Comparer<T>.Default;
+        ActivateIfGhost();
+        var items = _items;
+        var sorted = true;
+        for (var i = 1; i < items.Count && sorted; i++) sorted = comparer.Compare(items[i - 1], items[i]) <= 0;
+        if (sorted) return;
+        BeforeWrite();
+        _items.Sort(comparer);
+    }
+
+    /// <summary>Reverses the order of the elements; writes nothing if that leaves every element as it was.</summary>
+    public void Reverse() => Reverse(0, Count);
+
+    /// <summary>
+    /// Reverses the order of <paramref name="count"/> elements from <paramref name="index"/> on; writes
+    /// nothing if that leaves every element as it was (fewer than two, or a run that reads the same both ways).
+    /// </summary>
+    public void Reverse(int index, int count)
     {
         ActivateIfGhost();
-        return _items.IndexOf(item);
+        CollectionTypes.CheckRange(index, count, _items.Count);
+        var items = _items;
+        var same = true;
+        for (int low = index, high = index + count - 1; low < high && same; low++, high--) same = CollectionTypes.Unchanged(items[low], items[high]);
+        if (same) return;
+        BeforeWrite();
+        _items.Reverse(index, count);
     }
 
     /// <inheritdoc />
+    public int IndexOf(T item) => IndexOf(item, 0);
+
+    /// <summary>The index of the first occurrence of <paramref name="item"/> at or after <paramref name="index"/>, or -1.</summary>
+    public int IndexOf(T item, int index)
+    {
+        ActivateIfGhost();
+        CollectionTypes.CheckIndex(index, _items.Count, allowEnd: true);
+        if (ElementComparer<T>.IsDefault) return _items.IndexOf(item, index);
+        var comparer = ElementComparer<T>.Instance;
+        for (var i = index; i < _items.Count; i++)
+        {
+            if (comparer.Equals(_items[i], item)) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>The index of the last occurrence of <paramref name="item"/>, or -1.</summary>
+    public int LastIndexOf(T item)
+    {
+        ActivateIfGhost();
+        if (ElementComparer<T>.IsDefault) return _items.LastIndexOf(item);
+        var comparer = ElementComparer<T>.Instance;
+        for (var i = _items.Count - 1; i >= 0; i--)
+        {
+            if (comparer.Equals(_items[i], item)) return i;
+        }
+        return -1;
+    }
+
+    /// <inheritdoc cref="ICollection{T}.Contains" />
     public bool Contains(T item) => IndexOf(item) >= 0;
+
+    /// <summary>Whether some element matches <paramref name="match"/>.</summary>
+    public bool Exists(Predicate<T> match) => FindIndex(match) >= 0;
+
+    /// <summary>Whether every element matches <paramref name="match"/> (true for an empty list).</summary>
+    public bool TrueForAll(Predicate<T> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ActivateIfGhost();
+        return _items.TrueForAll(match);
+    }
+
+    /// <summary>The first element that matches <paramref name="match"/>, or the default value.</summary>
+    public T? Find(Predicate<T> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ActivateIfGhost();
+        return _items.Find(match);
+    }
+
+    /// <summary>The last element that matches <paramref name="match"/>, or the default value.</summary>
+    public T? FindLast(Predicate<T> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ActivateIfGhost();
+        return _items.FindLast(match);
+    }
+
+    /// <summary>The index of the first element that matches <paramref name="match"/>, or -1.</summary>
+    public int FindIndex(Predicate<T> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ActivateIfGhost();
+        return _items.FindIndex(match);
+    }
+
+    /// <summary>The index of the last element that matches <paramref name="match"/>, or -1.</summary>
+    public int FindLastIndex(Predicate<T> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ActivateIfGhost();
+        return _items.FindLastIndex(match);
+    }
+
+    /// <summary>Every element that matches <paramref name="match"/>, in order, as a new (not persistent) list.</summary>
+    public List<T> FindAll(Predicate<T> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        ActivateIfGhost();
+        return _items.FindAll(match);
+    }
+
+    /// <summary>A copy of <paramref name="count"/> elements from <paramref name="index"/> on, as a new (not persistent) list.</summary>
+    public List<T> GetRange(int index, int count)
+    {
+        ActivateIfGhost();
+        return _items.GetRange(index, count);
+    }
+
+    /// <summary>A copy of the elements in an array.</summary>
+    public T[] ToArray()
+    {
+        ActivateIfGhost();
+        return _items.ToArray();
+    }
 
     /// <inheritdoc />
     public void CopyTo(T[] array, int arrayIndex)
@@ -138,12 +325,14 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         _items.CopyTo(array, arrayIndex);
     }
 
-    /// <inheritdoc />
-    public IEnumerator<T> GetEnumerator()
+    /// <summary>Returns an enumerator over the elements, which fails if the list changes during the enumeration.</summary>
+    public Enumerator GetEnumerator()
     {
         ActivateIfGhost();
-        return _items.GetEnumerator();
+        return new Enumerator(this);
     }
+
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
@@ -163,8 +352,52 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         var items = new List<T>(Math.Max(count, 0));
         for (var i = 0; i < count; i++) items.Add(codec.Read(ref reader));
         _items = items;
+        _generation++;
     }
 
     /// <inheritdoc />
-    protected internal override void ClearState() => _items = [];
+    protected internal override void ClearState()
+    {
+        _items = [];
+        _generation++;
+    }
+
+    /// <summary>Enumerates the elements of a <see cref="PersistentList{T}"/>; fails if the list changes or is reloaded meanwhile.</summary>
+    public struct Enumerator : IEnumerator<T>
+    {
+        private readonly PersistentList<T> _list;
+        private readonly int _generation;
+        private List<T>.Enumerator _inner;
+
+        internal Enumerator(PersistentList<T> list)
+        {
+            _list = list;
+            _generation = list._generation;
+            _inner = list._items.GetEnumerator();
+        }
+
+        /// <inheritdoc />
+        public readonly T Current => _inner.Current;
+
+        readonly object? IEnumerator.Current => Current;
+
+        /// <inheritdoc />
+        public bool MoveNext()
+        {
+            _list.ActivateIfGhost();
+            if (_list._generation != _generation) throw CollectionTypes.ReloadedDuringEnumeration();
+            return _inner.MoveNext();
+        }
+
+        void IEnumerator.Reset()
+        {
+            if (_list._generation != _generation) throw CollectionTypes.ReloadedDuringEnumeration();
+            IEnumerator inner = _inner;
+            inner.Reset();
+            _inner = (List<T>.Enumerator)inner;
+        }
+
+        /// <inheritdoc />
+        public void Dispose() => _inner.Dispose();
+    }
 }

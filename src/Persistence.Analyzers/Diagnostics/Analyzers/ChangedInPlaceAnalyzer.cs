@@ -17,7 +17,7 @@ namespace Persistence.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
 {
-    /// <summary>Diagnostic property: the persistent collection to switch to ("PersistentList" or "PersistentDictionary"), when the project has it.</summary>
+    /// <summary>Diagnostic property: the persistent collection to switch to ("PersistentList", "PersistentDictionary" or "PersistentSet"), when the project has it.</summary>
     internal const string CollectionProperty = "Collection";
 
     /// <inheritdoc />
@@ -69,7 +69,7 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
             advice));
     }
 
-    /// <summary>The persistent collection that tracks its own changes, if the project has it: PersistentList for List, PersistentDictionary for Dictionary.</summary>
+    /// <summary>The persistent collection that tracks its own changes, if the project has it: PersistentList for List, PersistentDictionary for Dictionary, PersistentSet for HashSet.</summary>
     private static string? Replacement(INamedTypeSymbol type, Compilation compilation)
     {
         var name = type.Name switch { "List" => "PersistentList", "Dictionary" => "PersistentDictionary", "HashSet" => "PersistentSet", _ => null };
