@@ -467,11 +467,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     private ReadOnlyMemory<byte>? MergeWhileVoting(Oid oid, long currentSerial)
     {
-        if (!_objects.TryGetValue(oid.Value, out var obj) || obj._state != PersistentState.Changed || obj._serial == 0) return null;
-        if (_storage.Load(oid) is not { } committed || committed.Tid != currentSerial) return null;
-        var old = _storage.LoadBefore(oid, obj._serial + 1) is { } revision ? Detached(obj, revision) : null;
-        if (!obj.ResolveConflict(old, Detached(obj, committed))) return null;
-        obj._serial = currentSerial;
+        if (!TryMerge(oid, currentSerial, out var obj)) return null;
         var record = Serialize(obj);
         // The merged state reaches objects that are new in this transaction only now: they need oids
         // and records of their own, which this vote cannot add; the next attempt stores them.
@@ -484,12 +480,26 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (oids.Count == 0) return false;
         foreach (var oid in oids)
         {
-            if (!_objects.TryGetValue(oid.Value, out var obj) || obj._state != PersistentState.Changed || obj._serial == 0) return false;
-            if (_storage.Load(oid) is not { } committed) return false;
-            var old = _storage.LoadBefore(oid, obj._serial + 1) is { } revision ? Detached(obj, revision) : null;
-            if (!obj.ResolveConflict(old, Detached(obj, committed))) return false;
-            obj._serial = committed.Tid;
+            if (!TryMerge(oid, currentSerial: null, out _)) return false;
         }
+        return true;
+    }
+
+    /// <summary>
+    /// Lets a changed object merge the newest committed revision into its state (three-way, with the
+    /// revision it was read at as the common ancestor); on success it is based on that revision.
+    /// </summary>
+    /// <param name="oid">The object.</param>
+    /// <param name="currentSerial">The newest revision's tid, if known (it must still be the newest).</param>
+    /// <param name="obj">The object, when merged.</param>
+    private bool TryMerge(Oid oid, long? currentSerial, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PersistentObject? obj)
+    {
+        if (!_objects.TryGetValue(oid.Value, out obj) || obj._state != PersistentState.Changed || obj._serial == 0) return false;
+        if (_storage.Load(oid) is not { } committed || (currentSerial is { } expected && committed.Tid != expected)) return false;
+        // The ancestor usually comes from the database's cache: it is what this transaction loaded.
+        var old = _database.LoadBefore(oid, obj._serial + 1) is { } revision ? Detached(obj, revision) : null;
+        if (!obj.ResolveConflict(old, Detached(obj, committed))) return false;
+        obj._serial = committed.Tid;
         return true;
     }
 

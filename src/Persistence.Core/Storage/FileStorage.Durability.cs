@@ -102,6 +102,10 @@ public sealed partial class FileStorage
     private long SyncToDisk(long end)
     {
         var lockFile = _lockFile!;
+        // Another process's flush may have covered this transaction already: then there is no need to
+        // queue for the sync turn behind the flushes still running.
+        var before = lockFile.ReadState();
+        if (before.Valid && before.DurableEnd >= end) return before.DurableEnd;
         lockFile.EnterSync();
         try
         {
