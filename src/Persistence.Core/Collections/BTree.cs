@@ -257,6 +257,16 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     bool ICollection<KeyValuePair<TKey, TValue>>.Remove(KeyValuePair<TKey, TValue> item) =>
         ((ICollection<KeyValuePair<TKey, TValue>>)this).Contains(item) && Remove(item.Key);
 
+    /// <summary>The tree's algorithms and stored fields (for structure checks in tests).</summary>
+    internal BTreeCore<TKey, TValue> Core
+    {
+        get
+        {
+            ActivateIfGhost();
+            return _core;
+        }
+    }
+
     /// <inheritdoc />
     protected internal override void WriteState(ref RecordWriter writer) => _core.WriteState(ref writer);
 

@@ -50,6 +50,12 @@ public static class BTreeComparers
         lock (Gate) return ByName.TryGetValue(name, out var known) && known is IComparer<TKey>;
     }
 
+    /// <summary>Forgets a registration, as a program that never registered the name would (tests only).</summary>
+    internal static void Unregister(string name)
+    {
+        lock (Gate) ByName.Remove(name);
+    }
+
     /// <summary>The order of a tree: the registered comparer for a name, else the keys' natural order.</summary>
     internal static IComparer<TKey> Find<TKey>(string? name, string treeName)
     {

@@ -239,6 +239,56 @@ internal sealed class BTreeCore<TKey, TValue>
         }
     }
 
+    /// <summary>
+    /// Checks the whole structure (loading every bucket): keys in order and inside the range their
+    /// parents give them, every bucket at one depth, no empty bucket but an empty root, the length
+    /// counter equal to the entries. Returns the depth (1 for a root bucket) and the bucket count.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The structure is broken; the message says where.</exception>
+    internal (int Depth, int Buckets) Verify()
+    {
+        var depth = -1;
+        var buckets = 0;
+        long entries = 0;
+        Walk(Root!, 1, false, default!, false, default!);
+        if (entries != Count) throw new InvalidOperationException($"The length counter says {Count} but the buckets hold {entries} entries.");
+        return (depth, buckets);
+
+        void Walk(PersistentObject item, int level, bool hasLow, TKey low, bool hasHigh, TKey high)
+        {
+            if (item is BTreeNode<TKey, TValue> node)
+            {
+                node.Read(Comparer);
+                if (node._count == 0 || node._removed) throw new InvalidOperationException($"{node.PersistentOid}: a node in the tree is empty or removed.");
+                for (var i = 0; i < node._count; i++)
+                {
+                    if (i >= 2 && Comparer.Compare(node._keys[i - 1], node._keys[i]) >= 0) throw new InvalidOperationException($"{node.PersistentOid}: separators out of order.");
+                    var childHasLow = i > 0 || hasLow;
+                    var childLow = i > 0 ? node._keys[i] : low;
+                    var childHasHigh = i + 1 < node._count || hasHigh;
+                    var childHigh = i + 1 < node._count ? node._keys[i + 1] : high;
+                    Walk(node._children[i], level + 1, childHasLow, childLow, childHasHigh, childHigh);
+                }
+                return;
+            }
+            var bucket = (BTreeBucket<TKey, TValue>)item;
+            bucket.Read(Comparer);
+            if (depth == -1) depth = level;
+            else if (depth != level) throw new InvalidOperationException($"{bucket.PersistentOid}: buckets at depths {depth} and {level}.");
+            if (bucket._removed) throw new InvalidOperationException($"{bucket.PersistentOid}: a removed bucket is still in the tree.");
+            if (bucket._count == 0 && item != Root) throw new InvalidOperationException($"{bucket.PersistentOid}: an empty bucket below the root.");
+            for (var i = 0; i < bucket._count; i++)
+            {
+                var key = bucket._keys[i];
+                if (i > 0 && Comparer.Compare(bucket._keys[i - 1], key) >= 0) throw new InvalidOperationException($"{bucket.PersistentOid}: keys out of order.");
+                if ((hasLow && Comparer.Compare(key, low) < 0) || (hasHigh && Comparer.Compare(key, high) >= 0))
+                    throw new InvalidOperationException($"{bucket.PersistentOid}: the key {key} is outside the bucket's range.");
+            }
+            buckets++;
+            entries += bucket._count;
+        }
+    }
+
     // ---- State of the tree object ----
 
     public void WriteState(ref RecordWriter writer)

@@ -255,6 +255,16 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
 
     private static InvalidOperationException Empty() => new("The set is empty.");
 
+    /// <summary>The tree's algorithms and stored fields (for structure checks in tests).</summary>
+    internal BTreeCore<T, BTreeNoValue> Core
+    {
+        get
+        {
+            ActivateIfGhost();
+            return _core;
+        }
+    }
+
     /// <inheritdoc />
     protected internal override void WriteState(ref RecordWriter writer) => _core.WriteState(ref writer);
 

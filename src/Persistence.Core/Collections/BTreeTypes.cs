@@ -12,7 +12,7 @@ namespace Persistence;
 internal static class BTreeTypes<TKey, TValue>
 {
     /// <summary>The most children an internal node holds before it splits.</summary>
-    public const int NodeCapacity = 512;
+    public static int NodeCapacity { get; private set; } = 512;
 
     public static PersistentTypeInfo? Bucket { get; private set; }
     public static PersistentTypeInfo? Node { get; private set; }
@@ -20,7 +20,9 @@ internal static class BTreeTypes<TKey, TValue>
     public static ValueCodec<TValue>? ValueCodec { get; private set; }
 
     /// <summary>The most entries a bucket holds before an insert splits it.</summary>
-    public static int BucketCapacity { get; private set; } = 256;
+    public static int BucketCapacity { get; private set; } = DefaultBucketCapacity;
+
+    private const int DefaultBucketCapacity = -1;
 
     private static bool s_rawKeys;
     private static bool s_rawValues;
@@ -57,10 +59,19 @@ internal static class BTreeTypes<TKey, TValue>
         ValueCodec = valueCodec;
         s_rawKeys = IsRaw(keyCodec);
         s_rawValues = valueCodec is not null && IsRaw(valueCodec);
-        BucketCapacity = Capacity(keyCodec, valueCodec);
+        if (BucketCapacity == DefaultBucketCapacity) BucketCapacity = Capacity(keyCodec, valueCodec);
         TreeName = treeName;
         Node = node;
         Bucket = bucket;
+    }
+
+    /// <summary>Sets small capacities so tests reach splits and several levels with few entries (tests only).</summary>
+    internal static void SetCapacities(int bucket, int node)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucket, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(node, 3);
+        BucketCapacity = bucket;
+        NodeCapacity = node;
     }
 
     public static InvalidOperationException NotRegistered() =>
