@@ -66,12 +66,7 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
         if (s_type is not null) return;
         var name = $"Persistence.BTree<{keyName},{valueName}>";
         BTreeTypes<TKey, TValue>.Register(name, keyCodec, valueCodec);
-        var type = new PersistentTypeInfo(
-            name,
-            [],
-            null,
-            [new FieldSchema("Root", "ref"), new FieldSchema("Length", "ref"), new FieldSchema("Comparer", "str")],
-            static token => new BTree<TKey, TValue>(token));
+        var type = BTreeTypes<TKey, TValue>.TreeType(name, static token => new BTree<TKey, TValue>(token));
         PersistentTypes.Register(type);
         s_type = type;
     }

@@ -145,14 +145,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         while (o < old._count || c < committed._count || m < _count)
         {
             // The smallest key present in any of the three states.
-            var hasKey = false;
-            TKey key = default!;
-            if (o < old._count) (key, hasKey) = (old._keys[o], true);
-            if (c < committed._count && (!hasKey || comparer.Compare(committed._keys[c], key) < 0)) (key, hasKey) = (committed._keys[c], true);
-            if (m < _count && (!hasKey || comparer.Compare(_keys[m], key) < 0)) key = _keys[m];
-            var inOld = o < old._count && comparer.Compare(old._keys[o], key) == 0;
-            var inCommitted = c < committed._count && comparer.Compare(committed._keys[c], key) == 0;
-            var inMine = m < _count && comparer.Compare(_keys[m], key) == 0;
+            var (key, inOld, inCommitted, inMine) = BTreeTypes<TKey, TValue>.NextMergeKey(
+                old._keys, o, old._count, committed._keys, c, committed._count, _keys, m, _count, comparer);
             var theyChanged = Changed(inOld, old, o, inCommitted, committed, c);
             var iChanged = Changed(inOld, old, o, inMine, this, m);
             if (theyChanged && iChanged) return false;

@@ -51,12 +51,7 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
         if (s_type is not null) return;
         var name = $"Persistence.BTreeSet<{elementName}>";
         BTreeTypes<T, BTreeNoValue>.Register(name, elementCodec, null);
-        var type = new PersistentTypeInfo(
-            name,
-            [],
-            null,
-            [new FieldSchema("Root", "ref"), new FieldSchema("Length", "ref"), new FieldSchema("Comparer", "str")],
-            static token => new BTreeSet<T>(token));
+        var type = BTreeTypes<T, BTreeNoValue>.TreeType(name, static token => new BTreeSet<T>(token));
         PersistentTypes.Register(type);
         s_type = type;
     }

@@ -65,6 +65,10 @@ internal static class BTreeTypes<TKey, TValue>
         Bucket = bucket;
     }
 
+    /// <summary>The fields of a tree object (BTree and BTreeSet alike).</summary>
+    public static PersistentTypeInfo TreeType(string name, Func<GhostToken, PersistentObject> createGhost) =>
+        new(name, [], null, [new FieldSchema("Root", "ref"), new FieldSchema("Length", "ref"), new FieldSchema("Comparer", "str")], createGhost);
+
     /// <summary>Sets small capacities so tests reach splits and several levels with few entries (tests only).</summary>
     internal static void SetCapacities(int bucket, int node)
     {
@@ -176,6 +180,25 @@ internal static class BTreeTypes<TKey, TValue>
             else hi = mid - 1;
         }
         return ~lo;
+    }
+
+    /// <summary>
+    /// One step of a three-way merge walk over sorted key arrays: the smallest key at positions
+    /// <paramref name="o"/>, <paramref name="c"/>, <paramref name="m"/> (each array read up to its end
+    /// index) and which of the old, committed and mine arrays hold it there.
+    /// </summary>
+    public static (TKey Key, bool InOld, bool InCommitted, bool InMine) NextMergeKey(
+        TKey[] old, int o, int oldEnd, TKey[] committed, int c, int committedEnd, TKey[] mine, int m, int mineEnd, IComparer<TKey> comparer)
+    {
+        var hasKey = false;
+        TKey key = default!;
+        if (o < oldEnd) (key, hasKey) = (old[o], true);
+        if (c < committedEnd && (!hasKey || comparer.Compare(committed[c], key) < 0)) (key, hasKey) = (committed[c], true);
+        if (m < mineEnd && (!hasKey || comparer.Compare(mine[m], key) < 0)) key = mine[m];
+        return (key,
+            o < oldEnd && comparer.Compare(old[o], key) == 0,
+            c < committedEnd && comparer.Compare(committed[c], key) == 0,
+            m < mineEnd && comparer.Compare(mine[m], key) == 0);
     }
 
     /// <summary>Whether two values are equal: by their equality, else (for mutable inline values such as arrays) by their encoded bytes.</summary>
