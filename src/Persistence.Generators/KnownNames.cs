@@ -19,7 +19,7 @@ internal static class KnownNames
     /// are registered by generated code, if they have the registration method it calls.
     /// </summary>
     public static readonly ImmutableHashSet<string> CollectionNames =
-        ImmutableHashSet.Create("PersistentList", "PersistentDictionary", "PersistentSet", "BTree");
+        ImmutableHashSet.Create("PersistentList", "PersistentDictionary", "PersistentSet", "BTree", "BTreeSet");
 
     public const string PersistentObject = "global::Persistence.PersistentObject";
     public const string PersistentTypeInfo = "global::Persistence.PersistentTypeInfo";

@@ -30,5 +30,6 @@ internal static partial class HostCommands
         ["fsync-latency"] = FsyncLatency,
         ["as-user"] = AsUser,
         ["pack-loop"] = PackLoop,
+        ["btree-insert"] = BTreeInserts,
     };
 }

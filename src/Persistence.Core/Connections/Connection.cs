@@ -279,7 +279,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
         BeginCall();
         if (obj._state == PersistentState.Ghost) Activate(obj);
-        if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.Add(obj);
+        if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
         obj._touched = TransactionEpoch.Current;
     }
 

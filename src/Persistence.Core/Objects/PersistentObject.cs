@@ -122,6 +122,13 @@ public abstract class PersistentObject
     /// <c>Value = committed.Value + (Value - old.Value)</c>.</example>
     protected internal virtual bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState) => false;
 
+    /// <summary>
+    /// Whether a read of this object joins the transaction's read set, which a serializable commit
+    /// checks. Only structures whose readers are protected otherwise say no: a BTree's internal nodes,
+    /// whose changes always write the buckets whose key ranges they change.
+    /// </summary>
+    internal virtual bool ChecksReads => true;
+
     /// <summary>Resets every stored field to its default, releasing what it referenced (generated; used when the object becomes a ghost).</summary>
     protected internal abstract void ClearState();
 }

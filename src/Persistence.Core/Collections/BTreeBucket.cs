@@ -1,0 +1,216 @@
+using Persistence.Serialization;
+
+namespace Persistence;
+
+/// <summary>
+/// A leaf of a BTree: up to a few hundred entries in key order, stored as one record. Inserting or
+/// removing a key writes only this bucket, and two transactions that change different keys of one
+/// bucket merge (<see cref="ResolveConflict"/>).
+/// </summary>
+/// <remarks>
+/// A bucket's key range comes from its parent node. Only two things change the range: a split, which
+/// moves the keys from a separator up to a new bucket on the right (this bucket keeps its lower end),
+/// and removal, when the bucket becomes empty and leaves the tree. Both write this bucket with a new
+/// <see cref="_stamp"/>, so a transaction that still routes keys here by an older node conflicts on
+/// this bucket; that is why lookups need not recheck the nodes they passed (see <see cref="BTreeNode{TKey,TValue}"/>).
+/// </remarks>
+internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
+{
+    internal TKey[] _keys;
+    internal TValue[] _values;
+    internal int _count;
+    // Changed by every split and by removal; a merge refuses when this transaction changed it.
+    internal long _stamp;
+    internal bool _removed;
+    // The separator of the last split: keys at or above it left this bucket then. Its range may have
+    // grown since (a removed neighbour's range joins it without writing it), so it is a lower estimate.
+    internal bool _hasUpper;
+    internal TKey _upper = default!;
+    // The tree's order, set whenever the tree reaches this bucket (used by merges).
+    internal IComparer<TKey>? _comparer;
+
+    public BTreeBucket(int capacity)
+    {
+        _keys = new TKey[capacity];
+        _values = HasValues ? new TValue[capacity] : [];
+    }
+
+    internal BTreeBucket(GhostToken token) : base(token)
+    {
+        _keys = [];
+        _values = [];
+    }
+
+    private static bool HasValues => BTreeTypes<TKey, TValue>.ValueCodec is not null;
+
+    public override PersistentTypeInfo PersistentType => BTreeTypes<TKey, TValue>.Bucket ?? throw BTreeTypes<TKey, TValue>.NotRegistered();
+
+    /// <summary>Loads the bucket if it is a ghost and notes the read.</summary>
+    public void Read(IComparer<TKey> comparer)
+    {
+        ActivateIfGhost();
+        _comparer = comparer;
+    }
+
+    /// <summary>Prepares the bucket for a change.</summary>
+    public void Change() => BeforeWrite();
+
+    public int Search(TKey key) => BTreeTypes<TKey, TValue>.Search(_keys, 0, _count, key, _comparer!);
+
+    public void InsertAt(int index, TKey key, TValue value)
+    {
+        if (_count == _keys.Length) Grow();
+        if (index < _count)
+        {
+            Array.Copy(_keys, index, _keys, index + 1, _count - index);
+            if (HasValues) Array.Copy(_values, index, _values, index + 1, _count - index);
+        }
+        _keys[index] = key;
+        if (HasValues) _values[index] = value;
+        _count++;
+    }
+
+    public void RemoveAt(int index)
+    {
+        _count--;
+        if (index < _count)
+        {
+            Array.Copy(_keys, index + 1, _keys, index, _count - index);
+            if (HasValues) Array.Copy(_values, index + 1, _values, index, _count - index);
+        }
+        BTreeTypes<TKey, TValue>.Clear(_keys, _count, _count + 1);
+        if (HasValues) BTreeTypes<TKey, TValue>.Clear(_values, _count, _count + 1);
+    }
+
+    /// <summary>Moves the entries from <paramref name="from"/> on into a new bucket, which takes this bucket's upper end.</summary>
+    public BTreeBucket<TKey, TValue> SplitOff(int from)
+    {
+        var moved = _count - from;
+        var right = new BTreeBucket<TKey, TValue>(Math.Max(moved + 1, BTreeTypes<TKey, TValue>.BucketCapacity / 2))
+        {
+            _comparer = _comparer,
+            _hasUpper = _hasUpper,
+            _upper = _upper,
+        };
+        Array.Copy(_keys, from, right._keys, 0, moved);
+        BTreeTypes<TKey, TValue>.Clear(_keys, from, _count);
+        if (HasValues)
+        {
+            Array.Copy(_values, from, right._values, 0, moved);
+            BTreeTypes<TKey, TValue>.Clear(_values, from, _count);
+        }
+        right._count = moved;
+        _count = from;
+        return right;
+    }
+
+    /// <summary>Records a split at <paramref name="separator"/>: keys from it on now belong to the bucket to the right.</summary>
+    public void MarkSplit(TKey separator)
+    {
+        _stamp++;
+        _hasUpper = true;
+        _upper = separator;
+    }
+
+    /// <summary>Records that the bucket left the tree (it became empty).</summary>
+    public void MarkRemoved()
+    {
+        _stamp++;
+        _removed = true;
+    }
+
+    private void Grow()
+    {
+        var size = Math.Max(4, Math.Min(_keys.Length * 2, BTreeTypes<TKey, TValue>.BucketCapacity + 1));
+        if (size <= _keys.Length) size = _keys.Length + 1;
+        Array.Resize(ref _keys, size);
+        if (HasValues) Array.Resize(ref _values, size);
+    }
+
+    /// <summary>
+    /// Three-way merge of the entries: a key changed (added, removed or given another value) on one
+    /// side only takes that side's state. Refused when both sides changed one key, when this
+    /// transaction split or removed the bucket, when the other removed it, when the other split it and
+    /// this transaction changed a key the split moved away, and when the merged bucket would be empty
+    /// (its removal would change the parent, which a merge cannot do).
+    /// </summary>
+    protected internal override bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState)
+    {
+        if (oldState is not BTreeBucket<TKey, TValue> old || committedState is not BTreeBucket<TKey, TValue> committed || _comparer is not { } comparer) return false;
+        if (_stamp != old._stamp || _removed || committed._removed) return false;
+        var rangeMoved = committed._stamp != old._stamp;
+        var keys = new TKey[Math.Max(committed._count + _count, 1)];
+        var values = HasValues ? new TValue[keys.Length] : [];
+        int o = 0, c = 0, m = 0, n = 0;
+        while (o < old._count || c < committed._count || m < _count)
+        {
+            // The smallest key present in any of the three states.
+            var (key, inOld, inCommitted, inMine) = BTreeTypes<TKey, TValue>.NextMergeKey(
+                old._keys, o, old._count, committed._keys, c, committed._count, _keys, m, _count, comparer);
+            var theyChanged = Changed(inOld, old, o, inCommitted, committed, c);
+            var iChanged = Changed(inOld, old, o, inMine, this, m);
+            if (theyChanged && iChanged) return false;
+            if (iChanged && rangeMoved && committed._hasUpper && comparer.Compare(key, committed._upper) >= 0) return false;
+            var (source, index, present) = iChanged ? (this, m, inMine) : (committed, c, inCommitted);
+            if (present)
+            {
+                keys[n] = source._keys[index];
+                if (HasValues) values[n] = source._values[index];
+                n++;
+            }
+            if (inOld) o++;
+            if (inCommitted) c++;
+            if (inMine) m++;
+        }
+        if (n == 0) return false;
+        _keys = keys;
+        _values = values;
+        _count = n;
+        _stamp = committed._stamp;
+        _hasUpper = committed._hasUpper;
+        _upper = committed._upper;
+        return true;
+    }
+
+    private static bool Changed(bool inOld, BTreeBucket<TKey, TValue> old, int o, bool inNew, BTreeBucket<TKey, TValue> now, int n)
+    {
+        if (inOld != inNew) return true;
+        return inOld && HasValues && !BTreeTypes<TKey, TValue>.ValuesEqual(old._values[o], now._values[n]);
+    }
+
+    protected internal override void WriteState(ref RecordWriter writer)
+    {
+        writer.WriteInt64(_stamp);
+        writer.WriteBoolean(_removed);
+        writer.WriteBoolean(_hasUpper);
+        if (_hasUpper) BTreeTypes<TKey, TValue>.KeyCodec.Write(ref writer, _upper);
+        BTreeTypes<TKey, TValue>.WriteKeys(ref writer, _keys, 0, _count);
+        if (HasValues) BTreeTypes<TKey, TValue>.WriteValues(ref writer, _values, _count);
+    }
+
+    protected internal override void ReadState(ref RecordReader reader)
+    {
+        _stamp = reader.ReadInt64();
+        _removed = reader.ReadBoolean();
+        _hasUpper = reader.ReadBoolean();
+        _upper = _hasUpper ? BTreeTypes<TKey, TValue>.KeyCodec.Read(ref reader) : default!;
+        // One spare slot, so the first insert after loading does not reallocate.
+        _keys = BTreeTypes<TKey, TValue>.ReadKeys(ref reader, 0, 1, out _count);
+        if (HasValues)
+        {
+            _values = BTreeTypes<TKey, TValue>.ReadValues(ref reader, 1, out var values);
+            if (values != _count) throw new FormatException($"A record is damaged: a BTree bucket holds {_count} keys and {values} values.");
+        }
+    }
+
+    protected internal override void ClearState()
+    {
+        _keys = [];
+        _values = [];
+        _count = 0;
+        _stamp = 0;
+        _removed = false;
+        _hasUpper = false;
+        _upper = default!;
+    }
+}

@@ -1,0 +1,322 @@
+using System.Diagnostics.CodeAnalysis;
+using Persistence.Serialization;
+
+namespace Persistence;
+
+/// <summary>
+/// The algorithms and stored fields shared by <see cref="BTree{TKey,TValue}"/> and
+/// <see cref="BTreeSet{T}"/>: the root (a bucket, or a node once the first bucket split), the length
+/// counter and the name of the key order. The owning tree object loads itself before each call.
+/// </summary>
+/// <remarks>
+/// Splits: a full bucket that receives a key above all of its keys (an append, as with increasing
+/// ids or timestamps) stays full and a new bucket starts with the new key; any other full bucket
+/// splits in half. Nodes split the same way. The left part keeps the object, so a bucket's lower
+/// end never moves up. Removal: a bucket that becomes empty leaves its parent (and a node left
+/// without children leaves its own); a root node left with one child gives way to that child.
+/// </remarks>
+internal sealed class BTreeCore<TKey, TValue>
+{
+    private readonly PersistentObject _owner;
+    // The path of the last descent: the nodes passed and the child index taken in each.
+    private BTreeNode<TKey, TValue>[] _path = new BTreeNode<TKey, TValue>[8];
+    private int[] _pathIndex = new int[8];
+
+    public BTreeCore(PersistentObject owner) => _owner = owner;
+
+    public PersistentObject? Root { get; private set; }
+    public PersistentCounter? Length { get; private set; }
+    public string? ComparerName { get; private set; }
+    public IComparer<TKey> Comparer { get; private set; } = null!;
+
+    /// <summary>Changes with every insert and removal in this process, so enumerators notice them.</summary>
+    public int Version { get; private set; }
+
+    /// <summary>Makes a new, empty tree ordered by the comparer registered as <paramref name="comparerName"/> (null: the natural order).</summary>
+    public void Initialize(string? comparerName, string treeName)
+    {
+        ComparerName = string.IsNullOrEmpty(comparerName) ? null : comparerName;
+        Comparer = BTreeComparers.Find<TKey>(ComparerName, treeName);
+        Root = new BTreeBucket<TKey, TValue>(4);
+        Length = new PersistentCounter();
+    }
+
+    public long Count => Length!.Value;
+
+    public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        var bucket = FindBucket(key, out _);
+        var index = bucket.Search(key);
+        if (index < 0)
+        {
+            value = default;
+            return false;
+        }
+        value = bucket._values.Length == 0 ? default! : bucket._values[index];
+        return true;
+    }
+
+    public bool ContainsKey(TKey key)
+    {
+        var bucket = FindBucket(key, out _);
+        return bucket.Search(key) >= 0;
+    }
+
+    /// <summary>
+    /// Stores <paramref name="value"/> under <paramref name="key"/>. Returns true when the key was new;
+    /// an existing key keeps its value unless <paramref name="overwrite"/>.
+    /// </summary>
+    public bool Set(TKey key, TValue value, bool overwrite)
+    {
+        var bucket = FindBucket(key, out var depth);
+        var index = bucket.Search(key);
+        if (index >= 0)
+        {
+            if (!overwrite) return false;
+            bucket.Change();
+            if (bucket._values.Length != 0) bucket._values[index] = value;
+            Version++;
+            return false;
+        }
+        index = ~index;
+        bucket.Change();
+        if (bucket._count < BTreeTypes<TKey, TValue>.BucketCapacity) bucket.InsertAt(index, key, value);
+        else SplitAndInsert(bucket, index, key, value, depth);
+        Length!.Add(1);
+        Version++;
+        return true;
+    }
+
+    public bool Remove(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        var bucket = FindBucket(key, out var depth);
+        var index = bucket.Search(key);
+        if (index < 0)
+        {
+            value = default;
+            return false;
+        }
+        value = bucket._values.Length == 0 ? default! : bucket._values[index];
+        bucket.Change();
+        bucket.RemoveAt(index);
+        if (bucket._count == 0 && depth > 0)
+        {
+            bucket.MarkRemoved();
+            RemoveChild(depth - 1);
+        }
+        Length!.Add(-1);
+        Version++;
+        return true;
+    }
+
+    /// <summary>
+    /// Empties the tree: a new root bucket and a new length counter. Every transaction that used the
+    /// tree concurrently read the tree object, so it conflicts with this change.
+    /// </summary>
+    public void Clear()
+    {
+        _owner.MarkChanged();
+        Root = new BTreeBucket<TKey, TValue>(4);
+        Length = new PersistentCounter();
+        Version++;
+    }
+
+    /// <summary>The first (or last) entry in key order, loading only the buckets on the way.</summary>
+    public bool TryGetEdge(bool last, out TKey key, out TValue value)
+    {
+        var cursor = new BTreeCursor<TKey, TValue>(this, default, last);
+        if (cursor.MoveNext())
+        {
+            key = cursor.Key;
+            value = cursor.Value;
+            return true;
+        }
+        key = default!;
+        value = default!;
+        return false;
+    }
+
+    /// <summary>Descends to the bucket whose range holds <paramref name="key"/>, recording the path.</summary>
+    private BTreeBucket<TKey, TValue> FindBucket(TKey key, out int depth)
+    {
+        var comparer = Comparer;
+        var current = Root!;
+        depth = 0;
+        while (current is BTreeNode<TKey, TValue> node)
+        {
+            node.Read(comparer);
+            var index = node.ChildIndex(key);
+            if (depth == _path.Length)
+            {
+                Array.Resize(ref _path, depth * 2);
+                Array.Resize(ref _pathIndex, depth * 2);
+            }
+            _path[depth] = node;
+            _pathIndex[depth] = index;
+            depth++;
+            current = node._children[index];
+        }
+        var bucket = (BTreeBucket<TKey, TValue>)current;
+        bucket.Read(comparer);
+        return bucket;
+    }
+
+    private void SplitAndInsert(BTreeBucket<TKey, TValue> bucket, int index, TKey key, TValue value, int depth)
+    {
+        BTreeBucket<TKey, TValue> right;
+        if (index == bucket._count)
+        {
+            // An append: leave the full bucket as it is and start the next one with the new key.
+            right = bucket.SplitOff(bucket._count);
+            right.InsertAt(0, key, value);
+        }
+        else
+        {
+            var middle = bucket._count / 2;
+            right = bucket.SplitOff(middle);
+            if (index <= middle) bucket.InsertAt(index, key, value);
+            else right.InsertAt(index - middle, key, value);
+        }
+        var separator = right._keys[0];
+        bucket.MarkSplit(separator);
+        AddChild(depth, separator, right);
+    }
+
+    /// <summary>Adds <paramref name="child"/> right after the child taken at path level <paramref name="depth"/> − 1 (or above the root).</summary>
+    private void AddChild(int depth, TKey separator, PersistentObject child)
+    {
+        if (depth == 0)
+        {
+            var root = new BTreeNode<TKey, TValue>(4, Comparer);
+            root._children[0] = Root!;
+            root._keys[1] = separator;
+            root._children[1] = child;
+            root._count = 2;
+            Root = root;
+            _owner.MarkChanged();
+            return;
+        }
+        var parent = _path[depth - 1];
+        var position = _pathIndex[depth - 1] + 1;
+        parent.Change();
+        parent.InsertAt(position, separator, child);
+        if (parent._count <= BTreeTypes<TKey, TValue>.NodeCapacity) return;
+        // A full node: after an append only the new child moves to a new node, else half the children do.
+        var (right, rightSeparator) = parent.SplitOff(position == parent._count - 1 ? position : parent._count / 2);
+        AddChild(depth - 1, rightSeparator, right);
+    }
+
+    /// <summary>Removes the child taken at path level <paramref name="level"/>; removes the node too when it becomes empty.</summary>
+    private void RemoveChild(int level)
+    {
+        var node = _path[level];
+        node.Change();
+        node.RemoveAt(_pathIndex[level]);
+        if (node._count == 0)
+        {
+            node.MarkRemoved();
+            if (level > 0)
+            {
+                RemoveChild(level - 1);
+                return;
+            }
+            Root = new BTreeBucket<TKey, TValue>(4);
+            _owner.MarkChanged();
+            return;
+        }
+        if (level > 0) return;
+        // The root node: while it has one child, that child becomes the root.
+        var root = node;
+        while (root._count == 1)
+        {
+            root.Change();
+            root.MarkRemoved();
+            Root = root._children[0];
+            _owner.MarkChanged();
+            if (Root is not BTreeNode<TKey, TValue> next) break;
+            next.Read(Comparer);
+            root = next;
+        }
+    }
+
+    /// <summary>
+    /// Checks the whole structure (loading every bucket): keys in order and inside the range their
+    /// parents give them, every bucket at one depth, no empty bucket but an empty root, the length
+    /// counter equal to the entries. Returns the depth (1 for a root bucket) and the bucket count.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The structure is broken; the message says where.</exception>
+    internal (int Depth, int Buckets) Verify()
+    {
+        var depth = -1;
+        var buckets = 0;
+        long entries = 0;
+        Walk(Root!, 1, false, default!, false, default!);
+        if (entries != Count) throw new InvalidOperationException($"The length counter says {Count} but the buckets hold {entries} entries.");
+        return (depth, buckets);
+
+        void Walk(PersistentObject item, int level, bool hasLow, TKey low, bool hasHigh, TKey high)
+        {
+            if (item is BTreeNode<TKey, TValue> node)
+            {
+                node.Read(Comparer);
+                if (node._count == 0 || node._removed) throw new InvalidOperationException($"{node.PersistentOid}: a node in the tree is empty or removed.");
+                for (var i = 0; i < node._count; i++)
+                {
+                    if (i >= 2 && Comparer.Compare(node._keys[i - 1], node._keys[i]) >= 0) throw new InvalidOperationException($"{node.PersistentOid}: separators out of order.");
+                    var childHasLow = i > 0 || hasLow;
+                    var childLow = i > 0 ? node._keys[i] : low;
+                    var childHasHigh = i + 1 < node._count || hasHigh;
+                    var childHigh = i + 1 < node._count ? node._keys[i + 1] : high;
+                    Walk(node._children[i], level + 1, childHasLow, childLow, childHasHigh, childHigh);
+                }
+                return;
+            }
+            var bucket = (BTreeBucket<TKey, TValue>)item;
+            bucket.Read(Comparer);
+            if (depth == -1) depth = level;
+            else if (depth != level) throw new InvalidOperationException($"{bucket.PersistentOid}: buckets at depths {depth} and {level}.");
+            if (bucket._removed) throw new InvalidOperationException($"{bucket.PersistentOid}: a removed bucket is still in the tree.");
+            if (bucket._count == 0 && item != Root) throw new InvalidOperationException($"{bucket.PersistentOid}: an empty bucket below the root.");
+            for (var i = 0; i < bucket._count; i++)
+            {
+                var key = bucket._keys[i];
+                if (i > 0 && Comparer.Compare(bucket._keys[i - 1], key) >= 0) throw new InvalidOperationException($"{bucket.PersistentOid}: keys out of order.");
+                if ((hasLow && Comparer.Compare(key, low) < 0) || (hasHigh && Comparer.Compare(key, high) >= 0))
+                    throw new InvalidOperationException($"{bucket.PersistentOid}: the key {key} is outside the bucket's range.");
+            }
+            buckets++;
+            entries += bucket._count;
+        }
+    }
+
+    // ---- State of the tree object ----
+
+    public void WriteState(ref RecordWriter writer)
+    {
+        writer.WriteReference(Root);
+        writer.WriteReference(Length);
+        writer.WriteString(ComparerName);
+    }
+
+    public void ReadState(ref RecordReader reader, string treeName)
+    {
+        var root = reader.ReadReference<PersistentObject>();
+        if (root is not (BTreeBucket<TKey, TValue> or BTreeNode<TKey, TValue>))
+            throw new FormatException($"A record is damaged: the root of a {treeName} is neither one of its buckets nor one of its nodes.");
+        var length = reader.ReadReference<PersistentCounter>() ?? throw new FormatException($"A record is damaged: a {treeName} has no length counter.");
+        var name = reader.ReadString();
+        Comparer = BTreeComparers.Find<TKey>(name, treeName);
+        ComparerName = string.IsNullOrEmpty(name) ? null : name;
+        Root = root;
+        Length = length;
+        Version++;
+    }
+
+    public void ClearState()
+    {
+        Root = null;
+        Length = null;
+        Array.Clear(_path);
+        Version++;
+    }
+}

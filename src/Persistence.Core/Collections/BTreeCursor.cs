@@ -1,0 +1,175 @@
+namespace Persistence;
+
+/// <summary>The key bounds of a range; a missing bound is open.</summary>
+internal readonly record struct BTreeBounds<TKey>(bool HasLow, TKey Low, bool LowInclusive, bool HasHigh, TKey High, bool HighInclusive)
+{
+    public static BTreeBounds<TKey> Between(TKey low, TKey high) => new(true, low, true, true, high, true);
+
+    public static BTreeBounds<TKey> From(TKey low) => new(true, low, true, false, default!, false);
+
+    public static BTreeBounds<TKey> To(TKey high) => new(false, default!, false, true, high, true);
+}
+
+/// <summary>
+/// Walks the entries of a tree in key order (or in reverse) within bounds. It keeps the path of
+/// nodes from the root to the current bucket, so it loads each bucket only when it gets there and
+/// allocates nothing per entry.
+/// </summary>
+internal struct BTreeCursor<TKey, TValue>
+{
+    private readonly BTreeCore<TKey, TValue> _core;
+    private readonly BTreeBounds<TKey> _bounds;
+    private readonly bool _reverse;
+    private readonly int _version;
+    private BTreeNode<TKey, TValue>[]? _nodes;
+    private int[]? _indices;
+    private int _depth;
+    private BTreeBucket<TKey, TValue>? _bucket;
+    private int _index;
+    // 0 before the first entry, 1 on an entry, 2 past the end.
+    private int _state;
+
+    public BTreeCursor(BTreeCore<TKey, TValue> core, BTreeBounds<TKey> bounds, bool reverse)
+    {
+        _core = core;
+        _bounds = bounds;
+        _reverse = reverse;
+        _version = core.Version;
+    }
+
+    public readonly TKey Key => _bucket!._keys[_index];
+
+    public readonly TValue Value => _bucket!._values.Length == 0 ? default! : _bucket._values[_index];
+
+    public bool MoveNext()
+    {
+        if (_state == 2) return false;
+        if (_core.Version != _version)
+            throw new InvalidOperationException("The tree was changed during its enumeration; enumerate a copy (ToList()) to change it in the loop.");
+        if (_state == 0)
+        {
+            _state = 1;
+            Start();
+        }
+        else if (_reverse)
+        {
+            _index--;
+        }
+        else
+        {
+            _index++;
+        }
+        if (!Settle() || !InBounds())
+        {
+            _state = 2;
+            _bucket = null;
+            return false;
+        }
+        return true;
+    }
+
+    private void Start()
+    {
+        var comparer = _core.Comparer;
+        var seek = _reverse ? _bounds.HasHigh : _bounds.HasLow;
+        var target = _reverse ? _bounds.High : _bounds.Low;
+        var current = _core.Root!;
+        _depth = 0;
+        while (current is BTreeNode<TKey, TValue> node)
+        {
+            node.Read(comparer);
+            var index = seek ? node.ChildIndex(target) : _reverse ? node._count - 1 : 0;
+            Push(node, index);
+            current = node._children[index];
+        }
+        var bucket = (BTreeBucket<TKey, TValue>)current;
+        bucket.Read(comparer);
+        _bucket = bucket;
+        if (!seek)
+        {
+            _index = _reverse ? bucket._count - 1 : 0;
+            return;
+        }
+        var found = bucket.Search(target);
+        if (_reverse) _index = found >= 0 ? (_bounds.HighInclusive ? found : found - 1) : ~found - 1;
+        else _index = found >= 0 ? (_bounds.LowInclusive ? found : found + 1) : ~found;
+    }
+
+    /// <summary>Moves past the ends of buckets (and past empty ones) to the next entry; false at the end of the tree.</summary>
+    private bool Settle()
+    {
+        if (_reverse)
+        {
+            while (_index < 0)
+            {
+                if (!NextBucket()) return false;
+            }
+        }
+        else
+        {
+            while (_index >= _bucket!._count)
+            {
+                if (!NextBucket()) return false;
+            }
+        }
+        return true;
+    }
+
+    private bool NextBucket()
+    {
+        var comparer = _core.Comparer;
+        for (var level = _depth - 1; level >= 0; level--)
+        {
+            var node = _nodes![level];
+            node.Read(comparer);
+            var index = _indices![level] + (_reverse ? -1 : 1);
+            if (index < 0 || index >= node._count) continue;
+            _indices[level] = index;
+            _depth = level + 1;
+            var current = node._children[index];
+            while (current is BTreeNode<TKey, TValue> child)
+            {
+                child.Read(comparer);
+                var first = _reverse ? child._count - 1 : 0;
+                Push(child, first);
+                current = child._children[first];
+            }
+            var bucket = (BTreeBucket<TKey, TValue>)current;
+            bucket.Read(comparer);
+            _bucket = bucket;
+            _index = _reverse ? bucket._count - 1 : 0;
+            return true;
+        }
+        return false;
+    }
+
+    private readonly bool InBounds()
+    {
+        if (_reverse)
+        {
+            if (!_bounds.HasLow) return true;
+            var order = _core.Comparer.Compare(Key, _bounds.Low);
+            return _bounds.LowInclusive ? order >= 0 : order > 0;
+        }
+        if (!_bounds.HasHigh) return true;
+        var after = _core.Comparer.Compare(Key, _bounds.High);
+        return _bounds.HighInclusive ? after <= 0 : after < 0;
+    }
+
+    private void Push(BTreeNode<TKey, TValue> node, int index)
+    {
+        if (_nodes is null)
+        {
+            _nodes = new BTreeNode<TKey, TValue>[4];
+            _indices = new int[4];
+        }
+        else if (_depth == _nodes.Length)
+        {
+            Array.Resize(ref _nodes, _depth * 2);
+            Array.Resize(ref _indices, _depth * 2);
+        }
+        _nodes[_depth] = node;
+        _indices![_depth] = index;
+        _depth++;
+    }
+}

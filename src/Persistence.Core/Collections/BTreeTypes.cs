@@ -1,0 +1,232 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Persistence.Serialization;
+
+namespace Persistence;
+
+/// <summary>
+/// What the buckets and nodes of one closed tree type share: their registered types, the key and value
+/// codecs, the bucket capacity, and the array encodings. One tree type (a BTree or a BTreeSet) owns
+/// one instantiation, registered with its stored name.
+/// </summary>
+internal static class BTreeTypes<TKey, TValue>
+{
+    /// <summary>The most children an internal node holds before it splits.</summary>
+    public static int NodeCapacity { get; private set; } = 512;
+
+    public static PersistentTypeInfo? Bucket { get; private set; }
+    public static PersistentTypeInfo? Node { get; private set; }
+    public static ValueCodec<TKey> KeyCodec { get; private set; } = null!;
+    public static ValueCodec<TValue>? ValueCodec { get; private set; }
+
+    /// <summary>The most entries a bucket holds before an insert splits it.</summary>
+    public static int BucketCapacity { get; private set; } = DefaultBucketCapacity;
+
+    private const int DefaultBucketCapacity = -1;
+
+    private static bool s_rawKeys;
+    private static bool s_rawValues;
+
+    /// <summary>The tree's own stored name, for messages.</summary>
+    public static string TreeName { get; private set; } = "";
+
+    /// <summary>
+    /// Registers the bucket and node types of the tree type <paramref name="treeName"/>;
+    /// <paramref name="valueCodec"/> is null for a set, whose buckets hold keys only.
+    /// </summary>
+    public static void Register(string treeName, ValueCodec<TKey> keyCodec, ValueCodec<TValue>? valueCodec)
+    {
+        if (Bucket is not null) return;
+        var keys = $"array<{keyCodec.TypeCode}>";
+        List<FieldSchema> bucketFields =
+        [
+            new("Stamp", "i64"),
+            new("Removed", "bool"),
+            new("Upper", keyCodec.TypeCode + "?"),
+            new("Keys", keys),
+        ];
+        if (valueCodec is not null) bucketFields.Add(new("Values", $"array<{valueCodec.TypeCode}>"));
+        var bucket = new PersistentTypeInfo(treeName + ".Bucket", [], null, bucketFields, static token => new BTreeBucket<TKey, TValue>(token));
+        var node = new PersistentTypeInfo(
+            treeName + ".Node",
+            [],
+            null,
+            [new("Stamp", "i64"), new("Removed", "bool"), new("Separators", keys), new("Children", "array<ref>")],
+            static token => new BTreeNode<TKey, TValue>(token));
+        PersistentTypes.Register(bucket);
+        PersistentTypes.Register(node);
+        KeyCodec = keyCodec;
+        ValueCodec = valueCodec;
+        s_rawKeys = IsRaw(keyCodec);
+        s_rawValues = valueCodec is not null && IsRaw(valueCodec);
+        if (BucketCapacity == DefaultBucketCapacity) BucketCapacity = Capacity(keyCodec, valueCodec);
+        TreeName = treeName;
+        Node = node;
+        Bucket = bucket;
+    }
+
+    /// <summary>The fields of a tree object (BTree and BTreeSet alike).</summary>
+    public static PersistentTypeInfo TreeType(string name, Func<GhostToken, PersistentObject> createGhost) =>
+        new(name, [], null, [new FieldSchema("Root", "ref"), new FieldSchema("Length", "ref"), new FieldSchema("Comparer", "str")], createGhost);
+
+    /// <summary>Sets small capacities so tests reach splits and several levels with few entries (tests only).</summary>
+    internal static void SetCapacities(int bucket, int node)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucket, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(node, 3);
+        BucketCapacity = bucket;
+        NodeCapacity = node;
+    }
+
+    public static InvalidOperationException NotRegistered() =>
+        new($"The buckets of a BTree of {typeof(TKey).Name} keys are not registered, so they cannot be stored or loaded. Register the tree type (BTree<,>.Register or BTreeSet<>.Register) at start-up; the source generator does this for every tree type a program mentions.");
+
+    /// <summary>
+    /// About 8 KiB of entries per bucket: a few hundred small entries, fewer large ones. Variable-size
+    /// encodings (strings, arrays) are counted as 16 bytes more than their minimum.
+    /// </summary>
+    private static int Capacity(ValueCodec<TKey> keys, ValueCodec<TValue>? values)
+    {
+        var size = Estimate(keys) + (values is null ? 0 : Estimate(values));
+        return Math.Clamp(8192 / Math.Max(size, 1), 32, 512);
+
+        static int Estimate<T>(ValueCodec<T> codec) =>
+            codec.MinimumSize + (codec.TypeCode is "str" or "bytes" || codec.TypeCode.Contains('<') || codec.TypeCode.StartsWith('{') ? 16 : 0);
+    }
+
+    /// <summary>Whether the codec writes values exactly as their little-endian memory (so arrays can be copied whole).</summary>
+    private static bool IsRaw<T>(ValueCodec<T> codec) =>
+        BitConverter.IsLittleEndian &&
+        !RuntimeHelpers.IsReferenceOrContainsReferences<T>() &&
+        (codec == (object)ValueCodecs.Int32 || codec == (object)ValueCodecs.Int64 ||
+         codec == (object)ValueCodecs.UInt32 || codec == (object)ValueCodecs.UInt64 ||
+         codec == (object)ValueCodecs.Int16 || codec == (object)ValueCodecs.UInt16 ||
+         codec == (object)ValueCodecs.Byte || codec == (object)ValueCodecs.SByte ||
+         codec == (object)ValueCodecs.Char || codec == (object)ValueCodecs.Double ||
+         codec == (object)ValueCodecs.Single || codec == (object)ValueCodecs.Guid);
+
+    public static void WriteKeys(ref RecordWriter writer, TKey[] keys, int start, int count) =>
+        WriteArray(ref writer, KeyCodec, s_rawKeys, keys, start, count);
+
+    public static void WriteValues(ref RecordWriter writer, TValue[] values, int count) =>
+        WriteArray(ref writer, ValueCodec!, s_rawValues, values, 0, count);
+
+    /// <summary>Reads a key array into a new array of at least <paramref name="extra"/> more slots than entries.</summary>
+    public static TKey[] ReadKeys(ref RecordReader reader, int offset, int extra, out int count) =>
+        ReadArray(ref reader, KeyCodec, s_rawKeys, offset, extra, out count);
+
+    public static TValue[] ReadValues(ref RecordReader reader, int extra, out int count) =>
+        ReadArray(ref reader, ValueCodec!, s_rawValues, 0, extra, out count);
+
+    private static void WriteArray<T>(ref RecordWriter writer, ValueCodec<T> codec, bool raw, T[] items, int start, int count)
+    {
+        writer.WriteCount(count);
+        if (count == 0) return;
+        if (raw)
+        {
+            writer.WriteRawBytes(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref items[start]), count * Unsafe.SizeOf<T>()));
+            return;
+        }
+        for (var i = start; i < start + count; i++) codec.Write(ref writer, items[i]);
+    }
+
+    private static T[] ReadArray<T>(ref RecordReader reader, ValueCodec<T> codec, bool raw, int offset, int extra, out int count)
+    {
+        count = reader.ReadCount(codec.MinimumSize);
+        if (count < 0) throw new FormatException("A record is damaged: a BTree bucket or node holds a null array.");
+        var items = new T[offset + count + extra];
+        if (count == 0) return items;
+        if (raw)
+        {
+            var bytes = reader.ReadSpan(count * Unsafe.SizeOf<T>());
+            bytes.CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.As<T, byte>(ref items[offset]), bytes.Length));
+            return items;
+        }
+        for (var i = offset; i < offset + count; i++) items[i] = codec.Read(ref reader);
+        return items;
+    }
+
+    /// <summary>
+    /// Binary search of <paramref name="key"/> in <c>keys[start..end)</c>: its index, or the bitwise
+    /// complement of the index of the first greater key.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Search(TKey[] keys, int start, int end, TKey key, IComparer<TKey> comparer)
+    {
+        if (typeof(TKey).IsValueType && comparer == (object)Comparer<TKey>.Default) return SearchDefault(keys, start, end, key);
+        var lo = start;
+        var hi = end - 1;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            var order = comparer.Compare(keys[mid], key);
+            if (order == 0) return mid;
+            if (order < 0) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    private static int SearchDefault(TKey[] keys, int start, int end, TKey key)
+    {
+        var lo = start;
+        var hi = end - 1;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            var order = Comparer<TKey>.Default.Compare(keys[mid], key);
+            if (order == 0) return mid;
+            if (order < 0) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    /// <summary>
+    /// One step of a three-way merge walk over sorted key arrays: the smallest key at positions
+    /// <paramref name="o"/>, <paramref name="c"/>, <paramref name="m"/> (each array read up to its end
+    /// index) and which of the old, committed and mine arrays hold it there.
+    /// </summary>
+    public static (TKey Key, bool InOld, bool InCommitted, bool InMine) NextMergeKey(
+        TKey[] old, int o, int oldEnd, TKey[] committed, int c, int committedEnd, TKey[] mine, int m, int mineEnd, IComparer<TKey> comparer)
+    {
+        var hasKey = false;
+        TKey key = default!;
+        if (o < oldEnd) (key, hasKey) = (old[o], true);
+        if (c < committedEnd && (!hasKey || comparer.Compare(committed[c], key) < 0)) (key, hasKey) = (committed[c], true);
+        if (m < mineEnd && (!hasKey || comparer.Compare(mine[m], key) < 0)) key = mine[m];
+        return (key,
+            o < oldEnd && comparer.Compare(old[o], key) == 0,
+            c < committedEnd && comparer.Compare(committed[c], key) == 0,
+            m < mineEnd && comparer.Compare(mine[m], key) == 0);
+    }
+
+    /// <summary>Whether two values are equal: by their equality, else (for mutable inline values such as arrays) by their encoded bytes.</summary>
+    public static bool ValuesEqual(TValue a, TValue b)
+    {
+        if (EqualityComparer<TValue>.Default.Equals(a, b)) return true;
+        if (typeof(TValue).IsValueType || a is null || b is null || a is string || a is PersistentObject) return false;
+        try
+        {
+            var buffer = new RecordBuffer(256);
+            var first = buffer.BeginRecord(0, 0, null);
+            ValueCodec!.Write(ref first, a);
+            var one = first.Complete();
+            var second = buffer.BeginRecord(0, 0, null);
+            ValueCodec.Write(ref second, b);
+            var two = second.Complete();
+            return buffer.Memory(one).Span.SequenceEqual(buffer.Memory(two).Span);
+        }
+        catch (InvalidOperationException)
+        {
+            // A value holding a persistent reference cannot be encoded without a connection: count it as changed.
+            return false;
+        }
+    }
+
+    /// <summary>Clears the slots <c>[from, to)</c> so moved-out entries do not keep objects alive.</summary>
+    public static void Clear<T>(T[] items, int from, int to)
+    {
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>() && to > from) Array.Clear(items, from, to - from);
+    }
+}

@@ -1,0 +1,371 @@
+using Persistence.Tests.Models;
+
+namespace Persistence.Tests.Collections;
+
+/// <summary>
+/// The structure of BTree and BTreeSet: splits, removals, enumeration over ghost buckets, key orders.
+/// This class alone uses BTree&lt;long, int&gt;, BTree&lt;string, int&gt; and BTreeSet&lt;int&gt;, with
+/// tiny buckets and nodes so that few entries build several levels.
+/// </summary>
+public sealed class BTreeTests
+{
+    private const int Bucket = 4;
+    private const int NodeSize = 4;
+
+    static BTreeTests()
+    {
+        BTreeTypes<long, int>.SetCapacities(Bucket, NodeSize);
+        BTreeTypes<string, int>.SetCapacities(Bucket, NodeSize);
+        BTreeTypes<int, BTreeNoValue>.SetCapacities(Bucket, NodeSize);
+    }
+
+    private static List<KeyValuePair<long, int>> Entries(IEnumerable<long> keys) => [.. keys.Select(k => new KeyValuePair<long, int>(k, (int)(k * 10)))];
+
+    [Fact]
+    public void Ascending_inserts_fill_buckets_completely_and_build_several_levels()
+    {
+        var tree = new BTree<long, int>();
+        for (var k = 1L; k <= 200; k++) tree.Add(k, (int)(k * 10));
+
+        var (depth, buckets) = tree.Core.Verify();
+        Assert.Equal(200 / Bucket, buckets);
+        Assert.True(depth >= 4, $"depth {depth}");
+        Assert.Equal(200, tree.Count);
+        Assert.Equal(Entries(Enumerable.Range(1, 200).Select(i => (long)i)), tree.ToList());
+    }
+
+    [Fact]
+    public void Descending_and_shuffled_inserts_keep_order_and_ranges()
+    {
+        var descending = new BTree<long, int>();
+        for (var k = 300L; k >= 1; k--) descending[k] = (int)(k * 10);
+        descending.Core.Verify();
+        Assert.Equal(Entries(Enumerable.Range(1, 300).Select(i => (long)i)), descending.ToList());
+
+        var shuffled = new BTree<long, int>();
+        foreach (var k in Enumerable.Range(1, 300).OrderBy(i => (i * 7919) % 301)) shuffled[k] = k * 10;
+        shuffled.Core.Verify();
+        Assert.Equal(descending.ToList(), shuffled.ToList());
+        Assert.Equal(1, shuffled.MinKey);
+        Assert.Equal(300, shuffled.MaxKey);
+    }
+
+    [Fact]
+    public void Inserting_at_each_position_of_a_full_bucket_splits_it_correctly()
+    {
+        for (var position = 0; position <= Bucket; position++)
+        {
+            var tree = new BTree<long, int>();
+            for (var i = 0; i < Bucket; i++) tree.Add(10 * (i + 1), i);
+            Assert.Equal(1, tree.Core.Verify().Buckets);
+
+            var key = (10L * position) + 5;
+            tree.Add(key, -1);
+
+            Assert.Equal(2, tree.Core.Verify().Buckets);
+            var expected = Enumerable.Range(1, Bucket).Select(i => 10L * i).Append(key).Order().ToList();
+            Assert.Equal(expected, tree.Select(e => e.Key).ToList());
+            Assert.Equal(-1, tree[key]);
+        }
+    }
+
+    [Fact]
+    public void Inserting_at_each_position_of_a_full_node_splits_it_correctly()
+    {
+        // Ascending inserts leave every bucket full; then one more key into each bucket in turn splits
+        // it and adds a child to a full node.
+        for (var bucket = 0; bucket < NodeSize; bucket++)
+        {
+            var tree = new BTree<long, int>();
+            for (var k = 1L; k <= Bucket * NodeSize; k++) tree.Add(k * 10, 0);
+            var before = tree.Core.Verify();
+            Assert.Equal((2, NodeSize), before);
+
+            tree.Add((bucket * Bucket * 10) + 15, 1);
+
+            var after = tree.Core.Verify();
+            Assert.Equal(NodeSize + 1, after.Buckets);
+            Assert.Equal(3, after.Depth);
+            Assert.Equal(Bucket * NodeSize + 1, tree.Count);
+            Assert.Equal(1, tree[(bucket * Bucket * 10) + 15]);
+        }
+    }
+
+    [Fact]
+    public void Removing_every_key_in_any_order_empties_the_tree_level_by_level()
+    {
+        foreach (var order in new Func<int, int>[] { k => k, k => -k, k => (k * 37) % 101 })
+        {
+            var tree = new BTree<long, int>();
+            var keys = Enumerable.Range(1, 100).ToList();
+            foreach (var k in keys) tree.Add(k, k);
+            var left = new SortedSet<long>(keys.Select(k => (long)k));
+            foreach (var k in keys.OrderBy(order))
+            {
+                Assert.True(tree.Remove(k, out var value));
+                Assert.Equal(k, value);
+                left.Remove(k);
+                tree.Core.Verify();
+                Assert.Equal(left.ToList(), tree.Select(e => e.Key).ToList());
+            }
+            Assert.Equal((1, 1), tree.Core.Verify());
+            Assert.Empty(tree);
+            Assert.Equal(0L, tree.LongCount);
+            Assert.False(tree.Remove(1));
+            Assert.Throws<InvalidOperationException>(() => tree.MinKey);
+            Assert.False(tree.TryGetLast(out _));
+            tree.Add(5, 5);
+            Assert.Equal(5, tree.MaxKey);
+        }
+    }
+
+    [Fact]
+    public void Removing_a_bucket_at_each_position_of_its_node_keeps_the_rest()
+    {
+        for (var victim = 0; victim < NodeSize; victim++)
+        {
+            var tree = new BTree<long, int>();
+            for (var k = 1L; k <= Bucket * NodeSize; k++) tree.Add(k, 0);
+            Assert.Equal(NodeSize, tree.Core.Verify().Buckets);
+            for (var k = 1L; k <= Bucket; k++) tree.Remove((victim * Bucket) + k);
+            Assert.Equal(NodeSize - 1, tree.Core.Verify().Buckets);
+            var expected = Enumerable.Range(1, Bucket * NodeSize).Select(k => (long)k).Where(k => (k - 1) / Bucket != victim).ToList();
+            Assert.Equal(expected, tree.Select(e => e.Key).ToList());
+            // The removed range is still reachable for new keys.
+            tree.Add((victim * Bucket) + 2, 7);
+            Assert.Equal(7, tree[(victim * Bucket) + 2]);
+            tree.Core.Verify();
+        }
+    }
+
+    [Fact]
+    public void Ranges_forward_and_reverse_respect_their_bounds()
+    {
+        var tree = new BTree<long, int>();
+        for (var k = 0L; k < 100; k += 2) tree.Add(k, (int)k);
+
+        Assert.Equal([10L, 12, 14, 16, 18, 20], tree.Range(10, 20).Select(e => e.Key));
+        Assert.Equal([12L, 14, 16, 18], tree.Range(11, 19).Select(e => e.Key));
+        Assert.Equal([20L, 18, 16, 14, 12, 10], tree.Range(10, 20).Reverse().Select(e => e.Key));
+        Assert.Equal([18L, 16, 14, 12], tree.Range(11, 19).Reverse().Select(e => e.Key));
+        Assert.Empty(tree.Range(20, 10));
+        Assert.Empty(tree.Range(21, 21));
+        Assert.Equal([94L, 96, 98], tree.RangeFrom(93).Select(e => e.Key));
+        Assert.Equal([0L, 2, 4], tree.RangeTo(4).Select(e => e.Key));
+        Assert.Equal([4L, 2, 0], tree.RangeTo(5).Reverse().Select(e => e.Key));
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => 98L - (2 * i)), tree.Reverse().Select(e => e.Key));
+        Assert.Empty(tree.RangeFrom(99));
+    }
+
+    [Fact]
+    public void Enumeration_over_ghost_buckets_after_reopening_loads_only_what_it_reaches()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("tree.db");
+        using (var db = Database.Open(path))
+        {
+            db.Transact(c =>
+            {
+                var tree = new BTree<long, int>();
+                for (var k = 1L; k <= 400; k++) tree.Add(k, (int)(k * 10));
+                c.Root["tree"] = tree;
+            });
+        }
+
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<long, int>)connection.Root["tree"];
+            Assert.Equal(200, tree[20]);
+            // The tree object, the nodes on one path and one bucket: not the 100 buckets.
+            Assert.True(connection.LoadedCount < 12, $"{connection.LoadedCount} objects loaded for one lookup");
+            Assert.Equal(Entries([5, 6, 7, 8, 9]), tree.Range(5, 9).ToList());
+            Assert.True(connection.LoadedCount < 16, $"{connection.LoadedCount} objects loaded for a short range");
+            Assert.Equal(Entries(Enumerable.Range(1, 400).Reverse().Select(i => (long)i)), tree.Reverse().ToList());
+            Assert.Equal(400, tree.Count);
+        }
+
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<long, int>)connection.Root["tree"];
+            Assert.Equal(Entries(Enumerable.Range(1, 400).Select(i => (long)i)), tree.ToList());
+            Assert.Equal(Entries([398, 399, 400]), tree.RangeFrom(398).ToList());
+            Assert.Equal(new KeyValuePair<long, int>(1, 10), tree.First());
+            Assert.True(tree.TryGetLast(out var last));
+            Assert.Equal(400, last.Key);
+            tree.Core.Verify();
+        }
+    }
+
+    [Fact]
+    public void Changes_reach_a_cold_connection_and_aborts_undo_them()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c =>
+        {
+            var tree = new BTree<long, int>();
+            for (var k = 1L; k <= 50; k++) tree.Add(k, 0);
+            c.Root["tree"] = tree;
+        });
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<long, int>)connection.Root["tree"];
+            for (var k = 1L; k <= 25; k++) tree.Remove(k);
+            for (var k = 100L; k <= 120; k++) tree.Add(k, 1);
+            connection.Abort();
+            Assert.Equal(50, tree.Count);
+            Assert.True(tree.ContainsKey(1));
+            Assert.False(tree.ContainsKey(100));
+            tree.Core.Verify();
+
+            for (var k = 1L; k <= 25; k++) tree.Remove(k);
+            tree[7] = 1;
+            connection.Commit();
+        }
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<long, int>)connection.Root["tree"];
+            Assert.Equal(26, tree.Count);
+            Assert.Equal([7L, .. Enumerable.Range(26, 25).Select(i => (long)i)], tree.Keys);
+            tree.Core.Verify();
+        }
+    }
+
+    [Fact]
+    public void Dictionary_contract_errors_are_clear()
+    {
+        var tree = new BTree<long, int> { { 1, 1 } };
+        Assert.Throws<ArgumentException>(() => tree.Add(1, 2));
+        Assert.False(tree.TryAdd(1, 2));
+        Assert.Equal(1, tree[1]);
+        Assert.Throws<KeyNotFoundException>(() => tree[2]);
+        Assert.Equal(3, tree.GetOrAdd(2, () => 3));
+        Assert.Equal(3, tree.GetOrAdd(2, () => 4));
+        Assert.Throws<NotSupportedException>(() => tree.Keys.Add(5));
+        Assert.Contains(3, tree.Values);
+        Assert.Throws<InvalidOperationException>(() =>
+        {
+            foreach (var entry in tree) tree[entry.Key + 10] = 0;
+        });
+    }
+
+    [Fact]
+    public void A_custom_order_is_stored_by_name_and_required_on_load()
+    {
+        const string name = "test-reverse-ordinal";
+        var reverse = Comparer<string>.Create((a, b) => string.CompareOrdinal(b, a));
+        BTreeComparers.Register(name, reverse);
+        Assert.Throws<ArgumentException>(() => BTreeComparers.Register(name, StringComparer.Ordinal));
+
+        using var folder = new TempFolder();
+        var path = folder.File("order.db");
+        using (var db = Database.Open(path))
+        {
+            db.Transact(c =>
+            {
+                var tree = new BTree<string, int>(name);
+                foreach (var word in new[] { "b", "a", "d", "c", "e", "f" }) tree.Add(word, word[0]);
+                c.Root["reverse"] = tree;
+                var folded = new BTree<string, int>(BTreeComparers.OrdinalIgnoreCase) { { "Apple", 1 } };
+                c.Root["folded"] = folded;
+            });
+        }
+
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<string, int>)connection.Root["reverse"];
+            Assert.Equal(name, tree.ComparerName);
+            Assert.Equal(["f", "e", "d", "c", "b", "a"], tree.Keys);
+            Assert.Equal(["e", "d", "c"], tree.Range("e", "c").Select(e => e.Key));
+            var folded = (BTree<string, int>)connection.Root["folded"];
+            Assert.Equal(1, folded["APPLE"]);
+        }
+
+        BTreeComparers.Unregister(name);
+        try
+        {
+            using var db = Database.Open(path);
+            using var connection = db.OpenConnection();
+            var tree = (BTree<string, int>)connection.Root["reverse"];
+            var error = Assert.Throws<SchemaMismatchException>(() => tree.Count);
+            Assert.Contains($"BTreeComparers.Register<String>(\"{name}\"", error.Message);
+        }
+        finally
+        {
+            BTreeComparers.Register(name, reverse);
+        }
+        Assert.Throws<SchemaMismatchException>(() => new BTree<string, int>("no-such-order"));
+    }
+
+    [Fact]
+    public void A_set_behaves_as_a_sorted_set_and_survives_reopening()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("set.db");
+        var expected = new SortedSet<int>();
+        using (var db = Database.Open(path))
+        {
+            db.Transact(c =>
+            {
+                var set = new BTreeSet<int>();
+                for (var i = 0; i < 200; i++)
+                {
+                    var value = (i * 7919) % 251;
+                    Assert.Equal(expected.Add(value), set.Add(value));
+                }
+                c.Root["set"] = set;
+            });
+        }
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var set = (BTreeSet<int>)connection.Root["set"];
+            Assert.Equal(expected.ToList(), set.ToList());
+            Assert.Equal(expected.Count, set.Count);
+            Assert.Equal(expected.Min, set.Min);
+            Assert.Equal(expected.Max, set.Max);
+            Assert.Equal(expected.GetViewBetween(10, 40).Reverse().ToList(), set.Range(10, 40).Reverse().ToList());
+            Assert.True(set.IsSupersetOf([expected.Min, expected.Max]));
+            Assert.True(set.SetEquals(expected.Reverse()));
+            Assert.False(set.IsProperSubsetOf(expected));
+            Assert.True(set.Overlaps([-5, expected.Max]));
+
+            set.SymmetricExceptWith([expected.Min, -1]);
+            expected.SymmetricExceptWith([expected.Min, -1]);
+            set.IntersectWith(Enumerable.Range(-1, 100));
+            expected.IntersectWith(Enumerable.Range(-1, 100));
+            set.ExceptWith([3, 4, 5]);
+            expected.ExceptWith([3, 4, 5]);
+            Assert.Equal(expected.ToList(), set.ToList());
+            set.Core.Verify();
+            connection.Commit();
+        }
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var set = (BTreeSet<int>)connection.Root["set"];
+            Assert.Equal(expected.ToList(), set.ToList());
+            Assert.True(set.IsSubsetOf(expected));
+        }
+    }
+
+    [Fact]
+    public void Values_that_are_persistent_objects_load_lazily()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c =>
+        {
+            var customers = new BTree<int, Customer>();
+            for (var i = 0; i < 50; i++) customers.Add(i, new Customer { Name = "c" + i });
+            c.Root["customers"] = customers;
+        });
+        using var connection = db.OpenConnection();
+        var tree = (BTree<int, Customer>)connection.Root["customers"];
+        var customer = tree[42];
+        Assert.Equal(PersistentState.Ghost, customer.PersistentState);
+        Assert.Equal("c42", customer.Name);
+        Assert.Equal(50, tree.Count);
+    }
+}
