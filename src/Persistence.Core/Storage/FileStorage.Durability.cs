@@ -106,12 +106,16 @@ public sealed partial class FileStorage
         // queue for the sync turn behind the flushes still running.
         var before = lockFile.ReadState();
         if (before.Valid && before.DurableEnd >= end) return before.DurableEnd;
-        lockFile.EnterSync();
+        var waited = !lockFile.TryEnterSync();
+        if (waited) lockFile.EnterSync();
         try
         {
-            // While this process waited for its turn, another one's flush may have covered this transaction.
-            var state = lockFile.ReadState();
-            if (state.Valid && state.DurableEnd >= end) return state.DurableEnd;
+            if (waited)
+            {
+                // While this process waited for its turn, another one's flush may have covered this transaction.
+                var state = lockFile.ReadState();
+                if (state.Valid && state.DurableEnd >= end) return state.DurableEnd;
+            }
             // Learn of the transactions others appended meanwhile, so this flush is recorded as covering
             // them too and their processes can skip theirs. Only if no one of this process is catching
             // up or appending right now: the flush must not wait for that.

@@ -139,6 +139,9 @@ internal sealed class FileStorageLock : IDisposable
     /// <summary>Waits for the turn to flush the data file.</summary>
     public void EnterSync() => _locks.Enter(SyncByte, exclusive: true);
 
+    /// <summary>Takes the turn to flush the data file if no one has it.</summary>
+    public bool TryEnterSync() => _locks.TryEnter(SyncByte, exclusive: true);
+
     /// <summary>Ends the turn to flush the data file.</summary>
     public void ExitSync() => _locks.Exit(SyncByte);
 
