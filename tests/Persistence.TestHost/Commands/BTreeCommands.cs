@@ -17,8 +17,10 @@ internal static partial class HostCommands
         var processes = long.Parse(args[2], CultureInfo.InvariantCulture);
         var count = int.Parse(args[3], CultureInfo.InvariantCulture);
         var batch = int.Parse(args[4], CultureInfo.InvariantCulture);
+        // "sequential": every process appends increasing keys (ids, timestamps) interleaved with the others'.
+        var sequential = args.Length > 5 && args[5] == "sequential";
         using var db = Database.Open(args[0]);
-        var keys = Enumerable.Range(0, count).Select(i => Scatter(process + (i * processes))).ToArray();
+        var keys = Enumerable.Range(0, count).Select(i => sequential ? process + (i * processes) : Scatter(process + (i * processes))).ToArray();
         var transactions = 0;
         var attempts = 0;
         foreach (var chunk in keys.Chunk(batch))
