@@ -41,7 +41,7 @@ public sealed partial class FileStorage
     /// until the rename and the new file after it; a leftover <c>.pack</c> file is removed by the next
     /// pack or writer.</para>
     /// <para>Memory grows with the number of live objects (about 9 bytes each for the marks and the
-    /// new index, plus 8 per kept revision), not with the size of the file.</para>
+    /// new index, plus 8 per kept revision, 16 while they are sorted), not with the size of the file.</para>
     /// </remarks>
     /// <param name="keepHistoryAfterTid">Keep every revision that a reader whose snapshot is this tid or
     /// later can see (<see cref="IStorage.LoadBefore"/> with any tid above it answers as before). Null

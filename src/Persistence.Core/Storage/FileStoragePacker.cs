@@ -1,4 +1,7 @@
 using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Persistence.Serialization;
 using static Persistence.Storage.FileStorageFormat;
@@ -15,13 +18,20 @@ namespace Persistence.Storage;
 /// (<see cref="RecordFormat"/>, never the state) of the revisions to keep, level by level, each
 /// level read in file order: an object's newest revision, and, for history, each older one that was
 /// still current after the chosen tid. What it remembers is the set of oids reached (a bit each) and
-/// the offsets of the revisions to keep: memory grows with the live data, not with the file.</description></item>
+/// the offsets of the revisions to keep: memory grows with the live data, not with the file. It
+/// checks each record's header but not its checksum: everything it reads of a record (header and
+/// reference list) belongs to a revision it keeps, and the copy checks the checksum of every kept
+/// revision before anything is replaced, so damage still stops the pack.</description></item>
 /// <item><description><see cref="CopyKept"/>: copy those revisions in file order (so tids keep
 /// rising), each checked against its checksum, into transactions of their original tids; the
-/// previous-revision offsets are rewritten to the new file's.</description></item>
+/// previous-revision offsets are rewritten to the new file's, and a record's checksum is computed
+/// anew only if its previous-revision offset changed (it covers that offset).</description></item>
 /// <item><description><see cref="CopyTail"/>: copy whole every transaction committed since the
 /// snapshot, as often as needed to catch up; the last time with the commit lock held.</description></item>
 /// </list>
+/// <para>A process usually packs once, so the loops over every record are compiled fully optimized
+/// on first use (<see cref="MethodImplOptions.AggressiveOptimization"/>) rather than starting as
+/// unoptimized code that the runtime would only replace after the pack is over.</para>
 /// </remarks>
 internal sealed class FileStoragePacker : IDisposable
 {
@@ -109,27 +119,30 @@ internal sealed class FileStoragePacker : IDisposable
     public long ObjectsReached { get; private set; }
 
     /// <summary>Finds the revisions to keep: everything reachable from the root and the catalog.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Mark()
     {
-        var level = new List<ulong>();
+        var level = new ulong[16];
+        var levelCount = 0;
         foreach (var root in (ReadOnlySpan<Oid>)[Oid.Root, Oid.Catalog])
         {
             _reached.Add(root.Value);
-            level.Add(root.Value);
+            level[levelCount++] = root.Value;
         }
-        var next = new List<ulong>();
+        var next = new ulong[16];
         var offsets = new long[16];
         var oids = new ulong[16];
-        while (level.Count > 0)
+        while (levelCount > 0)
         {
             var count = 0;
-            if (offsets.Length < level.Count)
+            if (offsets.Length < levelCount)
             {
-                offsets = new long[level.Count];
-                oids = new ulong[level.Count];
+                offsets = new long[levelCount];
+                oids = new ulong[levelCount];
             }
-            foreach (var oid in level)
+            for (var i = 0; i < levelCount; i++)
             {
+                var oid = level[i];
                 var newest = _snapshot.Find(oid);
                 // A reference to an object that has no revision (never stored, or dropped by an
                 // earlier pack) has nothing to keep.
@@ -138,8 +151,8 @@ internal sealed class FileStoragePacker : IDisposable
                 oids[count++] = oid;
             }
             // In file order, so a level is read front to back in large pieces rather than at random.
-            Array.Sort(offsets, oids, 0, count);
-            next.Clear();
+            OffsetSort.Sort(offsets, oids, count);
+            var nextCount = 0;
             var ahead = 0;
             for (var k = 0; k < count; k++)
             {
@@ -153,15 +166,18 @@ internal sealed class FileStoragePacker : IDisposable
                 while (offset != 0)
                 {
                     var bytes = _window.Record(offset, readUntil, out var header);
-                    if (header.Oid != oid)
-                        throw new CorruptDatabaseException($"The index of {_sourcePath} points at a record of oid {header.Oid} here", offset, new Oid(oid));
+                    if (header.Oid != oid) throw NotItsRecord(offset, oid, header.Oid);
                     Keep(offset);
                     var record = bytes[DataHeaderSize..];
-                    var references = record.Slice(record.Length - 4 - 8 * ReferenceCount(record, offset, oid));
+                    var references = record.Slice(record.Length - 4 - 8 * CheckedReferenceCount(record, offset, oid));
                     for (var i = 0; i + 4 < references.Length; i += 8)
                     {
                         var reference = BinaryPrimitives.ReadUInt64LittleEndian(references[i..]);
-                        if (reference != 0 && _reached.Add(reference)) next.Add(reference);
+                        // Only objects that have a revision are marked: a reference read from a record
+                        // whose checksum the copy will find wrong must not make the marks grow.
+                        if (reference == 0 || _snapshot.Find(reference) == 0 || !_reached.Add(reference)) continue;
+                        if (nextCount == next.Length) Array.Resize(ref next, next.Length * 2);
+                        next[nextCount++] = reference;
                     }
                     // The revision before this one was current until this one's tid: a reader whose
                     // snapshot is the chosen tid or later can see it only if that is after the chosen tid.
@@ -171,13 +187,15 @@ internal sealed class FileStoragePacker : IDisposable
                 }
             }
             (level, next) = (next, level);
+            levelCount = nextCount;
         }
     }
 
     /// <summary>Copies the revisions <see cref="Mark"/> chose, in file order, into the new file.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void CopyKept()
     {
-        Array.Sort(_kept, 0, _keptCount);
+        OffsetSort.Sort(_kept, null, _keptCount);
         var ahead = 0;
         for (var k = 0; k < _keptCount; k++)
         {
@@ -189,9 +207,13 @@ internal sealed class FileStoragePacker : IDisposable
             ahead = Math.Max(ahead, k);
             while (ahead + 1 < _keptCount && _kept[ahead + 1] < offset + WindowSize - RecordReadSize) ahead++;
             var bytes = _window.Record(offset, _kept[ahead] + DataHeaderSize + RecordReadSize, out var header);
-            if (!_reached.Contains(header.Oid))
-                throw new CorruptDatabaseException($"The record in {_sourcePath} changed while it was being packed", offset, new Oid(header.Oid));
-            Append(header.Oid, header.Tid, bytes[DataHeaderSize..]);
+            if (!_reached.Contains(header.Oid)) throw ChangedWhilePacked(offset, header.Oid);
+            var copy = AddRecord(header.Oid, header.Tid, bytes.Length, out var previous);
+            // Damage fails the pack, and nothing is replaced.
+            if (CopyChecking(bytes, copy) != header.Checksum) throw ChecksumMismatch(offset, header.Oid);
+            // The checksum covers the previous-revision offset: only a record whose previous revision
+            // moved (or was dropped) needs a new one.
+            if (previous != header.Previous) WriteDataHeader(copy, header.Oid, header.Tid, previous, bytes[DataHeaderSize..]);
         }
         EndTransaction();
         _kept = [];
@@ -221,9 +243,11 @@ internal sealed class FileStoragePacker : IDisposable
                 var count = ReferenceCount(data, record.Offset, record.Oid);
                 for (var i = 0; i < count; i++)
                     _tailReferences.Add(BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(data.Length - 4 - 8 * (count - i))));
-                Append(record.Oid, header.Tid, data);
+                var copy = AddRecord(record.Oid, header.Tid, DataHeaderSize + data.Length, out var previous);
+                WriteDataHeader(copy, record.Oid, header.Tid, previous, data);
+                data.CopyTo(copy[DataHeaderSize..]);
             }
-            if (scanner.Records.Count == 0) Append(0, header.Tid, default);
+            if (scanner.Records.Count == 0) StartTransaction(header.Tid);
             EndTransaction();
             position += header.Length;
         }
@@ -262,40 +286,54 @@ internal sealed class FileStoragePacker : IDisposable
         _out = [];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Keep(long offset)
     {
         if (_keptCount == _kept.Length) Array.Resize(ref _kept, _kept.Length * 2);
         _kept[_keptCount++] = offset;
     }
 
-    /// <summary>Appends a record to the transaction being written, starting a new one for a new tid.</summary>
-    /// <param name="oid">The object; 0 with an empty record for a transaction with no records.</param>
+    /// <summary>
+    /// Makes room for a data record of <paramref name="size"/> bytes (header included) at the end of
+    /// the transaction being written, starting a new transaction for a new tid, and records it in the
+    /// new index. The caller writes the record there.
+    /// </summary>
+    /// <param name="oid">The object.</param>
     /// <param name="tid">The revision's tid, which becomes its transaction's.</param>
-    /// <param name="record">The record bytes.</param>
-    private void Append(ulong oid, long tid, ReadOnlySpan<byte> record)
+    /// <param name="size">The data record's size, header included.</param>
+    /// <param name="previous">Where the object's previous revision is in the new file (0 if none), for the header.</param>
+    /// <returns>Where to write the data record.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private Span<byte> AddRecord(ulong oid, long tid, int size, out long previous)
     {
-        if (_transactionStart >= 0 && tid != _transactionTid) EndTransaction();
-        if (_transactionStart < 0)
-        {
-            if (tid <= _lastTid)
-                throw new CorruptDatabaseException($"The revisions in {_sourcePath} do not have rising tids ({tid} after {_lastTid})", -1, new Oid(oid));
-            if (_outLength >= FlushSize) WriteOut();
-            Reserve(TransactionHeaderSize);
-            _transactionStart = _outLength;
-            _transactionTid = tid;
-            _transactionRecords = 0;
-            _outLength += TransactionHeaderSize;
-        }
-        if (oid == 0) return;
-        Reserve(DataHeaderSize + record.Length + TrailerSize);
-        var offset = _outStart + _outLength;
-        WriteDataHeader(_out.AsSpan(_outLength), oid, tid, Index.Find(oid), record);
-        record.CopyTo(_out.AsSpan(_outLength + DataHeaderSize));
-        _outLength += DataHeaderSize + record.Length;
-        Index.Set(oid, offset);
+        if (_transactionStart < 0 || tid != _transactionTid) StartTransaction(tid);
+        if (_out.Length - _outLength < size + TrailerSize) Reserve(size + TrailerSize);
+        var at = _outLength;
+        previous = Index.Find(oid);
+        Index.Set(oid, _outStart + at);
+        _outLength += size;
         _transactionRecords++;
         RevisionsCopied++;
-        RecordBytesCopied += DataHeaderSize + record.Length;
+        RecordBytesCopied += size;
+        return _out.AsSpan(at, size);
+    }
+
+    /// <summary>Makes <paramref name="tid"/>'s transaction the one being written, ending the one before if it has another tid.</summary>
+    private void StartTransaction(long tid)
+    {
+        if (_transactionStart >= 0)
+        {
+            if (tid == _transactionTid) return;
+            EndTransaction();
+        }
+        if (tid <= _lastTid)
+            throw new CorruptDatabaseException($"The revisions in {_sourcePath} do not have rising tids ({tid} after {_lastTid})", -1);
+        if (_outLength >= FlushSize) WriteOut();
+        Reserve(TransactionHeaderSize);
+        _transactionStart = _outLength;
+        _transactionTid = tid;
+        _transactionRecords = 0;
+        _outLength += TransactionHeaderSize;
     }
 
     private void EndTransaction()
@@ -351,6 +389,67 @@ internal sealed class FileStoragePacker : IDisposable
         }
     }
 
+    /// <summary>
+    /// The reference count of a record whose length <see cref="RecordWindow.Record"/> checked; the
+    /// check of the count is <see cref="RecordFormat.ReferenceCount"/>'s, which explains a failure.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int CheckedReferenceCount(ReadOnlySpan<byte> record, long offset, ulong oid)
+    {
+        var n = BinaryPrimitives.ReadUInt32LittleEndian(record[^4..]);
+        return record.Length >= RecordFormat.MinimumSize && n <= (uint)(record.Length - RecordFormat.MinimumSize) / 8 ? (int)n : ReferenceCount(record, offset, oid);
+    }
+
+    // The errors of the loops over every record are made by calls, so that those loops stay small
+    // to compile.
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private CorruptDatabaseException NotItsRecord(long offset, ulong oid, ulong found) =>
+        new($"The index of {_sourcePath} points at a record of oid {found} here", offset, new Oid(oid));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private CorruptDatabaseException ChangedWhilePacked(long offset, ulong oid) =>
+        new($"The record in {_sourcePath} changed while it was being packed", offset, new Oid(oid));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private CorruptDatabaseException ChecksumMismatch(long offset, ulong oid) =>
+        new($"The checksum of the record in {_sourcePath} does not match its bytes", offset, new Oid(oid));
+
+    /// <summary>
+    /// Copies a data record (header and record) to <paramref name="target"/> and returns the checksum
+    /// of its bytes as the header's checksum field covers them (<see cref="DataChecksumStart"/>), so
+    /// the bytes are read once to be both checked and copied.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static uint CopyChecking(ReadOnlySpan<byte> source, Span<byte> target)
+    {
+        if (target.Length != source.Length || source.Length < DataHeaderSize) throw new ArgumentException("The target must be as long as the record.", nameof(target));
+        ref var from = ref MemoryMarshal.GetReference(source);
+        ref var to = ref MemoryMarshal.GetReference(target);
+        // The standard CRC-32C: start from all ones, invert the result (as Crc32C.Compute).
+        var crc = uint.MaxValue;
+        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<ulong>(ref from));
+        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, 8)));
+        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, 16)));
+        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref from, 24)));
+        Unsafe.CopyBlockUnaligned(ref to, ref from, DataHeaderSize);
+        var length = source.Length;
+        var i = DataHeaderSize;
+        for (; i <= length - 8; i += 8)
+        {
+            var word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, i));
+            crc = BitOperations.Crc32C(crc, word);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, i), word);
+        }
+        for (; i < length; i++)
+        {
+            var b = Unsafe.Add(ref from, i);
+            crc = BitOperations.Crc32C(crc, b);
+            Unsafe.Add(ref to, i) = b;
+        }
+        return ~crc;
+    }
+
     private static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
     {
         var total = 0;
@@ -366,7 +465,8 @@ internal sealed class FileStoragePacker : IDisposable
     /// <summary>
     /// Reads data records of the old file through a buffer of its own: a record that the last read
     /// already brought in costs no call, and a read brings in as much as the caller says it will need.
-    /// Every record handed out has passed its checks (lengths, checksum).
+    /// Every record handed out has a possible header (lengths, tid, previous revision); its checksum
+    /// is checked when it is copied (<see cref="CopyChecking"/>).
     /// </summary>
     private sealed class RecordWindow(string path, SafeFileHandle file, long end)
     {
@@ -375,6 +475,7 @@ internal sealed class FileStoragePacker : IDisposable
         private int _length;
 
         /// <summary>The data record at <paramref name="offset"/>, header included; a read reaches up to <paramref name="readUntil"/> if it can.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public ReadOnlySpan<byte> Record(long offset, long readUntil, out DataHeader header)
         {
             if (offset < _start || offset + DataHeaderSize > _start + _length) Fill(offset, readUntil);
@@ -383,8 +484,7 @@ internal sealed class FileStoragePacker : IDisposable
             header = ReadDataHeader(_bytes.AsSpan(at));
             if (header.Oid == 0 || header.Tid <= 0 || header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength - DataHeaderSize
                 || offset + DataHeaderSize + header.Length > end || header.Previous < 0 || header.Previous >= offset)
-                throw new CorruptDatabaseException(
-                    $"The record header in {path} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, new Oid(header.Oid));
+                throw Impossible(offset, header);
             var size = DataHeaderSize + (int)header.Length;
             if (at + size > _length)
             {
@@ -394,10 +494,7 @@ internal sealed class FileStoragePacker : IDisposable
                 at = 0;
                 if (_length < size) throw Cut(offset);
             }
-            var bytes = _bytes.AsSpan(at, size);
-            if (Crc32C.Append(DataChecksumStart(bytes), bytes[DataHeaderSize..]) != header.Checksum)
-                throw new CorruptDatabaseException($"The checksum of the record in {path} does not match its bytes", offset, new Oid(header.Oid));
-            return bytes;
+            return _bytes.AsSpan(at, size);
         }
 
         private void Fill(long offset, long readUntil)
@@ -408,6 +505,11 @@ internal sealed class FileStoragePacker : IDisposable
             _start = offset;
         }
 
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private CorruptDatabaseException Impossible(long offset, in DataHeader header) =>
+            new($"The record header in {path} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, new Oid(header.Oid));
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
         private CorruptDatabaseException Cut(long offset) =>
             new($"The record in {path} is cut short by the end of the file", offset);
     }
@@ -418,6 +520,7 @@ internal sealed class FileStoragePacker : IDisposable
         private ulong[] _bits = new ulong[1024];
         private HashSet<ulong>? _sparse;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool Add(ulong oid)
         {
             if (oid >= FileStorageIndex.DenseLimit) return (_sparse ??= []).Add(oid);
@@ -429,6 +532,7 @@ internal sealed class FileStoragePacker : IDisposable
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool Contains(ulong oid)
         {
             if (oid >= FileStorageIndex.DenseLimit) return _sparse?.Contains(oid) ?? false;

@@ -316,6 +316,57 @@ public sealed class FileStoragePackTests : IDisposable
         Assert.Null(storage.Load(g.C));
     }
 
+    /// <summary>Flips one bit of the file at the first place <paramref name="text"/> occurs, plus <paramref name="skip"/> bytes.</summary>
+    private void Damage(string text, int skip)
+    {
+        var bytes = File.ReadAllBytes(_path);
+        var at = bytes.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text));
+        Assert.True(at > 0);
+        using var file = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        file.Position = at + skip;
+        var b = (byte)file.ReadByte();
+        file.Position = at + skip;
+        file.WriteByte((byte)(b ^ 0x10));
+    }
+
+    [Theory]
+    [InlineData(0)] // the state
+    [InlineData(16)] // the reference list, which pack follows
+    [InlineData(19)] // a reference to an oid far beyond any stored
+    public void APackRefusesToCopyADamagedRecordAndChangesNothing(int skip)
+    {
+        using var storage = FileStorage.Open(_path);
+        var (x, y) = (storage.NewOid(), storage.NewOid());
+        Commit(storage, (y, 0, Make("y")), (x, 0, Make("x, to be damaged", y)), (Oid.Root, 0, Make("root", x)));
+        Damage("x, to be damaged", skip);
+        var bytes = File.ReadAllBytes(_path);
+
+        var error = Assert.Throws<CorruptDatabaseException>(() => storage.Pack());
+
+        Assert.Contains("checksum", error.Message);
+        Assert.Equal(x, error.Oid);
+        Assert.Equal(bytes, File.ReadAllBytes(_path));
+        Assert.False(File.Exists(_path + ".pack"));
+        Assert.False(File.Exists(_path + ".pack.index"));
+        Assert.Equal(0, storage.FileEpoch);
+    }
+
+    [Fact]
+    public void DamageInWhatThePackDropsDoesNotStopIt()
+    {
+        using var storage = FileStorage.Open(_path);
+        var x = storage.NewOid();
+        Commit(storage, (x, 0, Make("x, old and damaged")), (Oid.Root, 0, Make("root", x)));
+        Put(storage, x, "x, current");
+        Damage("x, old and damaged", 0);
+
+        var result = storage.Pack();
+
+        Assert.Equal(2, result.RevisionsKept);
+        Assert.Equal("x, current", Text(storage.Load(x)));
+        Assert.Empty(FileStorage.Verify(_path).Problems);
+    }
+
     [Fact]
     public void LeftoversOfAPackThatDiedAreRemovedByTheNextWriter()
     {
