@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Persistence.Storage;
 
@@ -18,6 +19,9 @@ internal static class Crc32C
     /// <paramref name="data"/>, so a checksum can be built piece by piece
     /// (<c>Append(Compute(a), b) == Compute(a + b)</c>).
     /// </summary>
+    // Optimized from the first call: a tool that only packs or verifies must not checksum megabytes
+    // with first-tier code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Append(uint crc, ReadOnlySpan<byte> data)
     {
         // The standard CRC-32C starts from all ones and inverts the result; undoing the inversion
