@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Persistence.Storage;
 
 namespace Persistence;
@@ -64,7 +65,7 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
                 if (old.Tid > record.Tid) return;
                 _bytes -= old.Data.Length + EntryOverhead;
             }
-            var entry = new Entry(record.Tid, record.Data, validThrough);
+            var entry = new Entry(record.Tid, Own(record.Data), validThrough);
             _entries[record.Oid.Value] = entry;
             _order.Enqueue((record.Oid.Value, entry));
             _bytes += entry.Data.Length + EntryOverhead;
@@ -80,6 +81,11 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
             if (_order.Count > 2 * _entries.Count + 1024) Compact();
         }
     }
+
+    // A storage may return a slice of a larger buffer (FileStorage reads ahead): keep only the record's
+    // own bytes, so the budget counts what the cache really holds.
+    private static ReadOnlyMemory<byte> Own(ReadOnlyMemory<byte> data) =>
+        MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? data : data.ToArray();
 
     private void Compact()
     {
