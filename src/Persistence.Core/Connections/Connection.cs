@@ -37,7 +37,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly SchemaCatalog _catalog;
     private readonly TransactionIsolation _isolation;
     private readonly TimeSpan? _autocommit;
-    private readonly Dictionary<ulong, PersistentObject> _objects = [];
+    private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
     private readonly List<PersistentObject> _added = [];
     // Objects read in this transaction, for the serializable check at commit. A list, not a set: an
@@ -47,9 +47,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
     private readonly ConflictResolver _mergeWhileVoting;
-    // The loaded objects, oldest activation first: a doubly linked list through the objects themselves.
-    private PersistentObject? _oldestLoaded;
-    private PersistentObject? _newestLoaded;
+    // The loaded objects, oldest activation first, and how many there are.
+    private readonly ActivationQueue _activations = new();
     private int _loadedCount;
     private long _snapshot;
     private int _owner;
@@ -556,48 +555,32 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private void Evict()
     {
-        for (var budget = _loadedCount; budget > 0 && _loadedCount > CacheSize && _oldestLoaded is { } oldest; budget--)
+        for (var budget = _activations.Count; budget > 0 && _loadedCount > CacheSize && _activations.TryDequeue(out var oldest); budget--)
         {
-            if (oldest._state == PersistentState.UpToDate)
-            {
-                MakeGhost(oldest);
-            }
-            else
-            {
-                // A changed object cannot be dropped: move it to the young end and go on.
-                Unlink(oldest);
-                LinkLoaded(oldest);
-            }
+            // A place whose object turned back into a ghost meanwhile is dropped.
+            if (!IsLoadedHere(oldest)) continue;
+            if (oldest._state == PersistentState.UpToDate) MakeGhost(oldest);
+            // A changed object cannot be dropped: move it to the young end and go on.
+            else _activations.Enqueue(oldest);
         }
+        if (_activations.Count > 2 * _loadedCount + 1024) _activations.Compact(this);
     }
+
+    private bool IsLoadedHere(PersistentObject obj) =>
+        obj._connection == this && obj._state is PersistentState.UpToDate or PersistentState.Changed;
 
     private void MakeGhost(PersistentObject obj)
     {
+        if (IsLoadedHere(obj)) _loadedCount--;
         obj.ClearState();
         obj._state = PersistentState.Ghost;
         obj._touched = 0;
-        Unlink(obj);
     }
 
     private void LinkLoaded(PersistentObject obj)
     {
-        obj._olderLoaded = _newestLoaded;
-        obj._newerLoaded = null;
-        if (_newestLoaded is null) _oldestLoaded = obj;
-        else _newestLoaded._newerLoaded = obj;
-        _newestLoaded = obj;
+        _activations.Enqueue(obj);
         _loadedCount++;
-    }
-
-    private void Unlink(PersistentObject obj)
-    {
-        if (obj._olderLoaded is null && obj._newerLoaded is null && _oldestLoaded != obj) return;
-        if (obj._olderLoaded is null) _oldestLoaded = obj._newerLoaded;
-        else obj._olderLoaded._newerLoaded = obj._newerLoaded;
-        if (obj._newerLoaded is null) _newestLoaded = obj._olderLoaded;
-        else obj._newerLoaded._olderLoaded = obj._olderLoaded;
-        obj._olderLoaded = obj._newerLoaded = null;
-        _loadedCount--;
     }
 
     /// <summary>Checks that the connection is open and that this thread may use it, claiming it for the transaction.</summary>
