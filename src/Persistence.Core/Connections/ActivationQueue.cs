@@ -19,6 +19,10 @@ internal sealed class ActivationQueue
     /// <summary>How many places the queue holds (loaded objects, and ghosts not skipped yet).</summary>
     public int Count => _count;
 
+    /// <summary>The object at a place, counted from the oldest.</summary>
+    public PersistentObject this[int position] =>
+        (uint)position < (uint)_count ? _ring[(_head + position) & (_ring.Length - 1)] : throw new ArgumentOutOfRangeException(nameof(position));
+
     /// <summary>Queues an object as the newest activation.</summary>
     public void Enqueue(PersistentObject obj)
     {

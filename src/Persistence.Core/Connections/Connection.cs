@@ -40,15 +40,15 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
     private readonly List<PersistentObject> _added = [];
-    // Objects read in this transaction, for the serializable check at commit. A list, not a set: an
-    // object is noted once per transaction epoch, so repeats are rare and are dropped at commit.
-    private readonly List<PersistentObject> _read = [];
+    // Objects read in this transaction, for the serializable check at commit: what it loaded, and what
+    // it read of what was loaded before (noted once per transaction epoch; repeats are dropped at commit).
+    private readonly ReadSet _read;
     private readonly Queue<PersistentObject> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
     private readonly ConflictResolver _mergeWhileVoting;
     // The loaded objects, oldest activation first, and how many there are.
-    private readonly ActivationQueue _activations = new();
+    private readonly ActivationQueue _activations;
     private int _loadedCount;
     private long _snapshot;
     private int _owner;
@@ -68,6 +68,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
         _mergeWhileVoting = MergeWhileVoting;
+        _activations = new ActivationQueue();
+        _read = new ReadSet(_activations);
         _snapshot = database.Poll(_storage.LastTid).LastTid;
         _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
     }
@@ -277,8 +279,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
             return;
         }
         BeginCall();
+        // What this transaction loads is in the read set already (see ReadSet).
         if (obj._state == PersistentState.Ghost) Activate(obj);
-        if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.Add(obj);
+        else if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.Add(obj);
         obj._touched = TransactionEpoch.Current;
     }
 
