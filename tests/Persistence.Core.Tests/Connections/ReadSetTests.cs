@@ -14,18 +14,25 @@ public class ReadSetTests
         return db;
     }
 
-    [Fact]
-    public void An_object_loaded_in_an_earlier_transaction_and_read_again_counts_as_read()
+    // Loads a and b in the reader's first transaction and ends it: both stay loaded.
+    private static (Node A, Node B) LoadedBefore(Connection reader)
     {
-        using var db = TwoNodes();
-        using var reader = db.OpenConnection();
-        using var writer = db.OpenConnection();
         var a = (Node)reader.Root["a"];
         var b = (Node)reader.Root["b"];
         Assert.Equal("a0", a.Label);
         Assert.Equal("b0", b.Label);
         reader.Abort();
         Assert.Equal(PersistentState.UpToDate, a.PersistentState);
+        return (a, b);
+    }
+
+    [Fact]
+    public void An_object_loaded_in_an_earlier_transaction_and_read_again_counts_as_read()
+    {
+        using var db = TwoNodes();
+        using var reader = db.OpenConnection();
+        using var writer = db.OpenConnection();
+        var (a, b) = LoadedBefore(reader);
 
         b.Label = "derived from " + a.Label; // reads a (loaded before this transaction), writes b
         ((Node)writer.Root["a"]).Label = "a1";
@@ -41,10 +48,7 @@ public class ReadSetTests
         using var db = TwoNodes();
         using var reader = db.OpenConnection();
         using var writer = db.OpenConnection();
-        var a = (Node)reader.Root["a"];
-        var b = (Node)reader.Root["b"];
-        Assert.Equal("a0", a.Label);
-        reader.Abort();
+        var (_, b) = LoadedBefore(reader);
 
         b.Label = "b1"; // reads nothing but b
         ((Node)writer.Root["a"]).Label = "a1";
