@@ -5,22 +5,23 @@ namespace Persistence;
 
 /// <summary>
 /// A connection's objects by oid (one instance per oid): an open-addressing table of the objects
-/// themselves, whose oids are the keys, with one byte per slot that tells empty slots and most other
-/// oids apart without reading the object. At most three quarters full, so a known object costs 12 to
-/// 24 bytes here, where a dictionary entry with its own copy of the key costs about 30.
+/// themselves, whose oids are the keys, with a 32-bit key per slot (the oid folded to 32 bits) that
+/// tells empty slots and other oids apart, and places entries when the table grows, without reading
+/// the objects. At most three quarters full, so a known object costs 16 to 32 bytes here, where a
+/// dictionary entry (with its key, hash and link) in a table up to twice too large costs 28 to 56.
 /// </summary>
 /// <remarks>
 /// Oids are dense, and dense keys in consecutive slots would make long runs for linear probing, so the
-/// slot is taken from a Fibonacci hash of the oid (consecutive oids land far apart and evenly), and
-/// the tag byte from another hash. A removal shifts the entries after it back.
+/// slot is taken from a Fibonacci hash of the key (consecutive oids land far apart and evenly). A
+/// removal shifts the entries after it back.
 /// </remarks>
 internal sealed class ObjectTable
 {
     private const int MinimumBits = 4;
 
     private PersistentObject?[] _slots = new PersistentObject?[1 << MinimumBits];
-    private byte[] _tags = new byte[1 << MinimumBits];
-    private int _shift = 64 - MinimumBits;
+    private uint[] _tags = new uint[1 << MinimumBits];
+    private int _shift = 32 - MinimumBits;
     private int _count;
 
     /// <summary>How many objects the table holds.</summary>
@@ -32,7 +33,7 @@ internal sealed class ObjectTable
         var tags = _tags;
         var mask = tags.Length - 1;
         var tag = Tag(oid);
-        for (var i = Home(oid); tags[i] != 0; i = (i + 1) & mask)
+        for (var i = Home(tag); tags[i] != 0; i = (i + 1) & mask)
         {
             if (tags[i] == tag && _slots[i]!._oid.Value == oid)
             {
@@ -51,7 +52,7 @@ internal sealed class ObjectTable
         if (_count + 1 > _tags.Length / 4 * 3) Grow();
         var mask = _tags.Length - 1;
         var tag = Tag(oid);
-        var i = Home(oid);
+        var i = Home(tag);
         for (; _tags[i] != 0; i = (i + 1) & mask)
         {
             if (_tags[i] == tag && _slots[i]!._oid.Value == oid)
@@ -67,7 +68,7 @@ internal sealed class ObjectTable
     {
         var mask = _tags.Length - 1;
         var tag = Tag(oid);
-        var hole = Home(oid);
+        var hole = Home(tag);
         while (true)
         {
             if (_tags[hole] == 0) return false;
@@ -78,7 +79,7 @@ internal sealed class ObjectTable
         // end), so no lookup meets an empty slot before its object.
         for (var i = (hole + 1) & mask; _tags[i] != 0; i = (i + 1) & mask)
         {
-            if (((i - Home(_slots[i]!._oid.Value)) & mask) >= ((i - hole) & mask))
+            if (((i - Home(_tags[i])) & mask) >= ((i - hole) & mask))
             {
                 _tags[hole] = _tags[i];
                 _slots[hole] = _slots[i];
@@ -92,24 +93,28 @@ internal sealed class ObjectTable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Home(ulong oid) => (int)((oid * 0x9E3779B97F4A7C15UL) >> _shift);
+    private int Home(uint tag) => (int)((tag * 0x9E3779B9u) >> _shift);
 
-    // Never 0, which marks an empty slot.
+    // The oid folded to 32 bits; never 0, which marks an empty slot.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static byte Tag(ulong oid) => (byte)(((oid * 0xC2B2AE3D27D4EB4FUL) >> 57) | 0x80);
+    private static uint Tag(ulong oid)
+    {
+        var folded = (uint)oid ^ (uint)(oid >> 32);
+        return folded == 0 ? 0x9E3779B9u : folded;
+    }
 
     private void Grow()
     {
         var slots = _slots;
         var tags = _tags;
         _slots = new PersistentObject?[slots.Length * 2];
-        _tags = new byte[tags.Length * 2];
+        _tags = new uint[tags.Length * 2];
         _shift--;
         var mask = _tags.Length - 1;
         for (var j = 0; j < slots.Length; j++)
         {
             if (tags[j] == 0) continue;
-            var i = Home(slots[j]!._oid.Value);
+            var i = Home(tags[j]);
             while (_tags[i] != 0) i = (i + 1) & mask;
             _tags[i] = tags[j];
             _slots[i] = slots[j];
