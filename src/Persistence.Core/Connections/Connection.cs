@@ -37,19 +37,18 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly SchemaCatalog _catalog;
     private readonly TransactionIsolation _isolation;
     private readonly TimeSpan? _autocommit;
-    private readonly Dictionary<ulong, PersistentObject> _objects = [];
+    private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
     private readonly List<PersistentObject> _added = [];
-    // Objects read in this transaction, for the serializable check at commit. A list, not a set: an
-    // object is noted once per transaction epoch, so repeats are rare and are dropped at commit.
-    private readonly List<PersistentObject> _read = [];
+    // Objects read in this transaction, for the serializable check at commit: what it loaded, and what
+    // it read of what was loaded before (noted once per transaction epoch; repeats are dropped at commit).
+    private readonly ReadSet _read;
     private readonly Queue<PersistentObject> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
     private readonly ConflictResolver _mergeWhileVoting;
-    // The loaded objects, oldest activation first: a doubly linked list through the objects themselves.
-    private PersistentObject? _oldestLoaded;
-    private PersistentObject? _newestLoaded;
+    // The loaded objects, oldest activation first, and how many there are.
+    private readonly ActivationQueue _activations;
     private int _loadedCount;
     private long _snapshot;
     private int _owner;
@@ -69,6 +68,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
         _mergeWhileVoting = MergeWhileVoting;
+        _activations = new ActivationQueue();
+        _read = new ReadSet(_activations);
         _snapshot = database.Poll(_storage.LastTid).LastTid;
         _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
     }
@@ -278,8 +279,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
             return;
         }
         BeginCall();
+        // What this transaction loads is in the read set already (see ReadSet).
         if (obj._state == PersistentState.Ghost) Activate(obj);
-        if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
+        else if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
         obj._touched = TransactionEpoch.Current;
     }
 
@@ -451,7 +453,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
             var checkedOids = new HashSet<ulong>(_read.Count);
             foreach (var obj in _read)
             {
-                if (obj._state == PersistentState.UpToDate && obj._connection == this && checkedOids.Add(obj._oid.Value))
+                // Objects loaded in this transaction are in the read set whatever they are: skip those
+                // whose reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads).
+                if (obj._state == PersistentState.UpToDate && obj._connection == this && obj.ChecksReads && checkedOids.Add(obj._oid.Value))
                     transaction.CheckCurrent(obj._oid, obj._serial);
             }
         }
@@ -566,48 +570,32 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private void Evict()
     {
-        for (var budget = _loadedCount; budget > 0 && _loadedCount > CacheSize && _oldestLoaded is { } oldest; budget--)
+        for (var budget = _activations.Count; budget > 0 && _loadedCount > CacheSize && _activations.TryDequeue(out var oldest); budget--)
         {
-            if (oldest._state == PersistentState.UpToDate)
-            {
-                MakeGhost(oldest);
-            }
-            else
-            {
-                // A changed object cannot be dropped: move it to the young end and go on.
-                Unlink(oldest);
-                LinkLoaded(oldest);
-            }
+            // A place whose object turned back into a ghost meanwhile is dropped.
+            if (!IsLoadedHere(oldest)) continue;
+            if (oldest._state == PersistentState.UpToDate) MakeGhost(oldest);
+            // A changed object cannot be dropped: move it to the young end and go on.
+            else _activations.Enqueue(oldest);
         }
+        if (_activations.Count > 2 * _loadedCount + 1024) _activations.Compact(this);
     }
+
+    private bool IsLoadedHere(PersistentObject obj) =>
+        obj._connection == this && obj._state is PersistentState.UpToDate or PersistentState.Changed;
 
     private void MakeGhost(PersistentObject obj)
     {
+        if (IsLoadedHere(obj)) _loadedCount--;
         obj.ClearState();
         obj._state = PersistentState.Ghost;
         obj._touched = 0;
-        Unlink(obj);
     }
 
     private void LinkLoaded(PersistentObject obj)
     {
-        obj._olderLoaded = _newestLoaded;
-        obj._newerLoaded = null;
-        if (_newestLoaded is null) _oldestLoaded = obj;
-        else _newestLoaded._newerLoaded = obj;
-        _newestLoaded = obj;
+        _activations.Enqueue(obj);
         _loadedCount++;
-    }
-
-    private void Unlink(PersistentObject obj)
-    {
-        if (obj._olderLoaded is null && obj._newerLoaded is null && _oldestLoaded != obj) return;
-        if (obj._olderLoaded is null) _oldestLoaded = obj._newerLoaded;
-        else obj._olderLoaded._newerLoaded = obj._newerLoaded;
-        if (obj._newerLoaded is null) _newestLoaded = obj._olderLoaded;
-        else obj._newerLoaded._olderLoaded = obj._olderLoaded;
-        obj._olderLoaded = obj._newerLoaded = null;
-        _loadedCount--;
     }
 
     /// <summary>Checks that the connection is open and that this thread may use it, claiming it for the transaction.</summary>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Persistence.Storage;
 
 namespace Persistence;
@@ -16,13 +18,14 @@ namespace Persistence;
 /// </remarks>
 internal sealed class RecordCache(long budgetBytes, long knownThrough)
 {
-    // What an entry costs beyond its record bytes (the entry object, its array header, the dictionary
-    // slot and the queue slot), counted against the budget so the budget is the memory really used.
-    private const int EntryOverhead = 112;
+    // What an entry costs beyond its record bytes (its array header, the dictionary slot and the queue
+    // slot), counted against the budget so the budget is the memory really used.
+    private const int EntryOverhead = 96;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<ulong, Entry> _entries = [];
-    private readonly Queue<(ulong Oid, Entry Entry)> _order = new();
+    // Oldest first; a place whose tid is no longer the entry's was replaced and is skipped.
+    private readonly Queue<(ulong Oid, long Tid)> _order = new();
     private long _bytes;
     private long _knownThrough = knownThrough;
 
@@ -59,18 +62,23 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
             // The storage said no revision lies in (record.Tid, snapshot]; if the cache has applied every
             // change up to exactly that snapshot, later changes will be applied to the entry too.
             var validThrough = snapshot >= _knownThrough ? long.MaxValue : snapshot;
-            if (_entries.TryGetValue(record.Oid.Value, out var old))
+            ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, record.Oid.Value, out var exists);
+            if (exists)
             {
-                if (old.Tid > record.Tid) return;
-                _bytes -= old.Data.Length + EntryOverhead;
+                if (entry.Tid > record.Tid) return;
+                if (entry.Tid == record.Tid)
+                {
+                    entry.ValidThrough = Math.Max(entry.ValidThrough, validThrough);
+                    return;
+                }
+                _bytes -= entry.Data.Length + EntryOverhead;
             }
-            var entry = new Entry(record.Tid, record.Data, validThrough);
-            _entries[record.Oid.Value] = entry;
-            _order.Enqueue((record.Oid.Value, entry));
+            entry = new Entry(record.Tid, Own(record.Data), validThrough);
+            _order.Enqueue((record.Oid.Value, record.Tid));
             _bytes += entry.Data.Length + EntryOverhead;
             while (_bytes > budgetBytes && _order.TryDequeue(out var oldest))
             {
-                if (_entries.TryGetValue(oldest.Oid, out var current) && ReferenceEquals(current, oldest.Entry))
+                if (_entries.TryGetValue(oldest.Oid, out var current) && current.Tid == oldest.Tid)
                 {
                     _entries.Remove(oldest.Oid);
                     _bytes -= current.Data.Length + EntryOverhead;
@@ -81,9 +89,14 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
         }
     }
 
+    // A storage may return a slice of a larger buffer (FileStorage reads ahead): keep only the record's
+    // own bytes, so the budget counts what the cache really holds.
+    private static byte[] Own(ReadOnlyMemory<byte> data) =>
+        MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : data.ToArray();
+
     private void Compact()
     {
-        var live = _order.Where(slot => _entries.TryGetValue(slot.Oid, out var current) && ReferenceEquals(current, slot.Entry)).ToList();
+        var live = _order.Where(slot => _entries.TryGetValue(slot.Oid, out var current) && current.Tid == slot.Tid).ToList();
         _order.Clear();
         foreach (var slot in live) _order.Enqueue(slot);
     }
@@ -97,7 +110,8 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
             if (changes.LastTid <= _knownThrough && changes.ChangedOids.Count == 0) return;
             foreach (var oid in changes.ChangedOids)
             {
-                if (_entries.TryGetValue(oid.Value, out var entry) && entry.ValidThrough > _knownThrough)
+                ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, oid.Value);
+                if (!Unsafe.IsNullRef(ref entry) && entry.ValidThrough > _knownThrough)
                     entry.ValidThrough = _knownThrough;
             }
             _knownThrough = Math.Max(_knownThrough, changes.LastTid);
@@ -113,10 +127,10 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
         }
     }
 
-    private sealed class Entry(long tid, ReadOnlyMemory<byte> data, long validThrough)
+    private struct Entry(long tid, byte[] data, long validThrough)
     {
-        public long Tid { get; } = tid;
-        public ReadOnlyMemory<byte> Data { get; } = data;
-        public long ValidThrough { get; set; } = validThrough;
+        public readonly long Tid = tid;
+        public readonly byte[] Data = data;
+        public long ValidThrough = validThrough;
     }
 }

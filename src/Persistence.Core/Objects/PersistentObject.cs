@@ -19,9 +19,6 @@ public abstract class PersistentObject
     internal uint _typeId;
     // The transaction epoch in which the object was last touched; 0 for a ghost (see TransactionEpoch).
     internal long _touched;
-    // Intrusive links of the connection's list of loaded objects, oldest activation first (cache eviction).
-    internal PersistentObject? _olderLoaded;
-    internal PersistentObject? _newerLoaded;
 
     /// <summary>Creates a new object: it has no oid until a commit reaches it from a stored object.</summary>
     protected PersistentObject()

@@ -35,9 +35,6 @@ public sealed partial class FileStorage : IStorage
     private const int MaxWriteBufferSize = 8 << 20;
     private const int InitialWriteBufferSize = 64 << 10;
 
-    // Most records are small: one read of this many bytes fetches the header and the record together.
-    private const int LoadReadSize = 512;
-
     // Replaced when a pack swaps in a new data file (FileStorage.Switch.cs, FileStorage.Pack.cs).
     private SafeFileHandle _file;
     // A writer's lock file always; a reader's when it exists and can be read (else null).
@@ -483,41 +480,6 @@ public sealed partial class FileStorage : IStorage
         var judge = FileStorageLock.TryOpenForReading(FilePath);
         judge?.EnterCommit(exclusive: false);
         return judge;
-    }
-
-    /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
-    private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid)
-    {
-        Span<byte> buffer = stackalloc byte[LoadReadSize];
-        while (offset != 0)
-        {
-            var read = ReadAt(file, offset, buffer);
-            if (read < DataHeaderSize)
-                throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file", offset, oid);
-            var header = ReadDataHeader(buffer);
-            if (header.Oid != oid.Value)
-                throw new CorruptDatabaseException(
-                    $"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
-            if (header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength
-                || offset + DataHeaderSize + header.Length > end
-                || header.Previous >= offset || header.Previous < 0 || header.Tid <= 0)
-                throw new CorruptDatabaseException(
-                    $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
-            if (header.Tid >= beforeTid)
-            {
-                offset = header.Previous;
-                continue;
-            }
-            var data = new byte[header.Length];
-            var buffered = Math.Min(read - DataHeaderSize, data.Length);
-            buffer.Slice(DataHeaderSize, buffered).CopyTo(data);
-            if (buffered < data.Length && ReadAt(file, offset + DataHeaderSize + buffered, data.AsSpan(buffered)) < data.Length - buffered)
-                throw new CorruptDatabaseException($"The record in {FilePath} is cut short by the end of the file", offset, oid);
-            if (Crc32C.Append(DataChecksumStart(buffer), data) != header.Checksum)
-                throw new CorruptDatabaseException($"The checksum of the record in {FilePath} does not match its bytes", offset, oid);
-            return new StoredRecord(oid, header.Tid, data);
-        }
-        return null;
     }
 
     private IEnumerable<StoredRecord> IterateUpTo(SafeFileHandle file, long end)

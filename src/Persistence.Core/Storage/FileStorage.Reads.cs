@@ -1,0 +1,102 @@
+using Microsoft.Win32.SafeHandles;
+using Persistence.Serialization;
+using static Persistence.Storage.FileStorageFormat;
+
+namespace Persistence.Storage;
+
+// Loading revisions. What lies before the committed end of a data file never changes (the file is
+// only appended to, and a pack writes another file), so the bytes one load read can serve the next:
+// a load looks in the last window of the file read first. A load that falls just past that window is
+// taken for a scan in file order (the objects one commit stored lie side by side, in the order they
+// were reached) and reads a window twice as large, up to MaxReadWindow; any other load reads a small
+// one. The records returned are slices of the window, which is never written after it is read.
+public sealed partial class FileStorage
+{
+    // Most records are small: one read of this many bytes fetches the header and the record together.
+    private const int LoadReadSize = 512;
+
+    // The largest window a scan reads at once: a few hundred small records per read call.
+    private const int MaxReadWindow = 64 << 10;
+
+    private ReadWindow? _readWindow;
+
+    /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
+    private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid)
+    {
+        while (offset != 0)
+        {
+            var window = WindowAt(file, end, offset, DataHeaderSize);
+            if (window.Available(offset) < DataHeaderSize)
+                throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file", offset, oid);
+            var header = ReadDataHeader(window.At(offset, DataHeaderSize).Span);
+            if (header.Oid != oid.Value)
+                throw new CorruptDatabaseException(
+                    $"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
+            if (header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength
+                || offset + DataHeaderSize + header.Length > end
+                || header.Previous >= offset || header.Previous < 0 || header.Tid <= 0)
+                throw new CorruptDatabaseException(
+                    $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
+            if (header.Tid >= beforeTid)
+            {
+                offset = header.Previous;
+                continue;
+            }
+            var size = DataHeaderSize + (int)header.Length;
+            if (window.Available(offset) < size)
+            {
+                window = WindowAt(file, end, offset, size);
+                if (window.Available(offset) < size)
+                    throw new CorruptDatabaseException($"The record in {FilePath} is cut short by the end of the file", offset, oid);
+            }
+            var record = window.At(offset, size);
+            var data = record[DataHeaderSize..];
+            if (Crc32C.Append(DataChecksumStart(record.Span), data.Span) != header.Checksum)
+                throw new CorruptDatabaseException($"The checksum of the record in {FilePath} does not match its bytes", offset, oid);
+            return new StoredRecord(oid, header.Tid, data);
+        }
+        return null;
+    }
+
+    /// <summary>The last window read if it holds <paramref name="needed"/> bytes at <paramref name="offset"/>, else a new one read there.</summary>
+    private ReadWindow WindowAt(SafeFileHandle file, long end, long offset, int needed)
+    {
+        var last = Volatile.Read(ref _readWindow);
+        if (last is not null && ReferenceEquals(last.File, file) && last.Holds(offset, needed)) return last;
+        var size = LoadReadSize;
+        if (last is not null && ReferenceEquals(last.File, file) && last.IsJustBefore(offset))
+            size = Math.Min(2 * last.Bytes.Length, MaxReadWindow);
+        // Read no further than the committed end (what lies after it may still be written), except to
+        // see a header that claims to reach past it, which the caller then reports as damage.
+        size = (int)Math.Max(Math.Min(Math.Max(size, needed), end - offset), Math.Min(needed, LoadReadSize));
+        var bytes = new byte[size];
+        var read = ReadAt(file, offset, bytes);
+        var window = new ReadWindow(file, offset, bytes, read);
+        if (offset + read <= end) Volatile.Write(ref _readWindow, window);
+        return window;
+    }
+
+    /// <summary>Bytes read from a data file at <see cref="Start"/>; immutable once made.</summary>
+    /// <param name="file">The file they were read from.</param>
+    /// <param name="start">Their offset in it.</param>
+    /// <param name="bytes">The buffer they were read into.</param>
+    /// <param name="read">How many bytes the read returned (a window that reaches past the committed end is never kept for later loads).</param>
+    private sealed class ReadWindow(SafeFileHandle file, long start, byte[] bytes, int read)
+    {
+        public SafeFileHandle File { get; } = file;
+
+        public long Start { get; } = start;
+
+        public byte[] Bytes { get; } = bytes;
+
+        /// <summary>How many bytes the window has at <paramref name="offset"/>.</summary>
+        public int Available(long offset) => offset < Start || offset > Start + read ? 0 : (int)(Start + read - offset);
+
+        public bool Holds(long offset, int count) => offset >= Start && offset + count <= Start + read;
+
+        /// <summary>Whether <paramref name="offset"/> lies in the window or at most one window's length past it (a scan going on).</summary>
+        public bool IsJustBefore(long offset) => offset >= Start && offset <= Start + read + Bytes.Length;
+
+        public ReadOnlyMemory<byte> At(long offset, int count) => new(Bytes, (int)(offset - Start), count);
+    }
+}

@@ -1,0 +1,61 @@
+using Persistence.Storage;
+using static Persistence.Tests.Storage.TestRecords;
+
+namespace Persistence.Tests.Storage;
+
+/// <summary>
+/// Loads in file order read ahead: one read serves many records. What they return must be exactly
+/// what was committed, also when others append after the bytes were read, and records already
+/// returned must stay as they were while later loads go on.
+/// </summary>
+public sealed class FileStorageReadAheadTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly string _path;
+
+    public FileStorageReadAheadTests() => _path = _directory.File("data.persist");
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public void AScanInFileOrderReadsEveryRecordAsCommittedAndRecordsStayIntactAfterLaterLoads()
+    {
+        using var storage = FileStorage.Open(_path);
+        var oids = Enumerable.Range(0, 3_000).Select(_ => storage.NewOid()).ToArray();
+        Commit(storage, [.. oids.Select((oid, i) => (oid, 0L, Make($"record {i}")))]);
+
+        var first = storage.Load(oids[0]);
+        for (var i = 0; i < oids.Length; i++) Assert.Equal($"record {i}", Text(storage.Load(oids[i])));
+        // Backwards and at random too.
+        for (var i = oids.Length - 1; i >= 0; i -= 7) Assert.Equal($"record {i}", Text(storage.Load(oids[i])));
+        Assert.Equal("record 0", Text(first));
+    }
+
+    [Fact]
+    public void WhatAnotherStorageAppendsAfterAScanIsReadFromTheFileNotFromBytesReadBefore()
+    {
+        using var writer = FileStorage.Open(_path);
+        using var reader = FileStorage.Open(_path);
+        var oids = Enumerable.Range(0, 200).Select(_ => writer.NewOid()).ToArray();
+        var t1 = Commit(writer, [.. oids[..100].Select((oid, i) => (oid, 0L, Make($"one {i}")))]);
+        reader.Poll(0);
+        for (var i = 0; i < 100; i++) Assert.Equal($"one {i}", Text(reader.Load(oids[i])));
+
+        // Appended right after the bytes the reader just read: new objects and new revisions of old ones.
+        Commit(writer, [.. oids[100..].Select((oid, i) => (oid, 0L, Make($"two {i}"))), (oids[0], t1, Make("one 0, changed"))]);
+        reader.Poll(t1);
+        for (var i = 0; i < 100; i++) Assert.Equal($"two {i}", Text(reader.Load(oids[100 + i])));
+        Assert.Equal("one 0, changed", Text(reader.Load(oids[0])));
+        Assert.Equal("one 0", Text(reader.LoadBefore(oids[0], t1 + 1)));
+    }
+
+    [Fact]
+    public void RecordsLargerThanAReadWindowAmongSmallOnesReadWhole()
+    {
+        using var storage = FileStorage.Open(_path);
+        var oids = Enumerable.Range(0, 30).Select(_ => storage.NewOid()).ToArray();
+        string Value(int i) => i % 3 == 0 ? new string((char)('a' + i % 26), 100_000 + i) : $"small {i}";
+        Commit(storage, [.. oids.Select((oid, i) => (oid, 0L, Make(Value(i))))]);
+        for (var i = 0; i < oids.Length; i++) Assert.Equal(Value(i), Text(storage.Load(oids[i])));
+    }
+}
