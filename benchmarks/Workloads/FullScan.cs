@@ -5,17 +5,14 @@ namespace Persistence.Workloads;
 /// <summary>One full pass over every person reading Name and Age (W3 cold, W4 warm).</summary>
 internal static class FullScan
 {
-    public static (int Count, long Checksum) Ours(PersistentDictionary<int, PersistentDictionary<int, Person>> persons)
+    public static (int Count, long Checksum) Ours(BTree<int, Person> persons)
     {
         var count = 0;
         long checksum = 0;
-        foreach (var (_, bucket) in persons)
+        foreach (var (_, person) in persons)
         {
-            foreach (var (_, person) in bucket)
-            {
-                checksum += person.Age + person.Name.Length;
-                count++;
-            }
+            checksum += person.Age + person.Name.Length;
+            count++;
         }
         return (count, checksum);
     }

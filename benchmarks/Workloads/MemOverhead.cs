@@ -73,13 +73,10 @@ internal static class MemOverhead
         var before = GC.GetTotalMemory(forceFullCollection: true);
         long payload = 0;
         var count = 0;
-        foreach (var (_, bucket) in persons)
+        foreach (var (_, person) in persons)
         {
-            foreach (var (_, person) in bucket)
-            {
-                payload += FieldSlotBytes + StringBytes(person.Name) + StringBytes(person.Email);
-                count++;
-            }
+            payload += FieldSlotBytes + StringBytes(person.Name) + StringBytes(person.Email);
+            count++;
         }
         var after = GC.GetTotalMemory(forceFullCollection: true);
         GC.KeepAlive(persons);

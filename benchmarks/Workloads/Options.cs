@@ -8,6 +8,7 @@ internal sealed class Options
     public const int DefaultObjects = 100_000;
     public const int DefaultMemObjects = 1_000_000;
     public const int DefaultRuns = 3;
+    public const int MinimumObjects = 1000;
 
     public static readonly string[] AllWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "MEM"];
     private static readonly string[] DefaultWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
@@ -90,8 +91,8 @@ internal sealed class Options
                     throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }
-        if (objects < Bucket.Size)
-            throw new ArgumentException($"--objects must be at least {Bucket.Size:N0} (one bucket)");
+        if (objects < MinimumObjects)
+            throw new ArgumentException($"--objects must be at least {MinimumObjects:N0} (one commit of W1)");
         return new Options
         {
             Objects = objects,

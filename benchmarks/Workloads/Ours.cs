@@ -2,14 +2,6 @@ using Persistence.Storage;
 
 namespace Persistence.Workloads;
 
-/// <summary>How the persons are kept: int ids in buckets of 1,000 (id / 1000).</summary>
-internal static class Bucket
-{
-    public const int Size = 1000;
-
-    public static int Of(int id) => id / Size;
-}
-
 /// <summary>
 /// The Persistence side: how the harness opens a database, where the persons live, and the pack call.
 /// </summary>
@@ -17,9 +9,8 @@ internal static class Ours
 {
     /// <summary>Printed with the results ("collection: …").</summary>
     public const string CollectionDescription =
-        "root[\"persons\"] is a PersistentDictionary<int, PersistentDictionary<int, Person>>: buckets of 1,000 ids (key id / 1000), " +
-        "each bucket one record of ~1,000 references, so a change rewrites one person (and adding a person one bucket), never the whole collection. " +
-        "BTree<TKey,TValue> does not exist yet; this is the best available shape. root[\"counter\"] is a PersistentCounter.";
+        "root[\"persons\"] is a BTree<int, Person> keyed by id (its buckets and nodes are records of their own: changing a person rewrites " +
+        "that person, adding one rewrites the bucket it goes in). root[\"counter\"] is a PersistentCounter.";
 
     public const string PersonsKey = "persons";
     public const string CounterKey = "counter";
@@ -37,13 +28,11 @@ internal static class Ours
         });
     }
 
-    public static PersistentDictionary<int, PersistentDictionary<int, Person>> Persons(Connection connection) =>
-        (PersistentDictionary<int, PersistentDictionary<int, Person>>)connection.Root[PersonsKey];
+    public static BTree<int, Person> Persons(Connection connection) => (BTree<int, Person>)connection.Root[PersonsKey];
 
     public static PersistentCounter Counter(Connection connection) => (PersistentCounter)connection.Root[CounterKey];
 
-    public static Person Find(PersistentDictionary<int, PersistentDictionary<int, Person>> persons, int id) =>
-        persons[Bucket.Of(id)][id];
+    public static Person Find(BTree<int, Person> persons, int id) => persons[id];
 
     /// <summary>
     /// Packs the database; null when the storage has no pack (then W6 prints "n/a: pack not available").

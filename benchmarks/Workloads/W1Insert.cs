@@ -45,19 +45,13 @@ internal static class W1Insert
     {
         using var database = Ours.Open(path);
         using var connection = database.OpenConnection();
-        var persons = new PersistentDictionary<int, PersistentDictionary<int, Person>>();
+        var persons = new BTree<int, Person>();
         connection.Root[Ours.PersonsKey] = persons;
         connection.Root[Ours.CounterKey] = new PersistentCounter();
         // The persons made so far, for Friend references to earlier ones (a bulk loader keeps them).
         var made = new Person[data.Count];
-        PersistentDictionary<int, Person>? bucket = null;
         for (var id = 0; id < data.Count; id++)
         {
-            if (bucket is null || id % Bucket.Size == 0)
-            {
-                bucket = new PersistentDictionary<int, Person>();
-                persons[Bucket.Of(id)] = bucket;
-            }
             var friend = data.Friends[id];
             var person = new Person
             {
@@ -68,7 +62,7 @@ internal static class W1Insert
                 Created = data.Created[id],
             };
             made[id] = person;
-            bucket[id] = person;
+            persons.Add(id, person);
             if ((id + 1) % CommitEvery == 0) connection.Commit();
         }
         connection.Commit();

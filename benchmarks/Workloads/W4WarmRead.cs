@@ -11,7 +11,7 @@ internal static class W4WarmRead
 {
     public static readonly Metric NanosecondsPerObject = new("W4", "ns/object ↓", false, 1, Target.AtMost(20, "≤ 20 ns/object"));
 
-    public static (int Count, long Checksum, TimeSpan Elapsed) Ours(PersistentDictionary<int, PersistentDictionary<int, Person>> persons)
+    public static (int Count, long Checksum, TimeSpan Elapsed) Ours(BTree<int, Person> persons)
     {
         var started = Stopwatch.GetTimestamp();
         var (count, checksum) = FullScan.Ours(persons);
