@@ -78,7 +78,7 @@ internal static class W7Contention
     /// .NET recompiles hot methods optimized in the background for a while), which is start-up, not
     /// throughput. SQLite's children warm up the same way.
     /// </summary>
-    private static int WarmUpTransactions(int transactions) => Math.Max(transactions / 2, 20);
+    private static int WarmUpTransactions(int transactions) => Math.Max(transactions * 2, 20);
 
     /// <summary>The persons' ages and the counter, read in the parent before and after.</summary>
     private static (long[] Ages, long Counter) Read(Side side, string path, int[] ids)
