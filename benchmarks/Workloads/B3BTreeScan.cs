@@ -36,39 +36,41 @@ internal static class B3BTreeScan
     /// <summary>In the child.</summary>
     public static Dictionary<string, double> Child(ChildArguments arguments)
     {
-        (int Count, int Wrong) first, second;
-        TimeSpan pass, pass2;
+        Passes passes;
         if (arguments.Side == Side.Persistence)
         {
             using var database = Ours.Open(arguments.Database);
             using var connection = database.OpenConnection();
             var tree = BTreeData.Tree(connection);
-            var started = Stopwatch.GetTimestamp();
-            first = ScanOurs(tree);
-            pass = Stopwatch.GetElapsedTime(started);
-            started = Stopwatch.GetTimestamp();
-            second = ScanOurs(tree);
-            pass2 = Stopwatch.GetElapsedTime(started);
+            passes = TwoPasses(() => ScanOurs(tree));
         }
         else
         {
             using var connection = Sql.Open(arguments.Database);
             using var select = Sql.Prepare(connection, "SELECT k, v FROM p ORDER BY k");
-            var started = Stopwatch.GetTimestamp();
-            first = ScanSqlite(select);
-            pass = Stopwatch.GetElapsedTime(started);
-            started = Stopwatch.GetTimestamp();
-            second = ScanSqlite(select);
-            pass2 = Stopwatch.GetElapsedTime(started);
+            passes = TwoPasses(() => ScanSqlite(select));
         }
         return new()
         {
-            ["entries"] = first.Count,
-            ["passMs"] = pass.TotalMilliseconds,
-            ["entries2"] = second.Count,
-            ["pass2Ms"] = pass2.TotalMilliseconds,
-            ["wrong"] = first.Wrong + second.Wrong,
+            ["entries"] = passes.First.Count,
+            ["passMs"] = passes.FirstTime.TotalMilliseconds,
+            ["entries2"] = passes.Second.Count,
+            ["pass2Ms"] = passes.SecondTime.TotalMilliseconds,
+            ["wrong"] = passes.First.Wrong + passes.Second.Wrong,
         };
+    }
+
+    private readonly record struct Passes((int Count, int Wrong) First, TimeSpan FirstTime, (int Count, int Wrong) Second, TimeSpan SecondTime);
+
+    /// <summary>Runs <paramref name="scan"/> twice, timing each pass.</summary>
+    private static Passes TwoPasses(Func<(int Count, int Wrong)> scan)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var first = scan();
+        var firstTime = Stopwatch.GetElapsedTime(started);
+        started = Stopwatch.GetTimestamp();
+        var second = scan();
+        return new Passes(first, firstTime, second, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>Counts the entries; an entry is wrong unless its key is the next one (keys are 0..N−1) and its value matches.</summary>

@@ -11,15 +11,15 @@ internal sealed class Options
     public const int DefaultEntries = 1_000_000;
 
     public static readonly string[] AllWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "MEM", "B1", "B2", "B3"];
-    private static readonly string[] DefaultWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
+    public static readonly string[] DefaultWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "B1", "B2", "B3"];
 
     public const string Usage = """
         Usage: dotnet run -c Release --project benchmarks/Workloads -- [options]
 
           --objects N     persons in the database (default 100,000; MEM defaults to 1,000,000)
           --runs R        runs of each workload on each side, alternating sides (default 3)
-          --only LIST     workloads to report, comma-separated: W1..W7, MEM, B1..B3 (default W1..W7;
-                          MEM and B1..B3 run only when named). Workloads the named ones need run unreported.
+          --only LIST     workloads to report, comma-separated: W1..W7, MEM, B1..B3 (default W1..W7
+                          and B1..B3; MEM runs only when named). Workloads the named ones need run unreported.
           --entries N     BTree entries for B1..B3 (default 1,000,000, or 10 × --objects when that is smaller)
           --dir D         where the temporary databases go (default a new folder under /tmp);
                           removed at the end

@@ -105,7 +105,7 @@ internal static class TablePrinter
         if (options.EntriesGiven) parts.Add($"--entries {options.Entries}");
         parts.Add($"--runs {options.Runs}");
         var only = Options.AllWorkloads.Where(options.Wants).ToArray();
-        if (!only.SequenceEqual(["W1", "W2", "W3", "W4", "W5", "W6", "W7"])) parts.Add($"--only {string.Join(",", only)}");
+        if (!only.SequenceEqual(Options.AllWorkloads.Where(Options.DefaultWorkloads.Contains))) parts.Add($"--only {string.Join(",", only)}");
         return string.Join(" ", parts);
     }
 }
