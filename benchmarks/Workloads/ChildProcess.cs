@@ -130,6 +130,8 @@ internal sealed class ChildProcess : IDisposable
                 "W5" => W5Lookups.Child(arguments),
                 "W7" => W7Contention.Child(arguments),
                 "MEM" => MemOverhead.Child(arguments),
+                "B2" => B2BTreeLookups.Child(arguments),
+                "B3" => B3BTreeScan.Child(arguments),
                 _ => throw new ArgumentException($"unknown child workload '{args[1]}'"),
             };
             Console.Out.WriteLine(JsonSerializer.Serialize(result, Json));

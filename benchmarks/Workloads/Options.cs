@@ -9,17 +9,19 @@ internal sealed class Options
     public const int DefaultMemObjects = 1_000_000;
     public const int DefaultRuns = 3;
     public const int MinimumObjects = 1000;
+    public const int DefaultEntries = 1_000_000;
 
-    public static readonly string[] AllWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "MEM"];
-    private static readonly string[] DefaultWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
+    public static readonly string[] AllWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "MEM", "B1", "B2", "B3"];
+    public static readonly string[] DefaultWorkloads = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "B1", "B2", "B3"];
 
     public const string Usage = """
         Usage: dotnet run -c Release --project benchmarks/Workloads -- [options]
 
           --objects N     persons in the database (default 100,000; MEM defaults to 1,000,000)
           --runs R        runs of each workload on each side, alternating sides (default 3)
-          --only LIST     workloads to report, comma-separated: W1..W7, MEM (default W1..W7;
-                          MEM runs only when named). Workloads the named ones need run unreported.
+          --only LIST     workloads to report, comma-separated: W1..W7, MEM, B1..B3 (default W1..W7
+                          and B1..B3; MEM runs only when named). Workloads the named ones need run unreported.
+          --entries N     BTree entries for B1..B3 (default 1,000,000, or 10 × --objects when that is smaller)
           --dir D         where the temporary databases go (default a new folder under /tmp);
                           removed at the end
           --keep          keep the temporary databases
@@ -43,6 +45,12 @@ internal sealed class Options
 
     public bool Help { get; private init; }
 
+    /// <summary>The BTree workloads' entries: --entries, else 1,000,000 scaled down with a small --objects (a smoke test stays short).</summary>
+    public int Entries { get; private init; } = DefaultEntries;
+
+    /// <summary>Whether --entries was given.</summary>
+    public bool EntriesGiven { get; private init; }
+
     public int MemObjects => ObjectsGiven ? Objects : DefaultMemObjects;
 
     public bool Wants(string workload) => Only.Contains(workload);
@@ -51,6 +59,7 @@ internal sealed class Options
     {
         int objects = DefaultObjects, runs = DefaultRuns;
         var objectsGiven = false;
+        int? entries = null;
         HashSet<string>? only = null;
         string? directory = null, output = null;
         bool keep = false, help = false;
@@ -61,6 +70,9 @@ internal sealed class Options
                 case "--objects" or "-n":
                     objects = PositiveInt(args, ref i);
                     objectsGiven = true;
+                    break;
+                case "--entries":
+                    entries = PositiveInt(args, ref i);
                     break;
                 case "--runs" or "-r":
                     runs = PositiveInt(args, ref i);
@@ -97,6 +109,8 @@ internal sealed class Options
         {
             Objects = objects,
             ObjectsGiven = objectsGiven,
+            Entries = entries ?? (objectsGiven ? (int)Math.Min(DefaultEntries, 10L * objects) : DefaultEntries),
+            EntriesGiven = entries is not null,
             Runs = runs,
             Only = only ?? new HashSet<string>(DefaultWorkloads, StringComparer.OrdinalIgnoreCase),
             Directory = directory,

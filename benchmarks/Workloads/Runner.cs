@@ -44,6 +44,12 @@ internal static class Runner
                         RunDatabaseWorkloads(state, order);
                         failures.AddRange(state.Failures);
                     }
+                    if (BTreeWorkloads.Any(options.Wants))
+                    {
+                        var state = new RunState(options, results, data ?? PersonData.Generate(0), run, Path.Combine(directory, "btree")) { FsyncMs = fsync };
+                        RunBTreeWorkloads(state, order);
+                        failures.AddRange(state.Failures);
+                    }
                     if (memData is not null)
                     {
                         var state = new RunState(options, results, memData, run, Path.Combine(directory, "mem")) { FsyncMs = fsync };
@@ -89,6 +95,17 @@ internal static class Runner
         if (o.Wants("W5")) foreach (var side in order) Step(state, "W5", side, () => W5Lookups.Run(side, state), "W1");
         if (o.Wants("W6")) foreach (var side in order) Step(state, "W6", side, () => W6Pack.Run(side, state), "W2");
         if (o.Wants("W7")) foreach (var side in order) Step(state, "W7", side, () => W7Contention.Run(side, state), "W1");
+    }
+
+    private static readonly string[] BTreeWorkloads = ["B1", "B2", "B3"];
+
+    /// <summary>B2 and B3 read the tree B1 wrote in random order, so B1 runs (unreported) for them.</summary>
+    private static void RunBTreeWorkloads(RunState state, Side[] order)
+    {
+        state.Results.Note(BTreeData.Description);
+        foreach (var side in order) Step(state, "B1", side, () => B1BTreeInsert.Run(side, state));
+        if (state.Options.Wants("B2")) foreach (var side in order) Step(state, "B2", side, () => B2BTreeLookups.Run(side, state), "B1");
+        if (state.Options.Wants("B3")) foreach (var side in order) Step(state, "B3", side, () => B3BTreeScan.Run(side, state), "B1");
     }
 
     /// <summary>Runs one workload on one side; a failure is reported and the run goes on.</summary>

@@ -19,9 +19,17 @@ internal static class TablePrinter
         if (load.Start is { } start && load.End is { } end)
             text.AppendLine($"- load average (1 min) at the start {start:F2}, at the end {end:F2}: anything above 0 is other work sharing the cores");
         text.AppendLine($"- command: `dotnet run -c Release --project benchmarks/Workloads -- {Arguments(options)}`");
-        text.AppendLine($"- N = {options.Objects:N0} persons{(options.Wants("MEM") ? $" (MEM: {options.MemObjects:N0})" : "")}; {options.Runs} run(s) per side, alternating which side goes first; each run on new databases; cells are median (min–max) over the runs");
-        text.AppendLine($"- model: Person {{ Name (~12 chars), Age, Email (~20 chars), Friend (an earlier Person, null 20% of the time), Created (DateTime) }}");
-        text.AppendLine($"- collection: {Ours.CollectionDescription}");
+        // The B workloads store no persons; their sizes and schemas are in their labels and note.
+        var persons = options.Only.Any(workload => !workload.StartsWith('B'));
+        var sizes = new List<string>();
+        if (persons) sizes.Add($"N = {options.Objects:N0} persons{(options.Wants("MEM") ? $" (MEM: {options.MemObjects:N0})" : "")}");
+        if (options.Only.Any(workload => workload.StartsWith('B'))) sizes.Add($"{options.Entries:N0} BTree entries (B1–B3)");
+        text.AppendLine($"- {string.Join(", ", sizes)}; {options.Runs} run(s) per side, alternating which side goes first; each run on new databases; cells are median (min–max) over the runs");
+        if (persons)
+        {
+            text.AppendLine($"- model: Person {{ Name (~12 chars), Age, Email (~20 chars), Friend (an earlier Person, null 20% of the time), Created (DateTime) }}");
+            text.AppendLine($"- collection: {Ours.CollectionDescription}");
+        }
         text.AppendLine("- Persistence: FileStorage, default durability (every commit fsynced before it returns; group commit), default DatabaseOptions unless a row says otherwise; Serializable isolation");
         text.AppendLine($"- SQLite {Sql.Version()}: {Sql.Description}");
         if (!double.IsNaN(fsyncMs))
@@ -102,9 +110,10 @@ internal static class TablePrinter
     {
         var parts = new List<string>();
         if (options.ObjectsGiven) parts.Add($"--objects {options.Objects}");
+        if (options.EntriesGiven) parts.Add($"--entries {options.Entries}");
         parts.Add($"--runs {options.Runs}");
         var only = Options.AllWorkloads.Where(options.Wants).ToArray();
-        if (!only.SequenceEqual(["W1", "W2", "W3", "W4", "W5", "W6", "W7"])) parts.Add($"--only {string.Join(",", only)}");
+        if (!only.SequenceEqual(Options.AllWorkloads.Where(Options.DefaultWorkloads.Contains))) parts.Add($"--only {string.Join(",", only)}");
         return string.Join(" ", parts);
     }
 }

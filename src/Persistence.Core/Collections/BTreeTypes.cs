@@ -11,8 +11,12 @@ namespace Persistence;
 /// </summary>
 internal static class BTreeTypes<TKey, TValue>
 {
-    /// <summary>The most children an internal node holds before it splits.</summary>
-    public static int NodeCapacity { get; private set; } = 512;
+    /// <summary>
+    /// The most children an internal node holds before it splits. A split rewrites the parent node
+    /// whole (each child a reference to resolve and list), so smaller nodes make splits cheaper;
+    /// 128 children still keep a tree of a billion small entries four nodes deep.
+    /// </summary>
+    public static int NodeCapacity { get; private set; } = 128;
 
     public static PersistentTypeInfo? Bucket { get; private set; }
     public static PersistentTypeInfo? Node { get; private set; }
@@ -82,13 +86,17 @@ internal static class BTreeTypes<TKey, TValue>
         new($"The buckets of a BTree of {typeof(TKey).Name} keys are not registered, so they cannot be stored or loaded. Register the tree type (BTree<,>.Register or BTreeSet<>.Register) at start-up; the source generator does this for every tree type a program mentions.");
 
     /// <summary>
-    /// About 8 KiB of entries per bucket: a few hundred small entries, fewer large ones. Variable-size
+    /// About 2 KiB of entries per bucket: 170 entries of an int key and a long value, fewer large
+    /// ones. Every change rewrites its bucket whole in the append-only file, so a commit of random
+    /// inserts writes about one bucket per insert: the bucket size is the write amplification. Smaller
+    /// buckets write less but split more often (a split makes concurrent inserts into the bucket
+    /// conflict instead of merging) and make more records to store, load and cache. Variable-size
     /// encodings (strings, arrays) are counted as 16 bytes more than their minimum.
     /// </summary>
     private static int Capacity(ValueCodec<TKey> keys, ValueCodec<TValue>? values)
     {
         var size = Estimate(keys) + (values is null ? 0 : Estimate(values));
-        return Math.Clamp(8192 / Math.Max(size, 1), 32, 512);
+        return Math.Clamp(2048 / Math.Max(size, 1), 32, 512);
 
         static int Estimate<T>(ValueCodec<T> codec) =>
             codec.MinimumSize + (codec.TypeCode is "str" or "bytes" || codec.TypeCode.Contains('<') || codec.TypeCode.StartsWith('{') ? 16 : 0);

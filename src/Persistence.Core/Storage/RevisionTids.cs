@@ -10,7 +10,7 @@ namespace Persistence.Storage;
 /// </summary>
 internal sealed class RevisionTids
 {
-    private const int Slots = 4096;
+    private const int Slots = 16384;
 
     private readonly Entry[] _entries = new Entry[Slots];
 
