@@ -104,18 +104,13 @@ public sealed partial class FileStorage
         var lockFile = _lockFile!;
         // Another process's flush may have covered this transaction already: then there is no need to
         // queue for the sync turn behind the flushes still running.
-        var before = lockFile.ReadState();
-        if (before.Valid && before.DurableEnd >= end) return before.DurableEnd;
+        if (CoveredByAnotherFlush(lockFile, end, out var covered)) return covered;
         var waited = !lockFile.TryEnterSync();
         if (waited) lockFile.EnterSync();
         try
         {
-            if (waited)
-            {
-                // While this process waited for its turn, another one's flush may have covered this transaction.
-                var state = lockFile.ReadState();
-                if (state.Valid && state.DurableEnd >= end) return state.DurableEnd;
-            }
+            // While this process waited for its turn, another one's flush may have covered this transaction.
+            if (waited && CoveredByAnotherFlush(lockFile, end, out covered)) return covered;
             // Learn of the transactions others appended meanwhile, so this flush is recorded as covering
             // them too and their processes can skip theirs. Only if no one of this process is catching
             // up or appending right now: the flush must not wait for that.
@@ -144,6 +139,14 @@ public sealed partial class FileStorage
         {
             lockFile.ExitSync();
         }
+    }
+
+    /// <summary>Whether the lock file says the data file is on disk up to <paramref name="end"/>; <paramref name="durableEnd"/> is how far.</summary>
+    private static bool CoveredByAnotherFlush(FileStorageLock lockFile, long end, out long durableEnd)
+    {
+        var state = lockFile.ReadState();
+        durableEnd = state.DurableEnd;
+        return state.Valid && state.DurableEnd >= end;
     }
 
     private PersistenceException SyncFailedError(string cause, Exception? inner) => new(

@@ -622,11 +622,11 @@ public sealed partial class FileStorage : IStorage
         }
         lock (_catchUpLock)
         {
-            // With the commit lock held no one appends: the length read by the catch-up is the file's.
+            // The length the catch-up read is the file's: with the commit lock held no one appends.
             CatchUpCore(final: true, out var length);
             if (length > _end)
             {
-                // With the commit lock held no one is appending: whatever follows the last complete
+                // Whatever follows the last complete
                 // transaction was left by a writer that died (or failed) while appending. It goes before
                 // this transaction is appended right after the last complete one; flushed, so that a
                 // crash cannot bring back old bytes after the new transaction.
@@ -639,7 +639,7 @@ public sealed partial class FileStorage : IStorage
             // No state, or one that names another file while this one is at the path (a pack that
             // failed before its rename, a lock file replaced or damaged): make it name this file.
             _lockFile.Claim(-1);
-            state = _lockFile.ReadState();
+            state = state with { Kind = LockStateKind.ThisFile, DurableEnd = -1 };
         }
         else if (state.DurableEnd > Volatile.Read(ref _end))
         {
