@@ -23,6 +23,7 @@ public sealed partial class FileStorage
     /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
     private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid)
     {
+        var newest = true;
         while (offset != 0)
         {
             var window = WindowAt(file, end, offset, DataHeaderSize);
@@ -37,6 +38,12 @@ public sealed partial class FileStorage
                 || header.Previous >= offset || header.Previous < 0 || header.Tid <= 0)
                 throw new CorruptDatabaseException(
                     $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
+            if (newest)
+            {
+                // The conflict check of a commit that read or writes this object needs this tid.
+                RememberTid(file, oid, offset, header.Tid);
+                newest = false;
+            }
             if (header.Tid >= beforeTid)
             {
                 offset = header.Previous;
@@ -56,6 +63,15 @@ public sealed partial class FileStorage
             return new StoredRecord(oid, header.Tid, data);
         }
         return null;
+    }
+
+    /// <summary>Notes the tid of the revision at <paramref name="offset"/>, unless a pack switched files since it was read.</summary>
+    private void RememberTid(SafeFileHandle file, Oid oid, long offset, long tid)
+    {
+        lock (_stateLock)
+        {
+            if (ReferenceEquals(file, _file)) _revisionTids.Remember(oid.Value, offset, tid);
+        }
     }
 
     /// <summary>The last window read if it holds <paramref name="needed"/> bytes at <paramref name="offset"/>, else a new one read there.</summary>

@@ -149,6 +149,8 @@ public sealed partial class FileStorage
                     _index.ReplaceWith(index);
                     _revisionTids.Clear();
                     Volatile.Write(ref _end, position);
+                    _fileLength = length;
+                    _freeSpaceChecked = false;
                     _fileId = fileId;
                     _oidFloor = oidFloor;
                     _checkpointEnd = checkpointEnd;

@@ -60,6 +60,12 @@ public sealed partial class FileStorage
                     continue;
                 }
                 if (outcome is ScanOutcome.End) break;
+                if (outcome is ScanOutcome.Free)
+                {
+                    // Zeros to the end of the file: free space a writer reserved, not a tail.
+                    if (scanner.IsFree(position, length)) break;
+                    outcome = ScanOutcome.Damaged;
+                }
                 if (outcome is ScanOutcome.Torn)
                 {
                     tail = position;

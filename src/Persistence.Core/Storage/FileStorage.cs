@@ -61,9 +61,10 @@ public sealed partial class FileStorage : IStorage
     // The end of the last transaction this instance appended (0: none yet).
     private long _appendedEnd;
 
-    private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability)
+    private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability, bool reserveFreeSpace)
     {
         FilePath = path;
+        if (!reserveFreeSpace) _nextReservation = 0;
         _file = file;
         _lockFile = lockFile;
         IsReadOnly = readOnly;
@@ -76,37 +77,38 @@ public sealed partial class FileStorage : IStorage
         if (!readOnly) _lockFile!.Initialize(created ? FileHeaderSize : -1);
         _end = FileHeaderSize;
         var fromCheckpoint = LoadCheckpoint(length);
+        TailState tail;
         try
         {
-            ScanFile();
+            tail = ScanFile();
         }
         catch (CorruptDatabaseException) when (fromCheckpoint)
         {
             // The checkpoint matched the file, yet what follows does not follow from it: trust the
             // file and scan it whole (which reports the damage if it is the file's).
             ForgetCheckpoint("the transactions after the checkpoint do not follow from it");
-            ScanFile();
+            tail = ScanFile();
         }
         _changes = new ChangeLog(_lastTid);
-        if (!readOnly && RandomAccess.GetLength(file) > _end) RemoveIncompleteTail();
+        _fileLength = length;
+        if (!readOnly && tail == TailState.Incomplete) RemoveIncompleteTail();
         if (!readOnly)
         {
             DeletePackLeftoversAtOpen();
             FileStorageCheckpoint.DeleteLeftovers(path);
         }
 
-        void ScanFile()
+        TailState ScanFile()
         {
-            TailState tail;
+            TailState state;
             using (var scanner = new FileStorageScanner(file))
-                tail = ScanTail(scanner, length, log: false, final: false);
-            if (tail == TailState.Suspect)
-            {
-                // A scanner of its own: the first one's buffer may hold bytes that were rewritten since.
-                using var judge = EnterJudgeLock();
-                using var again = new FileStorageScanner(file);
-                ScanTail(again, RandomAccess.GetLength(file), log: false, final: true);
-            }
+                state = ScanTail(scanner, length, log: false, final: false);
+            if (state != TailState.Suspect) return state;
+            // A scanner of its own: the first one's buffer may hold bytes that were rewritten since.
+            using var judge = EnterJudgeLock();
+            using var again = new FileStorageScanner(file);
+            length = RandomAccess.GetLength(file);
+            return ScanTail(again, length, log: false, final: true);
         }
     }
 
@@ -162,7 +164,7 @@ public sealed partial class FileStorage : IStorage
         {
             lockFile = readOnly ? FileStorageLock.TryOpenForReading(fullPath) : FileStorageLock.OpenForWriting(fullPath);
             file = OpenDataFile(fullPath, readOnly);
-            return new FileStorage(fullPath, file, lockFile, readOnly, durability);
+            return new FileStorage(fullPath, file, lockFile, readOnly, durability, options?.ReserveFreeSpace ?? true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -252,6 +254,7 @@ public sealed partial class FileStorage : IStorage
                 var epoch = FileEpoch;
                 MakeDurable(Volatile.Read(ref _appendedEnd), epoch);
                 ReturnUnusedOids();
+                TrimFreeSpace();
             }
         }
         finally
@@ -373,6 +376,17 @@ public sealed partial class FileStorage : IStorage
                     Apply(header, position, scanner.Records, log);
                     position += header.Length;
                     break;
+                case ScanOutcome.Free:
+                    // Zeros where the next header would start: free space if the rest of the file is zero
+                    // too. Checked once: after that, only appends write there (each starts with a header,
+                    // so the bytes at the end are zero until one does) and reservations, which write zeros.
+                    // Anything else there is what a system crash left (later pages of a lost write).
+                    if (_freeSpaceChecked || scanner.IsFree(position, length))
+                    {
+                        _freeSpaceChecked = true;
+                        return TailState.Free;
+                    }
+                    goto case ScanOutcome.Damaged;
                 case ScanOutcome.Damaged:
                     // A damaged transaction with a complete one after it was not the last write:
                     // it was damaged after it was acknowledged. Search after its declared length
@@ -454,13 +468,15 @@ public sealed partial class FileStorage : IStorage
     }
 
     /// <summary>Reads the transactions appended after <see cref="_end"/>; called with <see cref="_catchUpLock"/> held.</summary>
-    private TailState CatchUpCore(bool final) => CatchUpCore(final, out _);
-
-    /// <summary>Reads the transactions appended after <see cref="_end"/>, up to <paramref name="length"/>, the file's length when it began.</summary>
-    private TailState CatchUpCore(bool final, out long length)
+    private TailState CatchUpCore(bool final)
     {
-        length = RandomAccess.GetLength(_file);
         var end = Volatile.Read(ref _end);
+        // Mostly nothing was appended: the bytes at the end are free space, or there are none.
+        Span<byte> next = stackalloc byte[TransactionHeaderSize];
+        var read = ReadAt(end, next);
+        if (read > 0 && _freeSpaceChecked && next[..read].IndexOfAnyExcept((byte)0) < 0) return TailState.Free;
+        var length = RandomAccess.GetLength(_file);
+        _fileLength = length;
         if (length == end) return TailState.None;
         if (length < end)
             throw new PersistenceException(
@@ -622,16 +638,17 @@ public sealed partial class FileStorage : IStorage
         }
         lock (_catchUpLock)
         {
-            // The length the catch-up read is the file's: with the commit lock held no one appends.
-            CatchUpCore(final: true, out var length);
-            if (length > _end)
+            // With the commit lock held no one appends: the verdict on the end is final.
+            if (CatchUpCore(final: true) == TailState.Incomplete)
             {
-                // Whatever follows the last complete
-                // transaction was left by a writer that died (or failed) while appending. It goes before
-                // this transaction is appended right after the last complete one; flushed, so that a
-                // crash cannot bring back old bytes after the new transaction.
+                // Whatever follows the last complete transaction was left by a writer that died (or
+                // failed) while appending. It goes before this transaction is appended right after the
+                // last complete one; flushed, so that a crash cannot bring back old bytes after the new
+                // transaction. Nothing is left after the end, so no check of free space is needed.
                 RandomAccess.SetLength(_file, _end);
                 RandomAccess.FlushToDisk(_file);
+                _fileLength = _end;
+                _freeSpaceChecked = true;
             }
         }
         if (!state.Valid)
@@ -707,6 +724,7 @@ public sealed partial class FileStorage : IStorage
                 }
                 end = start + length;
                 Volatile.Write(ref _appendedEnd, end);
+                ReserveFreeSpace(end, length);
                 return tid;
             }
         }
@@ -837,6 +855,9 @@ public sealed partial class FileStorage : IStorage
 
         /// <summary>An incomplete transaction (or a lost tail) follows the last complete one.</summary>
         Incomplete,
+
+        /// <summary>Free space follows the last complete transaction: zeros up to the end of the file.</summary>
+        Free,
 
         /// <summary>What follows looks damaged, but someone may be appending: judge again under the commit lock.</summary>
         Suspect,

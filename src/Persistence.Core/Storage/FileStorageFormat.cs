@@ -8,8 +8,10 @@ namespace Persistence.Storage;
 /// </summary>
 /// <remarks>
 /// <code>
-/// file          = file header, transaction*
+/// file          = file header, transaction*, [free space]
 ///
+/// free space    zero bytes after the last transaction, reserved by a writer of small commits
+///               (FileStorage.FreeSpace.cs): 32 zero bytes where a header would start end the data
 /// file header   (64 bytes, at offset 0)
 ///   0   8  signature 89 50 53 54 0D 0A 1A 0A ("\x89PST\r\n\x1A\n")
 ///   8   4  format version (u32) = 1

@@ -17,4 +17,17 @@ public sealed class FileStorageOptions
     /// Ignored when <see cref="ReadOnly"/>.
     /// </summary>
     public Durability Durability { get; init; } = Durability.Durable;
+
+    /// <summary>
+    /// Whether a writer that makes many small commits keeps some zero bytes reserved after the last
+    /// transaction and writes the next commits over them (true, the default). A durable commit that
+    /// makes the file longer also puts its new size on disk, which on most file systems costs a journal
+    /// write besides the data; with the reservation, small durable commits are up to a third faster. The
+    /// committed transactions are never rewritten either way, and a writer cuts what is left of its
+    /// reservation off when it closes. Set false to keep the file growing strictly at its end, byte for
+    /// byte, for a tool that copies only what lies beyond the length of an earlier copy (such as
+    /// <c>rsync --append</c>); <see cref="FileStorage.Backup"/>, <c>cp</c> and plain <c>rsync</c> work
+    /// either way. Ignored when <see cref="ReadOnly"/>.
+    /// </summary>
+    public bool ReserveFreeSpace { get; init; } = true;
 }

@@ -48,6 +48,8 @@ internal sealed class FileStorageScanner : IDisposable
         problem = null;
         if (position >= end) return ScanOutcome.End;
         var headerBytes = ReadExact(position, TransactionHeaderSize, end);
+        // Zeros where a header would start: free space a writer reserved at the end (FileStorageFormat).
+        if (!headerBytes.IsEmpty && headerBytes.IndexOfAnyExcept((byte)0) < 0) return ScanOutcome.Free;
         if (headerBytes.Length < TransactionHeaderSize) return ScanOutcome.Torn;
         if (!TryReadTransactionHeader(headerBytes, out header)) return ScanOutcome.Damaged;
         var crc = Crc32C.Compute(headerBytes);
@@ -168,6 +170,19 @@ internal sealed class FileStorageScanner : IDisposable
         return -1;
     }
 
+    /// <summary>Whether every byte in [<paramref name="from"/>, <paramref name="end"/>) is zero (free space, nothing else).</summary>
+    public bool IsFree(long from, long end)
+    {
+        for (var p = from; p < end;)
+        {
+            var chunk = ReadSome(p, end);
+            if (chunk.IsEmpty) return true;
+            if (chunk.IndexOfAnyExcept((byte)0) >= 0) return false;
+            p += chunk.Length;
+        }
+        return true;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -238,6 +253,13 @@ internal enum ScanOutcome
 
     /// <summary>There is nothing more to read.</summary>
     End,
+
+    /// <summary>
+    /// Zero bytes where the next transaction header would start: the end of the transactions, with
+    /// free space after it if everything up to the end of the file is zero too
+    /// (<see cref="FileStorageScanner.IsFree"/>); otherwise what a crash left there.
+    /// </summary>
+    Free,
 
     /// <summary>The file ends inside the transaction: an interrupted write (or one still in progress).</summary>
     Torn,

@@ -23,9 +23,9 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     private static long Number(string line) => long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
 
     /// <summary>Starts the crash test's writer on a new database and waits until it acknowledged a few commits.</summary>
-    private HostRun StartWriter(string path)
+    private HostRun StartWriter(string path, bool reserveFreeSpace = true)
     {
-        var writer = new HostRun("crash-writer", path);
+        var writer = reserveFreeSpace ? new HostRun("crash-writer", path) : new HostRun("crash-writer", path, "--no-reserve");
         writer.WaitFor("ack 10", Timeout);
         return writer;
     }
@@ -109,10 +109,11 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     public void AppendingWhatIsNewToAnEarlierCopyLikeRsyncAppendGivesAValidDatabase()
     {
         // rsync is not installed here; rsync --append copies the bytes beyond the destination's length,
-        // which is what this does, while the writer keeps committing.
+        // which is what this does, while the writer keeps committing. That needs a writer that reserves
+        // no free space: bytes beyond the data's end are written later (FileStorageOptions.ReserveFreeSpace).
         var path = _directory.File("data.persist");
         var copy = _directory.File("copy.persist");
-        using var writer = StartWriter(path);
+        using var writer = StartWriter(path, reserveFreeSpace: false);
         File.Copy(path, copy);
         for (var round = 0; round < 5; round++)
         {

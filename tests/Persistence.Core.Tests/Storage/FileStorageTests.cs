@@ -201,20 +201,40 @@ public sealed class FileStorageTests : IDisposable
         Assert.Equal(starts[3], FileLength);
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void GarbageOrZerosAfterTheLastTransactionAreRemovedOnOpen(bool zeros)
+    [Fact]
+    public void GarbageAfterTheLastTransactionIsRemovedOnOpen()
     {
         var (starts, tids, _) = FourTransactions();
         var garbage = new byte[5000];
-        if (!zeros) new Random(3).NextBytes(garbage);
+        new Random(3).NextBytes(garbage);
         using (var stream = new FileStream(_path, FileMode.Append))
             stream.Write(garbage);
 
         using var storage = FileStorage.Open(_path);
         Assert.Equal(tids[3], storage.LastTid);
         Assert.Equal(starts[4], FileLength);
+    }
+
+    [Fact]
+    public void ZerosAfterTheLastTransactionAreFreeSpaceThatTheNextCommitIsWrittenOver()
+    {
+        var (starts, tids, oids) = FourTransactions();
+        using (var stream = new FileStream(_path, FileMode.Append))
+            stream.Write(new byte[5000]);
+
+        using var storage = FileStorage.Open(_path);
+        Assert.Equal(tids[3], storage.LastTid);
+        Assert.Equal(starts[4] + 5000, FileLength);
+        var tid = Commit(storage, (oids[0], tids[0], Make("over the zeros")));
+        Assert.Equal(starts[4] + 5000, FileLength);
+        Assert.Equal(Make("over the zeros"), storage.Load(oids[0])!.Value.Data.ToArray());
+
+        using var reopened = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(tid, reopened.LastTid);
+        Assert.Equal(Make("over the zeros"), reopened.Load(oids[0])!.Value.Data.ToArray());
+        var report = FileStorage.Verify(_path);
+        Assert.True(report.IsValid, report.ToString());
+        Assert.Null(report.IncompleteTailOffset);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace Persistence.TestHost;
 internal static partial class HostCommands
 {
     /// <summary>
-    /// crash-writer PATH [durable|relaxed] [SEED]: opens the database, checks it (see
+    /// crash-writer PATH [durable|relaxed] [SEED] [--no-reserve]: opens the database, checks it (see
     /// <see cref="CheckChain"/>, printing "state N" and "removed B" for the bytes of an incomplete
     /// tail the open removed), then commits N+1, N+2, ... until it is killed, printing "commit K"
     /// before and "ack K" after each commit. Each commit adds a record and its payload, moves root
@@ -25,11 +25,14 @@ internal static partial class HostCommands
     /// </remarks>
     private static int CrashWriter(string[] args)
     {
+        // --no-reserve: the file only ever grows at its end (FileStorageOptions.ReserveFreeSpace).
+        var reserve = !args.Contains("--no-reserve");
+        args = [.. args.Where(a => a != "--no-reserve")];
         var path = args[0];
         var durability = args.Length > 1 && args[1] == "relaxed" ? Durability.Relaxed : Durability.Durable;
         var random = args.Length > 2 ? new Random(int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)) : null;
         var before = File.Exists(path) ? new FileInfo(path).Length : 0;
-        using var db = Database.Open(path, new DatabaseOptions { Durability = durability });
+        using var db = Database.Open(FileStorage.Open(path, new FileStorageOptions { Durability = durability, ReserveFreeSpace = reserve }));
         Console.WriteLine($"removed {Math.Max(0, before - new FileInfo(path).Length)}");
         using var connection = db.OpenConnection();
         if (!CheckChain(connection, fullPayloads: false, out var number)) return 1;

@@ -1,0 +1,178 @@
+using Persistence.Storage;
+using static Persistence.Tests.Storage.TestRecords;
+
+namespace Persistence.Tests.Storage;
+
+/// <summary>
+/// Free space: the zeros a writer of many small commits reserves after the last transaction, writes
+/// its next commits over, and cuts off when it closes (docs/FORMAT.md, "Free space").
+/// </summary>
+public sealed class FileStorageFreeSpaceTests : IDisposable
+{
+    // More small commits than a writer makes before it reserves.
+    private const int ManyCommits = 40;
+
+    private readonly TempDirectory _directory = new();
+    private readonly string _path;
+
+    public FileStorageFreeSpaceTests() => _path = _directory.File("data.persist");
+
+    public void Dispose() => _directory.Dispose();
+
+    private long FileLength => new FileInfo(_path).Length;
+
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    /// <summary>Commits <paramref name="count"/> small revisions of one object; returns its oid and last tid.</summary>
+    private static (Oid Oid, long Tid) SmallCommits(FileStorage storage, int count, Oid? oid = null, long serial = 0)
+    {
+        var target = oid ?? storage.NewOid();
+        for (var i = 0; i < count; i++)
+            serial = Commit(storage, (target, serial, Make($"revision {i}")));
+        return (target, serial);
+    }
+
+    [Fact]
+    public void ManySmallCommitsAreWrittenOverReservedZerosAndCloseCutsTheRestOff()
+    {
+        long dataEnd;
+        using (var writer = FileStorage.Open(_path))
+        {
+            var (oid, tid) = SmallCommits(writer, ManyCommits);
+            Assert.True(FileLength > writer.DataEnd, $"file {FileLength} bytes, data {writer.DataEnd}: nothing reserved");
+            var bytes = ReadShared(_path);
+            Assert.True(bytes.AsSpan((int)writer.DataEnd).IndexOfAnyExcept((byte)0) < 0, "the free space is not all zeros");
+
+            // A second writer opened now reads up to the zeros, and commits over them.
+            using (var other = FileStorage.Open(_path))
+            {
+                Assert.Equal(tid, other.LastTid);
+                Assert.Equal(Make($"revision {ManyCommits - 1}"), other.Load(oid)!.Value.Data.ToArray());
+                var length = FileLength;
+                tid = Commit(other, (oid, tid, Make("from the other writer")));
+                Assert.Equal(length, FileLength);
+            }
+            writer.Poll(0);
+            Assert.Equal(tid, writer.LastTid);
+            Assert.Equal(Make("from the other writer"), writer.Load(oid)!.Value.Data.ToArray());
+            (_, tid) = SmallCommits(writer, 5, oid, tid);
+
+            var report = FileStorage.Verify(_path);
+            Assert.True(report.IsValid, report.ToString());
+            Assert.Null(report.IncompleteTailOffset);
+            Assert.Equal(tid, report.LastTid);
+            dataEnd = writer.DataEnd;
+        }
+        Assert.Equal(dataEnd, FileLength);
+        using var reopened = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(ManyCommits + 6, reopened.LastTid);
+    }
+
+    [Fact]
+    public void AReaderSeesCommitsWrittenOverTheFreeSpaceAtItsNextPoll()
+    {
+        using var writer = FileStorage.Open(_path);
+        var (oid, tid) = SmallCommits(writer, ManyCommits);
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(tid, reader.LastTid);
+        for (var i = 0; i < 5; i++)
+        {
+            tid = Commit(writer, (oid, tid, Make($"seen {i}")));
+            var changes = reader.Poll(tid - 1);
+            Assert.Equal(tid, changes.LastTid);
+            Assert.Equal([oid], changes.ChangedOids);
+            Assert.Equal(Make($"seen {i}"), reader.Load(oid)!.Value.Data.ToArray());
+        }
+    }
+
+    [Fact]
+    public void WithoutReservingTheFileEndsAtItsLastTransactionAfterEveryCommit()
+    {
+        using var writer = FileStorage.Open(_path, new FileStorageOptions { ReserveFreeSpace = false });
+        var oid = writer.NewOid();
+        long serial = 0;
+        for (var i = 0; i < ManyCommits; i++)
+        {
+            serial = Commit(writer, (oid, serial, Make($"revision {i}")));
+            Assert.Equal(writer.DataEnd, FileLength);
+        }
+    }
+
+    /// <summary>A file with free space as a writer leaves it when it is killed (or the system stops) before closing.</summary>
+    private (long DataEnd, long LastTid, Oid Oid) FileWithFreeSpace()
+    {
+        var copy = _directory.File("source.persist");
+        using var writer = FileStorage.Open(copy);
+        var (oid, tid) = SmallCommits(writer, ManyCommits);
+        File.WriteAllBytes(_path, ReadShared(copy));
+        Assert.True(FileLength > writer.DataEnd);
+        return (writer.DataEnd, tid, oid);
+    }
+
+    [Fact]
+    public void WhatASystemCrashLeftInTheFreeSpaceIsIgnoredByReadersAndCutOffByTheNextWriter()
+    {
+        var (dataEnd, lastTid, oid) = FileWithFreeSpace();
+        // Later pages of a write that was never acknowledged, kept while the first page was lost.
+        var garbage = new byte[3000];
+        new Random(5).NextBytes(garbage);
+        using (var stream = new FileStream(_path, FileMode.Open))
+        {
+            stream.Position = dataEnd + 4096;
+            stream.Write(garbage);
+        }
+        var length = FileLength;
+
+        using (var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true }))
+        {
+            Assert.Equal(lastTid, reader.LastTid);
+            Assert.Equal(Make($"revision {ManyCommits - 1}"), reader.Load(oid)!.Value.Data.ToArray());
+        }
+        Assert.Equal(length, FileLength);
+
+        using var writer = FileStorage.Open(_path);
+        Assert.Equal(dataEnd, FileLength);
+        var tid = Commit(writer, (oid, lastTid, Make("after the crash")));
+        var report = FileStorage.Verify(_path);
+        Assert.True(report.IsValid, report.ToString());
+        Assert.Equal(tid, report.LastTid);
+        Assert.Null(report.IncompleteTailOffset);
+    }
+
+    [Fact]
+    public void ATransactionCutShortOverTheFreeSpaceIsATailTheNextWriterRemoves()
+    {
+        var (dataEnd, lastTid, oid) = FileWithFreeSpace();
+        // A writer killed while it wrote: the first bytes of a transaction (a copy of the last one's
+        // header, with a tid after it, would pass its header checks), zeros after them.
+        var bytes = File.ReadAllBytes(_path);
+        var lastStart = LastTransactionStart(bytes, dataEnd);
+        var partial = bytes.AsSpan((int)lastStart, 100).ToArray();
+        using (var stream = new FileStream(_path, FileMode.Open))
+        {
+            stream.Position = dataEnd;
+            stream.Write(partial);
+        }
+
+        using (var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true }))
+            Assert.Equal(lastTid, reader.LastTid);
+        var report = FileStorage.Verify(_path);
+        Assert.True(report.IsValid, report.ToString());
+        Assert.Equal(dataEnd, report.IncompleteTailOffset);
+
+        using var writer = FileStorage.Open(_path);
+        Assert.Equal(dataEnd, FileLength);
+        Commit(writer, (oid, lastTid, Make("after the cut")));
+        Assert.Null(FileStorage.Verify(_path).IncompleteTailOffset);
+    }
+
+    /// <summary>The start of the transaction that ends at <paramref name="end"/>, from the length its trailer repeats.</summary>
+    private static long LastTransactionStart(byte[] bytes, long end) =>
+        end - BitConverter.ToInt64(bytes, (int)end - 16);
+}
