@@ -13,19 +13,19 @@ namespace Persistence.Storage;
 /// </summary>
 internal sealed class FileStorageScanner : IDisposable
 {
-    private const int BufferSize = 1 << 20;
+    // Reads start small and double while the scan goes on: catching up with another writer's commit
+    // reads a few kilobytes, not the free space after it; a scan of the whole file soon reads a megabyte at a time.
+    private const int FirstReadSize = 4 << 10;
+    private const int LargestReadSize = 1 << 20;
 
     private readonly SafeFileHandle _file;
-    private byte[] _buffer;
+    private byte[] _buffer = [];
     private long _bufferStart;
     private int _bufferLength;
+    private int _readSize = FirstReadSize;
 
     /// <summary>Creates a scanner over an open data file.</summary>
-    public FileStorageScanner(SafeFileHandle file)
-    {
-        _file = file;
-        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-    }
+    public FileStorageScanner(SafeFileHandle file) => _file = file;
 
     /// <summary>The data records of the transaction last read by <see cref="ReadTransaction"/>.</summary>
     public List<ScannedRecord> Records { get; } = [];
@@ -151,7 +151,7 @@ internal sealed class FileStorageScanner : IDisposable
         var p = from;
         while (end - p >= MinimumTransactionSize)
         {
-            var window = ReadExact(p, (int)Math.Min(_buffer.Length, end - p), end);
+            var window = ReadExact(p, (int)Math.Min(LargestReadSize, end - p), end);
             if (window.Length < TransactionHeaderSize) return -1;
             var hit = window.IndexOf(magic);
             if (hit < 0)
@@ -210,12 +210,7 @@ internal sealed class FileStorageScanner : IDisposable
         var available = (int)Math.Min(count, Math.Max(0, end - position));
         if (position >= _bufferStart && position + available <= _bufferStart + _bufferLength)
             return _buffer.AsSpan((int)(position - _bufferStart), available);
-        if (available > _buffer.Length)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = ArrayPool<byte>.Shared.Rent(available);
-        }
-        Fill(position, end);
+        Fill(position, end, available);
         return _buffer.AsSpan(0, Math.Min(available, _bufferLength));
     }
 
@@ -224,15 +219,22 @@ internal sealed class FileStorageScanner : IDisposable
     {
         if (position >= end) return default;
         if (position < _bufferStart || position >= _bufferStart + _bufferLength)
-            Fill(position, end);
+            Fill(position, end, 1);
         var start = (int)(position - _bufferStart);
         var length = (int)Math.Min(_bufferLength - start, end - position);
         return _buffer.AsSpan(start, Math.Max(length, 0));
     }
 
-    private void Fill(long position, long end)
+    /// <summary>Reads from <paramref name="position"/>: at least <paramref name="needed"/> bytes where the file has them, more as the scan goes on.</summary>
+    private void Fill(long position, long end, int needed)
     {
-        var want = (int)Math.Min(_buffer.Length, Math.Max(0, end - position));
+        var want = (int)Math.Min(Math.Max(_readSize, needed), Math.Max(0, end - position));
+        if (_readSize < LargestReadSize) _readSize *= 2;
+        if (want > _buffer.Length)
+        {
+            if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(want);
+        }
         var total = 0;
         while (total < want)
         {
