@@ -33,10 +33,12 @@ internal static class Runner
                 var directory = Path.Combine(root, $"run{run}");
                 try
                 {
-                    var (fsync, fsyncMean) = FsyncProbe.Milliseconds(directory);
-                    results.Add(Metric.Fsync, Side.Persistence, fsync);
-                    results.Add(Metric.FsyncMean, Side.Persistence, fsyncMean);
-                    Console.Error.WriteLine($"[run {run}/{options.Runs}] fsync latency: {fsync:F2} ms median, {fsyncMean:F2} ms mean ({FsyncProbe.Samples} samples)");
+                    var (append, appendMean, overwrite) = FsyncProbe.Milliseconds(directory);
+                    results.Add(Metric.Fsync, Side.Persistence, append);
+                    results.Add(Metric.FsyncMean, Side.Persistence, appendMean);
+                    results.Add(Metric.FsyncOverwrite, Side.Persistence, overwrite);
+                    var fsync = Metric.Floor(append, overwrite);
+                    Console.Error.WriteLine($"[run {run}/{options.Runs}] fsync latency: append {append:F2} ms median ({appendMean:F2} ms mean), overwrite {overwrite:F2} ms median ({FsyncProbe.Samples} samples each)");
                     Side[] order = run % 2 == 1 ? [Side.Persistence, Side.Sqlite] : [Side.Sqlite, Side.Persistence];
                     if (data is not null)
                     {
