@@ -86,20 +86,20 @@ internal static class BTreeTypes<TKey, TValue>
         new($"The buckets of a BTree of {typeof(TKey).Name} keys are not registered, so they cannot be stored or loaded. Register the tree type (BTree<,>.Register or BTreeSet<>.Register) at start-up; the source generator does this for every tree type a program mentions.");
 
     /// <summary>
-    /// About 1 KiB of entries per bucket: 85 entries of an int key and a long value, fewer large
+    /// About 2 KiB of entries per bucket: 170 entries of an int key and a long value, fewer large
     /// ones. Every change rewrites its bucket whole in the append-only file, so a commit of random
     /// inserts writes about one bucket per insert: the bucket size is the write amplification. Smaller
     /// buckets write less but split more often (a split makes concurrent inserts into the bucket
     /// conflict instead of merging) and make more records to store, load and cache. Measured with the
-    /// B1–B3 workloads (benchmarks/results): from 2 KiB to 1 KiB, random inserts went from 3.6× to 4.7×
-    /// SQLite's speed and wrote 754 MB instead of 1,269 MB, while cold point lookups fell from 3.6× to
-    /// 2.5× and a cold scan from 11 to 6 million entries/s (each bucket load costs about the same).
+    /// workloads (benchmarks/results, 2026-11-25): 1 KiB buckets made random inserts 30% faster and
+    /// wrote 40% fewer bytes, but a new process's random lookups 30% slower (W5, B2) and its cold scans
+    /// 20–45% slower (W3, B3), since a bucket load costs about the same whatever its size; so 2 KiB.
     /// Variable-size encodings (strings, arrays) are counted as 16 bytes more than their minimum.
     /// </summary>
     private static int Capacity(ValueCodec<TKey> keys, ValueCodec<TValue>? values)
     {
         var size = Estimate(keys) + (values is null ? 0 : Estimate(values));
-        return Math.Clamp(1024 / Math.Max(size, 1), 32, 512);
+        return Math.Clamp(2048 / Math.Max(size, 1), 32, 512);
 
         static int Estimate<T>(ValueCodec<T> codec) =>
             codec.MinimumSize + (codec.TypeCode is "str" or "bytes" || codec.TypeCode.Contains('<') || codec.TypeCode.StartsWith('{') ? 16 : 0);
