@@ -19,13 +19,17 @@ internal sealed class FileStorageScanner : IDisposable
     private const int LargestReadSize = 1 << 20;
 
     private readonly SafeFileHandle _file;
-    private byte[] _buffer = [];
+    private byte[] _buffer;
     private long _bufferStart;
     private int _bufferLength;
     private int _readSize = FirstReadSize;
 
     /// <summary>Creates a scanner over an open data file.</summary>
-    public FileStorageScanner(SafeFileHandle file) => _file = file;
+    public FileStorageScanner(SafeFileHandle file)
+    {
+        _file = file;
+        _buffer = ArrayPool<byte>.Shared.Rent(LargestReadSize);
+    }
 
     /// <summary>The data records of the transaction last read by <see cref="ReadTransaction"/>.</summary>
     public List<ScannedRecord> Records { get; } = [];
@@ -232,7 +236,7 @@ internal sealed class FileStorageScanner : IDisposable
         if (_readSize < LargestReadSize) _readSize *= 2;
         if (want > _buffer.Length)
         {
-            if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
+            ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = ArrayPool<byte>.Shared.Rent(want);
         }
         var total = 0;
