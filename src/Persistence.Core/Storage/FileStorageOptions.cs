@@ -21,8 +21,8 @@ public sealed class FileStorageOptions
     /// <summary>
     /// Whether a writer that makes many small commits keeps some zero bytes reserved after the last
     /// transaction and writes the next commits over them (true, the default). A durable commit that
-    /// makes the file longer also puts its new size on disk, which on most file systems costs a journal
-    /// write besides the data; with the reservation, small durable commits are up to a third faster. The
+    /// makes the file longer also puts its new size on disk, a metadata (or journal) write besides the
+    /// data; with the reservation, small durable commits are up to a third faster. The
     /// committed transactions are never rewritten either way, and a writer cuts what is left of its
     /// reservation off when it closes. Set false to keep the file growing strictly at its end, byte for
     /// byte, for a tool that copies only what lies beyond the length of an earlier copy (such as
