@@ -27,7 +27,8 @@ public sealed partial class FileStorage
 
     private static readonly byte[] Zeros = new byte[FirstReservation];
 
-    // The data file's length as this instance last knew it (its free space ends there).
+    // The data file's length as this instance last looked (its free space ends there). Only a hint for
+    // when to reserve: a stale value delays a reservation until the next catch-up looks again.
     private long _fileLength;
     private int _nextReservation = FirstReservation;
     private bool _reservedFreeSpace;

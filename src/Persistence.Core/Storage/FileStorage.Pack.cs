@@ -273,7 +273,6 @@ public sealed partial class FileStorage
                     _revisionTids.Clear();
                     Volatile.Write(ref _end, packer.End);
                     // The pack wrote the new file to its end: nothing follows the data yet.
-                    _fileLength = packer.End;
                     _freeSpaceChecked = true;
                     _fileId = fileId;
                     _oidFloor = oidFloor;

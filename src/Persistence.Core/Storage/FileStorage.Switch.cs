@@ -149,7 +149,6 @@ public sealed partial class FileStorage
                     _index.ReplaceWith(index);
                     _revisionTids.Clear();
                     Volatile.Write(ref _end, position);
-                    _fileLength = length;
                     _freeSpaceChecked = false;
                     _fileId = fileId;
                     _oidFloor = oidFloor;

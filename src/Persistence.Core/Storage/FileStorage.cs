@@ -471,10 +471,13 @@ public sealed partial class FileStorage : IStorage
     private TailState CatchUpCore(bool final)
     {
         var end = Volatile.Read(ref _end);
-        // Mostly nothing was appended: the bytes at the end are free space, or there are none.
-        Span<byte> next = stackalloc byte[TransactionHeaderSize];
-        var read = ReadAt(end, next);
-        if (read > 0 && _freeSpaceChecked && next[..read].IndexOfAnyExcept((byte)0) < 0) return TailState.Free;
+        if (_freeSpaceChecked)
+        {
+            // Free space follows the data: zeros where the next header would start mean nothing was appended.
+            Span<byte> next = stackalloc byte[TransactionHeaderSize];
+            var read = ReadAt(end, next);
+            if (read > 0 && next[..read].IndexOfAnyExcept((byte)0) < 0) return TailState.Free;
+        }
         var length = RandomAccess.GetLength(_file);
         _fileLength = length;
         if (length == end) return TailState.None;
@@ -647,7 +650,6 @@ public sealed partial class FileStorage : IStorage
                 // transaction. Nothing is left after the end, so no check of free space is needed.
                 RandomAccess.SetLength(_file, _end);
                 RandomAccess.FlushToDisk(_file);
-                _fileLength = _end;
                 _freeSpaceChecked = true;
             }
         }
