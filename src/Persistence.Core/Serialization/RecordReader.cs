@@ -211,6 +211,12 @@ public ref struct RecordReader
             target.PersistentType.Name);
     }
 
+    /// <summary>The bytes not read yet (to decode in place, then <see cref="Skip"/> past).</summary>
+    internal readonly ReadOnlySpan<byte> Unread => _state[_position..];
+
+    /// <summary>An error for bytes that cannot be what the record says they are.</summary>
+    internal readonly FormatException DamagedError(string what) => Damaged(what);
+
     /// <summary>Skips <paramref name="count"/> bytes.</summary>
     public void Skip(int count) => Take(count);
 

@@ -183,6 +183,19 @@ public ref struct RecordWriter
         _owner.AddReference(reference.Oid);
     }
 
+    /// <summary>
+    /// Room for at least <paramref name="size"/> bytes at the writer's position, to fill and then
+    /// <see cref="Advance"/> past (the packed arrays, <see cref="PackedIntegers"/>, write this way).
+    /// </summary>
+    internal Span<byte> GetSpan(int size)
+    {
+        if (size > _buffer.Length - _position) Grow(size);
+        return _buffer.AsSpan(_position, size);
+    }
+
+    /// <summary>Moves the position past <paramref name="count"/> bytes filled through <see cref="GetSpan"/>.</summary>
+    internal void Advance(int count) => _position += count;
+
     /// <summary>Copies bytes as they are, with no length (used when converting stored state).</summary>
     internal void WriteRawBytes(ReadOnlySpan<byte> bytes)
     {

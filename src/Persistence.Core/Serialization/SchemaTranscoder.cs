@@ -97,6 +97,13 @@ internal static class SchemaTranscoder
             case (ShapeKind.Value, ShapeKind.Value):
                 CopyFields(from.Fields, to.Fields, ref reader, ref writer, className, field + ".");
                 return;
+            case (ShapeKind.Packed, _) or (_, ShapeKind.Packed) when Convertible(from, to):
+                var values = from.Kind == ShapeKind.Packed
+                    ? PackedIntegers.ReadInt64s(ref reader, from.Arguments[0].Name)
+                    : ReadIntegers(ref reader, from.Arguments[0].Name);
+                if (to.Kind == ShapeKind.Packed) PackedIntegers.WriteInt64s(ref writer, values, to.Arguments[0].Name);
+                else WriteIntegers(ref writer, values, to.Arguments[0].Name);
+                return;
             default:
                 throw Mismatch(from, to, className, field);
         }
@@ -113,10 +120,66 @@ internal static class SchemaTranscoder
             from.Arguments.Length == to.Arguments.Length
             && (from.Name == to.Name || (from.Name != "dict" && to.Name != "dict"))
             && from.Arguments.Zip(to.Arguments).All(pair => Convertible(pair.First, pair.Second)),
+        (ShapeKind.Packed, ShapeKind.Packed) => IntegerWidens(from.Arguments[0], to.Arguments[0]),
+        (ShapeKind.Collection, ShapeKind.Packed) => from.Name != "dict" && IntegerWidens(from.Arguments[0], to.Arguments[0]),
+        (ShapeKind.Packed, ShapeKind.Collection) => to.Name != "dict" && IntegerWidens(from.Arguments[0], to.Arguments[0]),
         (ShapeKind.Value, ShapeKind.Value) =>
             to.Fields.All(field => Array.Find(from.Fields, old => old.Name == field.Name) is not { Shape: { } old } || Convertible(old, field.Shape)),
         _ => false,
     };
+
+    /// <summary>Whether both are integer types and every value of <paramref name="from"/> is one of <paramref name="to"/>.</summary>
+    private static bool IntegerWidens(TypeShape from, TypeShape to) =>
+        PackedIntegers.IsElementCode(from.Code) && PackedIntegers.IsElementCode(to.Code) && (from.Code == to.Code || Widens(from.Code, to.Code));
+
+    /// <summary>Reads an array or list of integers of type <paramref name="code"/> as 64-bit values (null if it was stored as null).</summary>
+    private static long[]? ReadIntegers(ref RecordReader reader, string code)
+    {
+        var size = TypeShape.Parse(code).FixedSize;
+        var count = reader.ReadCount(size);
+        if (count < 0) return null;
+        var values = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = code switch
+            {
+                "i8" => reader.ReadSByte(),
+                "u8" => reader.ReadByte(),
+                "i16" => reader.ReadInt16(),
+                "u16" => reader.ReadUInt16(),
+                "i32" => reader.ReadInt32(),
+                "u32" => reader.ReadUInt32(),
+                "i64" => reader.ReadInt64(),
+                _ => (long)reader.ReadUInt64(),
+            };
+        }
+        return values;
+    }
+
+    /// <summary>Writes 64-bit values, each known to fit <paramref name="code"/>, as an array or list of that integer type.</summary>
+    private static void WriteIntegers(ref RecordWriter writer, long[]? values, string code)
+    {
+        if (values is null)
+        {
+            writer.WriteCount(-1);
+            return;
+        }
+        writer.WriteCount(values.Length);
+        foreach (var value in values)
+        {
+            switch (code)
+            {
+                case "i8": writer.WriteSByte((sbyte)value); break;
+                case "u8": writer.WriteByte((byte)value); break;
+                case "i16": writer.WriteInt16((short)value); break;
+                case "u16": writer.WriteUInt16((ushort)value); break;
+                case "i32": writer.WriteInt32((int)value); break;
+                case "u32": writer.WriteUInt32((uint)value); break;
+                case "i64": writer.WriteInt64(value); break;
+                default: writer.WriteUInt64((ulong)value); break;
+            }
+        }
+    }
 
     private static SchemaMismatchException Mismatch(TypeShape from, TypeShape to, string className, string field) =>
         new($"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, give the new type a new property name, or migrate the stored objects.",
@@ -199,6 +262,9 @@ internal static class SchemaTranscoder
                     foreach (var argument in shape.Arguments)
                         Skip(argument, ref reader);
                 break;
+            case ShapeKind.Packed:
+                PackedIntegers.Skip(ref reader, shape.Arguments[0].FixedSize);
+                break;
             case ShapeKind.Value:
                 foreach (var (_, field) in shape.Fields) Skip(field, ref reader);
                 break;
@@ -214,6 +280,7 @@ internal static class SchemaTranscoder
                 break;
             case ShapeKind.Sized:
             case ShapeKind.Collection:
+            case ShapeKind.Packed:
                 writer.WriteCount(-1);
                 break;
             case ShapeKind.Reference:
@@ -231,7 +298,7 @@ internal static class SchemaTranscoder
     private static int MinimumSize(TypeShape shape) => shape.Kind switch
     {
         ShapeKind.Primitive => shape.FixedSize,
-        ShapeKind.Sized or ShapeKind.Collection => 4,
+        ShapeKind.Sized or ShapeKind.Collection or ShapeKind.Packed => 4,
         ShapeKind.Reference => 8,
         ShapeKind.Nullable => 1,
         _ => shape.Fields.Sum(f => MinimumSize(f.Shape)),

@@ -16,7 +16,7 @@ internal sealed class TypeShape
     public string Code { get; }
     public ShapeKind Kind { get; }
 
-    /// <summary>The primitive's code (<c>i32</c>), or <c>list</c>/<c>array</c>/<c>dict</c>.</summary>
+    /// <summary>The primitive's code (<c>i32</c>), or <c>list</c>/<c>array</c>/<c>dict</c>/<c>packed</c>.</summary>
     public string Name { get; }
 
     /// <summary>The element shapes of a collection, or the inner shape of a nullable.</summary>
@@ -80,8 +80,16 @@ internal sealed class TypeShape
                 if (position >= code.Length || code[position] != '>') throw Invalid(code);
                 position++;
                 var expected = name == "dict" ? 2 : 1;
-                if ((name != "list" && name != "array" && name != "dict") || arguments.Count != expected) throw Invalid(code);
-                shape = new TypeShape("", ShapeKind.Collection, name) { Arguments = [.. arguments] };
+                if (name == "packed")
+                {
+                    if (arguments.Count != 1 || !PackedIntegers.IsElementCode(arguments[0].Code)) throw Invalid(code);
+                    shape = new TypeShape("", ShapeKind.Packed, name) { Arguments = [.. arguments] };
+                }
+                else
+                {
+                    if ((name != "list" && name != "array" && name != "dict") || arguments.Count != expected) throw Invalid(code);
+                    shape = new TypeShape("", ShapeKind.Collection, name) { Arguments = [.. arguments] };
+                }
             }
             else
             {
@@ -127,6 +135,8 @@ internal enum ShapeKind
     Nullable,
     /// <summary>A list, array or dictionary.</summary>
     Collection,
+    /// <summary>An array of integers in the packed encoding (<see cref="PackedIntegers"/>).</summary>
+    Packed,
     /// <summary>An inline <c>[PersistentValue]</c>.</summary>
     Value,
 }

@@ -170,6 +170,58 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_BTree_bucket_stored_with_plain_key_and_value_arrays_reads_and_is_stored_packed_when_it_next_changes()
+    {
+        // The layout of BTree buckets before their integer keys and values were packed.
+        const string tree = "Persistence.BTree<u32,i64>";
+        var keys = Enumerable.Range(0, 100).Select(i => (uint)(3 * i)).ToArray();
+        var bucket = new LegacyObject(tree + ".Bucket",
+            [new("Stamp", "i64"), new("Removed", "bool"), new("Upper", "u32?"), new("Keys", "array<u32>"), new("Values", "array<i64>")],
+            (ref RecordWriter w) =>
+            {
+                w.WriteInt64(1);
+                w.WriteBoolean(false);
+                w.WriteBoolean(false);
+                w.WriteCount(keys.Length);
+                foreach (var key in keys) w.WriteUInt32(key);
+                w.WriteCount(keys.Length);
+                foreach (var key in keys) w.WriteInt64(-10L * key);
+            });
+        var length = new PersistentCounter(keys.Length);
+        var legacyTree = new LegacyObject(tree, [new("Root", "ref"), new("Length", "ref"), new("Comparer", "str")], (ref RecordWriter w) =>
+        {
+            w.WriteReference(bucket);
+            w.WriteReference(length);
+            w.WriteString(null);
+        });
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["tree"] = legacyTree;
+            writer.Commit();
+        }
+        var oldRecord = db.Storage.Load(bucket.PersistentOid)!.Value.Data.ToArray();
+
+        using (var reader = db.OpenConnection())
+        {
+            var current = (BTree<uint, long>)reader.Root["tree"];
+            Assert.Equal(keys.Select(k => KeyValuePair.Create(k, -10L * k)), current);
+            current.Add(1, 1);
+            reader.Commit();
+        }
+        var newRecord = db.Storage.Load(bucket.PersistentOid)!.Value.Data.ToArray();
+        Assert.NotEqual(RecordFormat.SchemaVersion(oldRecord), RecordFormat.SchemaVersion(newRecord));
+        // Keys 3 apart and values 30 apart take a byte each packed, against 4 and 8 plain.
+        Assert.True(newRecord.Length < oldRecord.Length / 4, $"{newRecord.Length} bytes packed against {oldRecord.Length} plain");
+
+        using var again = db.OpenConnection();
+        var reread = (BTree<uint, long>)again.Root["tree"];
+        Assert.Equal(101, reread.Count);
+        Assert.Equal(1, reread[1]);
+        Assert.Equal(-990, reread[99]);
+    }
+
+    [Fact]
     public void The_schema_is_stored_once_in_the_catalog_not_in_every_record()
     {
         using var db = TestDatabase.InMemory();

@@ -1,20 +1,10 @@
 using Persistence.Serialization;
+using static Persistence.Tests.Serialization.RecordStates;
 
 namespace Persistence.Tests.Serialization;
 
 public class SchemaTranscoderTests
 {
-    private delegate void Write(ref RecordWriter writer);
-
-    private static byte[] State(Write write)
-    {
-        var buffer = new RecordBuffer();
-        var writer = buffer.BeginRecord(1, 0, null);
-        write(ref writer);
-        var slice = writer.Complete();
-        return RecordFormat.State(buffer.Memory(slice).Span).ToArray();
-    }
-
     private static byte[] Convert(byte[] state, string from, string to) =>
         SchemaTranscoder.Convert(state, [new("F", from)], [new("F", to)], "C");
 
@@ -104,6 +94,54 @@ public class SchemaTranscoderTests
         Assert.True(reader.ReadBoolean());
         Assert.Equal(2L, reader.ReadInt64());
         Assert.Equal(0, reader.Remaining);
+    }
+
+    [Fact]
+    public void Integer_arrays_and_lists_convert_to_and_from_packed_arrays_with_widening()
+    {
+        int[] values = [int.MinValue, -1, 0, 7, 8, int.MaxValue];
+        var plain = State((ref RecordWriter w) =>
+        {
+            w.WriteCount(values.Length);
+            foreach (var value in values) w.WriteInt32(value);
+            w.WriteCount(-1);
+            w.WriteString("after");
+        });
+        string[] fields = ["Keys", "Missing", "Tail"];
+        FieldSchema[] Fields(string keys, string missing) => [new(fields[0], keys), new(fields[1], missing), new(fields[2], "str")];
+
+        // array<i32> → packed<i64> → packed<i64> unchanged → list<i64>, a null array staying null.
+        var packed = SchemaTranscoder.Convert(plain, Fields("array<i32>", "list<u16>"), Fields("packed<i64>", "packed<u32>"), "C");
+        var reader = new RecordReader(packed, null);
+        Assert.Equal(values.Select(v => (long)v), PackedIntegers.Read<long>(ref reader, 0, 0, out _)!);
+        Assert.Null(PackedIntegers.Read<uint>(ref reader, 0, 0, out _));
+        Assert.Equal("after", reader.ReadString());
+        Assert.Equal(0, reader.Remaining);
+
+        var back = SchemaTranscoder.Convert(packed, Fields("packed<i64>", "packed<u32>"), Fields("list<i64>", "array<u64>"), "C");
+        reader = new RecordReader(back, null);
+        Assert.Equal(values.Length, reader.ReadCount());
+        foreach (var value in values) Assert.Equal(value, reader.ReadInt64());
+        Assert.Equal(-1, reader.ReadCount());
+        Assert.Equal("after", reader.ReadString());
+
+        // Unchanged codes are copied byte for byte (the packed array is skipped over, not decoded).
+        Assert.Equal(packed, SchemaTranscoder.Convert(packed, Fields("packed<i64>", "packed<u32>"), Fields("packed<i64>", "packed<u32>"), "C"));
+    }
+
+    [Theory]
+    [InlineData("packed<i64>", "packed<i32>")]
+    [InlineData("packed<i32>", "packed<u32>")]
+    [InlineData("array<i64>", "packed<i32>")]
+    [InlineData("packed<i32>", "list<str>")]
+    [InlineData("packed<i32>", "list<f64>")]
+    [InlineData("array<f64>", "packed<i64>")]
+    [InlineData("dict<i32,i32>", "packed<i32>")]
+    [InlineData("packed<i32>", "i32")]
+    public void Packed_conversions_that_are_not_widenings_are_refused(string from, string to)
+    {
+        var error = Assert.Throws<SchemaMismatchException>(() => Convert(new byte[64], from, to));
+        Assert.Equal("F", error.FieldName);
     }
 
     [Theory]
