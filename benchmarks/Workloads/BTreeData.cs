@@ -24,7 +24,7 @@ internal static class BTreeData
 
     public const string Description =
         "B1–B3: ours a BTree<int, long> in root[\"btree\"] (default DatabaseOptions); SQLite t(k INTEGER NOT NULL, v INTEGER) with an index on k for B1, " +
-        "p(k INTEGER PRIMARY KEY, v INTEGER) (k is the rowid) for B2 and B3, built in the same random order (untimed); keys 0..N−1, value = 10 × key + 1. " +
+        "p(k INTEGER PRIMARY KEY, v INTEGER) (k is the rowid) for B2 and B3, built in the same random order (untimed); keys 0..N−1, value = 10 × key + 1 (B1 also inserts random 64-bit values, a mix of the key, in random order). " +
         "B2 and B3 read our B1 random-order file; both sides' files were just written and closed, so the OS page cache is warm, while each process starts with empty caches of its own";
 
     /// <summary>Which insert order a B1 database was filled in.</summary>
@@ -34,7 +34,30 @@ internal static class BTreeData
         Increasing,
     }
 
+    /// <summary>Which values the entries of a B1 database hold.</summary>
+    public enum Values
+    {
+        /// <summary>10 × key + 1: what B2 and B3 read and check.</summary>
+        FromKey,
+
+        /// <summary>
+        /// A 64-bit mix of the key: unrelated to the key order, so nothing in a bucket's values is
+        /// smaller than 8 bytes (the case packed integer arrays cannot help).
+        /// </summary>
+        Random,
+    }
+
     public static long ValueOf(int key) => (10L * key) + 1;
+
+    public static long ValueOf(int key, Values values) => values == Values.FromKey ? ValueOf(key) : RandomValueOf(key);
+
+    private static long RandomValueOf(int key)
+    {
+        var x = (ulong)key + 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return (long)(x ^ (x >> 31));
+    }
 
     /// <summary>Keys 0..<paramref name="entries"/>−1 in the given order (the random one from a fixed seed).</summary>
     public static int[] Keys(int entries, Order order)
@@ -45,11 +68,14 @@ internal static class BTreeData
         return keys;
     }
 
-    public static string OursFile(RunState state, Order order) =>
-        Path.Combine(state.SideDirectory(Side.Persistence), $"btree-{order.ToString().ToLowerInvariant()}.db");
+    public static string OursFile(RunState state, Order order, Values values = Values.FromKey) =>
+        Path.Combine(state.SideDirectory(Side.Persistence), FileName(order, values) + ".db");
 
-    public static string IndexedSqliteFile(RunState state, Order order) =>
-        Path.Combine(state.SideDirectory(Side.Sqlite), $"btree-{order.ToString().ToLowerInvariant()}.sqlite");
+    public static string IndexedSqliteFile(RunState state, Order order, Values values = Values.FromKey) =>
+        Path.Combine(state.SideDirectory(Side.Sqlite), FileName(order, values) + ".sqlite");
+
+    private static string FileName(Order order, Values values) =>
+        $"btree-{order.ToString().ToLowerInvariant()}" + (values == Values.FromKey ? "" : "-random-values");
 
     public static string KeySqliteFile(RunState state) => Path.Combine(state.SideDirectory(Side.Sqlite), "btree-pk.sqlite");
 
@@ -70,7 +96,7 @@ internal static class BTreeData
     public static BTree<int, long> Tree(Connection connection) => (BTree<int, long>)connection.Root[TreeKey];
 
     /// <summary>Inserts <paramref name="keys"/> in order into a new tree, committing every <see cref="CommitEvery"/>.</summary>
-    public static void InsertOurs(string path, int[] keys)
+    public static void InsertOurs(string path, int[] keys, Values values = Values.FromKey)
     {
         using var database = Ours.Open(path);
         using var connection = database.OpenConnection();
@@ -78,14 +104,14 @@ internal static class BTreeData
         connection.Root[TreeKey] = tree;
         for (var i = 0; i < keys.Length; i++)
         {
-            tree.Add(keys[i], ValueOf(keys[i]));
+            tree.Add(keys[i], ValueOf(keys[i], values));
             if ((i + 1) % CommitEvery == 0) connection.Commit();
         }
         connection.Commit();
     }
 
     /// <summary>Runs the two-parameter <paramref name="insertSql"/> (key, value) for each key, prepared, one transaction per <paramref name="batch"/> keys.</summary>
-    public static void InsertSqlite(SqliteConnection connection, string insertSql, int[] keys, int batch = CommitEvery)
+    public static void InsertSqlite(SqliteConnection connection, string insertSql, int[] keys, int batch = CommitEvery, Values values = Values.FromKey)
     {
         using var begin = Sql.Prepare(connection, "BEGIN IMMEDIATE");
         using var commit = Sql.Prepare(connection, "COMMIT");
@@ -98,7 +124,7 @@ internal static class BTreeData
             for (var i = start; i < Math.Min(start + batch, keys.Length); i++)
             {
                 key.Value = keys[i];
-                value.Value = ValueOf(keys[i]);
+                value.Value = ValueOf(keys[i], values);
                 insert.ExecuteNonQuery();
             }
             commit.ExecuteNonQuery();
