@@ -73,10 +73,11 @@ internal static class W7Contention
     }
 
     /// <summary>
-    /// Transactions each child runs before it reports ready, not timed: a long-running program commits
-    /// with compiled code and warm caches, while a fresh process first compiles the commit path (and
-    /// .NET recompiles hot methods optimized in the background for a while), which is start-up, not
-    /// throughput. SQLite's children warm up the same way.
+    /// The fewest transactions each child runs before it reports ready, not timed: a long-running
+    /// program commits with compiled code and warm caches, while a fresh process first compiles the
+    /// commit path (and .NET recompiles hot methods optimized in the background for a while), which is
+    /// start-up, not throughput. The children go on until the runtime has settled (<see cref="WarmUp"/>).
+    /// SQLite's children warm up the same way.
     /// </summary>
     private static int WarmUpTransactions(int transactions) => Math.Max(transactions * 2, 20);
 
@@ -123,7 +124,7 @@ internal static class W7Contention
     {
         using var database = Ours.Open(path);
         using var connection = database.OpenConnection();
-        RunOurs(connection, id, warmUp);
+        WarmUp.Run(batch => RunOurs(connection, id, batch), warmUp);
         ChildProcess.SignalReadyAndWait();
 
         var started = Stopwatch.GetTimestamp();
@@ -169,7 +170,7 @@ internal static class W7Contention
         using var updateCounter = Sql.Prepare(connection, "UPDATE counters SET value = $p0 WHERE id = 1", 1);
         selectAge.Parameters[0].Value = id;
         updateAge.Parameters[0].Value = id;
-        Run(warmUp);
+        WarmUp.Run(Run, warmUp);
         ChildProcess.SignalReadyAndWait();
 
         var started = Stopwatch.GetTimestamp();
