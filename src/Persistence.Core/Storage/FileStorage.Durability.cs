@@ -8,6 +8,9 @@ namespace Persistence.Storage;
 // covered returns without a flush of its own; the others elect the next leader. Across processes the
 // leaders take turns through the sync lock of the lock file and record there the offset the last
 // flush covered, so a process whose transaction another process's flush already covered skips its own.
+// On Linux a leader that finds the sync turn taken sleeps on the flush signal (FlushSignal.cs), which
+// the flusher raises when it is done, so every waiter looks at the durable end at once and only those
+// the flush did not cover contend for the next one; elsewhere the leaders queue for the sync lock.
 //
 // Why one flush covers others' transactions: fsync writes every byte of the file that was written
 // before it started, whoever wrote it. A leader records as covered only the end of the complete
@@ -102,6 +105,34 @@ public sealed partial class FileStorage
     private long SyncToDisk(long end)
     {
         var lockFile = _lockFile!;
+        if (lockFile.Signal is not { } signal) return SyncInTurn(lockFile, end);
+        // Flush if no one is flushing; else sleep until a flush ends and look again. The wait is short:
+        // a flusher that dies before it raises the signal (or one without it) costs its waiters 2 ms.
+        while (true)
+        {
+            // The count first: a flush that ends after this look raises it, so the wait below returns at once.
+            var seen = signal.Count;
+            if (CoveredByAnotherFlush(lockFile, end, out var covered)) return covered;
+            if (lockFile.TryEnterSync())
+            {
+                try
+                {
+                    covered = FlushInTurn(lockFile, end);
+                }
+                finally
+                {
+                    lockFile.ExitSync();
+                }
+                signal.Raise();
+                return covered;
+            }
+            signal.Wait(seen, 2000);
+        }
+    }
+
+    /// <summary>Waits for the sync turn in line with the other processes (no flush signal), then flushes unless another flush covered <paramref name="end"/> meanwhile.</summary>
+    private long SyncInTurn(FileStorageLock lockFile, long end)
+    {
         // Another process's flush may have covered this transaction already: then there is no need to
         // queue for the sync turn behind the flushes still running.
         if (CoveredByAnotherFlush(lockFile, end, out var covered)) return covered;
@@ -111,34 +142,40 @@ public sealed partial class FileStorage
         {
             // While this process waited for its turn, another one's flush may have covered this transaction.
             if (waited && CoveredByAnotherFlush(lockFile, end, out covered)) return covered;
-            // Learn of the transactions others appended meanwhile, so this flush is recorded as covering
-            // them too and their processes can skip theirs. Only if no one of this process is catching
-            // up or appending right now: the flush must not wait for that.
-            if (_catchUpLock.TryEnter())
-            {
-                try
-                {
-                    CatchUpCore(final: false);
-                }
-                catch (PersistenceException)
-                {
-                    // Reported by the next Poll or commit; the flush does not need it.
-                }
-                finally
-                {
-                    _catchUpLock.Exit();
-                }
-            }
-            var target = Math.Max(end, Volatile.Read(ref _end));
-            RandomAccess.FlushToDisk(_file);
-            Interlocked.Increment(ref _flushCount);
-            lockFile.RaiseDurableEnd(target);
-            return target;
+            return FlushInTurn(lockFile, end);
         }
         finally
         {
             lockFile.ExitSync();
         }
+    }
+
+    /// <summary>With the sync turn held: flushes the data file and records how far it is on disk.</summary>
+    private long FlushInTurn(FileStorageLock lockFile, long end)
+    {
+        // Learn of the transactions others appended meanwhile, so this flush is recorded as covering
+        // them too and their processes can skip theirs. Only if no one of this process is catching
+        // up or appending right now: the flush must not wait for that.
+        if (_catchUpLock.TryEnter())
+        {
+            try
+            {
+                CatchUpCore(final: false);
+            }
+            catch (PersistenceException)
+            {
+                // Reported by the next Poll or commit; the flush does not need it.
+            }
+            finally
+            {
+                _catchUpLock.Exit();
+            }
+        }
+        var target = Math.Max(end, Volatile.Read(ref _end));
+        RandomAccess.FlushToDisk(_file);
+        Interlocked.Increment(ref _flushCount);
+        lockFile.RaiseDurableEnd(target);
+        return target;
     }
 
     /// <summary>Whether the lock file says the data file is on disk up to <paramref name="end"/>; <paramref name="durableEnd"/> is how far.</summary>

@@ -62,7 +62,11 @@ internal sealed class FileStorageLock : IDisposable
         _handle = stream.SafeFileHandle;
         _locks = new FileRangeLock(stream, _handle, path);
         CanWrite = canWrite;
+        Signal = canWrite ? FlushSignal.TryCreate(_handle) : null;
     }
+
+    /// <summary>Wakes the processes waiting for a flush when one ends (a writer's open on Linux), or null.</summary>
+    public FlushSignal? Signal { get; }
 
     /// <summary>The lock file's full path.</summary>
     public string Path { get; }
@@ -241,7 +245,11 @@ internal sealed class FileStorageLock : IDisposable
     }
 
     /// <summary>Closes the lock file, releasing every lock this open holds.</summary>
-    public void Dispose() => _stream.Dispose();
+    public void Dispose()
+    {
+        Signal?.Dispose();
+        _stream.Dispose();
+    }
 
     private void Update(Func<LockState, LockState> change)
     {

@@ -1,0 +1,165 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Persistence.Storage;
+
+/// <summary>
+/// Wakes every process waiting for a flush of the data file at once when one ends: a flush count
+/// in the lock file (bytes 64–67, docs/FORMAT.md "Lock file"), mapped into each writer's memory, on
+/// which waiters sleep with a Linux futex and which the flusher raises and wakes after every flush.
+/// </summary>
+/// <remarks>
+/// <para>Without it the processes that wait for a flush queue for the sync lock, and each must take
+/// it in turn to learn that the flush before covered it: with eight writers on two cores those
+/// hand-overs, not the disk, set the pace.</para>
+/// <para>A wake-up only says "look again": the durable end in the lock file's state stays the one
+/// truth, and a waiter sleeps at most a few milliseconds, so a flusher that dies before it wakes
+/// anyone delays the others by that much and loses nothing. Elsewhere than on Linux (or if the
+/// mapping fails) there is no signal, and waiters queue for the sync lock as before.</para>
+/// </remarks>
+internal sealed class FlushSignal : IDisposable
+{
+    /// <summary>Where the flush count lies in the lock file: after the 64-byte state.</summary>
+    public const int Offset = 64;
+
+    private const int MappedLength = 128;
+    private const int FutexWait = 0;
+    private const int FutexWake = 1;
+
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly SafeMemoryMappedViewHandle _mapping;
+    private readonly nint _address;
+    private readonly nint _syscall;
+
+    private FlushSignal(MemoryMappedFile file, MemoryMappedViewAccessor view, nint syscall)
+    {
+        _file = file;
+        _view = view;
+        _mapping = view.SafeMemoryMappedViewHandle;
+        _syscall = syscall;
+        _address = _mapping.DangerousGetHandle() + (nint)view.PointerOffset + Offset;
+    }
+
+    /// <summary>The flush count in the mapped lock file; only touched between <see cref="Use"/> and <see cref="Done"/>.</summary>
+    private ref int Word => ref Unsafe.AddByteOffset(ref Unsafe.NullRef<int>(), _address);
+
+    /// <summary>Maps the flush count of the lock file open as <paramref name="lockFile"/>; null where futexes are not available.</summary>
+    public static FlushSignal? TryCreate(SafeFileHandle lockFile)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        nint syscall = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => 202,
+            Architecture.Arm64 => 98,
+            _ => 0,
+        };
+        if (syscall == 0) return null;
+        MemoryMappedFile? file = null;
+        try
+        {
+            // Grows the lock file to the mapped length if it is shorter (the state is 64 bytes).
+            var length = Math.Max(MappedLength, RandomAccess.GetLength(lockFile));
+            file = MemoryMappedFile.CreateFromFile(lockFile, null, length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+            var view = file.CreateViewAccessor(0, MappedLength, MemoryMappedFileAccess.ReadWrite);
+            return new FlushSignal(file, view, syscall);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            file?.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>The flush count now: read it before looking at the durable end, then pass it to <see cref="Wait"/>.</summary>
+    public int Count
+    {
+        get
+        {
+            if (!Use()) return 0;
+            try
+            {
+                return Volatile.Read(ref Word);
+            }
+            finally
+            {
+                Done();
+            }
+        }
+    }
+
+    /// <summary>Sleeps until the flush count is no longer <paramref name="seen"/>, or for at most <paramref name="timeoutMicroseconds"/>.</summary>
+    public void Wait(int seen, int timeoutMicroseconds)
+    {
+        var timeout = new Timespec { Seconds = timeoutMicroseconds / 1_000_000, Nanoseconds = timeoutMicroseconds % 1_000_000 * 1000L };
+        if (!Use()) return;
+        try
+        {
+            // Any result will do: woken, the count already moved on, timed out or interrupted; the caller looks again.
+            _ = Futex(_syscall, _address, FutexWait, seen, ref timeout, 0, 0);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>
+    /// Raises the flush count and wakes every waiter. Called by a flusher after it recorded the new
+    /// durable end and gave up the sync turn, so a waiter that found the turn taken either sees the
+    /// count move on or is woken; the count is raised atomically, as two flushers may raise it at once.
+    /// </summary>
+    public void Raise()
+    {
+        if (!Use()) return;
+        try
+        {
+            Interlocked.Increment(ref Word);
+            var none = default(Timespec);
+            _ = Futex(_syscall, _address, FutexWake, int.MaxValue, ref none, 0, 0);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>
+    /// Keeps the mapping alive while it is used, whatever thread disposes the storage meanwhile; false
+    /// once it is disposed (then the signal does nothing: the caller's next look at the lock file fails).
+    /// </summary>
+    private bool Use()
+    {
+        var added = false;
+        try
+        {
+            _mapping.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        return added;
+    }
+
+    private void Done() => _mapping.DangerousRelease();
+
+    public void Dispose()
+    {
+        _view.Dispose();
+        _file.Dispose();
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    // syscall(2) is variadic; on x64 and arm64 Linux integer and pointer arguments are passed like fixed ones.
+    [DllImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static extern nint Futex(nint number, nint address, int operation, int value, ref Timespec timeout, nint address2, int value3);
+}

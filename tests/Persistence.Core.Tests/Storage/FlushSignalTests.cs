@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Persistence.Storage;
+using static Persistence.Tests.Storage.TestRecords;
+
+namespace Persistence.Tests.Storage;
+
+/// <summary>
+/// The flush signal in the lock file (Linux): a flusher wakes every writer that sleeps on it, from any
+/// open of the lock file, and a sleeper never needs it to make progress (it looks again after its timeout).
+/// </summary>
+public sealed class FlushSignalTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly string _path;
+
+    public FlushSignalTests() => _path = Path.GetFullPath(_directory.File("data.persist"));
+
+    public void Dispose() => _directory.Dispose();
+
+    private static FlushSignal SignalOf(FileStorageLock lockFile) =>
+        lockFile.Signal ?? throw new InvalidOperationException("no flush signal on this system");
+
+    /// <summary>Whether <paramref name="task"/> ends within <paramref name="milliseconds"/>.</summary>
+    private static async Task<bool> EndsWithin(Task task, int milliseconds) =>
+        await Task.WhenAny(task, Task.Delay(milliseconds)) == task;
+
+    [Fact]
+    public async Task A_flush_in_one_open_of_the_lock_file_wakes_a_writer_sleeping_in_another()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var flusher = FileStorageLock.OpenForWriting(_path);
+        using var sleeper = FileStorageLock.OpenForWriting(_path);
+        var seen = SignalOf(sleeper).Count;
+        var clock = Stopwatch.StartNew();
+        var sleeping = Task.Run(() => SignalOf(sleeper).Wait(seen, 30_000_000));
+
+        Assert.False(await EndsWithin(sleeping, 200), "the sleeper returned before anyone flushed");
+        SignalOf(flusher).Raise();
+        Assert.True(await EndsWithin(sleeping, 10_000), "the sleeper was not woken");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"woken after {clock.Elapsed}, not at once");
+        Assert.Equal(seen + 1, SignalOf(sleeper).Count);
+        Assert.Equal(seen + 1, SignalOf(flusher).Count);
+    }
+
+    [Fact]
+    public async Task A_sleeper_that_saw_an_older_count_returns_at_once_and_one_that_saw_the_current_one_times_out()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var lockFile = FileStorageLock.OpenForWriting(_path);
+        var signal = SignalOf(lockFile);
+        var seen = signal.Count;
+        signal.Raise();
+        var stale = Task.Run(() => signal.Wait(seen, 30_000_000));
+        Assert.True(await EndsWithin(stale, 10_000), "a wait for a count that has moved on slept");
+
+        var clock = Stopwatch.StartNew();
+        signal.Wait(signal.Count, 50_000);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(30), $"a 50 ms wait returned after {clock.Elapsed.TotalMilliseconds} ms");
+    }
+
+    [Fact]
+    public void The_count_lives_after_the_state_which_stays_readable_and_a_closed_signal_does_nothing()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using (var storage = FileStorage.Open(_path))
+        {
+            Commit(storage, (storage.NewOid(), 0, Make("one")));
+            storage.Flush();
+        }
+        Assert.Equal(128, new FileInfo(_path + ".lock").Length);
+        var lockFile = FileStorageLock.OpenForWriting(_path);
+        var signal = SignalOf(lockFile);
+        var before = signal.Count;
+        signal.Raise();
+        Assert.Equal(before + 1, BitConverter.ToInt32(File.ReadAllBytes(_path + ".lock"), FlushSignal.Offset));
+        lockFile.Dispose();
+        signal.Raise();
+        signal.Wait(before, 10_000_000);
+        Assert.Equal(0, signal.Count);
+
+        // The state before it was untouched: the file opens and the durable end is known.
+        using var again = FileStorage.Open(_path);
+        Assert.Equal(Make("one"), again.Iterate().Single().Data.ToArray());
+    }
+}
