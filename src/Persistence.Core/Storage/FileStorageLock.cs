@@ -273,7 +273,9 @@ internal sealed class FileStorageLock : IDisposable
     private LockState Read()
     {
         Span<byte> bytes = stackalloc byte[StateSize];
-        var read = 0;
+        // A writer on Linux reads it from its mapping of the lock file (the same bytes as a read; one that
+        // races a rewrite fails the checksum as a read would).
+        var read = Signal is { } mapped && mapped.TryRead(bytes) ? StateSize : 0;
         while (read < StateSize)
         {
             var n = RandomAccess.Read(_handle, bytes[read..], read);

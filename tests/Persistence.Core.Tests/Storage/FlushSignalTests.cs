@@ -73,7 +73,13 @@ public sealed class FlushSignalTests : IDisposable
         var before = signal.Count;
         signal.Raise();
         Assert.Equal(before + 1, BitConverter.ToInt32(File.ReadAllBytes(_path + ".lock"), FlushSignal.Offset));
+        // The state read through the mapping is the state in the file.
+        Span<byte> mapped = stackalloc byte[FileStorageLock.StateSize];
+        Assert.True(signal.TryRead(mapped));
+        Assert.Equal(File.ReadAllBytes(_path + ".lock").AsSpan(0, FileStorageLock.StateSize).ToArray(), mapped.ToArray());
+        Assert.Equal("PSTLOCK\n"u8.ToArray(), mapped[..8].ToArray());
         lockFile.Dispose();
+        Assert.False(signal.TryRead(mapped));
         signal.Raise();
         signal.Wait(before, 10_000_000);
         Assert.Equal(0, signal.Count);
