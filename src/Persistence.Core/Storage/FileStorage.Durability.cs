@@ -172,7 +172,7 @@ public sealed partial class FileStorage
             }
         }
         var target = Math.Max(end, Volatile.Read(ref _end));
-        RandomAccess.FlushToDisk(_file);
+        FileSystemSync.FlushData(_file);
         Interlocked.Increment(ref _flushCount);
         lockFile.RaiseDurableEnd(target);
         return target;

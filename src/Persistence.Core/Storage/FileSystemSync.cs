@@ -38,8 +38,55 @@ internal static class FileSystemSync
         }
     }
 
+    /// <summary>
+    /// Puts the file's written bytes on disk, with what is needed to read them back (its size, where
+    /// its blocks are), but not its modification time: <c>fdatasync(2)</c> on Linux, which spares the
+    /// disk a write of the file's inode per commit (SQLite's WAL commits flush the same way).
+    /// Elsewhere <see cref="RandomAccess.FlushToDisk"/>.
+    /// </summary>
+    /// <exception cref="IOException">The flush failed.</exception>
+    public static void FlushData(SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux() || s_noFdatasync)
+        {
+            RandomAccess.FlushToDisk(handle);
+            return;
+        }
+        while (true)
+        {
+            int result;
+            try
+            {
+                result = Native.fdatasync(handle);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                s_noFdatasync = true;
+                RandomAccess.FlushToDisk(handle);
+                return;
+            }
+            if (result == 0) return;
+            var error = Marshal.GetLastPInvokeError();
+            if (error == EINTR) continue;
+            if (error == EINVAL)
+            {
+                // A file that cannot be flushed this way: as .NET does.
+                RandomAccess.FlushToDisk(handle);
+                return;
+            }
+            throw new IOException($"fdatasync failed: {Marshal.GetPInvokeErrorMessage(error)} (errno {error}).", error);
+        }
+    }
+
+    private const int EINTR = 4;
+    private const int EINVAL = 22;
+    private static bool s_noFdatasync;
+
     private static class Native
     {
+        [DllImport("libc", SetLastError = true)]
+        public static extern int fdatasync(SafeFileHandle fd);
+
         // open is variadic (a mode follows O_CREAT); without O_CREAT the two fixed arguments are all it reads.
         [DllImport("libc", SetLastError = true)]
         public static extern int open(byte[] path, int flags);
