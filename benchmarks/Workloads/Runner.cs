@@ -33,12 +33,13 @@ internal static class Runner
                 var directory = Path.Combine(root, $"run{run}");
                 try
                 {
-                    var (append, appendMean, overwrite) = FsyncProbe.Milliseconds(directory);
+                    var (append, appendMean, overwrite, overwriteData) = FsyncProbe.Milliseconds(directory);
                     results.Add(Metric.Fsync, Side.Persistence, append);
                     results.Add(Metric.FsyncMean, Side.Persistence, appendMean);
                     results.Add(Metric.FsyncOverwrite, Side.Persistence, overwrite);
-                    var fsync = Metric.Floor(append, overwrite);
-                    Console.Error.WriteLine($"[run {run}/{options.Runs}] fsync latency: append {append:F2} ms median ({appendMean:F2} ms mean), overwrite {overwrite:F2} ms median ({FsyncProbe.Samples} samples each)");
+                    if (!double.IsNaN(overwriteData)) results.Add(Metric.FsyncOverwriteData, Side.Persistence, overwriteData);
+                    var fsync = Metric.Floor(append, overwrite, overwriteData);
+                    Console.Error.WriteLine($"[run {run}/{options.Runs}] fsync latency: append {append:F2} ms median ({appendMean:F2} ms mean), overwrite {overwrite:F2} ms median, overwrite + fdatasync {overwriteData:F2} ms median ({FsyncProbe.Samples} samples each)");
                     Side[] order = run % 2 == 1 ? [Side.Persistence, Side.Sqlite] : [Side.Sqlite, Side.Persistence];
                     if (data is not null)
                     {

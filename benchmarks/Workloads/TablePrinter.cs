@@ -11,7 +11,10 @@ internal static class TablePrinter
     public static string Render(Options options, Results results, IReadOnlyList<string> failures, TimeSpan elapsed, (double? Start, double? End) load)
     {
         var text = new StringBuilder();
-        var fsyncMs = Metric.Floor(Stats.Median(results.Values(Metric.Fsync, Side.Persistence)), Stats.Median(results.Values(Metric.FsyncOverwrite, Side.Persistence)));
+        var fsyncMs = Metric.Floor(
+            Stats.Median(results.Values(Metric.Fsync, Side.Persistence)),
+            Stats.Median(results.Values(Metric.FsyncOverwrite, Side.Persistence)),
+            results.Values(Metric.FsyncOverwriteData, Side.Persistence) is { Count: > 0 } dataOnly ? Stats.Median(dataOnly) : double.NaN);
         text.AppendLine("# Workload benchmarks: Persistence vs SQLite");
         text.AppendLine();
         text.AppendLine($"- date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; took {(elapsed.TotalSeconds < 120 ? $"{elapsed.TotalSeconds:F0} s" : $"{elapsed.TotalMinutes:F1} min")}");
@@ -33,7 +36,7 @@ internal static class TablePrinter
         text.AppendLine("- Persistence: FileStorage, default durability (every commit fsynced before it returns; group commit), default DatabaseOptions unless a row says otherwise; Serializable isolation");
         text.AppendLine($"- SQLite {Sql.Version()}: {Sql.Description}");
         if (!double.IsNaN(fsyncMs))
-            text.AppendLine($"- fsync latency in the databases' directory, this run: {fsyncMs:F2} ms median, the lower of an append + fsync and an overwrite in place + fsync, so at most ≈ {1000 / fsyncMs:N0} durable commits/s one after another (the physical floor, which the W2 target uses)");
+            text.AppendLine($"- fsync latency in the databases' directory, this run: {fsyncMs:F2} ms median, the lowest of an append + fsync, an overwrite in place + fsync and (Linux) an overwrite in place + fdatasync, so at most ≈ {1000 / fsyncMs:N0} durable commits/s one after another (the physical floor, which the W2 target uses)");
         text.AppendLine("- ↑ higher is better, ↓ lower is better; \"P ÷ S\" is Persistence's median over SQLite's; the page cache is warm (the files were just written)");
         text.AppendLine();
         text.AppendLine("| workload | metric | Persistence | SQLite | P ÷ S | issue target |");
