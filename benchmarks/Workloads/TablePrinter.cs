@@ -33,7 +33,7 @@ internal static class TablePrinter
             text.AppendLine($"- model: Person {{ Name (~12 chars), Age, Email (~20 chars), Friend (an earlier Person, null 20% of the time), Created (DateTime) }}");
             text.AppendLine($"- collection: {Ours.CollectionDescription}");
         }
-        text.AppendLine("- Persistence: FileStorage, default durability (every commit fsynced before it returns; group commit), default DatabaseOptions unless a row says otherwise; Serializable isolation");
+        text.AppendLine("- Persistence: FileStorage, default durability (every commit flushed to disk before it returns: fsync, fdatasync on Linux; group commit, across processes too), default DatabaseOptions unless a row says otherwise; Serializable isolation");
         text.AppendLine($"- SQLite {Sql.Version()}: {Sql.Description}");
         if (!double.IsNaN(fsyncMs))
             text.AppendLine($"- fsync latency in the databases' directory, this run: {fsyncMs:F2} ms median, the lowest of an append + fsync, an overwrite in place + fsync and (Linux) an overwrite in place + fdatasync, so at most ≈ {1000 / fsyncMs:N0} durable commits/s one after another (the physical floor, which the W2 target uses)");
