@@ -29,7 +29,8 @@ namespace Persistence.Storage;
 /// for the commit lock while holding the sync turn, so they cannot deadlock.</para>
 /// <para>The lock file is never deleted: deleting it could remove a file another process has just
 /// opened and locked, and processes that lock different files do not exclude each other. Do not delete
-/// it while the database is in use.</para>
+/// it while the database is in use, nor truncate it: on Linux writers map its first 128 bytes
+/// (<see cref="FlushSignal"/>).</para>
 /// </remarks>
 internal sealed class FileStorageLock : IDisposable
 {
