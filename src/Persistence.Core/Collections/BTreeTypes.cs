@@ -45,7 +45,9 @@ internal static class BTreeTypes<TKey, TValue>
     public static void Register(string treeName, ValueCodec<TKey> keyCodec, ValueCodec<TValue>? valueCodec)
     {
         if (Bucket is not null) return;
-        var keys = ArrayCode(keyCodec);
+        s_packedKeys = PackedIntegers.Supports(keyCodec);
+        s_packedValues = valueCodec is not null && PackedIntegers.Supports(valueCodec);
+        var keys = ArrayCode(keyCodec, s_packedKeys);
         List<FieldSchema> bucketFields =
         [
             new("Stamp", "i64"),
@@ -53,7 +55,7 @@ internal static class BTreeTypes<TKey, TValue>
             new("Upper", keyCodec.TypeCode + "?"),
             new("Keys", keys),
         ];
-        if (valueCodec is not null) bucketFields.Add(new("Values", ArrayCode(valueCodec)));
+        if (valueCodec is not null) bucketFields.Add(new("Values", ArrayCode(valueCodec, s_packedValues)));
         var bucket = new PersistentTypeInfo(treeName + ".Bucket", [], null, bucketFields, static token => new BTreeBucket<TKey, TValue>(token));
         var node = new PersistentTypeInfo(
             treeName + ".Node",
@@ -67,8 +69,6 @@ internal static class BTreeTypes<TKey, TValue>
         ValueCodec = valueCodec;
         s_rawKeys = IsRaw(keyCodec);
         s_rawValues = valueCodec is not null && IsRaw(valueCodec);
-        s_packedKeys = PackedIntegers.Supports(keyCodec);
-        s_packedValues = valueCodec is not null && PackedIntegers.Supports(valueCodec);
         if (BucketCapacity == DefaultBucketCapacity) BucketCapacity = Capacity(keyCodec, valueCodec);
         TreeName = treeName;
         Node = node;
@@ -126,8 +126,8 @@ internal static class BTreeTypes<TKey, TValue>
          codec == (object)ValueCodecs.Single || codec == (object)ValueCodecs.Guid);
 
     /// <summary>The type code of a key or value array: packed for the integer types.</summary>
-    private static string ArrayCode<T>(ValueCodec<T> codec) =>
-        PackedIntegers.Supports(codec) ? $"packed<{codec.TypeCode}>" : $"array<{codec.TypeCode}>";
+    private static string ArrayCode<T>(ValueCodec<T> codec, bool packed) =>
+        packed ? $"packed<{codec.TypeCode}>" : $"array<{codec.TypeCode}>";
 
     public static void WriteKeys(ref RecordWriter writer, TKey[] keys, int start, int count)
     {

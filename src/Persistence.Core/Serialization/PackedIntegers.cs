@@ -51,8 +51,7 @@ internal static class PackedIntegers
         into[0] = PlainMode;
         var plain = into.Slice(1, plainLength);
         MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(items)), plainLength).CopyTo(plain);
-        if (!BitConverter.IsLittleEndian)
-            for (var i = 0; i < plainLength; i += Unsafe.SizeOf<T>()) plain.Slice(i, Unsafe.SizeOf<T>()).Reverse();
+        if (!BitConverter.IsLittleEndian) ReverseEach(plain, Unsafe.SizeOf<T>());
         writer.Advance(1 + plainLength);
     }
 
@@ -104,8 +103,9 @@ internal static class PackedIntegers
         if (mode == PlainMode)
         {
             var bytes = reader.ReadSpan(PlainLength(ref reader, count, Unsafe.SizeOf<T>()));
-            bytes.CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(into)), bytes.Length));
-            if (!BitConverter.IsLittleEndian) ReverseEach(into);
+            var elements = MemoryMarshal.CreateSpan(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(into)), bytes.Length);
+            bytes.CopyTo(elements);
+            if (!BitConverter.IsLittleEndian) ReverseEach(elements, Unsafe.SizeOf<T>());
             return items;
         }
         if (mode != DeltaMode) throw reader.DamagedError($"a packed array in mode {mode}");
@@ -240,10 +240,10 @@ internal static class PackedIntegers
         throw new NotSupportedException($"Arrays of {typeof(T).Name} cannot be packed: only the integer types can.");
     }
 
-    private static void ReverseEach<T>(Span<T> items)
+    /// <summary>Turns each <paramref name="size"/>-byte element of <paramref name="bytes"/> between little-endian and the machine's order.</summary>
+    private static void ReverseEach(Span<byte> bytes, int size)
     {
-        for (var i = 0; i < items.Length; i++)
-            MemoryMarshal.CreateSpan(ref Unsafe.As<T, byte>(ref items[i]), Unsafe.SizeOf<T>()).Reverse();
+        for (var i = 0; i < bytes.Length; i += size) bytes.Slice(i, size).Reverse();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -251,5 +251,4 @@ internal static class PackedIntegers
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long UnZigZag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
-
 }

@@ -139,20 +139,7 @@ internal static class SchemaTranscoder
         var count = reader.ReadCount(size);
         if (count < 0) return null;
         var values = new long[count];
-        for (var i = 0; i < count; i++)
-        {
-            values[i] = code switch
-            {
-                "i8" => reader.ReadSByte(),
-                "u8" => reader.ReadByte(),
-                "i16" => reader.ReadInt16(),
-                "u16" => reader.ReadUInt16(),
-                "i32" => reader.ReadInt32(),
-                "u32" => reader.ReadUInt32(),
-                "i64" => reader.ReadInt64(),
-                _ => (long)reader.ReadUInt64(),
-            };
-        }
+        for (var i = 0; i < count; i++) values[i] = ReadInteger(code, ref reader);
         return values;
     }
 
@@ -165,19 +152,37 @@ internal static class SchemaTranscoder
             return;
         }
         writer.WriteCount(values.Length);
-        foreach (var value in values)
+        foreach (var value in values) WriteInteger(code, value, ref writer);
+    }
+
+    /// <summary>Reads one integer of type <paramref name="code"/> (<c>i8</c> … <c>u64</c>) as its 64-bit value (a u64 above the i64 range wraps).</summary>
+    private static long ReadInteger(string code, ref RecordReader reader) => code switch
+    {
+        "i8" => reader.ReadSByte(),
+        "u8" => reader.ReadByte(),
+        "i16" => reader.ReadInt16(),
+        "u16" => reader.ReadUInt16(),
+        "i32" => reader.ReadInt32(),
+        "u32" => reader.ReadUInt32(),
+        "i64" => reader.ReadInt64(),
+        "u64" => (long)reader.ReadUInt64(),
+        _ => throw new InvalidOperationException($"'{code}' is not an integer type code."),
+    };
+
+    /// <summary>Writes a 64-bit value, known to fit <paramref name="code"/>, as an integer of that type.</summary>
+    private static void WriteInteger(string code, long value, ref RecordWriter writer)
+    {
+        switch (code)
         {
-            switch (code)
-            {
-                case "i8": writer.WriteSByte((sbyte)value); break;
-                case "u8": writer.WriteByte((byte)value); break;
-                case "i16": writer.WriteInt16((short)value); break;
-                case "u16": writer.WriteUInt16((ushort)value); break;
-                case "i32": writer.WriteInt32((int)value); break;
-                case "u32": writer.WriteUInt32((uint)value); break;
-                case "i64": writer.WriteInt64(value); break;
-                default: writer.WriteUInt64((ulong)value); break;
-            }
+            case "i8": writer.WriteSByte((sbyte)value); break;
+            case "u8": writer.WriteByte((byte)value); break;
+            case "i16": writer.WriteInt16((short)value); break;
+            case "u16": writer.WriteUInt16((ushort)value); break;
+            case "i32": writer.WriteInt32((int)value); break;
+            case "u32": writer.WriteUInt32((uint)value); break;
+            case "i64": writer.WriteInt64(value); break;
+            case "u64": writer.WriteUInt64((ulong)value); break;
+            default: throw new InvalidOperationException($"'{code}' is not an integer type code.");
         }
     }
 
@@ -209,29 +214,26 @@ internal static class SchemaTranscoder
 
     private static void WidenPrimitive(string from, string to, ref RecordReader reader, ref RecordWriter writer)
     {
-        double real;
-        long signed = 0;
-        ulong unsigned = 0;
-        switch (from)
+        if (PackedIntegers.IsElementCode(from))
         {
-            case "i8": real = signed = reader.ReadSByte(); break;
-            case "i16": real = signed = reader.ReadInt16(); break;
-            case "i32": real = signed = reader.ReadInt32(); break;
-            case "u8": real = signed = (long)(unsigned = reader.ReadByte()); break;
-            case "u16": real = signed = (long)(unsigned = reader.ReadUInt16()); break;
-            case "u32": real = signed = (long)(unsigned = reader.ReadUInt32()); break;
-            case "f16": real = (double)reader.ReadHalf(); break;
-            case "f32": real = reader.ReadSingle(); break;
-            default: throw new InvalidOperationException($"'{from}' does not widen.");
+            var value = ReadInteger(from, ref reader);
+            if (PackedIntegers.IsElementCode(to)) WriteInteger(to, value, ref writer);
+            else WriteReal(to, value, ref writer);
+            return;
         }
+        double real = from switch
+        {
+            "f16" => (double)reader.ReadHalf(),
+            "f32" => reader.ReadSingle(),
+            _ => throw new InvalidOperationException($"'{from}' does not widen."),
+        };
+        WriteReal(to, real, ref writer);
+    }
+
+    private static void WriteReal(string to, double real, ref RecordWriter writer)
+    {
         switch (to)
         {
-            case "i16": writer.WriteInt16((short)signed); break;
-            case "i32": writer.WriteInt32((int)signed); break;
-            case "i64": writer.WriteInt64(signed); break;
-            case "u16": writer.WriteUInt16((ushort)unsigned); break;
-            case "u32": writer.WriteUInt32((uint)unsigned); break;
-            case "u64": writer.WriteUInt64(unsigned); break;
             case "f32": writer.WriteSingle((float)real); break;
             case "f64": writer.WriteDouble(real); break;
             default: throw new InvalidOperationException($"Nothing widens to '{to}'.");
