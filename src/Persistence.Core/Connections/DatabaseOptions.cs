@@ -15,7 +15,9 @@ public sealed class DatabaseOptions
 
     /// <summary>
     /// How many bytes of committed records the database keeps in memory for all its connections
-    /// (records read once are served to every connection from there). Default 64 MiB; 0 turns it off.
+    /// (records read once are served to every connection from there). Records are kept while more
+    /// than one connection is open: a lone connection keeps the objects it loaded in its own cache.
+    /// Default 64 MiB; 0 turns it off.
     /// </summary>
     public long RecordCacheBytes { get; init; } = 64L << 20;
 

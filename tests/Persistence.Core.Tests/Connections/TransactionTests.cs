@@ -325,23 +325,45 @@ public class TransactionTests
     }
 
     [Fact]
-    public void Connections_share_committed_records_through_the_database_cache()
+    public void Connections_open_side_by_side_share_committed_records_through_the_database_cache()
     {
         var counting = new CountingStorage(new MemoryStorage());
         using var db = Database.Open(counting, TestDatabase.Cold());
-        using (var setup = db.OpenConnection())
-        {
-            var list = new PersistentList<Node>();
-            for (var i = 0; i < 50; i++) list.Add(new Node { Label = "n" + i });
-            setup.Root["list"] = list;
-            setup.Commit();
-        }
+        AddNodes(db, 50);
         using var first = db.OpenConnection();
+        using var second = db.OpenConnection();
         Assert.Equal(50, ((PersistentList<Node>)first.Root["list"]).Count(n => n.Label!.StartsWith('n')));
         var loadsAfterFirst = counting.Loads;
-        using var second = db.OpenConnection();
         Assert.Equal(50, ((PersistentList<Node>)second.Root["list"]).Count(n => n.Label!.StartsWith('n')));
         Assert.Equal(loadsAfterFirst, counting.Loads);
+    }
+
+    [Fact]
+    public void A_lone_connection_keeps_its_objects_itself_and_leaves_the_database_cache_empty()
+    {
+        var counting = new CountingStorage(new MemoryStorage());
+        using var db = Database.Open(counting, TestDatabase.Cold());
+        AddNodes(db, 50);
+        using (var lone = db.OpenConnection())
+            Assert.Equal(50, ((PersistentList<Node>)lone.Root["list"]).Count(n => n.Label!.StartsWith('n')));
+        Assert.Equal(0, db.RecordCacheBytes);
+        // Opened after the lone one closed, a connection reads from the storage again, and once a second
+        // one is open beside it, what it reads is kept for the other.
+        using var first = db.OpenConnection();
+        var loadsBefore = counting.Loads;
+        using var second = db.OpenConnection();
+        Assert.Equal(50, ((PersistentList<Node>)first.Root["list"]).Count(n => n.Label!.StartsWith('n')));
+        Assert.True(counting.Loads >= loadsBefore + 51, $"{counting.Loads - loadsBefore} loads");
+        Assert.True(db.RecordCacheBytes > 0);
+    }
+
+    private static void AddNodes(Database db, int count)
+    {
+        using var setup = db.OpenConnection();
+        var list = new PersistentList<Node>();
+        for (var i = 0; i < count; i++) list.Add(new Node { Label = "n" + i });
+        setup.Root["list"] = list;
+        setup.Commit();
     }
 
     [Fact]
