@@ -52,7 +52,7 @@ internal sealed class BTreeCore<TKey, TValue>
             value = default;
             return false;
         }
-        value = bucket._values.Length == 0 ? default! : bucket._values[index];
+        value = bucket._values.Length == 0 ? default! : bucket.ValueAt(index);
         return true;
     }
 
@@ -96,7 +96,7 @@ internal sealed class BTreeCore<TKey, TValue>
             value = default;
             return false;
         }
-        value = bucket._values.Length == 0 ? default! : bucket._values[index];
+        value = bucket._values.Length == 0 ? default! : bucket.ValueAt(index);
         bucket.Change();
         bucket.RemoveAt(index);
         if (bucket._count == 0 && depth > 0)

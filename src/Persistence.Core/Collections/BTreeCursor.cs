@@ -39,7 +39,7 @@ internal struct BTreeCursor<TKey, TValue>
 
     public readonly TKey Key => _bucket!._keys[_index];
 
-    public readonly TValue Value => _bucket!._values.Length == 0 ? default! : _bucket._values[_index];
+    public readonly TValue Value => _bucket!._values.Length == 0 ? default! : _bucket.ValueAt(_index);
 
     public bool MoveNext()
     {
@@ -84,6 +84,7 @@ internal struct BTreeCursor<TKey, TValue>
         }
         var bucket = (BTreeBucket<TKey, TValue>)current;
         bucket.Read(comparer);
+        bucket.ResolveValues();
         _bucket = bucket;
         if (!seek)
         {
@@ -136,6 +137,7 @@ internal struct BTreeCursor<TKey, TValue>
             }
             var bucket = (BTreeBucket<TKey, TValue>)current;
             bucket.Read(comparer);
+            bucket.ResolveValues();
             _bucket = bucket;
             _index = _reverse ? bucket._count - 1 : 0;
             return true;

@@ -23,6 +23,9 @@ internal static class BTreeTypes<TKey, TValue>
     public static ValueCodec<TKey> KeyCodec { get; private set; } = null!;
     public static ValueCodec<TValue>? ValueCodec { get; private set; }
 
+    /// <summary>Whether values are references to persistent objects, which a loaded bucket makes into objects one by one as they are asked for (<see cref="BTreeBucket{TKey, TValue}.ValueAt"/>).</summary>
+    public static bool LazyValues { get; private set; }
+
     /// <summary>The most entries a bucket holds before an insert splits it.</summary>
     public static int BucketCapacity { get; private set; } = DefaultBucketCapacity;
 
@@ -67,6 +70,7 @@ internal static class BTreeTypes<TKey, TValue>
         PersistentTypes.Register(node);
         KeyCodec = keyCodec;
         ValueCodec = valueCodec;
+        LazyValues = valueCodec is { IsReference: true };
         s_rawKeys = IsRaw(keyCodec);
         s_rawValues = valueCodec is not null && IsRaw(valueCodec);
         if (BucketCapacity == DefaultBucketCapacity) BucketCapacity = Capacity(keyCodec, valueCodec);
@@ -151,6 +155,16 @@ internal static class BTreeTypes<TKey, TValue>
         s_packedValues
             ? PackedIntegers.Read<TValue>(ref reader, 0, extra, out count) ?? throw NullArray()
             : ReadArray(ref reader, ValueCodec!, s_rawValues, 0, extra, out count);
+
+    /// <summary>Reads the values of a bucket whose values are references as references (the same bytes as <see cref="ReadValues"/>).</summary>
+    public static ObjectReference[] ReadReferences(ref RecordReader reader, out int count)
+    {
+        count = reader.ReadCount(ValueCodec!.MinimumSize);
+        if (count < 0) throw NullArray();
+        var references = new ObjectReference[count];
+        for (var i = 0; i < count; i++) references[i] = reader.ReadObjectReference();
+        return references;
+    }
 
     private static FormatException NullArray() => new("A record is damaged: a BTree bucket or node holds a null array.");
 

@@ -205,11 +205,23 @@ public ref struct RecordReader
         if (reference.Oid.IsNull) return null;
         if (_resolver is null)
             throw new InvalidOperationException("This record reader has no reference resolver, so it cannot read references to persistent objects.");
-        var target = _resolver.Materialize(reference);
-        return target as T ?? throw new SchemaMismatchException(
-            $"{reference.Oid} is stored as a {target.PersistentType.Name}, but the field that references it holds a {typeof(T).Name}. Change the field's type back, or migrate the data.",
-            target.PersistentType.Name);
+        return Resolve<T>(_resolver, reference);
     }
+
+    /// <summary>The object <paramref name="reference"/> (not null) stands for, through <paramref name="resolver"/>, checked to be a <typeparamref name="T"/>.</summary>
+    internal static T Resolve<T>(IReferenceResolver resolver, ObjectReference reference) where T : PersistentObject?
+    {
+        var target = resolver.Materialize(reference);
+        return target as T ?? throw WrongReferenceType(reference, target, typeof(T).Name);
+    }
+
+    /// <summary>The error for a reference whose object is not of the class the field holds.</summary>
+    internal static SchemaMismatchException WrongReferenceType(ObjectReference reference, PersistentObject target, string expected) => new(
+        $"{reference.Oid} is stored as a {target.PersistentType.Name}, but the field that references it holds a {expected}. Change the field's type back, or migrate the data.",
+        target.PersistentType.Name);
+
+    /// <summary>What turns references into objects (null for a reader that refuses references).</summary>
+    internal readonly IReferenceResolver? Resolver => _resolver;
 
     /// <summary>The bytes not read yet (to decode in place, then <see cref="Skip"/> past).</summary>
     internal readonly ReadOnlySpan<byte> Unread => _state[_position..];

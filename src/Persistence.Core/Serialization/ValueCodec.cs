@@ -19,4 +19,7 @@ public abstract class ValueCodec<T>
 
     /// <summary>Reads a value.</summary>
     public abstract T Read(ref RecordReader reader);
+
+    /// <summary>Whether the values are references to persistent objects (stored as an oid and a type id).</summary>
+    internal virtual bool IsReference => false;
 }

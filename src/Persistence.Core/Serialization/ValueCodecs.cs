@@ -106,6 +106,7 @@ public static class ValueCodecs
         public static readonly ReferenceCodec<T> Instance = new();
         public override string TypeCode => "ref";
         public override int MinimumSize => 8;
+        internal override bool IsReference => true;
         public override void Write(ref RecordWriter writer, T value) => writer.WriteReference(value);
         public override T Read(ref RecordReader reader) => reader.ReadReference<T>()!;
     }

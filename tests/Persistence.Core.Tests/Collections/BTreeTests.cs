@@ -368,4 +368,81 @@ public sealed class BTreeTests
         Assert.Equal("c42", customer.Name);
         Assert.Equal(50, tree.Count);
     }
+    [Fact]
+    public void A_lookup_makes_an_object_for_the_value_it_returns_and_not_for_the_rest_of_its_bucket()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c => c.Root["customers"] = Customers(50));
+        using var connection = db.OpenConnection();
+        var tree = (BTree<int, Customer>)connection.Root["customers"];
+        var known = connection.KnownCount;
+        var customer = tree[42];
+        // The bucket and the one customer (the 50 share one bucket).
+        Assert.True(connection.KnownCount - known <= 3, $"{connection.KnownCount - known} objects made for one lookup");
+        Assert.Same(customer, tree[42]);
+        Assert.Equal("c42", customer.Name);
+        var all = tree.ToList();
+        Assert.Equal(Enumerable.Range(0, 50), all.Select(entry => entry.Key));
+        Assert.Equal(all.Select(entry => "c" + entry.Key), all.Select(entry => entry.Value.Name));
+        Assert.Same(customer, all[42].Value);
+    }
+
+    [Fact]
+    public void Changing_a_bucket_whose_values_are_not_made_yet_keeps_every_value_and_null()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c =>
+        {
+            var customers = Customers(50);
+            customers[7] = null!;
+            c.Root["customers"] = customers;
+        });
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<int, Customer>)connection.Root["customers"];
+            Assert.Equal("c20", tree[20].Name);
+            Assert.Null(tree[7]);
+            tree.Remove(3);
+            tree.Add(100, new Customer { Name = "c100" });
+            tree[30] = tree[31];
+            connection.Commit();
+        }
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<int, Customer>)connection.Root["customers"];
+            Assert.Same(tree[31], tree[30]);
+            Assert.Null(tree[7]);
+            Assert.False(tree.ContainsKey(3));
+            var expected = Enumerable.Range(0, 50).Where(k => k != 3).Append(100)
+                .Select(k => (k, k == 7 ? null : "c" + (k == 30 ? 31 : k)));
+            Assert.Equal(expected, tree.Select(entry => (entry.Key, entry.Value?.Name)));
+        }
+    }
+
+    [Fact]
+    public void Two_transactions_adding_to_a_bucket_whose_values_are_not_made_yet_merge()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c => c.Root["customers"] = Customers(50));
+        using var first = db.OpenConnection();
+        using var second = db.OpenConnection();
+        var mine = (BTree<int, Customer>)first.Root["customers"];
+        var theirs = (BTree<int, Customer>)second.Root["customers"];
+        Assert.Equal("c1", mine[1].Name);
+        Assert.Equal("c2", theirs[2].Name);
+        theirs.Add(200, new Customer { Name = "c200" });
+        second.Commit();
+        mine.Add(100, new Customer { Name = "c100" });
+        first.Commit();
+        using var check = db.OpenConnection();
+        var tree = (BTree<int, Customer>)check.Root["customers"];
+        Assert.Equal(Enumerable.Range(0, 50).Append(100).Append(200).Select(k => (k, "c" + k)), tree.Select(entry => (entry.Key, entry.Value.Name)));
+    }
+
+    private static BTree<int, Customer> Customers(int count)
+    {
+        var customers = new BTree<int, Customer>();
+        for (var i = 0; i < count; i++) customers.Add(i, new Customer { Name = "c" + i });
+        return customers;
+    }
 }
