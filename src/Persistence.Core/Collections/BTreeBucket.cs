@@ -31,7 +31,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     // Values that are references to persistent objects are read as references, and each becomes an
     // object (a ghost, or the one the connection already has) when it is first asked for: a lookup
     // that loads a bucket to return one value makes one object, not one per entry (a new process's
-    // random lookups spent a fifth of their time making ghosts they never used). While some are
+    // 10,000 random lookups over 100,000 persons spent a third of their time making ghosts they never used). While some are
     // pending, _pending[i] is the reference of _values[i] when its oid is not null.
     private ObjectReference[]? _pending;
     private int _pendingCount;
