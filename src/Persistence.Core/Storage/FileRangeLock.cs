@@ -94,6 +94,25 @@ internal sealed class FileRangeLock
         return false;
     }
 
+    /// <summary>
+    /// Where locks can be shared by several opens (Linux: open file description locks), locks byte
+    /// <paramref name="offset"/> and returns true: shared waiting for it if need be, or exclusively if no
+    /// other open holds it (an open that holds it shared turns its lock exclusive). Elsewhere, where a
+    /// shared lock would be exclusive, returns false and takes nothing.
+    /// </summary>
+    public bool TryEnterWhereShared(long offset, bool exclusive)
+    {
+        if (!UseOfdLocks) return false;
+        if (!exclusive) return TryOfdWait(offset, F_RDLCK);
+        var flock = new Flock { Type = F_WRLCK, Whence = 0, Start = offset, Length = 1 };
+        if (Native.fcntl(_handle, F_OFD_SETLK, ref flock) == 0) return true;
+        var error = Marshal.GetLastPInvokeError();
+        if (error is EAGAIN or EACCES) return false;
+        if (error != EINVAL) throw LockError(error);
+        s_noOfdLocks = true;
+        return false;
+    }
+
     /// <summary>Releases the lock on byte <paramref name="offset"/> taken by <see cref="Enter"/> or <see cref="TryEnter"/>.</summary>
     public void Exit(long offset)
     {

@@ -146,7 +146,9 @@ public sealed partial class FileStorage
         {
             // Already handled inside the task.
         }
-        if (IsReadOnly || Volatile.Read(ref _end) - _checkpointEnd < CloseCheckpointBytes) return;
+        // Other writers still open go on committing: the last of them to close writes it. (Writing it now
+        // made the commits of the others slower while it went to disk.)
+        if (IsReadOnly || _othersStillOpen || Volatile.Read(ref _end) - _checkpointEnd < CloseCheckpointBytes) return;
         try
         {
             WriteCheckpoint(force: false);
@@ -169,6 +171,18 @@ public sealed partial class FileStorage
             {
                 end = _end;
                 if (end == _checkpointEnd && !force) return;
+                fileId = _fileId;
+            }
+            // Another process may have written one meanwhile (writers of one file all write them).
+            if (!force && FileStorageCheckpoint.CoveredEnd(FilePath, _databaseId, fileId) is { } covered && end - covered < CloseCheckpointBytes)
+            {
+                _checkpointEnd = Math.Max(_checkpointEnd, Math.Min(covered, end));
+                Volatile.Write(ref _nextBackgroundCheckpoint, _checkpointEnd + BackgroundCheckpointInterval);
+                return;
+            }
+            lock (_stateLock)
+            {
+                end = _end;
                 snapshot = _index.Snapshot();
                 lastTid = _lastTid;
                 fileId = _fileId;

@@ -11,8 +11,11 @@ namespace Persistence.Storage;
 // one else appends, and only beyond the last transaction; a reader takes zeros where a transaction
 // header would start for the end of the data (FileStorageFormat, docs/FORMAT.md "Free space"). The
 // space is reserved in blocks that start small (a database with a few commits stays small) and double
-// up to a limit, and a writer that reserved space cuts what is left off when it closes, if no one is
-// committing then.
+// up to a limit, and the last writer to close cuts what is left off. Only the last: the others go on
+// committing over the zeros, and cutting them under their feet made their next commits appends again
+// (8 processes committing at once, 200 transactions each: the last 25 of a process took up to 80 ms
+// rather than 13 once the first processes had closed). Where the storage cannot tell whether it is the
+// last writer (not Linux), a writer that reserved space cuts it when no one is committing then.
 public sealed partial class FileStorage
 {
     // Commits larger than this gain nothing from the reservation (their cost is the bytes themselves),
@@ -26,6 +29,10 @@ public sealed partial class FileStorage
     private const int SmallCommitsBeforeReserving = 16;
 
     private static readonly byte[] Zeros = new byte[FirstReservation];
+
+    // Set at close: other writers (in this process or others) have the database open, so this one
+    // leaves the free space and the close checkpoint to the last of them (known on Linux only).
+    private bool _othersStillOpen;
 
     // The data file's length as this instance last looked (its free space ends there). Only a hint for
     // when to reserve: a stale value delays a reservation until the next catch-up looks again.
@@ -74,12 +81,21 @@ public sealed partial class FileStorage
     }
 
     /// <summary>
-    /// At close: cuts off the free space this instance reserved, unless someone is committing (then
-    /// it stays for them, and their own close cuts it).
+    /// At close: cuts off the free space after the data if this is the last writer to close (where
+    /// that cannot be told: the space this instance reserved, unless someone is committing).
     /// </summary>
     private void TrimFreeSpace()
     {
-        if (!_reservedFreeSpace || !_commitLock.Wait(0)) return;
+        if (_lockFile!.SharesUse)
+        {
+            // Any writer may have reserved it; the last one cuts it.
+            if (_othersStillOpen || RandomAccess.GetLength(_file) <= Volatile.Read(ref _end)) return;
+        }
+        else if (!_reservedFreeSpace)
+        {
+            return;
+        }
+        if (!_commitLock.Wait(0)) return;
         try
         {
             if (!_lockFile!.TryEnterCommit()) return;

@@ -8,12 +8,18 @@ namespace Persistence.Storage;
 // only appended to, and a pack writes another file), so the bytes one load read can serve the next:
 // a load looks in the last window of the file read first. A load that falls just past that window is
 // taken for a scan in file order (the objects one commit stored lie side by side, in the order they
-// were reached) and reads a window twice as large, up to MaxReadWindow; any other load reads a small
+// were reached) and reads a window twice as large, up to MaxReadWindow. A load that falls just before
+// it is taken for a walk back along an object's revisions (the revision a snapshot needs, under a
+// object others keep changing, as a counter: one revision per transaction since the snapshot) and
+// reads a window twice as large that ends where the last one starts. Any other load reads a small
 // one. The records returned are slices of the window, which is never written after it is read.
 public sealed partial class FileStorage
 {
     // Most records are small: one read of this many bytes fetches the header and the record together.
     private const int LoadReadSize = 512;
+
+    // The first window of a walk back along revisions: the revisions of a few transactions of a few objects each.
+    private const int BackwardReadSize = 4 << 10;
 
     // The largest window a scan reads at once: a few hundred small records per read call.
     private const int MaxReadWindow = 64 << 10;
@@ -80,15 +86,28 @@ public sealed partial class FileStorage
         var last = Volatile.Read(ref _readWindow);
         if (last is not null && ReferenceEquals(last.File, file) && last.Holds(offset, needed)) return last;
         var size = LoadReadSize;
-        if (last is not null && ReferenceEquals(last.File, file) && last.IsJustBefore(offset))
-            size = Math.Min(2 * last.Bytes.Length, MaxReadWindow);
+        var start = offset;
+        if (last is not null && ReferenceEquals(last.File, file))
+        {
+            if (last.IsJustBefore(offset))
+            {
+                size = Math.Min(2 * last.Bytes.Length, MaxReadWindow);
+            }
+            else if (last.IsJustAfter(offset))
+            {
+                // The first window of a walk is often short (the newest revision lies near the end).
+                size = Math.Min(Math.Max(2 * last.Bytes.Length, BackwardReadSize), MaxReadWindow);
+                start = Math.Max(FileHeaderSize, Math.Min(offset, Math.Max(last.Start, offset + needed) - size));
+            }
+        }
         // Read no further than the committed end (what lies after it may still be written), except to
         // see a header that claims to reach past it, which the caller then reports as damage.
-        size = (int)Math.Max(Math.Min(Math.Max(size, needed), end - offset), Math.Min(needed, LoadReadSize));
+        var before = (int)(offset - start);
+        size = (int)Math.Max(Math.Min(Math.Max(size, before + needed), end - start), before + Math.Min(needed, LoadReadSize));
         var bytes = new byte[size];
-        var read = ReadAt(file, offset, bytes);
-        var window = new ReadWindow(file, offset, bytes, read);
-        if (offset + read <= end) Volatile.Write(ref _readWindow, window);
+        var read = ReadAt(file, start, bytes);
+        var window = new ReadWindow(file, start, bytes, read);
+        if (start + read <= end) Volatile.Write(ref _readWindow, window);
         return window;
     }
 
@@ -112,6 +131,9 @@ public sealed partial class FileStorage
 
         /// <summary>Whether <paramref name="offset"/> lies in the window or at most one window's length past it (a scan going on).</summary>
         public bool IsJustBefore(long offset) => offset >= Start && offset <= Start + read + Bytes.Length;
+
+        /// <summary>Whether <paramref name="offset"/> lies before the window, at most one window's length or one backward read (a walk back along revisions).</summary>
+        public bool IsJustAfter(long offset) => offset < Start && offset >= Start - Math.Max(Bytes.Length, BackwardReadSize);
 
         public ReadOnlyMemory<byte> At(long offset, int count) => new(Bytes, (int)(offset - Start), count);
     }

@@ -249,6 +249,7 @@ public sealed partial class FileStorage : IStorage
         _notWriting.Wait();
         try
         {
+            if (!IsReadOnly && _lockFile is { SharesUse: true }) _othersStillOpen = !_lockFile.TryEnterSoleUse();
             if (!IsReadOnly && _failure is null)
             {
                 var epoch = FileEpoch;
@@ -471,20 +472,16 @@ public sealed partial class FileStorage : IStorage
     private TailState CatchUpCore(bool final)
     {
         var end = Volatile.Read(ref _end);
-        if (_freeSpaceChecked)
-        {
-            // Free space follows the data: zeros where the next header would start mean nothing was appended.
-            Span<byte> next = stackalloc byte[TransactionHeaderSize];
-            var read = ReadAt(end, next);
-            if (read > 0 && next[..read].IndexOfAnyExcept((byte)0) < 0) return TailState.Free;
-        }
+        using var scanner = new FileStorageScanner(_file);
+        // Free space follows the data: zeros where the next header would start mean nothing was
+        // appended. The read that looks also brings what was, for the scan (one read call per catch-up).
+        if (_freeSpaceChecked && scanner.IsZeroAt(end, TransactionHeaderSize)) return TailState.Free;
         var length = RandomAccess.GetLength(_file);
         _fileLength = length;
         if (length == end) return TailState.None;
         if (length < end)
             throw new PersistenceException(
                 $"{FilePath} is now shorter than the transactions this storage already read: it was replaced or truncated outside Persistence. Open it again.");
-        using var scanner = new FileStorageScanner(_file);
         return ScanTail(scanner, length, log: true, final);
     }
 

@@ -191,6 +191,29 @@ internal static class FileStorageCheckpoint
         }
     }
 
+    /// <summary>
+    /// Where the checkpoint at the path says it covers the data file up to, if it is one of this
+    /// file (from its header only: it is not checked, so only for deciding whether writing another is
+    /// worth it); null if there is none or it is of another file.
+    /// </summary>
+    public static long? CoveredEnd(string dataPath, Guid databaseId, ulong fileId)
+    {
+        try
+        {
+            using var file = File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> header = stackalloc byte[HeaderSize];
+            if (ReadAt(file, 0, header) < HeaderSize || !header[..8].SequenceEqual(Signature)
+                || BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != Version
+                || new Guid(header[16..32]) != databaseId || BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) != fileId)
+                return null;
+            return BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static LoadedCheckpoint? Read(SafeFileHandle file, Guid databaseId, ulong fileId, long dataLength, out string? rejection)
     {
         var length = RandomAccess.GetLength(file);

@@ -42,6 +42,9 @@ internal sealed class FileStorageLock : IDisposable
     private const long StateByte = 1026;
     // Held by the process that packs the data file, for the whole pack (FileStorage.Pack).
     private const long PackByte = 1027;
+    // Held shared by every writer's open for as long as it is open (Linux), so the last to close can
+    // tell that it is the last (FileStorage.TrimFreeSpace).
+    private const long UsersByte = 1028;
     private const uint StateVersion = 1;
     private const int ChecksumOffset = 60;
 
@@ -64,7 +67,18 @@ internal sealed class FileStorageLock : IDisposable
         _locks = new FileRangeLock(stream, _handle, path);
         CanWrite = canWrite;
         Signal = canWrite ? FlushSignal.TryCreate(_handle) : null;
+        SharesUse = canWrite && _locks.TryEnterWhereShared(UsersByte, exclusive: false);
     }
+
+    /// <summary>Whether this open holds its share of the users byte (a writer's open on Linux), so <see cref="TryEnterSoleUse"/> can tell whether it is the only writer.</summary>
+    public bool SharesUse { get; }
+
+    /// <summary>
+    /// True when no other writer has the database open: this open's share of the users byte is then
+    /// exclusive (until it closes), and writers that open meanwhile wait. False when others have it
+    /// open, or where it cannot be told (<see cref="SharesUse"/> false).
+    /// </summary>
+    public bool TryEnterSoleUse() => SharesUse && _locks.TryEnterWhereShared(UsersByte, exclusive: true);
 
     /// <summary>Wakes the processes waiting for a flush when one ends (a writer's open on Linux), or null.</summary>
     public FlushSignal? Signal { get; }

@@ -208,6 +208,18 @@ internal sealed class FileStorageScanner : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Whether the file has bytes at <paramref name="position"/> and the first <paramref name="count"/>
+    /// of them (fewer where the file ends) are all zero. Reads ahead from there, so a scan from
+    /// <paramref name="position"/> that follows starts from what this read.
+    /// </summary>
+    public bool IsZeroAt(long position, int count)
+    {
+        Fill(position, long.MaxValue, count);
+        var bytes = _buffer.AsSpan(0, Math.Min(count, _bufferLength));
+        return !bytes.IsEmpty && bytes.IndexOfAnyExcept((byte)0) < 0;
+    }
+
     /// <summary>The bytes [position, position + count), fewer only where the file (or <paramref name="end"/>) ends first.</summary>
     private ReadOnlySpan<byte> ReadExact(long position, int count, long end)
     {

@@ -75,6 +75,29 @@ public sealed class FileStorageFreeSpaceTests : IDisposable
     }
 
     [Fact]
+    public void TheFreeSpaceStaysWhileAnotherWriterHasTheDatabaseOpenAndTheLastToCloseCutsItOff()
+    {
+        var first = FileStorage.Open(_path);
+        var (oid, tid) = SmallCommits(first, ManyCommits);
+        var reserved = FileLength;
+        Assert.True(reserved > first.DataEnd, $"file {reserved} bytes, data {first.DataEnd}: nothing reserved");
+        using var second = FileStorage.Open(_path);
+        tid = Commit(second, (oid, tid, Make("from the second writer")));
+        first.Dispose();
+        // Where a writer can tell it is not the last (Linux), the zeros stay for the others' commits.
+        if (OperatingSystem.IsLinux()) Assert.Equal(reserved, FileLength);
+        tid = Commit(second, (oid, tid, Make("after the first closed")));
+        if (OperatingSystem.IsLinux()) Assert.Equal(reserved, FileLength);
+        var dataEnd = second.DataEnd;
+        second.Dispose();
+        // The second writer reserved nothing itself, but it is the last to close.
+        if (OperatingSystem.IsLinux()) Assert.Equal(dataEnd, FileLength);
+        using var reopened = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(tid, reopened.LastTid);
+        Assert.Equal(Make("after the first closed"), reopened.Load(oid)!.Value.Data.ToArray());
+    }
+
+    [Fact]
     public void AReaderSeesCommitsWrittenOverTheFreeSpaceAtItsNextPoll()
     {
         using var writer = FileStorage.Open(_path);

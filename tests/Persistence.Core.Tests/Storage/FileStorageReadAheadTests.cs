@@ -58,4 +58,29 @@ public sealed class FileStorageReadAheadTests : IDisposable
         Commit(storage, [.. oids.Select((oid, i) => (oid, 0L, Make(Value(i))))]);
         for (var i = 0; i < oids.Length; i++) Assert.Equal(Value(i), Text(storage.Load(oids[i])));
     }
+    [Fact]
+    public void AWalkBackAlongManyRevisionsReadsEachOneAsCommitted()
+    {
+        var tids = new List<long>();
+        Oid counter, other;
+        using (var writer = FileStorage.Open(_path))
+        {
+            counter = writer.NewOid();
+            other = writer.NewOid();
+            long serial = 0, otherSerial = 0;
+            for (var i = 0; i < 300; i++)
+            {
+                // Revisions of varying sizes, with another object's between them, as others' commits leave them.
+                serial = Commit(writer, (counter, serial, Make($"revision {i} " + new string('r', i % 40))));
+                tids.Add(serial);
+                if (i % 3 == 0) otherSerial = Commit(writer, (other, otherSerial, Make(new string('o', 50 + (i * 37 % 3000)))));
+            }
+        }
+        using var reader = FileStorage.Open(_path);
+        // Newest first, then each older revision: every step is just before the bytes read last.
+        for (var i = tids.Count - 1; i >= 0; i -= 1 + (i % 4))
+            Assert.Equal($"revision {i} " + new string('r', i % 40), Text(reader.LoadBefore(counter, tids[i] + 1)));
+        Assert.Null(reader.LoadBefore(counter, tids[0]));
+        Assert.Equal("revision 299 " + new string('r', 299 % 40), Text(reader.Load(counter)));
+    }
 }
