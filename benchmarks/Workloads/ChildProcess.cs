@@ -8,13 +8,14 @@ namespace Persistence.Workloads;
 /// The "new process" workloads: the harness starts itself again (<c>dotnet Workloads.dll --child W3 --side … --db …</c>,
 /// or the app host with the same arguments) and reads what the child prints on stdout, one line each:
 /// "started" first thing in Main, "ready" when it waits for "go" on stdin (W7), and a JSON object with
-/// its numbers last. The child's stderr goes straight to the parent's.
+/// its numbers last (after which a W7 child waits for "exit"). The child's stderr goes straight to the parent's.
 /// </summary>
 internal sealed class ChildProcess : IDisposable
 {
     public const string StartedLine = "started";
     public const string ReadyLine = "ready";
     public const string GoLine = "go";
+    public const string ExitLine = "exit";
 
     private static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
@@ -77,13 +78,31 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Reads the child's result line and waits for it to exit.</summary>
     public Dictionary<string, double> Result()
     {
+        var result = ReadResult();
+        WaitForExit();
+        return result;
+    }
+
+    /// <summary>Reads the child's result line (a child that waits for "exit" after it is still running).</summary>
+    public Dictionary<string, double> ReadResult()
+    {
         var line = ReadLine();
         if (!line.StartsWith('{')) throw new InvalidOperationException($"The {_what} printed '{line}' where its result was expected.");
-        var result = JsonSerializer.Deserialize<Dictionary<string, double>>(line, Json)
+        return JsonSerializer.Deserialize<Dictionary<string, double>>(line, Json)
             ?? throw new InvalidOperationException($"The {_what} printed an empty result.");
+    }
+
+    /// <summary>Tells a child that reported its result (<see cref="ReportAndWaitForExit"/>) to close and exit.</summary>
+    public void Release()
+    {
+        _process.StandardInput.WriteLine(ExitLine);
+        _process.StandardInput.Flush();
+    }
+
+    public void WaitForExit()
+    {
         if (!_process.WaitForExit(TimeSpan.FromMinutes(5))) throw new TimeoutException($"The {_what} did not exit.");
         if (_process.ExitCode != 0) throw new InvalidOperationException($"The {_what} exited with {_process.ExitCode}.");
-        return result;
     }
 
     public void Dispose()
@@ -124,6 +143,7 @@ internal sealed class ChildProcess : IDisposable
         try
         {
             var arguments = new ChildArguments(named);
+            // Null from a child that printed its result itself (ReportAndWaitForExit).
             var result = args[1] switch
             {
                 "W3" => W3ColdRead.Child(arguments),
@@ -134,7 +154,7 @@ internal sealed class ChildProcess : IDisposable
                 "B3" => B3BTreeScan.Child(arguments),
                 _ => throw new ArgumentException($"unknown child workload '{args[1]}'"),
             };
-            Console.Out.WriteLine(JsonSerializer.Serialize(result, Json));
+            if (result is not null) Report(result);
             return 0;
         }
         catch (Exception e)
@@ -149,8 +169,30 @@ internal sealed class ChildProcess : IDisposable
     {
         Console.Out.WriteLine(ReadyLine);
         Console.Out.Flush();
+        ExpectFromParent(GoLine);
+    }
+
+    /// <summary>
+    /// In the child: prints the result, then waits for the parent's "exit" (W7: a child that is done
+    /// closes its database and exits only when every child is done, so that no closing or exiting
+    /// process takes the cores from those still timed).
+    /// </summary>
+    public static void ReportAndWaitForExit(Dictionary<string, double> result)
+    {
+        Report(result);
+        ExpectFromParent(ExitLine);
+    }
+
+    private static void Report(Dictionary<string, double> result)
+    {
+        Console.Out.WriteLine(JsonSerializer.Serialize(result, Json));
+        Console.Out.Flush();
+    }
+
+    private static void ExpectFromParent(string expected)
+    {
         var line = Console.In.ReadLine();
-        if (line != GoLine) throw new InvalidOperationException($"expected '{GoLine}' from the parent, got '{line}'");
+        if (line != expected) throw new InvalidOperationException($"expected '{expected}' from the parent, got '{line}'");
     }
 }
 

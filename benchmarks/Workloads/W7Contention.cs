@@ -7,9 +7,13 @@ namespace Persistence.Workloads;
 /// W7: 8 processes at once, each running read-modify-write transactions on its own person (Age + 1)
 /// and on one shared counter (ours: the PersistentCounter under the root, which merges concurrent
 /// increments; SQLite: the row of <c>counters</c>, in the same transaction), retrying on conflict.
-/// The children open the database and wait; the parent starts them together and times until the last
-/// one reports. Then it checks that no update was lost: the counter rose by 8 × 200 = 1,600 and each
-/// person's Age by 200.
+/// The children open the database and warm up, then wait for each other: once every child has warmed
+/// up (and no one commits), each catches up with what the others committed meanwhile, as a process
+/// that had just opened the database would be current, and waits again; the parent starts them
+/// together and times until the last one reports. A child that is done keeps its database open and
+/// exits only once every child is done, so no closing or exiting process takes the cores from those
+/// still timed. Then the parent checks that no update was lost: the counter rose by 8 × 200 = 1,600
+/// and each person's Age by 200.
 /// </summary>
 internal static class W7Contention
 {
@@ -43,10 +47,15 @@ internal static class W7Contention
                 child.WaitStarted();
                 child.WaitReady();
             }
+            // Every child has warmed up: each catches up.
+            foreach (var child in children) child.Go();
+            foreach (var child in children) child.WaitReady();
             // After the children's warm-up transactions, which change the same objects.
             var (agesBefore, counterBefore) = Read(side, path, ids);
             foreach (var child in children) child.Go();
-            var results = children.Select(child => child.Result()).ToList();
+            var results = children.Select(child => child.ReadResult()).ToList();
+            foreach (var child in children) child.Release();
+            foreach (var child in children) child.WaitForExit();
             // From the first child's first transaction to the last child's last commit, on the
             // machine's monotonic clock (the same in every process): closing the databases and exiting
             // come after and are not throughput.
@@ -101,35 +110,41 @@ internal static class W7Contention
         return (ages, (long)Sql.Scalar(sqlite, "SELECT value FROM counters WHERE id = 1")!);
     }
 
-    /// <summary>In the child.</summary>
-    public static Dictionary<string, double> Child(ChildArguments arguments)
+    /// <summary>In the child: reports its result itself (see <see cref="ChildProcess.ReportAndWaitForExit"/>), so returns null.</summary>
+    public static Dictionary<string, double>? Child(ChildArguments arguments)
     {
         var id = arguments.Int("person");
         var transactions = arguments.Int("transactions");
         var warmUp = arguments.Int("warmup");
-        var (conflicts, started, ended) = arguments.Side == Side.Persistence
-            ? ChildOurs(arguments.Database, id, transactions, warmUp)
-            : ChildSqlite(arguments.Database, id, transactions, warmUp);
-        return new()
-        {
-            ["transactions"] = transactions,
-            ["conflicts"] = conflicts,
-            ["started"] = started,
-            ["ended"] = ended,
-            ["ms"] = Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds,
-        };
+        if (arguments.Side == Side.Persistence) ChildOurs(arguments.Database, id, transactions, warmUp);
+        else ChildSqlite(arguments.Database, id, transactions, warmUp);
+        return null;
     }
 
-    private static (int Conflicts, long Started, long Ended) ChildOurs(string path, int id, int transactions, int warmUp)
+    /// <summary>What a child reports.</summary>
+    private static Dictionary<string, double> Result(int transactions, int conflicts, long started, long ended) => new()
+    {
+        ["transactions"] = transactions,
+        ["conflicts"] = conflicts,
+        ["started"] = started,
+        ["ended"] = ended,
+        ["ms"] = Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds,
+    };
+
+    private static void ChildOurs(string path, int id, int transactions, int warmUp)
     {
         using var database = Ours.Open(path);
         using var connection = database.OpenConnection();
         WarmUp.Run(batch => RunOurs(connection, id, batch), warmUp);
         ChildProcess.SignalReadyAndWait();
+        // Catch up with the others' warm-up transactions: the next transaction starts from the newest state.
+        connection.Abort();
+        ChildProcess.SignalReadyAndWait();
 
         var started = Stopwatch.GetTimestamp();
         var conflicts = RunOurs(connection, id, transactions);
-        return (conflicts, started, Stopwatch.GetTimestamp());
+        var ended = Stopwatch.GetTimestamp();
+        ChildProcess.ReportAndWaitForExit(Result(transactions, conflicts, started, ended));
     }
 
     /// <summary>The read-modify-write transactions; returns how many conflicts were retried.</summary>
@@ -158,7 +173,7 @@ internal static class W7Contention
         return conflicts;
     }
 
-    private static (int Conflicts, long Started, long Ended) ChildSqlite(string path, int id, int transactions, int warmUp)
+    private static void ChildSqlite(string path, int id, int transactions, int warmUp)
     {
         using var connection = Sql.Open(path);
         using var begin = Sql.Prepare(connection, "BEGIN IMMEDIATE");
@@ -172,10 +187,14 @@ internal static class W7Contention
         updateAge.Parameters[0].Value = id;
         WarmUp.Run(Run, warmUp);
         ChildProcess.SignalReadyAndWait();
+        // A read brings the connection's page cache up to the others' warm-up transactions.
+        _ = selectCounter.ExecuteScalar();
+        ChildProcess.SignalReadyAndWait();
 
         var started = Stopwatch.GetTimestamp();
         var conflicts = Run(transactions);
-        return (conflicts, started, Stopwatch.GetTimestamp());
+        var ended = Stopwatch.GetTimestamp();
+        ChildProcess.ReportAndWaitForExit(Result(transactions, conflicts, started, ended));
 
         int Run(int count)
         {
