@@ -13,8 +13,9 @@ public sealed partial class FileStorage
     /// <remarks>
     /// No lock is taken: committed transactions are never rewritten (the file is append-only), so the
     /// bytes up to the end of the last committed transaction stay what they are while they are copied.
-    /// (Copying the file with <c>cp</c> works too: a transaction that was half written when the copy
-    /// reached it is an incomplete tail that opening ignores.)
+    /// (Copying the file with <c>cp</c> works too if its writers reserve no free space
+    /// (<see cref="FileStorageOptions.ReserveFreeSpace"/>): a transaction that was half written when
+    /// the copy reached it is then an incomplete tail that opening ignores.)
     /// </remarks>
     /// <param name="destinationPath">Where the backup goes; an existing file there is replaced.</param>
     /// <returns>The tid of the last transaction in the backup.</returns>

@@ -740,6 +740,7 @@ public sealed partial class FileStorage : IStorage
         // A relaxed commit still flushes while the durable end is unknown (a new lock file), so that a
         // later system crash can tell a lost tail from damage (see ScanTail).
         if (_durability == Durability.Relaxed && _durableEndKnown) return;
+        _lockFile?.Signal?.Appended();
         MakeDurable(end, epoch);
     }
 

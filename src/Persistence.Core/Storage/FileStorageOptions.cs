@@ -24,10 +24,13 @@ public sealed class FileStorageOptions
     /// makes the file longer also puts its new size on disk, a metadata (or journal) write besides the
     /// data; with the reservation, small durable commits are up to a third faster. The
     /// committed transactions are never rewritten either way, and a writer cuts what is left of its
-    /// reservation off when it closes. Set false to keep the file growing strictly at its end, byte for
-    /// byte, for a tool that copies only what lies beyond the length of an earlier copy (such as
-    /// <c>rsync --append</c>); <see cref="FileStorage.Backup"/>, <c>cp</c> and plain <c>rsync</c> work
-    /// either way. Ignored when <see cref="ReadOnly"/>.
+    /// reservation off when it closes. <see cref="FileStorage.Backup"/> copies a database in use either
+    /// way. Set false to keep the file growing strictly at its end, byte for byte, for tools that copy
+    /// the file while writers commit: <c>cp</c>, <c>rsync</c>, or <c>rsync --append</c>, which copies
+    /// only what lies beyond the length of an earlier copy. With the reservation, a transaction written
+    /// over reserved zeros while such a copy passes it can come out half zeros in the copy, with
+    /// complete transactions after it, which opening the copy takes for damage. Ignored when
+    /// <see cref="ReadOnly"/>.
     /// </summary>
     public bool ReserveFreeSpace { get; init; } = true;
 }

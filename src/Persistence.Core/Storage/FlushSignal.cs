@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -30,6 +31,15 @@ internal sealed class FlushSignal : IDisposable
     private const int FutexWait = 0;
     private const int FutexWake = 1;
 
+    // The words after the flush count (in ints from it): how many durable commits were appended (a
+    // count that wraps), how many of them the last flush took in, that count when the last flush
+    // started and when it ended, and whether a flusher is waiting for appends (see Gather).
+    private const int AppendsWord = 1;
+    private const int LastGroupWord = 2;
+    private const int StartAppendsWord = 3;
+    private const int EndAppendsWord = 4;
+    private const int GatheringWord = 5;
+
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly SafeMemoryMappedViewHandle _mapping;
@@ -47,6 +57,9 @@ internal sealed class FlushSignal : IDisposable
 
     /// <summary>The flush count in the mapped lock file; only touched between <see cref="Use"/> and <see cref="Done"/>.</summary>
     private ref int Word => ref Unsafe.AddByteOffset(ref Unsafe.NullRef<int>(), _address);
+
+    /// <summary>The word <paramref name="index"/> ints after the flush count.</summary>
+    private ref int At(int index) => ref Unsafe.Add(ref Word, index);
 
     /// <summary>Maps the flush count of the lock file open as <paramref name="lockFile"/>; null where futexes are not available.</summary>
     public static FlushSignal? TryCreate(SafeFileHandle lockFile)
@@ -140,6 +153,84 @@ internal sealed class FlushSignal : IDisposable
             Interlocked.Increment(ref Word);
             var none = default(Timespec);
             _ = Futex(_syscall, _address, FutexWake, int.MaxValue, ref none, 0, 0);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>Counts a durable commit appended (called before its writer waits for the disk), and wakes a flusher that gathers.</summary>
+    public void Appended()
+    {
+        if (!Use()) return;
+        try
+        {
+            Interlocked.Increment(ref At(AppendsWord));
+            if (Volatile.Read(ref At(GatheringWord)) != 0)
+            {
+                var none = default(Timespec);
+                _ = Futex(_syscall, _address + (AppendsWord * sizeof(int)), FutexWake, 1, ref none, 0, 0);
+            }
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>
+    /// With the sync turn held, before a flush: waits at most <paramref name="maxMicroseconds"/> for the
+    /// writers the last flush released to append their next transactions (as many as that flush took
+    /// in), so that this flush takes them in too, then notes where this flush starts.
+    /// </summary>
+    /// <remarks>
+    /// Without it, writers settle into two groups that take turns: the one whose flush just ended
+    /// prepares its next transactions while the other's flush runs, and each flush takes in half of
+    /// them. Waiting for the released group to come back makes one flush take in all. A writer alone
+    /// never waits (the last flush took in one transaction, its own); when fewer writers come back than
+    /// the last flush took in, the wait ends at the limit and the next one expects fewer.
+    /// </remarks>
+    public void Gather(int maxMicroseconds)
+    {
+        if (!Use()) return;
+        try
+        {
+            var lastGroup = Volatile.Read(ref At(LastGroupWord));
+            var released = Volatile.Read(ref At(EndAppendsWord));
+            if (maxMicroseconds > 0 && Volatile.Read(ref At(AppendsWord)) - released < lastGroup)
+            {
+                var deadline = Stopwatch.GetTimestamp() + (maxMicroseconds * Stopwatch.Frequency / 1_000_000);
+                // Set before the count is looked at, so an append either is seen or wakes the wait.
+                Interlocked.Exchange(ref At(GatheringWord), 1);
+                while (true)
+                {
+                    var appends = Volatile.Read(ref At(AppendsWord));
+                    if (appends - released >= lastGroup) break;
+                    var remaining = deadline - Stopwatch.GetTimestamp();
+                    if (remaining <= 0) break;
+                    var timeout = new Timespec { Nanoseconds = remaining * 1_000_000_000 / Stopwatch.Frequency };
+                    _ = Futex(_syscall, _address + (AppendsWord * sizeof(int)), FutexWait, appends, ref timeout, 0, 0);
+                }
+                Volatile.Write(ref At(GatheringWord), 0);
+            }
+            var now = Volatile.Read(ref At(AppendsWord));
+            Volatile.Write(ref At(LastGroupWord), Math.Max(1, now - Volatile.Read(ref At(StartAppendsWord))));
+            Volatile.Write(ref At(StartAppendsWord), now);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>With the sync turn held, after a flush: notes how many commits had been appended when it ended.</summary>
+    public void Flushed()
+    {
+        if (!Use()) return;
+        try
+        {
+            Volatile.Write(ref At(EndAppendsWord), Volatile.Read(ref At(AppendsWord)));
         }
         finally
         {

@@ -47,8 +47,11 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     [Fact]
     public void CopyingTheFileWithCpWhileAWriterCommitsGivesAValidDatabase()
     {
+        // A writer that reserves no free space: cp reads the file front to back, so over reserved zeros a
+        // transaction written just as cp passes it could be copied half as zeros, with complete ones
+        // after it, which is not a prefix of the commits (FileStorageOptions.ReserveFreeSpace).
         var path = _directory.File("data.persist");
-        using var writer = StartWriter(path);
+        using var writer = StartWriter(path, reserveFreeSpace: false);
         var copies = new List<(string Path, long Acknowledged)>();
         for (var i = 0; i < 5; i++)
         {

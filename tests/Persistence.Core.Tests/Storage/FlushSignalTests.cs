@@ -88,4 +88,43 @@ public sealed class FlushSignalTests : IDisposable
         using var again = FileStorage.Open(_path);
         Assert.Equal(Make("one"), again.Iterate().Single().Data.ToArray());
     }
+    [Fact]
+    public async Task A_flusher_waits_for_as_many_appends_as_the_last_flush_took_in_and_no_longer_than_its_limit()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var flusher = FileStorageLock.OpenForWriting(_path);
+        using var other = FileStorageLock.OpenForWriting(_path);
+        var signal = SignalOf(flusher);
+
+        // A writer alone: the last flush took in one commit, its own, so it never waits.
+        signal.Appended();
+        signal.Gather(30_000_000);
+        signal.Flushed();
+        signal.Appended();
+        Assert.True(await EndsWithin(Task.Run(() => signal.Gather(30_000_000)), 10_000), "a writer alone waited for others");
+        signal.Flushed();
+
+        // A flush that took in three commits (two of another process's writers and one of this one)...
+        SignalOf(other).Appended();
+        SignalOf(other).Appended();
+        signal.Appended();
+        signal.Gather(0);
+        signal.Flushed();
+        // ... makes the next flusher wait for three appends after it ended: its own and the other's two.
+        signal.Appended();
+        var gathering = Task.Run(() => signal.Gather(30_000_000));
+        Assert.False(await EndsWithin(gathering, 200), "the flusher did not wait for the others");
+        SignalOf(other).Appended();
+        Assert.False(await EndsWithin(gathering, 200), "the flusher did not wait for the last one");
+        SignalOf(other).Appended();
+        Assert.True(await EndsWithin(gathering, 10_000), "the appends did not wake the flusher");
+        signal.Flushed();
+
+        // When they do not come back, the wait ends at its limit.
+        signal.Appended();
+        var clock = Stopwatch.StartNew();
+        signal.Gather(50_000);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(30), $"a 50 ms gathering returned after {clock.Elapsed.TotalMilliseconds} ms");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"a 50 ms gathering took {clock.Elapsed}");
+    }
 }
