@@ -14,9 +14,10 @@ public sealed class BTreeProcessTests(ITestOutputHelper output)
 
     /// <summary>
     /// Transactions of 10 keys, scattered or appended in increasing order by every writer, conflict
-    /// rarely (measured: 0.1–0.3%). Scattered keys touch a bucket each, so a transaction of 100 keys
-    /// touches most buckets of this small, growing tree and races every split: the hard case (measured
-    /// 20–33%), bounded loosely; without merging, nearly every transaction would conflict.
+    /// rarely (measured on the 2-core machine, 2026-11-26: 0.3–1.5%). Scattered keys touch a bucket
+    /// each, so a transaction of 100 keys touches most buckets of this small, growing tree and races
+    /// every split: the hard case (measured 32–38%), bounded loosely; without merging, nearly every
+    /// transaction would conflict.
     /// </summary>
     [Theory]
     [InlineData("scattered", 10, 2.0)]
