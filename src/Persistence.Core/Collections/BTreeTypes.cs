@@ -156,13 +156,18 @@ internal static class BTreeTypes<TKey, TValue>
             ? PackedIntegers.Read<TValue>(ref reader, 0, extra, out count) ?? throw NullArray()
             : ReadArray(ref reader, ValueCodec!, s_rawValues, 0, extra, out count);
 
-    /// <summary>Reads the values of a bucket whose values are references as references (the same bytes as <see cref="ReadValues"/>).</summary>
-    public static ObjectReference[] ReadReferences(ref RecordReader reader, out int count)
+    /// <summary>Reads the values of a bucket whose values are references as references (the same bytes as <see cref="ReadValues"/>); <paramref name="notNull"/> counts those that are not null.</summary>
+    public static ObjectReference[] ReadReferences(ref RecordReader reader, out int count, out int notNull)
     {
         count = reader.ReadCount(ValueCodec!.MinimumSize);
         if (count < 0) throw NullArray();
         var references = new ObjectReference[count];
-        for (var i = 0; i < count; i++) references[i] = reader.ReadObjectReference();
+        notNull = 0;
+        for (var i = 0; i < count; i++)
+        {
+            references[i] = reader.ReadObjectReference();
+            if (!references[i].Oid.IsNull) notNull++;
+        }
         return references;
     }
 

@@ -24,8 +24,6 @@ public sealed class Database : IDisposable
     private readonly bool _ownsStorage;
     private readonly Lock _gate = new();
     private readonly List<Connection> _open = [];
-    // _open.Count, for loads to read without the lock.
-    private volatile int _openCount;
     private readonly Stack<Connection> _pool = new();
     private readonly RecordCache _cache;
     private readonly object _stateSignal = new();
@@ -116,7 +114,7 @@ public sealed class Database : IDisposable
         if (pooled is not null)
         {
             pooled.Reopen();
-            lock (_gate) Opened(pooled);
+            lock (_gate) _open.Add(pooled);
             return pooled;
         }
         return Track(new Connection(this, readOnly: false, autoRefresh: false));
@@ -261,7 +259,6 @@ public sealed class Database : IDisposable
             _disposed = true;
             open = [.. _open];
             _open.Clear();
-            _openCount = 0;
             _pool.Clear();
         }
         foreach (var connection in open) connection.CloseFromDatabase();
@@ -279,8 +276,9 @@ public sealed class Database : IDisposable
         var record = Storage.LoadBefore(oid, beforeTid);
         // The cache is there for connections open side by side. A lone connection keeps the objects it
         // loads itself, so copying their records as well would only cost time and memory (30% of a
-        // new process's first pass over 100,000 objects).
-        if (record is { } found && _openCount > 1) _cache.Put(found, beforeTid - 1);
+        // new process's first pass over 100,000 objects). The count is read without the lock: a load
+        // racing an open or a close may keep a record or not, either of which is right.
+        if (record is { } found && _open.Count > 1) _cache.Put(found, beforeTid - 1);
         return record;
     }
 
@@ -303,7 +301,6 @@ public sealed class Database : IDisposable
         lock (_gate)
         {
             _open.Remove(connection);
-            _openCount = _open.Count;
             if (!_disposed && !connection.IsReadOnly && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
         }
     }
@@ -314,15 +311,9 @@ public sealed class Database : IDisposable
         {
             if (_disposed)
                 throw new ObjectDisposedException(nameof(Database));
-            Opened(connection);
+            _open.Add(connection);
         }
         return connection;
-    }
-
-    private void Opened(Connection connection)
-    {
-        _open.Add(connection);
-        _openCount = _open.Count;
     }
 
     private static TimeSpan Backoff(int attempt) =>

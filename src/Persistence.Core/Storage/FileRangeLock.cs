@@ -78,15 +78,7 @@ internal sealed class FileRangeLock
     /// <summary>Locks byte <paramref name="offset"/> if no one else holds it; false otherwise.</summary>
     public bool TryEnter(long offset, bool exclusive)
     {
-        if (UseOfdLocks)
-        {
-            var flock = new Flock { Type = exclusive ? F_WRLCK : F_RDLCK, Whence = 0, Start = offset, Length = 1 };
-            if (Native.fcntl(_handle, F_OFD_SETLK, ref flock) == 0) return true;
-            var error = Marshal.GetLastPInvokeError();
-            if (error is EAGAIN or EACCES) return false;
-            if (error != EINVAL) throw LockError(error);
-            s_noOfdLocks = true;
-        }
+        if (UseOfdLocks && TryOfdLock(offset, exclusive ? F_WRLCK : F_RDLCK) is { } taken) return taken;
         var turn = FallbackTurn(offset);
         if (!turn.Wait(0)) return false;
         if (TryFallbackLock(offset)) return true;
@@ -104,13 +96,19 @@ internal sealed class FileRangeLock
     {
         if (!UseOfdLocks) return false;
         if (!exclusive) return TryOfdWait(offset, F_RDLCK);
-        var flock = new Flock { Type = F_WRLCK, Whence = 0, Start = offset, Length = 1 };
+        return TryOfdLock(offset, F_WRLCK) ?? false;
+    }
+
+    /// <summary>One try at an open file description lock: whether it was taken, or null when the kernel has none (then it is not asked again).</summary>
+    private bool? TryOfdLock(long offset, short type)
+    {
+        var flock = new Flock { Type = type, Whence = 0, Start = offset, Length = 1 };
         if (Native.fcntl(_handle, F_OFD_SETLK, ref flock) == 0) return true;
         var error = Marshal.GetLastPInvokeError();
         if (error is EAGAIN or EACCES) return false;
         if (error != EINVAL) throw LockError(error);
         s_noOfdLocks = true;
-        return false;
+        return null;
     }
 
     /// <summary>Releases the lock on byte <paramref name="offset"/> taken by <see cref="Enter"/> or <see cref="TryEnter"/>.</summary>

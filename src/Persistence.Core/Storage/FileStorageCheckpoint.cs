@@ -202,10 +202,7 @@ internal static class FileStorageCheckpoint
         {
             using var file = File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             Span<byte> header = stackalloc byte[HeaderSize];
-            if (ReadAt(file, 0, header) < HeaderSize || !header[..8].SequenceEqual(Signature)
-                || BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != Version
-                || new Guid(header[16..32]) != databaseId || BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) != fileId)
-                return null;
+            if (HeaderRejection(header, ReadAt(file, 0, header), databaseId, fileId) is not null) return null;
             return BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -214,18 +211,24 @@ internal static class FileStorageCheckpoint
         }
     }
 
+    /// <summary>Why a header (<paramref name="read"/> bytes of it read) is not a checkpoint of this file, or null if it is one.</summary>
+    private static string? HeaderRejection(ReadOnlySpan<byte> header, int read, Guid databaseId, ulong fileId)
+    {
+        if (read < HeaderSize || !header[..8].SequenceEqual(Signature)) return "the checkpoint has no valid header";
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != Version || BinaryPrimitives.ReadUInt32LittleEndian(header[12..]) != HeaderSize)
+            return "the checkpoint has another format version";
+        if (new Guid(header[16..32]) != databaseId) return "the checkpoint belongs to another database";
+        if (BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) != fileId)
+            return "the checkpoint belongs to another file of this database (before or after a pack)";
+        return null;
+    }
+
     private static LoadedCheckpoint? Read(SafeFileHandle file, Guid databaseId, ulong fileId, long dataLength, out string? rejection)
     {
         var length = RandomAccess.GetLength(file);
         Span<byte> header = stackalloc byte[HeaderSize];
-        if (length < HeaderSize || ReadAt(file, 0, header) < HeaderSize || !header[..8].SequenceEqual(Signature))
-            return Reject("the checkpoint has no valid header", out rejection);
-        if (BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != Version || BinaryPrimitives.ReadUInt32LittleEndian(header[12..]) != HeaderSize)
-            return Reject("the checkpoint has another format version", out rejection);
-        if (new Guid(header[16..32]) != databaseId)
-            return Reject("the checkpoint belongs to another database", out rejection);
-        if (BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) != fileId)
-            return Reject("the checkpoint belongs to another file of this database (before or after a pack)", out rejection);
+        if (HeaderRejection(header, length < HeaderSize ? 0 : ReadAt(file, 0, header), databaseId, fileId) is { } wrong)
+            return Reject(wrong, out rejection);
         var info = new CheckpointInfo(
             databaseId, fileId,
             BinaryPrimitives.ReadInt64LittleEndian(header[40..]),

@@ -108,12 +108,11 @@ internal sealed class FlushSignal : IDisposable
     /// <summary>Sleeps until the flush count is no longer <paramref name="seen"/>, or for at most <paramref name="timeoutMicroseconds"/>.</summary>
     public void Wait(int seen, int timeoutMicroseconds)
     {
-        var timeout = new Timespec { Seconds = timeoutMicroseconds / 1_000_000, Nanoseconds = timeoutMicroseconds % 1_000_000 * 1000L };
         if (!Use()) return;
         try
         {
             // Any result will do: woken, the count already moved on, timed out or interrupted; the caller looks again.
-            _ = Futex(_syscall, _address, FutexWait, seen, ref timeout, 0, 0);
+            SleepOn(0, seen, timeoutMicroseconds * 1000L);
         }
         finally
         {
@@ -151,8 +150,7 @@ internal sealed class FlushSignal : IDisposable
         try
         {
             Interlocked.Increment(ref Word);
-            var none = default(Timespec);
-            _ = Futex(_syscall, _address, FutexWake, int.MaxValue, ref none, 0, 0);
+            WakeOn(0, int.MaxValue);
         }
         finally
         {
@@ -167,11 +165,7 @@ internal sealed class FlushSignal : IDisposable
         try
         {
             Interlocked.Increment(ref At(AppendsWord));
-            if (Volatile.Read(ref At(GatheringWord)) != 0)
-            {
-                var none = default(Timespec);
-                _ = Futex(_syscall, _address + (AppendsWord * sizeof(int)), FutexWake, 1, ref none, 0, 0);
-            }
+            if (Volatile.Read(ref At(GatheringWord)) != 0) WakeOn(AppendsWord, 1);
         }
         finally
         {
@@ -209,8 +203,7 @@ internal sealed class FlushSignal : IDisposable
                     if (appends - released >= lastGroup) break;
                     var remaining = deadline - Stopwatch.GetTimestamp();
                     if (remaining <= 0) break;
-                    var timeout = new Timespec { Nanoseconds = remaining * 1_000_000_000 / Stopwatch.Frequency };
-                    _ = Futex(_syscall, _address + (AppendsWord * sizeof(int)), FutexWait, appends, ref timeout, 0, 0);
+                    SleepOn(AppendsWord, appends, remaining * 1_000_000_000 / Stopwatch.Frequency);
                 }
                 Volatile.Write(ref At(GatheringWord), 0);
             }
@@ -257,6 +250,20 @@ internal sealed class FlushSignal : IDisposable
     }
 
     private void Done() => _mapping.DangerousRelease();
+
+    /// <summary>Sleeps while word <paramref name="index"/> (see <see cref="At"/>) is <paramref name="seen"/>, at most <paramref name="nanoseconds"/>; between Use and Done.</summary>
+    private void SleepOn(int index, int seen, long nanoseconds)
+    {
+        var timeout = new Timespec { Seconds = nanoseconds / 1_000_000_000, Nanoseconds = nanoseconds % 1_000_000_000 };
+        _ = Futex(_syscall, _address + (index * sizeof(int)), FutexWait, seen, ref timeout, 0, 0);
+    }
+
+    /// <summary>Wakes up to <paramref name="count"/> sleepers on word <paramref name="index"/>; between Use and Done.</summary>
+    private void WakeOn(int index, int count)
+    {
+        var none = default(Timespec);
+        _ = Futex(_syscall, _address + (index * sizeof(int)), FutexWake, count, ref none, 0, 0);
+    }
 
     public void Dispose()
     {
