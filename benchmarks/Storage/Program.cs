@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using Persistence;
@@ -163,23 +162,9 @@ static double Median(int runs, Func<double> measure)
     return times[runs / 2];
 }
 
-// A record as RecordFormat lays it out: type id, schema version, state, references, their count.
-static byte[] Record(string state, params Oid[] references)
-{
-    var text = System.Text.Encoding.UTF8.GetBytes(state);
-    var record = new byte[RecordFormat.HeaderSize + text.Length + 8 * references.Length + 4];
-    BinaryPrimitives.WriteUInt32LittleEndian(record, 7);
-    BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(4), 1);
-    text.CopyTo(record.AsSpan(RecordFormat.HeaderSize));
-    var position = RecordFormat.HeaderSize + text.Length;
-    foreach (var reference in references)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(position), reference.Value);
-        position += 8;
-    }
-    BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(position), (uint)references.Length);
-    return record;
-}
+// A record of type 7 with a text state and references.
+static byte[] Record(string state, params Oid[] references) =>
+    RecordFormat.Compose(7, 1, System.Text.Encoding.UTF8.GetBytes(state), references);
 
 static Oid[] References(ReadOnlySpan<byte> record)
 {

@@ -47,7 +47,7 @@ public sealed partial class PersistentGenerator
                     case SpecialType.System_Double: return Primitive("f64", 8, "Double");
                     case SpecialType.System_Decimal: return Primitive("dec", 16, "Decimal");
                     case SpecialType.System_DateTime: return Primitive("datetime", 8, "DateTime");
-                    case SpecialType.System_String: return Primitive("str", 4, "String", readsNull: true);
+                    case SpecialType.System_String: return Primitive("str", 1, "String", readsNull: true);
                     // Native integers are stored as 64 bits; reading checks that the value fits this process.
                     case SpecialType.System_IntPtr: return new StorageSpec(StorageKind.Codec, "i64", 8, Codecs + ".IntPtr");
                     case SpecialType.System_UIntPtr: return new StorageSpec(StorageKind.Codec, "u64", 8, Codecs + ".UIntPtr");
@@ -56,7 +56,7 @@ public sealed partial class PersistentGenerator
                 switch (type)
                 {
                     case IArrayTypeSymbol { IsSZArray: true, ElementType.SpecialType: SpecialType.System_Byte }:
-                        return new StorageSpec(StorageKind.Inline, "bytes", 4, Codecs + ".Bytes", "WriteBytes", "", "ReadBytes", "", ReadsNull: true);
+                        return new StorageSpec(StorageKind.Inline, "bytes", 1, Codecs + ".Bytes", "WriteBytes", "", "ReadBytes", "", ReadsNull: true);
                     case IArrayTypeSymbol { IsSZArray: true } array:
                         return Collection("array", "Array", array.ElementType, array.ElementType, format, visiting, cancellationToken);
                     case INamedTypeSymbol named:
@@ -133,7 +133,7 @@ public sealed partial class PersistentGenerator
                     return new StorageSpec(
                         StorageKind.Codec,
                         $"dict<{key.TypeCode},{value.TypeCode}>",
-                        4,
+                        1,
                         $"{Codecs}.Dictionary<{keyType.ToDisplayString(format)}, {valueType.ToDisplayString(format)}>({Suppress(key.Codec, keyType)}, {Suppress(value.Codec, valueType)})");
                 }
 
@@ -150,7 +150,7 @@ public sealed partial class PersistentGenerator
                 if (allowReference && IsPersistentReference(type))
                 {
                     var name = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(format);
-                    return new StorageSpec(StorageKind.Inline, "ref", 8, $"{Codecs}.Reference<{name}>()", "WriteReference", "", $"ReadReference<{name}>", "", ReadsNull: true);
+                    return new StorageSpec(StorageKind.Inline, "ref", 1, $"{Codecs}.Reference<{name}>()", "WriteReference", "", $"ReadReference<{name}>", "", ReadsNull: true);
                 }
 
                 return null;
@@ -187,7 +187,7 @@ public sealed partial class PersistentGenerator
                 return new StorageSpec(
                     StorageKind.Codec,
                     $"{code}<{element.TypeCode}>",
-                    4,
+                    1,
                     $"{Codecs}.{factory}<{typeArgument.ToDisplayString(format)}>({Suppress(element.Codec, elementType)})");
             }
 

@@ -172,7 +172,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         _stamp = reader.ReadInt64();
         _removed = reader.ReadBoolean();
         _keys = BTreeTypes<TKey, TValue>.ReadKeys(ref reader, 1, 1, out var separators);
-        var count = reader.ReadCount(8);
+        var count = reader.ReadCount(1);
         if (count != separators + 1 && !(count == 0 && separators == 0))
             throw new FormatException($"A record is damaged: a BTree node has {count} children and {separators} separators.");
         var children = new PersistentObject[count + 1];

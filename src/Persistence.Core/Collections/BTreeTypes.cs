@@ -114,8 +114,16 @@ internal static class BTreeTypes<TKey, TValue>
         var size = Estimate(keys) + (values is null ? 0 : Estimate(values));
         return Math.Clamp(2048 / Math.Max(size, 1), 32, 512);
 
-        static int Estimate<T>(ValueCodec<T> codec) =>
-            codec.MinimumSize + (codec.TypeCode is "str" or "bytes" || codec.TypeCode.Contains('<') || codec.TypeCode.StartsWith('{') ? 16 : 0);
+        // Sizes as a format with fixed-width lengths and references would write them (the shape of
+        // the tree does not follow the encoding).
+        static int Estimate<T>(ValueCodec<T> codec) => codec.TypeCode switch
+        {
+            "ref" => 8,
+            "str" or "bytes" => 20,
+            var code when code.Contains('<') => 20,
+            var code when code.StartsWith('{') => codec.MinimumSize + 16,
+            _ => codec.MinimumSize,
+        };
     }
 
     /// <summary>Whether the codec writes values exactly as their little-endian memory (so arrays can be copied whole).</summary>

@@ -373,12 +373,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
         var span = record.Data.Span;
         try
         {
-            var binding = _catalog.BindForRead(RecordFormat.TypeId(span), RecordFormat.SchemaVersion(span));
+            var state = RecordFormat.State(span, out var typeId, out var schemaVersion);
+            var binding = _catalog.BindForRead(typeId, schemaVersion);
             if (binding.Type != obj.PersistentType)
                 throw new SchemaMismatchException(
                     $"{obj._oid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
                     binding.StoredName);
-            var state = RecordFormat.State(span);
             if (binding.IsCurrent) Read(obj, state);
             else Read(obj, SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName));
         }

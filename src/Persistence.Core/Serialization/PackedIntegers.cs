@@ -22,7 +22,6 @@ internal static class PackedIntegers
     private const byte PlainMode = 0;
     private const byte DeltaMode = 1;
     // The most bytes one difference takes: 64 bits, 7 a byte.
-    private const int MaxVarIntLength = 10;
 
     /// <summary>Whether <paramref name="code"/> is the type code of an integer <c>packed&lt;T&gt;</c> can hold.</summary>
     public static bool IsElementCode(string code) => code is "i8" or "u8" or "i16" or "u16" or "i32" or "u32" or "i64" or "u64";
@@ -41,7 +40,7 @@ internal static class PackedIntegers
         writer.WriteCount(items.Length);
         if (items.Length == 0) return;
         var plainLength = items.Length * Unsafe.SizeOf<T>();
-        var into = writer.GetSpan(1 + (items.Length * MaxVarIntLength));
+        var into = writer.GetSpan(1 + (items.Length * VarInt.MaxLength));
         if (TryWriteDeltas(items, into[1..], out var written))
         {
             into[0] = DeltaMode;
@@ -68,7 +67,7 @@ internal static class PackedIntegers
         for (var i = 0; i < items.Length; i++)
         {
             var value = ToInt64(items[i]);
-            var difference = ZigZag(value - previous);
+            var difference = VarInt.ZigZag(value - previous);
             previous = value;
             while (difference >= 0x80)
             {
@@ -114,10 +113,8 @@ internal static class PackedIntegers
         long previous = 0;
         for (var i = 0; i < into.Length; i++)
         {
-            ulong difference;
-            if ((uint)position < (uint)source.Length && source[position] < 0x80) difference = source[position++];
-            else if (!TryReadVarInt(source, ref position, out difference)) throw BadDifference(ref reader);
-            previous += UnZigZag(difference);
+            if (!VarInt.TryRead(source, ref position, out var difference)) throw BadDifference(ref reader);
+            previous += VarInt.UnZigZag(difference);
             if (!TryFrom(previous, out into[i])) throw reader.DamagedError($"a packed array of {typeof(T).Name} holding {previous}");
         }
         reader.Skip(position);
@@ -139,22 +136,8 @@ internal static class PackedIntegers
         var source = reader.Unread;
         var position = 0;
         for (var i = 0; i < count; i++)
-            if (!TryReadVarInt(source, ref position, out _)) throw BadDifference(ref reader);
+            if (!VarInt.TryRead(source, ref position, out _)) throw BadDifference(ref reader);
         reader.Skip(position);
-    }
-
-    /// <summary>Reads one difference (1 to 10 bytes, 7 bits each from the lowest); false if the bytes end first or it has more than 64 bits.</summary>
-    private static bool TryReadVarInt(ReadOnlySpan<byte> source, ref int position, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && (uint)position < (uint)source.Length; shift += 7)
-        {
-            var b = source[position++];
-            if (shift == 63 && b > 1) return false;
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return true;
-        }
-        return false;
     }
 
     private static FormatException BadDifference(ref RecordReader reader) =>
@@ -245,10 +228,4 @@ internal static class PackedIntegers
     {
         for (var i = 0; i < bytes.Length; i += size) bytes.Slice(i, size).Reverse();
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong ZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long UnZigZag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
 }

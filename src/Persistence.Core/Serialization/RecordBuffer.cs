@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Persistence.Serialization;
 
 /// <summary>
@@ -44,10 +42,10 @@ public sealed class RecordBuffer
             throw new InvalidOperationException("A record is already being written to this buffer; complete it first.");
         _writing = true;
         _referenceCount = 0;
-        EnsureRoom(_length, RecordFormat.HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(_bytes.AsSpan(_length), typeId);
-        BinaryPrimitives.WriteUInt16LittleEndian(_bytes.AsSpan(_length + 4), schemaVersion);
-        return new RecordWriter(this, resolver, _length, _length + RecordFormat.HeaderSize);
+        EnsureRoom(_length, 2 * VarInt.MaxLength);
+        var position = _length + VarInt.Write(_bytes.AsSpan(_length), typeId);
+        position += VarInt.Write(_bytes.AsSpan(position), schemaVersion);
+        return new RecordWriter(this, resolver, _length, position);
     }
 
     internal void AddReference(Oid oid)
@@ -59,13 +57,8 @@ public sealed class RecordBuffer
     internal RecordSlice CompleteRecord(int start, int position)
     {
         if (!_writing) throw new InvalidOperationException("No record is being written to this buffer.");
-        var size = 8 * _referenceCount + 4;
-        EnsureRoom(position, size);
-        var span = _bytes.AsSpan(position, size);
-        for (var i = 0; i < _referenceCount; i++)
-            BinaryPrimitives.WriteUInt64LittleEndian(span[(8 * i)..], _references[i]);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[(8 * _referenceCount)..], (uint)_referenceCount);
-        _length = position + size;
+        EnsureRoom(position, VarInt.MaxLength * _referenceCount + 5);
+        _length = position + RecordFormat.WriteReferences(_bytes.AsSpan(position), _references.AsSpan(0, _referenceCount));
         _referenceCount = 0;
         _writing = false;
         return new RecordSlice(start, _length - start);

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Persistence.Serialization;
 
 /// <summary>
@@ -7,79 +5,167 @@ namespace Persistence.Serialization;
 /// </summary>
 /// <remarks>
 /// <code>
-/// offset 0        u32  type id (database-wide, from the schema catalog; 0 = the catalog itself)
-/// offset 4        u16  schema version of that type the state was written with
-/// offset 6        ...  state: the fields, positional, as the type's schema lists them
-/// end - 4 - 8n    u64  × n  the oids this record references (may repeat; no order)
-/// end - 4         u32  n
+/// varint        type id (database-wide, from the schema catalog; 0 = the catalog itself)
+/// varint        schema version of that type the state was written with
+/// ...           state: the fields, positional, as the type's schema lists them
+/// varint × n    the oids this record references (may repeat; no order), each as its zigzag-mapped
+///               difference from the one before it (the first: from 0)
+/// end − k .. end  the byte length of that reference list, a varint written backwards (k bytes)
 /// </code>
-/// All integers are little-endian. The reference list sits at the end so a storage (pack, garbage
-/// collection) can walk references without decoding state, and so a writer can append it after the
-/// state without knowing the count in advance.
+/// Varints are <see cref="VarInt"/>'s. The backward varint's last byte holds the lowest 7 bits, with
+/// the high bit set when the byte before it holds the next 7. The reference list sits at the end so
+/// a storage (pack, garbage collection) can walk references without decoding state, and so a writer
+/// can append it after the state without knowing the count in advance. docs/FORMAT.md has the same.
 /// </remarks>
 public static class RecordFormat
 {
-    /// <summary>The size of the fixed header before the state.</summary>
-    public const int HeaderSize = 6;
-
-    /// <summary>The smallest possible record: a header, an empty state and an empty reference list.</summary>
-    public const int MinimumSize = HeaderSize + 4;
+    /// <summary>The smallest possible record: a one-byte type id and schema version, an empty state and an empty reference list.</summary>
+    public const int MinimumSize = 3;
 
     /// <summary>The type id reserved for the schema catalog record.</summary>
     public const uint CatalogTypeId = 0;
 
     /// <summary>Reads the type id of a record.</summary>
-    public static uint TypeId(ReadOnlySpan<byte> record)
-    {
-        Check(record);
-        return BinaryPrimitives.ReadUInt32LittleEndian(record);
-    }
+    public static uint TypeId(ReadOnlySpan<byte> record) => Parse(record).TypeId;
 
     /// <summary>Reads the schema version of a record.</summary>
-    public static ushort SchemaVersion(ReadOnlySpan<byte> record)
+    public static ushort SchemaVersion(ReadOnlySpan<byte> record) => Parse(record).SchemaVersion;
+
+    /// <summary>Where the state of a record starts (after the type id and schema version).</summary>
+    public static int StateOffset(ReadOnlySpan<byte> record) => Parse(record).StateStart;
+
+    /// <summary>The state bytes of a record (between the header and the reference list).</summary>
+    public static ReadOnlySpan<byte> State(ReadOnlySpan<byte> record)
     {
-        Check(record);
-        return BinaryPrimitives.ReadUInt16LittleEndian(record[4..]);
+        var layout = Parse(record);
+        return record[layout.StateStart..layout.StateEnd];
     }
 
-    /// <summary>The number of references a record lists.</summary>
+    /// <summary>Reads the type id and schema version of a record and returns its state bytes.</summary>
+    public static ReadOnlySpan<byte> State(ReadOnlySpan<byte> record, out uint typeId, out ushort schemaVersion)
+    {
+        var layout = Parse(record);
+        typeId = layout.TypeId;
+        schemaVersion = layout.SchemaVersion;
+        return record[layout.StateStart..layout.StateEnd];
+    }
+
+    /// <summary>The references a record lists, to walk with <see cref="ReferenceList.MoveNext"/>.</summary>
+    public static ReferenceList ReferencesOf(ReadOnlySpan<byte> record)
+    {
+        var layout = Parse(record);
+        return new ReferenceList(record[layout.StateEnd..layout.ReferencesEnd]);
+    }
+
+    /// <summary>The number of references a record lists (every one is read, so damage in the list is found).</summary>
     public static int ReferenceCount(ReadOnlySpan<byte> record)
     {
-        Check(record);
-        var n = BinaryPrimitives.ReadUInt32LittleEndian(record[^4..]);
-        if (n > (uint)(record.Length - MinimumSize) / 8)
-            throw new FormatException($"The record's reference count {n} does not fit in its {record.Length} bytes.");
-        return (int)n;
+        var list = ReferencesOf(record);
+        var count = 0;
+        while (list.MoveNext()) count++;
+        return count;
     }
 
     /// <summary>Reads reference <paramref name="index"/> of a record's reference list.</summary>
     public static Oid Reference(ReadOnlySpan<byte> record, int index)
     {
-        var n = ReferenceCount(record);
-        if ((uint)index >= (uint)n) throw new ArgumentOutOfRangeException(nameof(index));
-        var start = record.Length - 4 - 8 * n;
-        return new Oid(BinaryPrimitives.ReadUInt64LittleEndian(record[(start + 8 * index)..]));
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        var list = ReferencesOf(record);
+        for (var i = 0; list.MoveNext(); i++)
+            if (i == index) return list.Current;
+        throw new ArgumentOutOfRangeException(nameof(index), $"The record lists fewer than {index + 1} references.");
     }
 
     /// <summary>Appends every oid the record references to <paramref name="into"/>.</summary>
     public static void References(ReadOnlySpan<byte> record, ICollection<Oid> into)
     {
-        var n = ReferenceCount(record);
-        var refs = record.Slice(record.Length - 4 - 8 * n, 8 * n);
-        for (var i = 0; i < n; i++)
-            into.Add(new Oid(BinaryPrimitives.ReadUInt64LittleEndian(refs[(8 * i)..])));
+        var list = ReferencesOf(record);
+        while (list.MoveNext()) into.Add(list.Current);
     }
 
-    /// <summary>The state bytes of a record (between the header and the reference list).</summary>
-    public static ReadOnlySpan<byte> State(ReadOnlySpan<byte> record)
+    /// <summary>
+    /// Makes a record from its parts: for tools and storage tests that write records without a
+    /// class (a database's records come from <see cref="RecordBuffer"/>).
+    /// </summary>
+    public static byte[] Compose(uint typeId, ushort schemaVersion, ReadOnlySpan<byte> state, ReadOnlySpan<Oid> references)
     {
-        var n = ReferenceCount(record);
-        return record[HeaderSize..(record.Length - 4 - 8 * n)];
+        var buffer = new RecordBuffer(state.Length + 32 + VarInt.MaxLength * references.Length);
+        var writer = buffer.BeginRecord(typeId, schemaVersion, null);
+        writer.WriteRawBytes(state);
+        foreach (var reference in references) buffer.AddReference(reference);
+        return buffer.Memory(writer.Complete()).ToArray();
     }
 
-    private static void Check(ReadOnlySpan<byte> record)
+    /// <summary>Writes the end of a record: the reference list, then its length backwards. Returns the bytes written (room for <see cref="VarInt.MaxLength"/> per oid and 5 more).</summary>
+    internal static int WriteReferences(Span<byte> into, ReadOnlySpan<ulong> oids)
+    {
+        var position = 0;
+        ulong previous = 0;
+        foreach (var oid in oids)
+        {
+            position += VarInt.Write(into[position..], VarInt.ZigZag((long)(oid - previous)));
+            previous = oid;
+        }
+        var length = (ulong)position;
+        var size = VarInt.Size(length);
+        for (var i = 0; i < size; i++)
+            into[position + size - 1 - i] = (byte)(((length >> (7 * i)) & 0x7F) | (i < size - 1 ? 0x80u : 0u));
+        return position + size;
+    }
+
+    private static Layout Parse(ReadOnlySpan<byte> record)
     {
         if (record.Length < MinimumSize)
             throw new FormatException($"A record is at least {MinimumSize} bytes; this one has {record.Length}.");
+        var position = 0;
+        if (!VarInt.TryRead(record, ref position, out var typeId) || typeId > uint.MaxValue)
+            throw new FormatException("A record's type id is cut short or larger than 32 bits.");
+        if (!VarInt.TryRead(record, ref position, out var version) || version > ushort.MaxValue)
+            throw new FormatException("A record's schema version is cut short or larger than 16 bits.");
+        // The reference list's length, read backwards from the last byte.
+        var end = record.Length;
+        ulong length = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            if (end <= position || shift > 28)
+                throw new FormatException("A record's reference list length runs into its header or is larger than 32 bits.");
+            var b = record[--end];
+            length |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) break;
+        }
+        if (length > (ulong)(end - position))
+            throw new FormatException($"A record's reference list of {length} bytes does not fit in its {record.Length} bytes.");
+        return new Layout((uint)typeId, (ushort)version, position, end - (int)length, end);
+    }
+
+    private readonly record struct Layout(uint TypeId, ushort SchemaVersion, int StateStart, int StateEnd, int ReferencesEnd);
+
+    /// <summary>The oids of a record's reference list, read one at a time.</summary>
+    public ref struct ReferenceList
+    {
+        private readonly ReadOnlySpan<byte> _bytes;
+        private int _position;
+        private ulong _current;
+
+        internal ReferenceList(ReadOnlySpan<byte> bytes)
+        {
+            _bytes = bytes;
+            _position = 0;
+            _current = 0;
+        }
+
+        /// <summary>The reference <see cref="MoveNext"/> read.</summary>
+        public readonly Oid Current => new(_current);
+
+        /// <summary>Reads the next reference; false at the end of the list.</summary>
+        /// <exception cref="FormatException">The list ends inside a reference, or holds one of more than 64 bits.</exception>
+        public bool MoveNext()
+        {
+            if (_position >= _bytes.Length) return false;
+            if (!VarInt.TryRead(_bytes, ref _position, out var difference))
+                throw new FormatException("A record's reference list ends inside a reference, or holds one of more than 64 bits.");
+            _current += (ulong)VarInt.UnZigZag(difference);
+            return true;
+        }
     }
 }

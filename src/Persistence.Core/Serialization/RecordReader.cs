@@ -15,7 +15,7 @@ public ref struct RecordReader
     private readonly IReferenceResolver? _resolver;
     private int _position;
 
-    /// <summary>Creates a reader over the state bytes of a record (see <see cref="RecordFormat.State"/>).</summary>
+    /// <summary>Creates a reader over the state bytes of a record (see <see cref="RecordFormat.State(ReadOnlySpan{byte})"/>).</summary>
     public RecordReader(ReadOnlySpan<byte> state, IReferenceResolver? resolver)
     {
         _state = state;
@@ -159,21 +159,18 @@ public ref struct RecordReader
         return value;
     }
 
-    /// <summary>Reads a string (null if its length was written as -1).</summary>
+    /// <summary>Reads a string (null if its length was written as 0).</summary>
     public string? ReadString()
     {
-        var length = ReadRaw<int>();
-        if (length == -1) return null;
-        var bytes = Take(length);
-        return Encoding.UTF8.GetString(bytes);
+        var length = ReadLength();
+        return length < 0 ? null : Encoding.UTF8.GetString(Take(length));
     }
 
-    /// <summary>Reads a byte array (null if its length was written as -1).</summary>
+    /// <summary>Reads a byte array (null if its length was written as 0).</summary>
     public byte[]? ReadBytes()
     {
-        var length = ReadRaw<int>();
-        if (length == -1) return null;
-        return Take(length).ToArray();
+        var length = ReadLength();
+        return length < 0 ? null : Take(length).ToArray();
     }
 
     /// <summary>
@@ -183,19 +180,40 @@ public ref struct RecordReader
     /// </summary>
     public int ReadCount(int minimumElementSize = 1)
     {
-        var count = ReadRaw<int>();
-        if (count == -1) return -1;
-        if (count < 0 || (long)count * Math.Max(minimumElementSize, 0) > Remaining)
+        var stored = ReadVarInt();
+        if (stored == 0) return -1;
+        var count = stored - 1;
+        if (count > int.MaxValue || count * (ulong)Math.Max(minimumElementSize, 0) > (ulong)Remaining)
             throw Damaged($"a collection count of {count} with {Remaining} bytes left");
-        return count;
+        return (int)count;
+    }
+
+    /// <summary>Reads the length of a string or byte array (-1 for null), checked to fit in the bytes left.</summary>
+    internal int ReadLength()
+    {
+        var stored = ReadVarInt();
+        if (stored == 0) return -1;
+        if (stored - 1 > (ulong)Remaining) throw Truncated((int)Math.Min(stored - 1, int.MaxValue));
+        return (int)(stored - 1);
     }
 
     /// <summary>Reads a stored reference without resolving it.</summary>
     public ObjectReference ReadObjectReference()
     {
-        var oid = ReadRaw<ulong>();
+        var oid = ReadVarInt();
         if (oid == 0) return default;
-        return new ObjectReference(new Oid(oid), ReadRaw<uint>());
+        var typeId = ReadVarInt();
+        if (typeId > uint.MaxValue) throw Damaged($"a reference to {new Oid(oid)} with type id {typeId}");
+        return new ObjectReference(new Oid(oid), (uint)typeId);
+    }
+
+    /// <summary>Reads an unsigned integer written in 1 to 10 bytes (<see cref="VarInt"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong ReadVarInt()
+    {
+        if (!VarInt.TryRead(_state, ref _position, out var value))
+            throw Damaged("a variable-length integer cut short or of more than 64 bits");
+        return value;
     }
 
     /// <summary>Reads a reference to a persistent object: null, an object already loaded, or a ghost.</summary>

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -6,8 +5,8 @@ using System.Text;
 namespace Persistence.Serialization;
 
 /// <summary>
-/// Writes the state of one record: fixed-width little-endian primitives, length-prefixed UTF-8
-/// strings, references as oid and type id. Obtained from <see cref="RecordBuffer.BeginRecord"/>
+/// Writes the state of one record: fixed-width little-endian primitives, UTF-8 strings after their
+/// variable-length size, references as oid and type id. Obtained from <see cref="RecordBuffer.BeginRecord"/>
 /// and finished with <see cref="Complete"/>.
 /// </summary>
 /// <remarks>Generated <c>WriteState</c> methods call it; the wire format is described in docs/FORMAT.md.</remarks>
@@ -124,63 +123,88 @@ public ref struct RecordWriter
         _position += 16;
     }
 
-    /// <summary>Writes a string as a 32-bit byte length (-1 for null) and its UTF-8 bytes.</summary>
+    /// <summary>Writes a string as its UTF-8 byte length plus one (0 for null), variable-length, and its UTF-8 bytes.</summary>
     public void WriteString(string? value)
     {
         if (value is null)
         {
-            WriteRaw(-1);
+            WriteByte(0);
             return;
         }
-        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        if (4L + max > _buffer.Length - _position) Grow(4 + max);
-        var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 4));
-        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_position), written);
-        _position += 4 + written;
+        // Up to 42 characters take at most 126 bytes, so their length takes one byte whatever they are.
+        if (value.Length <= 42)
+        {
+            if (1 + 3 * value.Length > _buffer.Length - _position) Grow(1 + 3 * value.Length);
+            var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 1));
+            _buffer[_position] = (byte)(written + 1);
+            _position += 1 + written;
+            return;
+        }
+        var length = Encoding.UTF8.GetByteCount(value);
+        if ((long)VarInt.MaxLength + length > _buffer.Length - _position) Grow(VarInt.MaxLength + length);
+        _position += VarInt.Write(_buffer.AsSpan(_position), (ulong)length + 1);
+        _position += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position));
     }
 
-    /// <summary>Writes a byte array as a 32-bit length (-1 for null) and its bytes.</summary>
+    /// <summary>Writes a byte array as its length plus one (0 for null), variable-length, and its bytes.</summary>
     public void WriteBytes(byte[]? value)
     {
         if (value is null)
         {
-            WriteRaw(-1);
+            WriteByte(0);
             return;
         }
         WriteBytes((ReadOnlySpan<byte>)value);
     }
 
-    /// <summary>Writes bytes as a 32-bit length and the bytes.</summary>
+    /// <summary>Writes bytes as their length plus one, variable-length, and the bytes.</summary>
     public void WriteBytes(ReadOnlySpan<byte> value)
     {
-        if (4L + value.Length > _buffer.Length - _position) Grow(4 + value.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_position), value.Length);
-        value.CopyTo(_buffer.AsSpan(_position + 4));
-        _position += 4 + value.Length;
+        if ((long)VarInt.MaxLength + value.Length > _buffer.Length - _position) Grow(VarInt.MaxLength + value.Length);
+        _position += VarInt.Write(_buffer.AsSpan(_position), (ulong)value.Length + 1);
+        value.CopyTo(_buffer.AsSpan(_position));
+        _position += value.Length;
     }
 
     /// <summary>
-    /// Writes a collection count, or -1 for a null collection.
+    /// Writes a collection count plus one (0 for a null collection, <paramref name="count"/> −1), variable-length.
     /// </summary>
-    public void WriteCount(int count) => WriteRaw(count);
+    public void WriteCount(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, -1);
+        WriteVarInt((ulong)(count + 1L));
+    }
 
     /// <summary>
     /// Writes a reference to another persistent object: its oid (0 for null) and, if not null, its
-    /// type id. The oid is also added to the record's reference list.
+    /// type id, both variable-length. The oid is also added to the record's reference list.
     /// </summary>
     public void WriteReference(PersistentObject? target)
     {
         if (target is null)
         {
-            WriteRaw(0UL);
+            WriteByte(0);
             return;
         }
         if (_resolver is null)
             throw new InvalidOperationException("This record writer has no reference resolver, so it cannot write references to persistent objects.");
         var reference = _resolver.Resolve(target);
-        WriteRaw(reference.Oid.Value);
-        WriteRaw(reference.TypeId);
+        if (2 * VarInt.MaxLength > _buffer.Length - _position) Grow(2 * VarInt.MaxLength);
+        _position += VarInt.Write(_buffer.AsSpan(_position), reference.Oid.Value);
+        _position += VarInt.Write(_buffer.AsSpan(_position), reference.TypeId);
         _owner.AddReference(reference.Oid);
+    }
+
+    /// <summary>Writes an unsigned integer in 1 to 10 bytes (<see cref="VarInt"/>).</summary>
+    internal void WriteVarInt(ulong value)
+    {
+        if (value < 0x80)
+        {
+            WriteByte((byte)value);
+            return;
+        }
+        if (VarInt.MaxLength > _buffer.Length - _position) Grow(VarInt.MaxLength);
+        _position += VarInt.Write(_buffer.AsSpan(_position), value);
     }
 
     /// <summary>

@@ -196,17 +196,18 @@ internal sealed class SchemaCatalog
 
     private void Read(ReadOnlySpan<byte> record)
     {
-        if (RecordFormat.TypeId(record) != RecordFormat.CatalogTypeId)
+        var state = RecordFormat.State(record, out var typeId, out _);
+        if (typeId != RecordFormat.CatalogTypeId)
             throw new FormatException("The catalog record does not carry the catalog's type id.");
-        var reader = new RecordReader(RecordFormat.State(record), null);
-        var count = reader.ReadCount(9);
+        var reader = new RecordReader(state, null);
+        var count = reader.ReadCount(6);
         for (var i = 0; i < count; i++)
         {
             var entry = new Entry(reader.ReadUInt32(), reader.ReadString() ?? throw new FormatException("A catalog entry has no name."));
-            var versions = reader.ReadCount(4);
+            var versions = reader.ReadCount(1);
             for (var v = 0; v < versions; v++)
             {
-                var fields = new FieldSchema[Math.Max(reader.ReadCount(8), 0)];
+                var fields = new FieldSchema[Math.Max(reader.ReadCount(2), 0)];
                 for (var f = 0; f < fields.Length; f++)
                     fields[f] = new FieldSchema(
                         reader.ReadString() ?? throw new FormatException("A catalog field has no name."),

@@ -249,11 +249,11 @@ internal static class SchemaTranscoder
                 reader.Skip(shape.FixedSize);
                 break;
             case ShapeKind.Sized:
-                var length = reader.ReadInt32();
-                if (length != -1) reader.Skip(length);
+                var length = reader.ReadLength();
+                if (length > 0) reader.Skip(length);
                 break;
             case ShapeKind.Reference:
-                if (reader.ReadUInt64() != 0) reader.Skip(4);
+                reader.ReadObjectReference();
                 break;
             case ShapeKind.Nullable:
                 if (reader.ReadBoolean()) Skip(shape.Arguments[0], ref reader);
@@ -286,7 +286,7 @@ internal static class SchemaTranscoder
                 writer.WriteCount(-1);
                 break;
             case ShapeKind.Reference:
-                writer.WriteUInt64(0);
+                writer.WriteReference(null);
                 break;
             case ShapeKind.Nullable:
                 writer.WriteBoolean(false);
@@ -300,9 +300,7 @@ internal static class SchemaTranscoder
     private static int MinimumSize(TypeShape shape) => shape.Kind switch
     {
         ShapeKind.Primitive => shape.FixedSize,
-        ShapeKind.Sized or ShapeKind.Collection or ShapeKind.Packed => 4,
-        ShapeKind.Reference => 8,
-        ShapeKind.Nullable => 1,
+        ShapeKind.Sized or ShapeKind.Collection or ShapeKind.Packed or ShapeKind.Reference or ShapeKind.Nullable => 1,
         _ => shape.Fields.Sum(f => MinimumSize(f.Shape)),
     };
 }

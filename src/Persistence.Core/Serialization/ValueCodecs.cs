@@ -38,9 +38,9 @@ public static class ValueCodecs
     /// <summary>decimal.</summary>
     public static ValueCodec<decimal> Decimal { get; } = new Primitive<decimal>("dec", 16, static (ref RecordWriter w, decimal v) => w.WriteDecimal(v), static (ref RecordReader r) => r.ReadDecimal());
     /// <summary>string (null allowed).</summary>
-    public static ValueCodec<string?> String { get; } = new Primitive<string?>("str", 4, static (ref RecordWriter w, string? v) => w.WriteString(v), static (ref RecordReader r) => r.ReadString());
+    public static ValueCodec<string?> String { get; } = new Primitive<string?>("str", 1, static (ref RecordWriter w, string? v) => w.WriteString(v), static (ref RecordReader r) => r.ReadString());
     /// <summary>byte[] (null allowed).</summary>
-    public static ValueCodec<byte[]?> Bytes { get; } = new Primitive<byte[]?>("bytes", 4, static (ref RecordWriter w, byte[]? v) => w.WriteBytes(v), static (ref RecordReader r) => r.ReadBytes());
+    public static ValueCodec<byte[]?> Bytes { get; } = new Primitive<byte[]?>("bytes", 1, static (ref RecordWriter w, byte[]? v) => w.WriteBytes(v), static (ref RecordReader r) => r.ReadBytes());
     /// <summary>DateTime.</summary>
     public static ValueCodec<DateTime> DateTime { get; } = new Primitive<DateTime>("datetime", 8, static (ref RecordWriter w, DateTime v) => w.WriteDateTime(v), static (ref RecordReader r) => r.ReadDateTime());
     /// <summary>DateTimeOffset.</summary>
@@ -105,7 +105,7 @@ public static class ValueCodecs
     {
         public static readonly ReferenceCodec<T> Instance = new();
         public override string TypeCode => "ref";
-        public override int MinimumSize => 8;
+        public override int MinimumSize => 1;
         internal override bool IsReference => true;
         public override void Write(ref RecordWriter writer, T value) => writer.WriteReference(value);
         public override T Read(ref RecordReader reader) => reader.ReadReference<T>()!;
@@ -155,7 +155,7 @@ public static class ValueCodecs
     private sealed class ListCodec<T>(ValueCodec<T> element) : ValueCodec<List<T>?>
     {
         public override string TypeCode { get; } = "list<" + element.TypeCode + ">";
-        public override int MinimumSize => 4;
+        public override int MinimumSize => 1;
 
         public override void Write(ref RecordWriter writer, List<T>? value)
         {
@@ -181,7 +181,7 @@ public static class ValueCodecs
     private sealed class ArrayCodec<T>(ValueCodec<T> element) : ValueCodec<T[]?>
     {
         public override string TypeCode { get; } = "array<" + element.TypeCode + ">";
-        public override int MinimumSize => 4;
+        public override int MinimumSize => 1;
 
         public override void Write(ref RecordWriter writer, T[]? value)
         {
@@ -208,7 +208,7 @@ public static class ValueCodecs
         where TKey : notnull
     {
         public override string TypeCode { get; } = "dict<" + key.TypeCode + "," + value.TypeCode + ">";
-        public override int MinimumSize => 4;
+        public override int MinimumSize => 1;
 
         public override void Write(ref RecordWriter writer, Dictionary<TKey, TValue>? dictionary)
         {

@@ -346,6 +346,10 @@ public sealed partial class FileStorage : IStorage
             throw new PersistenceException(
                 $"{FilePath} was written by a newer version of Persistence (file format {header.Version}; this version reads format {FormatVersion}). " +
                 "Open it with a newer version of Persistence.");
+        if (header.ChecksumMatches && header.Version < FormatVersion)
+            throw new PersistenceException(
+                $"{FilePath} is in file format {header.Version}, which a development version of Persistence wrote before the format changed; " +
+                $"this version reads format {FormatVersion} (docs/FORMAT.md). Copy the objects out with the version that wrote it, or create the database anew.");
         throw new CorruptDatabaseException("The file header of " + FilePath + " is damaged", 0);
     }
 

@@ -63,8 +63,11 @@ internal static class FileStorageFormat
     /// <summary>The size of the file header; the first transaction starts here.</summary>
     public const int FileHeaderSize = 64;
 
-    /// <summary>The format version this code writes and reads.</summary>
-    public const uint FormatVersion = 1;
+    /// <summary>
+    /// The format version this code writes and reads: 2, whose records and record headers use
+    /// variable-length integers (format 1, fixed-width, was never released).
+    /// </summary>
+    public const uint FormatVersion = 2;
 
     /// <summary>The size of a transaction header.</summary>
     public const int TransactionHeaderSize = 32;

@@ -169,10 +169,10 @@ internal sealed class FileStoragePacker : IDisposable
                     if (header.Oid != oid) throw NotItsRecord(offset, oid, header.Oid);
                     Keep(offset);
                     var record = bytes[DataHeaderSize..];
-                    var references = record.Slice(record.Length - 4 - 8 * CheckedReferenceCount(record, offset, oid));
-                    for (var i = 0; i + 4 < references.Length; i += 8)
+                    var references = ReferencesOf(record, offset, oid);
+                    while (NextReference(ref references, offset, oid))
                     {
-                        var reference = BinaryPrimitives.ReadUInt64LittleEndian(references[i..]);
+                        var reference = references.Current.Value;
                         // Only objects that have a revision are marked: a reference read from a record
                         // whose checksum the copy will find wrong must not make the marks grow.
                         if (reference == 0 || _snapshot.Find(reference) == 0 || !_reached.Add(reference)) continue;
@@ -240,9 +240,8 @@ internal sealed class FileStoragePacker : IDisposable
             foreach (var record in scanner.Records)
             {
                 var data = record.Data!;
-                var count = ReferenceCount(data, record.Offset, record.Oid);
-                for (var i = 0; i < count; i++)
-                    _tailReferences.Add(BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(data.Length - 4 - 8 * (count - i))));
+                var references = ReferencesOf(data, record.Offset, record.Oid);
+                while (NextReference(ref references, record.Offset, record.Oid)) _tailReferences.Add(references.Current.Value);
                 var copy = AddRecord(record.Oid, header.Tid, DataHeaderSize + data.Length, out var previous);
                 WriteDataHeader(copy, record.Oid, header.Tid, previous, data);
                 data.CopyTo(copy[DataHeaderSize..]);
@@ -377,28 +376,33 @@ internal sealed class FileStoragePacker : IDisposable
         _outLength = 0;
     }
 
-    private int ReferenceCount(ReadOnlySpan<byte> record, long offset, ulong oid)
+    private RecordFormat.ReferenceList ReferencesOf(ReadOnlySpan<byte> record, long offset, ulong oid)
     {
         try
         {
-            return RecordFormat.ReferenceCount(record);
+            return RecordFormat.ReferencesOf(record);
         }
         catch (FormatException e)
         {
-            throw new CorruptDatabaseException($"The reference list of the record in {_sourcePath} cannot be read ({e.Message})", offset, new Oid(oid));
+            throw UnreadableReferences(offset, oid, e);
         }
     }
 
-    /// <summary>
-    /// The reference count of a record whose length <see cref="RecordWindow.Record"/> checked; the
-    /// check of the count is <see cref="RecordFormat.ReferenceCount"/>'s, which explains a failure.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int CheckedReferenceCount(ReadOnlySpan<byte> record, long offset, ulong oid)
+    private bool NextReference(ref RecordFormat.ReferenceList references, long offset, ulong oid)
     {
-        var n = BinaryPrimitives.ReadUInt32LittleEndian(record[^4..]);
-        return record.Length >= RecordFormat.MinimumSize && n <= (uint)(record.Length - RecordFormat.MinimumSize) / 8 ? (int)n : ReferenceCount(record, offset, oid);
+        try
+        {
+            return references.MoveNext();
+        }
+        catch (FormatException e)
+        {
+            throw UnreadableReferences(offset, oid, e);
+        }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private CorruptDatabaseException UnreadableReferences(long offset, ulong oid, FormatException e) =>
+        new($"The reference list of the record in {_sourcePath} cannot be read ({e.Message})", offset, new Oid(oid));
 
     // The errors of the loops over every record are made by calls, so that those loops stay small
     // to compile.

@@ -1,6 +1,5 @@
 using FsCheck;
 using FsCheck.Fluent;
-using System.Buffers.Binary;
 using Persistence.Serialization;
 using Persistence.Storage;
 using Persistence.Tests.Models;
@@ -218,10 +217,10 @@ public class PersistentSetTests
             oid = set.PersistentOid;
         }
         var record = storage.Load(oid)!.Value.Data.ToArray();
-        var state = record.AsSpan(RecordFormat.HeaderSize);
-        Assert.Equal(2, BinaryPrimitives.ReadInt32LittleEndian(state));
+        var state = record.AsSpan(RecordFormat.StateOffset(record));
+        Assert.Equal(2 + 1, state[0]); // the count plus one, in one byte
         // The same element twice: the second becomes a copy of the first.
-        state.Slice(4, 4).CopyTo(state.Slice(8, 4));
+        state.Slice(1, 4).CopyTo(state.Slice(5, 4));
         storage.Replacements[oid] = record;
 
         using var reader = db.OpenConnection();

@@ -152,8 +152,8 @@ public class ConnectionTests
             oid = node.PersistentOid;
         }
         var damaged = storage.Load(oid)!.Value.Data.ToArray();
-        // Claim a string far longer than the record.
-        BitConverter.TryWriteBytes(damaged.AsSpan(RecordFormat.HeaderSize), 1_000_000);
+        // Claim a string far longer than the record: its length plus one, 1,000,000, as a varint.
+        ((ReadOnlySpan<byte>)[0xC0, 0x84, 0x3D]).CopyTo(damaged.AsSpan(RecordFormat.StateOffset(damaged)));
         storage.Replacements[oid] = damaged;
 
         using var reader = db.OpenConnection();

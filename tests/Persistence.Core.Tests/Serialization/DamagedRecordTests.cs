@@ -73,9 +73,10 @@ public class DamagedRecordTests
             var damaged = (byte[])record.Clone();
             // The header's type id is left alone: changed to another valid class's id, it is a different
             // (valid) record, which only the storage's checksum can tell from the original.
-            var span = damaged.Length - RecordFormat.HeaderSize;
+            var header = RecordFormat.StateOffset(record);
+            var span = damaged.Length - header;
             for (var i = 0; i <= Math.Abs(count % 4); i++)
-                damaged[RecordFormat.HeaderSize + (int)((uint)(position + 7919 * i) % (uint)span)] ^= (byte)(value | 1);
+                damaged[header + (int)((uint)(position + 7919 * i) % (uint)span)] ^= (byte)(value | 1);
             var error = LoadDamaged(damaged);
             return IsClearError(error).Label(error?.ToString() ?? "");
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));

@@ -64,14 +64,14 @@ public class PackedIntegersTests
     public void Increasing_keys_take_a_byte_each_and_random_ones_stay_plain()
     {
         var increasing = Enumerable.Range(1_000_000, 1_000).ToArray();
-        // Count, mode, the first key (3 bytes for 2,000,000 zigzagged), then a byte per difference of 1.
-        Assert.Equal(4 + 1 + 3 + 999, Packed(increasing).Length);
+        // Count plus one (2 bytes for 1,001), mode, the first key (3 bytes for 2,000,000 zigzagged), then a byte per difference of 1.
+        Assert.Equal(2 + 1 + 3 + 999, Packed(increasing).Length);
 
         var random = new Random(5);
         var scattered = Enumerable.Range(0, 1_000).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).ToArray();
         var state = Packed(scattered);
-        Assert.Equal(4 + 1 + (8 * 1_000), state.Length);
-        Assert.Equal(0, state[4]);
+        Assert.Equal(2 + 1 + (8 * 1_000), state.Length);
+        Assert.Equal(0, state[2]);
         Assert.Equal(scattered, ReadBack<long>(state, out _));
     }
 
@@ -79,7 +79,7 @@ public class PackedIntegersTests
     public void Null_and_empty_arrays_are_distinct()
     {
         var empty = Packed(Array.Empty<int>());
-        Assert.Equal(4, empty.Length);
+        Assert.Single(empty);
         Assert.Empty(ReadBack<int>(empty, out _));
 
         var nullArray = State((ref RecordWriter w) => w.WriteCount(-1));
@@ -100,17 +100,17 @@ public class PackedIntegersTests
     public static TheoryData<string, byte[]> DamagedStates => new()
     {
         // An unknown mode.
-        { "mode 7", [2, 0, 0, 0, 7, 1, 1] },
-        // A count larger than the bytes that follow.
-        { "count of 50", [50, 0, 0, 0, 1, 2, 2] },
+        { "mode 7", [3, 7, 1, 1] },
+        // A count larger than the bytes that follow (stored plus one).
+        { "count of 50", [51, 1, 2, 2] },
         // Plain mode cut short: two i32 need 8 bytes.
-        { "plain, cut short", [2, 0, 0, 0, 0, 1, 2, 3, 4, 5] },
+        { "plain, cut short", [3, 0, 1, 2, 3, 4, 5] },
         // A difference whose last byte is missing.
-        { "varint cut short", [1, 0, 0, 0, 1, 0x80] },
+        { "varint cut short", [2, 1, 0x80] },
         // A difference of more than 64 bits.
-        { "varint of 11 bytes", [1, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01] },
+        { "varint of 11 bytes", [2, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01] },
         // 2^32 (zigzagged: 2^33) does not fit an i32.
-        { "value beyond i32", [1, 0, 0, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x20] },
+        { "value beyond i32", [2, 1, 0x80, 0x80, 0x80, 0x80, 0x20] },
     };
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Persistence.Storage;
 using static Persistence.Tests.Storage.TestRecords;
 
@@ -176,7 +177,7 @@ public sealed class FileStorageFreeSpaceTests : IDisposable
         // header, with a tid after it, would pass its header checks), zeros after them.
         var bytes = File.ReadAllBytes(_path);
         var lastStart = LastTransactionStart(bytes, dataEnd);
-        var partial = bytes.AsSpan((int)lastStart, 100).ToArray();
+        var partial = bytes.AsSpan((int)lastStart, (int)BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan((int)lastStart + 16)) / 2).ToArray();
         using (var stream = new FileStream(_path, FileMode.Open))
         {
             stream.Position = dataEnd;

@@ -370,17 +370,21 @@ public sealed class FileStorageTests : IDisposable
         Assert.Equal("short", File.ReadAllText(_path));
     }
 
-    [Fact]
-    public void AFileFromANewerFormatIsRefused()
+    [Theory]
+    [InlineData(3u, "newer version")]
+    [InlineData(1u, "file format 1, which a development version")]
+    public void AFileOfAnotherFormatIsRefusedAndLeftAsItIs(uint version, string message)
     {
         FourTransactions();
         var bytes = File.ReadAllBytes(_path);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 2);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), version);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(60), Crc32C.Compute(bytes.AsSpan(0, 60)));
         File.WriteAllBytes(_path, bytes);
 
         var error = Assert.Throws<PersistenceException>(() => FileStorage.Open(_path));
-        Assert.Contains("newer version", error.Message);
+        Assert.IsNotType<CorruptDatabaseException>(error);
+        Assert.Contains(message, error.Message);
+        Assert.Equal(bytes, File.ReadAllBytes(_path));
     }
 
     // ---- locking ----

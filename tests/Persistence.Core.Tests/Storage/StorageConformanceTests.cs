@@ -138,7 +138,7 @@ public abstract class StorageConformanceTests : IDisposable
         var data = Make("original");
 
         Commit(storage, (oid, 0, data));
-        data.AsSpan(RecordFormat.HeaderSize, 8).Fill((byte)'X');
+        data.AsSpan(RecordFormat.StateOffset(data), 8).Fill((byte)'X');
 
         Assert.Equal("original", Text(storage.Load(oid)));
     }
@@ -297,7 +297,7 @@ public abstract class StorageConformanceTests : IDisposable
         Assert.Throws<StorageTransactionException>(() => transaction.Store(oid, 0, ReadOnlyMemory<byte>.Empty));
         Assert.Throws<StorageTransactionException>(() => transaction.Store(oid, 0, new byte[RecordFormat.MinimumSize - 1]));
         var badCount = Make("x");
-        badCount[^4] = 200;
+        badCount[^1] = 0x7F; // a reference list of 127 bytes
         Assert.Throws<StorageTransactionException>(() => transaction.Store(oid, 0, badCount));
         Assert.Throws<StorageTransactionException>(() => transaction.Store(oid, -1, Make("x")));
         Assert.Throws<StorageTransactionException>(() => transaction.CheckCurrent(Oid.Null, 0));

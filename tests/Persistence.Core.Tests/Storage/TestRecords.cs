@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using Persistence.Serialization;
 using Persistence.Storage;
@@ -12,21 +11,7 @@ internal static class TestRecords
 
     public static byte[] Make(string state, params Oid[] references) => Make(Encoding.UTF8.GetBytes(state), references);
 
-    public static byte[] Make(ReadOnlySpan<byte> state, params Oid[] references)
-    {
-        var record = new byte[RecordFormat.HeaderSize + state.Length + 8 * references.Length + 4];
-        BinaryPrimitives.WriteUInt32LittleEndian(record, TypeId);
-        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(4), 1);
-        state.CopyTo(record.AsSpan(RecordFormat.HeaderSize));
-        var position = RecordFormat.HeaderSize + state.Length;
-        foreach (var reference in references)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(position), reference.Value);
-            position += 8;
-        }
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(position), (uint)references.Length);
-        return record;
-    }
+    public static byte[] Make(ReadOnlySpan<byte> state, params Oid[] references) => RecordFormat.Compose(TypeId, 1, state, references);
 
     public static string Text(ReadOnlyMemory<byte> record) => Encoding.UTF8.GetString(RecordFormat.State(record.Span));
 

@@ -12,7 +12,7 @@ partial record Address
     {
         public override string TypeCode => "{Street:str,City:str}";
 
-        public override int MinimumSize => 8;
+        public override int MinimumSize => 2;
 
         public override void Write(ref global::Persistence.Serialization.RecordWriter writer, global::Shop.Address value)
         {

@@ -12,7 +12,7 @@ partial record Address
     {
         public override string TypeCode => "{Street:str,City:str,Zip:str}";
 
-        public override int MinimumSize => 12;
+        public override int MinimumSize => 3;
 
         public override void Write(ref global::Persistence.Serialization.RecordWriter writer, global::Shop.Address value)
         {

@@ -12,7 +12,7 @@ partial class Contact
     {
         public override string TypeCode => "{Email:str,Name:str,Since:date}";
 
-        public override int MinimumSize => 12;
+        public override int MinimumSize => 6;
 
         public override void Write(ref global::Persistence.Serialization.RecordWriter writer, global::Shop.Contact value)
         {

@@ -14,7 +14,7 @@ partial struct Money
 
         public override string TypeCode => "{Amount:dec,Currency:str,Cents:i32?,Notes:list<str>}";
 
-        public override int MinimumSize => 25;
+        public override int MinimumSize => 19;
 
         public override void Write(ref global::Persistence.Serialization.RecordWriter writer, global::Shop.Money value)
         {

@@ -12,7 +12,7 @@ partial record struct Money
     {
         public override string TypeCode => "{Amount:dec,Currency:str}";
 
-        public override int MinimumSize => 20;
+        public override int MinimumSize => 17;
 
         public override void Write(ref global::Persistence.Serialization.RecordWriter writer, global::Shop.Money value)
         {

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using Persistence.Serialization;
 using Persistence.Storage;
@@ -61,20 +60,6 @@ internal static partial class HostCommands
         }
     }
 
-    private static byte[] PackLoopRecord(string state, params Oid[] references)
-    {
-        var text = Encoding.UTF8.GetBytes(state);
-        var record = new byte[RecordFormat.HeaderSize + text.Length + 8 * references.Length + 4];
-        BinaryPrimitives.WriteUInt32LittleEndian(record, 7);
-        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(4), 1);
-        text.CopyTo(record.AsSpan(RecordFormat.HeaderSize));
-        var position = RecordFormat.HeaderSize + text.Length;
-        foreach (var reference in references)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(position), reference.Value);
-            position += 8;
-        }
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(position), (uint)references.Length);
-        return record;
-    }
+    private static byte[] PackLoopRecord(string state, params Oid[] references) =>
+        RecordFormat.Compose(7, 1, Encoding.UTF8.GetBytes(state), references);
 }
