@@ -32,15 +32,15 @@ public sealed partial class FileStorage
         var newest = true;
         while (offset != 0)
         {
-            var window = WindowAt(file, end, offset, DataHeaderSize);
-            if (window.Available(offset) < DataHeaderSize)
-                throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file", offset, oid);
-            var header = ReadDataHeader(window.At(offset, DataHeaderSize).Span);
+            var window = WindowAt(file, end, offset, (int)Math.Clamp(end - offset, 0, MaxDataHeaderSize));
+            var available = Math.Min(window.Available(offset), MaxDataHeaderSize);
+            if (!TryReadDataHeader(window.At(offset, available).Span, offset, out var header))
+                throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file, or holds a field of more than 64 bits", offset, oid);
             if (header.Oid != oid.Value)
                 throw new CorruptDatabaseException(
                     $"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
             if (header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength
-                || offset + DataHeaderSize + header.Length > end
+                || offset + header.Size + header.Length > end
                 || header.Previous >= offset || header.Previous < 0 || header.Tid <= 0)
                 throw new CorruptDatabaseException(
                     $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
@@ -55,7 +55,7 @@ public sealed partial class FileStorage
                 offset = header.Previous;
                 continue;
             }
-            var size = DataHeaderSize + (int)header.Length;
+            var size = header.Size + (int)header.Length;
             if (window.Available(offset) < size)
             {
                 window = WindowAt(file, end, offset, size);
@@ -63,8 +63,8 @@ public sealed partial class FileStorage
                     throw new CorruptDatabaseException($"The record in {FilePath} is cut short by the end of the file", offset, oid);
             }
             var record = window.At(offset, size);
-            var data = record[DataHeaderSize..];
-            if (Crc32C.Append(DataChecksumStart(record.Span), data.Span) != header.Checksum)
+            var data = record[header.Size..];
+            if (Crc32C.Append(DataChecksumStart(record.Span[..header.Size]), data.Span) != header.Checksum)
                 throw new CorruptDatabaseException($"The checksum of the record in {FilePath} does not match its bytes", offset, oid);
             return new StoredRecord(oid, header.Tid, data);
         }

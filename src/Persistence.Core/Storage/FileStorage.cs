@@ -560,23 +560,35 @@ public sealed partial class FileStorage : IStorage
             if (offset == 0) return 0;
             if (_revisionTids.TryGet(oid.Value, offset, out var known)) return known;
         }
-        Span<byte> header = stackalloc byte[DataHeaderSize];
-        if (ReadAt(offset, header) < DataHeaderSize)
-            throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file", offset, oid);
-        var record = ReadDataHeader(header);
+        Span<byte> header = stackalloc byte[MaxDataHeaderSize];
+        if (!TryReadDataHeader(header[..ReadAt(offset, header)], offset, out var record))
+            throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file, or holds a field of more than 64 bits", offset, oid);
         if (record.Oid != oid.Value)
             throw new CorruptDatabaseException($"The index of {FilePath} points at a record of oid {record.Oid} here", offset, oid);
         lock (_stateLock) _revisionTids.Remember(oid.Value, offset, record.Tid);
         return record.Tid;
     }
 
-    private long TransactionLength(List<PendingStore> stores)
+    /// <summary>Refuses a commit once a write error left the end of the file unknown.</summary>
+    private void ThrowIfFailed()
     {
         if (_failure is not null) throw FailedError();
-        var length = (long)MinimumTransactionSize;
+    }
+
+    /// <summary>
+    /// The length of the transaction <see cref="Write"/> writes for <paramref name="stores"/> at
+    /// <paramref name="start"/> (a record header's size depends on where it and the object's previous
+    /// revision are); called under the same locks.
+    /// </summary>
+    private long TransactionLength(List<PendingStore> stores, long tid, long start)
+    {
+        var position = start + TransactionHeaderSize;
         foreach (var store in stores)
-            length += DataHeaderSize + store.Data.Length;
-        return length;
+        {
+            var oid = store.Oid.Value;
+            position += DataHeaderSize(oid, tid, _index.Find(oid), position, store.Data.Length) + store.Data.Length;
+        }
+        return position + TrailerSize - start;
     }
 
     /// <summary>
@@ -677,9 +689,8 @@ public sealed partial class FileStorage : IStorage
     /// caller then waits for the disk with <see cref="MakeDurable"/> after releasing the locks.
     /// </summary>
     /// <param name="stores">The records.</param>
-    /// <param name="length">The transaction's length (<see cref="TransactionLength"/>).</param>
     /// <param name="end">Where the appended transaction ends; 0 if nothing was appended.</param>
-    private long Commit(List<PendingStore> stores, long length, out long end)
+    private long Commit(List<PendingStore> stores, out long end)
     {
         end = 0;
         // A transaction that only checked objects has nothing to make durable and takes no tid.
@@ -698,6 +709,7 @@ public sealed partial class FileStorage : IStorage
             {
                 var start = _end;
                 var tid = _lastTid + 1;
+                var length = TransactionLength(stores, tid, start);
                 if (_recordOffsets.Length < stores.Count) _recordOffsets = new long[Math.Max(stores.Count, 2 * _recordOffsets.Length)];
                 try
                 {
@@ -779,11 +791,11 @@ public sealed partial class FileStorage : IStorage
         {
             var store = stores[i];
             var data = store.Data.Span;
-            if (buffer.Length - filled < DataHeaderSize) Flush();
-            WriteDataHeader(buffer.AsSpan(filled), store.Oid.Value, tid, _index.Find(store.Oid.Value), data);
-            filled += DataHeaderSize;
+            if (buffer.Length - filled < MaxDataHeaderSize) Flush();
+            var headerSize = WriteDataHeader(buffer.AsSpan(filled), store.Oid.Value, tid, _index.Find(store.Oid.Value), position, data);
+            filled += headerSize;
             _recordOffsets[i] = position;
-            position += DataHeaderSize + data.Length;
+            position += headerSize + data.Length;
             if (buffer.Length - filled < data.Length) Flush();
             if (data.Length <= buffer.Length)
             {
@@ -798,6 +810,8 @@ public sealed partial class FileStorage : IStorage
                 flushedTo += data.Length;
             }
         }
+        if (position + TrailerSize != start + length)
+            throw new InvalidOperationException($"The transaction's records took {position + TrailerSize - start} bytes where its length says {length}.");
         if (buffer.Length - filled < TrailerSize) Flush();
         crc = Crc32C.Append(crc, buffer.AsSpan(0, filled));
         WriteTrailer(buffer.AsSpan(filled), length, crc);
@@ -824,7 +838,6 @@ public sealed partial class FileStorage : IStorage
 
     private sealed class Transaction(FileStorage storage, TransactionScratch scratch) : StorageTransactionBase(scratch)
     {
-        private long _length;
         private long _end;
         // The file epoch the transaction was appended in (see FileStorage.Switch.cs).
         private long _epoch;
@@ -839,11 +852,11 @@ public sealed partial class FileStorage : IStorage
 
         protected override long CurrentSerial(Oid oid) => storage.CurrentSerial(oid);
 
-        protected override void PrepareCommit() => _length = storage.TransactionLength(Stores);
+        protected override void PrepareCommit() => storage.ThrowIfFailed();
 
         protected override long CommitCore()
         {
-            var tid = storage.Commit(Stores, _length, out _end);
+            var tid = storage.Commit(Stores, out _end);
             _epoch = storage.FileEpoch;
             return tid;
         }

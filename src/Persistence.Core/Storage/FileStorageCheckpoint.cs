@@ -315,19 +315,19 @@ internal static class FileStorageCheckpoint
         // A sample of the other entries, spread over the oids: each must point at a record header of
         // its own oid within the covered part. Cheap (a few small reads), and it catches an index that
         // was written from the wrong state.
-        Span<byte> bytes = stackalloc byte[DataHeaderSize];
+        Span<byte> bytes = stackalloc byte[MaxDataHeaderSize];
         var slots = index.SlotLimit;
         for (var k = 0; k < SampleSize && slots > 0; k++)
         {
             var oid = slots * (ulong)k / SampleSize;
             var offset = index.Find(oid);
             if (offset == 0) continue;
-            if (offset < FileHeaderSize + TransactionHeaderSize || offset > info.Covered - DataHeaderSize - TrailerSize
-                || ReadAt(data, offset, bytes) < DataHeaderSize)
+            if (offset < FileHeaderSize + TransactionHeaderSize || offset > info.Covered - MinDataHeaderSize - TrailerSize)
                 return $"the checkpoint points oid {oid} outside the data it covers";
-            var record = ReadDataHeader(bytes);
-            if (record.Oid != oid || record.Tid <= 0 || record.Tid > info.LastTid || record.Previous >= offset
-                || offset + DataHeaderSize + record.Length > info.Covered)
+            var read = ReadAt(data, offset, bytes[..(int)Math.Min(MaxDataHeaderSize, info.Covered - offset)]);
+            if (!TryReadDataHeader(bytes[..read], offset, out var record)
+                || record.Oid != oid || record.Tid <= 0 || record.Tid > info.LastTid || record.Previous >= offset || record.Previous < 0
+                || offset + record.Size + record.Length > info.Covered)
                 return $"the checkpoint points oid {oid} at something other than its record";
         }
         return null;

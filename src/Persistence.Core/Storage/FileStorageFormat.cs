@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Persistence.Serialization;
 
 namespace Persistence.Storage;
 
@@ -14,7 +15,7 @@ namespace Persistence.Storage;
 ///               (FileStorage.FreeSpace.cs): 32 zero bytes where a header would start end the data
 /// file header   (64 bytes, at offset 0)
 ///   0   8  signature 89 50 53 54 0D 0A 1A 0A ("\x89PST\r\n\x1A\n")
-///   8   4  format version (u32) = 1
+///   8   4  format version (u32) = 2
 ///   12  4  header size (u32) = 64
 ///   16  16 database id (a random GUID chosen when the file is created)
 ///   32  8  file id (u64): 0 for a file never packed, a random number for each file a pack writes
@@ -34,13 +35,16 @@ namespace Persistence.Storage;
 ///   24  4  record count (u32)
 ///   28  4  CRC-32C of bytes 0..28 of this header
 ///
-/// data record   (32-byte header, then the record)
-///   0   8  oid (u64)
-///   8   8  tid (i64), the transaction's
-///   16  8  file offset of the object's previous revision (i64), 0 if this is its first
-///   24  4  record length n (u32)
-///   28  4  CRC-32C of bytes 0..28 of this header followed by the n record bytes
-///   32  n  the record (RecordFormat: type id, schema version, state, reference list)
+/// data record   (a header of 8 to 39 bytes, then the record)
+///   0   4  CRC-32C of the rest of the header followed by the n record bytes
+///   4   …  oid, varint
+///       …  tid, varint: the transaction's
+///       …  the object's previous revision, varint: this header's file offset minus that
+///          revision's header offset, 0 if this is its first
+///       …  record length n, varint (at most 31 bits)
+///       n  the record (RecordFormat: type id, schema version, state, reference list)
+/// varint        an unsigned integer 7 bits a byte from the lowest, the high bit set on every byte
+///               but the last (1 to 10 bytes)
 ///
 /// trailer       (16 bytes, the last of the transaction)
 ///   0   8  length (i64), the same as in the header, so the file can be read backwards
@@ -72,8 +76,11 @@ internal static class FileStorageFormat
     /// <summary>The size of a transaction header.</summary>
     public const int TransactionHeaderSize = 32;
 
-    /// <summary>The size of a data record header.</summary>
-    public const int DataHeaderSize = 32;
+    /// <summary>The largest data record header: a checksum, three 64-bit varints and a length.</summary>
+    public const int MaxDataHeaderSize = 4 + (3 * VarInt.MaxLength) + 5;
+
+    /// <summary>The smallest data record header: a checksum and four one-byte varints.</summary>
+    public const int MinDataHeaderSize = 4 + 4;
 
     /// <summary>The size of a transaction trailer.</summary>
     public const int TrailerSize = 16;
@@ -178,29 +185,57 @@ internal static class FileStorageFormat
         return true;
     }
 
+    /// <summary>The size of the header <see cref="WriteDataHeader"/> writes for these fields.</summary>
+    public static int DataHeaderSize(ulong oid, long tid, long previous, long offset, int length) =>
+        4 + VarInt.Size(oid) + VarInt.Size((ulong)tid) + VarInt.Size(previous == 0 ? 0 : (ulong)(offset - previous)) + VarInt.Size((uint)length);
+
     /// <summary>
-    /// Writes a data record header for <paramref name="record"/> (the bytes that follow it), checksum included.
+    /// Writes the header of a data record at file offset <paramref name="offset"/> for
+    /// <paramref name="record"/> (the bytes that follow it), checksum included; returns its size.
     /// </summary>
-    public static void WriteDataHeader(Span<byte> header, ulong oid, long tid, long previous, ReadOnlySpan<byte> record)
+    public static int WriteDataHeader(Span<byte> header, ulong oid, long tid, long previous, long offset, ReadOnlySpan<byte> record)
     {
-        BinaryPrimitives.WriteUInt64LittleEndian(header, oid);
-        BinaryPrimitives.WriteInt64LittleEndian(header[8..], tid);
-        BinaryPrimitives.WriteInt64LittleEndian(header[16..], previous);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[24..], (uint)record.Length);
-        var crc = Crc32C.Append(Crc32C.Compute(header[..HeaderChecksumOffset]), record);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[HeaderChecksumOffset..], crc);
+        var size = WriteDataHeaderFields(header, oid, tid, previous, offset, record.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Crc32C.Append(DataChecksumStart(header[..size]), record));
+        return size;
     }
 
-    /// <summary>Reads a data record header (check its checksum with <see cref="DataChecksumStart"/>).</summary>
-    public static DataHeader ReadDataHeader(ReadOnlySpan<byte> header) => new(
-        BinaryPrimitives.ReadUInt64LittleEndian(header),
-        BinaryPrimitives.ReadInt64LittleEndian(header[8..]),
-        BinaryPrimitives.ReadInt64LittleEndian(header[16..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(header[24..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(header[HeaderChecksumOffset..]));
+    /// <summary>Writes the fields of a data record header after its checksum (left for the caller); returns the header's size.</summary>
+    public static int WriteDataHeaderFields(Span<byte> header, ulong oid, long tid, long previous, long offset, int length)
+    {
+        var size = 4;
+        size += VarInt.Write(header[size..], oid);
+        size += VarInt.Write(header[size..], (ulong)tid);
+        size += VarInt.Write(header[size..], previous == 0 ? 0 : (ulong)(offset - previous));
+        size += VarInt.Write(header[size..], (uint)length);
+        return size;
+    }
 
-    /// <summary>The checksum of a data record header's checked part; append the record bytes to it.</summary>
-    public static uint DataChecksumStart(ReadOnlySpan<byte> header) => Crc32C.Compute(header[..HeaderChecksumOffset]);
+    /// <summary>
+    /// Reads the header of the data record at file offset <paramref name="offset"/> from the bytes
+    /// there (all of them up to <see cref="MaxDataHeaderSize"/>, or to where they end); false if they
+    /// end inside it or a field has more than 64 bits. The fields are not checked: check them, and
+    /// the checksum with <see cref="DataChecksumStart"/>. An impossible previous-revision distance
+    /// reads as −1, an impossible length as <see cref="uint.MaxValue"/>.
+    /// </summary>
+    public static bool TryReadDataHeader(ReadOnlySpan<byte> bytes, long offset, out DataHeader header)
+    {
+        header = default;
+        var position = 4;
+        if (bytes.Length < MinDataHeaderSize
+            || !VarInt.TryRead(bytes, ref position, out var oid)
+            || !VarInt.TryRead(bytes, ref position, out var tid)
+            || !VarInt.TryRead(bytes, ref position, out var distance)
+            || !VarInt.TryRead(bytes, ref position, out var length))
+            return false;
+        var previous = distance == 0 ? 0 : distance > (ulong)offset ? -1 : offset - (long)distance;
+        header = new DataHeader(oid, tid > long.MaxValue ? -1 : (long)tid, previous, (uint)Math.Min(length, uint.MaxValue),
+            BinaryPrimitives.ReadUInt32LittleEndian(bytes), position);
+        return true;
+    }
+
+    /// <summary>The checksum of a data record header's checked part (all but the checksum); append the record bytes to it.</summary>
+    public static uint DataChecksumStart(ReadOnlySpan<byte> header) => Crc32C.Compute(header[4..]);
 
     /// <summary>Writes a transaction trailer.</summary>
     public static void WriteTrailer(Span<byte> trailer, long length, uint checksum)
@@ -237,7 +272,8 @@ internal readonly record struct TransactionHeader(ushort Kind, ushort Flags, lon
 /// <summary>A data record header as read (not yet checked).</summary>
 /// <param name="Oid">The object.</param>
 /// <param name="Tid">The transaction that wrote the revision.</param>
-/// <param name="Previous">The offset of the object's previous revision, 0 if none.</param>
+/// <param name="Previous">The offset of the object's previous revision, 0 if none (−1 if the stored distance is impossible).</param>
 /// <param name="Length">The record's length.</param>
-/// <param name="Checksum">The CRC-32C of the header's first 28 bytes and the record.</param>
-internal readonly record struct DataHeader(ulong Oid, long Tid, long Previous, uint Length, uint Checksum);
+/// <param name="Checksum">The CRC-32C of the header after the checksum and the record.</param>
+/// <param name="Size">The header's size in bytes; the record follows it.</param>
+internal readonly record struct DataHeader(ulong Oid, long Tid, long Previous, uint Length, uint Checksum, int Size);

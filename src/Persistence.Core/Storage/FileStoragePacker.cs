@@ -161,14 +161,14 @@ internal sealed class FileStoragePacker : IDisposable
                 var oid = oids[k];
                 ahead = Math.Max(ahead, k);
                 while (ahead + 1 < count && offsets[ahead + 1] < offset + WindowSize - RecordReadSize) ahead++;
-                var readUntil = offsets[ahead] + DataHeaderSize + RecordReadSize;
+                var readUntil = offsets[ahead] + MaxDataHeaderSize + RecordReadSize;
                 ObjectsReached++;
                 while (offset != 0)
                 {
                     var bytes = _window.Record(offset, readUntil, out var header);
                     if (header.Oid != oid) throw NotItsRecord(offset, oid, header.Oid);
                     Keep(offset);
-                    var record = bytes[DataHeaderSize..];
+                    var record = bytes[header.Size..];
                     var references = ReferencesOf(record, offset, oid);
                     while (NextReference(ref references, offset, oid))
                     {
@@ -183,7 +183,7 @@ internal sealed class FileStoragePacker : IDisposable
                     // snapshot is the chosen tid or later can see it only if that is after the chosen tid.
                     if (header.Tid <= _keepAfterTid) break;
                     offset = header.Previous;
-                    readUntil = offset + DataHeaderSize + RecordReadSize;
+                    readUntil = offset + MaxDataHeaderSize + RecordReadSize;
                 }
             }
             (level, next) = (next, level);
@@ -206,14 +206,18 @@ internal sealed class FileStoragePacker : IDisposable
             // read in large pieces, and long runs of dropped data are skipped.
             ahead = Math.Max(ahead, k);
             while (ahead + 1 < _keptCount && _kept[ahead + 1] < offset + WindowSize - RecordReadSize) ahead++;
-            var bytes = _window.Record(offset, _kept[ahead] + DataHeaderSize + RecordReadSize, out var header);
+            var bytes = _window.Record(offset, _kept[ahead] + MaxDataHeaderSize + RecordReadSize, out var header);
             if (!_reached.Contains(header.Oid)) throw ChangedWhilePacked(offset, header.Oid);
-            var copy = AddRecord(header.Oid, header.Tid, bytes.Length, out var previous);
-            // Damage fails the pack, and nothing is replaced.
-            if (CopyChecking(bytes, copy) != header.Checksum) throw ChecksumMismatch(offset, header.Oid);
-            // The checksum covers the previous-revision offset: only a record whose previous revision
-            // moved (or was dropped) needs a new one.
-            if (previous != header.Previous) WriteDataHeader(copy, header.Oid, header.Tid, previous, bytes[DataHeaderSize..]);
+            var record = bytes[header.Size..];
+            var copy = AddRecord(header.Oid, header.Tid, record.Length, out var previous, out var position, out var size);
+            WriteDataHeaderFields(copy, header.Oid, header.Tid, previous, position, record.Length);
+            // Damage fails the pack, and nothing is replaced. The checksum covers the distance back to
+            // the previous revision: a header that came out the same keeps it, one whose previous
+            // revision moved (or was dropped) gets a new one.
+            var oldHeader = bytes[..header.Size];
+            if (CopyChecking(record, copy[size..], DataChecksumStart(oldHeader)) != header.Checksum) throw ChecksumMismatch(offset, header.Oid);
+            var checksum = copy[4..size].SequenceEqual(oldHeader[4..]) ? header.Checksum : Crc32C.Append(DataChecksumStart(copy[..size]), record);
+            BinaryPrimitives.WriteUInt32LittleEndian(copy, checksum);
         }
         EndTransaction();
         _kept = [];
@@ -242,9 +246,9 @@ internal sealed class FileStoragePacker : IDisposable
                 var data = record.Data!;
                 var references = ReferencesOf(data, record.Offset, record.Oid);
                 while (NextReference(ref references, record.Offset, record.Oid)) _tailReferences.Add(references.Current.Value);
-                var copy = AddRecord(record.Oid, header.Tid, DataHeaderSize + data.Length, out var previous);
-                WriteDataHeader(copy, record.Oid, header.Tid, previous, data);
-                data.CopyTo(copy[DataHeaderSize..]);
+                var copy = AddRecord(record.Oid, header.Tid, data.Length, out var previous, out var at, out var size);
+                WriteDataHeader(copy, record.Oid, header.Tid, previous, at, data);
+                data.CopyTo(copy[size..]);
             }
             if (scanner.Records.Count == 0) StartTransaction(header.Tid);
             EndTransaction();
@@ -293,23 +297,29 @@ internal sealed class FileStoragePacker : IDisposable
     }
 
     /// <summary>
-    /// Makes room for a data record of <paramref name="size"/> bytes (header included) at the end of
+    /// Makes room for a data record with a record of <paramref name="length"/> bytes at the end of
     /// the transaction being written, starting a new transaction for a new tid, and records it in the
-    /// new index. The caller writes the record there.
+    /// new index. The caller writes the header and the record there.
     /// </summary>
     /// <param name="oid">The object.</param>
     /// <param name="tid">The revision's tid, which becomes its transaction's.</param>
-    /// <param name="size">The data record's size, header included.</param>
+    /// <param name="length">The record's size, header not included.</param>
     /// <param name="previous">Where the object's previous revision is in the new file (0 if none), for the header.</param>
-    /// <returns>Where to write the data record.</returns>
+    /// <param name="position">Where the data record starts in the new file, for the header.</param>
+    /// <param name="headerSize">The size of its header (<see cref="DataHeaderSize"/>): the record follows it.</param>
+    /// <returns>Where to write the data record, header included.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Span<byte> AddRecord(ulong oid, long tid, int size, out long previous)
+    private Span<byte> AddRecord(ulong oid, long tid, int length, out long previous, out long position, out int headerSize)
     {
         if (_transactionStart < 0 || tid != _transactionTid) StartTransaction(tid);
+        position = _outStart + _outLength;
+        previous = Index.Find(oid);
+        headerSize = DataHeaderSize(oid, tid, previous, position, length);
+        var size = headerSize + length;
+        // Making room may write out what is buffered, which leaves the position in the file the same.
         if (_out.Length - _outLength < size + TrailerSize) Reserve(size + TrailerSize);
         var at = _outLength;
-        previous = Index.Find(oid);
-        Index.Set(oid, _outStart + at);
+        Index.Set(oid, position);
         _outLength += size;
         _transactionRecords++;
         RevisionsCopied++;
@@ -420,25 +430,20 @@ internal sealed class FileStoragePacker : IDisposable
         new($"The checksum of the record in {_sourcePath} does not match its bytes", offset, new Oid(oid));
 
     /// <summary>
-    /// Copies a data record (header and record) to <paramref name="target"/> and returns the checksum
-    /// of its bytes as the header's checksum field covers them (<see cref="DataChecksumStart"/>), so
-    /// the bytes are read once to be both checked and copied.
+    /// Copies a record to <paramref name="target"/> and returns the checksum of <paramref name="crc"/>'s
+    /// bytes followed by it (as <see cref="Crc32C.Append"/>), so the bytes are read once to be both
+    /// checked and copied.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static uint CopyChecking(ReadOnlySpan<byte> source, Span<byte> target)
+    private static uint CopyChecking(ReadOnlySpan<byte> source, Span<byte> target, uint crc)
     {
-        if (target.Length != source.Length || source.Length < DataHeaderSize) throw new ArgumentException("The target must be as long as the record.", nameof(target));
+        if (target.Length != source.Length) throw new ArgumentException("The target must be as long as the record.", nameof(target));
         ref var from = ref MemoryMarshal.GetReference(source);
         ref var to = ref MemoryMarshal.GetReference(target);
-        // The standard CRC-32C: start from all ones, invert the result (as Crc32C.Compute).
-        var crc = uint.MaxValue;
-        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<ulong>(ref from));
-        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, 8)));
-        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, 16)));
-        crc = BitOperations.Crc32C(crc, Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref from, 24)));
-        Unsafe.CopyBlockUnaligned(ref to, ref from, DataHeaderSize);
+        // The standard CRC-32C works on the inverted value (as Crc32C.Append).
+        crc = ~crc;
         var length = source.Length;
-        var i = DataHeaderSize;
+        var i = 0;
         for (; i <= length - 8; i += 8)
         {
             var word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, i));
@@ -482,14 +487,15 @@ internal sealed class FileStoragePacker : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public ReadOnlySpan<byte> Record(long offset, long readUntil, out DataHeader header)
         {
-            if (offset < _start || offset + DataHeaderSize > _start + _length) Fill(offset, readUntil);
+            var reach = (int)Math.Clamp(end - offset, 0, MaxDataHeaderSize);
+            if (offset < _start || offset + reach > _start + _length) Fill(offset, readUntil);
             var at = (int)(offset - _start);
-            if (_length - at < DataHeaderSize) throw Cut(offset);
-            header = ReadDataHeader(_bytes.AsSpan(at));
-            if (header.Oid == 0 || header.Tid <= 0 || header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength - DataHeaderSize
-                || offset + DataHeaderSize + header.Length > end || header.Previous < 0 || header.Previous >= offset)
+            if (_length - at < reach || !TryReadDataHeader(_bytes.AsSpan(at, Math.Min(_length - at, MaxDataHeaderSize)), offset, out header))
+                throw Cut(offset);
+            if (header.Oid == 0 || header.Tid <= 0 || header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength - header.Size
+                || offset + header.Size + header.Length > end || header.Previous < 0 || header.Previous >= offset)
                 throw Impossible(offset, header);
-            var size = DataHeaderSize + (int)header.Length;
+            var size = header.Size + (int)header.Length;
             if (at + size > _length)
             {
                 // Larger than what was read: read it whole (growing the buffer for a record larger than it).
@@ -503,7 +509,7 @@ internal sealed class FileStoragePacker : IDisposable
 
         private void Fill(long offset, long readUntil)
         {
-            var want = Math.Clamp(readUntil - offset, DataHeaderSize + RecordReadSize, _bytes.Length);
+            var want = Math.Clamp(readUntil - offset, MaxDataHeaderSize + RecordReadSize, _bytes.Length);
             want = Math.Min(want, end - offset);
             _length = ReadAt(file, offset, _bytes.AsSpan(0, (int)Math.Max(want, 0)));
             _start = offset;
@@ -515,7 +521,7 @@ internal sealed class FileStoragePacker : IDisposable
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         private CorruptDatabaseException Cut(long offset) =>
-            new($"The record in {path} is cut short by the end of the file", offset);
+            new($"The record in {path} is cut short by the end of the file, or its header holds a field of more than 64 bits", offset);
     }
 
     /// <summary>A set of oids: a bit each below <see cref="FileStorageIndex.DenseLimit"/>, a hash set above.</summary>

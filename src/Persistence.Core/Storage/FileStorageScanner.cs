@@ -70,7 +70,7 @@ internal sealed class FileStorageScanner : IDisposable
             problem = $"The transaction has tid {header.Tid}; tids are positive";
             return ScanOutcome.Corrupt;
         }
-        if (header.Length < MinimumTransactionSize || header.Length - MinimumTransactionSize < (long)header.RecordCount * DataHeaderSize)
+        if (header.Length < MinimumTransactionSize || header.Length - MinimumTransactionSize < (long)header.RecordCount * MinDataHeaderSize)
         {
             problem = $"The transaction declares {header.Length} bytes for {header.RecordCount} records, which is impossible";
             return ScanOutcome.Corrupt;
@@ -81,24 +81,26 @@ internal sealed class FileStorageScanner : IDisposable
         var p = position + TransactionHeaderSize;
         for (var i = 0u; i < header.RecordCount && problem is null; i++)
         {
-            if (bodyEnd - p < DataHeaderSize)
+            if (bodyEnd - p < MinDataHeaderSize)
             {
                 problem = $"Record {i} of the transaction starts past its end";
                 break;
             }
             var recordOffset = p;
-            var headerSpan = ReadExact(p, DataHeaderSize, end);
-            if (headerSpan.Length < DataHeaderSize) return ScanOutcome.Torn;
-            var record = ReadDataHeader(headerSpan);
-            var recordCrc = DataChecksumStart(headerSpan);
-            crc = Crc32C.Append(crc, headerSpan);
-            problem = CheckDataHeader(record, header.Tid, position, recordOffset, bodyEnd);
-            if (problem is not null)
+            var reach = (int)Math.Min(MaxDataHeaderSize, bodyEnd - p);
+            var headerSpan = ReadExact(p, reach, end);
+            if (headerSpan.Length < reach) return ScanOutcome.Torn;
+            if (!TryReadDataHeader(headerSpan, recordOffset, out var record))
             {
-                p += DataHeaderSize;
+                problem = $"The header of record {i} of the transaction, at file offset {recordOffset}, runs past the transaction's end or holds a field of more than 64 bits";
                 break;
             }
-            p += DataHeaderSize;
+            headerSpan = headerSpan[..record.Size];
+            var recordCrc = DataChecksumStart(headerSpan);
+            crc = Crc32C.Append(crc, headerSpan);
+            p += record.Size;
+            problem = CheckDataHeader(record, header.Tid, position, recordOffset, bodyEnd);
+            if (problem is not null) break;
             var data = keepData ? new byte[record.Length] : null;
             var copied = 0;
             var remaining = (long)record.Length;
@@ -201,7 +203,7 @@ internal sealed class FileStorageScanner : IDisposable
             return $"The record at file offset {recordOffset} is stored under oid 0";
         if (record.Tid != tid)
             return $"The record of oid {record.Oid} at file offset {recordOffset} carries tid {record.Tid}, not its transaction's {tid}";
-        if (record.Length < RecordFormat.MinimumSize || record.Length > Array.MaxLength || record.Length > bodyEnd - recordOffset - DataHeaderSize)
+        if (record.Length < RecordFormat.MinimumSize || record.Length > Array.MaxLength || record.Length > bodyEnd - recordOffset - record.Size)
             return $"The record of oid {record.Oid} at file offset {recordOffset} declares an impossible length of {record.Length} bytes";
         if (record.Previous != 0 && (record.Previous < FileHeaderSize + TransactionHeaderSize || record.Previous >= transactionOffset))
             return $"The record of oid {record.Oid} at file offset {recordOffset} points at a previous revision at offset {record.Previous}, which is not in an earlier transaction";

@@ -62,7 +62,7 @@ public sealed class FileStorageVerifyTests : IDisposable
     {
         var starts = SixTransactions();
         // A flipped bit in a record of the second transaction, another in the header of the fifth.
-        Damage(starts[1] + 32 + 32 + 3, starts[4] + 9);
+        Damage(starts[1] + 32 + DataHeaderSizeAt(_path, starts[1] + 32) + 3, starts[4] + 9);
 
         var report = FileStorage.Verify(_path);
 

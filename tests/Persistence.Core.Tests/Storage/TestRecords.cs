@@ -13,6 +13,14 @@ internal static class TestRecords
 
     public static byte[] Make(ReadOnlySpan<byte> state, params Oid[] references) => RecordFormat.Compose(TypeId, 1, state, references);
 
+    /// <summary>The size of the data record header at <paramref name="offset"/> of the data file at <paramref name="path"/>: the record's bytes follow it.</summary>
+    public static int DataHeaderSizeAt(string path, long offset)
+    {
+        var bytes = File.ReadAllBytes(path);
+        Assert.True(FileStorageFormat.TryReadDataHeader(bytes.AsSpan((int)offset), offset, out var header));
+        return header.Size;
+    }
+
     public static string Text(ReadOnlyMemory<byte> record) => Encoding.UTF8.GetString(RecordFormat.State(record.Span));
 
     public static string Text(StoredRecord? record)
