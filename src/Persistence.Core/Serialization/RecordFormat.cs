@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Persistence.Serialization;
 
 /// <summary>
@@ -113,29 +115,47 @@ public static class RecordFormat
         return position + size;
     }
 
+    /// <summary>The references of a record whose layout holds, to walk with <see cref="ReferenceList.TryMoveNext"/>; false (and nothing thrown) if it does not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryGetReferences(ReadOnlySpan<byte> record, out ReferenceList references)
+    {
+        var fits = TryParse(record, out var layout) is null;
+        references = fits ? new ReferenceList(record[layout.StateEnd..layout.ReferencesEnd]) : default;
+        return fits;
+    }
+
     private static Layout Parse(ReadOnlySpan<byte> record)
     {
+        if (TryParse(record, out var layout) is { } error) throw new FormatException(error);
+        return layout;
+    }
+
+    /// <summary>Reads a record's layout; the reason it cannot be read, or null.</summary>
+    private static string? TryParse(ReadOnlySpan<byte> record, out Layout layout)
+    {
+        layout = default;
         if (record.Length < MinimumSize)
-            throw new FormatException($"A record is at least {MinimumSize} bytes; this one has {record.Length}.");
+            return $"A record is at least {MinimumSize} bytes; this one has {record.Length}.";
         var position = 0;
         if (!VarInt.TryRead(record, ref position, out var typeId) || typeId > uint.MaxValue)
-            throw new FormatException("A record's type id is cut short or larger than 32 bits.");
+            return "A record's type id is cut short or larger than 32 bits.";
         if (!VarInt.TryRead(record, ref position, out var version) || version > ushort.MaxValue)
-            throw new FormatException("A record's schema version is cut short or larger than 16 bits.");
+            return "A record's schema version is cut short or larger than 16 bits.";
         // The reference list's length, read backwards from the last byte.
         var end = record.Length;
         ulong length = 0;
         for (var shift = 0; ; shift += 7)
         {
             if (end <= position || shift > 28)
-                throw new FormatException("A record's reference list length runs into its header or is larger than 32 bits.");
+                return "A record's reference list length runs into its header or is larger than 32 bits.";
             var b = record[--end];
             length |= (ulong)(b & 0x7F) << shift;
             if (b < 0x80) break;
         }
         if (length > (ulong)(end - position))
-            throw new FormatException($"A record's reference list of {length} bytes does not fit in its {record.Length} bytes.");
-        return new Layout((uint)typeId, (ushort)version, position, end - (int)length, end);
+            return $"A record's reference list of {length} bytes does not fit in its {record.Length} bytes.";
+        layout = new Layout((uint)typeId, (ushort)version, position, end - (int)length, end);
+        return null;
     }
 
     private readonly record struct Layout(uint TypeId, ushort SchemaVersion, int StateStart, int StateEnd, int ReferencesEnd);
@@ -146,13 +166,18 @@ public static class RecordFormat
         private readonly ReadOnlySpan<byte> _bytes;
         private int _position;
         private ulong _current;
+        private bool _damaged;
 
         internal ReferenceList(ReadOnlySpan<byte> bytes)
         {
             _bytes = bytes;
             _position = 0;
             _current = 0;
+            _damaged = false;
         }
+
+        /// <summary>Whether <see cref="TryMoveNext"/> stopped at damage rather than at the end of the list.</summary>
+        internal readonly bool IsDamaged => _damaged;
 
         /// <summary>The reference <see cref="MoveNext"/> read.</summary>
         public readonly Oid Current => new(_current);
@@ -161,9 +186,21 @@ public static class RecordFormat
         /// <exception cref="FormatException">The list ends inside a reference, or holds one of more than 64 bits.</exception>
         public bool MoveNext()
         {
+            if (TryMoveNext()) return true;
+            if (_damaged) throw new FormatException("A record's reference list ends inside a reference, or holds one of more than 64 bits.");
+            return false;
+        }
+
+        /// <summary>Reads the next reference; false at the end of the list, or at damage (see <see cref="IsDamaged"/>), without throwing.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal bool TryMoveNext()
+        {
             if (_position >= _bytes.Length) return false;
             if (!VarInt.TryRead(_bytes, ref _position, out var difference))
-                throw new FormatException("A record's reference list ends inside a reference, or holds one of more than 64 bits.");
+            {
+                _damaged = true;
+                return false;
+            }
             _current += (ulong)VarInt.UnZigZag(difference);
             return true;
         }

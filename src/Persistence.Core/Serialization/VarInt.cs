@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Persistence.Serialization;
 
@@ -34,16 +37,43 @@ internal static class VarInt
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryRead(ReadOnlySpan<byte> source, ref int position, out ulong value)
     {
-        if ((uint)position < (uint)source.Length && source[position] < 0x80)
+        var p = position;
+        if ((uint)p < (uint)source.Length)
         {
-            value = source[position++];
-            return true;
+            var first = source[p];
+            if (first < 0x80)
+            {
+                value = first;
+                position = p + 1;
+                return true;
+            }
+            if ((uint)(p + 1) < (uint)source.Length && source[p + 1] < 0x80)
+            {
+                value = (first & 0x7FUL) | ((ulong)source[p + 1] << 7);
+                position = p + 2;
+                return true;
+            }
         }
         return TryReadLong(source, ref position, out value);
     }
 
     private static bool TryReadLong(ReadOnlySpan<byte> source, ref int position, out ulong value)
     {
+        // With eight bytes at hand, a value of up to 56 bits is read at once: the first byte whose
+        // high bit is clear ends it, and the 7-bit groups before it are gathered in one step.
+        if (Bmi2.X64.IsSupported && BitConverter.IsLittleEndian && (uint)position <= (uint)source.Length && source.Length - position >= 8)
+        {
+            var word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(source), position));
+            var ends = ~word & 0x8080808080808080UL;
+            if (ends != 0)
+            {
+                var length = (BitOperations.TrailingZeroCount(ends) >> 3) + 1;
+                var bytes = length == 8 ? word : word & ((1UL << (8 * length)) - 1);
+                value = Bmi2.X64.ParallelBitExtract(bytes, 0x7F7F7F7F7F7F7F7FUL);
+                position += length;
+                return true;
+            }
+        }
         value = 0;
         for (var shift = 0; shift < 64 && (uint)position < (uint)source.Length; shift += 7)
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Persistence.Serialization;
 
 namespace Persistence.Storage;
@@ -218,6 +219,7 @@ internal static class FileStorageFormat
     /// the checksum with <see cref="DataChecksumStart"/>. An impossible previous-revision distance
     /// reads as −1, an impossible length as <see cref="uint.MaxValue"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryReadDataHeader(ReadOnlySpan<byte> bytes, long offset, out DataHeader header)
     {
         header = default;

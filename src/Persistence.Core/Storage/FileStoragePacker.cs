@@ -169,8 +169,8 @@ internal sealed class FileStoragePacker : IDisposable
                     if (header.Oid != oid) throw NotItsRecord(offset, oid, header.Oid);
                     Keep(offset);
                     var record = bytes[header.Size..];
-                    var references = ReferencesOf(record, offset, oid);
-                    while (NextReference(ref references, offset, oid))
+                    if (!RecordFormat.TryGetReferences(record, out var references)) throw UnreadableReferences(record, offset, oid);
+                    while (references.TryMoveNext())
                     {
                         var reference = references.Current.Value;
                         // Only objects that have a revision are marked: a reference read from a record
@@ -179,6 +179,7 @@ internal sealed class FileStoragePacker : IDisposable
                         if (nextCount == next.Length) Array.Resize(ref next, next.Length * 2);
                         next[nextCount++] = reference;
                     }
+                    if (references.IsDamaged) throw UnreadableReferences(record, offset, oid);
                     // The revision before this one was current until this one's tid: a reader whose
                     // snapshot is the chosen tid or later can see it only if that is after the chosen tid.
                     if (header.Tid <= _keepAfterTid) break;
@@ -244,8 +245,9 @@ internal sealed class FileStoragePacker : IDisposable
             foreach (var record in scanner.Records)
             {
                 var data = record.Data!;
-                var references = ReferencesOf(data, record.Offset, record.Oid);
-                while (NextReference(ref references, record.Offset, record.Oid)) _tailReferences.Add(references.Current.Value);
+                if (!RecordFormat.TryGetReferences(data, out var references)) throw UnreadableReferences(data, record.Offset, record.Oid);
+                while (references.TryMoveNext()) _tailReferences.Add(references.Current.Value);
+                if (references.IsDamaged) throw UnreadableReferences(data, record.Offset, record.Oid);
                 var copy = AddRecord(record.Oid, header.Tid, data.Length, out var previous, out var at, out var size);
                 WriteDataHeader(copy, record.Oid, header.Tid, previous, at, data);
                 data.CopyTo(copy[size..]);
@@ -386,33 +388,21 @@ internal sealed class FileStoragePacker : IDisposable
         _outLength = 0;
     }
 
-    private RecordFormat.ReferenceList ReferencesOf(ReadOnlySpan<byte> record, long offset, ulong oid)
-    {
-        try
-        {
-            return RecordFormat.ReferencesOf(record);
-        }
-        catch (FormatException e)
-        {
-            throw UnreadableReferences(offset, oid, e);
-        }
-    }
-
-    private bool NextReference(ref RecordFormat.ReferenceList references, long offset, ulong oid)
-    {
-        try
-        {
-            return references.MoveNext();
-        }
-        catch (FormatException e)
-        {
-            throw UnreadableReferences(offset, oid, e);
-        }
-    }
-
+    /// <summary>The error for a record whose reference list cannot be read, with the reason <see cref="RecordFormat"/> gives.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private CorruptDatabaseException UnreadableReferences(long offset, ulong oid, FormatException e) =>
-        new($"The reference list of the record in {_sourcePath} cannot be read ({e.Message})", offset, new Oid(oid));
+    private CorruptDatabaseException UnreadableReferences(ReadOnlySpan<byte> record, long offset, ulong oid)
+    {
+        var reason = "damaged";
+        try
+        {
+            RecordFormat.ReferenceCount(record);
+        }
+        catch (FormatException e)
+        {
+            reason = e.Message;
+        }
+        return new($"The reference list of the record in {_sourcePath} cannot be read ({reason})", offset, new Oid(oid));
+    }
 
     // The errors of the loops over every record are made by calls, so that those loops stay small
     // to compile.
