@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Persistence.Serialization;
 using Persistence.Storage;
 
@@ -270,6 +271,7 @@ public sealed class Database : IDisposable
     /// <summary>The bytes the shared record cache holds now.</summary>
     internal long RecordCacheBytes => _cache.Bytes;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal StoredRecord? LoadBefore(Oid oid, long beforeTid)
     {
         if (_cache.TryGet(oid, beforeTid - 1, out var cached)) return cached;

@@ -31,6 +31,7 @@ internal sealed class ObjectTable
     public int Count => _count;
 
     /// <summary>Finds the object with <paramref name="oid"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(ulong oid, [NotNullWhen(true)] out PersistentObject? obj)
     {
         var tags = _tags;
@@ -49,6 +50,7 @@ internal sealed class ObjectTable
     }
 
     /// <summary>Adds an object under its oid, which the table must not hold yet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ulong oid, PersistentObject obj)
     {
         if (obj._oid.Value != oid) throw new ArgumentException("An object is kept under its own oid.", nameof(oid));

@@ -38,8 +38,16 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
     }
 
     /// <summary>Returns the revision of <paramref name="oid"/> that a reader with snapshot <paramref name="snapshot"/> sees, if cached.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGet(Oid oid, long snapshot, out StoredRecord record)
     {
+        // Empty while only one connection is open (Database.LoadBefore): then no load takes the lock.
+        // Read without it, a count racing a Put can only make a miss, which the storage answers.
+        if (Volatile.Read(ref _bytes) == 0)
+        {
+            record = default;
+            return false;
+        }
         lock (_gate)
         {
             if (_entries.TryGetValue(oid.Value, out var entry) && entry.Tid <= snapshot

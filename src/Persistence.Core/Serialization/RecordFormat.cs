@@ -131,6 +131,7 @@ public static class RecordFormat
     }
 
     /// <summary>Reads a record's layout; the reason it cannot be read, or null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string? TryParse(ReadOnlySpan<byte> record, out Layout layout)
     {
         layout = default;

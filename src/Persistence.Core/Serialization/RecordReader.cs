@@ -160,6 +160,7 @@ public ref struct RecordReader
     }
 
     /// <summary>Reads a string (null if its length was written as 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string? ReadString()
     {
         var length = ReadLength();
@@ -189,6 +190,7 @@ public ref struct RecordReader
     }
 
     /// <summary>Reads the length of a string or byte array (-1 for null), checked to fit in the bytes left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal int ReadLength()
     {
         var stored = ReadVarInt();
@@ -198,6 +200,7 @@ public ref struct RecordReader
     }
 
     /// <summary>Reads a stored reference without resolving it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ObjectReference ReadObjectReference()
     {
         var oid = ReadVarInt();

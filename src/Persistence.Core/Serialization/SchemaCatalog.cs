@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Persistence.Storage;
 
 namespace Persistence.Serialization;
@@ -23,6 +24,8 @@ internal sealed class SchemaCatalog
     private readonly Dictionary<PersistentTypeInfo, WriteBinding> _writeBindings = new(ReferenceEqualityComparer.Instance);
     // The binding of each (type id, schema version) for reading, found once per database.
     private readonly Dictionary<ulong, ReadBinding> _readBindings = [];
+    // The binding the last read asked for, read without the lock: records of one class come in runs.
+    private LastBinding? _lastRead;
     private long _serial;
 
     public SchemaCatalog(IStorage storage)
@@ -63,12 +66,19 @@ internal sealed class SchemaCatalog
     }
 
     /// <summary>Finds the registered class and the stored field list for a record's type id and schema version.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadBinding BindForRead(uint typeId, ushort version)
     {
+        var key = ((ulong)typeId << 16) | version;
+        var last = Volatile.Read(ref _lastRead);
+        if (last is not null && last.Key == key) return last.Binding;
         lock (_gate)
         {
-            var key = ((ulong)typeId << 16) | version;
-            if (_readBindings.TryGetValue(key, out var known)) return known;
+            if (_readBindings.TryGetValue(key, out var known))
+            {
+                Volatile.Write(ref _lastRead, new LastBinding(key, known));
+                return known;
+            }
             if (!_byId.TryGetValue(typeId, out var entry) || version >= entry.Versions.Count)
             {
                 // Written by a newer catalog than ours (another connection or process added it).
@@ -85,6 +95,7 @@ internal sealed class SchemaCatalog
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
             _readBindings[key] = binding;
+            Volatile.Write(ref _lastRead, new LastBinding(key, binding));
             return binding;
         }
     }
@@ -176,6 +187,7 @@ internal sealed class SchemaCatalog
         var stored = _storage.Load(Oid.Catalog);
         _writeBindings.Clear();
         _readBindings.Clear();
+        Volatile.Write(ref _lastRead, null);
         _byId.Clear();
         _byName.Clear();
         if (stored is not { } record)
@@ -237,3 +249,11 @@ internal readonly record struct WriteBinding(uint TypeId, ushort Version);
 /// <param name="IsCurrent">Whether the stored fields are the class's current fields (read directly, no conversion).</param>
 /// <param name="StoredName">The class name the catalog holds.</param>
 internal readonly record struct ReadBinding(PersistentTypeInfo Type, IReadOnlyList<FieldSchema> StoredFields, bool IsCurrent, string StoredName);
+
+/// <summary>A read binding with the key <see cref="SchemaCatalog.BindForRead"/> found it under.</summary>
+internal sealed class LastBinding(ulong key, ReadBinding binding)
+{
+    public ulong Key { get; } = key;
+
+    public ReadBinding Binding { get; } = binding;
+}

@@ -57,6 +57,7 @@ internal static class VarInt
         return TryReadLong(source, ref position, out value);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryReadLong(ReadOnlySpan<byte> source, ref int position, out ulong value)
     {
         // With eight bytes at hand, a value of up to 56 bits is read at once: the first byte whose

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using Persistence.Serialization;
 using static Persistence.Storage.FileStorageFormat;
@@ -27,6 +28,7 @@ public sealed partial class FileStorage
     private ReadWindow? _readWindow;
 
     /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid)
     {
         var newest = true;
@@ -72,6 +74,7 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Notes the tid of the revision at <paramref name="offset"/>, unless a pack switched files since it was read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RememberTid(SafeFileHandle file, Oid oid, long offset, long tid)
     {
         lock (_stateLock)
@@ -81,6 +84,7 @@ public sealed partial class FileStorage
     }
 
     /// <summary>The last window read if it holds <paramref name="needed"/> bytes at <paramref name="offset"/>, else a new one read there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ReadWindow WindowAt(SafeFileHandle file, long end, long offset, int needed)
     {
         var last = Volatile.Read(ref _readWindow);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using static Persistence.Storage.FileStorageFormat;
 
@@ -19,6 +20,7 @@ public sealed partial class FileStorage
     /// <summary>The number of times this instance switched to another file (its own packs included).</summary>
     internal long FileEpoch => Volatile.Read(ref _fileEpoch);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private StoredRecord? LoadRevision(Oid oid, long beforeTid)
     {
         while (true)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Persistence.Storage;
 
 /// <summary>
@@ -19,6 +21,7 @@ internal sealed class RevisionTids
     private readonly Entry[]?[] _chunks = new Entry[]?[Slots / ChunkSize];
 
     /// <summary>Notes that the revision of <paramref name="oid"/> at <paramref name="offset"/> was written by <paramref name="tid"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Remember(ulong oid, long offset, long tid)
     {
         var slot = (int)(oid & (Slots - 1));
@@ -27,6 +30,7 @@ internal sealed class RevisionTids
     }
 
     /// <summary>The tid of the revision of <paramref name="oid"/> at <paramref name="offset"/>, if it is remembered.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGet(ulong oid, long offset, out long tid)
     {
         var slot = (int)(oid & (Slots - 1));
