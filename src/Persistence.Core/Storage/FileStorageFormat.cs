@@ -187,6 +187,7 @@ internal static class FileStorageFormat
     }
 
     /// <summary>The size of the header <see cref="WriteDataHeader"/> writes for these fields.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int DataHeaderSize(ulong oid, long tid, long previous, long offset, int length) =>
         4 + VarInt.Size(oid) + VarInt.Size((ulong)tid) + VarInt.Size(previous == 0 ? 0 : (ulong)(offset - previous)) + VarInt.Size((uint)length);
 
@@ -202,6 +203,7 @@ internal static class FileStorageFormat
     }
 
     /// <summary>Writes the fields of a data record header after its checksum (left for the caller); returns the header's size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int WriteDataHeaderFields(Span<byte> header, ulong oid, long tid, long previous, long offset, int length)
     {
         var size = 4;

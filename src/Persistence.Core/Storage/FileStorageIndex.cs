@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Persistence.Storage;
 
 /// <summary>
@@ -103,6 +105,7 @@ internal sealed class FileStorageIndex
     public long[]? Page(int i) => i < _pages.Length ? _pages[i] : null;
 
     /// <summary>The offset of the newest revision of <paramref name="oid"/>, or 0 if it has none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Find(ulong oid)
     {
         if (oid >= DenseLimit) return _overflow is not null && _overflow.TryGetValue(oid, out var offset) ? offset : 0;
@@ -114,6 +117,7 @@ internal sealed class FileStorageIndex
     }
 
     /// <summary>Makes <paramref name="offset"/> the newest revision of <paramref name="oid"/> (0: none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Set(ulong oid, long offset)
     {
         if (_readOnly) throw new InvalidOperationException("An index snapshot is read-only.");
