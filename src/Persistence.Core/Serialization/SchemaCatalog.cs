@@ -24,8 +24,10 @@ internal sealed class SchemaCatalog
     private readonly Dictionary<PersistentTypeInfo, WriteBinding> _writeBindings = new(ReferenceEqualityComparer.Instance);
     // The binding of each (type id, schema version) for reading, found once per database.
     private readonly Dictionary<ulong, ReadBinding> _readBindings = [];
-    // The binding the last read asked for, read without the lock: records of one class come in runs.
-    private LastBinding? _lastRead;
+    // The bindings the last read and the last write asked for, read without the lock: records of one
+    // class come in runs.
+    private LastBinding<ulong, ReadBinding>? _lastRead;
+    private LastBinding<PersistentTypeInfo, WriteBinding>? _lastWrite;
     private long _serial;
 
     public SchemaCatalog(IStorage storage)
@@ -37,9 +39,15 @@ internal sealed class SchemaCatalog
     /// <summary>The type id and schema version to write objects of <paramref name="type"/> with.</summary>
     public WriteBinding BindForWrite(PersistentTypeInfo type)
     {
+        var last = Volatile.Read(ref _lastWrite);
+        if (last is not null && ReferenceEquals(last.Key, type)) return last.Binding;
         lock (_gate)
         {
-            if (_writeBindings.TryGetValue(type, out var known)) return known;
+            if (_writeBindings.TryGetValue(type, out var known))
+            {
+                Volatile.Write(ref _lastWrite, new(type, known));
+                return known;
+            }
             for (var attempt = 0; ; attempt++)
             {
                 var found = Find(type, out var entry, out var version);
@@ -47,6 +55,7 @@ internal sealed class SchemaCatalog
                 {
                     var binding = new WriteBinding(entry!.TypeId, version);
                     _writeBindings[type] = binding;
+                    Volatile.Write(ref _lastWrite, new(type, binding));
                     return binding;
                 }
                 if (_storage.IsReadOnly)
@@ -76,7 +85,7 @@ internal sealed class SchemaCatalog
         {
             if (_readBindings.TryGetValue(key, out var known))
             {
-                Volatile.Write(ref _lastRead, new LastBinding(key, known));
+                Volatile.Write(ref _lastRead, new(key, known));
                 return known;
             }
             if (!_byId.TryGetValue(typeId, out var entry) || version >= entry.Versions.Count)
@@ -95,7 +104,7 @@ internal sealed class SchemaCatalog
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
             _readBindings[key] = binding;
-            Volatile.Write(ref _lastRead, new LastBinding(key, binding));
+            Volatile.Write(ref _lastRead, new(key, binding));
             return binding;
         }
     }
@@ -186,6 +195,7 @@ internal sealed class SchemaCatalog
     {
         var stored = _storage.Load(Oid.Catalog);
         _writeBindings.Clear();
+        Volatile.Write(ref _lastWrite, null);
         _readBindings.Clear();
         Volatile.Write(ref _lastRead, null);
         _byId.Clear();
@@ -250,10 +260,10 @@ internal readonly record struct WriteBinding(uint TypeId, ushort Version);
 /// <param name="StoredName">The class name the catalog holds.</param>
 internal readonly record struct ReadBinding(PersistentTypeInfo Type, IReadOnlyList<FieldSchema> StoredFields, bool IsCurrent, string StoredName);
 
-/// <summary>A read binding with the key <see cref="SchemaCatalog.BindForRead"/> found it under.</summary>
-internal sealed class LastBinding(ulong key, ReadBinding binding)
+/// <summary>A binding with the key <see cref="SchemaCatalog"/> found it under.</summary>
+internal sealed class LastBinding<TKey, TBinding>(TKey key, TBinding binding)
 {
-    public ulong Key { get; } = key;
+    public TKey Key { get; } = key;
 
-    public ReadBinding Binding { get; } = binding;
+    public TBinding Binding { get; } = binding;
 }
