@@ -77,4 +77,38 @@ public class RecordFormatTests
         Assert.Throws<FormatException>(() => RecordFormat.ReferenceCount(record));
         Assert.Equal("x"u8.ToArray(), RecordFormat.State(record).ToArray());
     }
+
+    [Theory]
+    [InlineData(0, "a", 1)]
+    [InlineData(42, "€", 1)] // 126 bytes: the longest string whose length is sure to fit one byte
+    [InlineData(43, "a", 1)]
+    [InlineData(43, "€", 2)]
+    [InlineData(2000, "😀", 2)]
+    [InlineData(100_000, "a", 3)]
+    public void Strings_take_their_length_plus_one_as_a_varint_and_read_back(int repeats, string unit, int lengthBytes)
+    {
+        var text = string.Concat(Enumerable.Repeat(unit, repeats));
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        var state = RecordStates.State((ref RecordWriter w) =>
+        {
+            w.WriteString(text);
+            w.WriteString(null);
+        });
+
+        Assert.Equal(lengthBytes + bytes + 1, state.Length);
+        var reader = new RecordReader(state, null);
+        Assert.Equal(text, reader.ReadString());
+        Assert.Null(reader.ReadString());
+        Assert.Equal(0, reader.Remaining);
+    }
+
+    [Fact]
+    public void A_lone_surrogate_is_stored_as_the_replacement_character_in_the_one_byte_length()
+    {
+        var text = new string('\ud800', 42);
+        var state = RecordStates.State((ref RecordWriter w) => w.WriteString(text));
+
+        Assert.Equal(1 + (42 * 3), state.Length);
+        Assert.Equal(new string('\ufffd', 42), new RecordReader(state, null).ReadString());
+    }
 }
