@@ -5,8 +5,9 @@ namespace Persistence.Serialization;
 
 /// <summary>
 /// The <c>packed&lt;T&gt;</c> encoding of an array of integers (docs/FORMAT.md, "Field encodings"):
-/// an i32 count (−1 = null), then, if there are elements, a mode byte and the elements, either as they
-/// are (mode 0: fixed-width little-endian) or as the differences between neighbours (mode 1: each
+/// the count as collections write it (<see cref="RecordWriter.WriteCount"/>), then, if there are
+/// elements, a mode byte and the elements, either as they are (mode 0: fixed-width little-endian) or
+/// as the differences between neighbours (mode 1: each
 /// element minus the one before it, the first minus zero, in 64-bit two's complement arithmetic,
 /// zigzag-mapped so that small negative differences are small too, in 1 to 10 bytes each). The writer
 /// writes the differences unless they turn out no shorter than the elements, so the packed form is
