@@ -160,6 +160,9 @@ public sealed partial class FileStorage
             packer.Mark();
             Step("marked");
             packer.CopyKept();
+            // The bulk of the new file goes to disk while the pack catches up and writes its checkpoint,
+            // so the flush under the commit lock below, which holds up every writer, has little to do.
+            packer.StartFlush();
             var liveBytes = packer.RecordBytesCopied;
             Step("copied");
             // Catch up with what was committed meanwhile (by any process) without holding anyone up.

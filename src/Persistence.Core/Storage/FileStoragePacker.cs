@@ -48,6 +48,8 @@ internal sealed class FileStoragePacker : IDisposable
     private readonly OidSet _reached = new();
     private readonly HashSet<ulong> _tailReferences = [];
     private long[] _kept = new long[1024];
+    // The flush of what CopyKept wrote, running while the pack catches up (StartFlush).
+    private Task? _earlyFlush;
     private int _keptCount;
     private readonly RecordWindow _window;
 
@@ -277,9 +279,22 @@ internal sealed class FileStoragePacker : IDisposable
         return 0;
     }
 
-    /// <summary>Writes what is buffered and flushes the new file to disk.</summary>
+    /// <summary>
+    /// Writes what is buffered and starts flushing the new file to disk on another thread, so that the
+    /// flush under the commit lock (<see cref="Flush"/>) has only what is copied after this to write.
+    /// </summary>
+    public void StartFlush()
+    {
+        WriteOut();
+        _earlyFlush = Task.Run(() => RandomAccess.FlushToDisk(Target));
+    }
+
+    /// <summary>Writes what is buffered and flushes the new file to disk (a failed early flush fails here).</summary>
     public void Flush()
     {
+        var early = _earlyFlush;
+        _earlyFlush = null;
+        early?.GetAwaiter().GetResult();
         WriteOut();
         RandomAccess.FlushToDisk(Target);
     }
@@ -287,6 +302,16 @@ internal sealed class FileStoragePacker : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // The new file's handle is closed (or deleted) after this: not while it is being flushed. A
+        // failed flush fails the pack in Flush; a pack that failed before that has nothing to keep.
+        try
+        {
+            _earlyFlush?.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+        _earlyFlush = null;
         _kept = [];
         _out = [];
     }
