@@ -12,7 +12,7 @@ public class DataHeaderTests
         Prop.ForAll<ulong, long, byte[]>((oid, offset, record) =>
         {
             record ??= [];
-            var tid = (long)(oid >> 1) + 1;
+            var tid = (long)(oid >> 2) + 1; // positive for every oid
             var at = Math.Abs(offset % (1L << 50)) + FileHeaderSize;
             var previous = (oid & 1) == 0 ? 0 : at / 2 + 1;
             var bytes = new byte[MaxDataHeaderSize + record.Length];
