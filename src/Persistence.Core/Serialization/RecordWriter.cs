@@ -189,9 +189,8 @@ public ref struct RecordWriter
         if (_resolver is null)
             throw new InvalidOperationException("This record writer has no reference resolver, so it cannot write references to persistent objects.");
         var reference = _resolver.Resolve(target);
-        if (2 * VarInt.MaxLength > _buffer.Length - _position) Grow(2 * VarInt.MaxLength);
-        _position += VarInt.Write(_buffer.AsSpan(_position), reference.Oid.Value);
-        _position += VarInt.Write(_buffer.AsSpan(_position), reference.TypeId);
+        WriteVarInt(reference.Oid.Value);
+        WriteVarInt(reference.TypeId);
         _owner.AddReference(reference.Oid);
     }
 

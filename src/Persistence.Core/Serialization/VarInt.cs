@@ -17,7 +17,7 @@ internal static class VarInt
 
     /// <summary>How many bytes <paramref name="value"/> takes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Size(ulong value) => 1 + (63 - System.Numerics.BitOperations.LeadingZeroCount(value | 1)) / 7;
+    public static int Size(ulong value) => 1 + (63 - BitOperations.LeadingZeroCount(value | 1)) / 7;
 
     /// <summary>Writes <paramref name="value"/> at the start of <paramref name="into"/> (room for <see cref="Size"/> bytes) and returns how many bytes it took.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

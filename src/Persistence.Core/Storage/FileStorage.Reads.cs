@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
-using Persistence.Serialization;
 using static Persistence.Storage.FileStorageFormat;
 
 namespace Persistence.Storage;
@@ -34,16 +33,14 @@ public sealed partial class FileStorage
         var newest = true;
         while (offset != 0)
         {
-            var window = WindowAt(file, end, offset, (int)Math.Clamp(end - offset, 0, MaxDataHeaderSize));
+            var window = WindowAt(file, end, offset, DataHeaderReach(offset, end));
             var available = Math.Min(window.Available(offset), MaxDataHeaderSize);
             if (!TryReadDataHeader(window.At(offset, available).Span, offset, out var header))
                 throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file, or holds a field of more than 64 bits", offset, oid);
             if (header.Oid != oid.Value)
                 throw new CorruptDatabaseException(
                     $"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
-            if (header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength
-                || offset + header.Size + header.Length > end
-                || header.Previous >= offset || header.Previous < 0 || header.Tid <= 0)
+            if (!header.IsPossibleAt(offset, end))
                 throw new CorruptDatabaseException(
                     $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
             if (newest)

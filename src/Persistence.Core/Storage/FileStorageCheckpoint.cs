@@ -324,10 +324,9 @@ internal static class FileStorageCheckpoint
             if (offset == 0) continue;
             if (offset < FileHeaderSize + TransactionHeaderSize || offset > info.Covered - MinDataHeaderSize - TrailerSize)
                 return $"the checkpoint points oid {oid} outside the data it covers";
-            var read = ReadAt(data, offset, bytes[..(int)Math.Min(MaxDataHeaderSize, info.Covered - offset)]);
+            var read = ReadAt(data, offset, bytes[..DataHeaderReach(offset, info.Covered)]);
             if (!TryReadDataHeader(bytes[..read], offset, out var record)
-                || record.Oid != oid || record.Tid <= 0 || record.Tid > info.LastTid || record.Previous >= offset || record.Previous < 0
-                || offset + record.Size + record.Length > info.Covered)
+                || record.Oid != oid || record.Tid > info.LastTid || !record.IsPossibleAt(offset, info.Covered))
                 return $"the checkpoint points oid {oid} at something other than its record";
         }
         return null;

@@ -186,6 +186,9 @@ internal static class FileStorageFormat
         return true;
     }
 
+    /// <summary>How many bytes to read at <paramref name="offset"/> for its data record header: up to the largest header, and no further than <paramref name="end"/>.</summary>
+    public static int DataHeaderReach(long offset, long end) => (int)Math.Clamp(end - offset, 0, MaxDataHeaderSize);
+
     /// <summary>The size of the header <see cref="WriteDataHeader"/> writes for these fields.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int DataHeaderSize(ulong oid, long tid, long previous, long offset, int length) =>
@@ -280,4 +283,14 @@ internal readonly record struct TransactionHeader(ushort Kind, ushort Flags, lon
 /// <param name="Length">The record's length.</param>
 /// <param name="Checksum">The CRC-32C of the header after the checksum and the record.</param>
 /// <param name="Size">The header's size in bytes; the record follows it.</param>
-internal readonly record struct DataHeader(ulong Oid, long Tid, long Previous, uint Length, uint Checksum, int Size);
+internal readonly record struct DataHeader(ulong Oid, long Tid, long Previous, uint Length, uint Checksum, int Size)
+{
+    /// <summary>
+    /// Whether a writer can have written this header at <paramref name="offset"/>: a positive tid, a
+    /// previous revision before it, a possible record length, and the record ending by <paramref name="end"/>.
+    /// </summary>
+    public bool IsPossibleAt(long offset, long end) =>
+        Tid > 0 && Previous >= 0 && Previous < offset
+        && Length >= RecordFormat.MinimumSize && Length <= Array.MaxLength - Size
+        && offset + Size + Length <= end;
+}

@@ -502,14 +502,12 @@ internal sealed class FileStoragePacker : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public ReadOnlySpan<byte> Record(long offset, long readUntil, out DataHeader header)
         {
-            var reach = (int)Math.Clamp(end - offset, 0, MaxDataHeaderSize);
+            var reach = DataHeaderReach(offset, end);
             if (offset < _start || offset + reach > _start + _length) Fill(offset, readUntil);
             var at = (int)(offset - _start);
             if (_length - at < reach || !TryReadDataHeader(_bytes.AsSpan(at, Math.Min(_length - at, MaxDataHeaderSize)), offset, out header))
                 throw Cut(offset);
-            if (header.Oid == 0 || header.Tid <= 0 || header.Length < RecordFormat.MinimumSize || header.Length > Array.MaxLength - header.Size
-                || offset + header.Size + header.Length > end || header.Previous < 0 || header.Previous >= offset)
-                throw Impossible(offset, header);
+            if (header.Oid == 0 || !header.IsPossibleAt(offset, end)) throw Impossible(offset, header);
             var size = header.Size + (int)header.Length;
             if (at + size > _length)
             {

@@ -152,10 +152,7 @@ public sealed class FileStorageCheckpointTests : IDisposable
     [Fact]
     public void OfSeveralWritersTheLastToCloseWritesTheCheckpoint()
     {
-        var expected = new Expected();
-        var first = FileStorage.Open(_path);
-        var second = FileStorage.Open(_path);
-        LargeTail(first, expected);
+        var (first, second, expected) = TwoWritersTheFirstWithALargeTail();
         second.Poll(0);
         first.Dispose();
         // Where a writer can tell others still have the file open (Linux), it leaves the checkpoint to the last.
@@ -169,10 +166,7 @@ public sealed class FileStorageCheckpointTests : IDisposable
     [Fact]
     public void AWriterDoesNotWriteACheckpointAnotherWriterWroteAlready()
     {
-        var expected = new Expected();
-        var first = FileStorage.Open(_path);
-        var second = FileStorage.Open(_path);
-        LargeTail(first, expected);
+        var (first, second, expected) = TwoWritersTheFirstWithALargeTail();
         first.Checkpoint();
         first.Dispose();
         var written = File.GetLastWriteTimeUtc(CheckpointPath);
@@ -185,6 +179,16 @@ public sealed class FileStorageCheckpointTests : IDisposable
         Assert.Equal(bytes, File.ReadAllBytes(CheckpointPath));
 
         OpensFromTheCheckpointAlone(expected);
+    }
+
+    /// <summary>Two writers on the file, the first of which has committed a large tail.</summary>
+    private (FileStorage First, FileStorage Second, Expected Expected) TwoWritersTheFirstWithALargeTail()
+    {
+        var expected = new Expected();
+        var first = FileStorage.Open(_path);
+        var second = FileStorage.Open(_path);
+        LargeTail(first, expected);
+        return (first, second, expected);
     }
 
     /// <summary>Opens the file and checks that opening scanned nothing after the checkpoint and reads what was committed.</summary>
