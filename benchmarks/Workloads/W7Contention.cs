@@ -47,6 +47,8 @@ internal static class W7Contention
                 child.WaitStarted();
                 child.WaitReady();
             }
+            // The parent reads the first result while others are still timed.
+            ChildProcess.WarmUpResults();
             // Every child has warmed up: each catches up.
             foreach (var child in children) child.Go();
             foreach (var child in children) child.WaitReady();
