@@ -559,12 +559,19 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private void Boundary(long committedTid)
     {
         var changes = _database.Poll(_snapshot);
-        var nothingAfterOurCommit = committedTid != 0 && changes.LastTid == committedTid;
+        HashSet<Oid>? changedAfterOurCommit = null;
         foreach (var oid in changes.ChangedOids)
         {
             if (!_objects.TryGetValue(oid.Value, out var obj) || obj._state != PersistentState.UpToDate) continue;
-            // What this connection just stored (its serial is this commit's tid) is current unless someone committed after it.
-            if (nothingAfterOurCommit && obj._serial == committedTid) continue;
+            // What this connection just stored (its serial is this commit's tid) is current unless
+            // someone changed it after this commit: writers that commit side by side (other processes
+            // appending while this commit waited for the disk) do not reload each other's objects.
+            if (committedTid != 0 && obj._serial == committedTid)
+            {
+                if (changes.LastTid == committedTid) continue;
+                changedAfterOurCommit ??= _database.ChangedSince(committedTid);
+                if (!changedAfterOurCommit.Contains(oid)) continue;
+            }
             MakeGhost(obj);
         }
         _snapshot = Math.Max(changes.LastTid, committedTid);

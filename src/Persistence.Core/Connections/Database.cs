@@ -284,6 +284,19 @@ public sealed class Database : IDisposable
         return record;
     }
 
+    /// <summary>
+    /// The oids written after <paramref name="sinceTid"/>, up to the newest transaction the last
+    /// <see cref="Poll"/> found, or a few more (a storage that no longer remembers that far back, or
+    /// cannot tell without looking for new transactions, answers what <see cref="IStorage.Poll"/> does).
+    /// </summary>
+    internal HashSet<Oid> ChangedSince(long sinceTid)
+    {
+        var oids = new HashSet<Oid>();
+        if (Storage is IKnownChanges known && known.TryCollectKnownChanges(sinceTid, oids)) return oids;
+        oids.UnionWith(Storage.Poll(sinceTid).ChangedOids);
+        return oids;
+    }
+
     internal StorageChanges Poll(long sinceTid)
     {
         // Ask from no later than the cache knows, so the answer also covers what the cache must drop.

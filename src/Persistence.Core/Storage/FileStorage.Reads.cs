@@ -11,8 +11,15 @@ namespace Persistence.Storage;
 // were reached) and reads a window twice as large, up to MaxReadWindow. A load that falls just before
 // it is taken for a walk back along an object's revisions (the revision a snapshot needs, under a
 // object others keep changing, as a counter: one revision per transaction since the snapshot) and
-// reads a window twice as large that ends where the last one starts. Any other load reads a small
-// one. The records returned are slices of the window, which is never written after it is read.
+// reads a window twice as large that ends where the last one starts. A load of a record near the end
+// of the file takes it from the recent tail: the last few kilobytes of transactions this instance
+// appended or caught up with, kept as they went by. Any other load reads a small one. The records
+// returned are slices of a window, whose bytes are never written after they are read.
+//
+// The recent tail serves writers that commit side by side. After another process's commit, the objects
+// it changed are loaded again (a shared counter in every transaction), and a merge of a conflicting
+// change loads both the newest revision and the one the transaction started from: all of them lie in
+// the last transactions, and without the tail each was a read call.
 public sealed partial class FileStorage
 {
     // Most records are small: one read of this many bytes fetches the header and the record together.
@@ -24,7 +31,17 @@ public sealed partial class FileStorage
     // The largest window a scan reads at once: a few hundred small records per read call.
     private const int MaxReadWindow = 64 << 10;
 
+    // The recent tail: at most this many of the newest bytes, of which a transaction or catch-up adds at most half.
+    private const int RecentTailSize = 32 << 10;
+
     private ReadWindow? _readWindow;
+    private long _loadReadCalls;
+
+    // The newest bytes of the file this instance appended or caught up with (see ExtendRecentTail).
+    private ReadWindow? _recentTail;
+
+    /// <summary>How many read calls loads made (for tests of what the windows serve).</summary>
+    internal long LoadReadCalls => Interlocked.Read(ref _loadReadCalls);
 
     /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -86,6 +103,8 @@ public sealed partial class FileStorage
     {
         var last = Volatile.Read(ref _readWindow);
         if (last is not null && ReferenceEquals(last.File, file) && last.Holds(offset, needed)) return last;
+        var tail = Volatile.Read(ref _recentTail);
+        if (tail is not null && ReferenceEquals(tail.File, file) && tail.Holds(offset, needed)) return tail;
         var size = LoadReadSize;
         var start = offset;
         if (last is not null && ReferenceEquals(last.File, file))
@@ -106,10 +125,50 @@ public sealed partial class FileStorage
         var before = (int)(offset - start);
         size = (int)Math.Max(Math.Min(Math.Max(size, before + needed), end - start), before + Math.Min(needed, LoadReadSize));
         var bytes = new byte[size];
+        Interlocked.Increment(ref _loadReadCalls);
         var read = ReadAt(file, start, bytes);
         var window = new ReadWindow(file, start, bytes, read);
         if (start + read <= end) Volatile.Write(ref _readWindow, window);
         return window;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="bytes"/>, complete transactions at <paramref name="offset"/> that this
+    /// instance just appended or caught up with (<see cref="_catchUpLock"/> held, so one thread at a
+    /// time), to the recent tail. The tail's buffer is filled from the front: what a published window
+    /// covers is never written again, so loads may hold slices of it while it grows. When the bytes do
+    /// not follow the tail (another file, or what came between was not seen) it starts over; when the
+    /// buffer is full, a new one starts with the newest half.
+    /// </summary>
+    private void ExtendRecentTail(SafeFileHandle file, long offset, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty) return;
+        if (bytes.Length > RecentTailSize / 2)
+        {
+            offset += bytes.Length - (RecentTailSize / 2);
+            bytes = bytes[^(RecentTailSize / 2)..];
+        }
+        var tail = _recentTail;
+        byte[] buffer;
+        long start;
+        int length;
+        if (tail is null || !ReferenceEquals(tail.File, file) || tail.Start + tail.Read != offset)
+        {
+            (buffer, start, length) = (new byte[RecentTailSize], offset, 0);
+        }
+        else if (tail.Read + bytes.Length <= tail.Bytes.Length)
+        {
+            (buffer, start, length) = (tail.Bytes, tail.Start, tail.Read);
+        }
+        else
+        {
+            var keep = Math.Min(tail.Read, RecentTailSize / 2);
+            buffer = new byte[RecentTailSize];
+            tail.Bytes.AsSpan(tail.Read - keep, keep).CopyTo(buffer);
+            (start, length) = (offset - keep, keep);
+        }
+        bytes.CopyTo(buffer.AsSpan(length));
+        Volatile.Write(ref _recentTail, new ReadWindow(file, start, buffer, length + bytes.Length));
     }
 
     /// <summary>Bytes read from a data file at <see cref="Start"/>; immutable once made.</summary>
@@ -125,13 +184,16 @@ public sealed partial class FileStorage
 
         public byte[] Bytes { get; } = bytes;
 
-        /// <summary>How many bytes the window has at <paramref name="offset"/>.</summary>
-        public int Available(long offset) => offset < Start || offset > Start + read ? 0 : (int)(Start + read - offset);
+        /// <summary>How many bytes of <see cref="Bytes"/> hold the file's.</summary>
+        public int Read { get; } = read;
 
-        public bool Holds(long offset, int count) => offset >= Start && offset + count <= Start + read;
+        /// <summary>How many bytes the window has at <paramref name="offset"/>.</summary>
+        public int Available(long offset) => offset < Start || offset > Start + Read ? 0 : (int)(Start + Read - offset);
+
+        public bool Holds(long offset, int count) => offset >= Start && offset + count <= Start + Read;
 
         /// <summary>Whether <paramref name="offset"/> lies in the window or at most one window's length past it (a scan going on).</summary>
-        public bool IsJustBefore(long offset) => offset >= Start && offset <= Start + read + Bytes.Length;
+        public bool IsJustBefore(long offset) => offset >= Start && offset <= Start + Read + Bytes.Length;
 
         /// <summary>Whether <paramref name="offset"/> lies before the window, at most one window's length or one backward read (a walk back along revisions).</summary>
         public bool IsJustAfter(long offset) => offset < Start && offset >= Start - Math.Max(Bytes.Length, BackwardReadSize);

@@ -28,7 +28,7 @@ namespace Persistence.Storage;
 /// <para><see cref="Pack"/> drops what is no longer reachable while the database is in use; every
 /// instance moves to the packed file at its next <see cref="Poll"/> or commit.</para>
 /// </remarks>
-public sealed partial class FileStorage : IStorage
+public sealed partial class FileStorage : IStorage, IKnownChanges
 {
     // Transactions up to this size are written with one call from one buffer the storage keeps;
     // larger ones are written in pieces of this size, so the buffer never grows beyond it.
@@ -220,6 +220,12 @@ public sealed partial class FileStorage : IStorage
             }
             return new StorageChanges(_lastTid, [.. oids]);
         }
+    }
+
+    /// <inheritdoc />
+    bool IKnownChanges.TryCollectKnownChanges(long sinceTid, HashSet<Oid> into)
+    {
+        lock (_stateLock) return _changes.TryCollect(sinceTid, into);
     }
 
     /// <inheritdoc />
@@ -476,17 +482,21 @@ public sealed partial class FileStorage : IStorage
     private TailState CatchUpCore(bool final)
     {
         var end = Volatile.Read(ref _end);
-        using var scanner = new FileStorageScanner(_file);
+        var file = _file;
+        using var scanner = new FileStorageScanner(file);
         // Free space follows the data: zeros where the next header would start mean nothing was
         // appended. The read that looks also brings what was, for the scan (one read call per catch-up).
         if (_freeSpaceChecked && scanner.IsZeroAt(end, TransactionHeaderSize)) return TailState.Free;
-        var length = RandomAccess.GetLength(_file);
+        var length = RandomAccess.GetLength(file);
         _fileLength = length;
         if (length == end) return TailState.None;
         if (length < end)
             throw new PersistenceException(
                 $"{FilePath} is now shorter than the transactions this storage already read: it was replaced or truncated outside Persistence. Open it again.");
-        return ScanTail(scanner, length, log: true, final);
+        var tail = ScanTail(scanner, length, log: true, final);
+        var scanned = Volatile.Read(ref _end);
+        if (scanned > end) ExtendRecentTail(file, end, scanner.Buffered(end, scanned));
+        return tail;
     }
 
     /// <summary>
@@ -711,9 +721,10 @@ public sealed partial class FileStorage : IStorage
                 var tid = _lastTid + 1;
                 var length = TransactionLength(stores, tid, start);
                 if (_recordOffsets.Length < stores.Count) _recordOffsets = new long[Math.Max(stores.Count, 2 * _recordOffsets.Length)];
+                bool buffered;
                 try
                 {
-                    Write(stores, tid, start, length);
+                    buffered = Write(stores, tid, start, length);
                 }
                 catch (Exception e)
                 {
@@ -738,6 +749,7 @@ public sealed partial class FileStorage : IStorage
                     Volatile.Write(ref _end, start + length);
                 }
                 end = start + length;
+                if (buffered) ExtendRecentTail(_file, start, _writeBuffer.AsSpan(0, (int)length));
                 Volatile.Write(ref _appendedEnd, end);
                 ReserveFreeSpace(end, length);
                 return tid;
@@ -777,9 +789,10 @@ public sealed partial class FileStorage : IStorage
     /// Writes a transaction at <paramref name="start"/>, with one write call when it fits the write
     /// buffer, and fills <see cref="_recordOffsets"/>. Called with the commit lock and
     /// <see cref="_catchUpLock"/> held: the index is read without the state lock because only the
-    /// commit path and catching up change it.
+    /// commit path and catching up change it. Returns whether the write buffer holds the whole
+    /// transaction.
     /// </summary>
-    private void Write(List<PendingStore> stores, long tid, long start, long length)
+    private bool Write(List<PendingStore> stores, long tid, long start, long length)
     {
         var buffer = WriteBuffer(length);
         var crc = 0u;
@@ -817,6 +830,7 @@ public sealed partial class FileStorage : IStorage
         WriteTrailer(buffer.AsSpan(filled), length, crc);
         filled += TrailerSize;
         RandomAccess.Write(_file, buffer.AsSpan(0, filled), flushedTo);
+        return flushedTo == start;
 
         void Flush()
         {

@@ -96,3 +96,16 @@ public interface IStorageTransaction : IDisposable
     /// <summary>Discards the transaction. Allowed in any phase before finish; a second call does nothing.</summary>
     void Abort();
 }
+
+/// <summary>
+/// A storage that can say which oids the transactions it has already read wrote, without looking
+/// for new ones (<see cref="IStorage.Poll"/> does both).
+/// </summary>
+internal interface IKnownChanges
+{
+    /// <summary>
+    /// Adds to <paramref name="into"/> the oids written after <paramref name="sinceTid"/> by the
+    /// transactions this storage has read; false when it no longer remembers that far back.
+    /// </summary>
+    bool TryCollectKnownChanges(long sinceTid, HashSet<Oid> into);
+}

@@ -83,4 +83,79 @@ public sealed class FileStorageReadAheadTests : IDisposable
         Assert.Null(reader.LoadBefore(counter, tids[0]));
         Assert.Equal("revision 299 " + new string('r', 299 % 40), Text(reader.Load(counter)));
     }
+
+    [Fact]
+    public void LoadsOfWhatTheLastCatchUpReadOrThisStorageAppendedNeedNoReadCall()
+    {
+        using var writer = FileStorage.Open(_path);
+        using var reader = FileStorage.Open(_path);
+        var counter = writer.NewOid();
+        var person = writer.NewOid();
+        var t1 = Commit(writer, (counter, 0, Make("counter 1")), (person, 0, Make("person 1")));
+        var t2 = Commit(writer, (counter, t1, Make("counter 2")));
+        reader.Poll(0);
+        var t3 = Commit(writer, (counter, t2, Make("counter 3")), (person, t1, Make("person 3")));
+        reader.Poll(t2);
+
+        var readCalls = reader.LoadReadCalls;
+        Assert.Equal("counter 3", Text(reader.Load(counter)));
+        Assert.Equal("person 3", Text(reader.Load(person)));
+        // The revisions before, as a merge of a conflicting change needs them: caught up earlier.
+        Assert.Equal("counter 2", Text(reader.LoadBefore(counter, t3)));
+        Assert.Equal("counter 1", Text(reader.LoadBefore(counter, t2)));
+        Assert.Equal("person 1", Text(reader.LoadBefore(person, t3)));
+        Assert.Equal(readCalls, reader.LoadReadCalls);
+
+        // What a storage appended itself.
+        readCalls = writer.LoadReadCalls;
+        Assert.Equal("counter 3", Text(writer.Load(counter)));
+        Assert.Equal("counter 2", Text(writer.LoadBefore(counter, t3)));
+        Assert.Equal(readCalls, writer.LoadReadCalls);
+    }
+
+    [Fact]
+    public void RevisionsReadAsCommittedWhileWritersTakeTurnsWithTransactionsOfEverySize()
+    {
+        using var first = FileStorage.Open(_path);
+        using var second = FileStorage.Open(_path);
+        FileStorage[] storages = [first, second];
+        var random = new Random(11);
+        var oids = Enumerable.Range(0, 12).Select(_ => first.NewOid()).ToArray();
+        var serials = new long[oids.Length];
+        var history = oids.Select(_ => new List<(long Tid, string Text)>()).ToArray();
+        for (var round = 0; round < 300; round++)
+        {
+            var writer = storages[random.Next(2)];
+            // Catch up before writing (a commit needs the newest serials), unless the commit does it itself.
+            if (random.Next(3) > 0) writer.Poll(writer.LastTid);
+            var count = 1 + random.Next(3);
+            var chosen = Enumerable.Range(0, oids.Length).OrderBy(_ => random.Next()).Take(count).ToArray();
+            // Mostly small records; now and then one larger than half the recent tail or than all of it.
+            var texts = chosen.Select(i => $"{i}@{round} " + new string((char)('a' + round % 26), random.Next(10) switch
+            {
+                0 => 20_000 + random.Next(30_000),
+                1 => 2_000 + random.Next(6_000),
+                _ => random.Next(200),
+            })).ToArray();
+            var tid = Commit(writer, [.. chosen.Select((i, k) => (oids[i], serials[i], Make(texts[k])))]);
+            for (var k = 0; k < chosen.Length; k++)
+            {
+                serials[chosen[k]] = tid;
+                history[chosen[k]].Add((tid, texts[k]));
+            }
+            if (round % 7 != 0) continue;
+            foreach (var storage in storages)
+            {
+                storage.Poll(storage.LastTid);
+                for (var i = 0; i < oids.Length; i++)
+                {
+                    if (history[i].Count == 0) continue;
+                    Assert.Equal(history[i][^1].Text, Text(storage.Load(oids[i])));
+                    // A few older revisions as well, as snapshots and merges load them.
+                    foreach (var (revisionTid, text) in history[i].TakeLast(3))
+                        Assert.Equal(text, Text(storage.LoadBefore(oids[i], revisionTid + 1)));
+                }
+            }
+        }
+    }
 }
