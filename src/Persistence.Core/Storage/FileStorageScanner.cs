@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using Persistence.Serialization;
 using static Persistence.Storage.FileStorageFormat;
@@ -45,6 +46,7 @@ internal sealed class FileStorageScanner : IDisposable
     /// <param name="header">The transaction's header, if it could be read (default otherwise).</param>
     /// <param name="problem">For <see cref="ScanOutcome.Corrupt"/>, what is wrong; for
     /// <see cref="ScanOutcome.Damaged"/>, the failed check of a record inside, if one failed.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ScanOutcome ReadTransaction(long position, long end, bool keepData, out TransactionHeader header, out string? problem)
     {
         Records.Clear();
@@ -215,6 +217,7 @@ internal sealed class FileStorageScanner : IDisposable
     /// of them (fewer where the file ends) are all zero. Reads ahead from there, so a scan from
     /// <paramref name="position"/> that follows starts from what this read.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool IsZeroAt(long position, int count)
     {
         Fill(position, long.MaxValue, count);
@@ -250,6 +253,7 @@ internal sealed class FileStorageScanner : IDisposable
     }
 
     /// <summary>Reads from <paramref name="position"/>: at least <paramref name="needed"/> bytes where the file has them, more as the scan goes on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Fill(long position, long end, int needed)
     {
         var want = (int)Math.Min(Math.Max(_readSize, needed), Math.Max(0, end - position));

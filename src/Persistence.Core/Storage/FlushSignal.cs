@@ -106,6 +106,7 @@ internal sealed class FlushSignal : IDisposable
     }
 
     /// <summary>Sleeps until the flush count is no longer <paramref name="seen"/>, or for at most <paramref name="timeoutMicroseconds"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Wait(int seen, int timeoutMicroseconds)
     {
         if (!Use()) return;
@@ -124,6 +125,7 @@ internal sealed class FlushSignal : IDisposable
     /// Copies the start of the lock file (the state) from the mapping, which shows every write of every
     /// process as the file does, without a system call; false once the signal is disposed.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryRead(Span<byte> into)
     {
         if (into.Length > Offset) throw new ArgumentOutOfRangeException(nameof(into), "Only the state before the flush count is read.");
@@ -144,6 +146,7 @@ internal sealed class FlushSignal : IDisposable
     /// durable end and gave up the sync turn, so a waiter that found the turn taken either sees the
     /// count move on or is woken; the count is raised atomically, as two flushers may raise it at once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Raise()
     {
         if (!Use()) return;
@@ -159,6 +162,7 @@ internal sealed class FlushSignal : IDisposable
     }
 
     /// <summary>Counts a durable commit appended (called before its writer waits for the disk), and wakes a flusher that gathers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Appended()
     {
         if (!Use()) return;
@@ -185,6 +189,7 @@ internal sealed class FlushSignal : IDisposable
     /// never waits (the last flush took in one transaction, its own); when fewer writers come back than
     /// the last flush took in, the wait ends at the limit and the next one expects fewer.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Gather(int maxMicroseconds)
     {
         if (!Use()) return;
@@ -218,6 +223,7 @@ internal sealed class FlushSignal : IDisposable
     }
 
     /// <summary>With the sync turn held, after a flush: notes how many commits had been appended when it ended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Flushed()
     {
         if (!Use()) return;

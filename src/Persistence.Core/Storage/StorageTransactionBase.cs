@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Persistence.Serialization;
 
@@ -36,6 +37,7 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     protected List<PendingCheck> Checks => _scratch!.Checks;
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Store(Oid oid, long serial, ReadOnlyMemory<byte> data)
     {
         ThrowIfStorageDisposed();
@@ -74,6 +76,7 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     /// revision. One round trip to the lock even when most commits race on a shared counter.
     /// </summary>
     /// <param name="resolver">The merge; null to treat every conflict as one.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Vote(ConflictResolver? resolver)
     {
         ThrowIfStorageDisposed();
@@ -96,6 +99,7 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public long Finish()
     {
         if (_phase != Phase.Voted)
@@ -192,6 +196,7 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         if (scratch is not null) Recycle(scratch);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Oid[]? FindConflicts(ConflictResolver? resolver)
     {
         List<Oid>? conflicts = null;
