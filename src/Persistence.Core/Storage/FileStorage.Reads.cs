@@ -137,17 +137,14 @@ public sealed partial class FileStorage
     /// instance just appended or caught up with (<see cref="_catchUpLock"/> held, so one thread at a
     /// time), to the recent tail. The tail's buffer is filled from the front: what a published window
     /// covers is never written again, so loads may hold slices of it while it grows. When the bytes do
-    /// not follow the tail (another file, or what came between was not seen) it starts over; when the
-    /// buffer is full, a new one starts with the newest half.
+    /// not follow the tail (another file, or what came between was not kept) it starts over; when the
+    /// buffer is full, a new one starts with the newest half. More than half the buffer at once (a
+    /// bulk load's commits) is not kept: the tail serves small transactions, and copying large ones
+    /// would only cost time.
     /// </summary>
     private void ExtendRecentTail(SafeFileHandle file, long offset, ReadOnlySpan<byte> bytes)
     {
-        if (bytes.IsEmpty) return;
-        if (bytes.Length > RecentTailSize / 2)
-        {
-            offset += bytes.Length - (RecentTailSize / 2);
-            bytes = bytes[^(RecentTailSize / 2)..];
-        }
+        if (bytes.IsEmpty || bytes.Length > RecentTailSize / 2) return;
         var tail = _recentTail;
         byte[] buffer;
         long start;
