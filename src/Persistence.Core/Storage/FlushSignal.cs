@@ -33,7 +33,8 @@ internal sealed class FlushSignal : IDisposable
 
     // The words after the flush count (in ints from it): how many durable commits were appended (a
     // count that wraps), how many of them the last flush took in, that count when the last flush
-    // started and when it ended, and whether a flusher is waiting for appends (see Gather).
+    // started and when it ended, and, while a flusher waits for appends, the count it waits for (0
+    // otherwise; see Gather).
     private const int AppendsWord = 1;
     private const int LastGroupWord = 2;
     private const int StartAppendsWord = 3;
@@ -161,15 +162,20 @@ internal sealed class FlushSignal : IDisposable
         }
     }
 
-    /// <summary>Counts a durable commit appended (called before its writer waits for the disk), and wakes a flusher that gathers.</summary>
+    /// <summary>
+    /// Counts a durable commit appended (called before its writer waits for the disk), and wakes a
+    /// flusher that gathers once the appends it waits for are complete: one wake-up for the group
+    /// rather than one per append, each of which cost the flusher a trip through the scheduler.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Appended()
     {
         if (!Use()) return;
         try
         {
-            Interlocked.Increment(ref At(AppendsWord));
-            if (Volatile.Read(ref At(GatheringWord)) != 0) WakeOn(AppendsWord, 1);
+            var appends = Interlocked.Increment(ref At(AppendsWord));
+            var awaited = Volatile.Read(ref At(GatheringWord));
+            if (awaited != 0 && appends - awaited >= 0) WakeOn(AppendsWord, 1);
         }
         finally
         {
@@ -200,8 +206,10 @@ internal sealed class FlushSignal : IDisposable
             if (maxMicroseconds > 0 && Volatile.Read(ref At(AppendsWord)) - released < lastGroup)
             {
                 var deadline = Stopwatch.GetTimestamp() + (maxMicroseconds * Stopwatch.Frequency / 1_000_000);
-                // Set before the count is looked at, so an append either is seen or wakes the wait.
-                Interlocked.Exchange(ref At(GatheringWord), 1);
+                // Set before the count is looked at, so the append that completes the group either is
+                // seen or wakes the wait (0 means no one waits: a target of 0 waits for 1, one early wake-up).
+                var target = released + lastGroup;
+                Interlocked.Exchange(ref At(GatheringWord), target == 0 ? 1 : target);
                 while (true)
                 {
                     var appends = Volatile.Read(ref At(AppendsWord));
