@@ -37,7 +37,8 @@ internal sealed class FileStoragePacker : IDisposable
 {
     private const int RecordReadSize = 512;
     private const int WindowSize = 1 << 20;
-    private const int FlushSize = 4 << 20;
+    // What the copy buffers before it writes to the new file and asks the disk to start writing it.
+    private const int FlushSize = 1 << 20;
 
     private readonly string _sourcePath;
     private readonly SafeFileHandle _source;
@@ -395,6 +396,7 @@ internal sealed class FileStoragePacker : IDisposable
         if (keepFrom > 0)
         {
             RandomAccess.Write(Target, _out.AsSpan(0, keepFrom), _outStart);
+            FileSystemSync.StartWriteBack(Target, _outStart, keepFrom);
             _outStart += keepFrom;
             _out.AsSpan(keepFrom, _outLength - keepFrom).CopyTo(_out);
             _outLength -= keepFrom;
@@ -409,6 +411,9 @@ internal sealed class FileStoragePacker : IDisposable
         if (_transactionStart >= 0) throw new InvalidOperationException("A transaction is still being written.");
         if (_outLength == 0) return;
         RandomAccess.Write(Target, _out.AsSpan(0, _outLength), _outStart);
+        // The disk writes what is copied while the copy goes on, so the flush at the end (under the
+        // commit lock, for its tail) finds little left to write.
+        FileSystemSync.StartWriteBack(Target, _outStart, _outLength);
         _outStart += _outLength;
         _outLength = 0;
     }
