@@ -179,7 +179,6 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>In the child: waits for the parent's "go" (W7 starts every child at once).</summary>
     public static void SignalReadyAndWait()
     {
-        WarmUpResults();
         Console.Out.WriteLine(ReadyLine);
         Console.Out.Flush();
         ExpectFromParent(GoLine);

@@ -145,27 +145,22 @@ public sealed partial class FileStorage
     private void ExtendRecentTail(SafeFileHandle file, long offset, ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty || bytes.Length > RecentTailSize / 2) return;
-        var tail = _recentTail;
+        // The tail these bytes follow, if they do.
+        var tail = _recentTail is { } last && ReferenceEquals(last.File, file) && last.Start + last.Read == offset ? last : null;
         byte[] buffer;
-        long start;
-        int length;
-        if (tail is null || !ReferenceEquals(tail.File, file) || tail.Start + tail.Read != offset)
+        int keep;
+        if (tail is not null && tail.Read + bytes.Length <= tail.Bytes.Length)
         {
-            (buffer, start, length) = (new byte[RecentTailSize], offset, 0);
-        }
-        else if (tail.Read + bytes.Length <= tail.Bytes.Length)
-        {
-            (buffer, start, length) = (tail.Bytes, tail.Start, tail.Read);
+            (buffer, keep) = (tail.Bytes, tail.Read);
         }
         else
         {
-            var keep = Math.Min(tail.Read, RecentTailSize / 2);
             buffer = new byte[RecentTailSize];
-            tail.Bytes.AsSpan(tail.Read - keep, keep).CopyTo(buffer);
-            (start, length) = (offset - keep, keep);
+            keep = tail is null ? 0 : Math.Min(tail.Read, RecentTailSize / 2);
+            if (tail is not null) tail.Bytes.AsSpan(tail.Read - keep, keep).CopyTo(buffer);
         }
-        bytes.CopyTo(buffer.AsSpan(length));
-        Volatile.Write(ref _recentTail, new ReadWindow(file, start, buffer, length + bytes.Length));
+        bytes.CopyTo(buffer.AsSpan(keep));
+        Volatile.Write(ref _recentTail, new ReadWindow(file, offset - keep, buffer, keep + bytes.Length));
     }
 
     /// <summary>Bytes read from a data file at <see cref="Start"/>; immutable once made.</summary>

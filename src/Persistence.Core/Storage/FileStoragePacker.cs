@@ -395,9 +395,7 @@ internal sealed class FileStoragePacker : IDisposable
         var keepFrom = _transactionStart >= 0 ? _transactionStart : _outLength;
         if (keepFrom > 0)
         {
-            RandomAccess.Write(Target, _out.AsSpan(0, keepFrom), _outStart);
-            FileSystemSync.StartWriteBack(Target, _outStart, keepFrom);
-            _outStart += keepFrom;
+            WriteFront(keepFrom);
             _out.AsSpan(keepFrom, _outLength - keepFrom).CopyTo(_out);
             _outLength -= keepFrom;
             if (_transactionStart >= 0) _transactionStart -= keepFrom;
@@ -410,12 +408,18 @@ internal sealed class FileStoragePacker : IDisposable
     {
         if (_transactionStart >= 0) throw new InvalidOperationException("A transaction is still being written.");
         if (_outLength == 0) return;
-        RandomAccess.Write(Target, _out.AsSpan(0, _outLength), _outStart);
+        WriteFront(_outLength);
+        _outLength = 0;
+    }
+
+    /// <summary>Writes the first <paramref name="count"/> buffered bytes to the new file, where they belong.</summary>
+    private void WriteFront(int count)
+    {
+        RandomAccess.Write(Target, _out.AsSpan(0, count), _outStart);
         // The disk writes what is copied while the copy goes on, so the flush at the end (under the
         // commit lock, for its tail) finds little left to write.
-        FileSystemSync.StartWriteBack(Target, _outStart, _outLength);
-        _outStart += _outLength;
-        _outLength = 0;
+        FileSystemSync.StartWriteBack(Target, _outStart, count);
+        _outStart += count;
     }
 
     /// <summary>The error for a record whose reference list cannot be read, with the reason <see cref="RecordFormat"/> gives.</summary>

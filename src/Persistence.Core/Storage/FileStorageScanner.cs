@@ -225,13 +225,13 @@ internal sealed class FileStorageScanner : IDisposable
         return !bytes.IsEmpty && bytes.IndexOfAnyExcept((byte)0) < 0;
     }
 
-    /// <summary>The bytes [position, position + count), fewer only where the file (or <paramref name="end"/>) ends first.</summary>
     /// <summary>The file's bytes from <paramref name="start"/> to <paramref name="end"/> if the last read holds them all, else nothing.</summary>
     public ReadOnlySpan<byte> Buffered(long start, long end) =>
         start < _bufferStart || end > _bufferStart + _bufferLength || end <= start
             ? default
             : _buffer.AsSpan((int)(start - _bufferStart), (int)(end - start));
 
+    /// <summary>The bytes [position, position + count), fewer only where the file (or <paramref name="end"/>) ends first.</summary>
     private ReadOnlySpan<byte> ReadExact(long position, int count, long end)
     {
         var available = (int)Math.Min(count, Math.Max(0, end - position));
