@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Persistence;
 
 /// <summary>The key bounds of a range; a missing bound is open.</summary>
@@ -41,7 +43,26 @@ internal struct BTreeCursor<TKey, TValue>
 
     public readonly TValue Value => _bucket!._values.Length == 0 ? default! : _bucket.ValueAt(_index);
 
+    /// <summary>
+    /// Moves to the next entry. The common step, forward to the next entry of the same bucket with no
+    /// upper bound, is small enough to inline into the caller's loop; everything else takes <see cref="Step"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool MoveNext()
+    {
+        if (_state == 1 && !_reverse && !_bounds.HasHigh && _core.Version == _version)
+        {
+            var next = _index + 1;
+            if (next < _bucket!._count)
+            {
+                _index = next;
+                return true;
+            }
+        }
+        return Step();
+    }
+
+    private bool Step()
     {
         if (_state == 2) return false;
         if (_core.Version != _version)

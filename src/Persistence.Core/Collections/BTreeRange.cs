@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections;
 
 namespace Persistence;
@@ -48,6 +49,7 @@ public struct BTreeEnumerator<TKey, TValue> : IEnumerator<KeyValuePair<TKey, TVa
 
     /// <summary>Moves to the next entry, loading the next bucket when needed.</summary>
     /// <exception cref="InvalidOperationException">The tree was changed in this process since the enumeration began.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool MoveNext() => _cursor.MoveNext();
 
     /// <summary>Not supported: start a new enumeration instead.</summary>

@@ -35,6 +35,27 @@ public sealed class BTreeTests
     }
 
     [Fact]
+    public void A_change_to_the_tree_stops_an_enumeration_at_its_next_step_inside_a_bucket_or_between_buckets()
+    {
+        var tree = new BTree<long, int>();
+        for (var k = 1L; k <= 40; k++) tree.Add(k, (int)(k * 10));
+        // Two entries into the first bucket (the next step stays in it), and at its last entry (the next step leaves it).
+        foreach (var steps in new[] { 2, Bucket })
+        {
+            using var entries = tree.GetEnumerator();
+            for (var i = 0; i < steps; i++) Assert.True(entries.MoveNext());
+            Assert.Equal(steps, entries.Current.Key);
+            tree[1000 + steps] = 0;
+            var error = Assert.Throws<InvalidOperationException>(() => entries.MoveNext());
+            Assert.Contains("changed during its enumeration", error.Message);
+        }
+
+        // Unchanged, every step of a forward enumeration and of a bounded one yields the next key.
+        Assert.Equal([.. Enumerable.Range(1, 40).Select(i => (long)i), 1002, 1000 + Bucket], tree.Select(e => e.Key));
+        Assert.Equal([.. Enumerable.Range(7, 20).Select(i => (long)i)], tree.Range(7, 26).Select(e => e.Key));
+    }
+
+    [Fact]
     public void Descending_and_shuffled_inserts_keep_order_and_ranges()
     {
         var descending = new BTree<long, int>();
