@@ -124,11 +124,21 @@ public sealed partial class FileStorage
         if (lockFile.Signal is not { } signal) return SyncInTurn(lockFile, end);
         // Flush if no one is flushing; else sleep until a flush ends and look again. The wait is short:
         // a flusher that dies before it raises the signal (or one without it) costs its waiters 2 ms.
+        // While the signal says a flush is running, the sync turn is not asked for (a system call that
+        // would fail), unless this writer already slept on the same count: that flusher may have died.
+        int? slept = null;
         while (true)
         {
             // The count first: a flush that ends after this look raises it, so the wait below returns at once.
             var seen = signal.Count;
             if (CoveredByAnotherFlush(lockFile, end, out var covered)) return covered;
+            if (seen != slept && signal.IsFlushing(seen))
+            {
+                slept = seen;
+                signal.Wait(seen, 2000);
+                continue;
+            }
+            slept = seen;
             if (lockFile.TryEnterSync())
             {
                 try
@@ -170,6 +180,7 @@ public sealed partial class FileStorage
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long FlushInTurn(FileStorageLock lockFile, long end)
     {
+        lockFile.Signal?.Started();
         lockFile.Signal?.Gather(Math.Min(GatherLimitMicroseconds, _lastFlushMicroseconds));
         // Learn of the transactions others appended meanwhile, so this flush is recorded as covering
         // them too and their processes can skip theirs. Only if no one of this process is catching

@@ -35,8 +35,9 @@ public sealed partial class FileStorage
     // leaves the free space and the close checkpoint to the last of them (known on Linux only).
     private bool _othersStillOpen;
 
-    // The data file's length as this instance last looked (its free space ends there). Only a hint for
-    // when to reserve: a stale value delays a reservation until the next catch-up looks again.
+    // The data file's length as this instance last looked (its free space ends there; 0 when not known).
+    // Only a hint: a stale value delays a reservation until the next catch-up looks again, and a
+    // catch-up scans up to it first and asks for the length only if the news does not end in free space.
     private long _fileLength;
     private int _nextReservation = FirstReservation;
     private bool _reservedFreeSpace;

@@ -277,6 +277,7 @@ public sealed partial class FileStorage
                     Volatile.Write(ref _end, packer.End);
                     // The pack wrote the new file to its end: nothing follows the data yet.
                     _freeSpaceChecked = true;
+                    _fileLength = packer.End;
                     _fileId = fileId;
                     _oidFloor = oidFloor;
                     _checkpointEnd = FileHeaderSize;

@@ -152,6 +152,7 @@ public sealed partial class FileStorage
                     _revisionTids.Clear();
                     Volatile.Write(ref _end, position);
                     _freeSpaceChecked = false;
+                    _fileLength = 0;
                     _fileId = fileId;
                     _oidFloor = oidFloor;
                     _checkpointEnd = checkpointEnd;

@@ -492,13 +492,22 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         // Free space follows the data: zeros where the next header would start mean nothing was
         // appended. The read that looks also brings what was, for the scan (one read call per catch-up).
         if (_freeSpaceChecked && scanner.IsZeroAt(end, TransactionHeaderSize)) return TailState.Free;
-        var length = RandomAccess.GetLength(file);
-        _fileLength = length;
-        if (length == end) return TailState.None;
-        if (length < end)
-            throw new PersistenceException(
-                $"{FilePath} is now shorter than the transactions this storage already read: it was replaced or truncated outside Persistence. Open it again.");
-        var tail = ScanTail(scanner, length, log: true, final);
+        // Free space ends where this instance last saw the file end, or further (writers only add to
+        // it): scanned up to there, the news normally ends at zeros, and the file's length need not be
+        // asked for. If it ends otherwise (at that length, or torn by it), the file may have grown
+        // meanwhile, or been cut short outside Persistence: its length is looked at and the scan goes on.
+        var tail = TailState.None;
+        if (_freeSpaceChecked && _fileLength > end) tail = ScanTail(scanner, _fileLength, log: true, final);
+        if (tail != TailState.Free)
+        {
+            var length = RandomAccess.GetLength(file);
+            _fileLength = length;
+            var from = Volatile.Read(ref _end);
+            if (length < from)
+                throw new PersistenceException(
+                    $"{FilePath} is now shorter than the transactions this storage already read: it was replaced or truncated outside Persistence. Open it again.");
+            tail = length == from ? TailState.None : ScanTail(scanner, length, log: true, final);
+        }
         var scanned = Volatile.Read(ref _end);
         if (scanned > end) ExtendRecentTail(file, end, scanner.Buffered(end, scanned));
         return tail;

@@ -33,13 +33,14 @@ internal sealed class FlushSignal : IDisposable
 
     // The words after the flush count (in ints from it): how many durable commits were appended (a
     // count that wraps), how many of them the last flush took in, that count when the last flush
-    // started and when it ended, and, while a flusher waits for appends, the count it waits for (0
-    // otherwise; see Gather).
+    // started and when it ended, while a flusher waits for appends, the count it waits for (0
+    // otherwise; see Gather), and the flush count the running flush will raise it to (see Started).
     private const int AppendsWord = 1;
     private const int LastGroupWord = 2;
     private const int StartAppendsWord = 3;
     private const int EndAppendsWord = 4;
     private const int GatheringWord = 5;
+    private const int FlushingWord = 6;
 
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
@@ -115,6 +116,41 @@ internal sealed class FlushSignal : IDisposable
         {
             // Any result will do: woken, the count already moved on, timed out or interrupted; the caller looks again.
             SleepOn(0, seen, timeoutMicroseconds * 1000L);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>
+    /// Whether a flush is running that will raise the flush count from <paramref name="seen"/>: then a
+    /// writer whose commit it does not cover sleeps on the count without asking for the sync turn,
+    /// which it would not get. A hint: a flusher that dies leaves it set, so a writer that already
+    /// slept on <paramref name="seen"/> once asks for the turn anyway.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool IsFlushing(int seen)
+    {
+        if (!Use()) return false;
+        try
+        {
+            return Volatile.Read(ref At(FlushingWord)) == unchecked(seen + 1);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>With the sync turn held, before a flush: notes that one is running (see <see cref="IsFlushing"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Started()
+    {
+        if (!Use()) return;
+        try
+        {
+            Volatile.Write(ref At(FlushingWord), unchecked(Volatile.Read(ref Word) + 1));
         }
         finally
         {

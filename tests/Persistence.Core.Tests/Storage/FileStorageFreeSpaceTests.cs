@@ -115,6 +115,56 @@ public sealed class FileStorageFreeSpaceTests : IDisposable
         }
     }
 
+    /// <summary>A record of about <paramref name="size"/> bytes that starts with <paramref name="label"/>.</summary>
+    private static byte[] Sized(string label, int size) => Make(label.PadRight(size, '.'));
+
+    [Fact]
+    public void AReaderCatchesUpPastTheEndOfTheFreeSpaceItLastSawWhenAWriterReservedMore()
+    {
+        using var writer = FileStorage.Open(_path);
+        var (oid, tid) = SmallCommits(writer, ManyCommits);
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(tid, reader.LastTid);
+        var seenLength = FileLength;
+
+        // Commits that fill the free space the reader saw and go on over what the writer reserves
+        // after it, one of them across its end, and one larger than all the free space there was.
+        var other = writer.NewOid();
+        var otherSerial = 0L;
+        var revision = 0;
+        while (writer.DataEnd < seenLength + 4096)
+            tid = Commit(writer, (oid, tid, Sized($"filling {revision++}", 1500)));
+        otherSerial = Commit(writer, (other, otherSerial, Sized("large", (int)seenLength)));
+        Assert.True(FileLength > seenLength);
+
+        var changes = reader.Poll(tid - 1);
+        Assert.Equal(otherSerial, changes.LastTid);
+        Assert.Equal(writer.DataEnd, reader.DataEnd);
+        Assert.Equal(Sized($"filling {revision - 1}", 1500), reader.Load(oid)!.Value.Data.ToArray());
+        Assert.Equal(Sized("large", (int)seenLength), reader.Load(other)!.Value.Data.ToArray());
+    }
+
+    [Fact]
+    public void AReaderWhoseFileWasCutShortOutsidePersistenceSaysSoAtItsNextPoll()
+    {
+        long tid;
+        using (var writer = FileStorage.Open(_path))
+        {
+            (_, tid) = SmallCommits(writer, ManyCommits);
+            var copy = _directory.File("copy.persist");
+            File.WriteAllBytes(copy, ReadShared(_path));
+        }
+        File.Copy(_directory.File("copy.persist"), _path, overwrite: true);
+        using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(tid, reader.LastTid);
+        Assert.True(FileLength > reader.DataEnd, "the copy has no free space");
+
+        using (var stream = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            stream.SetLength(reader.DataEnd - 10);
+        var error = Assert.Throws<PersistenceException>(() => reader.Poll(tid));
+        Assert.Contains("shorter than the transactions this storage already read", error.Message);
+    }
+
     [Fact]
     public void WithoutReservingTheFileEndsAtItsLastTransactionAfterEveryCommit()
     {
