@@ -41,7 +41,7 @@ internal sealed class ChangeLog
     public void Add(long tid, ulong oid)
     {
         if (_count == _entries.Length) Grow();
-        _entries[(_head + _count) % _entries.Length] = new Change(tid, oid);
+        At(_count) = new Change(tid, oid);
         _count++;
     }
 
@@ -54,7 +54,7 @@ internal sealed class ChangeLog
             var tid = _entries[_head].Tid;
             while (_count > 0 && _entries[_head].Tid == tid)
             {
-                _head = (_head + 1) % _entries.Length;
+                _head = (_head + 1) & (_entries.Length - 1);
                 _count--;
             }
             _coveredAfter = tid;
@@ -76,12 +76,14 @@ internal sealed class ChangeLog
             if (At(mid).Tid <= sinceTid) lo = mid + 1;
             else hi = mid;
         }
+        into.EnsureCapacity(into.Count + _count - lo);
         for (var i = lo; i < _count; i++)
             into.Add(new Oid(At(i).Oid));
         return true;
     }
 
-    private ref Change At(int index) => ref _entries[(_head + index) % _entries.Length];
+    // The length is a power of two.
+    private ref Change At(int index) => ref _entries[(_head + index) & (_entries.Length - 1)];
 
     private void Grow()
     {
