@@ -26,6 +26,8 @@ internal sealed class ObjectTable
     private uint[] _tags = new uint[1 << MinimumBits];
     private int _shift = 32 - MinimumBits;
     private int _count;
+    // Every oid added so far fits in 32 bits (see TryGetValue).
+    private bool _narrow = true;
 
     /// <summary>How many objects the table holds.</summary>
     public int Count => _count;
@@ -37,9 +39,13 @@ internal sealed class ObjectTable
         var tags = _tags;
         var mask = tags.Length - 1;
         var tag = Tag(oid);
+        // While every oid fits in 32 bits the tag is the oid itself (but for oid 0), so a matching tag
+        // is the object, which need not be read to compare its oid: a reference to an object loaded
+        // long ago (a Friend) costs no trip to wherever that object lies in memory.
+        var exact = _narrow && oid is > 0 and <= uint.MaxValue && tag != ZeroTag;
         for (var i = Home(tag); tags[i] != 0; i = (i + 1) & mask)
         {
-            if (tags[i] == tag && _slots[i]!._oid.Value == oid)
+            if (tags[i] == tag && (exact || _slots[i]!._oid.Value == oid))
             {
                 obj = _slots[i]!;
                 return true;
@@ -55,6 +61,7 @@ internal sealed class ObjectTable
     {
         if (obj._oid.Value != oid) throw new ArgumentException("An object is kept under its own oid.", nameof(oid));
         if (_count + 1 > _tags.Length / 4 * 3) Grow();
+        if (oid > uint.MaxValue) _narrow = false;
         var mask = _tags.Length - 1;
         var tag = Tag(oid);
         var i = Home(tag);
@@ -100,12 +107,15 @@ internal sealed class ObjectTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(uint tag) => (int)((((tag >> 3) * 0x9E3779B9u) >> _shift) & ~7u) | (int)(tag & 7);
 
+    // The tag of the oids that fold to 0 (oid 0 among them).
+    private const uint ZeroTag = 0x9E3779B9u;
+
     // The oid folded to 32 bits; never 0, which marks an empty slot.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Tag(ulong oid)
     {
         var folded = (uint)oid ^ (uint)(oid >> 32);
-        return folded == 0 ? 0x9E3779B9u : folded;
+        return folded == 0 ? ZeroTag : folded;
     }
 
     private void Grow()

@@ -41,6 +41,36 @@ public class ObjectTableTests
     }
 
     [Fact]
+    public void While_every_oid_fits_in_32_bits_a_matching_tag_finds_the_object_and_wider_oids_stay_apart()
+    {
+        var table = new ObjectTable();
+        var objects = new Dictionary<ulong, PersistentObject>();
+        // 0 and 0x9E3779B9 share a tag, and each of the narrow oids shares one with a wide oid below.
+        foreach (var oid in new ulong[] { 0, 0x9E3779B9, 4, 5, 1_000, uint.MaxValue })
+        {
+            objects[oid] = With(oid);
+            table.Add(oid, objects[oid]);
+        }
+        foreach (var (oid, obj) in objects)
+        {
+            Assert.True(table.TryGetValue(oid, out var found));
+            Assert.Same(obj, found);
+        }
+        // Folded to 32 bits: 4, 0 (the tag of 0), 0x9E3779B9 and uint.MaxValue.
+        ulong[] wide = [(1UL << 32) | 5, (1UL << 32) | 1, 0x9E3779B9UL << 32, 0xFFFFFFFFUL << 32];
+        foreach (var oid in wide) Assert.False(table.TryGetValue(oid, out _), $"{oid:x} found");
+
+        // Once a wide oid is in the table, it and the narrow oid with its tag are each found as themselves.
+        var first = With(wide[0]);
+        table.Add(wide[0], first);
+        Assert.True(table.TryGetValue(wide[0], out var foundWide));
+        Assert.Same(first, foundWide);
+        Assert.True(table.TryGetValue(4, out var foundNarrow));
+        Assert.Same(objects[4], foundNarrow);
+        foreach (var oid in wide[1..]) Assert.False(table.TryGetValue(oid, out _), $"{oid:x} found");
+    }
+
+    [Fact]
     public void Adding_an_oid_twice_or_under_another_oid_is_refused()
     {
         var table = new ObjectTable();
