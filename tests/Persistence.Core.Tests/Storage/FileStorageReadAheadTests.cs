@@ -32,39 +32,6 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
-    public void AScanInterruptedByLoadsElsewhereOrGoingBackAndForthReadsEachBlockOnce()
-    {
-        const int Count = 3_000;
-        string Padded(string text) => text.PadRight(100, '.');
-        Oid[] oids;
-        using (var writer = FileStorage.Open(_path))
-        {
-            oids = [.. Enumerable.Range(0, Count).Select(_ => writer.NewOid())];
-            var tid = Commit(writer, [.. oids.Select((oid, i) => (oid, 0L, Make(Padded($"record {i}"))))]);
-            // Every 40th record changed later: its newest revision lies after all the others.
-            Commit(writer, [.. Enumerable.Range(0, Count / 40).Select(k => (oids[k * 40], tid, Make(Padded($"changed {k * 40}"))))]);
-        }
-        string Expected(int i) => Padded(i % 40 == 0 ? $"changed {i}" : $"record {i}");
-
-        // About 330 KB of records: a pass in order meets a changed one every 40 (75 loads elsewhere).
-        using (var storage = FileStorage.Open(_path))
-        {
-            for (var i = 0; i < Count; i++) Assert.Equal(Expected(i), Text(storage.Load(oids[i])));
-            Assert.InRange(storage.LoadReadCalls, 1, 30);
-        }
-        // Back and forth between the two halves, 160 KB apart.
-        using (var storage = FileStorage.Open(_path))
-        {
-            for (var i = 0; i < Count / 2; i++)
-            {
-                Assert.Equal(Expected(i), Text(storage.Load(oids[i])));
-                Assert.Equal(Expected(i + (Count / 2)), Text(storage.Load(oids[i + (Count / 2)])));
-            }
-            Assert.InRange(storage.LoadReadCalls, 1, 30);
-        }
-    }
-
-    [Fact]
     public void WhatAnotherStorageAppendsAfterAScanIsReadFromTheFileNotFromBytesReadBefore()
     {
         using var writer = FileStorage.Open(_path);
