@@ -76,7 +76,8 @@ internal sealed class ChangeLog
             if (At(mid).Tid <= sinceTid) lo = mid + 1;
             else hi = mid;
         }
-        into.EnsureCapacity(into.Count + _count - lo);
+        // Room for the oids of a few transactions at once (many entries may be one oid changed again and again).
+        into.EnsureCapacity(into.Count + Math.Min(_count - lo, 256));
         for (var i = lo; i < _count; i++)
             into.Add(new Oid(At(i).Oid));
         return true;
