@@ -32,6 +32,60 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
+    public void AScanInterruptedByLoadsElsewhereOrGoingBackAndForthReadsEachBlockOnce()
+    {
+        const int Count = 3_000;
+        string Padded(string text) => text.PadRight(100, '.');
+        Oid[] oids;
+        using (var writer = FileStorage.Open(_path))
+        {
+            oids = [.. Enumerable.Range(0, Count).Select(_ => writer.NewOid())];
+            var tid = Commit(writer, [.. oids.Select((oid, i) => (oid, 0L, Make(Padded($"record {i}"))))]);
+            // Every 40th record changed later: its newest revision lies after all the others.
+            Commit(writer, [.. Enumerable.Range(0, Count / 40).Select(k => (oids[k * 40], tid, Make(Padded($"changed {k * 40}"))))]);
+        }
+        string Expected(int i) => Padded(i % 40 == 0 ? $"changed {i}" : $"record {i}");
+
+        // About 330 KB of records: a pass in order meets a changed one every 40 (75 loads elsewhere).
+        using (var storage = FileStorage.Open(_path))
+        {
+            for (var i = 0; i < Count; i++) Assert.Equal(Expected(i), Text(storage.Load(oids[i])));
+            Assert.InRange(storage.LoadReadCalls, 1, 30);
+        }
+        // Back and forth between the two halves, 160 KB apart.
+        using (var storage = FileStorage.Open(_path))
+        {
+            for (var i = 0; i < Count / 2; i++)
+            {
+                Assert.Equal(Expected(i), Text(storage.Load(oids[i])));
+                Assert.Equal(Expected(i + (Count / 2)), Text(storage.Load(oids[i + (Count / 2)])));
+            }
+            // Each half grows its own windows once they served a scan (a window read per load: 3,000).
+            Assert.InRange(storage.LoadReadCalls, 1, 60);
+        }
+    }
+
+    [Fact]
+    public void RandomLoadsReadSmallWindowsEvenWhereSomeFallNearEachOther()
+    {
+        Oid[] oids;
+        using (var writer = FileStorage.Open(_path))
+        {
+            oids = [.. Enumerable.Range(0, 3_000).Select(_ => writer.NewOid())];
+            Commit(writer, [.. oids.Select((oid, i) => (oid, 0L, Make($"record {i}".PadRight(100, '.'))))]);
+        }
+        using var storage = FileStorage.Open(_path);
+        var random = new Random(11);
+        for (var n = 0; n < 2_000; n++)
+        {
+            var i = random.Next(oids.Length);
+            Assert.Equal($"record {i}".PadRight(100, '.'), Text(storage.Load(oids[i])));
+        }
+        // Windows that a few loads hit by chance are no scan: growing them read 64 KB for single records.
+        Assert.InRange(storage.LoadReadBytes, 1, storage.LoadReadCalls * 1024);
+    }
+
+    [Fact]
     public void WhatAnotherStorageAppendsAfterAScanIsReadFromTheFileNotFromBytesReadBefore()
     {
         using var writer = FileStorage.Open(_path);
