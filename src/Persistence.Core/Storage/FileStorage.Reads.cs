@@ -128,7 +128,7 @@ public sealed partial class FileStorage
     {
         if ((_blocks.Find(file, offset, needed) ?? _singles.Find(file, offset, needed)) is { } kept) return Used(kept);
         var tail = Volatile.Read(ref _recentTail);
-        if (tail is not null && ReferenceEquals(tail.File, file) && tail.Holds(offset, needed)) return tail;
+        if (tail is not null && tail.Holds(file, offset, needed)) return tail;
         var size = LoadReadSize;
         var start = offset;
         // A scan goes on from the window the last load used, or from a window that served many loads
@@ -136,7 +136,7 @@ public sealed partial class FileStorage
         // one (random lookups: a person stored near the bucket loaded before it; the changed objects a
         // pass meets): those windows would grow into blocks that serve a load or two and push out the scan's.
         var last = Volatile.Read(ref _lastUsed);
-        var near = last is not null && ReferenceEquals(last.File, file) && last.IsNear(offset)
+        var near = last is not null && last.IsNear(file, offset)
             ? last
             : _blocks.Near(file, offset, ScanLoads) ?? _singles.Near(file, offset, ScanLoads);
         // The whole of a record whose start a window was read at (the window held only its header) is not a scan.
@@ -224,7 +224,7 @@ public sealed partial class FileStorage
             for (var i = 0; i < _windows.Length; i++)
             {
                 var window = Volatile.Read(ref _windows[i]);
-                if (window is null || !ReferenceEquals(window.File, file) || !window.Holds(offset, needed)) continue;
+                if (window is null || !window.Holds(file, offset, needed)) continue;
                 window.Loads++;
                 if (i > 0) MoveToFront(window, i);
                 return window;
@@ -241,7 +241,7 @@ public sealed partial class FileStorage
         {
             foreach (var window in _windows)
             {
-                if (window is not null && ReferenceEquals(window.File, file) && window.Loads >= loads && window.IsNear(offset)) return window;
+                if (window is not null && window.Loads >= loads && window.IsNear(file, offset)) return window;
             }
             return null;
         }
@@ -257,7 +257,7 @@ public sealed partial class FileStorage
             for (var i = 0; i < _windows.Length; i++)
             {
                 var kept = Volatile.Read(ref _windows[i]);
-                if (kept is null || (ReferenceEquals(kept.File, window.File) && window.Covers(kept)))
+                if (kept is null || window.Holds(kept.File, kept.Start, kept.Read))
                 {
                     from = i;
                     break;
@@ -297,14 +297,13 @@ public sealed partial class FileStorage
         /// <summary>How many bytes the window has at <paramref name="offset"/>.</summary>
         public int Available(long offset) => offset < Start || offset > Start + Read ? 0 : (int)(Start + Read - offset);
 
-        public bool Holds(long offset, int count) => offset >= Start && offset + count <= Start + Read;
+        /// <summary>Whether the window holds <paramref name="count"/> bytes at <paramref name="offset"/> of <paramref name="file"/>.</summary>
+        public bool Holds(SafeFileHandle file, long offset, int count) =>
+            ReferenceEquals(File, file) && offset >= Start && offset + count <= Start + Read;
 
-        /// <summary>Whether this window holds every byte <paramref name="other"/> holds.</summary>
-        public bool Covers(ReadWindow other) => other.Start >= Start && other.Start + other.Read <= Start + Read;
-
-        /// <summary>Whether <paramref name="offset"/> lies at most one window's length (or one backward read) before or after the window: a scan or a walk back going on.</summary>
-        public bool IsNear(long offset) =>
-            offset >= Start - Math.Max(Bytes.Length, BackwardReadSize) && offset <= Start + Read + Bytes.Length;
+        /// <summary>Whether <paramref name="offset"/> of <paramref name="file"/> lies at most one window's length (or one backward read) before or after the window: a scan or a walk back going on.</summary>
+        public bool IsNear(SafeFileHandle file, long offset) =>
+            ReferenceEquals(File, file) && offset >= Start - Math.Max(Bytes.Length, BackwardReadSize) && offset <= Start + Read + Bytes.Length;
 
         public ReadOnlyMemory<byte> At(long offset, int count) => new(Bytes, (int)(offset - Start), count);
     }

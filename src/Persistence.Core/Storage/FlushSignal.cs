@@ -91,21 +91,7 @@ internal sealed class FlushSignal : IDisposable
     }
 
     /// <summary>The flush count now: read it before looking at the durable end, then pass it to <see cref="Wait"/>.</summary>
-    public int Count
-    {
-        get
-        {
-            if (!Use()) return 0;
-            try
-            {
-                return Volatile.Read(ref Word);
-            }
-            finally
-            {
-                Done();
-            }
-        }
-    }
+    public int Count => TryReadWord(0, out var count) ? count : 0;
 
     /// <summary>Sleeps until the flush count is no longer <paramref name="seen"/>, or for at most <paramref name="timeoutMicroseconds"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -129,34 +115,10 @@ internal sealed class FlushSignal : IDisposable
     /// which it would not get. A hint: a flusher that dies leaves it set, so a writer that already
     /// slept on <paramref name="seen"/> once asks for the turn anyway.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public bool IsFlushing(int seen)
-    {
-        if (!Use()) return false;
-        try
-        {
-            return Volatile.Read(ref At(FlushingWord)) == unchecked(seen + 1);
-        }
-        finally
-        {
-            Done();
-        }
-    }
+    public bool IsFlushing(int seen) => TryReadWord(FlushingWord, out var flushing) && flushing == unchecked(seen + 1);
 
     /// <summary>With the sync turn held, before a flush: notes that one is running (see <see cref="IsFlushing"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Started()
-    {
-        if (!Use()) return;
-        try
-        {
-            Volatile.Write(ref At(FlushingWord), unchecked(Volatile.Read(ref Word) + 1));
-        }
-        finally
-        {
-            Done();
-        }
-    }
+    public void Started() => CopyWord(0, FlushingWord, 1);
 
     /// <summary>
     /// Copies the start of the lock file (the state) from the mapping, which shows every write of every
@@ -267,13 +229,33 @@ internal sealed class FlushSignal : IDisposable
     }
 
     /// <summary>With the sync turn held, after a flush: notes how many commits had been appended when it ended.</summary>
+    public void Flushed() => CopyWord(AppendsWord, EndAppendsWord, 0);
+
+    /// <summary>Word <paramref name="index"/> (see <see cref="At"/>) now; false once the signal is disposed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Flushed()
+    private bool TryReadWord(int index, out int value)
+    {
+        value = 0;
+        if (!Use()) return false;
+        try
+        {
+            value = Volatile.Read(ref At(index));
+            return true;
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>Sets word <paramref name="to"/> to word <paramref name="from"/> plus <paramref name="add"/>; nothing once the signal is disposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CopyWord(int from, int to, int add)
     {
         if (!Use()) return;
         try
         {
-            Volatile.Write(ref At(EndAppendsWord), Volatile.Read(ref At(AppendsWord)));
+            Volatile.Write(ref At(to), unchecked(Volatile.Read(ref At(from)) + add));
         }
         finally
         {
