@@ -142,7 +142,7 @@ internal static class FileStorageCheckpoint
     public static uint LastTransactionChecksum(SafeFileHandle data, long end)
     {
         if (end <= FileHeaderSize) return 0;
-        Span<byte> trailer = stackalloc byte[TrailerSize];
+        Span<byte> trailer = new byte[TrailerSize];
         if (ReadAt(data, end - TrailerSize, trailer) < TrailerSize) return 0;
         return BinaryPrimitives.ReadUInt32LittleEndian(trailer[8..]);
     }
@@ -226,7 +226,10 @@ internal static class FileStorageCheckpoint
     private static LoadedCheckpoint? Read(SafeFileHandle file, Guid databaseId, ulong fileId, long dataLength, out string? rejection)
     {
         var length = RandomAccess.GetLength(file);
-        Span<byte> header = stackalloc byte[HeaderSize];
+        // Arrays rather than stackalloc here and in CheckAgainstData: a method with stackalloc and a
+        // loop is compiled fully optimized at its first call (3-5 ms each, in every process's first
+        // open), and these run once per open.
+        Span<byte> header = new byte[HeaderSize];
         if (HeaderRejection(header, length < HeaderSize ? 0 : ReadAt(file, 0, header), databaseId, fileId) is { } wrong)
             return Reject(wrong, out rejection);
         var info = new CheckpointInfo(
@@ -290,7 +293,7 @@ internal static class FileStorageCheckpoint
         // The transaction that ends at the covered offset must be the one the checkpoint saw: same
         // tid, same checksum (so a file restored from a backup and written anew does not pass), and
         // its records must be the newest revisions of their objects.
-        Span<byte> trailer = stackalloc byte[TrailerSize];
+        Span<byte> trailer = new byte[TrailerSize];
         if (ReadAt(data, info.Covered - TrailerSize, trailer) < TrailerSize)
             return "no transaction ends where the checkpoint says";
         var length = BinaryPrimitives.ReadInt64LittleEndian(trailer);
@@ -315,7 +318,7 @@ internal static class FileStorageCheckpoint
         // A sample of the other entries, spread over the oids: each must point at a record header of
         // its own oid within the covered part. Cheap (a few small reads), and it catches an index that
         // was written from the wrong state.
-        Span<byte> bytes = stackalloc byte[MaxDataHeaderSize];
+        Span<byte> bytes = new byte[MaxDataHeaderSize];
         var slots = index.SlotLimit;
         for (var k = 0; k < SampleSize && slots > 0; k++)
         {

@@ -46,7 +46,11 @@ internal sealed class FileStorageScanner : IDisposable
     /// <param name="header">The transaction's header, if it could be read (default otherwise).</param>
     /// <param name="problem">For <see cref="ScanOutcome.Corrupt"/>, what is wrong; for
     /// <see cref="ScanOutcome.Damaged"/>, the failed check of a record inside, if one failed.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// Compiled quickly first, not optimized at once: compiling it optimized costs about 7 ms, which
+    /// every process's first open paid for the few transactions after the index checkpoint. A long
+    /// scan gets the optimized code once the runtime sees it called often.
+    /// </remarks>
     public ScanOutcome ReadTransaction(long position, long end, bool keepData, out TransactionHeader header, out string? problem)
     {
         Records.Clear();
