@@ -57,7 +57,7 @@ internal sealed class ActivationQueue
         for (var i = _count - 1; i >= 0; i--)
         {
             var obj = _ring[(_head + i) & (_ring.Length - 1)];
-            if (obj._connection == owner && obj._state is PersistentState.UpToDate or PersistentState.Changed && seen.Add(obj)) kept.Add(obj);
+            if (obj._connection == owner && obj.State is PersistentState.UpToDate or PersistentState.Changed && seen.Add(obj)) kept.Add(obj);
         }
         kept.Reverse();
         var capacity = 16;

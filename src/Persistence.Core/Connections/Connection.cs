@@ -216,7 +216,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             if (obj._serial == 0) LinkLoaded(obj);
             obj._serial = tid;
-            obj._state = PersistentState.UpToDate;
+            obj.State = PersistentState.UpToDate;
         }
         _records.Clear();
         _changed.Clear();
@@ -280,17 +280,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Touch(PersistentObject obj)
     {
-        if (_closed && obj._state != PersistentState.Ghost)
+        if (_closed && obj.State != PersistentState.Ghost)
         {
             // What was loaded stays readable after the connection closes; loading and changing do not.
-            obj._touched = TransactionEpoch.Current;
+            obj.Touched = TransactionEpoch.Current;
             return;
         }
         BeginCall();
         // What this transaction loads is in the read set already (see ReadSet).
-        if (obj._state == PersistentState.Ghost) Activate(obj);
-        else if (obj._state == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
-        obj._touched = TransactionEpoch.Current;
+        if (obj.State == PersistentState.Ghost) Activate(obj);
+        else if (obj.State == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
+        obj.Touched = TransactionEpoch.Current;
     }
 
     internal void Register(PersistentObject obj)
@@ -301,10 +301,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_committing)
             throw new InvalidOperationException("A persistent object was changed while its connection was committing (for example from a WriteState or ResolveConflict override). Change objects before Commit().");
         MaybeAutocommit();
-        if (obj._state == PersistentState.Ghost) Activate(obj);
-        if (obj._state != PersistentState.UpToDate) return;
-        obj._state = PersistentState.Changed;
-        obj._touched = TransactionEpoch.Current;
+        if (obj.State == PersistentState.Ghost) Activate(obj);
+        if (obj.State != PersistentState.UpToDate) return;
+        obj.State = PersistentState.Changed;
+        obj.Touched = TransactionEpoch.Current;
         _changed.Add(obj);
     }
 
@@ -321,8 +321,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             target._connection = this;
             target._oid = _storage.NewOid();
             target._serial = 0;
-            target._typeId = binding.TypeId;
-            target._state = PersistentState.Changed;
+            target.State = PersistentState.Changed;
             _objects.Add(target._oid.Value, target);
             _added.Add(target);
             _pending.Enqueue(target);
@@ -333,7 +332,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             throw new CrossConnectionReferenceException(
                 $"An object of class '{target.PersistentType.Name}' ({target._oid}) belongs to another connection{(target._connection._database == _database ? "" : " of another database")} and cannot be stored in this one. Load it through this connection (Get({target._oid.Value})) or copy its values into a new object.");
         }
-        return new ObjectReference(target._oid, target._typeId);
+        return new ObjectReference(target._oid, _catalog.BindForWrite(target.PersistentType).TypeId);
     }
 
     /// <inheritdoc />
@@ -347,8 +346,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         var ghost = binding.Type.CreateGhost();
         ghost._connection = this;
         ghost._oid = reference.Oid;
-        ghost._typeId = reference.TypeId;
-        ghost._state = PersistentState.Ghost;
+        ghost.State = PersistentState.Ghost;
         _objects.Add(reference.Oid.Value, ghost);
         return ghost;
     }
@@ -382,7 +380,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         ReadRecord(obj, record);
         obj._serial = record.Tid;
-        obj._state = PersistentState.UpToDate;
+        obj.State = PersistentState.UpToDate;
         LinkLoaded(obj);
     }
 
@@ -427,7 +425,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         var copy = of.PersistentType.CreateGhost();
         copy._oid = of._oid;
         ReadRecord(copy, record);
-        copy._state = PersistentState.New;
+        copy.State = PersistentState.New;
         return copy;
     }
 
@@ -448,7 +446,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private RecordSlice Serialize(PersistentObject obj)
     {
         var binding = _catalog.BindForWrite(obj.PersistentType);
-        obj._typeId = binding.TypeId;
         var writer = _buffer.BeginRecord(binding.TypeId, binding.Version, this);
         RecordSlice record;
         try
@@ -476,7 +473,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             {
                 // Objects loaded in this transaction are in the read set whatever they are: skip those
                 // whose reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads).
-                if (obj._state == PersistentState.UpToDate && obj._connection == this && obj.ChecksReads && checkedOids.Add(obj._oid.Value))
+                if (obj.State == PersistentState.UpToDate && obj._connection == this && obj.ChecksReads && checkedOids.Add(obj._oid.Value))
                     transaction.CheckCurrent(obj._oid, obj._serial);
             }
         }
@@ -519,7 +516,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <param name="obj">The object, when merged.</param>
     private bool TryMerge(Oid oid, long? currentSerial, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PersistentObject? obj)
     {
-        if (!_objects.TryGetValue(oid.Value, out obj) || obj._state != PersistentState.Changed || obj._serial == 0) return false;
+        if (!_objects.TryGetValue(oid.Value, out obj) || obj.State != PersistentState.Changed || obj._serial == 0) return false;
         if (_storage.Load(oid) is not { } committed || (currentSerial is { } expected && committed.Tid != expected)) return false;
         // The ancestor usually comes from the database's cache: it is what this transaction loaded.
         var old = _database.LoadBefore(oid, obj._serial + 1) is { } revision ? Detached(obj, revision) : null;
@@ -546,9 +543,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _objects.Remove(obj._oid.Value);
             obj._connection = null;
             obj._oid = default;
-            obj._typeId = 0;
             obj._serial = 0;
-            obj._state = PersistentState.New;
+            obj.State = PersistentState.New;
         }
         _added.Clear();
     }
@@ -559,7 +555,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         foreach (var obj in _changed)
         {
-            if (obj._state == PersistentState.Changed) MakeGhost(obj);
+            if (obj.State == PersistentState.Changed) MakeGhost(obj);
         }
         _changed.Clear();
     }
@@ -571,7 +567,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         HashSet<Oid>? changedAfterOurCommit = null;
         foreach (var oid in changes.ChangedOids)
         {
-            if (!_objects.TryGetValue(oid.Value, out var obj) || obj._state != PersistentState.UpToDate) continue;
+            if (!_objects.TryGetValue(oid.Value, out var obj) || obj.State != PersistentState.UpToDate) continue;
             // What this connection just stored (its serial is this commit's tid) is current unless
             // someone changed it after this commit: writers that commit side by side (other processes
             // appending while this commit waited for the disk) do not reload each other's objects.
@@ -603,7 +599,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             // A place whose object turned back into a ghost meanwhile is dropped.
             if (!IsLoadedHere(oldest)) continue;
-            if (oldest._state == PersistentState.UpToDate) MakeGhost(oldest);
+            if (oldest.State == PersistentState.UpToDate) MakeGhost(oldest);
             // A changed object cannot be dropped: move it to the young end and go on.
             else _activations.Enqueue(oldest);
         }
@@ -611,14 +607,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     private bool IsLoadedHere(PersistentObject obj) =>
-        obj._connection == this && obj._state is PersistentState.UpToDate or PersistentState.Changed;
+        obj._connection == this && obj.State is PersistentState.UpToDate or PersistentState.Changed;
 
     private void MakeGhost(PersistentObject obj)
     {
         if (IsLoadedHere(obj)) _loadedCount--;
         obj.ClearState();
-        obj._state = PersistentState.Ghost;
-        obj._touched = 0;
+        obj.State = PersistentState.Ghost;
+        obj.Touched = 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

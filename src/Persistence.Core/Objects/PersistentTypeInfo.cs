@@ -35,8 +35,13 @@ public sealed class PersistentTypeInfo
         Signature = FieldSchema.Signature(fields);
     }
 
+    private static int s_created;
+
     /// <summary>The stored name of the class.</summary>
     public string Name { get; }
+
+    /// <summary>A number of this description's own in the process (0, 1, 2, … in the order they were made), by which a schema catalog finds its binding without hashing.</summary>
+    internal int Index { get; } = Interlocked.Increment(ref s_created) - 1;
 
     /// <summary>Former stored names that records may still carry.</summary>
     public IReadOnlyList<string> Aliases { get; }

@@ -12,8 +12,9 @@ namespace Persistence;
 /// </remarks>
 internal static class TransactionEpoch
 {
-    internal static long Current = 1;
+    // Epochs are multiples of 4: an object keeps its state in the two low bits of its stamp.
+    internal static long Current = 4;
 
     /// <summary>Starts a new epoch; every object must be touched again before its next read is free.</summary>
-    public static void Advance() => Interlocked.Increment(ref Current);
+    public static void Advance() => Interlocked.Add(ref Current, 4);
 }

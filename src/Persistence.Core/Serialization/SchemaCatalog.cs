@@ -24,10 +24,13 @@ internal sealed class SchemaCatalog
     private readonly Dictionary<PersistentTypeInfo, WriteBinding> _writeBindings = new(ReferenceEqualityComparer.Instance);
     // The binding of each (type id, schema version) for reading, found once per database.
     private readonly Dictionary<ulong, ReadBinding> _readBindings = [];
-    // The bindings the last read and the last write asked for, read without the lock: records of one
-    // class come in runs.
+    // The binding the last read asked for, read without the lock: records of one class come in runs.
     private LastBinding<ulong, ReadBinding>? _lastRead;
-    private LastBinding<PersistentTypeInfo, WriteBinding>? _lastWrite;
+    // The write bindings again, by PersistentTypeInfo.Index, read without the lock (a commit asks for
+    // one per object it stores and per reference it writes, classes mixed): the type id in the high
+    // 32 bits, the version below it, and bit 0 set once bound (0: not bound yet). Replaced whole,
+    // never changed in place but for a slot set from 0.
+    private long[] _writeByIndex = [];
     private long _serial;
 
     public SchemaCatalog(IStorage storage)
@@ -39,13 +42,14 @@ internal sealed class SchemaCatalog
     /// <summary>The type id and schema version to write objects of <paramref name="type"/> with.</summary>
     public WriteBinding BindForWrite(PersistentTypeInfo type)
     {
-        var last = Volatile.Read(ref _lastWrite);
-        if (last is not null && ReferenceEquals(last.Key, type)) return last.Binding;
+        var bound = Volatile.Read(ref _writeByIndex);
+        if ((uint)type.Index < (uint)bound.Length && Volatile.Read(ref bound[type.Index]) is var packed and not 0)
+            return new WriteBinding((uint)(packed >> 32), (ushort)(packed >> 1));
         lock (_gate)
         {
             if (_writeBindings.TryGetValue(type, out var known))
             {
-                Volatile.Write(ref _lastWrite, new(type, known));
+                RememberWrite(type, known);
                 return known;
             }
             for (var attempt = 0; ; attempt++)
@@ -55,7 +59,7 @@ internal sealed class SchemaCatalog
                 {
                     var binding = new WriteBinding(entry!.TypeId, version);
                     _writeBindings[type] = binding;
-                    Volatile.Write(ref _lastWrite, new(type, binding));
+                    RememberWrite(type, binding);
                     return binding;
                 }
                 if (_storage.IsReadOnly)
@@ -72,6 +76,20 @@ internal sealed class SchemaCatalog
                 Reload();
             }
         }
+    }
+
+    /// <summary>Keeps <paramref name="binding"/> where <see cref="BindForWrite"/> finds it without the lock; with the lock held.</summary>
+    private void RememberWrite(PersistentTypeInfo type, WriteBinding binding)
+    {
+        var bound = _writeByIndex;
+        if (type.Index >= bound.Length)
+        {
+            var grown = new long[Math.Max(type.Index + 1, 2 * bound.Length)];
+            bound.CopyTo(grown, 0);
+            bound = grown;
+        }
+        Volatile.Write(ref bound[type.Index], ((long)binding.TypeId << 32) | ((long)binding.Version << 1) | 1);
+        Volatile.Write(ref _writeByIndex, bound);
     }
 
     /// <summary>Finds the registered class and the stored field list for a record's type id and schema version.</summary>
@@ -195,7 +213,7 @@ internal sealed class SchemaCatalog
     {
         var stored = _storage.Load(Oid.Catalog);
         _writeBindings.Clear();
-        Volatile.Write(ref _lastWrite, null);
+        Volatile.Write(ref _writeByIndex, []);
         _readBindings.Clear();
         Volatile.Write(ref _lastRead, null);
         _byId.Clear();
