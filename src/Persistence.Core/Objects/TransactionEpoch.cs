@@ -2,9 +2,10 @@ namespace Persistence;
 
 /// <summary>
 /// A number that rises at every transaction boundary of every connection in the process. An object
-/// remembers the epoch in which it was last touched; a getter compares that one field against the
-/// current epoch, and only when they differ (first touch in a transaction, or a ghost, whose stamp is
-/// 0) does it call into its connection, which loads the object and notes the read for conflict checks.
+/// remembers the epoch in which it was last touched; a getter compares it (one field, less the two
+/// bits of the object's state kept below it) against the current epoch, and only when they differ
+/// (first touch in a transaction, or a ghost, whose epoch is 0) does it call into its connection,
+/// which loads the object and notes the read for conflict checks.
 /// </summary>
 /// <remarks>
 /// The epoch is process-wide rather than per connection so the check needs no pointer chase: another
