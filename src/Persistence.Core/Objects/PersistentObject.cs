@@ -81,7 +81,7 @@ public abstract class PersistentObject
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void ActivateIfGhost()
     {
-        if ((_stamp & ~StateBits) != TransactionEpoch.Current) Touch();
+        if (Touched != TransactionEpoch.Current) Touch();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -20,16 +20,15 @@ internal sealed class SchemaCatalog
     private readonly Lock _gate = new();
     private readonly Dictionary<uint, Entry> _byId = [];
     private readonly Dictionary<string, Entry> _byName = new(StringComparer.Ordinal);
-    // The binding of each registered class for writing, found once per database.
-    private readonly Dictionary<PersistentTypeInfo, WriteBinding> _writeBindings = new(ReferenceEqualityComparer.Instance);
     // The binding of each (type id, schema version) for reading, found once per database.
     private readonly Dictionary<ulong, ReadBinding> _readBindings = [];
     // The binding the last read asked for, read without the lock: records of one class come in runs.
     private LastBinding<ulong, ReadBinding>? _lastRead;
-    // The write bindings again, by PersistentTypeInfo.Index, read without the lock (a commit asks for
-    // one per object it stores and per reference it writes, classes mixed): the type id in the high
-    // 32 bits, the version below it, and bit 0 set once bound (0: not bound yet). Replaced whole,
-    // never changed in place but for a slot set from 0.
+    // The binding of each registered class for writing, found once per database, by
+    // PersistentTypeInfo.Index and read without the lock (a commit asks for one per object it stores
+    // and per reference it writes, classes mixed): the type id in the high 32 bits, the version below
+    // it, and bit 0 set once bound (0: not bound yet). Replaced whole, never changed in place but for
+    // a slot set from 0.
     private long[] _writeByIndex = [];
     private long _serial;
 
@@ -42,23 +41,16 @@ internal sealed class SchemaCatalog
     /// <summary>The type id and schema version to write objects of <paramref name="type"/> with.</summary>
     public WriteBinding BindForWrite(PersistentTypeInfo type)
     {
-        var bound = Volatile.Read(ref _writeByIndex);
-        if ((uint)type.Index < (uint)bound.Length && Volatile.Read(ref bound[type.Index]) is var packed and not 0)
-            return new WriteBinding((uint)(packed >> 32), (ushort)(packed >> 1));
+        if (TryBoundForWrite(type, out var known)) return known;
         lock (_gate)
         {
-            if (_writeBindings.TryGetValue(type, out var known))
-            {
-                RememberWrite(type, known);
-                return known;
-            }
+            if (TryBoundForWrite(type, out known)) return known;
             for (var attempt = 0; ; attempt++)
             {
                 var found = Find(type, out var entry, out var version);
                 if (found)
                 {
                     var binding = new WriteBinding(entry!.TypeId, version);
-                    _writeBindings[type] = binding;
                     RememberWrite(type, binding);
                     return binding;
                 }
@@ -78,7 +70,16 @@ internal sealed class SchemaCatalog
         }
     }
 
-    /// <summary>Keeps <paramref name="binding"/> where <see cref="BindForWrite"/> finds it without the lock; with the lock held.</summary>
+    /// <summary>The binding <see cref="RememberWrite"/> kept for <paramref name="type"/>, if any.</summary>
+    private bool TryBoundForWrite(PersistentTypeInfo type, out WriteBinding binding)
+    {
+        var bound = Volatile.Read(ref _writeByIndex);
+        var packed = (uint)type.Index < (uint)bound.Length ? Volatile.Read(ref bound[type.Index]) : 0;
+        binding = new WriteBinding((uint)(packed >> 32), (ushort)(packed >> 1));
+        return packed != 0;
+    }
+
+    /// <summary>Keeps <paramref name="binding"/> where <see cref="TryBoundForWrite"/> finds it; with the lock held.</summary>
     private void RememberWrite(PersistentTypeInfo type, WriteBinding binding)
     {
         var bound = _writeByIndex;
@@ -212,7 +213,6 @@ internal sealed class SchemaCatalog
     private void Reload()
     {
         var stored = _storage.Load(Oid.Catalog);
-        _writeBindings.Clear();
         Volatile.Write(ref _writeByIndex, []);
         _readBindings.Clear();
         Volatile.Write(ref _lastRead, null);

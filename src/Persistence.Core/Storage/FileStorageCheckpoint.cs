@@ -142,7 +142,7 @@ internal static class FileStorageCheckpoint
     public static uint LastTransactionChecksum(SafeFileHandle data, long end)
     {
         if (end <= FileHeaderSize) return 0;
-        Span<byte> trailer = new byte[TrailerSize];
+        Span<byte> trailer = stackalloc byte[TrailerSize];
         if (ReadAt(data, end - TrailerSize, trailer) < TrailerSize) return 0;
         return BinaryPrimitives.ReadUInt32LittleEndian(trailer[8..]);
     }
