@@ -88,9 +88,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     }
 
     /// <summary>
-    /// Makes every pending reference an object: before entries move, before a merge compares them, and
-    /// when an enumeration reaches the bucket (it reads every value, and one pass over the references
-    /// is quicker than one call per entry).
+    /// Makes every pending reference an object: before entries move and before a merge compares them.
+    /// (An enumeration takes them one by one, see <see cref="BTreeCursor{TKey, TValue}.Value"/>.)
     /// </summary>
     public void ResolveValues()
     {

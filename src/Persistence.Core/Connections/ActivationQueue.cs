@@ -70,8 +70,12 @@ internal sealed class ActivationQueue
 
     private void Resize(int capacity)
     {
+        // Two block copies, not a loop of stores: a store into an object array checks the object's
+        // type, which means reading every queued object from wherever it lies in memory.
         var ring = new PersistentObject[capacity];
-        for (var i = 0; i < _count; i++) ring[i] = _ring[(_head + i) & (_ring.Length - 1)];
+        var first = Math.Min(_count, _ring.Length - _head);
+        Array.Copy(_ring, _head, ring, 0, first);
+        Array.Copy(_ring, 0, ring, first, _count - first);
         _ring = ring;
         _head = 0;
     }

