@@ -30,6 +30,8 @@ internal struct BTreeCursor<TKey, TValue>
     private int _index;
     // 0 before the first entry, 1 on an entry, 2 past the end.
     private int _state;
+    // On an entry, going forward, with no upper bound: the case MoveNext's inlined step takes.
+    private bool _plainForward;
 
     public BTreeCursor(BTreeCore<TKey, TValue> core, BTreeBounds<TKey> bounds, bool reverse)
     {
@@ -56,7 +58,7 @@ internal struct BTreeCursor<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool MoveNext()
     {
-        if (_state == 1 && !_reverse && !_bounds.HasHigh && _core.Version == _version)
+        if (_plainForward && _core.Version == _version)
         {
             var next = _index + 1;
             if (next < _bucket!._count)
@@ -76,6 +78,7 @@ internal struct BTreeCursor<TKey, TValue>
         if (_state == 0)
         {
             _state = 1;
+            _plainForward = !_reverse && !_bounds.HasHigh;
             Start();
         }
         else if (_reverse)
@@ -89,6 +92,7 @@ internal struct BTreeCursor<TKey, TValue>
         if (!Settle() || !InBounds())
         {
             _state = 2;
+            _plainForward = false;
             _bucket = null;
             return false;
         }
