@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Persistence.Serialization;
 
 namespace Persistence;
@@ -74,6 +75,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         return _values[index];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Resolve(int index)
     {
         var reference = _pending![index];
@@ -239,6 +241,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected internal override void ReadState(ref RecordReader reader)
     {
         _stamp = reader.ReadInt64();

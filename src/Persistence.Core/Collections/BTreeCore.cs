@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Persistence.Serialization;
 
 namespace Persistence;
@@ -43,6 +44,12 @@ internal sealed class BTreeCore<TKey, TValue>
 
     public long Count => Length!.Value;
 
+    // The lookup path (this, FindBucket, the binary search, the ReadState of buckets and nodes, the
+    // reading of their arrays, a bucket's reference resolution) is compiled optimized on first use, as
+    // the load path is (see Connection): a new process's 10,000 random lookups are over in about 60 ms,
+    // before the runtime would promote these from unoptimized code (W5 child, 8 interleaved runs:
+    // 77.8 -> 63.1 ms median).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         var bucket = FindBucket(key, out _);
@@ -137,6 +144,7 @@ internal sealed class BTreeCore<TKey, TValue>
     }
 
     /// <summary>Descends to the bucket whose range holds <paramref name="key"/>, recording the path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private BTreeBucket<TKey, TValue> FindBucket(TKey key, out int depth)
     {
         var comparer = Comparer;

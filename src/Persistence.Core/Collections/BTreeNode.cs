@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Persistence.Serialization;
 
 namespace Persistence;
@@ -167,6 +168,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         for (var i = 0; i < _count; i++) writer.WriteReference(_children[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected internal override void ReadState(ref RecordReader reader)
     {
         _stamp = reader.ReadInt64();

@@ -165,6 +165,7 @@ internal static class BTreeTypes<TKey, TValue>
             : ReadArray(ref reader, ValueCodec!, s_rawValues, 0, extra, out count);
 
     /// <summary>Reads the values of a bucket whose values are references as references (the same bytes as <see cref="ReadValues"/>); <paramref name="notNull"/> counts those that are not null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ObjectReference[] ReadReferences(ref RecordReader reader, out int count, out int notNull)
     {
         count = reader.ReadCount(ValueCodec!.MinimumSize);
@@ -230,6 +231,7 @@ internal static class BTreeTypes<TKey, TValue>
         return ~lo;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SearchDefault(TKey[] keys, int start, int end, TKey key)
     {
         var lo = start;

@@ -411,6 +411,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Read(PersistentObject obj, ReadOnlySpan<byte> state)
     {
         var reader = new RecordReader(state, this);

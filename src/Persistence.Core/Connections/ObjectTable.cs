@@ -127,6 +127,7 @@ internal sealed class ObjectTable
         public PersistentObject? Object;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Grow()
     {
         var slots = _slots;

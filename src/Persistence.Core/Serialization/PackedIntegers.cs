@@ -91,6 +91,7 @@ internal static class PackedIntegers
     /// elements and at least <paramref name="extra"/> after them; null if it was written as null.
     /// </summary>
     /// <exception cref="FormatException">The bytes are not a packed array of <typeparamref name="T"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T[]? Read<T>(ref RecordReader reader, int offset, int extra, out int count)
     {
         // Every element takes at least one byte in either mode.
