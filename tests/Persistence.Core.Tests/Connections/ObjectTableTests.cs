@@ -79,4 +79,25 @@ public class ObjectTableTests
         Assert.Throws<ArgumentException>(() => table.Add(6, With(7)));
         Assert.Equal(1, table.Count);
     }
+
+    [Fact]
+    public void A_table_grown_through_many_sizes_finds_every_object_and_loses_none_to_removals()
+    {
+        var table = new ObjectTable();
+        var objects = new PersistentObject[200_001];
+        for (var oid = 1; oid < objects.Length; oid++)
+        {
+            objects[oid] = With((ulong)oid);
+            table.Add((ulong)oid, objects[oid]);
+        }
+        for (var oid = 1; oid < objects.Length; oid += 3) Assert.True(table.Remove((ulong)oid));
+        for (var oid = 1; oid < objects.Length; oid++)
+        {
+            var kept = (oid - 1) % 3 != 0;
+            Assert.Equal(kept, table.TryGetValue((ulong)oid, out var found));
+            if (kept) Assert.Same(objects[oid], found);
+        }
+        Assert.Equal(200_000 - 66_667, table.Count);
+        Assert.False(table.TryGetValue(200_001, out _));
+    }
 }
