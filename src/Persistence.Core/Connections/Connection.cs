@@ -51,6 +51,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // The loaded objects, oldest activation first, and how many there are.
     private readonly ActivationQueue _activations;
     private int _loadedCount;
+    // Ghosts the identity map let go of (see SweepGhosts), held weakly: one that something still
+    // references is found again here, so an oid stays one object; the others are collected.
+    private Dictionary<ulong, WeakReference<PersistentObject>>? _weakGhosts;
+    private int _weakGhostsAfterPurge;
     private long _snapshot;
     private int _owner;
     private long _transactionStart;
@@ -117,7 +121,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     public int CacheSize { get; set; }
 
-    /// <summary>How many objects (ghosts included) the connection knows by oid.</summary>
+    /// <summary>
+    /// How many objects the connection holds by oid: the loaded ones and the ghosts it keeps (once
+    /// ghosts outnumber loaded objects by far, it lets go of them, and only those still referenced stay).
+    /// </summary>
     public int KnownCount => _objects.Count;
 
     /// <summary>How many of them are loaded (not ghosts).</summary>
@@ -134,7 +141,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     public PersistentObject Get(Oid oid)
     {
         BeginCall();
-        if (_objects.TryGetValue(oid.Value, out var known)) return known;
+        if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known)) return known;
         var record = _database.LoadBefore(oid, _snapshot + 1)
             ?? throw new KeyNotFoundException($"No object with {oid} exists in this database (as of this connection's snapshot).");
         uint typeId;
@@ -341,7 +348,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PersistentObject Materialize(ObjectReference reference)
     {
-        if (_objects.TryGetValue(reference.Oid.Value, out var known)) return known;
+        if (_objects.TryGetValue(reference.Oid.Value, out var known) || TryRecallGhost(reference.Oid.Value, out known)) return known;
         var binding = _catalog.BindForRead(reference.TypeId, 0);
         var ghost = binding.Type.CreateGhost();
         ghost._connection = this;
@@ -582,6 +589,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
         _snapshot = Math.Max(changes.LastTid, committedTid);
         Evict();
+        SweepGhosts();
         _read.Clear();
         TransactionEpoch.Advance();
         _transactionStart = Stopwatch.GetTimestamp();
@@ -621,8 +629,48 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LinkLoaded(PersistentObject obj)
     {
+        // A ghost the identity map let go of, loaded through a reference someone kept, is held again.
+        if (_weakGhosts is { Count: > 0 } weak && weak.Remove(obj._oid.Value)) _objects.Add(obj._oid.Value, obj);
         _activations.Enqueue(obj);
         _loadedCount++;
+    }
+
+    /// <summary>How many ghosts the identity map may hold beyond the number of loaded objects before <see cref="SweepGhosts"/> lets them go.</summary>
+    internal int GhostSlack { get; set; } = 10_000;
+
+    /// <summary>How many ghosts are held weakly (see <see cref="SweepGhosts"/>), the collected ones not yet purged included.</summary>
+    internal int WeakGhostCount => _weakGhosts?.Count ?? 0;
+
+    /// <summary>
+    /// Lets go of the ghosts once they outnumber the loaded objects by <see cref="GhostSlack"/>: a
+    /// ghost stays in the identity map after its object is evicted, or after a reference to it was
+    /// read, so a connection that walks through more objects than its cache holds would otherwise keep
+    /// one ghost (about 110 bytes) for every object it ever met. They move to a table of weak
+    /// references, where one that is still referenced (by a loaded object, or by the application) is
+    /// found again, and the others are collected; entries of collected ones are purged as that table grows.
+    /// </summary>
+    private void SweepGhosts()
+    {
+        if (_objects.Count - _loadedCount <= _loadedCount + GhostSlack) return;
+        var weak = _weakGhosts ??= [];
+        _objects.RemoveWhere(
+            static obj => obj.State == PersistentState.Ghost,
+            obj => weak[obj._oid.Value] = new WeakReference<PersistentObject>(obj));
+        if (weak.Count <= (2 * _weakGhostsAfterPurge) + GhostSlack) return;
+        foreach (var (oid, reference) in weak)
+        {
+            if (!reference.TryGetTarget(out _)) weak.Remove(oid);
+        }
+        _weakGhostsAfterPurge = weak.Count;
+    }
+
+    /// <summary>A ghost <see cref="SweepGhosts"/> let go of that is still alive, back in the identity map.</summary>
+    private bool TryRecallGhost(ulong oid, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PersistentObject? obj)
+    {
+        obj = null;
+        if (_weakGhosts is not { Count: > 0 } weak || !weak.Remove(oid, out var reference) || !reference.TryGetTarget(out obj)) return false;
+        _objects.Add(oid, obj);
+        return true;
     }
 
     /// <summary>Checks that the connection is open and that this thread may use it, claiming it for the transaction.</summary>
