@@ -48,9 +48,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
     private readonly ConflictResolver _mergeWhileVoting;
-    // The loaded objects, oldest activation first, and how many there are.
-    private readonly ActivationQueue _activations;
+    // How many objects are loaded, and where eviction looks next in the identity map (see Evict).
     private int _loadedCount;
+    private int _evictionHand;
+    // The transaction epoch when this transaction began: objects touched since were used in it.
+    private long _transactionEpoch;
     // Ghosts the identity map let go of (see SweepGhosts), held weakly: one that something still
     // references is found again here, so an oid stays one object; the others are collected.
     private Dictionary<ulong, WeakReference<PersistentObject>>? _weakGhosts;
@@ -73,8 +75,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
         _mergeWhileVoting = MergeWhileVoting;
-        _activations = new ActivationQueue();
-        _read = new ReadSet(_activations);
+        _read = new ReadSet();
+        _transactionEpoch = TransactionEpoch.Current;
         _snapshot = database.Poll(_storage.LastTid).LastTid;
         _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
     }
@@ -116,8 +118,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     public long Snapshot => _snapshot;
 
     /// <summary>
-    /// How many loaded objects the connection keeps between transactions before it turns those
-    /// loaded longest ago back into ghosts. Changed objects are never dropped.
+    /// How many loaded objects the connection keeps between transactions before it turns some back
+    /// into ghosts, those the last transaction did not use first. Changed objects are never dropped.
     /// </summary>
     public int CacheSize { get; set; }
 
@@ -294,7 +296,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             return;
         }
         BeginCall();
-        // What this transaction loads is in the read set already (see ReadSet).
+        // What this transaction loads joins the read set as it is loaded (see LinkLoaded).
         if (obj.State == PersistentState.Ghost) Activate(obj);
         else if (obj.State == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
         obj.Touched = TransactionEpoch.Current;
@@ -477,17 +479,28 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
             var checkedOids = new HashSet<ulong>(_read.Count);
-            foreach (var obj in _read)
+            foreach (var obj in _read.Noted) CheckRead(transaction, obj, checkedOids);
+            foreach (var run in _read.Loaded)
             {
-                // Objects loaded in this transaction are in the read set whatever they are: skip those
-                // whose reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads).
-                if (obj.State == PersistentState.UpToDate && obj._connection == this && obj.ChecksReads && checkedOids.Add(obj._oid.Value))
-                    transaction.CheckCurrent(obj._oid, obj._serial);
+                for (var i = 0; i < run.Count; i++)
+                {
+                    if (_objects.TryGetValue(run.First + (ulong)i, out var obj)) CheckRead(transaction, obj, checkedOids);
+                }
             }
         }
         if (transaction is StorageTransactionBase ours) ours.Vote(_mergeWhileVoting);
         else transaction.Vote();
         return transaction.Finish();
+    }
+
+    /// <summary>Asks the storage to check at the vote that what this transaction read of <paramref name="obj"/> is still current.</summary>
+    private void CheckRead(IStorageTransaction transaction, PersistentObject obj, HashSet<ulong> checkedOids)
+    {
+        // Objects loaded in this transaction are in the read set whatever they are: skip those whose
+        // reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads), and those
+        // written, which the store checks.
+        if (obj.State == PersistentState.UpToDate && obj._connection == this && obj.ChecksReads && checkedOids.Add(obj._oid.Value))
+            transaction.CheckCurrent(obj._oid, obj._serial);
     }
 
     /// <summary>
@@ -592,6 +605,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         SweepGhosts();
         _read.Clear();
         TransactionEpoch.Advance();
+        _transactionEpoch = TransactionEpoch.Current;
         _transactionStart = Stopwatch.GetTimestamp();
         _owner = 0;
     }
@@ -602,17 +616,26 @@ public sealed class Connection : IDisposable, IReferenceResolver
             Commit();
     }
 
+    /// <summary>
+    /// Turns loaded objects back into ghosts until no more than <see cref="CacheSize"/> are loaded: a
+    /// clock hand goes round the identity map, first passing over what the transaction that just ended
+    /// used, then, if that was not enough, taking whatever it meets. Changed objects are never dropped.
+    /// Objects carry nothing for this but the epoch they were last touched in, which every read checks anyway.
+    /// </summary>
     private void Evict()
     {
-        for (var budget = _activations.Count; budget > 0 && _loadedCount > CacheSize && _activations.TryDequeue(out var oldest); budget--)
+        for (var pass = 0; pass < 2 && _loadedCount > CacheSize; pass++)
         {
-            // A place whose object turned back into a ghost meanwhile is dropped.
-            if (!IsLoadedHere(oldest)) continue;
-            if (oldest.State == PersistentState.UpToDate) MakeGhost(oldest);
-            // A changed object cannot be dropped: move it to the young end and go on.
-            else _activations.Enqueue(oldest);
+            var slots = _objects.SlotCount;
+            for (var step = 0; step < slots && _loadedCount > CacheSize; step++)
+            {
+                if (_evictionHand >= slots) _evictionHand = 0;
+                var obj = _objects.At(_evictionHand++);
+                if (obj is null || obj.State != PersistentState.UpToDate) continue;
+                if (pass == 0 && obj.Touched >= _transactionEpoch) continue;
+                MakeGhost(obj);
+            }
         }
-        if (_activations.Count > 2 * _loadedCount + 1024) _activations.Compact(this);
     }
 
     private bool IsLoadedHere(PersistentObject obj) =>
@@ -631,7 +654,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         // A ghost the identity map let go of, loaded through a reference someone kept, is held again.
         if (_weakGhosts is { Count: > 0 } weak && weak.Remove(obj._oid.Value)) _objects.Add(obj._oid.Value, obj);
-        _activations.Enqueue(obj);
+        if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj._oid.Value);
         _loadedCount++;
     }
 

@@ -5,8 +5,9 @@ public sealed class DatabaseOptions
 {
     /// <summary>
     /// How many loaded (non-ghost) objects each connection keeps between transactions. At every
-    /// commit and abort, the objects loaded longest ago beyond this number are turned back into
-    /// ghosts (they reload when touched); changed objects are never dropped. Default 10,000.
+    /// commit and abort, objects beyond this number are turned back into ghosts (they reload when
+    /// touched), those the transaction that ended did not use first; changed objects are never
+    /// dropped. Default 10,000.
     /// </summary>
     public int CacheSize { get; init; } = 10_000;
 

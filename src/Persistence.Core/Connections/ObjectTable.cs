@@ -35,6 +35,12 @@ internal sealed class ObjectTable
     /// <summary>How many objects the table holds.</summary>
     public int Count => _count;
 
+    /// <summary>How many slots the table has (see <see cref="At"/>).</summary>
+    public int SlotCount => _tags.Length;
+
+    /// <summary>The object in slot <paramref name="slot"/>, or null if the slot is empty (for a walk round the table).</summary>
+    public PersistentObject? At(int slot) => _tags[slot] == 0 ? null : _slots[slot].Object;
+
     /// <summary>Finds the object with <paramref name="oid"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(ulong oid, [NotNullWhen(true)] out PersistentObject? obj)

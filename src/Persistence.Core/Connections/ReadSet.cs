@@ -1,43 +1,47 @@
 namespace Persistence;
 
 /// <summary>
-/// The objects a transaction read, for the serializable check at commit. Objects loaded in the
-/// transaction are not noted one by one: they are the newest places of the connection's
-/// <see cref="ActivationQueue"/>, which only grows between transaction boundaries. Only objects loaded
-/// earlier and read again are noted here. An object may appear twice; the check drops repeats.
+/// The objects a transaction read, for the serializable check at commit: the oids of those it loaded,
+/// kept as runs of consecutive oids (loads come in oid order more often than not: a bucket's persons),
+/// and the objects loaded earlier and read again. An object may appear twice; the check drops repeats.
 /// </summary>
-internal sealed class ReadSet(ActivationQueue activations)
+internal sealed class ReadSet
 {
-    private readonly ActivationQueue _activations = activations;
     private readonly List<PersistentObject> _noted = [];
-    // The place in the activation queue where this transaction's loads begin.
-    private int _firstActivation;
+    private readonly List<OidRun> _loaded = [];
+    private int _loadedCount;
 
-    /// <summary>How many objects the set holds, repeats included.</summary>
-    public int Count => _noted.Count + _activations.Count - _firstActivation;
+    /// <summary>How many reads the set holds, repeats included.</summary>
+    public int Count => _noted.Count + _loadedCount;
+
+    /// <summary>The objects loaded before this transaction and read in it.</summary>
+    public List<PersistentObject> Noted => _noted;
+
+    /// <summary>The oids of the objects this transaction loaded, in runs.</summary>
+    public List<OidRun> Loaded => _loaded;
 
     /// <summary>Notes the first read, in this transaction, of an object loaded before it.</summary>
     public void Add(PersistentObject obj) => _noted.Add(obj);
 
-    /// <summary>Starts a new transaction: empty, and loads from now on count.</summary>
+    /// <summary>Notes an object this transaction loaded.</summary>
+    public void AddLoaded(ulong oid)
+    {
+        var last = _loaded.Count - 1;
+        if (last >= 0 && _loaded[last].First + (ulong)_loaded[last].Count == oid && _loaded[last].Count < int.MaxValue)
+            _loaded[last] = _loaded[last] with { Count = _loaded[last].Count + 1 };
+        else
+            _loaded.Add(new OidRun(oid, 1));
+        _loadedCount++;
+    }
+
+    /// <summary>Starts a new transaction: empty.</summary>
     public void Clear()
     {
         _noted.Clear();
-        _firstActivation = _activations.Count;
-    }
-
-    /// <summary>Enumerates the objects, the noted ones first.</summary>
-    public Enumerator GetEnumerator() => new(this);
-
-    /// <summary>Enumerates a <see cref="ReadSet"/>.</summary>
-    public struct Enumerator(ReadSet set)
-    {
-        private int _index = -1;
-
-        public readonly PersistentObject Current => _index < set._noted.Count
-            ? set._noted[_index]
-            : set._activations[set._firstActivation + _index - set._noted.Count];
-
-        public bool MoveNext() => ++_index < set.Count;
+        _loaded.Clear();
+        _loadedCount = 0;
     }
 }
+
+/// <summary><paramref name="Count"/> consecutive oids from <paramref name="First"/>.</summary>
+internal readonly record struct OidRun(ulong First, int Count);

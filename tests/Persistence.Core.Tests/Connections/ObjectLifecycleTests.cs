@@ -147,18 +147,24 @@ public class ObjectLifecycleTests
         Assert.Equal("Persistence.Tests.Models.Outer+Inner", inner.PersistentType.Name);
     }
 
-    [Fact]
-    public void The_cache_turns_objects_loaded_longest_ago_back_into_ghosts_at_transaction_boundaries()
+    // Stores a list of `count` nodes labelled n0, n1, … under root["items"] and opens a reader.
+    private static Connection WithNodes(Database db, int count)
     {
-        using var db = TestDatabase.InMemory(cacheSize: 10);
         using (var writer = db.OpenConnection())
         {
             var items = new PersistentList<Node>();
-            for (var i = 0; i < 100; i++) items.Add(new Node { Label = "n" + i });
+            for (var i = 0; i < count; i++) items.Add(new Node { Label = "n" + i });
             writer.Root["items"] = items;
             writer.Commit();
         }
-        using var reader = db.OpenConnection();
+        return db.OpenConnection();
+    }
+
+    [Fact]
+    public void The_cache_turns_objects_back_into_ghosts_at_transaction_boundaries_down_to_its_size()
+    {
+        using var db = TestDatabase.InMemory(cacheSize: 10);
+        using var reader = WithNodes(db, 100);
         var list = (PersistentList<Node>)reader.Root["items"];
         foreach (var node in list) Assert.StartsWith("n", node.Label);
         Assert.True(reader.LoadedCount > 100);
@@ -167,9 +173,32 @@ public class ObjectLifecycleTests
         reader.Commit();
 
         Assert.True(reader.LoadedCount <= 10, $"{reader.LoadedCount} objects are still loaded");
-        Assert.Equal(PersistentState.Ghost, list[0].PersistentState);
-        Assert.Equal("n0", list[0].Label);
+        var evicted = Enumerable.Range(0, 100).Where(i => list[i].PersistentState == PersistentState.Ghost).ToList();
+        Assert.True(evicted.Count >= 90, $"{evicted.Count} nodes were turned into ghosts");
+        foreach (var i in evicted) Assert.Equal(i == 99 ? "changed" : "n" + i, list[i].Label);
         Assert.Equal("changed", list[99].Label);
+    }
+
+    [Fact]
+    public void The_cache_drops_what_the_last_transaction_did_not_use_before_what_it_used()
+    {
+        using var db = TestDatabase.InMemory(cacheSize: 20);
+        using var reader = WithNodes(db, 25);
+        var list = (PersistentList<Node>)reader.Root["items"];
+        // The first transaction loads nodes 0-14; the second reads 0-4 again and loads 15-24.
+        for (var i = 0; i < 15; i++) Assert.Equal("n" + i, list[i].Label);
+        reader.Abort();
+        Assert.Equal(17, reader.LoadedCount);
+        list = (PersistentList<Node>)reader.Root["items"];
+        for (var i = 0; i < 5; i++) Assert.Equal("n" + i, list[i].Label);
+        for (var i = 15; i < 25; i++) Assert.Equal("n" + i, list[i].Label);
+        reader.Abort();
+
+        // 27 were loaded: 7 of the nodes 5-14, which the second transaction did not use, went.
+        Assert.Equal(20, reader.LoadedCount);
+        foreach (var i in Enumerable.Range(0, 5).Concat(Enumerable.Range(15, 10)))
+            Assert.NotEqual(PersistentState.Ghost, list[i].PersistentState);
+        Assert.Equal(7, Enumerable.Range(5, 10).Count(i => list[i].PersistentState == PersistentState.Ghost));
     }
 
     [Fact]

@@ -57,4 +57,21 @@ public class ReadSetTests
         reader.Commit();
         Assert.Equal("b1", b.Label);
     }
+
+    [Fact]
+    public void Loads_in_oid_order_take_one_run_and_every_load_and_read_is_counted_until_the_set_is_cleared()
+    {
+        var set = new ReadSet();
+        foreach (var oid in new ulong[] { 10, 11, 12, 13, 7, 8, 20, 20 }) set.AddLoaded(oid);
+        set.Add(new Node());
+
+        Assert.Equal([new OidRun(10, 4), new OidRun(7, 2), new OidRun(20, 1), new OidRun(20, 1)], set.Loaded);
+        Assert.Single(set.Noted);
+        Assert.Equal(9, set.Count);
+
+        set.Clear();
+        Assert.Empty(set.Loaded);
+        Assert.Empty(set.Noted);
+        Assert.Equal(0, set.Count);
+    }
 }
