@@ -260,6 +260,7 @@ public sealed class Database : IDisposable
             _disposed = true;
             open = [.. _open];
             _open.Clear();
+            foreach (var pooled in _pool) pooled.ReleaseWeakGhosts();
             _pool.Clear();
         }
         foreach (var connection in open) connection.CloseFromDatabase();
@@ -320,6 +321,7 @@ public sealed class Database : IDisposable
         {
             _open.Remove(connection);
             if (!_disposed && !connection.IsReadOnly && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
+            else connection.ReleaseWeakGhosts();
         }
     }
 
