@@ -28,8 +28,6 @@ internal sealed class ObjectTable
     private Slot[] _slots = new Slot[MinimumGroups * 8];
     private uint[] _tags = new uint[MinimumGroups * 8];
     private int _groups = MinimumGroups;
-    // Mixed into every home, and changed with the size (see Home).
-    private uint _salt = Salt(MinimumGroups);
     private int _count;
     // Every oid added so far fits in 32 bits (see TryGetValue).
     private bool _narrow = true;
@@ -42,6 +40,19 @@ internal sealed class ObjectTable
 
     /// <summary>The object in slot <paramref name="slot"/>, or null if the slot is empty (for a walk round the table).</summary>
     public PersistentObject? At(int slot) => _tags[slot] == 0 ? null : _slots[slot].Object;
+
+    /// <summary>The longest run of full slots (what an unsuccessful lookup may have to walk), for tests.</summary>
+    internal int LongestRun()
+    {
+        int longest = 0, run = 0;
+        // Twice round, so a run that goes round the end is counted whole.
+        for (var k = 0; k < 2 * _tags.Length; k++)
+        {
+            run = _tags[k % _tags.Length] == 0 ? 0 : run + 1;
+            longest = Math.Max(longest, Math.Min(run, _tags.Length));
+        }
+        return longest;
+    }
 
     /// <summary>Finds the object with <paramref name="oid"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -114,16 +125,9 @@ internal sealed class ObjectTable
     }
 
     // The first slot of the tag's group: a Fibonacci hash of the group number, scaled to the number
-    // of groups (which need not be a power of two), then the place of the oid within its eight. The
-    // group number is first mixed with a salt that changes with the size: the scaling keeps the order
-    // of the hashes, so without it, objects that lay in one stretch of the table (those a clock hand
-    // had not reached when eviction stopped) would land in one stretch of a smaller table, too close
-    // together for it (a sweep after W1's commits left one run of 6,948 full slots, and adds then
-    // probed 1,100 slots each).
+    // of groups (which need not be a power of two), then the place of the oid within its eight.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Home(uint tag) => ((int)(((ulong)(((tag >> 3) ^ _salt) * 0x9E3779B9u) * (uint)_groups) >> 32) * 8) | (int)(tag & 7);
-
-    private static uint Salt(int groups) => (uint)groups * 0x85EBCA6Bu;
+    private int Home(uint tag) => ((int)(((ulong)((tag >> 3) * 0x9E3779B9u) * (uint)_groups) >> 32) * 8) | (int)(tag & 7);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Next(int slot, int length) => slot + 1 == length ? 0 : slot + 1;
@@ -145,7 +149,11 @@ internal sealed class ObjectTable
 
     /// <summary>
     /// Removes every object <paramref name="remove"/> says to, handing each to <paramref name="removed"/>,
-    /// and fits the table to what is left (one pass, where removing them one by one would shift runs).
+    /// in one pass where removing them one by one would shift runs. The table keeps its size: the
+    /// scaling of hashes to slots keeps their order, so the objects left in one stretch of the table
+    /// (those a clock hand had not reached when eviction stopped) would land in one stretch of a
+    /// smaller table, too close together for it (a sweep after W1's commits that shrank the table made
+    /// one run of 6,948 full slots, and adds then probed 1,100 slots each).
     /// </summary>
     public void RemoveWhere(Func<PersistentObject, bool> remove, Action<PersistentObject> removed)
     {
@@ -166,9 +174,6 @@ internal sealed class ObjectTable
                 kept++;
             }
         }
-        // About five eighths full: room to grow by half before the next Grow.
-        _groups = Math.Max(MinimumGroups, (int)Math.Min(int.MaxValue / 8, (kept * 8L / 5 / 8) + 1));
-        _salt = Salt(_groups);
         _slots = new Slot[_groups * 8];
         _tags = new uint[_groups * 8];
         _count = kept;
@@ -189,7 +194,6 @@ internal sealed class ObjectTable
         var slots = _slots;
         var tags = _tags;
         _groups += _groups / 2;
-        _salt = Salt(_groups);
         _slots = new Slot[_groups * 8];
         _tags = new uint[_groups * 8];
         Refill(slots, tags);

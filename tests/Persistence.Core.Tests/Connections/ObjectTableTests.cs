@@ -100,4 +100,29 @@ public class ObjectTableTests
         Assert.Equal(200_000 - 66_667, table.Count);
         Assert.False(table.TryGetValue(200_001, out _));
     }
+
+    [Fact]
+    public void Objects_kept_from_one_stretch_of_the_table_stay_spread_when_the_rest_is_removed()
+    {
+        var table = new ObjectTable();
+        for (ulong oid = 1; oid <= 40_000; oid++) table.Add(oid, With(oid));
+        var slots = table.SlotCount;
+        // Keep what lies in the first quarter of the slots, as a clock hand that stopped there would.
+        var kept = new HashSet<PersistentObject>(ReferenceEqualityComparer.Instance);
+        for (var slot = 0; slot < table.SlotCount / 4; slot++)
+        {
+            if (table.At(slot) is { } obj) kept.Add(obj);
+        }
+        table.RemoveWhere(obj => !kept.Contains(obj), _ => { });
+
+        Assert.Equal(kept.Count, table.Count);
+        Assert.Equal(slots, table.SlotCount);
+        // Rebuilt into a table a quarter as large, they made one run of 10,000 slots.
+        Assert.InRange(table.LongestRun(), 0, 200);
+        foreach (var obj in kept)
+        {
+            Assert.True(table.TryGetValue(obj._oid.Value, out var found));
+            Assert.Same(obj, found);
+        }
+    }
 }
