@@ -259,7 +259,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_closed) return;
         DropChanges();
         _read.Clear();
-        ReleaseWeakGhosts();
+        // The weak handles are not freed here: the connection's own thread may be using them right
+        // now, and a handle freed twice is worse than one left to the end of the process.
         _closed = true;
     }
 
