@@ -177,8 +177,10 @@ internal sealed class FileStoragePacker : IDisposable
                     {
                         var reference = references.Current.Value;
                         // Only objects that have a revision are marked: a reference read from a record
-                        // whose checksum the copy will find wrong must not make the marks grow.
-                        if (reference == 0 || _snapshot.Find(reference) == 0 || !_reached.Add(reference)) continue;
+                        // whose checksum the copy will find wrong must not make the marks grow. What is
+                        // marked already (most references: a bucket's persons are marked before their
+                        // friends are read) is passed over before the index is asked.
+                        if (reference == 0 || _reached.Contains(reference) || _snapshot.Find(reference) == 0 || !_reached.Add(reference)) continue;
                         if (nextCount == next.Length) Array.Resize(ref next, next.Length * 2);
                         next[nextCount++] = reference;
                     }
