@@ -300,7 +300,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             return;
         }
         BeginCall();
-        // What this transaction loads joins the read set as it is loaded (see LinkLoaded).
+        // What this transaction loads joins the read set as it is loaded (see Load).
         if (obj.State == PersistentState.Ghost) Activate(obj);
         else if (obj.State == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
         obj.Touched = TransactionEpoch.Current;
@@ -395,6 +395,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         obj._serial = record.Tid;
         obj.State = PersistentState.UpToDate;
         LinkLoaded(obj);
+        // Only a read-write serializable connection checks its reads (new objects a commit stores are
+        // counted as loaded by LinkLoaded, not read).
+        if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj._oid.Value);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -662,7 +665,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
             handle.Free();
             _objects.Add(obj._oid.Value, obj);
         }
-        if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj._oid.Value);
         _loadedCount++;
     }
 

@@ -41,19 +41,6 @@ internal sealed class ObjectTable
     /// <summary>The object in slot <paramref name="slot"/>, or null if the slot is empty (for a walk round the table).</summary>
     public PersistentObject? At(int slot) => _tags[slot] == 0 ? null : _slots[slot].Object;
 
-    /// <summary>The longest run of full slots (what an unsuccessful lookup may have to walk), for tests.</summary>
-    internal int LongestRun()
-    {
-        int longest = 0, run = 0;
-        // Twice round, so a run that goes round the end is counted whole.
-        for (var k = 0; k < 2 * _tags.Length; k++)
-        {
-            run = _tags[k % _tags.Length] == 0 ? 0 : run + 1;
-            longest = Math.Max(longest, Math.Min(run, _tags.Length));
-        }
-        return longest;
-    }
-
     /// <summary>Finds the object with <paramref name="oid"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(ulong oid, [NotNullWhen(true)] out PersistentObject? obj)

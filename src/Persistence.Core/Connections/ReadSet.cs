@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Persistence;
 
 /// <summary>
@@ -26,9 +28,9 @@ internal sealed class ReadSet
     /// <summary>Notes an object this transaction loaded.</summary>
     public void AddLoaded(ulong oid)
     {
-        var last = _loaded.Count - 1;
-        if (last >= 0 && _loaded[last].First + (ulong)_loaded[last].Count == oid && _loaded[last].Count < int.MaxValue)
-            _loaded[last] = _loaded[last] with { Count = _loaded[last].Count + 1 };
+        var runs = CollectionsMarshal.AsSpan(_loaded);
+        if (runs.Length > 0 && runs[^1] is var last && last.First + (ulong)last.Count == oid && last.Count < int.MaxValue)
+            runs[^1] = last with { Count = last.Count + 1 };
         else
             _loaded.Add(new OidRun(oid, 1));
         _loadedCount++;

@@ -180,7 +180,8 @@ internal sealed class FileStoragePacker : IDisposable
                         // whose checksum the copy will find wrong must not make the marks grow. What is
                         // marked already (most references: a bucket's persons are marked before their
                         // friends are read) is passed over before the index is asked.
-                        if (reference == 0 || _reached.Contains(reference) || _snapshot.Find(reference) == 0 || !_reached.Add(reference)) continue;
+                        if (reference == 0 || _reached.Contains(reference) || _snapshot.Find(reference) == 0) continue;
+                        _reached.Add(reference);
                         if (nextCount == next.Length) Array.Resize(ref next, next.Length * 2);
                         next[nextCount++] = reference;
                     }
