@@ -1,63 +1,73 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Persistence;
 
 /// <summary>
-/// A connection's objects by oid (one instance per oid): an open-addressing table of the objects
-/// themselves, whose oids are the keys, with a 32-bit key per slot (the oid folded to 32 bits) that
-/// tells empty slots and other oids apart, and places entries when the table grows, without reading
-/// the objects. It grows by half when it is four fifths full, so a known object costs 15 to 23 bytes
-/// here (12 a slot), where a dictionary entry (with its key, hash and link) in a table up to twice too
-/// large costs 28 to 56. (Doubling at three quarters full cost 16 to 32: 25 bytes an object at
-/// 1,000,000 objects; 20 now.)
+/// A connection's objects by oid (one instance per oid), in pages of 64 consecutive oids. A page holds
+/// a bit mask of the oids present and their objects, packed in oid order in an array no longer than it
+/// needs to be (the object of an oid is at the count of lower bits set in the mask); the pages are found
+/// by their number in a small open-addressing table.
 /// </summary>
 /// <remarks>
-/// Oids are dense, and dense keys in consecutive slots would make long runs for linear probing, so the
-/// slot is taken from a Fibonacci hash of the key's group of eight (the oid without its low three
-/// bits): groups land far apart and evenly, while the eight oids of a group take eight neighbouring
-/// slots, so objects loaded in oid order (a bucket's persons) touch a cache line of the table per eight
-/// rather than one each (a new process's full pass over 1,000,000 persons: 7% faster). A removal
-/// shifts the entries after it back.
+/// Oids are handed out in order, so the objects a connection knows are mostly runs of neighbouring
+/// oids (the persons of a bucket, all the objects one commit stored): a full page costs 8.4 bytes an
+/// object and its entry in the page table a fraction of one, where a hash table of objects costs 15 to
+/// 23 (an object reference and a 32-bit key a slot, four fifths full at most). A page holding a single
+/// oid costs about 80 bytes, which is what a connection reading scattered objects pays. No lookup reads
+/// an object: the page number and the mask say which oids are present.
 /// </remarks>
 internal sealed class ObjectTable
 {
-    // Slots come in groups of eight (see the remarks); the table starts with two.
-    private const int MinimumGroups = 2;
+    private const int PageShift = 6;
+    private const int PageOids = 1 << PageShift;
+    private const int MinimumPages = 8;
 
-    private Slot[] _slots = new Slot[MinimumGroups * 8];
-    private uint[] _tags = new uint[MinimumGroups * 8];
-    private int _groups = MinimumGroups;
+    private Page[] _pages = new Page[MinimumPages];
+    // Page arrays made and not yet used, by length (2, 4, ... 64; see NewSlots).
+    private readonly Slot[]?[]?[] _batches = new Slot[]?[]?[PageShift];
+    private readonly int[] _batchUsed = new int[PageShift];
+    private int _pagesUsed;
     private int _count;
-    // Every oid added so far fits in 32 bits (see TryGetValue).
-    private bool _narrow = true;
 
     /// <summary>How many objects the table holds.</summary>
     public int Count => _count;
 
-    /// <summary>How many slots the table has (see <see cref="At"/>).</summary>
-    public int SlotCount => _tags.Length;
+    /// <summary>How many slots the table has (see <see cref="At"/>): 64 for each entry of the page table.</summary>
+    public int SlotCount => _pages.Length * PageOids;
 
-    /// <summary>The object in slot <paramref name="slot"/>, or null if the slot is empty (for a walk round the table).</summary>
-    public PersistentObject? At(int slot) => _tags[slot] == 0 ? null : _slots[slot].Object;
+    /// <summary>How many entries the page table has (see <see cref="PageInUse"/>).</summary>
+    internal int PageSlotCount => _pages.Length;
+
+    /// <summary>Whether entry <paramref name="index"/> of the page table holds a page (for tests of the table's spread).</summary>
+    internal bool PageInUse(int index) => _pages[index].Key != 0;
+
+    /// <summary>
+    /// The object in slot <paramref name="slot"/>, or null if there is none (for a walk round the
+    /// table): slot 64 × e + b is the object of the page in entry e whose oid ends in b.
+    /// </summary>
+    public PersistentObject? At(int slot)
+    {
+        ref var page = ref _pages[slot >> PageShift];
+        var bit = 1UL << (slot & (PageOids - 1));
+        return (page.Mask & bit) == 0 ? null : page.Objects![BitOperations.PopCount(page.Mask & (bit - 1))].Object;
+    }
 
     /// <summary>Finds the object with <paramref name="oid"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(ulong oid, [NotNullWhen(true)] out PersistentObject? obj)
     {
-        var tags = _tags;
-        var tag = Tag(oid);
-        // While every oid fits in 32 bits the tag is the oid itself (but for oid 0), so a matching tag
-        // is the object, which need not be read to compare its oid: a reference to an object loaded
-        // long ago (a Friend) costs no trip to wherever that object lies in memory.
-        var exact = _narrow && oid is > 0 and <= uint.MaxValue && tag != ZeroTag;
-        for (var i = Home(tag); tags[i] != 0; i = Next(i, tags.Length))
+        var pages = _pages;
+        var key = KeyOf(oid);
+        for (var i = Home(key, pages.Length); pages[i].Key != 0; i = Next(i, pages.Length))
         {
-            if (tags[i] == tag && (exact || _slots[i].Object!._oid.Value == oid))
-            {
-                obj = _slots[i].Object!;
-                return true;
-            }
+            ref var page = ref pages[i];
+            if (page.Key != key) continue;
+            var bit = 1UL << (int)(oid & (PageOids - 1));
+            if ((page.Mask & bit) == 0) break;
+            obj = page.Objects![BitOperations.PopCount(page.Mask & (bit - 1))].Object!;
+            return true;
         }
         obj = null;
         return false;
@@ -68,136 +78,225 @@ internal sealed class ObjectTable
     public void Add(ulong oid, PersistentObject obj)
     {
         if (obj._oid.Value != oid) throw new ArgumentException("An object is kept under its own oid.", nameof(oid));
-        if (_count + 1 > _tags.Length / 5 * 4) Grow();
-        if (oid > uint.MaxValue) _narrow = false;
-        var tag = Tag(oid);
-        var i = Home(tag);
-        for (; _tags[i] != 0; i = Next(i, _tags.Length))
+        var key = KeyOf(oid);
+        var i = Home(key, _pages.Length);
+        while (_pages[i].Key != 0 && _pages[i].Key != key) i = Next(i, _pages.Length);
+        if (_pages[i].Key == 0)
         {
-            if (_tags[i] == tag && _slots[i].Object!._oid.Value == oid)
-                throw new ArgumentException($"The connection already holds an object with {obj._oid}.", nameof(oid));
+            // A new page: make room first, which moves the entries.
+            if (_pagesUsed + 1 > _pages.Length / 4 * 3)
+            {
+                Resize(_pages.Length * 2);
+                i = Home(key, _pages.Length);
+                while (_pages[i].Key != 0) i = Next(i, _pages.Length);
+            }
+            _pages[i].Key = key;
+            _pagesUsed++;
         }
-        _tags[i] = tag;
-        _slots[i].Object = obj;
+        ref var page = ref _pages[i];
+        var bit = 1UL << (int)(oid & (PageOids - 1));
+        if ((page.Mask & bit) != 0)
+            throw new ArgumentException($"The connection already holds an object with {obj._oid}.", nameof(oid));
+        var count = BitOperations.PopCount(page.Mask);
+        var at = BitOperations.PopCount(page.Mask & (bit - 1));
+        var objects = page.Objects;
+        if (objects is null || objects.Length == count)
+        {
+            // Grown by doubling up to a whole page; an object is added to the array it grew into.
+            var grown = NewSlots(count < 2 ? 2 : 2 * count);
+            if (objects is not null)
+            {
+                Array.Copy(objects, 0, grown, 0, at);
+                Array.Copy(objects, at, grown, at + 1, count - at);
+            }
+            page.Objects = objects = grown;
+        }
+        else if (at < count)
+        {
+            Array.Copy(objects, at, objects, at + 1, count - at);
+        }
+        objects[at].Object = obj;
+        page.Mask |= bit;
         _count++;
     }
 
     /// <summary>Removes the object with <paramref name="oid"/>; false if there is none.</summary>
     public bool Remove(ulong oid)
     {
-        var length = _tags.Length;
-        var tag = Tag(oid);
-        var hole = Home(tag);
+        var key = KeyOf(oid);
+        var length = _pages.Length;
+        var i = Home(key, length);
         while (true)
         {
-            if (_tags[hole] == 0) return false;
-            if (_tags[hole] == tag && _slots[hole].Object!._oid.Value == oid) break;
-            hole = Next(hole, length);
+            if (_pages[i].Key == 0) return false;
+            if (_pages[i].Key == key) break;
+            i = Next(i, length);
         }
-        // Move back every later entry of the run whose home lies at or before the hole (going round the
-        // end), so no lookup meets an empty slot before its object.
-        for (var i = Next(hole, length); _tags[i] != 0; i = Next(i, length))
-        {
-            if (Distance(Home(_tags[i]), i, length) >= Distance(hole, i, length))
-            {
-                _tags[hole] = _tags[i];
-                _slots[hole] = _slots[i];
-                hole = i;
-            }
-        }
-        _tags[hole] = 0;
-        _slots[hole].Object = null;
+        ref var page = ref _pages[i];
+        var bit = 1UL << (int)(oid & (PageOids - 1));
+        if ((page.Mask & bit) == 0) return false;
+        var count = BitOperations.PopCount(page.Mask);
+        var at = BitOperations.PopCount(page.Mask & (bit - 1));
+        page.Mask &= ~bit;
         _count--;
+        if (page.Mask == 0)
+        {
+            RemoveEntry(i);
+            return true;
+        }
+        var objects = page.Objects!;
+        if (count - 1 <= objects.Length / 4)
+        {
+            // Mostly empty: keep the rest in an array half as long, so pages emptied by removals give their memory back.
+            var shrunk = new Slot[objects.Length / 2];
+            Array.Copy(objects, 0, shrunk, 0, at);
+            Array.Copy(objects, at + 1, shrunk, at, count - at - 1);
+            page.Objects = shrunk;
+        }
+        else
+        {
+            Array.Copy(objects, at + 1, objects, at, count - at - 1);
+            objects[count - 1].Object = null;
+        }
         return true;
-    }
-
-    // The first slot of the tag's group: a Fibonacci hash of the group number, scaled to the number
-    // of groups (which need not be a power of two), then the place of the oid within its eight.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Home(uint tag) => ((int)(((ulong)((tag >> 3) * 0x9E3779B9u) * (uint)_groups) >> 32) * 8) | (int)(tag & 7);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Next(int slot, int length) => slot + 1 == length ? 0 : slot + 1;
-
-    // How many steps forward (going round the end) slot `to` lies from slot `from`.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Distance(int from, int to, int length) => to >= from ? to - from : to + length - from;
-
-    // The tag of the oids that fold to 0 (oid 0 among them).
-    private const uint ZeroTag = 0x9E3779B9u;
-
-    // The oid folded to 32 bits; never 0, which marks an empty slot.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Tag(ulong oid)
-    {
-        var folded = (uint)oid ^ (uint)(oid >> 32);
-        return folded == 0 ? ZeroTag : folded;
     }
 
     /// <summary>
     /// Removes every object <paramref name="remove"/> says to, handing each to <paramref name="removed"/>,
-    /// in one pass where removing them one by one would shift runs. The table keeps its size: the
-    /// scaling of hashes to slots keeps their order, so the objects left in one stretch of the table
-    /// (those a clock hand had not reached when eviction stopped) would land in one stretch of a
-    /// smaller table, too close together for it (a sweep after W1's commits that shrank the table made
-    /// one run of 6,948 full slots, and adds then probed 1,100 slots each).
+    /// in one pass. The page table keeps its size: the scaling of hashes to entries keeps their order,
+    /// so the pages left in one stretch of the table (those a clock hand had not reached when eviction
+    /// stopped) would land in one stretch of a smaller table, too close together for it.
     /// </summary>
     public void RemoveWhere(Func<PersistentObject, bool> remove, Action<PersistentObject> removed)
     {
-        var slots = _slots;
-        var tags = _tags;
-        var kept = 0;
-        for (var j = 0; j < slots.Length; j++)
+        var pages = _pages;
+        _pages = new Page[pages.Length];
+        _pagesUsed = 0;
+        _count = 0;
+        foreach (var page in pages)
         {
-            if (tags[j] == 0) continue;
-            if (remove(slots[j].Object!))
+            if (page.Key == 0) continue;
+            var objects = page.Objects!;
+            var count = BitOperations.PopCount(page.Mask);
+            var kept = 0UL;
+            var keptCount = 0;
+            // The k-th object belongs to the k-th lowest bit set in the mask.
+            var bits = page.Mask;
+            for (var k = 0; k < count; k++, bits &= bits - 1)
             {
-                removed(slots[j].Object!);
-                tags[j] = 0;
-                slots[j].Object = null;
+                var obj = objects[k].Object!;
+                if (remove(obj))
+                {
+                    removed(obj);
+                    objects[k].Object = null;
+                }
+                else
+                {
+                    kept |= bits & (0 - bits);
+                    keptCount++;
+                }
             }
-            else
+            if (keptCount == 0) continue;
+            var packed = new Slot[keptCount];
+            for (int k = 0, to = 0; k < count; k++)
             {
-                kept++;
+                if (objects[k].Object is { } obj) packed[to++].Object = obj;
             }
+            Place(page.Key, kept, packed);
+            _count += keptCount;
         }
-        _slots = new Slot[_groups * 8];
-        _tags = new uint[_groups * 8];
-        _count = kept;
-        Refill(slots, tags);
     }
 
-    // A slot is a struct so that storing an object into the table needs no array covariance check,
-    // which reads the object's type from the object itself: growing a table of 1,000,000 objects
-    // would otherwise visit every object in memory (a cache miss each, 4-7% of a new process's first
-    // pass over 100,000 persons).
+    /// <summary>
+    /// A new array of <paramref name="length"/> slots (2 to 64, a power of two), one of a batch made
+    /// together. Arrays made one by one as objects are loaded would lie between the objects (a page
+    /// array after every few dozen persons and their strings), and a later pass over those objects
+    /// would stream through them: W4's second pass over 100,000 persons took 3.2 ms so, 2.6 with the
+    /// arrays made in batches. A batch is a sixteenth of the pages in use (at least 4, at most 256), so
+    /// the arrays made and not yet used cost at most a sixteenth of what the pages cost.
+    /// </summary>
+    private Slot[] NewSlots(int length)
+    {
+        var size = BitOperations.Log2((uint)length) - 1;
+        ref var batch = ref _batches[size];
+        ref var used = ref _batchUsed[size];
+        if (batch is null || used == batch.Length)
+        {
+            batch = new Slot[]?[Math.Clamp(_pagesUsed / 16, 4, 256)];
+            for (var k = 0; k < batch.Length; k++) batch[k] = new Slot[length];
+            used = 0;
+        }
+        var slots = batch[used]!;
+        batch[used++] = null;
+        return slots;
+    }
+
+    /// <summary>The page number of an oid, plus one, so that 0 marks an empty entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong KeyOf(ulong oid) => (oid >> PageShift) + 1;
+
+    // A Fibonacci hash of the key, scaled to the length of the table (which need not be a power of
+    // two): neighbouring pages land far apart, so runs of pages do not make long runs of entries.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Home(ulong key, int length) => (int)(((key * 0x9E3779B97F4A7C15UL) >> 32) * (uint)length >> 32);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Next(int entry, int length) => entry + 1 == length ? 0 : entry + 1;
+
+    // How many steps forward (going round the end) entry `to` lies from entry `from`.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Distance(int from, int to, int length) => to >= from ? to - from : to + length - from;
+
+    /// <summary>Empties entry <paramref name="hole"/>, moving back every later entry of its run whose home lies at or before the hole (going round the end), so no lookup meets an empty entry before its page.</summary>
+    private void RemoveEntry(int hole)
+    {
+        var length = _pages.Length;
+        for (var i = Next(hole, length); _pages[i].Key != 0; i = Next(i, length))
+        {
+            if (Distance(Home(_pages[i].Key, length), i, length) >= Distance(hole, i, length))
+            {
+                _pages[hole] = _pages[i];
+                hole = i;
+            }
+        }
+        _pages[hole] = default;
+        _pagesUsed--;
+    }
+
+    /// <summary>Puts a page into a table that does not hold it, with room for it.</summary>
+    private void Place(ulong key, ulong mask, Slot[] objects)
+    {
+        var i = Home(key, _pages.Length);
+        while (_pages[i].Key != 0) i = Next(i, _pages.Length);
+        _pages[i] = new Page { Key = key, Mask = mask, Objects = objects };
+        _pagesUsed++;
+    }
+
+    private void Resize(int length)
+    {
+        var pages = _pages;
+        _pages = new Page[length];
+        _pagesUsed = 0;
+        foreach (var page in pages)
+        {
+            if (page.Key != 0) Place(page.Key, page.Mask, page.Objects!);
+        }
+    }
+
+    private struct Page
+    {
+        // The page number plus one; 0 for an empty entry.
+        public ulong Key;
+        // Bit b is set when the page holds the object of oid 64 × (Key - 1) + b.
+        public ulong Mask;
+        // The objects, in oid order; at least as many slots as bits set in the mask.
+        public Slot[]? Objects;
+    }
+
+    // A slot is a struct so that storing an object into a page needs no array covariance check, which
+    // reads the object's type from the object itself (a cache miss each when pages are copied).
     private struct Slot
     {
         public PersistentObject? Object;
-    }
-
-    private void Grow()
-    {
-        var slots = _slots;
-        var tags = _tags;
-        _groups += _groups / 2;
-        _slots = new Slot[_groups * 8];
-        _tags = new uint[_groups * 8];
-        Refill(slots, tags);
-    }
-
-    /// <summary>Places the entries of the old arrays into the new ones (empty, and large enough).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Refill(Slot[] slots, uint[] tags)
-    {
-        var length = _tags.Length;
-        for (var j = 0; j < slots.Length; j++)
-        {
-            if (tags[j] == 0) continue;
-            var i = Home(tags[j]);
-            while (_tags[i] != 0) i = Next(i, length);
-            _tags[i] = tags[j];
-            _slots[i] = slots[j];
-        }
     }
 }

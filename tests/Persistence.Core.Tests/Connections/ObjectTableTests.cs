@@ -6,15 +6,15 @@ public class ObjectTableTests
 {
     private static Node With(ulong oid) => new() { _oid = new Oid(oid) };
 
-    // The longest run of full slots (what an unsuccessful lookup may have to walk), twice round the
-    // table so a run that goes round the end is counted whole.
+    // The longest run of page-table entries in use (what an unsuccessful lookup may have to walk),
+    // twice round the table so a run that goes round the end is counted whole.
     private static int LongestRun(ObjectTable table)
     {
         int longest = 0, run = 0;
-        for (var k = 0; k < 2 * table.SlotCount; k++)
+        for (var k = 0; k < 2 * table.PageSlotCount; k++)
         {
-            run = table.At(k % table.SlotCount) is null ? 0 : run + 1;
-            longest = Math.Max(longest, Math.Min(run, table.SlotCount));
+            run = table.PageInUse(k % table.PageSlotCount) ? run + 1 : 0;
+            longest = Math.Max(longest, Math.Min(run, table.PageSlotCount));
         }
         return longest;
     }
@@ -54,12 +54,14 @@ public class ObjectTableTests
     }
 
     [Fact]
-    public void While_every_oid_fits_in_32_bits_a_matching_tag_finds_the_object_and_wider_oids_stay_apart()
+    public void Oids_of_one_page_and_of_pages_far_apart_are_each_found_as_themselves()
     {
         var table = new ObjectTable();
         var objects = new Dictionary<ulong, PersistentObject>();
-        // 0 and 0x9E3779B9 share a tag, and each of the narrow oids shares one with a wide oid below.
-        foreach (var oid in new ulong[] { 0, 0x9E3779B9, 4, 5, 1_000, uint.MaxValue })
+        // The ends of a page of 64 oids, oids added out of order within a page, oid 0, the largest oid,
+        // and oids whose page numbers differ only in their high bits.
+        ulong[] oids = [0, 63, 64, 127, 100, 70, 65, ulong.MaxValue, ulong.MaxValue - 63, 1UL << 58, (1UL << 58) + 1, 5];
+        foreach (var oid in oids)
         {
             objects[oid] = With(oid);
             table.Add(oid, objects[oid]);
@@ -69,18 +71,48 @@ public class ObjectTableTests
             Assert.True(table.TryGetValue(oid, out var found));
             Assert.Same(obj, found);
         }
-        // Folded to 32 bits: 4, 0 (the tag of 0), 0x9E3779B9 and uint.MaxValue.
-        ulong[] wide = [(1UL << 32) | 5, (1UL << 32) | 1, 0x9E3779B9UL << 32, 0xFFFFFFFFUL << 32];
-        foreach (var oid in wide) Assert.False(table.TryGetValue(oid, out _), $"{oid:x} found");
+        foreach (var oid in new ulong[] { 1, 62, 66, 128, ulong.MaxValue - 1, ulong.MaxValue - 64, 1UL << 57, (1UL << 58) + 2 })
+            Assert.False(table.TryGetValue(oid, out _), $"{oid:x} found");
 
-        // Once a wide oid is in the table, it and the narrow oid with its tag are each found as themselves.
-        var first = With(wide[0]);
-        table.Add(wide[0], first);
-        Assert.True(table.TryGetValue(wide[0], out var foundWide));
-        Assert.Same(first, foundWide);
-        Assert.True(table.TryGetValue(4, out var foundNarrow));
-        Assert.Same(objects[4], foundNarrow);
-        foreach (var oid in wide[1..]) Assert.False(table.TryGetValue(oid, out _), $"{oid:x} found");
+        // Walking every slot meets each object once.
+        var met = new List<PersistentObject>();
+        for (var slot = 0; slot < table.SlotCount; slot++)
+        {
+            if (table.At(slot) is { } obj) met.Add(obj);
+        }
+        Assert.Equal(objects.Count, met.Count);
+        Assert.Equal(objects.Count, met.Distinct(ReferenceEqualityComparer.Instance).Count());
+
+        // Removing from the middle of a page keeps its other objects where lookups find them.
+        Assert.True(table.Remove(70));
+        Assert.False(table.Remove(70));
+        Assert.False(table.TryGetValue(70, out _));
+        foreach (var oid in new ulong[] { 64, 65, 100, 127 })
+        {
+            Assert.True(table.TryGetValue(oid, out var found));
+            Assert.Same(objects[oid], found);
+        }
+    }
+
+    [Fact]
+    public void Dense_oids_cost_the_table_little_more_than_a_reference_each()
+    {
+        var objects = new PersistentObject[256_000];
+        for (var k = 0; k < objects.Length; k++) objects[k] = With((ulong)k + 1_000);
+        var table = new ObjectTable();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var obj in objects) table.Add(obj._oid.Value, obj);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // A full page keeps 8.4 bytes an object; the arrays it outgrew on the way and the page table's
+        // entries, about 10 more were allocated. (A hash table of 12-byte slots grown by half at four
+        // fifths full allocates about 60 bytes an object on the way to this size.)
+        Assert.InRange(allocated / (double)objects.Length, 8, 24);
+        Assert.Equal(objects.Length, table.Count);
+        foreach (var obj in objects)
+        {
+            Assert.True(table.TryGetValue(obj._oid.Value, out var found));
+            Assert.Same(obj, found);
+        }
     }
 
     [Fact]
@@ -118,7 +150,7 @@ public class ObjectTableTests
     public void Objects_kept_from_one_stretch_of_the_table_stay_spread_when_the_rest_is_removed()
     {
         var table = new ObjectTable();
-        for (ulong oid = 1; oid <= 40_000; oid++) table.Add(oid, With(oid));
+        for (ulong oid = 1; oid <= 640_000; oid++) table.Add(oid, With(oid));
         var slots = table.SlotCount;
         // Keep what lies in the first quarter of the slots, as a clock hand that stopped there would.
         var kept = new HashSet<PersistentObject>(ReferenceEqualityComparer.Instance);
@@ -130,7 +162,7 @@ public class ObjectTableTests
 
         Assert.Equal(kept.Count, table.Count);
         Assert.Equal(slots, table.SlotCount);
-        // Rebuilt into a table a quarter as large, they made one run of 10,000 slots.
+        // Rebuilt into a table a quarter as large, they would make one run of 2,500 pages.
         Assert.InRange(LongestRun(table), 0, 200);
         foreach (var obj in kept)
         {
