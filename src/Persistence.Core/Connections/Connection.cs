@@ -45,6 +45,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // Objects read in this transaction, for the serializable check at commit: what it loaded, and what
     // it read of what was loaded before (noted once per transaction epoch; repeats are dropped at commit).
     private readonly ReadSet _read;
+    // The oids a commit's read checks have asked for (see StoreChanges), kept from commit to commit.
+    private HashSet<ulong> _checkedOids = [];
     private readonly Queue<PersistentObject> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
     private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
@@ -485,7 +487,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             transaction.Store(obj._oid, obj._serial, _buffer.Memory(record));
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
-            var checkedOids = new HashSet<ulong>(_read.Count);
+            var checkedOids = _checkedOids;
+            checkedOids.Clear();
             foreach (var obj in _read.Noted) CheckRead(transaction, obj, checkedOids);
             foreach (var run in _read.Loaded)
             {
@@ -494,6 +497,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
                     if (_objects.TryGetValue(run.First + (ulong)i, out var obj)) CheckRead(transaction, obj, checkedOids);
                 }
             }
+            // A set grown by one large transaction is not kept for all the small ones after it.
+            if (checkedOids.Count > 4096) _checkedOids = [];
         }
         if (transaction is StorageTransactionBase ours) ours.Vote(_mergeWhileVoting);
         else transaction.Vote();
@@ -593,7 +598,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         var changes = _database.Poll(_snapshot);
         HashSet<Oid>? changedAfterOurCommit = null;
-        foreach (var oid in changes.ChangedOids)
+        foreach (var oid in changes.ChangedArray)
         {
             if (!_objects.TryGetValue(oid.Value, out var obj) || obj.State != PersistentState.UpToDate) continue;
             // What this connection just stored (its serial is this commit's tid) is current unless

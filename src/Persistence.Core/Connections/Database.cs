@@ -29,6 +29,8 @@ public sealed class Database : IDisposable
     private readonly RecordCache _cache;
     private readonly object _stateSignal = new();
     private TaskCompletionSource _stateChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // How many WaitForStateAsync calls are waiting (see Committed).
+    private int _asyncStateWaiters;
     private bool _disposed;
 
     static Database()
@@ -238,15 +240,25 @@ public sealed class Database : IDisposable
     public async Task<bool> WaitForStateAsync(long state, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        while (true)
+        // Counted before the task is taken and the state read, so a commit that makes the state after
+        // this look replaces the task (see Committed).
+        Interlocked.Increment(ref _asyncStateWaiters);
+        try
         {
-            var changed = Volatile.Read(ref _stateChanged).Task;
-            if (StateNumber >= state) return true;
-            var left = timeout - Stopwatch.GetElapsedTime(started);
-            if (left <= TimeSpan.Zero) return false;
-            var delay = Task.Delay(left < StatePollInterval ? left : StatePollInterval, cancellationToken);
-            await Task.WhenAny(changed, delay).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
+            while (true)
+            {
+                var changed = Volatile.Read(ref _stateChanged).Task;
+                if (StateNumber >= state) return true;
+                var left = timeout - Stopwatch.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero) return false;
+                var delay = Task.Delay(left < StatePollInterval ? left : StatePollInterval, cancellationToken);
+                await Task.WhenAny(changed, delay).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _asyncStateWaiters);
         }
     }
 
@@ -312,7 +324,11 @@ public sealed class Database : IDisposable
     internal void Committed()
     {
         lock (_stateSignal) Monitor.PulseAll(_stateSignal);
-        Interlocked.Exchange(ref _stateChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        // A new task only when someone waits for one: a commit would otherwise allocate two objects for nothing.
+        // The barrier keeps the count's read after the new state: a waiter counted too late to be seen here reads that state.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _asyncStateWaiters) > 0)
+            Interlocked.Exchange(ref _stateChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     internal void Closed(Connection connection)

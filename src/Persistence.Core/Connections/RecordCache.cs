@@ -116,7 +116,7 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
         lock (_gate)
         {
             if (changes.LastTid <= _knownThrough && changes.ChangedOids.Count == 0) return;
-            foreach (var oid in changes.ChangedOids)
+            foreach (var oid in changes.ChangedArray)
             {
                 ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, oid.Value);
                 if (!Unsafe.IsNullRef(ref entry) && entry.ValidThrough > _knownThrough)

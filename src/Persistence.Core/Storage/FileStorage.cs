@@ -43,6 +43,10 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     private readonly Durability _durability;
     private readonly Lock _stateLock = new();
     private readonly Lock _catchUpLock = new();
+    // The scanner of the last catch-up (see CatchUpScanner), with _catchUpLock held.
+    private FileStorageScanner? _catchUpScanner;
+    // Poll's set of changed oids, reused (with _stateLock held).
+    private HashSet<Oid> _polledOids = [];
     private readonly FileStorageIndex _index = new();
     // The tids of the newest revisions, by offset: the conflict check without reading headers.
     private readonly RevisionTids _revisionTids = new();
@@ -213,14 +217,19 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         lock (_stateLock)
         {
             ThrowIfDisposed();
-            if (sinceTid >= _lastTid) return new StorageChanges(_lastTid, []);
-            var oids = new HashSet<Oid>();
+            if (sinceTid >= _lastTid) return new StorageChanges(_lastTid, Array.Empty<Oid>());
+            // A set kept from poll to poll (under the state lock), and an array as the answer.
+            var oids = _polledOids;
+            oids.Clear();
             if (!_changes.TryCollect(sinceTid, oids))
             {
                 foreach (var oid in _index.Oids)
                     oids.Add(new Oid(oid));
             }
-            return new StorageChanges(_lastTid, [.. oids]);
+            var changed = new Oid[oids.Count];
+            oids.CopyTo(changed);
+            if (oids.Count > 4096) _polledOids = [];
+            return new StorageChanges(_lastTid, changed);
         }
     }
 
@@ -271,6 +280,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             CheckpointAtClose();
             _file.Dispose();
             _lockFile?.Dispose();
+            lock (_catchUpLock) _catchUpScanner?.Dispose();
         }
     }
 
@@ -488,7 +498,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     {
         var end = Volatile.Read(ref _end);
         var file = _file;
-        using var scanner = new FileStorageScanner(file);
+        var scanner = CatchUpScanner(file);
         // Free space follows the data: zeros where the next header would start mean nothing was
         // appended. The read that looks also brings what was, for the scan (one read call per catch-up).
         if (_freeSpaceChecked && scanner.IsZeroAt(end, TransactionHeaderSize)) return TailState.Free;
@@ -511,6 +521,18 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         var scanned = Volatile.Read(ref _end);
         if (scanned > end) ExtendRecentTail(file, end, scanner.Buffered(end, scanned));
         return tail;
+    }
+
+    /// <summary>The scanner catch-ups read <paramref name="file"/> with, kept from one to the next; with <see cref="_catchUpLock"/> held.</summary>
+    private FileStorageScanner CatchUpScanner(SafeFileHandle file)
+    {
+        if (_catchUpScanner is { } kept && kept.Reads(file))
+        {
+            kept.Restart();
+            return kept;
+        }
+        _catchUpScanner?.Dispose();
+        return _catchUpScanner = new FileStorageScanner(file);
     }
 
     /// <summary>

@@ -208,7 +208,7 @@ internal sealed class FileStorageLock : IDisposable
     /// </summary>
     public void Initialize(long durableEnd)
     {
-        Update(state => state.Kind == LockStateKind.Unknown ? state with { Kind = LockStateKind.ThisFile, FileId = _fileId, DurableEnd = durableEnd } : state);
+        Update((_fileId, durableEnd), static (state, a) => state.Kind == LockStateKind.Unknown ? state with { Kind = LockStateKind.ThisFile, FileId = a._fileId, DurableEnd = a.durableEnd } : state);
     }
 
     /// <summary>
@@ -219,7 +219,7 @@ internal sealed class FileStorageLock : IDisposable
     /// </summary>
     public void Claim(long durableEnd)
     {
-        Update(state => state.Kind == LockStateKind.ThisFile ? state : state with { Kind = LockStateKind.ThisFile, FileId = _fileId, DurableEnd = durableEnd });
+        Update((_fileId, durableEnd), static (state, a) => state.Kind == LockStateKind.ThisFile ? state : state with { Kind = LockStateKind.ThisFile, FileId = a._fileId, DurableEnd = a.durableEnd });
     }
 
     /// <summary>
@@ -228,37 +228,36 @@ internal sealed class FileStorageLock : IDisposable
     /// </summary>
     public ulong ReserveOids(ulong highestStored, int count)
     {
-        ulong first = 0;
-        Update(state =>
+        var after = Update((_fileId, highestStored, count), static (state, a) =>
         {
-            var mark = Math.Max(state.OidMark, highestStored);
-            if (mark > ulong.MaxValue - (ulong)count)
+            var mark = Math.Max(state.OidMark, a.highestStored);
+            if (mark > ulong.MaxValue - (ulong)a.count)
                 throw new PersistenceException("The database has used up its oids (2^64); no new object can be stored.");
-            first = mark + 1;
             // The mark belongs to the database, not to one file: a state that names another file keeps naming it.
             return state.Kind == LockStateKind.Unknown
-                ? state with { Kind = LockStateKind.ThisFile, FileId = _fileId, OidMark = mark + (ulong)count }
-                : state with { OidMark = mark + (ulong)count };
+                ? state with { Kind = LockStateKind.ThisFile, FileId = a._fileId, OidMark = mark + (ulong)a.count }
+                : state with { OidMark = mark + (ulong)a.count };
         });
-        return first;
+        // The block is the last count oids below the new mark.
+        return after.OidMark - (ulong)count + 1;
     }
 
     /// <summary>Gives back the unused end of a block of oids, if no one reserved after it.</summary>
     public void ReturnOids(ulong blockLast, ulong firstUnused)
     {
-        Update(state => state.Kind != LockStateKind.Unknown && state.OidMark == blockLast && firstUnused > 0 ? state with { OidMark = firstUnused - 1 } : state);
+        Update((blockLast, firstUnused), static (state, a) => state.Kind != LockStateKind.Unknown && state.OidMark == a.blockLast && a.firstUnused > 0 ? state with { OidMark = a.firstUnused - 1 } : state);
     }
 
     /// <summary>Records that the data file is on disk up to <paramref name="durableEnd"/> (only ever raises it; only in a state that names this file).</summary>
     public void RaiseDurableEnd(long durableEnd)
     {
-        Update(state => state.Valid && durableEnd > state.DurableEnd ? state with { DurableEnd = durableEnd } : state);
+        Update(durableEnd, static (state, durableEnd) => state.Valid && durableEnd > state.DurableEnd ? state with { DurableEnd = durableEnd } : state);
     }
 
     /// <summary>Forgets the durable end (the data file no longer matches it, e.g. it was replaced by an older copy).</summary>
     public void ForgetDurableEnd()
     {
-        Update(state => state.Valid ? state with { DurableEnd = -1 } : state);
+        Update(0, static (state, _) => state.Valid ? state with { DurableEnd = -1 } : state);
     }
 
     /// <summary>Closes the lock file, releasing every lock this open holds.</summary>
@@ -268,8 +267,9 @@ internal sealed class FileStorageLock : IDisposable
         _stream.Dispose();
     }
 
+    /// <summary>Changes the state under its lock (the change takes its arguments as <paramref name="argument"/>, so a call allocates no closure); returns the state after.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Update(Func<LockState, LockState> change)
+    private LockState Update<TArgument>(TArgument argument, Func<LockState, TArgument, LockState> change)
     {
         if (!CanWrite) throw new InvalidOperationException("The lock file was opened for reading.");
         lock (_stateGate)
@@ -278,8 +278,9 @@ internal sealed class FileStorageLock : IDisposable
             try
             {
                 var before = Read();
-                var after = change(before);
+                var after = change(before, argument);
                 if (after != before) Write(after);
+                return after;
             }
             finally
             {

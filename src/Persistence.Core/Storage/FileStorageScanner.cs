@@ -18,6 +18,8 @@ internal sealed class FileStorageScanner : IDisposable
     // reads a few kilobytes, not the free space after it; a scan of the whole file soon reads a megabyte at a time.
     private const int FirstReadSize = 4 << 10;
     private const int LargestReadSize = 1 << 20;
+    // The largest buffer Restart keeps.
+    private const int KeptBufferSize = 64 << 10;
 
     private readonly SafeFileHandle _file;
     private byte[] _buffer;
@@ -30,6 +32,25 @@ internal sealed class FileStorageScanner : IDisposable
     {
         _file = file;
         _buffer = ArrayPool<byte>.Shared.Rent(LargestReadSize);
+    }
+
+    /// <summary>Whether the scanner reads <paramref name="file"/>.</summary>
+    public bool Reads(SafeFileHandle file) => ReferenceEquals(_file, file);
+
+    /// <summary>
+    /// Forgets what was read, so the next scan reads the file again from its first read size (a scanner
+    /// kept for the next catch-up: the free space it read may hold transactions by then). A large
+    /// buffer goes back to the pool.
+    /// </summary>
+    public void Restart()
+    {
+        _bufferStart = 0;
+        _bufferLength = 0;
+        _readSize = FirstReadSize;
+        Records.Clear();
+        if (_buffer.Length <= KeptBufferSize) return;
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = ArrayPool<byte>.Shared.Rent(FirstReadSize);
     }
 
     /// <summary>The data records of the transaction last read by <see cref="ReadTransaction"/>.</summary>

@@ -59,7 +59,11 @@ public readonly record struct StoredRecord(Oid Oid, long Tid, ReadOnlyMemory<byt
 /// <summary>What <see cref="IStorage.Poll"/> found.</summary>
 /// <param name="LastTid">The newest committed tid after catching up.</param>
 /// <param name="ChangedOids">The oids written after the tid that was asked about.</param>
-public sealed record StorageChanges(long LastTid, IReadOnlyCollection<Oid> ChangedOids);
+public sealed record StorageChanges(long LastTid, IReadOnlyCollection<Oid> ChangedOids)
+{
+    /// <summary>The changed oids as an array (the storages here answer with one), so walking them allocates no enumerator.</summary>
+    internal Oid[] ChangedArray => ChangedOids as Oid[] ?? [.. ChangedOids];
+}
 
 /// <summary>
 /// One transaction in a storage's two-phase commit. Calls out of order, after the end, or a

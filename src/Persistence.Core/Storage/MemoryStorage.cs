@@ -83,7 +83,7 @@ public sealed class MemoryStorage : IStorage
                 foreach (var record in _transactions[i].Records)
                     oids.Add(record.Oid);
             }
-            return new StorageChanges(_lastTid, [.. oids]);
+            return new StorageChanges(_lastTid, oids.ToArray());
         }
     }
 
