@@ -49,7 +49,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private HashSet<ulong> _checkedOids = [];
     private readonly Queue<PersistentObject> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
-    private readonly List<(PersistentObject Object, RecordSlice Record)> _records = [];
+    // The records a commit stores; IsNew for the objects it gives oids to (stored from no revision).
+    private readonly List<(PersistentObject Object, RecordSlice Record, bool IsNew)> _records = [];
+    // The revisions that changed objects were rebased on by merging a conflicting change (see TryMerge),
+    // newer than the snapshot; until the transaction's end.
+    private Dictionary<ulong, long>? _rebased;
     private readonly ConflictResolver _mergeWhileVoting;
     // How many objects are loaded, and where eviction looks next in the identity map (see Evict).
     private int _loadedCount;
@@ -225,13 +229,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _committing = false;
         }
 
-        foreach (var (obj, _) in _records)
+        foreach (var (obj, _, isNew) in _records)
         {
-            if (obj._serial == 0) LinkLoaded(obj);
-            obj._serial = tid;
-            obj.State = PersistentState.UpToDate;
+            if (isNew) LinkLoaded(obj);
         }
-        _records.Clear();
+        // The stored objects stay changed until the boundary has seen whether others changed them since (see Boundary).
         _changed.Clear();
         _added.Clear();
         _database.Committed();
@@ -335,7 +337,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
             var binding = _catalog.BindForWrite(target.PersistentType);
             target._connection = this;
             target._oid = _storage.NewOid();
-            target._serial = 0;
             target.State = PersistentState.Changed;
             _objects.Add(target._oid.Value, target);
             _added.Add(target);
@@ -394,7 +395,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private void Load(PersistentObject obj, StoredRecord record)
     {
         ReadRecord(obj, record);
-        obj._serial = record.Tid;
         obj.State = PersistentState.UpToDate;
         LinkLoaded(obj);
         // Only a read-write serializable connection checks its reads (new objects a commit stores are
@@ -458,8 +458,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _pending.Clear();
         foreach (var obj in _changed) _pending.Enqueue(obj);
         foreach (var obj in _added) _pending.Enqueue(obj);
+        // The changed objects come first; every object after them is new (added before the commit, or
+        // reached from another while serializing, which adds it to both _added and _pending).
+        var changed = _changed.Count;
         while (_pending.TryDequeue(out var obj))
-            _records.Add((obj, Serialize(obj)));
+            _records.Add((obj, Serialize(obj), _records.Count >= changed));
     }
 
     private RecordSlice Serialize(PersistentObject obj)
@@ -483,8 +486,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private long StoreChanges()
     {
         using var transaction = _storage.Begin();
-        foreach (var (obj, record) in _records)
-            transaction.Store(obj._oid, obj._serial, _buffer.Memory(record));
+        foreach (var (obj, record, isNew) in _records)
+            transaction.Store(obj._oid, isNew ? 0 : SerialOf(obj), _buffer.Memory(record));
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
             var checkedOids = _checkedOids;
@@ -505,6 +508,22 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return transaction.Finish();
     }
 
+    /// <summary>
+    /// The tid of the revision <paramref name="obj"/> (loaded or changed, not new) holds the state of:
+    /// the revision a merge rebased it on, or else the newest revision as of the snapshot, which is the
+    /// one it was loaded from (objects others changed since are turned into ghosts at each boundary).
+    /// Objects do not keep it themselves: it would cost every object 8 bytes, for the few a commit stores or checks.
+    /// </summary>
+    internal long SerialOf(PersistentObject obj)
+    {
+        var oid = obj._oid;
+        if (_rebased is not null && _rebased.TryGetValue(oid.Value, out var rebased)) return rebased;
+        // The newest revision, when it is no newer than the snapshot, without reading the record;
+        // otherwise the revision the snapshot sees.
+        if (_storage is ICurrentSerials serials && serials.CurrentSerial(oid) is var current && current <= _snapshot) return current;
+        return _database.LoadBefore(oid, _snapshot + 1)?.Tid ?? 0;
+    }
+
     /// <summary>Asks the storage to check at the vote that what this transaction read of <paramref name="obj"/> is still current.</summary>
     private void CheckRead(IStorageTransaction transaction, PersistentObject obj, HashSet<ulong> checkedOids)
     {
@@ -512,7 +531,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads), and those
         // written, which the store checks.
         if (obj.State == PersistentState.UpToDate && obj._connection == this && obj.ChecksReads && checkedOids.Add(obj._oid.Value))
-            transaction.CheckCurrent(obj._oid, obj._serial);
+            transaction.CheckCurrent(obj._oid, SerialOf(obj));
     }
 
     /// <summary>
@@ -549,12 +568,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <param name="obj">The object, when merged.</param>
     private bool TryMerge(Oid oid, long? currentSerial, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PersistentObject? obj)
     {
-        if (!_objects.TryGetValue(oid.Value, out obj) || obj.State != PersistentState.Changed || obj._serial == 0) return false;
+        if (!_objects.TryGetValue(oid.Value, out obj) || obj.State != PersistentState.Changed || _added.Contains(obj)) return false;
         if (_storage.Load(oid) is not { } committed || (currentSerial is { } expected && committed.Tid != expected)) return false;
         // The ancestor usually comes from the database's cache: it is what this transaction loaded.
-        var old = _database.LoadBefore(oid, obj._serial + 1) is { } revision ? Detached(obj, revision) : null;
+        var basis = _rebased is not null && _rebased.TryGetValue(oid.Value, out var rebased) ? rebased : _snapshot;
+        var old = _database.LoadBefore(oid, basis + 1) is { } revision ? Detached(obj, revision) : null;
         if (!obj.ResolveConflict(old, Detached(obj, committed))) return false;
-        obj._serial = committed.Tid;
+        (_rebased ??= [])[oid.Value] = committed.Tid;
         return true;
     }
 
@@ -576,7 +596,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _objects.Remove(obj._oid.Value);
             obj._connection = null;
             obj._oid = default;
-            obj._serial = 0;
             obj.State = PersistentState.New;
         }
         _added.Clear();
@@ -600,18 +619,30 @@ public sealed class Connection : IDisposable, IReferenceResolver
         HashSet<Oid>? changedAfterOurCommit = null;
         foreach (var oid in changes.ChangedArray)
         {
-            if (!_objects.TryGetValue(oid.Value, out var obj) || obj.State != PersistentState.UpToDate) continue;
-            // What this connection just stored (its serial is this commit's tid) is current unless
-            // someone changed it after this commit: writers that commit side by side (other processes
-            // appending while this commit waited for the disk) do not reload each other's objects.
-            if (committedTid != 0 && obj._serial == committedTid)
+            if (!_objects.TryGetValue(oid.Value, out var obj)) continue;
+            if (obj.State == PersistentState.Changed && committedTid != 0)
             {
+                // What this commit just stored (still marked changed) is current unless someone changed
+                // it after this commit: writers that commit side by side (other processes appending
+                // while this commit waited for the disk) do not reload each other's objects.
                 if (changes.LastTid == committedTid) continue;
                 changedAfterOurCommit ??= _database.ChangedSince(committedTid);
                 if (!changedAfterOurCommit.Contains(oid)) continue;
             }
+            else if (obj.State != PersistentState.UpToDate)
+            {
+                continue;
+            }
             MakeGhost(obj);
         }
+        // What the commit stored and no one changed since is loaded at the commit's revision, which the
+        // new snapshot includes.
+        foreach (var (obj, _, _) in _records)
+        {
+            if (obj.State == PersistentState.Changed) obj.State = PersistentState.UpToDate;
+        }
+        _records.Clear();
+        _rebased?.Clear();
         _snapshot = Math.Max(changes.LastTid, committedTid);
         Evict();
         SweepGhosts();

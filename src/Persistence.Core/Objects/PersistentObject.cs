@@ -14,7 +14,6 @@ public abstract class PersistentObject
 {
     internal Connection? _connection;
     internal Oid _oid;
-    internal long _serial;
     // The transaction epoch in which the object was last touched (a multiple of 4; 0 for a ghost, see
     // TransactionEpoch), with the object's PersistentState in the two low bits: the two in one field,
     // as a field of their own would cost every object 8 bytes (the runtime rounds a base class's fields
@@ -65,9 +64,13 @@ public abstract class PersistentObject
     [EditorBrowsable(EditorBrowsableState.Advanced)]
     public Connection? PersistentConnection => _connection;
 
-    /// <summary>The tid of the committed revision the object was loaded from (0 while it is new).</summary>
+    /// <summary>
+    /// The tid of the committed revision the object's state comes from (0 while it is new). Objects do
+    /// not keep it: the connection looks it up in the storage, so once the database is disposed, reading
+    /// it throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
-    public long PersistentSerial => _serial;
+    public long PersistentSerial => _connection is { } connection && State != PersistentState.New ? connection.SerialOf(this) : 0;
 
     /// <summary>The description of the object's class (generated).</summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]

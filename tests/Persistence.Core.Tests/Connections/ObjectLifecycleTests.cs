@@ -24,6 +24,47 @@ public class ObjectLifecycleTests
     }
 
     [Fact]
+    public void An_objects_serial_is_the_revision_its_state_comes_from_as_of_its_connections_snapshot()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["ada"] = new Customer { Name = "Ada" };
+            setup.Commit();
+        }
+        var first = db.Storage.LastTid;
+        using var reader = db.OpenConnection();
+        var ada = (Customer)reader.Root["ada"];
+        Assert.Equal("Ada", ada.Name);
+        Assert.Equal(first, ada.PersistentSerial);
+
+        // Another connection commits a change: within its transaction the reader still sees the
+        // revision it loaded, and so does its serial.
+        using (var writer = db.OpenConnection())
+        {
+            ((Customer)writer.Root["ada"]).Name = "Ada L.";
+            writer.Commit();
+        }
+        var second = db.Storage.LastTid;
+        Assert.True(second > first);
+        Assert.Equal(first, ada.PersistentSerial);
+
+        // A change made now is based on that revision, so committing it conflicts.
+        ada.Name = "Ada Lovelace";
+        Assert.Equal(first, ada.PersistentSerial);
+        Assert.Throws<ConflictException>(reader.Commit);
+        reader.Abort();
+
+        // At the boundary the object became a ghost; loaded again, it is at the newest revision.
+        Assert.Equal("Ada L.", ada.Name);
+        Assert.Equal(second, ada.PersistentSerial);
+        ada.Name = "Ada Lovelace";
+        reader.Commit();
+        Assert.Equal(db.Storage.LastTid, ada.PersistentSerial);
+        Assert.True(ada.PersistentSerial > second);
+    }
+
+    [Fact]
     public void Objects_reachable_only_through_other_new_objects_are_stored_too()
     {
         using var db = TestDatabase.InMemory();
