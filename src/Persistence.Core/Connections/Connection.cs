@@ -71,6 +71,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private long _lastRefresh;
     private bool _committing;
     private bool _closed;
+    // The number its objects carry (see ConnectionNumbers); Released once let go of (see Release).
+    private int _number;
 
     internal Connection(Database database, bool readOnly, bool autoRefresh)
     {
@@ -87,6 +89,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _transactionEpoch = TransactionEpoch.Current;
         _snapshot = database.Poll(_storage.LastTid).LastTid;
         _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
+        _number = ConnectionNumbers.Take(this);
     }
 
     /// <summary>The database this connection works on.</summary>
@@ -263,9 +266,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_closed) return;
         DropChanges();
         _read.Clear();
-        // The weak handles are not freed here: the connection's own thread may be using them right
-        // now, and a handle freed twice is worse than one left to the end of the process.
         _closed = true;
+        // Let go of it only if no thread is in a transaction on it and none can start one (claiming it
+        // fails from now on): another thread may be giving new objects this connection's number in a
+        // commit, or using the weak handles, and a handle freed twice is worse than one left to the end
+        // of the process. A connection still in use keeps its number.
+        Interlocked.MemoryBarrier();
+        if (Interlocked.CompareExchange(ref _owner, -1, 0) == 0) Release();
     }
 
     internal void Close()
@@ -291,7 +298,19 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // ---- Called by PersistentObject ----
 
     internal static Connection OwnerOf(PersistentObject obj) =>
-        obj._connection ?? throw new InvalidOperationException("This object is not stored in a database yet, so it has nothing to load.");
+        ConnectionNumbers.Find(obj.OwnerNumber) ?? throw (obj.OwnerNumber == ConnectionNumbers.Released
+            ? ClosedError()
+            : new InvalidOperationException("This object is not stored in a database yet, so it has nothing to load."));
+
+    /// <summary>The first read in a transaction of an object whose connection was let go of: what was loaded stays readable, a ghost cannot load.</summary>
+    internal static void TouchReleased(PersistentObject obj)
+    {
+        if (obj.State == PersistentState.Ghost) throw ClosedError();
+        obj.Touched = TransactionEpoch.Current;
+    }
+
+    private static ConnectionClosedException ClosedError() =>
+        new("This connection is closed, and so are the objects it loaded. Open a new connection and load the objects again through it.");
 
     /// <summary>The first read of an object in a transaction: load it if it is a ghost, and note the read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -330,25 +349,28 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <inheritdoc />
     ObjectReference IReferenceResolver.Resolve(PersistentObject target)
     {
-        if (target._connection is null)
+        var owner = target.OwnerNumber;
+        if (owner == 0)
         {
             if (!_committing)
                 throw new InvalidOperationException("New objects get their oid when a commit reaches them.");
             var binding = _catalog.BindForWrite(target.PersistentType);
-            target._connection = this;
-            target._oid = _storage.NewOid();
+            target.ObjectOid = _storage.NewOid();
+            target.OwnerNumber = _number;
             target.State = PersistentState.Changed;
-            _objects.Add(target._oid.Value, target);
+            _objects.Add(target.ObjectOid.Value, target);
             _added.Add(target);
             _pending.Enqueue(target);
-            return new ObjectReference(target._oid, binding.TypeId);
+            return new ObjectReference(target.ObjectOid, binding.TypeId);
         }
-        if (target._connection != this)
+        if (owner != _number)
         {
+            var other = ConnectionNumbers.Find(owner);
+            var whose = other is null ? "a connection that was closed" : other._database == _database ? "another connection" : "a connection of another database";
             throw new CrossConnectionReferenceException(
-                $"An object of class '{target.PersistentType.Name}' ({target._oid}) belongs to another connection{(target._connection._database == _database ? "" : " of another database")} and cannot be stored in this one. Load it through this connection (Get({target._oid.Value})) or copy its values into a new object.");
+                $"An object of class '{target.PersistentType.Name}' ({target.ObjectOid}) belongs to {whose} and cannot be stored in this one. Load it through this connection (Get({target.ObjectOid.Value})) or copy its values into a new object.");
         }
-        return new ObjectReference(target._oid, _catalog.BindForWrite(target.PersistentType).TypeId);
+        return new ObjectReference(target.ObjectOid, _catalog.BindForWrite(target.PersistentType).TypeId);
     }
 
     /// <inheritdoc />
@@ -360,8 +382,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_objects.TryGetValue(reference.Oid.Value, out var known) || TryRecallGhost(reference.Oid.Value, out known)) return known;
         var binding = _catalog.BindForRead(reference.TypeId, 0);
         var ghost = binding.Type.CreateGhost();
-        ghost._connection = this;
-        ghost._oid = reference.Oid;
+        ghost.ObjectOid = reference.Oid;
+        ghost.OwnerNumber = _number;
         ghost.State = PersistentState.Ghost;
         _objects.Add(reference.Oid.Value, ghost);
         return ghost;
@@ -379,14 +401,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Activate(PersistentObject obj)
     {
-        var record = _database.LoadBefore(obj._oid, _snapshot + 1);
+        var record = _database.LoadBefore(obj.ObjectOid, _snapshot + 1);
         if (record is null)
         {
-            if (_storage.Load(obj._oid) is not null)
+            if (_storage.Load(obj.ObjectOid) is not null)
                 throw new ReadConflictException(
-                    $"{obj._oid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry.",
-                    obj._oid);
-            throw new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj._oid);
+                    $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry.",
+                    obj.ObjectOid);
+            throw new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj.ObjectOid);
         }
         Load(obj, record.Value);
     }
@@ -399,7 +421,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         LinkLoaded(obj);
         // Only a read-write serializable connection checks its reads (new objects a commit stores are
         // counted as loaded by LinkLoaded, not read).
-        if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj._oid.Value);
+        if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj.ObjectOid.Value);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -412,7 +434,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             var binding = _catalog.BindForRead(typeId, schemaVersion);
             if (binding.Type != obj.PersistentType)
                 throw new SchemaMismatchException(
-                    $"{obj._oid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
+                    $"{obj.ObjectOid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
                     binding.StoredName);
             if (binding.IsCurrent) Read(obj, state);
             else Read(obj, SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName));
@@ -420,7 +442,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         catch (FormatException e)
         {
             obj.ClearState();
-            throw new CorruptDatabaseException(e.Message.TrimEnd('.'), -1, obj._oid, e);
+            throw new CorruptDatabaseException(e.Message.TrimEnd('.'), -1, obj.ObjectOid, e);
         }
         catch
         {
@@ -442,7 +464,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private PersistentObject Detached(PersistentObject of, StoredRecord record)
     {
         var copy = of.PersistentType.CreateGhost();
-        copy._oid = of._oid;
+        copy.ObjectOid = of.ObjectOid;
         ReadRecord(copy, record);
         copy.State = PersistentState.New;
         return copy;
@@ -487,7 +509,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         using var transaction = _storage.Begin();
         foreach (var (obj, record, isNew) in _records)
-            transaction.Store(obj._oid, isNew ? 0 : SerialOf(obj), _buffer.Memory(record));
+            transaction.Store(obj.ObjectOid, isNew ? 0 : SerialOf(obj), _buffer.Memory(record));
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
             var checkedOids = _checkedOids;
@@ -516,7 +538,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     internal long SerialOf(PersistentObject obj)
     {
-        var oid = obj._oid;
+        var oid = obj.ObjectOid;
         if (_rebased is not null && _rebased.TryGetValue(oid.Value, out var rebased)) return rebased;
         // The newest revision, when it is no newer than the snapshot, without reading the record;
         // otherwise the revision the snapshot sees.
@@ -530,8 +552,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // Objects loaded in this transaction are in the read set whatever they are: skip those whose
         // reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads), and those
         // written, which the store checks.
-        if (obj.State == PersistentState.UpToDate && obj._connection == this && obj.ChecksReads && checkedOids.Add(obj._oid.Value))
-            transaction.CheckCurrent(obj._oid, SerialOf(obj));
+        if (obj.State == PersistentState.UpToDate && obj.OwnerNumber == _number && obj.ChecksReads && checkedOids.Add(obj.ObjectOid.Value))
+            transaction.CheckCurrent(obj.ObjectOid, SerialOf(obj));
     }
 
     /// <summary>
@@ -593,9 +615,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _records.Clear();
         foreach (var obj in _added)
         {
-            _objects.Remove(obj._oid.Value);
-            obj._connection = null;
-            obj._oid = default;
+            _objects.Remove(obj.ObjectOid.Value);
+            obj.OwnerNumber = 0;
+            obj.ObjectOid = default;
             obj.State = PersistentState.New;
         }
         _added.Clear();
@@ -682,7 +704,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     private bool IsLoadedHere(PersistentObject obj) =>
-        obj._connection == this && obj.State is PersistentState.UpToDate or PersistentState.Changed;
+        obj.OwnerNumber == _number && obj.State is PersistentState.UpToDate or PersistentState.Changed;
 
     private void MakeGhost(PersistentObject obj)
     {
@@ -696,10 +718,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private void LinkLoaded(PersistentObject obj)
     {
         // A ghost the identity map let go of, loaded through a reference someone kept, is held again.
-        if (_weakGhosts is { Count: > 0 } weak && weak.Remove(obj._oid.Value, out var handle))
+        if (_weakGhosts is { Count: > 0 } weak && weak.Remove(obj.ObjectOid.Value, out var handle))
         {
             handle.Free();
-            _objects.Add(obj._oid.Value, obj);
+            _objects.Add(obj.ObjectOid.Value, obj);
         }
         _loadedCount++;
     }
@@ -732,7 +754,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             static obj => obj.State == PersistentState.Ghost,
             obj =>
             {
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(weak, obj._oid.Value, out var exists);
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(weak, obj.ObjectOid.Value, out var exists);
                 if (exists) slot.Free();
                 slot = GCHandle.Alloc(obj, GCHandleType.Weak);
             });
@@ -758,20 +780,40 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return true;
     }
 
-    /// <summary>Frees the weak handles of the ghosts let go of; for a connection that will not be used again.</summary>
-    internal void ReleaseWeakGhosts()
+    /// <summary>
+    /// Lets go of a closed connection that will not be used again: its objects carry
+    /// <see cref="ConnectionNumbers.Released"/> from now on (what they loaded stays readable; they
+    /// cannot load or change), the weak handles of the ghosts it let go of are freed, and its number
+    /// is given back. Called on the thread that closed it, or once no thread can claim it.
+    /// </summary>
+    internal void Release()
     {
-        if (_weakGhosts is not { } weak) return;
-        foreach (var handle in weak.Values) handle.Free();
-        weak.Clear();
-        _weakGhostsAfterPurge = 0;
+        if (_number == ConnectionNumbers.Released) return;
+        for (var slot = 0; slot < _objects.SlotCount; slot++)
+        {
+            if (_objects.At(slot) is { } obj) obj.OwnerNumber = ConnectionNumbers.Released;
+        }
+        if (_weakGhosts is { } weak)
+        {
+            foreach (var handle in weak.Values)
+            {
+                if (handle.Target is PersistentObject ghost) ghost.OwnerNumber = ConnectionNumbers.Released;
+                handle.Free();
+            }
+            weak.Clear();
+            _weakGhostsAfterPurge = 0;
+        }
+        // Every object that carried the number carries Released now (the weak handles' targets, seen
+        // above, are the only objects of this connection outside the identity map), so it can be taken again.
+        Interlocked.MemoryBarrier();
+        ConnectionNumbers.Give(_number);
+        _number = ConnectionNumbers.Released;
     }
 
     /// <summary>Checks that the connection is open and that this thread may use it, claiming it for the transaction.</summary>
     private void BeginCall()
     {
-        if (_closed)
-            throw new ConnectionClosedException("This connection is closed, and so are the objects it loaded. Open a new connection and load the objects again through it.");
+        if (_closed) throw ClosedError();
         var me = Environment.CurrentManagedThreadId;
         var owner = Volatile.Read(ref _owner);
         if (owner == me) return;

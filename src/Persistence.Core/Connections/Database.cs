@@ -272,7 +272,7 @@ public sealed class Database : IDisposable
             _disposed = true;
             open = [.. _open];
             _open.Clear();
-            foreach (var pooled in _pool) pooled.ReleaseWeakGhosts();
+            foreach (var pooled in _pool) pooled.Release();
             _pool.Clear();
         }
         foreach (var connection in open) connection.CloseFromDatabase();
@@ -337,7 +337,7 @@ public sealed class Database : IDisposable
         {
             _open.Remove(connection);
             if (!_disposed && !connection.IsReadOnly && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
-            else connection.ReleaseWeakGhosts();
+            else connection.Release();
         }
     }
 

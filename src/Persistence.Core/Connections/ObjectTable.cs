@@ -77,7 +77,7 @@ internal sealed class ObjectTable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ulong oid, PersistentObject obj)
     {
-        if (obj._oid.Value != oid) throw new ArgumentException("An object is kept under its own oid.", nameof(oid));
+        if (obj.ObjectOid.Value != oid) throw new ArgumentException("An object is kept under its own oid.", nameof(oid));
         var key = KeyOf(oid);
         var i = Home(key, _pages.Length);
         while (_pages[i].Key != 0 && _pages[i].Key != key) i = Next(i, _pages.Length);
@@ -96,7 +96,7 @@ internal sealed class ObjectTable
         ref var page = ref _pages[i];
         var bit = 1UL << (int)(oid & (PageOids - 1));
         if ((page.Mask & bit) != 0)
-            throw new ArgumentException($"The connection already holds an object with {obj._oid}.", nameof(oid));
+            throw new ArgumentException($"The connection already holds an object with {obj.ObjectOid}.", nameof(oid));
         var count = BitOperations.PopCount(page.Mask);
         var at = BitOperations.PopCount(page.Mask & (bit - 1));
         var objects = page.Objects;

@@ -12,13 +12,41 @@ namespace Persistence;
 /// </summary>
 public abstract class PersistentObject
 {
-    internal Connection? _connection;
-    internal Oid _oid;
+    // The oid in the low 48 bits and the number of the object's connection in the high 16 (see
+    // ConnectionNumbers): one field for the two, as a reference to the connection would cost every
+    // object 8 bytes (a person is 72 bytes so, 80 with the reference).
+    private ulong _identity;
     // The transaction epoch in which the object was last touched (a multiple of 4; 0 for a ghost, see
     // TransactionEpoch), with the object's PersistentState in the two low bits: the two in one field,
     // as a field of their own would cost every object 8 bytes (the runtime rounds a base class's fields
-    // up to 8 bytes: a person is 88 bytes so, 96 with the state apart).
+    // up to 8 bytes).
     private long _stamp;
+
+    private const int OwnerShift = 48;
+
+    /// <summary>The largest oid an object can have (2^48 - 1): the bits above hold its connection's number.</summary>
+    internal const ulong LargestOid = (1UL << OwnerShift) - 1;
+
+    /// <summary>The object's oid; null while it is new.</summary>
+    internal Oid ObjectOid
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_identity & LargestOid);
+        set
+        {
+            if (value.Value > LargestOid)
+                throw new PersistenceException($"{value} is beyond the largest oid an object can have ({LargestOid}); the database was written by another program, or is damaged.");
+            _identity = (_identity & ~LargestOid) | value.Value;
+        }
+    }
+
+    /// <summary>The number of the object's connection: 0 while it is new, <see cref="ConnectionNumbers.Released"/> once its connection was let go of.</summary>
+    internal int OwnerNumber
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (int)(_identity >> OwnerShift);
+        set => _identity = (_identity & LargestOid) | ((ulong)value << OwnerShift);
+    }
 
     private const long StateBits = 3;
 
@@ -54,23 +82,25 @@ public abstract class PersistentObject
 
     /// <summary>The object's oid, or <see cref="Oid.Null"/> while it is new.</summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
-    public Oid PersistentOid => _oid;
+    public Oid PersistentOid => ObjectOid;
 
     /// <summary>Whether the object is new, a ghost, loaded, or changed.</summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
     public PersistentState PersistentState => State;
 
-    /// <summary>The connection the object belongs to, or null while it is new.</summary>
-    [EditorBrowsable(EditorBrowsableState.Advanced)]
-    public Connection? PersistentConnection => _connection;
-
     /// <summary>
-    /// The tid of the committed revision the object's state comes from (0 while it is new). Objects do
-    /// not keep it: the connection looks it up in the storage, so once the database is disposed, reading
-    /// it throws <see cref="ObjectDisposedException"/>.
+    /// The connection the object belongs to (closed, pooled ones included); null while it is new, and
+    /// once its connection was let go of (closed when its database's pool was full, or its database disposed).
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
-    public long PersistentSerial => _connection is { } connection && State != PersistentState.New ? connection.SerialOf(this) : 0;
+    public Connection? PersistentConnection => ConnectionNumbers.Find(OwnerNumber);
+
+    /// <summary>
+    /// The tid of the committed revision the object's state comes from (0 while it is new, and once its
+    /// connection was let go of). Objects do not keep it: their connection looks it up in the storage.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Advanced)]
+    public long PersistentSerial => ConnectionNumbers.Find(OwnerNumber) is { } connection && State != PersistentState.New ? connection.SerialOf(this) : 0;
 
     /// <summary>The description of the object's class (generated).</summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
@@ -90,7 +120,8 @@ public abstract class PersistentObject
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Touch()
     {
-        if (_connection is { } connection) connection.Touch(this);
+        if (ConnectionNumbers.Find(OwnerNumber) is { } connection) connection.Touch(this);
+        else if (OwnerNumber == ConnectionNumbers.Released) Connection.TouchReleased(this);
         else Touched = TransactionEpoch.Current;
     }
 

@@ -4,7 +4,7 @@ namespace Persistence.Tests.Connections;
 
 public class ObjectTableTests
 {
-    private static Node With(ulong oid) => new() { _oid = new Oid(oid) };
+    private static Node With(ulong oid) => new() { ObjectOid = new Oid(oid) };
 
     // The longest run of page-table entries in use (what an unsuccessful lookup may have to walk),
     // twice round the table so a run that goes round the end is counted whole.
@@ -28,7 +28,7 @@ public class ObjectTableTests
         for (var step = 0; step < 200_000; step++)
         {
             // Dense oids with runs of removals, as connections see them, and now and then a far one.
-            var oid = random.Next(10) == 0 ? (ulong)random.NextInt64(1, long.MaxValue) : (ulong)random.Next(1, 5_000);
+            var oid = random.Next(10) == 0 ? (ulong)random.NextInt64(1, (long)PersistentObject.LargestOid) : (ulong)random.Next(1, 5_000);
             switch (random.Next(3))
             {
                 case 0 when !expected.ContainsKey(oid):
@@ -60,7 +60,8 @@ public class ObjectTableTests
         var objects = new Dictionary<ulong, PersistentObject>();
         // The ends of a page of 64 oids, oids added out of order within a page, oid 0, the largest oid,
         // and oids whose page numbers differ only in their high bits.
-        ulong[] oids = [0, 63, 64, 127, 100, 70, 65, ulong.MaxValue, ulong.MaxValue - 63, 1UL << 58, (1UL << 58) + 1, 5];
+        const ulong largest = PersistentObject.LargestOid;
+        ulong[] oids = [0, 63, 64, 127, 100, 70, 65, largest, largest - 63, 1UL << 46, (1UL << 46) + 1, 5];
         foreach (var oid in oids)
         {
             objects[oid] = With(oid);
@@ -71,7 +72,7 @@ public class ObjectTableTests
             Assert.True(table.TryGetValue(oid, out var found));
             Assert.Same(obj, found);
         }
-        foreach (var oid in new ulong[] { 1, 62, 66, 128, ulong.MaxValue - 1, ulong.MaxValue - 64, 1UL << 57, (1UL << 58) + 2 })
+        foreach (var oid in new ulong[] { 1, 62, 66, 128, largest - 1, largest - 64, 1UL << 45, (1UL << 46) + 2, ulong.MaxValue })
             Assert.False(table.TryGetValue(oid, out _), $"{oid:x} found");
 
         // Walking every slot meets each object once.
@@ -101,7 +102,7 @@ public class ObjectTableTests
         for (var k = 0; k < objects.Length; k++) objects[k] = With((ulong)k + 1_000);
         var table = new ObjectTable();
         var before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (var obj in objects) table.Add(obj._oid.Value, obj);
+        foreach (var obj in objects) table.Add(obj.ObjectOid.Value, obj);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         // A full page keeps 8.4 bytes an object; the arrays it outgrew on the way and the page table's
         // entries, about 10 more were allocated. (A hash table of 12-byte slots grown by half at four
@@ -110,7 +111,7 @@ public class ObjectTableTests
         Assert.Equal(objects.Length, table.Count);
         foreach (var obj in objects)
         {
-            Assert.True(table.TryGetValue(obj._oid.Value, out var found));
+            Assert.True(table.TryGetValue(obj.ObjectOid.Value, out var found));
             Assert.Same(obj, found);
         }
     }
@@ -166,7 +167,7 @@ public class ObjectTableTests
         Assert.InRange(LongestRun(table), 0, 200);
         foreach (var obj in kept)
         {
-            Assert.True(table.TryGetValue(obj._oid.Value, out var found));
+            Assert.True(table.TryGetValue(obj.ObjectOid.Value, out var found));
             Assert.Same(obj, found);
         }
     }

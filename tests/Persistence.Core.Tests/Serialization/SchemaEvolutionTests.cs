@@ -103,12 +103,14 @@ public class SchemaEvolutionTests
             w.WriteString("old");
             w.WriteInt32(1);
         });
+        long oldTid;
         using (var writer = db.OpenConnection())
         {
             writer.Root["item"] = legacy;
             writer.Commit();
+            oldTid = legacy.PersistentSerial;
         }
-        var oldTid = legacy.PersistentSerial;
+        Assert.NotEqual(0, oldTid);
         var oldVersion = RecordFormat.SchemaVersion(db.Storage.Load(legacy.PersistentOid)!.Value.Data.Span);
         using (var reader = db.OpenConnection())
         {

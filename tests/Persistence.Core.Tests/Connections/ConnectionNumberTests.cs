@@ -1,0 +1,104 @@
+using Persistence.Tests.Models;
+
+namespace Persistence.Tests.Connections;
+
+// Objects name their connection by a number beside their oid (ConnectionNumbers); a number is given
+// back when its connection is let go of, after its objects were marked as released.
+public class ConnectionNumberTests
+{
+    [Fact]
+    public void Objects_of_a_connection_let_go_of_stay_readable_but_cannot_load_change_or_move()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["list"] = new Node { Label = "a", Next = new Node { Label = "b" } };
+            setup.Commit();
+        }
+        Node a;
+        Node b;
+        // The test databases keep no pool, so closing lets the connection go.
+        using (var reader = db.OpenConnection())
+        {
+            a = (Node)reader.Root["list"];
+            Assert.Equal("a", a.Label);
+            b = a.Next!;
+            Assert.Equal(PersistentState.Ghost, b.PersistentState);
+            Assert.Same(reader, a.PersistentConnection);
+        }
+
+        Assert.Null(a.PersistentConnection);
+        Assert.Equal("a", a.Label);
+        Assert.Equal(0, a.PersistentSerial);
+        Assert.Throws<ConnectionClosedException>(() => b.Label);
+        Assert.Throws<ConnectionClosedException>(() => a.Label = "changed");
+
+        using var other = db.OpenConnection();
+        other.Root["moved"] = a;
+        var refused = Assert.Throws<CrossConnectionReferenceException>(other.Commit);
+        Assert.Contains("a connection that was closed", refused.Message);
+    }
+
+    [Fact]
+    public void A_number_taken_again_does_not_make_the_objects_of_its_last_connection_belong_to_the_next()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["ada"] = new Customer { Name = "Ada" };
+            setup.Commit();
+        }
+        Customer old;
+        using (var first = db.OpenConnection()) old = (Customer)first.Root["ada"];
+
+        // More connections than there are numbers, one after another: numbers are given back and
+        // taken again, the first connection's among them.
+        for (var k = 0; k < 70_000; k++) db.OpenConnection().Dispose();
+
+        using var next = db.OpenConnection();
+        Assert.Null(old.PersistentConnection);
+        next.Root["copy"] = old;
+        Assert.Throws<CrossConnectionReferenceException>(next.Commit);
+        next.Abort();
+        Assert.Equal("Ada", ((Customer)next.Root["ada"]).Name);
+        Assert.NotSame(old, next.Root["ada"]);
+    }
+
+    [Fact]
+    public void Disposing_the_database_lets_go_of_connections_between_transactions_and_keeps_those_in_one()
+    {
+        var db = TestDatabase.InMemory();
+        var idle = db.OpenConnection();
+        idle.Root["ada"] = new Customer { Name = "Ada" };
+        idle.Commit();
+        var ada = (Customer)idle.Root["ada"];
+        Assert.Equal("Ada", ada.Name);
+        idle.Abort();
+        // A read starts a transaction, which this one leaves open.
+        var busy = db.OpenConnection();
+        var adaToo = (Customer)busy.Root["ada"];
+        Assert.Equal("Ada", adaToo.Name);
+
+        db.Dispose();
+        // The idle connection was let go of; the busy one may be in use on another thread, so its objects keep naming it.
+        Assert.Null(ada.PersistentConnection);
+        Assert.Same(busy, adaToo.PersistentConnection);
+        Assert.True(busy.IsClosed);
+        foreach (var customer in new[] { ada, adaToo })
+        {
+            Assert.Equal("Ada", customer.Name);
+            Assert.Throws<ConnectionClosedException>(() => customer.Name = "Ada L.");
+        }
+    }
+
+    [Fact]
+    public void An_oid_beyond_what_an_object_can_hold_is_refused_with_a_clear_error()
+    {
+        var node = new Node();
+        node.ObjectOid = new Oid(PersistentObject.LargestOid);
+        Assert.Equal(PersistentObject.LargestOid, node.PersistentOid.Value);
+        var refused = Assert.Throws<PersistenceException>(() => node.ObjectOid = new Oid(PersistentObject.LargestOid + 1));
+        Assert.Contains("beyond the largest oid", refused.Message);
+        Assert.Equal(PersistentObject.LargestOid, node.PersistentOid.Value);
+    }
+}
