@@ -102,8 +102,10 @@ internal sealed class ObjectTable
         var objects = page.Objects;
         if (objects is null || objects.Length == count)
         {
-            // Grown by doubling up to a whole page; an object is added to the array it grew into.
-            var grown = NewSlots(count < 2 ? 2 : 2 * count);
+            // Grown by doubling up to a whole page; an object is added to the array it grew into. A page
+            // begun at its first oid is taken for one being filled in oid order (the objects a commit
+            // gives oids to, a pass over them), and made whole at once, rather than through 5 arrays.
+            var grown = NewSlots(objects is null && (oid & (PageOids - 1)) == 0 ? PageOids : count < 2 ? 2 : 2 * count);
             if (objects is not null)
             {
                 Array.Copy(objects, 0, grown, 0, at);
