@@ -240,7 +240,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _changed.Clear();
         _added.Clear();
         _database.Committed();
-        Boundary(tid);
+        try
+        {
+            Boundary(tid);
+        }
+        finally
+        {
+            // Should the boundary fail (a damaged file found while catching up), what was stored is
+            // still committed: loaded at the commit's revision, not left marked changed.
+            FinishStored();
+        }
     }
 
     /// <summary>
@@ -316,6 +325,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Touch(PersistentObject obj)
     {
+        // The object found this connection by a number it no longer carries: it was let go of with the
+        // connection that had the number before, between its look and now (see ConnectionNumbers).
+        if (obj.OwnerNumber != _number)
+        {
+            TouchReleased(obj);
+            return;
+        }
         if (_closed && obj.State != PersistentState.Ghost)
         {
             // What was loaded stays readable after the connection closes; loading and changing do not.
@@ -331,6 +347,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     internal void Register(PersistentObject obj)
     {
+        // The object was let go of with the connection that had this number before (see Touch).
+        if (obj.OwnerNumber != _number) throw ClosedError();
         BeginCall();
         if (IsReadOnly)
             throw new InvalidOperationException("This connection is read-only, so its objects cannot be changed. Open a connection with Database.OpenConnection() to make changes.");
@@ -546,6 +564,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return _database.LoadBefore(oid, _snapshot + 1)?.Tid ?? 0;
     }
 
+    /// <summary>What the last commit stored and no one changed since is loaded at the commit's revision (which the new snapshot includes).</summary>
+    private void FinishStored()
+    {
+        foreach (var (obj, _, _) in _records)
+        {
+            if (obj.State == PersistentState.Changed) obj.State = PersistentState.UpToDate;
+        }
+        _records.Clear();
+    }
+
     /// <summary>Asks the storage to check at the vote that what this transaction read of <paramref name="obj"/> is still current.</summary>
     private void CheckRead(IStorageTransaction transaction, PersistentObject obj, HashSet<ulong> checkedOids)
     {
@@ -657,13 +685,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             }
             MakeGhost(obj);
         }
-        // What the commit stored and no one changed since is loaded at the commit's revision, which the
-        // new snapshot includes.
-        foreach (var (obj, _, _) in _records)
-        {
-            if (obj.State == PersistentState.Changed) obj.State = PersistentState.UpToDate;
-        }
-        _records.Clear();
+        FinishStored();
         _rebased?.Clear();
         _snapshot = Math.Max(changes.LastTid, committedTid);
         Evict();
