@@ -526,8 +526,15 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private long StoreChanges()
     {
         using var transaction = _storage.Begin();
+        // Our storages take a changed object as changed from the newest revision as of the snapshot and
+        // check that at the vote, where they look the newest revision up anyway; others are given its tid.
+        var ours = transaction as StorageTransactionBase;
         foreach (var (obj, record, isNew) in _records)
-            transaction.Store(obj.ObjectOid, isNew ? 0 : SerialOf(obj), _buffer.Memory(record));
+        {
+            if (isNew) transaction.Store(obj.ObjectOid, 0, _buffer.Memory(record));
+            else if (ours is not null && !IsRebased(obj)) ours.StoreAsOf(obj.ObjectOid, _snapshot, _buffer.Memory(record));
+            else transaction.Store(obj.ObjectOid, SerialOf(obj), _buffer.Memory(record));
+        }
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
             var checkedOids = _checkedOids;
@@ -543,10 +550,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
             // A set grown by one large transaction is not kept for all the small ones after it.
             if (checkedOids.Count > 4096) _checkedOids = [];
         }
-        if (transaction is StorageTransactionBase ours) ours.Vote(_mergeWhileVoting);
+        if (ours is not null) ours.Vote(_mergeWhileVoting);
         else transaction.Vote();
         return transaction.Finish();
     }
+
+    private bool IsRebased(PersistentObject obj) => _rebased is not null && _rebased.ContainsKey(obj.ObjectOid.Value);
 
     /// <summary>
     /// The tid of the revision <paramref name="obj"/> (loaded or changed, not new) holds the state of:
@@ -580,8 +589,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // Objects loaded in this transaction are in the read set whatever they are: skip those whose
         // reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads), and those
         // written, which the store checks.
-        if (obj.State == PersistentState.UpToDate && obj.OwnerNumber == _number && obj.ChecksReads && checkedOids.Add(obj.ObjectOid.Value))
-            transaction.CheckCurrent(obj.ObjectOid, SerialOf(obj));
+        if (obj.State != PersistentState.UpToDate || obj.OwnerNumber != _number || !obj.ChecksReads || !checkedOids.Add(obj.ObjectOid.Value)) return;
+        if (transaction is StorageTransactionBase ours) ours.CheckCurrentAsOf(obj.ObjectOid, _snapshot);
+        else transaction.CheckCurrent(obj.ObjectOid, SerialOf(obj));
     }
 
     /// <summary>

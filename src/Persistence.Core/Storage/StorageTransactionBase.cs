@@ -38,7 +38,24 @@ internal abstract class StorageTransactionBase : IStorageTransaction
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Store(Oid oid, long serial, ReadOnlyMemory<byte> data)
+    public void Store(Oid oid, long serial, ReadOnlyMemory<byte> data) => Add(oid, serial, data, asOfSnapshot: false);
+
+    /// <summary>
+    /// Stores a new revision of an existing object changed from its newest revision as of
+    /// <paramref name="snapshot"/>, whatever tid that was: the vote finds a conflict if the object has
+    /// no revision then, or a newer one. The caller need not look the object's serial up; the vote does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void StoreAsOf(Oid oid, long snapshot, ReadOnlyMemory<byte> data) => Add(oid, snapshot, data, asOfSnapshot: true);
+
+    /// <inheritdoc />
+    public void CheckCurrent(Oid oid, long serial) => AddCheck(oid, serial, asOfSnapshot: false);
+
+    /// <summary>Asks the vote to check that <paramref name="oid"/>, read but not written, has a revision as of <paramref name="snapshot"/> and none newer.</summary>
+    public void CheckCurrentAsOf(Oid oid, long snapshot) => AddCheck(oid, snapshot, asOfSnapshot: true);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Add(Oid oid, long serial, ReadOnlyMemory<byte> data, bool asOfSnapshot)
     {
         ThrowIfStorageDisposed();
         RequireStoring(nameof(Store));
@@ -51,11 +68,10 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         if (!_scratch!.StoredOids.Add(oid.Value))
             throw new StorageTransactionException(
                 $"{oid} was already stored in this transaction; store each object once per transaction, with its final state.");
-        Stores.Add(new PendingStore(oid, serial, data));
+        Stores.Add(new PendingStore(oid, serial, data, asOfSnapshot));
     }
 
-    /// <inheritdoc />
-    public void CheckCurrent(Oid oid, long serial)
+    private void AddCheck(Oid oid, long serial, bool asOfSnapshot)
     {
         ThrowIfStorageDisposed();
         RequireStoring(nameof(CheckCurrent));
@@ -63,8 +79,12 @@ internal abstract class StorageTransactionBase : IStorageTransaction
             throw new StorageTransactionException("Cannot check Oid.Null: it is never a stored object.");
         if (serial < 0)
             throw new StorageTransactionException($"The serial {serial} given for {oid} is negative; pass the tid the object was loaded at.");
-        Checks.Add(new PendingCheck(oid, serial));
+        Checks.Add(new PendingCheck(oid, serial, asOfSnapshot));
     }
+
+    /// <summary>Whether an object whose newest revision is <paramref name="current"/> is still where the transaction found it.</summary>
+    private static bool Unchanged(long current, long serial, bool asOfSnapshot) =>
+        asOfSnapshot ? current != 0 && current <= serial : current == serial;
 
     /// <inheritdoc />
     public void Vote() => Vote(null);
@@ -205,14 +225,14 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         {
             var store = Stores[i];
             var current = CurrentSerial(store.Oid);
-            if (current == store.Serial) continue;
+            if (Unchanged(current, store.Serial, store.AsOfSnapshot)) continue;
             (conflicts ??= []).Add(store.Oid);
             (written ??= []).Add((i, current));
         }
         var readConflict = false;
         foreach (var check in Checks)
         {
-            if (CurrentSerial(check.Oid) == check.Serial || (conflicts?.Contains(check.Oid) ?? false)) continue;
+            if (Unchanged(CurrentSerial(check.Oid), check.Serial, check.AsOfSnapshot) || (conflicts?.Contains(check.Oid) ?? false)) continue;
             (conflicts ??= []).Add(check.Oid);
             readConflict = true;
         }
@@ -291,11 +311,13 @@ internal delegate ReadOnlyMemory<byte>? ConflictResolver(Oid oid, long currentSe
 
 /// <summary>One record waiting in a transaction for its commit.</summary>
 /// <param name="Oid">The object.</param>
-/// <param name="Serial">The tid the change was made from (0 for a new object).</param>
+/// <param name="Serial">The tid the change was made from (0 for a new object), or the snapshot it was made at.</param>
 /// <param name="Data">The caller's record bytes, unchanged until the transaction ends.</param>
-internal readonly record struct PendingStore(Oid Oid, long Serial, ReadOnlyMemory<byte> Data);
+/// <param name="AsOfSnapshot">Whether <paramref name="Serial"/> is a snapshot: the change was made from the newest revision as of it.</param>
+internal readonly record struct PendingStore(Oid Oid, long Serial, ReadOnlyMemory<byte> Data, bool AsOfSnapshot = false);
 
 /// <summary>An object a transaction read and asks the vote to check.</summary>
 /// <param name="Oid">The object.</param>
-/// <param name="Serial">The tid it was read at.</param>
-internal readonly record struct PendingCheck(Oid Oid, long Serial);
+/// <param name="Serial">The tid it was read at, or the snapshot it was read at.</param>
+/// <param name="AsOfSnapshot">Whether <paramref name="Serial"/> is a snapshot: it was read at the newest revision as of it.</param>
+internal readonly record struct PendingCheck(Oid Oid, long Serial, bool AsOfSnapshot = false);

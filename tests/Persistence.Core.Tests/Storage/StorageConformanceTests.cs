@@ -374,6 +374,42 @@ public abstract class StorageConformanceTests : IDisposable
     }
 
     [Fact]
+    public void ChangesMadeAsOfASnapshotConflictOnlyWithRevisionsAfterIt()
+    {
+        var storage = NewStorage();
+        var oid = storage.NewOid();
+        var other = storage.NewOid();
+        // A revision of oid, then one of another object: the snapshot after both is not oid's tid.
+        var t1 = Commit(storage, (oid, 0, Make("one")));
+        var snapshot = Commit(storage, (other, 0, Make("other")));
+        Assert.True(snapshot > t1);
+
+        long t3;
+        using (var current = (StorageTransactionBase)storage.Begin())
+        {
+            current.StoreAsOf(oid, snapshot, Make("two"));
+            current.CheckCurrentAsOf(other, snapshot);
+            current.Vote();
+            t3 = current.Finish();
+        }
+        Assert.Equal(Make("two"), storage.Load(oid)!.Value.Data.ToArray());
+
+        using var stale = (StorageTransactionBase)storage.Begin();
+        stale.StoreAsOf(oid, snapshot, Make("stale"));
+        Assert.Equal([oid], Assert.Throws<ConflictException>(stale.Vote).Oids);
+
+        using var staleRead = (StorageTransactionBase)storage.Begin();
+        staleRead.CheckCurrentAsOf(oid, snapshot);
+        staleRead.Store(storage.NewOid(), 0, Make("depends on the read"));
+        Assert.Equal([oid], Assert.Throws<ConflictException>(staleRead.Vote).Oids);
+
+        using var missing = (StorageTransactionBase)storage.Begin();
+        var never = storage.NewOid();
+        missing.StoreAsOf(never, t3, Make("never stored"));
+        Assert.Equal([never], Assert.Throws<ConflictException>(missing.Vote).Oids);
+    }
+
+    [Fact]
     public void CheckCurrentConflictsWhenTheReadObjectChanged()
     {
         var storage = NewStorage();
