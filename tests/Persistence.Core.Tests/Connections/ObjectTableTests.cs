@@ -117,6 +117,36 @@ public class ObjectTableTests
     }
 
     [Fact]
+    public void Pages_left_with_any_count_by_a_sweep_grow_again_as_objects_are_added()
+    {
+        var table = new ObjectTable();
+        var objects = new Dictionary<ulong, PersistentObject>();
+        for (ulong oid = 64; oid < 64 * 5; oid++) objects[oid] = With(oid);
+        foreach (var (oid, obj) in objects) table.Add(oid, obj);
+        // Keep 3, 5, 33 and 63 objects of the four pages: arrays of those lengths.
+        int[] keep = [3, 5, 33, 63];
+        var kept = new HashSet<PersistentObject>(ReferenceEqualityComparer.Instance);
+        for (var page = 0; page < 4; page++)
+        {
+            // 37 is prime to 64: k × 37 mod 64 visits distinct oids of the page, spread over it.
+            for (var k = 0; k < keep[page]; k++) kept.Add(objects[(ulong)(64 * (page + 1) + (k * 37 % 64))]);
+        }
+        var removed = new List<PersistentObject>();
+        table.RemoveWhere(obj => !kept.Contains(obj), removed.Add);
+        Assert.Equal(kept.Count, table.Count);
+        Assert.Equal(objects.Count - kept.Count, removed.Count);
+
+        // Every oid of the four pages again, in an order that inserts between the kept ones.
+        foreach (var obj in removed.OrderByDescending(o => o.ObjectOid.Value)) table.Add(obj.ObjectOid.Value, obj);
+        Assert.Equal(objects.Count, table.Count);
+        foreach (var (oid, obj) in objects)
+        {
+            Assert.True(table.TryGetValue(oid, out var found));
+            Assert.Same(obj, found);
+        }
+    }
+
+    [Fact]
     public void Adding_an_oid_twice_or_under_another_oid_is_refused()
     {
         var table = new ObjectTable();
