@@ -65,6 +65,60 @@ public class ConnectionNumberTests
     }
 
     [Fact]
+    public void Threads_that_open_and_let_go_of_connections_at_once_never_see_an_object_change_owner()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var setup = db.OpenConnection())
+        {
+            for (var t = 0; t < 4; t++) setup.Root[$"c{t}"] = new Customer { Name = "0" };
+            setup.Commit();
+        }
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            try
+            {
+                Work(t);
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        })).ToList();
+        foreach (var thread in threads) thread.Start();
+        foreach (var thread in threads) thread.Join();
+        Assert.Empty(failures);
+        using var check = db.OpenConnection();
+        for (var t = 0; t < 4; t++) Assert.Equal("500", ((Customer)check.Root[$"c{t}"]).Name);
+
+        void Work(int t)
+        {
+            Customer? previous = null;
+            for (var i = 1; i <= 500; i++)
+            {
+                // Each connection is let go of when it closes (no pool), so numbers change hands
+                // between the threads all the time.
+                using (var connection = db.OpenConnection())
+                {
+                    var customer = (Customer)connection.Root[$"c{t}"];
+                    Assert.Equal((i - 1).ToString(), customer.Name);
+                    customer.Name = i.ToString();
+                    connection.Commit();
+                    Assert.Same(connection, customer.PersistentConnection);
+                    if (previous is not null)
+                    {
+                        Assert.NotSame(previous, customer);
+                        Assert.Null(previous.PersistentConnection);
+                        Assert.Equal((i - 1).ToString(), previous.Name);
+                        Assert.Throws<ConnectionClosedException>(() => previous.Name = "lost");
+                    }
+                    previous = customer;
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Disposing_the_database_lets_go_of_connections_between_transactions_and_keeps_those_in_one()
     {
         var db = TestDatabase.InMemory();
