@@ -723,12 +723,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         for (var pass = 0; pass < 2 && _loadedCount > CacheSize; pass++)
         {
+            // At most once round the table a pass; the hand passes over empty slots a stretch at a time.
             var slots = _objects.SlotCount;
-            for (var step = 0; step < slots && _loadedCount > CacheSize; step++)
+            for (var moved = 0; moved < slots && _loadedCount > CacheSize;)
             {
                 if (_evictionHand >= slots) _evictionHand = 0;
-                var obj = _objects.At(_evictionHand++);
-                if (obj is null || obj.State != PersistentState.UpToDate) continue;
+                var next = _objects.NextOccupied(_evictionHand);
+                moved += next - _evictionHand + 1;
+                _evictionHand = next + 1;
+                if (next >= slots) continue;
+                var obj = _objects.At(next)!;
+                if (obj.State != PersistentState.UpToDate) continue;
                 if (pass == 0 && obj.Touched >= _transactionEpoch) continue;
                 MakeGhost(obj);
             }

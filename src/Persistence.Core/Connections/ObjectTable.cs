@@ -54,6 +54,24 @@ internal sealed class ObjectTable
         return (page.Mask & bit) == 0 ? null : page.Objects![BitOperations.PopCount(page.Mask & (bit - 1))].Object;
     }
 
+    /// <summary>
+    /// The first slot at or after <paramref name="slot"/> that holds an object, or <see cref="SlotCount"/>
+    /// if none does up to the end: a walk round the table passes over empty entries and the empty
+    /// slots of pages in one step each (a page with one object costs the walk one step, not 64).
+    /// </summary>
+    public int NextOccupied(int slot)
+    {
+        var pages = _pages;
+        var first = slot >> PageShift;
+        for (var entry = first; entry < pages.Length; entry++)
+        {
+            var mask = pages[entry].Mask;
+            if (entry == first) mask &= ~0UL << (slot & (PageOids - 1));
+            if (mask != 0) return (entry << PageShift) | BitOperations.TrailingZeroCount(mask);
+        }
+        return pages.Length << PageShift;
+    }
+
     /// <summary>Finds the object with <paramref name="oid"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(ulong oid, [NotNullWhen(true)] out PersistentObject? obj)

@@ -75,7 +75,7 @@ public class ObjectTableTests
         foreach (var oid in new ulong[] { 1, 62, 66, 128, largest - 1, largest - 64, 1UL << 45, (1UL << 46) + 2, ulong.MaxValue })
             Assert.False(table.TryGetValue(oid, out _), $"{oid:x} found");
 
-        // Walking every slot meets each object once.
+        // Walking every slot meets each object once, and stepping from occupied slot to occupied slot meets the same ones.
         var met = new List<PersistentObject>();
         for (var slot = 0; slot < table.SlotCount; slot++)
         {
@@ -83,6 +83,10 @@ public class ObjectTableTests
         }
         Assert.Equal(objects.Count, met.Count);
         Assert.Equal(objects.Count, met.Distinct(ReferenceEqualityComparer.Instance).Count());
+        var stepped = new List<PersistentObject>();
+        for (var slot = table.NextOccupied(0); slot < table.SlotCount; slot = table.NextOccupied(slot + 1)) stepped.Add(table.At(slot)!);
+        Assert.Equal(met, stepped);
+        Assert.Equal(table.SlotCount, table.NextOccupied(table.SlotCount - 1 + (table.At(table.SlotCount - 1) is null ? 0 : 1)));
 
         // Removing from the middle of a page keeps its other objects where lookups find them.
         Assert.True(table.Remove(70));
