@@ -826,10 +826,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void Release()
     {
         if (_number == ConnectionNumbers.Released) return;
-        for (var slot = 0; slot < _objects.SlotCount; slot++)
-        {
-            if (_objects.At(slot) is { } obj) obj.OwnerNumber = ConnectionNumbers.Released;
-        }
+        for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount; slot = _objects.NextOccupied(slot + 1))
+            _objects.At(slot)!.OwnerNumber = ConnectionNumbers.Released;
         if (_weakGhosts is { } weak)
         {
             foreach (var handle in weak.Values)
