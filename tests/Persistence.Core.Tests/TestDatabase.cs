@@ -42,6 +42,15 @@ public static class TestDatabase
     public static DatabaseOptions Cold(int cacheSize = 10_000, TransactionIsolation isolation = TransactionIsolation.Serializable) =>
         new() { CacheSize = cacheSize, ConnectionPoolSize = 0, Isolation = isolation };
 
+    /// <summary>Stores <paramref name="value"/> under the root as <paramref name="key"/>, through a connection of its own, and returns the commit's tid.</summary>
+    public static long Store(Database db, string key, PersistentObject value)
+    {
+        using var writer = db.OpenConnection();
+        writer.Root[key] = value;
+        writer.Commit();
+        return db.Storage.LastTid;
+    }
+
     /// <summary>Stores <paramref name="value"/> under the root and returns a fresh connection's copy of it.</summary>
     public static T RoundTrip<T>(Database db, T value) where T : PersistentObject
     {

@@ -280,7 +280,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // fails from now on): another thread may be giving new objects this connection's number in a
         // commit, or using the weak handles, and a handle freed twice is worse than one left to the end
         // of the process. A connection still in use keeps its number.
-        Interlocked.MemoryBarrier();
         if (Interlocked.CompareExchange(ref _owner, -1, 0) == 0) Release();
     }
 
@@ -325,17 +324,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Touch(PersistentObject obj)
     {
-        // The object found this connection by a number it no longer carries: it was let go of with the
-        // connection that had the number before, between its look and now (see ConnectionNumbers).
-        if (obj.OwnerNumber != _number)
+        // A closed connection's objects are read as released ones are (what was loaded stays readable;
+        // loading and changing are not), and so is an object that found this connection by a number it
+        // no longer carries: it was let go of with the connection that had the number before, between
+        // its look and now (see ConnectionNumbers).
+        if (_closed || obj.OwnerNumber != _number)
         {
             TouchReleased(obj);
-            return;
-        }
-        if (_closed && obj.State != PersistentState.Ghost)
-        {
-            // What was loaded stays readable after the connection closes; loading and changing do not.
-            obj.Touched = TransactionEpoch.Current;
             return;
         }
         BeginCall();
@@ -531,9 +526,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
         var ours = transaction as StorageTransactionBase;
         foreach (var (obj, record, isNew) in _records)
         {
-            if (isNew) transaction.Store(obj.ObjectOid, 0, _buffer.Memory(record));
-            else if (ours is not null && !IsRebased(obj)) ours.StoreAsOf(obj.ObjectOid, _snapshot, _buffer.Memory(record));
-            else transaction.Store(obj.ObjectOid, SerialOf(obj), _buffer.Memory(record));
+            var oid = obj.ObjectOid;
+            if (isNew) transaction.Store(oid, 0, _buffer.Memory(record));
+            else if (TryGetRebased(oid, out var rebased)) transaction.Store(oid, rebased, _buffer.Memory(record));
+            else if (ours is not null) ours.StoreAsOf(oid, _snapshot, _buffer.Memory(record));
+            else transaction.Store(oid, SerialOf(obj), _buffer.Memory(record));
         }
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
@@ -555,22 +552,24 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return transaction.Finish();
     }
 
-    private bool IsRebased(PersistentObject obj) => _rebased is not null && _rebased.ContainsKey(obj.ObjectOid.Value);
+    /// <summary>The revision a merge rebased the changed object <paramref name="oid"/> on in this transaction, if one did.</summary>
+    private bool TryGetRebased(Oid oid, out long tid)
+    {
+        tid = 0;
+        return _rebased is not null && _rebased.TryGetValue(oid.Value, out tid);
+    }
 
     /// <summary>
     /// The tid of the revision <paramref name="obj"/> (loaded or changed, not new) holds the state of:
     /// the revision a merge rebased it on, or else the newest revision as of the snapshot, which is the
     /// one it was loaded from (objects others changed since are turned into ghosts at each boundary).
-    /// Objects do not keep it themselves: it would cost every object 8 bytes, for the few a commit stores or checks.
+    /// Objects do not keep it themselves: it would cost every object 8 bytes, for the few that need it
+    /// (our storages check a commit's objects as of the snapshot, see StoreChanges).
     /// </summary>
     internal long SerialOf(PersistentObject obj)
     {
         var oid = obj.ObjectOid;
-        if (_rebased is not null && _rebased.TryGetValue(oid.Value, out var rebased)) return rebased;
-        // The newest revision, when it is no newer than the snapshot, without reading the record;
-        // otherwise the revision the snapshot sees.
-        if (_storage is ICurrentSerials serials && serials.CurrentSerial(oid) is var current && current <= _snapshot) return current;
-        return _database.LoadBefore(oid, _snapshot + 1)?.Tid ?? 0;
+        return TryGetRebased(oid, out var rebased) ? rebased : _database.LoadBefore(oid, _snapshot + 1)?.Tid ?? 0;
     }
 
     /// <summary>What the last commit stored and no one changed since is loaded at the commit's revision (which the new snapshot includes).</summary>
@@ -631,7 +630,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (!_objects.TryGetValue(oid.Value, out obj) || obj.State != PersistentState.Changed || _added.Contains(obj)) return false;
         if (_storage.Load(oid) is not { } committed || (currentSerial is { } expected && committed.Tid != expected)) return false;
         // The ancestor usually comes from the database's cache: it is what this transaction loaded.
-        var basis = _rebased is not null && _rebased.TryGetValue(oid.Value, out var rebased) ? rebased : _snapshot;
+        var basis = TryGetRebased(oid, out var rebased) ? rebased : _snapshot;
         var old = _database.LoadBefore(oid, basis + 1) is { } revision ? Detached(obj, revision) : null;
         if (!obj.ResolveConflict(old, Detached(obj, committed))) return false;
         (_rebased ??= [])[oid.Value] = committed.Tid;
@@ -839,8 +838,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _weakGhostsAfterPurge = 0;
         }
         // Every object that carried the number carries Released now (the weak handles' targets, seen
-        // above, are the only objects of this connection outside the identity map), so it can be taken again.
-        Interlocked.MemoryBarrier();
+        // above, are the only objects of this connection outside the identity map), so it can be taken
+        // again (Give's lock orders these writes before the next Take).
         ConnectionNumbers.Give(_number);
         _number = ConnectionNumbers.Released;
     }

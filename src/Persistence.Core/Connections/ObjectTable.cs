@@ -37,12 +37,6 @@ internal sealed class ObjectTable
     /// <summary>How many slots the table has (see <see cref="At"/>): 64 for each entry of the page table.</summary>
     public int SlotCount => _pages.Length * PageOids;
 
-    /// <summary>How many entries the page table has (see <see cref="PageInUse"/>).</summary>
-    internal int PageSlotCount => _pages.Length;
-
-    /// <summary>Whether entry <paramref name="index"/> of the page table holds a page (for tests of the table's spread).</summary>
-    internal bool PageInUse(int index) => _pages[index].Key != 0;
-
     /// <summary>
     /// The object in slot <paramref name="slot"/>, or null if there is none (for a walk round the
     /// table): slot 64 × e + b is the object of the page in entry e whose oid ends in b.

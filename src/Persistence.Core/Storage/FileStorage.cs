@@ -29,7 +29,7 @@ namespace Persistence.Storage;
 /// <para><see cref="Pack"/> drops what is no longer reachable while the database is in use; every
 /// instance moves to the packed file at its next <see cref="Poll"/> or commit.</para>
 /// </remarks>
-public sealed partial class FileStorage : IStorage, IKnownChanges, ICurrentSerials
+public sealed partial class FileStorage : IStorage, IKnownChanges
 {
     // Transactions up to this size are written with one call from one buffer the storage keeps;
     // larger ones are written in pieces of this size, so the buffer never grows beyond it.
@@ -598,8 +598,6 @@ public sealed partial class FileStorage : IStorage, IKnownChanges, ICurrentSeria
 
     /// <summary>The tid of the newest revision of an object; called at vote, with the commit lock held.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    long ICurrentSerials.CurrentSerial(Oid oid) => CurrentSerial(oid);
-
     private long CurrentSerial(Oid oid)
     {
         long offset;

@@ -113,10 +113,3 @@ internal interface IKnownChanges
     /// </summary>
     bool TryCollectKnownChanges(long sinceTid, HashSet<Oid> into);
 }
-
-/// <summary>A storage that can say which revision of an object is the newest it knows, without reading the record.</summary>
-internal interface ICurrentSerials
-{
-    /// <summary>The tid of the newest revision of <paramref name="oid"/> this storage has read or written; 0 if none.</summary>
-    long CurrentSerial(Oid oid);
-}

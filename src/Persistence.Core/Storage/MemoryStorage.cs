@@ -9,7 +9,7 @@ namespace Persistence.Storage;
 /// Thread-safe. Every revision is kept (nothing is packed), so <see cref="LoadBefore"/> reaches back
 /// to the first revision and memory grows with every commit. The storage copies the bytes it is given.
 /// </remarks>
-public sealed class MemoryStorage : IStorage, ICurrentSerials
+public sealed class MemoryStorage : IStorage
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, Revision> _latest = [];
@@ -138,8 +138,6 @@ public sealed class MemoryStorage : IStorage, ICurrentSerials
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
-
-    long ICurrentSerials.CurrentSerial(Oid oid) => CurrentSerial(oid);
 
     private long CurrentSerial(Oid oid)
     {

@@ -10,11 +10,7 @@ public class ConnectionNumberTests
     public void Objects_of_a_connection_let_go_of_stay_readable_but_cannot_load_change_or_move()
     {
         using var db = TestDatabase.InMemory();
-        using (var setup = db.OpenConnection())
-        {
-            setup.Root["list"] = new Node { Label = "a", Next = new Node { Label = "b" } };
-            setup.Commit();
-        }
+        TestDatabase.Store(db, "list", new Node { Label = "a", Next = new Node { Label = "b" } });
         Node a;
         Node b;
         // The test databases keep no pool, so closing lets the connection go.
@@ -43,11 +39,7 @@ public class ConnectionNumberTests
     public void A_number_taken_again_does_not_make_the_objects_of_its_last_connection_belong_to_the_next()
     {
         using var db = TestDatabase.InMemory();
-        using (var setup = db.OpenConnection())
-        {
-            setup.Root["ada"] = new Customer { Name = "Ada" };
-            setup.Commit();
-        }
+        TestDatabase.Store(db, "ada", new Customer { Name = "Ada" });
         Customer old;
         using (var first = db.OpenConnection()) old = (Customer)first.Root["ada"];
 

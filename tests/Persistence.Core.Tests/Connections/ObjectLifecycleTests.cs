@@ -27,12 +27,7 @@ public class ObjectLifecycleTests
     public void An_objects_serial_is_the_revision_its_state_comes_from_as_of_its_connections_snapshot()
     {
         using var db = TestDatabase.InMemory();
-        using (var setup = db.OpenConnection())
-        {
-            setup.Root["ada"] = new Customer { Name = "Ada" };
-            setup.Commit();
-        }
-        var first = db.Storage.LastTid;
+        var first = TestDatabase.Store(db, "ada", new Customer { Name = "Ada" });
         using var reader = db.OpenConnection();
         var ada = (Customer)reader.Root["ada"];
         Assert.Equal("Ada", ada.Name);

@@ -7,14 +7,17 @@ public class ObjectTableTests
     private static Node With(ulong oid) => new() { ObjectOid = new Oid(oid) };
 
     // The longest run of page-table entries in use (what an unsuccessful lookup may have to walk),
-    // twice round the table so a run that goes round the end is counted whole.
+    // twice round the table so a run that goes round the end is counted whole. Entry e holds slots
+    // 64 e to 64 e + 63, and is in use when one of them holds an object.
     private static int LongestRun(ObjectTable table)
     {
+        var entries = table.SlotCount / 64;
         int longest = 0, run = 0;
-        for (var k = 0; k < 2 * table.PageSlotCount; k++)
+        for (var k = 0; k < 2 * entries; k++)
         {
-            run = table.PageInUse(k % table.PageSlotCount) ? run + 1 : 0;
-            longest = Math.Max(longest, Math.Min(run, table.PageSlotCount));
+            var entry = k % entries;
+            run = table.NextOccupied(64 * entry) < 64 * (entry + 1) ? run + 1 : 0;
+            longest = Math.Max(longest, Math.Min(run, entries));
         }
         return longest;
     }
