@@ -147,6 +147,7 @@ internal sealed class ChildProcess : IDisposable
             var result = args[1] switch
             {
                 "W3" => W3ColdRead.Child(arguments),
+                "W3F" => PlainFloor.Child(arguments),
                 "W5" => W5Lookups.Child(arguments),
                 "W7" => W7Contention.Child(arguments),
                 "MEM" => MemOverhead.Child(arguments),

@@ -37,8 +37,13 @@ internal static class W3ColdRead
         state.Record(OpenMs, side, result["openMs"]);
         state.Record(ObjectsPerSecond, side, rate);
         state.Record(SecondOpenMs, side, result["reopenMs"]);
+        // Once a run, beside our side: the floor under the W3 and W4 targets on this machine.
+        var floor = side == Side.Persistence ? PlainFloor.Measure(state) : ((double ObjectsPerSecond, double NanosecondsPerObject)?)null;
+        if (floor is { } f) state.Record(PlainFloor.ObjectsPerSecond, side, f.ObjectsPerSecond);
         W4WarmRead.Record(side, state, result);
-        state.Progress($"W3 {side.Name()}: start-up {startup.TotalMilliseconds:F0} ms, open {result["openMs"]:F1} ms (2nd {result["reopenMs"]:F2} ms), {rate:N0} objects/s; W4 {result["pass2Ms"] * 1e6 / state.Objects:F1} ns/object");
+        if (floor is { } g) state.Record(PlainFloor.NanosecondsPerObject, side, g.NanosecondsPerObject);
+        state.Progress($"W3 {side.Name()}: start-up {startup.TotalMilliseconds:F0} ms, open {result["openMs"]:F1} ms (2nd {result["reopenMs"]:F2} ms), {rate:N0} objects/s; W4 {result["pass2Ms"] * 1e6 / state.Objects:F1} ns/object"
+            + (floor is { } h ? $"; plain objects (the floor): {h.ObjectsPerSecond:N0} objects/s, second pass {h.NanosecondsPerObject:F1} ns/object" : ""));
     }
 
     /// <summary>In the child.</summary>
