@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 
 namespace Persistence.Workloads;
 
@@ -13,6 +14,8 @@ internal static class W5Lookups
 
     public static readonly Metric LookupsPerSecond = new("W5", "lookups/s ↑", true, 0, Target.RatioAtLeast(4, "≥ 4× SQLite"));
 
+    public static readonly Metric CompilingMs = new("W5", "of the lookups' time: the runtime compiling first calls (JIT, on the lookups' thread), ms ↓", false, 1, NoRatio: true);
+
     public static void Run(Side side, RunState state)
     {
         state.Results.Label("W5", $"W5 new process: {state.Lookups:N0} random lookups by id reading Name");
@@ -21,7 +24,8 @@ internal static class W5Lookups
         var result = child.Result();
         var rate = result["lookups"] / (result["lookupMs"] / 1000);
         state.Record(LookupsPerSecond, side, rate);
-        state.Progress($"W5 {side.Name()}: {rate:N0} lookups/s (open {result["openMs"]:F1} ms)");
+        state.Record(CompilingMs, side, result["jitMs"]);
+        state.Progress($"W5 {side.Name()}: {rate:N0} lookups/s (open {result["openMs"]:F1} ms; {result["lookupMs"]:F1} ms of lookups, of which {result["jitMs"]:F1} ms compiling)");
     }
 
     /// <summary>In the child.</summary>
@@ -30,7 +34,7 @@ internal static class W5Lookups
         var ids = PersonData.RandomIds(arguments.Int("lookups"), arguments.Int("objects"), arguments.Int("seed"));
         var path = arguments.Database;
         long checksum = 0;
-        TimeSpan open, lookups;
+        TimeSpan open, lookups, compiling;
         var started = Stopwatch.GetTimestamp();
         if (arguments.Side == Side.Persistence)
         {
@@ -38,14 +42,17 @@ internal static class W5Lookups
             using var connection = database.OpenConnection();
             var persons = Ours.Persons(connection);
             open = Stopwatch.GetElapsedTime(started);
+            var compiled = JitInfo.GetCompilationTime(currentThread: true);
             started = Stopwatch.GetTimestamp();
             foreach (var id in ids) checksum += Ours.Find(persons, id).Name.Length;
             lookups = Stopwatch.GetElapsedTime(started);
+            compiling = JitInfo.GetCompilationTime(currentThread: true) - compiled;
         }
         else
         {
             using var connection = Sql.Open(path);
             open = Stopwatch.GetElapsedTime(started);
+            var compiled = JitInfo.GetCompilationTime(currentThread: true);
             started = Stopwatch.GetTimestamp();
             using var select = Sql.Prepare(connection, "SELECT name FROM persons WHERE id = $p0", 1);
             var parameter = select.Parameters[0];
@@ -55,12 +62,14 @@ internal static class W5Lookups
                 checksum += ((string)select.ExecuteScalar()!).Length;
             }
             lookups = Stopwatch.GetElapsedTime(started);
+            compiling = JitInfo.GetCompilationTime(currentThread: true) - compiled;
         }
         return new()
         {
             ["openMs"] = open.TotalMilliseconds,
             ["lookups"] = ids.Length,
             ["lookupMs"] = lookups.TotalMilliseconds,
+            ["jitMs"] = compiling.TotalMilliseconds,
             ["checksum"] = checksum,
         };
     }
