@@ -166,6 +166,37 @@ public sealed class FileStorageFreeSpaceTests : IDisposable
     }
 
     [Fact]
+    public void CommitsOfAHundredKilobytesAreWrittenOverRoomForTwoMoreAndCommitsOfAMegabyteAreAppended()
+    {
+        using (var writer = FileStorage.Open(_path))
+        {
+            var oid = writer.NewOid();
+            long serial = 0;
+            for (var i = 0; i < ManyCommits; i++)
+            {
+                serial = Commit(writer, (oid, serial, Sized($"revision {i}", 100_000)));
+                // Past the first few commits, the next two like these always fit in what is reserved.
+                if (i >= 20) Assert.True(FileLength - writer.DataEnd >= 200_000, $"commit {i}: {FileLength - writer.DataEnd} bytes reserved");
+            }
+            Assert.True(ReadShared(_path).AsSpan((int)writer.DataEnd).IndexOfAnyExcept((byte)0) < 0, "the free space is not all zeros");
+            Assert.Equal(Sized($"revision {ManyCommits - 1}", 100_000), writer.Load(oid)!.Value.Data.ToArray());
+        }
+        Assert.Equal(ManyCommits, FileStorage.Verify(_path).LastTid);
+        var closedLength = FileLength;
+
+        // Commits larger than the free space is for: each one makes the file longer, and nothing is reserved after it.
+        using var large = FileStorage.Open(_path);
+        Assert.Equal(closedLength, large.DataEnd);
+        var big = large.NewOid();
+        long bigSerial = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            bigSerial = Commit(large, (big, bigSerial, Sized($"large {i}", 1 << 20)));
+            Assert.Equal(large.DataEnd, FileLength);
+        }
+    }
+
+    [Fact]
     public void WithoutReservingTheFileEndsAtItsLastTransactionAfterEveryCommit()
     {
         using var writer = FileStorage.Open(_path, new FileStorageOptions { ReserveFreeSpace = false });
