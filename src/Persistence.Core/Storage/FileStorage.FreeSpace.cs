@@ -6,7 +6,7 @@ namespace Persistence.Storage;
 // new blocks) on disk: a metadata write besides the data, or a journal commit on a journaling file
 // system (on the machine the benchmarks run on, ext4 without a journal, 110–170 µs against 80–120 µs
 // for an fsync of bytes written over blocks the file already has). So a writer that has made a few
-// commits of up to a few hundred kilobytes keeps some zero bytes reserved after the end of the data,
+// durable commits of up to a few hundred kilobytes keeps some zero bytes reserved after the end of the data,
 // room for a few more like them, and its next commits are written over them. The zeros are written
 // under the commit lock, where no one else appends, and only beyond the last transaction; a reader takes zeros where a transaction
 // header would start for the end of the data (FileStorageFormat, docs/FORMAT.md "Free space"). The
@@ -62,7 +62,8 @@ public sealed partial class FileStorage
     private void ReserveFreeSpace(long end, long transactionLength)
     {
         if (end > _fileLength) _fileLength = end;
-        if (transactionLength > SmallTransaction || _nextReservation == 0) return;
+        // A relaxed commit does not wait for an fsync, so zeros written ahead of it would save it nothing.
+        if (transactionLength > SmallTransaction || _nextReservation == 0 || _durability == Durability.Relaxed) return;
         if (_smallCommits < SmallCommitsBeforeReserving)
         {
             _smallCommits++;

@@ -197,6 +197,19 @@ public sealed class FileStorageFreeSpaceTests : IDisposable
     }
 
     [Fact]
+    public void ARelaxedWriterReservesNothingItsCommitsDoNotWaitForTheDisk()
+    {
+        using var writer = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
+        var oid = writer.NewOid();
+        long serial = 0;
+        for (var i = 0; i < ManyCommits; i++)
+        {
+            serial = Commit(writer, (oid, serial, i % 2 == 0 ? Make($"revision {i}") : Sized($"revision {i}", 100_000)));
+            Assert.Equal(writer.DataEnd, FileLength);
+        }
+    }
+
+    [Fact]
     public void WithoutReservingTheFileEndsAtItsLastTransactionAfterEveryCommit()
     {
         using var writer = FileStorage.Open(_path, new FileStorageOptions { ReserveFreeSpace = false });
