@@ -536,12 +536,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             var checkedOids = _checkedOids;
             checkedOids.Clear();
-            foreach (var obj in _read.Noted) CheckRead(transaction, obj, checkedOids);
+            foreach (var obj in _read.Noted) CheckRead(transaction, ours, obj, checkedOids);
             foreach (var run in _read.Loaded)
             {
                 for (var i = 0; i < run.Count; i++)
                 {
-                    if (_objects.TryGetValue(run.First + (ulong)i, out var obj)) CheckRead(transaction, obj, checkedOids);
+                    if (_objects.TryGetValue(run.First + (ulong)i, out var obj)) CheckRead(transaction, ours, obj, checkedOids);
                 }
             }
             // A set grown by one large transaction is not kept for all the small ones after it.
@@ -582,14 +582,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _records.Clear();
     }
 
-    /// <summary>Asks the storage to check at the vote that what this transaction read of <paramref name="obj"/> is still current.</summary>
-    private void CheckRead(IStorageTransaction transaction, PersistentObject obj, HashSet<ulong> checkedOids)
+    /// <summary>Asks the storage to check at the vote that what this transaction read of <paramref name="obj"/> is still current (<paramref name="ours"/>: the transaction, if one of our storages').</summary>
+    private void CheckRead(IStorageTransaction transaction, StorageTransactionBase? ours, PersistentObject obj, HashSet<ulong> checkedOids)
     {
         // Objects loaded in this transaction are in the read set whatever they are: skip those whose
         // reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads), and those
         // written, which the store checks.
         if (obj.State != PersistentState.UpToDate || obj.OwnerNumber != _number || !obj.ChecksReads || !checkedOids.Add(obj.ObjectOid.Value)) return;
-        if (transaction is StorageTransactionBase ours) ours.CheckCurrentAsOf(obj.ObjectOid, _snapshot);
+        if (ours is not null) ours.CheckCurrentAsOf(obj.ObjectOid, _snapshot);
         else transaction.CheckCurrent(obj.ObjectOid, SerialOf(obj));
     }
 

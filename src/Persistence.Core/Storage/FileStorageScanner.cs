@@ -31,7 +31,8 @@ internal sealed class FileStorageScanner : IDisposable
     public FileStorageScanner(SafeFileHandle file)
     {
         _file = file;
-        _buffer = ArrayPool<byte>.Shared.Rent(LargestReadSize);
+        // The first read is small, and the buffer grows with the reads (see Fill).
+        _buffer = ArrayPool<byte>.Shared.Rent(FirstReadSize);
     }
 
     /// <summary>Whether the scanner reads <paramref name="file"/>.</summary>
