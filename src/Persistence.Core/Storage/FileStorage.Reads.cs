@@ -20,8 +20,12 @@ namespace Persistence.Storage;
 // started the scan over with small reads (a pass over 100,000 persons after 2,000 updates: 9,748 read
 // calls; now about 2,100, most of them for the changed persons). A load of a record near the end of
 // the file takes it from the recent tail: the last few kilobytes of transactions this instance
-// appended or caught up with, kept as they went by. Any other load reads a small window. The records
-// returned are slices of a window, whose bytes are never written after they are read.
+// appended or caught up with, kept as they went by. Any other load reads the 4 KB page its record lies
+// in and keeps it in the page cache (FileStorageOptions.PageCacheBytes), so random loads across a file
+// that fits in it make about one read call per page rather than one per object (10,000 lookups of
+// persons in W5's 7.6 MB file: 2,200 read calls instead of 10,650, and the lookups about 10% faster);
+// a record that crosses into the next page is read alone. The records returned are slices of a window,
+// whose bytes are never written after they are read.
 //
 // The recent tail serves writers that commit side by side. After another process's commit, the objects
 // it changed are loaded again (a shared counter in every transaction), and a merge of a conflicting
@@ -52,6 +56,14 @@ public sealed partial class FileStorage
     // it was read for. With 2, random lookups (W5) grew windows a few of them had served by chance into
     // 64 KB blocks: 8.4 MB read instead of 5.9 MB for 10,000 lookups, and 10-15% slower.
     private const int ScanLoads = 16;
+
+    // The page cache (FileStorageOptions.PageCacheBytes): pages of PageSize bytes read by single loads,
+    // each in the slot its page number maps to (the number modulo the slot count, a power of two),
+    // replaced by the next page read that maps there. No lock: a slot is read and written whole, and
+    // its window is immutable. Null when off.
+    private const int PageShift = 12;
+    private const int PageSize = 1 << PageShift;
+    private readonly ReadWindow?[]? _pages;
 
     private long _loadReadCalls;
     private long _loadReadBytes;
@@ -129,6 +141,12 @@ public sealed partial class FileStorage
         if ((_blocks.Find(file, offset, needed) ?? _singles.Find(file, offset, needed)) is { } kept) return Used(kept);
         var tail = Volatile.Read(ref _recentTail);
         if (tail is not null && tail.Holds(file, offset, needed)) return tail;
+        // The page the bytes lie in, if they lie in one and there is a page cache.
+        var pageStart = Math.Max(offset & ~(long)(PageSize - 1), FileHeaderSize);
+        ref var pageSlot = ref _pages is { } pages && offset + needed <= (offset | (PageSize - 1)) + 1
+            ? ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]
+            : ref Unsafe.NullRef<ReadWindow?>();
+        if (!Unsafe.IsNullRef(ref pageSlot) && Volatile.Read(ref pageSlot) is { } page && page.Holds(file, offset, needed)) return Used(page);
         var size = LoadReadSize;
         var start = offset;
         // A scan goes on from the window the last load used, or from a window that served many loads
@@ -160,15 +178,27 @@ public sealed partial class FileStorage
         // see a header that claims to reach past it, which the caller then reports as damage.
         var before = (int)(offset - start);
         size = (int)Math.Max(Math.Min(Math.Max(size, before + needed), end - start), before + Math.Min(needed, LoadReadSize));
+        // A single load reads the whole of its page (up to the committed end), kept for the loads after.
+        var paged = !scan && !Unsafe.IsNullRef(ref pageSlot) && end > pageStart;
+        if (paged)
+        {
+            start = pageStart;
+            size = (int)Math.Max(Math.Min(PageSize - (pageStart & (PageSize - 1)), end - pageStart), offset + needed - pageStart);
+        }
         var bytes = new byte[size];
         Interlocked.Increment(ref _loadReadCalls);
         Interlocked.Add(ref _loadReadBytes, size);
         var read = ReadAt(file, start, bytes);
         var window = new ReadWindow(file, start, bytes, read);
         if (start + read > end) return window;
-        (scan ? _blocks : _singles).Keep(window);
+        if (paged) Volatile.Write(ref pageSlot, window);
+        else (scan ? _blocks : _singles).Keep(window);
         return Used(window);
     }
+
+    /// <summary>The slots of a page cache of at most <paramref name="bytes"/> (a power of two pages), or null for none.</summary>
+    private static ReadWindow?[]? NewPageTable(long bytes) =>
+        bytes < PageSize ? null : new ReadWindow?[1 << BitOperations.Log2((ulong)Math.Min(bytes / PageSize, 1 << 24))];
 
     /// <summary>Notes <paramref name="window"/> as the one the last load used, and returns it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -66,10 +66,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     // The end of the last transaction this instance appended (0: none yet).
     private long _appendedEnd;
 
-    private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability, bool reserveFreeSpace)
+    private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability, bool reserveFreeSpace, long pageCacheBytes)
     {
         FilePath = path;
         if (!reserveFreeSpace) _nextReservation = 0;
+        _pages = NewPageTable(pageCacheBytes);
         _file = file;
         _lockFile = lockFile;
         IsReadOnly = readOnly;
@@ -162,6 +163,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         var durability = options?.Durability ?? Durability.Durable;
         if (durability is not (Durability.Durable or Durability.Relaxed))
             throw new ArgumentOutOfRangeException(nameof(options), durability, "FileStorageOptions.Durability must be Durable or Relaxed.");
+        var pageCacheBytes = options?.PageCacheBytes ?? FileStorageOptions.DefaultPageCacheBytes;
+        if (pageCacheBytes < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), pageCacheBytes, "FileStorageOptions.PageCacheBytes must be 0 (no page cache) or more.");
         var fullPath = Path.GetFullPath(path);
         FileStorageLock? lockFile = null;
         SafeFileHandle? file = null;
@@ -169,7 +173,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         {
             lockFile = readOnly ? FileStorageLock.TryOpenForReading(fullPath) : FileStorageLock.OpenForWriting(fullPath);
             file = OpenDataFile(fullPath, readOnly);
-            return new FileStorage(fullPath, file, lockFile, readOnly, durability, options?.ReserveFreeSpace ?? true);
+            return new FileStorage(fullPath, file, lockFile, readOnly, durability, options?.ReserveFreeSpace ?? true, pageCacheBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -33,4 +33,17 @@ public sealed class FileStorageOptions
     /// <see cref="ReadOnly"/>.
     /// </summary>
     public bool ReserveFreeSpace { get; init; } = true;
+
+    /// <summary>The default of <see cref="PageCacheBytes"/>: 8 MiB.</summary>
+    public const long DefaultPageCacheBytes = 8L << 20;
+
+    /// <summary>
+    /// How many bytes of the data file, in 4 KiB pages, the storage keeps after loads that read them,
+    /// so that loads of other objects in the same pages make no read call: random lookups across a
+    /// file that fits make about one read call per page instead of one per object. Pages that a page
+    /// read later maps to the same place replace them; the cache fills only as loads read. Scans over
+    /// objects stored together read larger windows and do not go through it. Default
+    /// <see cref="DefaultPageCacheBytes"/> (8 MiB); rounded down to a power of two pages; 0 turns it off.
+    /// </summary>
+    public long PageCacheBytes { get; init; } = DefaultPageCacheBytes;
 }

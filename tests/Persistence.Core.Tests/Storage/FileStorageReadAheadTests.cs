@@ -66,23 +66,99 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
-    public void RandomLoadsReadSmallWindowsEvenWhereSomeFallNearEachOther()
+    public void RandomLoadsReadOnePageEachAndLoadsInPagesReadBeforeMakeNoReadCall()
     {
-        Oid[] oids;
-        using (var writer = FileStorage.Open(_path))
-        {
-            oids = [.. Enumerable.Range(0, 3_000).Select(_ => writer.NewOid())];
-            Commit(writer, [.. oids.Select((oid, i) => (oid, 0L, Make($"record {i}".PadRight(100, '.'))))]);
-        }
+        var oids = WriteRecords(3_000);
         using var storage = FileStorage.Open(_path);
         var random = new Random(11);
         for (var n = 0; n < 2_000; n++)
         {
             var i = random.Next(oids.Length);
-            Assert.Equal($"record {i}".PadRight(100, '.'), Text(storage.Load(oids[i])));
+            Assert.Equal(Padded(i), Text(storage.Load(oids[i])));
         }
-        // Windows that a few loads hit by chance are no scan: growing them read 64 KB for single records.
+        // About 100 pages of 4 KB hold the 3,000 records (400 KB): after the first loads most loads
+        // find their page read already (a record across two pages is read alone). Windows that a few
+        // loads hit by chance are no scan: growing them read 64 KB for single records (128 MB here).
+        Assert.InRange(storage.LoadReadCalls, 1, 400);
+        Assert.InRange(storage.LoadReadBytes, 1, 2 << 20);
+    }
+
+    [Fact]
+    public void WithoutAPageCacheEachRandomLoadReadsASmallWindow()
+    {
+        var oids = WriteRecords(3_000);
+        using var storage = FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = 0 });
+        var random = new Random(11);
+        for (var n = 0; n < 2_000; n++)
+        {
+            var i = random.Next(oids.Length);
+            Assert.Equal(Padded(i), Text(storage.Load(oids[i])));
+        }
+        Assert.InRange(storage.LoadReadCalls, 1_000, 2_000);
         Assert.InRange(storage.LoadReadBytes, 1, storage.LoadReadCalls * 1024);
+    }
+
+    [Fact]
+    public void APageCacheSmallerThanTheFileReplacesPagesAndStillReadsEveryRecordAsCommitted()
+    {
+        var oids = WriteRecords(3_000);
+        // Two pages for about 100: nearly every load maps to a slot that holds another page.
+        using var small = FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = 2 * 4096 + 100 });
+        using var large = FileStorage.Open(_path);
+        var random = new Random(12);
+        for (var n = 0; n < 2_000; n++)
+        {
+            var i = random.Next(oids.Length);
+            Assert.Equal(Padded(i), Text(small.Load(oids[i])));
+            Assert.Equal(Padded(i), Text(large.Load(oids[i])));
+        }
+        Assert.True(small.LoadReadCalls > large.LoadReadCalls, $"{small.LoadReadCalls} read calls with two pages, {large.LoadReadCalls} with the default cache");
+    }
+
+    [Fact]
+    public void ANegativePageCacheSizeIsRefused()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = -1 }));
+        Assert.Contains("PageCacheBytes", error.Message);
+    }
+
+    [Fact]
+    public void APageReadWhileItWasTheLastIsReadAgainForWhatOthersAppendedIntoIt()
+    {
+        using var writer = FileStorage.Open(_path);
+        var oids = Enumerable.Range(0, 201).Select(_ => writer.NewOid()).ToArray();
+        // Small commits first, after which the writer keeps free space (zeros) after its transactions.
+        var other = writer.NewOid();
+        for (long i = 0, serial = 0; i < 20; i++) serial = Commit(writer, (other, serial, Make($"other {i}")));
+        var t1 = Commit(writer, (oids[0], 0, Make("first")));
+        Assert.True(new FileInfo(_path).Length > writer.DataEnd, "free space is reserved");
+        string Value(int i) => $"new {i} " + new string('n', 140);
+        using var reader = FileStorage.Open(_path);
+        // Loaded from the page the file ends in (nothing caught up: no recent tail holds it): the page
+        // is read up to the end, and kept.
+        Assert.Equal("first", Text(reader.Load(oids[0])));
+        // New objects, then a new revision, appended into the rest of that page and beyond: 30 KB, more
+        // than the reader's catch-up keeps as its recent tail, so its loads read the file.
+        for (var k = 0; k < 10; k++)
+            Commit(writer, [.. Enumerable.Range(1 + (k * 20), 20).Select(i => (oids[i], 0L, Make(Value(i))))]);
+        var t3 = Commit(writer, (oids[0], t1, Make("first, changed")));
+        reader.Poll(t1);
+        var readCalls = reader.LoadReadCalls;
+        for (var i = 1; i < oids.Length; i++) Assert.Equal(Value(i), Text(reader.Load(oids[i])));
+        Assert.Equal("first, changed", Text(reader.Load(oids[0])));
+        Assert.Equal("first", Text(reader.LoadBefore(oids[0], t3)));
+        Assert.True(reader.LoadReadCalls > readCalls, "the loads read the file");
+    }
+
+    private static string Padded(int i) => $"record {i}".PadRight(100, '.');
+
+    /// <summary>Commits <paramref name="count"/> records of 100 characters in one transaction and returns their oids.</summary>
+    private Oid[] WriteRecords(int count)
+    {
+        using var writer = FileStorage.Open(_path);
+        Oid[] oids = [.. Enumerable.Range(0, count).Select(_ => writer.NewOid())];
+        Commit(writer, [.. oids.Select((oid, i) => (oid, 0L, Make(Padded(i))))]);
+        return oids;
     }
 
     [Fact]
