@@ -274,6 +274,7 @@ public sealed partial class FileStorage
                     _file = packer.Target;
                     _index.ReplaceWith(packer.Index);
                     _revisionTids.Clear();
+                    ForgetPages();
                     Volatile.Write(ref _end, packer.End);
                     // The pack wrote the new file to its end: nothing follows the data yet.
                     _freeSpaceChecked = true;

@@ -198,6 +198,19 @@ public sealed partial class FileStorage
         return Used(window);
     }
 
+    /// <summary>How many pages the page cache holds (for tests).</summary>
+    internal int PagesHeld => _pages?.Count(page => page is not null) ?? 0;
+
+    /// <summary>
+    /// Lets go of the pages of a file this instance no longer reads (a pack switched files): they could
+    /// serve no load, and would hold up to the cache's size until replaced. A load racing this keeps
+    /// what it found, which speaks of the old file and so matches no later load.
+    /// </summary>
+    private void ForgetPages()
+    {
+        if (_pages is { } pages) Array.Clear(pages);
+    }
+
     /// <summary>The slots of a page cache of at most <paramref name="bytes"/> (a power of two pages), or null for none.</summary>
     private static ReadWindow?[]? NewPageTable(long bytes) =>
         bytes < PageSize ? null : new ReadWindow?[1 << BitOperations.Log2((ulong)Math.Min(bytes / PageSize, 1 << 24))];

@@ -150,6 +150,7 @@ public sealed partial class FileStorage
                     _file = file;
                     _index.ReplaceWith(index);
                     _revisionTids.Clear();
+                    ForgetPages();
                     Volatile.Write(ref _end, position);
                     _freeSpaceChecked = false;
                     _fileLength = 0;

@@ -41,6 +41,32 @@ public sealed class FileStoragePackTests : IDisposable
     private long FileLength => new FileInfo(_path).Length;
 
     [Fact]
+    public void APackLetsGoOfThePagesOfTheOldFileInThePackerAndInTheProcessesThatSwitch()
+    {
+        Graph g;
+        using (var writer = FileStorage.Open(_path)) g = Build(writer);
+        using var packer = FileStorage.Open(_path);
+        using var reader = FileStorage.Open(_path);
+        foreach (var storage in new[] { packer, reader })
+        {
+            Assert.Equal("a2", Text(storage.Load(g.A)));
+            Assert.Equal("b", Text(storage.Load(g.B)));
+            Assert.True(storage.PagesHeld > 0, "single loads keep their pages");
+        }
+
+        packer.Pack();
+        Assert.Equal(0, packer.PagesHeld);
+        reader.Poll(reader.LastTid);
+        Assert.Equal(0, reader.PagesHeld);
+        foreach (var storage in new[] { packer, reader })
+        {
+            Assert.Equal("a2", Text(storage.Load(g.A)));
+            Assert.Equal("b", Text(storage.Load(g.B)));
+            Assert.Null(storage.Load(g.C));
+        }
+    }
+
+    [Fact]
     public void PackKeepsTheCurrentRevisionsOfWhatIsReachableAndDropsTheRest()
     {
         using var storage = FileStorage.Open(_path);
