@@ -19,15 +19,13 @@ namespace Persistence.Storage;
 // elsewhere, and it goes on near a window that served it before. With one window, each interruption
 // started the scan over with small reads (a pass over 100,000 persons after 2,000 updates: 9,748 read
 // calls; with several windows about 2,100, most of them for the changed persons, which the page cache
-// below brings to 244). A load of a record near the end of
-// the file takes it from the recent tail: the last few kilobytes of transactions this instance
-// appended or caught up with, kept as they went by. Any other load reads the 4 KB page its record lies
-// in and keeps it in the page cache (FileStorageOptions.PageCacheBytes), so random loads across a file
-// that fits in it make about one read call per page rather than one per object (10,000 lookups of
-// persons in W5's 7.6 MB file: 2,200 read calls instead of 10,650; a pass over that file after W2's
-// updates, whose changed persons are single loads: 244 instead of 2,123); a record that crosses into
-// the next page is read alone. The records returned are slices of a window,
-// whose bytes are never written after they are read.
+// below brings to 244). A load of a record near the end of the file takes it from the recent tail: the
+// last few kilobytes of transactions this instance appended or caught up with, kept as they went by.
+// Any other load reads the 4 KB page its record lies in and keeps it in the page cache
+// (FileStorageOptions.PageCacheBytes), so random loads across a file that fits in it make about one
+// read call per page rather than one per object (10,000 lookups of persons in W5's 7.6 MB file: 2,200
+// read calls instead of 10,650); a record that crosses into the next page is read alone. The records
+// returned are slices of a window, whose bytes are never written after they are read.
 //
 // The recent tail serves writers that commit side by side. After another process's commit, the objects
 // it changed are loaded again (a shared counter in every transaction), and a merge of a conflicting
@@ -203,8 +201,8 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// Lets go of the pages of a file this instance no longer reads (a pack switched files): they could
-    /// serve no load, and would hold up to the cache's size until replaced. A load racing this keeps
-    /// what it found, which speaks of the old file and so matches no later load.
+    /// serve no load, and would hold up to the cache's size until replaced. A load of the old file
+    /// racing this may put one of its pages back, which matches no later load and is replaced in turn.
     /// </summary>
     private void ForgetPages()
     {
