@@ -116,6 +116,26 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
+    public void ThreadsLoadingAtRandomThroughASmallPageCacheEachReadWhatWasCommitted()
+    {
+        var oids = WriteRecords(3_000);
+        // Four pages for about 100, shared by four threads: pages are replaced while other threads read them.
+        using var storage = FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = 4 * 4096 });
+        var wrong = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, thread =>
+        {
+            var random = new Random(100 + thread);
+            for (var n = 0; n < 3_000; n++)
+            {
+                var i = random.Next(oids.Length);
+                if (Text(storage.Load(oids[i])) != Padded(i)) Interlocked.Increment(ref wrong);
+            }
+        });
+        Assert.Equal(0, wrong);
+        Assert.InRange(storage.PagesHeld, 1, 4);
+    }
+
+    [Fact]
     public void ANegativePageCacheSizeIsRefused()
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = -1 }));
