@@ -80,7 +80,7 @@ public sealed class Database : IDisposable
     public static Database Open(string path, DatabaseOptions? options = null)
     {
         options ??= new DatabaseOptions();
-        var storage = FileStorage.Open(path, new FileStorageOptions { ReadOnly = options.ReadOnly, Durability = options.Durability });
+        var storage = FileStorage.Open(path, new FileStorageOptions { ReadOnly = options.ReadOnly, Durability = options.Durability, PageCacheBytes = options.PageCacheBytes });
         return new Database(storage, options, ownsStorage: true);
     }
 

@@ -45,4 +45,12 @@ public sealed class DatabaseOptions
     /// <see cref="Storage.FileStorageOptions.Durability"/>).
     /// </summary>
     public Storage.Durability Durability { get; init; } = Storage.Durability.Durable;
+
+    /// <summary>
+    /// For a database in a file (<see cref="Database.Open(string, DatabaseOptions?)"/>): how many bytes
+    /// of the file, in 4 KiB pages, are kept after loads that read them, so that loads of other objects
+    /// in those pages make no read call (see <see cref="Storage.FileStorageOptions.PageCacheBytes"/>).
+    /// Default 8 MiB; 0 turns it off.
+    /// </summary>
+    public long PageCacheBytes { get; init; } = Storage.FileStorageOptions.DefaultPageCacheBytes;
 }

@@ -182,4 +182,34 @@ public class ConnectionTests
         node.Label = "changed";
         Assert.Throws<StorageLockedException>(connection.Commit);
     }
+
+    [Fact]
+    public void The_page_cache_size_of_a_database_in_a_file_reaches_its_storage()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("pages.db");
+        Oid[] oids;
+        using (var db = Database.Open(path, TestDatabase.Cold()))
+        using (var writer = db.OpenConnection())
+        {
+            var nodes = Enumerable.Range(0, 300).Select(i => new Node { Label = $"node {i}" }).ToList();
+            for (var i = 0; i < nodes.Count; i++) writer.Root[$"n{i}"] = nodes[i];
+            writer.Commit();
+            oids = [.. nodes.Select(node => node.PersistentOid)];
+        }
+        foreach (var pageCacheBytes in new long[] { 0, 1 << 20 })
+        {
+            using var db = Database.Open(path, new DatabaseOptions { PageCacheBytes = pageCacheBytes });
+            using var connection = db.OpenConnection();
+            var random = new Random(3);
+            for (var n = 0; n < 200; n++)
+            {
+                var i = random.Next(oids.Length);
+                Assert.Equal($"node {i}", ((Node)connection.Get(oids[i])).Label);
+            }
+            var storage = (Persistence.Storage.FileStorage)db.Storage;
+            if (pageCacheBytes == 0) Assert.Equal(0, storage.PagesHeld);
+            else Assert.True(storage.PagesHeld > 0, "loads kept their pages");
+        }
+    }
 }
