@@ -545,7 +545,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 }
             }
             // A set grown by one large transaction is not kept for all the small ones after it.
-            if (checkedOids.Count > 4096) _checkedOids = [];
+            ReusedSet.DropIfLarge(ref _checkedOids);
         }
         if (ours is not null) ours.Vote(_mergeWhileVoting);
         else transaction.Vote();

@@ -232,7 +232,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             }
             var changed = new Oid[oids.Count];
             oids.CopyTo(changed);
-            if (oids.Count > 4096) _polledOids = [];
+            ReusedSet.DropIfLarge(ref _polledOids);
             return new StorageChanges(_lastTid, changed);
         }
     }
