@@ -141,9 +141,10 @@ public sealed partial class FileStorage
         if ((_blocks.Find(file, offset, needed) ?? _singles.Find(file, offset, needed)) is { } kept) return Used(kept);
         var tail = Volatile.Read(ref _recentTail);
         if (tail is not null && tail.Holds(file, offset, needed)) return tail;
-        // The page the bytes lie in, if they lie in one and there is a page cache.
+        // The page the bytes lie in, if they lie in one and there is a page cache (the first page starts after the file header).
         var pageStart = Math.Max(offset & ~(long)(PageSize - 1), FileHeaderSize);
-        ref var pageSlot = ref _pages is { } pages && offset + needed <= (offset | (PageSize - 1)) + 1
+        var pageEnd = (offset | (PageSize - 1)) + 1;
+        ref var pageSlot = ref _pages is { } pages && offset + needed <= pageEnd
             ? ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]
             : ref Unsafe.NullRef<ReadWindow?>();
         if (!Unsafe.IsNullRef(ref pageSlot) && Volatile.Read(ref pageSlot) is { } page && page.Holds(file, offset, needed)) return Used(page);
@@ -175,15 +176,18 @@ public sealed partial class FileStorage
             else size = (int)(aligned + (2 * size) - offset);
         }
         // Read no further than the committed end (what lies after it may still be written), except to
-        // see a header that claims to reach past it, which the caller then reports as damage.
-        var before = (int)(offset - start);
-        size = (int)Math.Max(Math.Min(Math.Max(size, before + needed), end - start), before + Math.Min(needed, LoadReadSize));
-        // A single load reads the whole of its page (up to the committed end), kept for the loads after.
+        // see a header that claims to reach past it, which the caller then reports as damage. A single
+        // load reads the whole of its page that far, kept for the loads after.
         var paged = !scan && !Unsafe.IsNullRef(ref pageSlot) && end > pageStart;
         if (paged)
         {
             start = pageStart;
-            size = (int)Math.Max(Math.Min(PageSize - (pageStart & (PageSize - 1)), end - pageStart), offset + needed - pageStart);
+            size = (int)Math.Max(Math.Min(pageEnd, end) - start, offset + needed - start);
+        }
+        else
+        {
+            var before = (int)(offset - start);
+            size = (int)Math.Max(Math.Min(Math.Max(size, before + needed), end - start), before + Math.Min(needed, LoadReadSize));
         }
         var bytes = new byte[size];
         Interlocked.Increment(ref _loadReadCalls);

@@ -165,7 +165,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             throw new ArgumentOutOfRangeException(nameof(options), durability, "FileStorageOptions.Durability must be Durable or Relaxed.");
         var pageCacheBytes = options?.PageCacheBytes ?? FileStorageOptions.DefaultPageCacheBytes;
         if (pageCacheBytes < 0)
-            throw new ArgumentOutOfRangeException(nameof(options), pageCacheBytes, "FileStorageOptions.PageCacheBytes must be 0 (no page cache) or more.");
+            throw new ArgumentOutOfRangeException(nameof(options), pageCacheBytes, "PageCacheBytes (of FileStorageOptions or DatabaseOptions) must be 0 (no page cache) or more.");
         var fullPath = Path.GetFullPath(path);
         FileStorageLock? lockFile = null;
         SafeFileHandle? file = null;
