@@ -69,6 +69,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     }
 
     /// <summary>The value of entry <paramref name="index"/> (the bucket is loaded and has values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TValue ValueAt(int index)
     {
         if (_pending is not null && !_pending[index].Oid.IsNull) Resolve(index);

@@ -409,7 +409,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // first use: in a new process the runtime promotes methods to optimized code only once no method
     // has been compiled for 100 ms, so a first pass over many objects otherwise runs unoptimized code
     // from start to end (W3: 100,000 persons in 175-207 ms that way, 115-130 ms now). The methods that
-    // are small enough to be inlined are left to the runtime, which inlines them into these.
+    // are small enough to be inlined are left to the runtime, which inlines them into these, or marked
+    // to be inlined where it would not (a setter that can throw, the check for ghosts to recall): one
+    // left out runs unoptimized code on every load until the runtime promotes it.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Activate(PersistentObject obj)
@@ -805,10 +807,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     /// <summary>A ghost <see cref="SweepGhosts"/> let go of that is still alive, back in the identity map.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryRecallGhost(ulong oid, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PersistentObject? obj)
     {
         obj = null;
-        if (_weakGhosts is not { Count: > 0 } weak || !weak.Remove(oid, out var handle)) return false;
+        return _weakGhosts is { Count: > 0 } && RecallGhost(oid, out obj);
+    }
+
+    private bool RecallGhost(ulong oid, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PersistentObject? obj)
+    {
+        obj = null;
+        if (!_weakGhosts!.Remove(oid, out var handle)) return false;
         obj = (PersistentObject?)handle.Target;
         handle.Free();
         if (obj is null) return false;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Persistence;
@@ -26,6 +27,7 @@ internal sealed class ReadSet
     public void Add(PersistentObject obj) => _noted.Add(obj);
 
     /// <summary>Notes an object this transaction loaded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddLoaded(ulong oid)
     {
         var runs = CollectionsMarshal.AsSpan(_loaded);

@@ -32,13 +32,16 @@ public abstract class PersistentObject
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => new(_identity & LargestOid);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         set
         {
-            if (value.Value > LargestOid)
-                throw new PersistenceException($"{value} is beyond the largest oid an object can have ({LargestOid}); the database was written by another program, or is damaged.");
+            if (value.Value > LargestOid) throw OidTooLarge(value);
             _identity = (_identity & ~LargestOid) | value.Value;
         }
     }
+
+    private static PersistenceException OidTooLarge(Oid oid) =>
+        new($"{oid} is beyond the largest oid an object can have ({LargestOid}); the database was written by another program, or is damaged.");
 
     /// <summary>The number of the object's connection: 0 while it is new, <see cref="ConnectionNumbers.Released"/> once its connection was let go of.</summary>
     internal int OwnerNumber

@@ -220,6 +220,7 @@ public ref struct RecordReader
     }
 
     /// <summary>Reads a reference to a persistent object: null, an object already loaded, or a ghost.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public T? ReadReference<T>() where T : PersistentObject?
     {
         var reference = ReadObjectReference();
@@ -230,6 +231,7 @@ public ref struct RecordReader
     }
 
     /// <summary>The object <paramref name="reference"/> (not null) stands for, through <paramref name="resolver"/>, checked to be a <typeparamref name="T"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static T Resolve<T>(IReferenceResolver resolver, ObjectReference reference) where T : PersistentObject?
     {
         var target = resolver.Materialize(reference);

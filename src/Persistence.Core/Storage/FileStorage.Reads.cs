@@ -189,7 +189,8 @@ public sealed partial class FileStorage
             var before = (int)(offset - start);
             size = (int)Math.Max(Math.Min(Math.Max(size, before + needed), end - start), before + Math.Min(needed, LoadReadSize));
         }
-        var bytes = new byte[size];
+        // Not cleared: the read fills it, and only what it read is used (ReadWindow.Read).
+        var bytes = GC.AllocateUninitializedArray<byte>(size);
         Interlocked.Increment(ref _loadReadCalls);
         Interlocked.Add(ref _loadReadBytes, size);
         var read = ReadAt(file, start, bytes);

@@ -264,6 +264,7 @@ public sealed partial class FileStorage
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
     {
         var total = 0;

@@ -579,17 +579,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
     }
 
-    private int ReadAt(long offset, Span<byte> into)
-    {
-        var total = 0;
-        while (total < into.Length)
-        {
-            var read = RandomAccess.Read(_file, into[total..], offset + total);
-            if (read == 0) break;
-            total += read;
-        }
-        return total;
-    }
+    private int ReadAt(long offset, Span<byte> into) => ReadAt(_file, offset, into);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
