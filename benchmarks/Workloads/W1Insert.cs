@@ -29,7 +29,11 @@ internal static class W1Insert
         state.Record(ObjectsPerSecond, side, rate);
         state.Record(FileMegabytes, side, all / 1e6);
         state.Record(DataFileMegabytes, side, data / 1e6);
-        state.Progress($"W1 {side.Name()}: {rate:N0} objects/s, {all / 1e6:F1} MB ({data / 1e6:F1} MB data file)");
+        // Once a run, beside our side: the floor under the W1 target on this machine.
+        var floor = side == Side.Persistence && state.Reports("W1") ? W1Floor.Measure(state.SideDirectory(side), state.Data) : (double?)null;
+        if (floor is { } f) state.Record(W1Floor.ObjectsPerSecond, side, f);
+        state.Progress($"W1 {side.Name()}: {rate:N0} objects/s, {all / 1e6:F1} MB ({data / 1e6:F1} MB data file)"
+            + (floor is { } g ? $"; plain objects written and flushed (the floor): {g:N0} objects/s" : ""));
     }
 
     /// <summary>Creates the database at <paramref name="path"/> with every person of <paramref name="data"/>; returns the time taken.</summary>
