@@ -271,8 +271,12 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         {
             _values = BTreeTypes<TKey, TValue>.ReadValues(ref reader, 1, out values);
         }
-        if (values != _count) throw new FormatException($"A record is damaged: a BTree bucket holds {_count} keys and {values} values.");
+        if (values != _count) throw ValuesMismatch(_count, values);
     }
+
+    // Built apart from ReadState, which is compiled optimized on first use.
+    private static FormatException ValuesMismatch(int keys, int values) =>
+        new($"A record is damaged: a BTree bucket holds {keys} keys and {values} values.");
 
     protected internal override void ClearState()
     {

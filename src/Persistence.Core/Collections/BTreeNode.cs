@@ -175,8 +175,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         _removed = reader.ReadBoolean();
         _keys = BTreeTypes<TKey, TValue>.ReadKeys(ref reader, 1, 1, out var separators);
         var count = reader.ReadCount(1);
-        if (count != separators + 1 && !(count == 0 && separators == 0))
-            throw new FormatException($"A record is damaged: a BTree node has {count} children and {separators} separators.");
+        if (count != separators + 1 && !(count == 0 && separators == 0)) throw ChildrenMismatch(count, separators);
         var children = new PersistentObject[count + 1];
         for (var i = 0; i < count; i++)
         {
@@ -188,6 +187,10 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         _children = children;
         _count = count;
     }
+
+    // Built apart from ReadState, which is compiled optimized on first use.
+    private static FormatException ChildrenMismatch(int count, int separators) =>
+        new($"A record is damaged: a BTree node has {count} children and {separators} separators.");
 
     protected internal override void ClearState()
     {

@@ -417,16 +417,27 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private void Activate(PersistentObject obj)
     {
         var record = _database.LoadBefore(obj.ObjectOid, _snapshot + 1);
-        if (record is null)
-        {
-            if (_storage.Load(obj.ObjectOid) is not null)
-                throw new ReadConflictException(
-                    $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry.",
-                    obj.ObjectOid);
-            throw new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj.ObjectOid);
-        }
+        if (record is null) throw NoRevisionForSnapshot(obj);
         Load(obj, record.Value);
     }
+
+    // The errors of the load path, built in methods of their own: a message with values in it is much
+    // code to compile, and the methods that would build them are compiled optimized on first use.
+
+    /// <summary>Why no revision of <paramref name="obj"/> is there for this snapshot: packed away since, or never stored.</summary>
+    private PersistenceException NoRevisionForSnapshot(PersistentObject obj) =>
+        _storage.Load(obj.ObjectOid) is not null
+            ? new ReadConflictException(
+                $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry.",
+                obj.ObjectOid)
+            : new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj.ObjectOid);
+
+    private static SchemaMismatchException StoredAsAnotherClass(PersistentObject obj, ReadBinding binding) => new(
+        $"{obj.ObjectOid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
+        binding.StoredName);
+
+    private static FormatException BytesAfterLastField(PersistentObject obj, int remaining) =>
+        new($"A record of '{obj.PersistentType.Name}' has {remaining} bytes after its last field.");
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Load(PersistentObject obj, StoredRecord record)
@@ -447,10 +458,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             var state = RecordFormat.State(span, out var typeId, out var schemaVersion);
             var binding = _catalog.BindForRead(typeId, schemaVersion);
-            if (binding.Type != obj.PersistentType)
-                throw new SchemaMismatchException(
-                    $"{obj.ObjectOid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
-                    binding.StoredName);
+            if (binding.Type != obj.PersistentType) throw StoredAsAnotherClass(obj, binding);
             if (binding.IsCurrent) Read(obj, state);
             else Read(obj, SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName));
         }
@@ -471,8 +479,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         var reader = new RecordReader(state, this);
         obj.ReadState(ref reader);
-        if (reader.Remaining != 0)
-            throw new FormatException($"A record of '{obj.PersistentType.Name}' has {reader.Remaining} bytes after its last field.");
+        if (reader.Remaining != 0) throw BytesAfterLastField(obj, reader.Remaining);
     }
 
     /// <summary>A copy of a stored revision that belongs to no connection (for conflict resolution).</summary>

@@ -107,8 +107,7 @@ internal sealed class ObjectTable
         }
         ref var page = ref _pages[i];
         var bit = 1UL << (int)(oid & (PageOids - 1));
-        if ((page.Mask & bit) != 0)
-            throw new ArgumentException($"The connection already holds an object with {obj.ObjectOid}.", nameof(oid));
+        if ((page.Mask & bit) != 0) throw AlreadyHeld(obj);
         var count = BitOperations.PopCount(page.Mask);
         var at = BitOperations.PopCount(page.Mask & (bit - 1));
         var objects = page.Objects;
@@ -133,6 +132,10 @@ internal sealed class ObjectTable
         page.Mask |= bit;
         _count++;
     }
+
+    // Built apart from Add, which is compiled optimized on first use.
+    private static ArgumentException AlreadyHeld(PersistentObject obj) =>
+        new($"The connection already holds an object with {obj.ObjectOid}.", "oid");
 
     /// <summary>Removes the object with <paramref name="oid"/>; false if there is none.</summary>
     public bool Remove(ulong oid)

@@ -109,7 +109,7 @@ internal static class PackedIntegers
             if (!BitConverter.IsLittleEndian) ReverseEach(elements, Unsafe.SizeOf<T>());
             return items;
         }
-        if (mode != DeltaMode) throw reader.DamagedError($"a packed array in mode {mode}");
+        if (mode != DeltaMode) throw BadMode(ref reader, mode);
         var source = reader.Unread;
         var position = 0;
         long previous = 0;
@@ -117,11 +117,16 @@ internal static class PackedIntegers
         {
             if (!VarInt.TryRead(source, ref position, out var difference)) throw BadDifference(ref reader);
             previous += VarInt.UnZigZag(difference);
-            if (!TryFrom(previous, out into[i])) throw reader.DamagedError($"a packed array of {typeof(T).Name} holding {previous}");
+            if (!TryFrom(previous, out into[i])) throw OutOfRange<T>(ref reader, previous);
         }
         reader.Skip(position);
         return items;
     }
+
+    // Read's errors, built apart from it (it is compiled optimized on first use).
+    private static FormatException BadMode(ref RecordReader reader, byte mode) => reader.DamagedError($"a packed array in mode {mode}");
+
+    private static FormatException OutOfRange<T>(ref RecordReader reader, long value) => reader.DamagedError($"a packed array of {typeof(T).Name} holding {value}");
 
     /// <summary>Moves the reader past a packed array of elements <paramref name="elementSize"/> bytes wide.</summary>
     public static void Skip(ref RecordReader reader, int elementSize)
@@ -134,7 +139,7 @@ internal static class PackedIntegers
             reader.Skip(PlainLength(ref reader, count, elementSize));
             return;
         }
-        if (mode != DeltaMode) throw reader.DamagedError($"a packed array in mode {mode}");
+        if (mode != DeltaMode) throw BadMode(ref reader, mode);
         var source = reader.Unread;
         var position = 0;
         for (var i = 0; i < count; i++)
@@ -148,9 +153,12 @@ internal static class PackedIntegers
     private static int PlainLength(ref RecordReader reader, int count, int elementSize)
     {
         var length = (long)count * elementSize;
-        if (length > reader.Remaining) throw reader.DamagedError($"a packed array of {count} elements of {elementSize} bytes with {reader.Remaining} bytes left");
+        if (length > reader.Remaining) throw TooLong(ref reader, count, elementSize);
         return (int)length;
     }
+
+    private static FormatException TooLong(ref RecordReader reader, int count, int elementSize) =>
+        reader.DamagedError($"a packed array of {count} elements of {elementSize} bytes with {reader.Remaining} bytes left");
 
     /// <summary>Reads a packed array of <paramref name="elementCode"/> integers as their 64-bit values (the schema converter's form).</summary>
     public static long[]? ReadInt64s(ref RecordReader reader, string elementCode) => elementCode switch
@@ -206,7 +214,7 @@ internal static class PackedIntegers
         if (typeof(T) == typeof(ushort)) return Unsafe.As<T, ushort>(ref item);
         if (typeof(T) == typeof(sbyte)) return Unsafe.As<T, sbyte>(ref item);
         if (typeof(T) == typeof(byte)) return Unsafe.As<T, byte>(ref item);
-        throw new NotSupportedException($"Arrays of {typeof(T).Name} cannot be packed: only the integer types can.");
+        throw NotPackable<T>();
     }
 
     /// <summary>The inverse of <see cref="ToInt64"/>: false if <paramref name="value"/> is out of the type's range.</summary>
@@ -222,8 +230,11 @@ internal static class PackedIntegers
         if (typeof(T) == typeof(ushort)) return value == (Unsafe.As<T, ushort>(ref item) = (ushort)value);
         if (typeof(T) == typeof(sbyte)) return value == (Unsafe.As<T, sbyte>(ref item) = (sbyte)value);
         if (typeof(T) == typeof(byte)) return value == (Unsafe.As<T, byte>(ref item) = (byte)value);
-        throw new NotSupportedException($"Arrays of {typeof(T).Name} cannot be packed: only the integer types can.");
+        throw NotPackable<T>();
     }
+
+    // Built apart from the two above, which are inlined into the loops that read and write packed arrays.
+    private static NotSupportedException NotPackable<T>() => new($"Arrays of {typeof(T).Name} cannot be packed: only the integer types can.");
 
     /// <summary>Turns each <paramref name="size"/>-byte element of <paramref name="bytes"/> between little-endian and the machine's order.</summary>
     private static void ReverseEach(Span<byte> bytes, int size)

@@ -135,8 +135,7 @@ public static class RecordFormat
     private static string? TryParse(ReadOnlySpan<byte> record, out Layout layout)
     {
         layout = default;
-        if (record.Length < MinimumSize)
-            return $"A record is at least {MinimumSize} bytes; this one has {record.Length}.";
+        if (record.Length < MinimumSize) return TooShort(record.Length);
         var position = 0;
         if (!VarInt.TryRead(record, ref position, out var typeId) || typeId > uint.MaxValue)
             return "A record's type id is cut short or larger than 32 bits.";
@@ -153,11 +152,16 @@ public static class RecordFormat
             length |= (ulong)(b & 0x7F) << shift;
             if (b < 0x80) break;
         }
-        if (length > (ulong)(end - position))
-            return $"A record's reference list of {length} bytes does not fit in its {record.Length} bytes.";
+        if (length > (ulong)(end - position)) return ReferencesDoNotFit(length, record.Length);
         layout = new Layout((uint)typeId, (ushort)version, position, end - (int)length, end);
         return null;
     }
+
+    // TryParse's messages, built apart from it (it is compiled optimized on first use).
+    private static string TooShort(int length) => $"A record is at least {MinimumSize} bytes; this one has {length}.";
+
+    private static string ReferencesDoNotFit(ulong length, int recordLength) =>
+        $"A record's reference list of {length} bytes does not fit in its {recordLength} bytes.";
 
     private readonly record struct Layout(uint TypeId, ushort SchemaVersion, int StateStart, int StateEnd, int ReferencesEnd);
 

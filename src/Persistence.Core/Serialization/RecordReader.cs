@@ -206,9 +206,12 @@ public ref struct RecordReader
         var oid = ReadVarInt();
         if (oid == 0) return default;
         var typeId = ReadVarInt();
-        if (typeId > uint.MaxValue) throw Damaged($"a reference to {new Oid(oid)} with type id {typeId}");
+        if (typeId > uint.MaxValue) throw BadTypeId(oid, typeId);
         return new ObjectReference(new Oid(oid), (uint)typeId);
     }
+
+    // Built apart from ReadObjectReference, which is compiled optimized on first use.
+    private readonly FormatException BadTypeId(ulong oid, ulong typeId) => Damaged($"a reference to {new Oid(oid)} with type id {typeId}");
 
     /// <summary>Reads an unsigned integer written in 1 to 10 bytes (<see cref="VarInt"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -111,15 +111,10 @@ internal sealed class SchemaCatalog
             {
                 // Written by a newer catalog than ours (another connection or process added it).
                 Reload();
-                if (!_byId.TryGetValue(typeId, out entry))
-                    throw new FormatException($"A record names type id {typeId}, which the schema catalog does not know.");
-                if (version >= entry.Versions.Count)
-                    throw new FormatException($"A record of '{entry.Name}' names schema version {version}, which the schema catalog does not know.");
+                if (!_byId.TryGetValue(typeId, out entry)) throw UnknownTypeId(typeId);
+                if (version >= entry.Versions.Count) throw UnknownVersion(entry, version);
             }
-            var type = entry.Resolved ??= PersistentTypes.Find(entry.Name)
-                ?? throw new SchemaMismatchException(
-                    $"The database holds objects of class '{entry.Name}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{entry.Name}\")] on the class it became.",
-                    entry.Name);
+            var type = entry.Resolved ??= PersistentTypes.Find(entry.Name) ?? throw UnknownClass(entry);
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
             _readBindings[key] = binding;
@@ -127,6 +122,18 @@ internal sealed class SchemaCatalog
             return binding;
         }
     }
+
+    // BindForRead's errors, built apart from it (it is compiled optimized on first use, and a message
+    // with values in it is much code to compile).
+    private static FormatException UnknownTypeId(uint typeId) =>
+        new($"A record names type id {typeId}, which the schema catalog does not know.");
+
+    private static FormatException UnknownVersion(Entry entry, ushort version) =>
+        new($"A record of '{entry.Name}' names schema version {version}, which the schema catalog does not know.");
+
+    private static SchemaMismatchException UnknownClass(Entry entry) => new(
+        $"The database holds objects of class '{entry.Name}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{entry.Name}\")] on the class it became.",
+        entry.Name);
 
     private bool Find(PersistentTypeInfo type, out Entry? entry, out ushort version)
     {

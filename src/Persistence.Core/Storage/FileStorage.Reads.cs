@@ -86,14 +86,9 @@ public sealed partial class FileStorage
         {
             var window = WindowAt(file, end, offset, DataHeaderReach(offset, end));
             var available = Math.Min(window.Available(offset), MaxDataHeaderSize);
-            if (!TryReadDataHeader(window.At(offset, available).Span, offset, out var header))
-                throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file, or holds a field of more than 64 bits", offset, oid);
-            if (header.Oid != oid.Value)
-                throw new CorruptDatabaseException(
-                    $"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
-            if (!header.IsPossibleAt(offset, end))
-                throw new CorruptDatabaseException(
-                    $"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
+            if (!TryReadDataHeader(window.At(offset, available).Span, offset, out var header)) throw HeaderCutShort(offset, oid);
+            if (header.Oid != oid.Value) throw IndexPointsElsewhere(header, offset, oid);
+            if (!header.IsPossibleAt(offset, end)) throw ImpossibleHeader(header, offset, oid);
             if (newest)
             {
                 // The conflict check of a commit that read or writes this object needs this tid.
@@ -120,6 +115,18 @@ public sealed partial class FileStorage
         }
         return null;
     }
+
+    // The errors of ReadRevision (and CurrentSerial), built apart from it: a message with numbers in it is much code to
+    // compile, and ReadRevision is compiled optimized on first use (so are the other methods of the
+    // load and commit paths whose errors are built in methods of their own).
+    private CorruptDatabaseException HeaderCutShort(long offset, Oid oid) =>
+        new($"The record header in {FilePath} is cut short by the end of the file, or holds a field of more than 64 bits", offset, oid);
+
+    private CorruptDatabaseException IndexPointsElsewhere(DataHeader header, long offset, Oid oid) =>
+        new($"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
+
+    private CorruptDatabaseException ImpossibleHeader(DataHeader header, long offset, Oid oid) =>
+        new($"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);
 
     /// <summary>Notes the tid of the revision at <paramref name="offset"/>, unless a pack switched files since it was read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -454,19 +454,14 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Apply(TransactionHeader header, long position, List<ScannedRecord> records, bool log)
     {
-        if (header.Tid <= _lastTid)
-            throw new CorruptDatabaseException(
-                $"The transaction at this offset of {FilePath} has tid {header.Tid}, not greater than the previous transaction's {_lastTid}", position);
+        if (header.Tid <= _lastTid) throw TidNotIncreasing(header, position);
         lock (_stateLock)
         {
             // Check everything before changing anything, so a failed catch-up leaves the index as it was.
             foreach (var record in records)
             {
                 var previous = _index.Find(record.Oid);
-                if (record.Previous != previous)
-                    throw new CorruptDatabaseException(
-                        $"The record in {FilePath} links to a previous revision at offset {record.Previous}, but the object's newest revision is at offset {previous}",
-                        record.Offset, new Oid(record.Oid));
+                if (record.Previous != previous) throw BrokenRevisionChain(record, previous);
             }
             foreach (var record in records)
             {
@@ -481,6 +476,15 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
         Interlocked.Increment(ref _transactionsScanned);
     }
+
+    // Apply's errors, built apart from it (it is compiled optimized on first use, and a message with
+    // numbers in it is much code to compile).
+    private CorruptDatabaseException TidNotIncreasing(TransactionHeader header, long position) => new(
+        $"The transaction at this offset of {FilePath} has tid {header.Tid}, not greater than the previous transaction's {_lastTid}", position);
+
+    private CorruptDatabaseException BrokenRevisionChain(ScannedRecord record, long previous) => new(
+        $"The record in {FilePath} links to a previous revision at offset {record.Previous}, but the object's newest revision is at offset {previous}",
+        record.Offset, new Oid(record.Oid));
 
     /// <summary>
     /// Reads what other instances and processes appended since this one last looked, without waiting
@@ -602,10 +606,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             if (_revisionTids.TryGet(oid.Value, offset, out var known)) return known;
         }
         Span<byte> header = stackalloc byte[MaxDataHeaderSize];
-        if (!TryReadDataHeader(header[..ReadAt(offset, header)], offset, out var record))
-            throw new CorruptDatabaseException($"The record header in {FilePath} is cut short by the end of the file, or holds a field of more than 64 bits", offset, oid);
-        if (record.Oid != oid.Value)
-            throw new CorruptDatabaseException($"The index of {FilePath} points at a record of oid {record.Oid} here", offset, oid);
+        if (!TryReadDataHeader(header[..ReadAt(offset, header)], offset, out var record)) throw HeaderCutShort(offset, oid);
+        if (record.Oid != oid.Value) throw IndexPointsElsewhere(record, offset, oid);
         lock (_stateLock) _revisionTids.Remember(oid.Value, offset, record.Tid);
         return record.Tid;
     }
@@ -861,8 +863,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                 flushedTo += data.Length;
             }
         }
-        if (position + TrailerSize != start + length)
-            throw new InvalidOperationException($"The transaction's records took {position + TrailerSize - start} bytes where its length says {length}.");
+        if (position + TrailerSize != start + length) throw LengthMismatch(position + TrailerSize - start, length);
         if (buffer.Length - filled < TrailerSize) Flush();
         crc = Crc32C.Append(crc, buffer.AsSpan(0, filled));
         WriteTrailer(buffer.AsSpan(filled), length, crc);
@@ -879,6 +880,10 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             filled = 0;
         }
     }
+
+    // Built apart from Write, which is compiled optimized on first use.
+    private static InvalidOperationException LengthMismatch(long took, long length) =>
+        new($"The transaction's records took {took} bytes where its length says {length}.");
 
     private byte[] WriteBuffer(long length)
     {

@@ -61,15 +61,17 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         RequireStoring(nameof(Store));
         if (oid.IsNull)
             throw new StorageTransactionException("Cannot store a record for Oid.Null: allocate an oid with IStorage.NewOid() first.");
-        if (serial < 0)
-            throw new StorageTransactionException(
-                $"The serial {serial} given for {oid} is negative; pass the tid the object was loaded at, or 0 for a new object.");
+        if (serial < 0) throw NegativeSerialOfStore(oid, serial);
         ValidateRecord(oid, data);
-        if (!_scratch!.StoredOids.Add(oid.Value))
-            throw new StorageTransactionException(
-                $"{oid} was already stored in this transaction; store each object once per transaction, with its final state.");
+        if (!_scratch!.StoredOids.Add(oid.Value)) throw StoredTwice(oid);
         Stores.Add(new PendingStore(oid, serial, data, asOfSnapshot));
     }
+
+    private static StorageTransactionException NegativeSerialOfStore(Oid oid, long serial) =>
+        new($"The serial {serial} given for {oid} is negative; pass the tid the object was loaded at, or 0 for a new object.");
+
+    private static StorageTransactionException StoredTwice(Oid oid) =>
+        new($"{oid} was already stored in this transaction; store each object once per transaction, with its final state.");
 
     private void AddCheck(Oid oid, long serial, bool asOfSnapshot)
     {
@@ -125,9 +127,7 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         if (_phase != Phase.Voted)
         {
             ThrowIfStorageDisposed();
-            throw new StorageTransactionException(_phase == Phase.Storing
-                ? "Finish was called before Vote; call Vote first (it checks for conflicts), then Finish."
-                : $"Finish was called on a transaction that is already {Describe(_phase)}; begin a new transaction.");
+            throw FinishOutOfTurn();
         }
         var phase = Phase.Aborted;
         long tid;
@@ -155,6 +155,10 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         }
         return tid;
     }
+
+    private StorageTransactionException FinishOutOfTurn() => new(_phase == Phase.Storing
+        ? "Finish was called before Vote; call Vote first (it checks for conflicts), then Finish."
+        : $"Finish was called on a transaction that is already {Describe(_phase)}; begin a new transaction.");
 
     /// <inheritdoc />
     public void Abort()
