@@ -44,6 +44,7 @@ public static class RecordFormat
     }
 
     /// <summary>Reads the type id and schema version of a record and returns its state bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ReadOnlySpan<byte> State(ReadOnlySpan<byte> record, out uint typeId, out ushort schemaVersion)
     {
         var layout = Parse(record);
@@ -124,6 +125,7 @@ public static class RecordFormat
         return fits;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Layout Parse(ReadOnlySpan<byte> record)
     {
         if (TryParse(record, out var layout) is { } error) throw new FormatException(error);

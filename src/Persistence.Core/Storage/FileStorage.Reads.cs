@@ -337,22 +337,27 @@ public sealed partial class FileStorage
     /// <param name="read">How many bytes the read returned (a window that reaches past the committed end is never kept for later loads).</param>
     private sealed class ReadWindow(SafeFileHandle file, long start, byte[] bytes, int read)
     {
-        public SafeFileHandle File { get; } = file;
+        // Its members are marked to be inlined: the optimized methods that call them for every load
+        // (ReadRevision, WindowAt, WindowSet) are large enough that the runtime would otherwise stop
+        // inlining before them, and call unoptimized code instead.
+        public SafeFileHandle File { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = file;
 
-        public long Start { get; } = start;
+        public long Start { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = start;
 
-        public byte[] Bytes { get; } = bytes;
+        public byte[] Bytes { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = bytes;
 
         /// <summary>How many loads it served after the one it was read for (a hint, counted without synchronization).</summary>
         public int Loads { get; set; }
 
         /// <summary>How many bytes of <see cref="Bytes"/> hold the file's.</summary>
-        public int Read { get; } = read;
+        public int Read { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = read;
 
         /// <summary>How many bytes the window has at <paramref name="offset"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int Available(long offset) => offset < Start || offset > Start + Read ? 0 : (int)(Start + Read - offset);
 
         /// <summary>Whether the window holds <paramref name="count"/> bytes at <paramref name="offset"/> of <paramref name="file"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Holds(SafeFileHandle file, long offset, int count) =>
             ReferenceEquals(File, file) && offset >= Start && offset + count <= Start + Read;
 
@@ -360,6 +365,7 @@ public sealed partial class FileStorage
         public bool IsNear(SafeFileHandle file, long offset) =>
             ReferenceEquals(File, file) && offset >= Start - Math.Max(Bytes.Length, BackwardReadSize) && offset <= Start + Read + Bytes.Length;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public ReadOnlyMemory<byte> At(long offset, int count) => new(Bytes, (int)(offset - Start), count);
     }
 }
