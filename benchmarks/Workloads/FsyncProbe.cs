@@ -47,19 +47,20 @@ internal static class FsyncProbe
             bytes[0] = (byte)i;
             var started = Stopwatch.GetTimestamp();
             RandomAccess.Write(file, bytes, offset);
-            if (dataOnly)
-            {
-                if (fdatasync(file) != 0) throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()})");
-            }
-            else
-            {
-                RandomAccess.FlushToDisk(file);
-            }
+            if (dataOnly) FlushData(file);
+            else RandomAccess.FlushToDisk(file);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             offset += bytes.Length;
             if (i >= 0) times[i] = elapsed;
         }
         return times;
+    }
+
+    /// <summary>Puts the file's bytes on disk with the cheapest call that does: fdatasync on Linux, elsewhere fsync.</summary>
+    public static void FlushData(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        if (!OperatingSystem.IsLinux()) RandomAccess.FlushToDisk(file);
+        else if (fdatasync(file) != 0) throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()})");
     }
 
     [DllImport("libc", SetLastError = true)]
