@@ -45,7 +45,7 @@ internal static class W1Floor
     private static long Prepare(string path, PersonData data)
     {
         long needed = 0;
-        for (var id = 0; id < data.Count; id++) needed += MaxEncodedLength(data, id);
+        for (var id = 0; id < data.Count; id++) needed += EncodedLength(data, id);
         var zeros = new byte[1 << 20];
         using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write);
         for (long position = 0; position < needed; position += zeros.Length)
@@ -59,7 +59,7 @@ internal static class W1Floor
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
         var made = new PlainPerson[data.Count];
-        var buffer = new byte[W1Insert.CommitEvery * 256];
+        var buffer = new byte[W1Insert.CommitEvery * MaxEncodedLength];
         var used = 0;
         long offset = 0;
         for (var id = 0; id < data.Count; id++)
@@ -102,7 +102,10 @@ internal static class W1Floor
         return 1 + length;
     }
 
-    private static int MaxEncodedLength(PersonData data, int id) =>
+    // The most a person encodes to: its id, two strings of at most 255 bytes with their lengths, age, friend, ticks.
+    private const int MaxEncodedLength = 4 + 2 * (1 + byte.MaxValue) + 4 + 4 + 8;
+
+    private static int EncodedLength(PersonData data, int id) =>
         4 + 1 + Encoding.UTF8.GetByteCount(data.Names[id]) + 4 + 1 + Encoding.UTF8.GetByteCount(data.Emails[id]) + 4 + 8;
 
     /// <summary>A person without persistence: the fields of <see cref="Person"/> and its id.</summary>

@@ -422,7 +422,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     // The errors of the load path, built in methods of their own: a message with values in it is much
-    // code to compile, and the methods that would build them are compiled optimized on first use.
+    // code to compile, and the methods that would build them are compiled optimized on first use. The
+    // other optimized methods of the load and commit paths build theirs apart for the same reason.
 
     /// <summary>Why no revision of <paramref name="obj"/> is there for this snapshot: packed away since, or never stored.</summary>
     private PersistenceException NoRevisionForSnapshot(PersistentObject obj) =>

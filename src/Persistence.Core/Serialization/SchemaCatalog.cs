@@ -123,8 +123,7 @@ internal sealed class SchemaCatalog
         }
     }
 
-    // BindForRead's errors, built apart from it (it is compiled optimized on first use, and a message
-    // with values in it is much code to compile).
+    // BindForRead's errors, built apart from it, which is compiled optimized on first use.
     private static FormatException UnknownTypeId(uint typeId) =>
         new($"A record names type id {typeId}, which the schema catalog does not know.");
 

@@ -116,9 +116,7 @@ public sealed partial class FileStorage
         return null;
     }
 
-    // The errors of ReadRevision (and CurrentSerial), built apart from it: a message with numbers in
-    // it is much code to compile, and ReadRevision is compiled optimized on first use (so are the
-    // other methods of the load and commit paths whose errors are built in methods of their own).
+    // The errors of ReadRevision and CurrentSerial, built apart from them (see Connection.Activate).
     private CorruptDatabaseException HeaderCutShort(long offset, Oid oid) =>
         new($"The record header in {FilePath} is cut short by the end of the file, or holds a field of more than 64 bits", offset, oid);
 

@@ -477,8 +477,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         Interlocked.Increment(ref _transactionsScanned);
     }
 
-    // Apply's errors, built apart from it (it is compiled optimized on first use, and a message with
-    // numbers in it is much code to compile).
+    // Apply's errors, built apart from it, which is compiled optimized on first use.
     private CorruptDatabaseException TidNotIncreasing(TransactionHeader header, long position) => new(
         $"The transaction at this offset of {FilePath} has tid {header.Tid}, not greater than the previous transaction's {_lastTid}", position);
 
