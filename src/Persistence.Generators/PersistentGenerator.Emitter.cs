@@ -57,7 +57,7 @@ public sealed partial class PersistentGenerator
             if (spec.Properties.Count > 0) writer.WriteLine();
             foreach (var property in spec.Properties)
             {
-                writer.WriteLine($"private {property.Type} {property.FieldName}{(property.IsNonNullableReference ? " = default!" : "")};");
+                writer.WriteLine($"private {property.FieldType} {property.FieldName}{(property.IsNonNullableReference && !property.IsReferenceField ? " = default!" : "")};");
             }
 
             writer.WriteLine();
@@ -109,7 +109,10 @@ public sealed partial class PersistentGenerator
             if (callsBase) writer.WriteLine("base.ReadState(ref reader);");
             foreach (var property in stored)
             {
-                writer.WriteLine($"{property.FieldName} = {ReadValue(property.Storage!, property.CodecFieldName, property.IsNonNullableReference)};");
+                // A reference is read as any persistent object; the getter checks its class (see IsReferenceField).
+                writer.WriteLine(property.IsReferenceField
+                    ? $"{property.FieldName} = reader.ReadReference();"
+                    : $"{property.FieldName} = {ReadValue(property.Storage!, property.CodecFieldName, property.IsNonNullableReference)};");
             }
             writer.CloseBlock();
 
@@ -120,7 +123,7 @@ public sealed partial class PersistentGenerator
             if (callsBase) writer.WriteLine("base.ClearState();");
             foreach (var property in spec.Properties)
             {
-                writer.WriteLine($"{property.FieldName} = default{(property.IsNonNullableReference ? "!" : "")};");
+                writer.WriteLine($"{property.FieldName} = default{(property.IsNonNullableReference && !property.IsReferenceField ? "!" : "")};");
             }
             writer.CloseBlock();
 
@@ -137,7 +140,9 @@ public sealed partial class PersistentGenerator
                 writer.WriteLine(Accessor(getter));
                 writer.OpenBlock();
                 writer.WriteLine("ActivateIfGhost();");
-                writer.WriteLine($"return {property.FieldName};");
+                writer.WriteLine(!property.IsReferenceField ? $"return {property.FieldName};"
+                    : property.Storage!.ReferencedType == KnownNames.PersistentObject ? $"return {property.FieldName}{(property.IsNonNullableReference ? "!" : "")};"
+                    : $"return Referenced<{property.Storage.ReferencedType}>({property.FieldName}, {Literal(property.StoredName)}){(property.IsNonNullableReference ? "!" : "")};");
                 writer.CloseBlock();
             }
             if (property.Setter is { } setter)

@@ -150,7 +150,7 @@ public sealed partial class PersistentGenerator
                 if (allowReference && IsPersistentReference(type))
                 {
                     var name = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(format);
-                    return new StorageSpec(StorageKind.Inline, "ref", 1, $"{Codecs}.Reference<{name}>()", "WriteReference", "", $"ReadReference<{name}>", "", ReadsNull: true);
+                    return new StorageSpec(StorageKind.Inline, "ref", 1, $"{Codecs}.Reference<{name}>()", "WriteReference", "", $"ReadReference<{name}>", "", ReadsNull: true, ReferencedType: name);
                 }
 
                 return null;

@@ -81,7 +81,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     {
         var reference = _pending![index];
         var target = _resolver!.Materialize(reference);
-        _values[index] = target is TValue value ? value : throw RecordReader.WrongReferenceType(reference, target, typeof(TValue).Name);
+        _values[index] = target is TValue value ? value : throw RecordReader.WrongReferenceType(target, typeof(TValue).Name);
         _pending[index] = default;
         if (--_pendingCount == 0)
         {

@@ -120,6 +120,24 @@ public abstract class PersistentObject
         if (Touched != TransactionEpoch.Current) Touch();
     }
 
+    /// <summary>
+    /// The object a reference property's field holds, checked to be a <typeparamref name="T"/>; generated
+    /// getters call this. The field is read from the record without the check (see
+    /// <see cref="RecordReader.ReadReference()"/>), which would read the object referenced; here the
+    /// caller is about to use it anyway, and the check is one compare of its class.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">The stored reference is to an object of another class (the property's type changed).</exception>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected T? Referenced<T>(PersistentObject? target, string property) where T : PersistentObject
+    {
+        if (target is T || target is null) return Unsafe.As<T?>(target);
+        throw WrongReferenceType(target, property, typeof(T).Name);
+    }
+
+    private SchemaMismatchException WrongReferenceType(PersistentObject target, string property, string expected) =>
+        RecordReader.WrongReferenceType(target, expected, $"{PersistentType.Name}.{property}", PersistentType.Name, property);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Touch()
     {

@@ -228,23 +228,45 @@ public ref struct RecordReader
     {
         var reference = ReadObjectReference();
         if (reference.Oid.IsNull) return null;
-        if (_resolver is null)
-            throw new InvalidOperationException("This record reader has no reference resolver, so it cannot read references to persistent objects.");
-        return Resolve<T>(_resolver, reference);
+        return Resolve<T>(_resolver ?? throw NoResolver(), reference);
     }
+
+    /// <summary>
+    /// Reads a reference to a persistent object of any class: null, an object already loaded, or a
+    /// ghost. Generated code reads reference properties with it and checks the class when the property
+    /// is read (<see cref="PersistentObject.Referenced{T}"/>): a check here would read the object
+    /// itself, which for an object loaded a while ago is a cache miss on every load that refers to it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public PersistentObject? ReadReference()
+    {
+        var reference = ReadObjectReference();
+        if (reference.Oid.IsNull) return null;
+        return (_resolver ?? throw NoResolver()).Materialize(reference);
+    }
+
+    // Built apart from the readers of references, which are compiled optimized on first use.
+    private static InvalidOperationException NoResolver() =>
+        new("This record reader has no reference resolver, so it cannot read references to persistent objects.");
 
     /// <summary>The object <paramref name="reference"/> (not null) stands for, through <paramref name="resolver"/>, checked to be a <typeparamref name="T"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static T Resolve<T>(IReferenceResolver resolver, ObjectReference reference) where T : PersistentObject?
     {
         var target = resolver.Materialize(reference);
-        return target as T ?? throw WrongReferenceType(reference, target, typeof(T).Name);
+        return target as T ?? throw WrongReferenceType(target, typeof(T).Name);
     }
 
-    /// <summary>The error for a reference whose object is not of the class the field holds.</summary>
-    internal static SchemaMismatchException WrongReferenceType(ObjectReference reference, PersistentObject target, string expected) => new(
-        $"{reference.Oid} is stored as a {target.PersistentType.Name}, but the field that references it holds a {expected}. Change the field's type back, or migrate the data.",
-        target.PersistentType.Name);
+    /// <summary>
+    /// The error for a reference whose object is not of the class the field that holds it is typed
+    /// with (<paramref name="expected"/>); <paramref name="field"/> names the field, and the error
+    /// carries <paramref name="className"/> and <paramref name="fieldName"/> when they are known.
+    /// </summary>
+    internal static SchemaMismatchException WrongReferenceType(
+        PersistentObject target, string expected, string field = "the field that references it", string? className = null, string? fieldName = null) => new(
+        $"{target.ObjectOid} is stored as a {target.PersistentType.Name}, but {field} holds a {expected}. Change the field's type back, or migrate the data.",
+        className ?? target.PersistentType.Name,
+        fieldName);
 
     /// <summary>What turns references into objects (null for a reader that refuses references).</summary>
     internal readonly IReferenceResolver? Resolver => _resolver;

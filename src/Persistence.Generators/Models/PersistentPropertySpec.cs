@@ -24,6 +24,15 @@ internal sealed record PersistentPropertySpec(
     public string CodecFieldName => "__" + StoredName + "_Codec";
 
     public bool IsTransient => Storage is null;
+
+    /// <summary>
+    /// Whether the property is a stored reference, whose field holds any persistent object and whose
+    /// getter checks its class (so loading the object that holds it does not read the one referenced).
+    /// </summary>
+    public bool IsReferenceField => Storage is { Kind: StorageKind.Inline, ReferencedType.Length: > 0 };
+
+    /// <summary>The backing field's type: the property's, or any persistent object for a stored reference.</summary>
+    public string FieldType => IsReferenceField ? KnownNames.PersistentObject + "?" : Type;
 }
 
 /// <summary>One accessor of a partial property.</summary>

@@ -23,6 +23,7 @@ internal enum StorageKind
 /// <param name="ReadMethod">For inline kinds: the <c>RecordReader</c> method, e.g. <c>ReadInt32</c> or <c>ReadReference&lt;global::Shop.Customer&gt;</c>.</param>
 /// <param name="ReadCast">For enums: the enum type the read integer is cast to.</param>
 /// <param name="ReadsNull">Whether the read method returns a nullable reference (strings, byte arrays, references).</param>
+/// <param name="ReferencedType">For references: the class referenced, fully qualified, without a nullable annotation; else empty.</param>
 internal sealed record StorageSpec(
     StorageKind Kind,
     string TypeCode,
@@ -32,4 +33,5 @@ internal sealed record StorageSpec(
     string WriteCast = "",
     string ReadMethod = "",
     string ReadCast = "",
-    bool ReadsNull = false);
+    bool ReadsNull = false,
+    string ReferencedType = "");

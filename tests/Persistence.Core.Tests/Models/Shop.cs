@@ -49,6 +49,13 @@ public partial class Dog : Animal
     public partial bool GoodBoy { get; set; }
 }
 
+[Persistent]
+public partial class Kennel
+{
+    public partial string? Name { get; set; }
+    public partial Animal? Resident { get; set; }
+}
+
 public partial class Outer
 {
     [Persistent]

@@ -156,6 +156,42 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_reference_to_an_object_of_another_class_than_the_property_holds_fails_when_the_property_is_read()
+    {
+        // A Kennel whose Resident was stored as a Node (as if the property's type had been changed from Node to Animal).
+        var node = new Node { Label = "not an animal" };
+        var legacy = new LegacyObject("Persistence.Tests.Models.Kennel", [new("Name", "str"), new("Resident", "ref")], (ref RecordWriter w) =>
+        {
+            w.WriteString("north");
+            w.WriteReference(node);
+        });
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["item"] = legacy;
+            writer.Root["node"] = node;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var kennel = (Kennel)reader.Root["item"];
+        // The rest of the object loads; the reference is checked when it is read.
+        Assert.Equal("north", kennel.Name);
+        var error = Assert.Throws<SchemaMismatchException>(() => kennel.Resident);
+        Assert.Equal("Persistence.Tests.Models.Kennel", error.ClassName);
+        Assert.Equal("Resident", error.FieldName);
+        Assert.Contains("stored as a Persistence.Tests.Models.Node", error.Message);
+        Assert.Contains("Persistence.Tests.Models.Kennel.Resident holds a Animal", error.Message);
+        Assert.Equal("not an animal", ((Node)reader.Root["node"]).Label);
+        // Setting the property replaces the reference, which then reads back.
+        var dog = new Dog { Name = "Rex", GoodBoy = true };
+        kennel.Resident = dog;
+        reader.Commit();
+        using var again = db.OpenConnection();
+        var resident = ((Kennel)again.Root["item"]).Resident;
+        Assert.Equal(("Rex", true), (resident!.Name, Assert.IsType<Dog>(resident).GoodBoy));
+    }
+
+    [Fact]
     public void A_stored_class_this_program_does_not_define_is_a_clear_error()
     {
         var legacy = new LegacyObject("Somewhere.Else.Gone", [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(1));

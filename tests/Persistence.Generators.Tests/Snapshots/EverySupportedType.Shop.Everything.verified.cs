@@ -120,7 +120,7 @@ partial class Everything : global::Persistence.PersistentObject
     private global::Shop.Address __Home = default!;
     private global::Shop.Address? __Work;
     private global::System.Collections.Generic.List<global::Shop.Money> __Payments = default!;
-    private global::Shop.Everything? __Next;
+    private global::Persistence.PersistentObject? __Next;
     private global::Persistence.PersistentObject? __Anything;
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
@@ -744,7 +744,7 @@ partial class Everything : global::Persistence.PersistentObject
         get
         {
             ActivateIfGhost();
-            return __Next;
+            return Referenced<global::Shop.Everything>(__Next, "Next");
         }
         set
         {
@@ -866,8 +866,8 @@ partial class Everything : global::Persistence.PersistentObject
         __Home = __Home_Codec.Read(ref reader);
         __Work = __Work_Codec.Read(ref reader);
         __Payments = __Payments_Codec.Read(ref reader);
-        __Next = reader.ReadReference<global::Shop.Everything>();
-        __Anything = reader.ReadReference<global::Persistence.PersistentObject>();
+        __Next = reader.ReadReference();
+        __Anything = reader.ReadReference();
     }
 
     /// <inheritdoc/>

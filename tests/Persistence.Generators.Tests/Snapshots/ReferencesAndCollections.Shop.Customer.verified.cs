@@ -23,10 +23,10 @@ partial class Customer : global::Persistence.PersistentObject
         static token => new global::Shop.Customer(token));
 
     private string __Name = default!;
-    private global::Shop.Customer? __ReferredBy;
-    private global::Shop.Invoice __LastInvoice = default!;
-    private global::Persistence.PersistentList<global::Shop.Invoice> __Invoices = default!;
-    private global::Persistence.PersistentDictionary<string, global::Shop.Invoice?>? __ByNumber;
+    private global::Persistence.PersistentObject? __ReferredBy;
+    private global::Persistence.PersistentObject? __LastInvoice;
+    private global::Persistence.PersistentObject? __Invoices;
+    private global::Persistence.PersistentObject? __ByNumber;
     private global::Persistence.PersistentObject? __Anything;
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
@@ -62,7 +62,7 @@ partial class Customer : global::Persistence.PersistentObject
         get
         {
             ActivateIfGhost();
-            return __ReferredBy;
+            return Referenced<global::Shop.Customer>(__ReferredBy, "ReferredBy");
         }
         set
         {
@@ -76,7 +76,7 @@ partial class Customer : global::Persistence.PersistentObject
         get
         {
             ActivateIfGhost();
-            return __LastInvoice;
+            return Referenced<global::Shop.Invoice>(__LastInvoice, "LastInvoice")!;
         }
         set
         {
@@ -90,7 +90,7 @@ partial class Customer : global::Persistence.PersistentObject
         get
         {
             ActivateIfGhost();
-            return __Invoices;
+            return Referenced<global::Persistence.PersistentList<global::Shop.Invoice>>(__Invoices, "Invoices")!;
         }
         set
         {
@@ -104,7 +104,7 @@ partial class Customer : global::Persistence.PersistentObject
         get
         {
             ActivateIfGhost();
-            return __ByNumber;
+            return Referenced<global::Persistence.PersistentDictionary<string, global::Shop.Invoice?>>(__ByNumber, "ByNumber");
         }
         set
         {
@@ -142,11 +142,11 @@ partial class Customer : global::Persistence.PersistentObject
     protected override void ReadState(ref global::Persistence.Serialization.RecordReader reader)
     {
         __Name = reader.ReadString()!;
-        __ReferredBy = reader.ReadReference<global::Shop.Customer>();
-        __LastInvoice = reader.ReadReference<global::Shop.Invoice>()!;
-        __Invoices = reader.ReadReference<global::Persistence.PersistentList<global::Shop.Invoice>>()!;
-        __ByNumber = reader.ReadReference<global::Persistence.PersistentDictionary<string, global::Shop.Invoice?>>();
-        __Anything = reader.ReadReference<global::Persistence.PersistentObject>();
+        __ReferredBy = reader.ReadReference();
+        __LastInvoice = reader.ReadReference();
+        __Invoices = reader.ReadReference();
+        __ByNumber = reader.ReadReference();
+        __Anything = reader.ReadReference();
     }
 
     /// <inheritdoc/>
@@ -154,8 +154,8 @@ partial class Customer : global::Persistence.PersistentObject
     {
         __Name = default!;
         __ReferredBy = default;
-        __LastInvoice = default!;
-        __Invoices = default!;
+        __LastInvoice = default;
+        __Invoices = default;
         __ByNumber = default;
         __Anything = default;
     }

@@ -19,7 +19,7 @@ partial class Invoice : global::Persistence.PersistentObject
         static token => new global::Shop.Invoice(token));
 
     private decimal __Total;
-    private global::Shop.Customer? __Customer;
+    private global::Persistence.PersistentObject? __Customer;
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
     protected Invoice(global::Persistence.GhostToken token)
@@ -54,7 +54,7 @@ partial class Invoice : global::Persistence.PersistentObject
         get
         {
             ActivateIfGhost();
-            return __Customer;
+            return Referenced<global::Shop.Customer>(__Customer, "Customer");
         }
         set
         {
@@ -74,7 +74,7 @@ partial class Invoice : global::Persistence.PersistentObject
     protected override void ReadState(ref global::Persistence.Serialization.RecordReader reader)
     {
         __Total = reader.ReadDecimal();
-        __Customer = reader.ReadReference<global::Shop.Customer>();
+        __Customer = reader.ReadReference();
     }
 
     /// <inheritdoc/>

@@ -17,7 +17,7 @@ partial class Customer : global::Persistence.PersistentObject
         },
         static token => new global::Shop.Customer(token));
 
-    private global::Persistence.PersistentList<global::Shop.Invoice> __Invoices = default!;
+    private global::Persistence.PersistentObject? __Invoices;
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
     protected Customer(global::Persistence.GhostToken token)
@@ -38,7 +38,7 @@ partial class Customer : global::Persistence.PersistentObject
         get
         {
             ActivateIfGhost();
-            return __Invoices;
+            return Referenced<global::Persistence.PersistentList<global::Shop.Invoice>>(__Invoices, "Invoices")!;
         }
         set
         {
@@ -56,12 +56,12 @@ partial class Customer : global::Persistence.PersistentObject
     /// <inheritdoc/>
     protected override void ReadState(ref global::Persistence.Serialization.RecordReader reader)
     {
-        __Invoices = reader.ReadReference<global::Persistence.PersistentList<global::Shop.Invoice>>()!;
+        __Invoices = reader.ReadReference();
     }
 
     /// <inheritdoc/>
     protected override void ClearState()
     {
-        __Invoices = default!;
+        __Invoices = default;
     }
 }
