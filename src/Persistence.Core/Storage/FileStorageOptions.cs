@@ -40,9 +40,11 @@ public sealed class FileStorageOptions
     /// <summary>
     /// How many bytes of the data file, in 4 KiB pages, the storage keeps after loads that read them,
     /// so that loads of other objects in the same pages make no read call: random lookups across a
-    /// file that fits make about one read call per page instead of one per object. Pages that a page
-    /// read later maps to the same place replace them; the cache fills only as loads read. Scans over
-    /// objects stored together read larger windows and do not go through it. Default
+    /// file that fits make about one read call per page instead of one per object (per 64 KiB block of
+    /// pages while the whole file fits). Pages that a page read later maps to the same place replace
+    /// them; the cache fills only as loads read (after the file outgrows it, blocks read before may
+    /// keep up to as many bytes again until their pages are replaced). Scans over objects stored
+    /// together read larger windows and do not go through it. Default
     /// <see cref="DefaultPageCacheBytes"/> (8 MiB); rounded down to a power of two pages; 0 turns it off.
     /// </summary>
     public long PageCacheBytes { get; init; } = DefaultPageCacheBytes;
