@@ -24,7 +24,7 @@ namespace Persistence.Storage;
 // Any other load reads the 4 KB page its record lies in and keeps it in the page cache
 // (FileStorageOptions.PageCacheBytes), so random loads across a file that fits in it make about one
 // read call per page rather than one per object (10,000 lookups of persons in W5's 7.6 MB file: 2,200
-// read calls instead of 10,650), or per 64 KB block while the whole file fits (about 120); a record
+// read calls instead of 10,650), or per 64 KB block while the whole file fits (168); a record
 // that crosses into the next page (block) is read alone. The records
 // returned are slices of a window, whose bytes are never written after they are read.
 //
@@ -218,7 +218,7 @@ public sealed partial class FileStorage
     /// a block of <see cref="PageBlockSize"/> while the data fits in the page cache. Then no two pages
     /// of the file share a slot, so every block read stays, and random loads across the file make one
     /// read call per block instead of one per page (W5's 10,000 lookups in a 7.6 MB file: 2,197 calls
-    /// of 4 KB, 10-17% slower, or about 120 of 64 KB). Past that, a block read for one record would
+    /// of 4 KB, 10-17% slower, or 168 of up to 64 KB). Past that, a block read for one record would
     /// mostly be bytes pushed out again before a load used them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
