@@ -187,7 +187,7 @@ public sealed partial class FileStorage
         // load whose bytes lie in one page reads the whole of that page that far, kept for the loads
         // after; in one block, if the committed data fits in the page cache (see PageReadSize). The
         // first page starts after the file header.
-        var pageBytes = PageReadSize(end);
+        var pageBytes = PageReadSize(offset, end);
         var pageStart = Math.Max(offset & ~(pageBytes - 1), FileHeaderSize);
         var pageEnd = (offset | (pageBytes - 1)) + 1;
         var paged = !scan && !Unsafe.IsNullRef(ref pageSlot) && offset + needed <= pageEnd && end > pageStart;
@@ -214,16 +214,18 @@ public sealed partial class FileStorage
     }
 
     /// <summary>
-    /// How many bytes a page read reads when committed data ends at <paramref name="end"/>: a page, or
-    /// a block of <see cref="PageBlockSize"/> while the data fits in the page cache. Then no two pages
-    /// of the file share a slot, so every block read stays, and random loads across the file make one
-    /// read call per block instead of one per page (W5's 10,000 lookups in a 7.6 MB file: 2,197 calls
-    /// of 4 KB, 10-17% slower, or 168 of up to 64 KB). Past that, a block read for one record would
-    /// mostly be bytes pushed out again before a load used them.
+    /// How many bytes a page read at <paramref name="offset"/> reads when committed data ends at
+    /// <paramref name="end"/>: a page, or a block of <see cref="PageBlockSize"/> while the data fits in
+    /// the page cache. Then no two pages of the file share a slot, so every block read stays, and random
+    /// loads across the file make one read call per block instead of one per page (W5's 10,000 lookups
+    /// in a 7.6 MB file: 2,197 calls of 4 KB, 10-17% slower, or 168 of 64 KB). Past that, a block read
+    /// for one record would mostly be bytes pushed out again before a load used them. The last block,
+    /// which commits are still filling, is read by pages: as a block, each load of what was appended
+    /// since it was read would read it again.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long PageReadSize(long end) =>
-        _pages is { } pages && end <= (long)pages.Length << PageShift ? PageBlockSize : PageSize;
+    private long PageReadSize(long offset, long end) =>
+        _pages is { } pages && end <= (long)pages.Length << PageShift && (offset | (PageBlockSize - 1)) < end ? PageBlockSize : PageSize;
 
     /// <summary>Keeps <paramref name="window"/>, read by a page read, in the slot of every page it holds bytes of.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -80,6 +80,23 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
+    public void ALoadInTheLastBlockStillBeingFilledReadsOnlyItsPageAndOneInAWholeBlockReadsTheBlock()
+    {
+        var oids = WriteRecords(3_000);
+        using var storage = FileStorage.Open(_path);
+        Assert.True(storage.DataEnd % (64 << 10) != 0, "the data ends inside a block");
+        // The last record lies in the block commits go on filling: read by its page.
+        Assert.Equal(Padded(oids.Length - 1), Text(storage.Load(oids[^1])));
+        Assert.Equal(1, storage.LoadReadCalls);
+        var pageBytes = storage.LoadReadBytes;
+        Assert.InRange(pageBytes, 1, 4096);
+        // The first lies in a whole block (after the file header): read with the rest of it.
+        Assert.Equal(Padded(0), Text(storage.Load(oids[0])));
+        Assert.Equal(2, storage.LoadReadCalls);
+        Assert.Equal((64 << 10) - 64, storage.LoadReadBytes - pageBytes);
+    }
+
+    [Fact]
     public void RandomLoadsAcrossAFileLargerThanThePageCacheReadOnePageEach()
     {
         var oids = WriteRecords(30_000);
