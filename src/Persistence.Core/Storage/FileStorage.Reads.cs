@@ -24,9 +24,9 @@ namespace Persistence.Storage;
 // Any other load reads the 4 KB page its record lies in and keeps it in the page cache
 // (FileStorageOptions.PageCacheBytes), so random loads across a file that fits in it make about one
 // read call per page rather than one per object (10,000 lookups of persons in W5's 7.6 MB file: 2,200
-// read calls instead of 10,650), or per 64 KB block while the whole file fits (168); a record
-// that crosses into the next page (block) is read alone. The records
-// returned are slices of a window, whose bytes are never written after they are read.
+// read calls instead of 10,650), or one per 64 KB block while the whole file fits (168); a record that
+// crosses into the next page (block) is read alone. The records returned are slices of a window,
+// whose bytes are never written after they are read.
 //
 // The recent tail serves writers that commit side by side. After another process's commit, the objects
 // it changed are loaded again (a shared counter in every transaction), and a merge of a conflicting
