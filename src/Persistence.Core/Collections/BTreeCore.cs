@@ -308,7 +308,7 @@ internal sealed class BTreeCore<TKey, TValue>
 
     public void ReadState(ref RecordReader reader, string treeName)
     {
-        var root = reader.ReadReference<PersistentObject>();
+        var root = reader.ReadReference();
         if (root is not (BTreeBucket<TKey, TValue> or BTreeNode<TKey, TValue>))
             throw new FormatException($"A record is damaged: the root of a {treeName} is neither one of its buckets nor one of its nodes.");
         var length = reader.ReadReference<PersistentCounter>() ?? throw new FormatException($"A record is damaged: a {treeName} has no length counter.");

@@ -179,7 +179,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         var children = new PersistentObject[count + 1];
         for (var i = 0; i < count; i++)
         {
-            var child = reader.ReadReference<PersistentObject>();
+            var child = reader.ReadReference();
             if (child is not (BTreeBucket<TKey, TValue> or BTreeNode<TKey, TValue>))
                 throw new FormatException("A record is damaged: a BTree node has a child that is neither a bucket nor a node of its tree.");
             children[i] = child;

@@ -222,14 +222,10 @@ public ref struct RecordReader
         return value;
     }
 
-    /// <summary>Reads a reference to a persistent object: null, an object already loaded, or a ghost.</summary>
+    /// <summary>Reads a reference to a persistent object, checked to be a <typeparamref name="T"/>: null, an object already loaded, or a ghost.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public T? ReadReference<T>() where T : PersistentObject?
-    {
-        var reference = ReadObjectReference();
-        if (reference.Oid.IsNull) return null;
-        return Resolve<T>(_resolver ?? throw NoResolver(), reference);
-    }
+    public T? ReadReference<T>() where T : PersistentObject? =>
+        ReadReference() is { } target ? target as T ?? throw WrongReferenceType(target, typeof(T).Name) : null;
 
     /// <summary>
     /// Reads a reference to a persistent object of any class: null, an object already loaded, or a
@@ -248,14 +244,6 @@ public ref struct RecordReader
     // Built apart from the readers of references, which are compiled optimized on first use.
     private static InvalidOperationException NoResolver() =>
         new("This record reader has no reference resolver, so it cannot read references to persistent objects.");
-
-    /// <summary>The object <paramref name="reference"/> (not null) stands for, through <paramref name="resolver"/>, checked to be a <typeparamref name="T"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static T Resolve<T>(IReferenceResolver resolver, ObjectReference reference) where T : PersistentObject?
-    {
-        var target = resolver.Materialize(reference);
-        return target as T ?? throw WrongReferenceType(target, typeof(T).Name);
-    }
 
     /// <summary>
     /// The error for a reference whose object is not of the class the field that holds it is typed
