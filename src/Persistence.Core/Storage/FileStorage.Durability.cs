@@ -50,6 +50,16 @@ public sealed partial class FileStorage
     // Whether the lock file knows a durable end (see CompleteCommit).
     private volatile bool _durableEndKnown;
     private long _flushCount;
+    // The durable commits the lock file counted and this instance's own among them (it counts each
+    // after the lock file), as they were when the last catch-up began; with _catchUpLock held.
+    private int _countedAtCatchUp;
+    private int _ownCountedAtCatchUp;
+    private bool _countedKnown;
+    private int _ownCommitsCounted;
+    private long _catchUps;
+
+    /// <summary>How many times this instance read the end of the file for news (for tests).</summary>
+    internal long CatchUps => Interlocked.Read(ref _catchUps);
 
     /// <summary>How many times this instance flushed the data file to disk (for tests of group commit).</summary>
     internal long FlushCount => Interlocked.Read(ref _flushCount);
@@ -184,12 +194,13 @@ public sealed partial class FileStorage
         lockFile.Signal?.Gather(Math.Min(GatherLimitMicroseconds, _lastFlushMicroseconds));
         // Learn of the transactions others appended meanwhile, so this flush is recorded as covering
         // them too and their processes can skip theirs. Only if no one of this process is catching
-        // up or appending right now: the flush must not wait for that.
+        // up or appending right now: the flush must not wait for that. A writer alone has nothing to
+        // learn, and the lock file's count of commits says so without a read of the file.
         if (_catchUpLock.TryEnter())
         {
             try
             {
-                CatchUpCore(final: false);
+                if (!OnlyOwnCommitsSinceCatchUp()) CatchUpCore(final: false);
             }
             catch (PersistenceException)
             {

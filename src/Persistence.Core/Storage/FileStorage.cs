@@ -503,6 +503,39 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TailState CatchUpCore(bool final)
     {
+        // Every commit the lock file counts was appended before it was counted, so those counted
+        // before this catch-up reads are in what it reads (see OnlyOwnCommitsSinceCatchUp).
+        var counted = _lockFile?.Signal is { } signal && signal.TryReadAppends(out var appends) ? appends : (int?)null;
+        var own = Volatile.Read(ref _ownCommitsCounted);
+        Interlocked.Increment(ref _catchUps);
+        var tail = ReadNews(final);
+        // A suspect end stopped the reading early: what follows it is not known yet.
+        if (counted is { } value && tail != TailState.Suspect)
+        {
+            _countedAtCatchUp = value;
+            _ownCountedAtCatchUp = own;
+            _countedKnown = true;
+        }
+        return tail;
+    }
+
+    /// <summary>
+    /// Whether every durable commit the lock file counted since this instance last caught up is one
+    /// of its own (with <see cref="_catchUpLock"/> held): then a flush has nothing of others' to take
+    /// in, and need not read the file's end to learn so. The two counts agree when no one else
+    /// counted a commit (but for one of this instance's being counted in the lock file, not yet here,
+    /// right as the last catch-up began). Either way nothing is at stake but sharing: a flush that
+    /// does not read another's commit does not record it as covered, and its writer flushes itself.
+    /// Commits not counted (relaxed ones, or a writer without the mapping) wait for no flush.
+    /// </summary>
+    private bool OnlyOwnCommitsSinceCatchUp() =>
+        _countedKnown && _lockFile?.Signal is { } signal && signal.TryReadAppends(out var appends)
+        && unchecked(appends - _countedAtCatchUp) == unchecked(Volatile.Read(ref _ownCommitsCounted) - _ownCountedAtCatchUp);
+
+    /// <summary>The reading of <see cref="CatchUpCore"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private TailState ReadNews(bool final)
+    {
         var end = Volatile.Read(ref _end);
         var file = _file;
         var scanner = CatchUpScanner(file);
@@ -806,7 +839,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         // A relaxed commit still flushes while the durable end is unknown (a new lock file), so that a
         // later system crash can tell a lost tail from damage (see ScanTail).
         if (_durability == Durability.Relaxed && _durableEndKnown) return;
-        _lockFile?.Signal?.Appended();
+        if (_lockFile?.Signal is { } signal)
+        {
+            signal.Appended();
+            Interlocked.Increment(ref _ownCommitsCounted);
+        }
         MakeDurable(end, epoch);
     }
 

@@ -329,7 +329,9 @@ internal sealed class FileStorageLock : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(bytes[48..], state.DurableEnd);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes[ChecksumOffset..], Crc32C.Compute(bytes[..ChecksumOffset]));
         // Not flushed to disk: after a system crash a stale state is safe (see FileStorage's oid
-        // reservation and durable end), and a torn one fails its checksum and starts over.
+        // reservation and durable end), and a torn one fails its checksum and starts over. Through
+        // the mapping where there is one: the same bytes for every reader, without a write call.
+        if (Signal is { } mapped && mapped.TryWrite(bytes)) return;
         RandomAccess.Write(_handle, bytes, 0);
     }
 }

@@ -20,7 +20,8 @@ namespace Persistence.Storage;
 /// anyone delays the others by that much and loses nothing. Elsewhere than on Linux (or if the
 /// mapping fails) there is no signal, and waiters queue for the sync lock as before.</para>
 /// <para>The mapping also serves the state at the start of the lock file to its open
-/// (<see cref="TryRead"/>), which a commit reads two or three times, without a system call.</para>
+/// (<see cref="TryRead"/>), which a commit reads two or three times, and takes the state each flush
+/// writes (<see cref="TryWrite"/>), without a system call.</para>
 /// </remarks>
 internal sealed class FlushSignal : IDisposable
 {
@@ -34,19 +35,22 @@ internal sealed class FlushSignal : IDisposable
     // The words after the flush count (in ints from it): how many durable commits were appended (a
     // count that wraps), how many of them the last flush took in, that count when the last flush
     // started and when it ended, while a flusher waits for appends, the count it waits for (0
-    // otherwise; see Gather), and the flush count the running flush will raise it to (see Started).
+    // otherwise; see Gather), the flush count the running flush will raise it to (see Started), and how
+    // many waiters sleep on the flush count (see Raise).
     private const int AppendsWord = 1;
     private const int LastGroupWord = 2;
     private const int StartAppendsWord = 3;
     private const int EndAppendsWord = 4;
     private const int GatheringWord = 5;
     private const int FlushingWord = 6;
+    private const int SleepersWord = 7;
 
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly SafeMemoryMappedViewHandle _mapping;
     private readonly nint _address;
     private readonly nint _syscall;
+    private int _wakeCalls;
 
     private FlushSignal(MemoryMappedFile file, MemoryMappedViewAccessor view, nint syscall)
     {
@@ -90,6 +94,12 @@ internal sealed class FlushSignal : IDisposable
         }
     }
 
+    /// <summary>How many wake-up calls this open made (for tests).</summary>
+    internal int WakeCalls => Volatile.Read(ref _wakeCalls);
+
+    /// <summary>How many waiters the lock file says sleep on the flush count (for tests).</summary>
+    internal int Sleepers => TryReadWord(SleepersWord, out var sleepers) ? sleepers : 0;
+
     /// <summary>The flush count now: read it before looking at the durable end, then pass it to <see cref="Wait"/>.</summary>
     public int Count => TryReadWord(0, out var count) ? count : 0;
 
@@ -100,8 +110,18 @@ internal sealed class FlushSignal : IDisposable
         if (!Use()) return;
         try
         {
-            // Any result will do: woken, the count already moved on, timed out or interrupted; the caller looks again.
-            SleepOn(0, seen, timeoutMicroseconds * 1000L);
+            // Counted before the sleep looks at the count, so a flusher that raises the count after
+            // that look sees the sleeper and wakes it (see Raise).
+            Interlocked.Increment(ref At(SleepersWord));
+            try
+            {
+                // Any result will do: woken, the count already moved on, timed out or interrupted; the caller looks again.
+                SleepOn(0, seen, timeoutMicroseconds * 1000L);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref At(SleepersWord));
+            }
         }
         finally
         {
@@ -141,9 +161,35 @@ internal sealed class FlushSignal : IDisposable
     }
 
     /// <summary>
+    /// Writes the state at the start of the lock file through the mapping, which every read of the file
+    /// sees as it would a write, without a system call (the caller holds the state lock); false once
+    /// the signal is disposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryWrite(ReadOnlySpan<byte> state)
+    {
+        if (state.Length > Offset) throw new ArgumentOutOfRangeException(nameof(state), "Only the state before the flush count is written.");
+        if (!Use()) return false;
+        try
+        {
+            state.CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.AddByteOffset(ref Unsafe.NullRef<byte>(), _address - Offset), state.Length));
+            return true;
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>
     /// Raises the flush count and wakes every waiter. Called by a flusher after it recorded the new
     /// durable end and gave up the sync turn, so a waiter that found the turn taken either sees the
     /// count move on or is woken; the count is raised atomically, as two flushers may raise it at once.
+    /// With no one asleep (a writer alone) there is no one to wake and no system call: a waiter counts
+    /// itself before its sleep reads the count, and the flusher reads the sleepers after it raised the
+    /// count (both atomic, so both in order), so either the flusher sees the sleeper or the sleep sees
+    /// the new count and returns at once. A sleeper that died leaves its count behind, which costs
+    /// only wake-ups no one needed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Raise()
@@ -152,7 +198,7 @@ internal sealed class FlushSignal : IDisposable
         try
         {
             Interlocked.Increment(ref Word);
-            WakeOn(0, int.MaxValue);
+            if (Volatile.Read(ref At(SleepersWord)) != 0) WakeOn(0, int.MaxValue);
         }
         finally
         {
@@ -228,6 +274,9 @@ internal sealed class FlushSignal : IDisposable
         }
     }
 
+    /// <summary>How many durable commits writers have counted (see <see cref="Appended"/>), a count that wraps; false once the signal is disposed.</summary>
+    public bool TryReadAppends(out int appends) => TryReadWord(AppendsWord, out appends);
+
     /// <summary>With the sync turn held, after a flush: notes how many commits had been appended when it ended.</summary>
     public void Flushed() => CopyWord(AppendsWord, EndAppendsWord, 0);
 
@@ -293,6 +342,7 @@ internal sealed class FlushSignal : IDisposable
     /// <summary>Wakes up to <paramref name="count"/> sleepers on word <paramref name="index"/>; between Use and Done.</summary>
     private void WakeOn(int index, int count)
     {
+        Interlocked.Increment(ref _wakeCalls);
         var none = default(Timespec);
         _ = Futex(_syscall, _address + (index * sizeof(int)), FutexWake, count, ref none, 0, 0);
     }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using Persistence.Storage;
 using static Persistence.Tests.Storage.TestRecords;
@@ -40,6 +41,103 @@ public sealed class FlushSignalTests : IDisposable
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"woken after {clock.Elapsed}, not at once");
         Assert.Equal(seen + 1, SignalOf(sleeper).Count);
         Assert.Equal(seen + 1, SignalOf(flusher).Count);
+    }
+
+    [Fact]
+    public async Task A_flusher_makes_a_wake_up_call_only_while_someone_sleeps_on_the_count()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var flusher = FileStorageLock.OpenForWriting(_path);
+        using var sleeper = FileStorageLock.OpenForWriting(_path);
+        var signal = SignalOf(flusher);
+
+        // A writer alone: nothing sleeps, so raising the count wakes no one and calls nothing.
+        Assert.Equal(0, signal.Sleepers);
+        signal.Raise();
+        signal.Raise();
+        Assert.Equal(0, signal.WakeCalls);
+
+        // A sleeper in another open is counted in the lock file while it sleeps, and woken.
+        var seen = SignalOf(sleeper).Count;
+        var sleeping = Task.Run(() => SignalOf(sleeper).Wait(seen, 30_000_000));
+        var clock = Stopwatch.StartNew();
+        while (signal.Sleepers == 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(1);
+        Assert.Equal(1, signal.Sleepers);
+        Assert.Equal(1, BitConverter.ToInt32(File.ReadAllBytes(_path + ".lock"), FlushSignal.Offset + (7 * sizeof(int))));
+        signal.Raise();
+        Assert.Equal(1, signal.WakeCalls);
+        Assert.True(await EndsWithin(sleeping, 10_000), "the sleeper was not woken");
+        Assert.Equal(0, signal.Sleepers);
+
+        // Once it is awake, raising the count calls nothing again.
+        signal.Raise();
+        Assert.Equal(1, signal.WakeCalls);
+        Assert.Equal(seen + 2, SignalOf(sleeper).Count);
+    }
+
+    [Fact]
+    public void The_state_a_flush_writes_through_the_mapping_is_what_a_read_of_the_lock_file_finds()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var storage = FileStorage.Open(_path);
+        using var reader = FileStorageLock.TryOpenForReading(_path)!;
+        Assert.Null(reader.Signal);
+        var header = File.ReadAllBytes(_path).AsSpan(0, 64);
+        reader.Bind(new Guid(header[16..32]), BinaryPrimitives.ReadUInt64LittleEndian(header[32..]));
+        var before = File.ReadAllBytes(_path + ".lock").AsSpan(0, FileStorageLock.StateSize).ToArray();
+
+        for (var i = 0; i < 3; i++)
+        {
+            Commit(storage, (storage.NewOid(), 0, Make($"commit {i}")));
+            // Read with a read call, not through a mapping: the durable end the flush just wrote.
+            var state = reader.ReadState();
+            Assert.True(state.Valid);
+            Assert.Equal(storage.DataEnd, state.DurableEnd);
+        }
+        Assert.NotEqual(before, File.ReadAllBytes(_path + ".lock").AsSpan(0, FileStorageLock.StateSize).ToArray());
+    }
+
+    [Fact]
+    public void A_writer_alone_flushes_without_reading_the_end_of_the_file_for_others_commits()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var storage = FileStorage.Open(_path);
+        var oid = storage.NewOid();
+        var serial = Commit(storage, (oid, 0, Make("first")));
+        var catchUps = storage.CatchUps;
+        var flushes = storage.FlushCount;
+
+        for (var i = 0; i < 5; i++) serial = Commit(storage, (oid, serial, Make($"commit {i}")));
+
+        // One look at the end per commit, under the commit lock; none before each of the five flushes.
+        Assert.Equal(flushes + 5, storage.FlushCount);
+        Assert.Equal(catchUps + 5, storage.CatchUps);
+    }
+
+    [Fact]
+    public void A_flush_reads_the_end_of_the_file_once_the_lock_file_counts_a_commit_of_another_writer()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var storage = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
+        using var other = FileStorageLock.OpenForWriting(_path);
+        var oid = storage.NewOid();
+        // The first relaxed commit flushes (the lock file knew no durable end); the next ones do not.
+        var serial = Commit(storage, (oid, 0, Make("first")));
+        serial = Commit(storage, (oid, serial, Make("second")));
+        var catchUps = storage.CatchUps;
+
+        // Nothing counted since the last look: the flush makes no read for others' commits.
+        storage.Flush();
+        Assert.Equal(catchUps, storage.CatchUps);
+
+        // A commit another writer counted (it appended it before counting it): the flush looks for it.
+        Commit(storage, (oid, serial, Make("third")));
+        catchUps = storage.CatchUps;
+        SignalOf(other).Appended();
+        var flushes = storage.FlushCount;
+        storage.Flush();
+        Assert.Equal(flushes + 1, storage.FlushCount);
+        Assert.Equal(catchUps + 1, storage.CatchUps);
     }
 
     [Fact]
