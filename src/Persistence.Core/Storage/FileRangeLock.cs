@@ -24,6 +24,7 @@ namespace Persistence.Storage;
 /// </remarks>
 internal sealed class FileRangeLock
 {
+    private const int F_OFD_GETLK = 36;
     private const int F_OFD_SETLK = 37;
     private const int F_OFD_SETLKW = 38;
     private const short F_RDLCK = 0;
@@ -100,6 +101,19 @@ internal sealed class FileRangeLock
         if (!UseOfdLocks) return false;
         if (!exclusive) return TryOfdWait(offset, F_RDLCK);
         return TryOfdLock(offset, F_WRLCK) ?? false;
+    }
+
+    /// <summary>
+    /// Whether another open holds a lock on byte <paramref name="offset"/> (one this open's exclusive
+    /// lock would wait for), without taking anything; true where it cannot be told (no open file
+    /// description locks).
+    /// </summary>
+    public bool IsHeldByOthers(long offset)
+    {
+        if (!UseOfdLocks || _handle.IsClosed) return true;
+        var flock = new Flock { Type = F_WRLCK, Whence = 0, Start = offset, Length = 1 };
+        if (Native.fcntl(_handle, F_OFD_GETLK, ref flock) != 0) return true;
+        return flock.Type != F_UNLCK;
     }
 
     /// <summary>One try at an open file description lock: whether it was taken, or null when the kernel has none (then it is not asked again).</summary>

@@ -39,7 +39,7 @@ internal sealed class FileStorageLock : IDisposable
     public const int StateSize = 64;
 
     private const long CommitByte = 1024;
-    private const long SyncByte = 1025;
+    internal const long SyncByte = 1025;
     private const long StateByte = 1026;
     // Held by the process that packs the data file, for the whole pack (FileStorage.Pack).
     private const long PackByte = 1027;
@@ -80,6 +80,12 @@ internal sealed class FileStorageLock : IDisposable
     /// open, or where it cannot be told (<see cref="SharesUse"/> false).
     /// </summary>
     public bool TryEnterSoleUse() => SharesUse && _locks.TryEnterWhereShared(UsersByte, exclusive: true);
+
+    /// <summary>
+    /// Whether other writers have the database open (they share the users byte); true where it cannot
+    /// be told. One system call, no lock taken: a writer may open right after it answers.
+    /// </summary>
+    public bool OthersShareUse() => !SharesUse || _locks.IsHeldByOthers(UsersByte);
 
     /// <summary>Wakes the processes waiting for a flush when one ends (a writer's open on Linux), or null.</summary>
     public FlushSignal? Signal { get; }

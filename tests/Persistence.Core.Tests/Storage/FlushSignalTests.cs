@@ -141,6 +141,46 @@ public sealed class FlushSignalTests : IDisposable
     }
 
     [Fact]
+    public async Task A_writer_alone_flushes_without_the_sync_turn_and_takes_it_once_another_writer_opens()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var storage = FileStorage.Open(_path);
+        var stuck = false;
+        try
+        {
+            var oid = storage.NewOid();
+            var serial = Commit(storage, (oid, 0, Make("first")));
+            // The sync byte held by an open that is no writer (it does not share the users byte).
+            using var holder = new FileStream(_path + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            var locks = new FileRangeLock(holder, holder.SafeFileHandle, holder.Name);
+            locks.Enter(FileStorageLock.SyncByte, exclusive: true);
+
+            // Alone, the writer's durable commit does not wait for the turn.
+            var flushes = storage.FlushCount;
+            var alone = Task.Run(() => Commit(storage, (oid, serial, Make("alone"))));
+            stuck = !await EndsWithin(alone, 10_000);
+            Assert.False(stuck, "a writer alone waited for the sync turn");
+            serial = await alone;
+            Assert.Equal(flushes + 1, storage.FlushCount);
+
+            // Another writer opens: once the writer looks again (10 ms), its flush takes the turn.
+            using var other = FileStorage.Open(_path);
+            await Task.Delay(50);
+            var shared = Task.Run(() => Commit(storage, (oid, serial, Make("shared"))));
+            Assert.False(await EndsWithin(shared, 300), "a writer with another open flushed without the sync turn");
+            locks.Exit(FileStorageLock.SyncByte);
+            stuck = !await EndsWithin(shared, 10_000);
+            Assert.False(stuck, "the commit did not go on once the turn was free");
+            await shared;
+            Assert.Equal(flushes + 2, storage.FlushCount);
+        }
+        finally
+        {
+            if (!stuck) storage.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task A_sleeper_that_saw_an_older_count_returns_at_once_and_one_that_saw_the_current_one_times_out()
     {
         if (!OperatingSystem.IsLinux()) return;
