@@ -68,6 +68,9 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         ResolveValues();
     }
 
+    /// <summary>Whether every value is an object already (none waits in <see cref="_pending"/> to become one).</summary>
+    public bool ValuesResolved => _pending is null;
+
     /// <summary>The value of entry <paramref name="index"/> (the bucket is loaded and has values).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TValue ValueAt(int index)

@@ -32,6 +32,12 @@ internal struct BTreeCursor<TKey, TValue>
     private int _state;
     // On an entry, going forward, with no upper bound: the case MoveNext's inlined step takes.
     private bool _plainForward;
+    // The bucket's entries as the step into it found them: its count for MoveNext's inlined step (0
+    // unless going plainly forward), and its keys and values, for Key and Value (values only when every
+    // value was an object already; else Value asks the bucket, which resolves them one by one).
+    private int _limit;
+    private TKey[]? _keys;
+    private TValue[]? _values;
 
     public BTreeCursor(BTreeCore<TKey, TValue> core, BTreeBounds<TKey> bounds, bool reverse)
     {
@@ -41,7 +47,7 @@ internal struct BTreeCursor<TKey, TValue>
         _version = core.Version;
     }
 
-    public readonly TKey Key => _bucket!._keys[_index];
+    public readonly TKey Key => _keys![_index];
 
     /// <summary>
     /// The current value. A reference becomes an object only here, entry by entry, not for the whole
@@ -49,7 +55,7 @@ internal struct BTreeCursor<TKey, TValue>
     /// after, so it lies in memory next to what its load allocates (its strings), and a later pass
     /// reads one run of memory instead of two (a second pass over 100,000 persons: 2.77 -> 2.20 ms).
     /// </summary>
-    public readonly TValue Value => _bucket!._values.Length == 0 ? default! : _bucket.ValueAt(_index);
+    public readonly TValue Value => _values is { } values ? values[_index] : _bucket!._values.Length == 0 ? default! : _bucket.ValueAt(_index);
 
     /// <summary>
     /// Moves to the next entry. The common step, forward to the next entry of the same bucket with no
@@ -58,14 +64,11 @@ internal struct BTreeCursor<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool MoveNext()
     {
-        if (_plainForward && _core.Version == _version)
+        var next = _index + 1;
+        if (next < _limit && _core.Version == _version)
         {
-            var next = _index + 1;
-            if (next < _bucket!._count)
-            {
-                _index = next;
-                return true;
-            }
+            _index = next;
+            return true;
         }
         return Step();
     }
@@ -89,14 +92,21 @@ internal struct BTreeCursor<TKey, TValue>
         {
             _index++;
         }
-        if (!Settle() || !InBounds())
+        if (Settle())
         {
-            _state = 2;
-            _plainForward = false;
-            _bucket = null;
-            return false;
+            var bucket = _bucket!;
+            _limit = _plainForward ? bucket._count : 0;
+            _keys = bucket._keys;
+            _values = bucket.ValuesResolved && bucket._values.Length != 0 ? bucket._values : null;
+            if (InBounds()) return true;
         }
-        return true;
+        _state = 2;
+        _plainForward = false;
+        _bucket = null;
+        _limit = 0;
+        _keys = null;
+        _values = null;
+        return false;
     }
 
     private void Start()
