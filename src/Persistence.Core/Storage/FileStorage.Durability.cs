@@ -11,6 +11,7 @@ namespace Persistence.Storage;
 // covered returns without a flush of its own; the others elect the next leader. Across processes the
 // leaders take turns through the sync lock of the lock file and record there the offset the last
 // flush covered, so a process whose transaction another process's flush already covered skips its own.
+// A writer that no other writer shares the database with flushes without the turn (OthersMayFlush).
 // On Linux a leader that finds the sync turn taken sleeps on the flush signal (FlushSignal.cs), which
 // the flusher raises when it is done, so every waiter looks at the durable end at once and only those
 // the flush did not cover contend for the next one; elsewhere the leaders queue for the sync lock.
