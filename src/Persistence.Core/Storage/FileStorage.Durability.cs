@@ -56,12 +56,10 @@ public sealed partial class FileStorage
     // Whether the lock file knows a durable end (see CompleteCommit).
     private volatile bool _durableEndKnown;
     private long _flushCount;
-    // The durable commits the lock file counted and this instance's own among them (it counts each
-    // after the lock file), as they were when the last catch-up began; with _catchUpLock held.
-    private int _countedAtCatchUp;
-    private int _ownCountedAtCatchUp;
-    private bool _countedKnown;
-    private int _ownCommitsCounted;
+    // The lock file's count of commits up to which every one is known here (see KnowsEveryCommit);
+    // NoKnownCommits (no count is that) before the first catch-up or after one that stopped early.
+    private long _knownCommits = NoKnownCommits;
+    private const long NoKnownCommits = long.MinValue;
     private long _catchUps;
 
     /// <summary>How many times this instance read the end of the file for news (for tests).</summary>
@@ -226,7 +224,7 @@ public sealed partial class FileStorage
         {
             try
             {
-                if (!OnlyOwnCommitsSinceCatchUp()) CatchUpCore(final: false);
+                if (!KnowsEveryCommit()) CatchUpCore(final: false);
             }
             catch (PersistenceException)
             {

@@ -216,7 +216,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     public StorageChanges Poll(long sinceTid)
     {
         ThrowIfDisposed();
-        CatchUp(judge: true);
+        if (!KnowsEveryCommit()) CatchUp(judge: true);
         SwitchIfReplaced(thorough: false);
         lock (_stateLock)
         {
@@ -504,33 +504,30 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     private TailState CatchUpCore(bool final)
     {
         // Every commit the lock file counts was appended before it was counted, so those counted
-        // before this catch-up reads are in what it reads (see OnlyOwnCommitsSinceCatchUp).
-        var counted = _lockFile?.Signal is { } signal && signal.TryReadAppends(out var appends) ? appends : (int?)null;
-        var own = Volatile.Read(ref _ownCommitsCounted);
+        // before this catch-up reads are in what it reads (see KnowsEveryCommit).
+        var counted = _lockFile?.Signal is { } signal && signal.TryReadCommits(out var commits) ? commits : (long?)null;
         Interlocked.Increment(ref _catchUps);
         var tail = ReadNews(final);
         // A suspect end stopped the reading early: what follows it is not known yet.
-        if (counted is { } value && tail != TailState.Suspect)
-        {
-            _countedAtCatchUp = value;
-            _ownCountedAtCatchUp = own;
-            _countedKnown = true;
-        }
+        Volatile.Write(ref _knownCommits, tail == TailState.Suspect ? NoKnownCommits : counted ?? NoKnownCommits);
         return tail;
     }
 
     /// <summary>
-    /// Whether every durable commit the lock file counted since this instance last caught up is one
-    /// of its own (with <see cref="_catchUpLock"/> held): then a flush has nothing of others' to take
-    /// in, and need not read the file's end to learn so. The two counts agree when no one else
-    /// counted a commit (but for one of this instance's being counted in the lock file, not yet here,
-    /// right as the last catch-up began). Either way nothing is at stake but sharing: a flush that
-    /// does not read another's commit does not record it as covered, and its writer flushes itself.
-    /// Commits not counted (relaxed ones, or a writer without the mapping) wait for no flush.
+    /// Whether this instance knows every transaction the lock file counted (see
+    /// <see cref="FlushSignal.Committed"/>): then there is nothing new in the file to read, and a look at
+    /// its end would find only what this instance appended itself. Every writer counts each commit after
+    /// appending it and before the commit returns (one without the mapping marks the lock file, and
+    /// then the count answers nothing), so a commit that returned before this look is counted in it.
     /// </summary>
-    private bool OnlyOwnCommitsSinceCatchUp() =>
-        _countedKnown && _lockFile?.Signal is { } signal && signal.TryReadAppends(out var appends)
-        && unchecked(appends - _countedAtCatchUp) == unchecked(Volatile.Read(ref _ownCommitsCounted) - _ownCountedAtCatchUp);
+    /// <remarks>
+    /// <see cref="_knownCommits"/> is a count up to which every counted commit is known here: set by
+    /// each catch-up to the count it read before reading the file, and moved on by this instance's own
+    /// commit only from the count just before it (no one else's came in between). A stale mark only
+    /// costs a read.
+    /// </remarks>
+    private bool KnowsEveryCommit() =>
+        _lockFile?.Signal is { } signal && signal.TryReadCommits(out var commits) && Volatile.Read(ref _knownCommits) == commits;
 
     /// <summary>The reading of <see cref="CatchUpCore"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -836,14 +833,14 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     private void CompleteCommit(long end, long epoch)
     {
         if (end == 0) return;
+        var signal = _lockFile?.Signal;
+        // Counted before it returns, so others' next looks see it (see KnowsEveryCommit); if the count
+        // before it was known here, this commit is the only one since.
+        if (signal?.Committed() is { } counted) Interlocked.CompareExchange(ref _knownCommits, counted, unchecked(counted - 1));
         // A relaxed commit still flushes while the durable end is unknown (a new lock file), so that a
         // later system crash can tell a lost tail from damage (see ScanTail).
         if (_durability == Durability.Relaxed && _durableEndKnown) return;
-        if (_lockFile?.Signal is { } signal)
-        {
-            signal.Appended();
-            Interlocked.Increment(ref _ownCommitsCounted);
-        }
+        signal?.Appended();
         MakeDurable(end, epoch);
     }
 

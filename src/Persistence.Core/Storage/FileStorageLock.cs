@@ -68,6 +68,9 @@ internal sealed class FileStorageLock : IDisposable
         _locks = new FileRangeLock(stream, _handle, path);
         CanWrite = canWrite;
         Signal = canWrite ? FlushSignal.TryCreate(_handle) : null;
+        // A writer that cannot count its commits where the others look for them says so (Linux, where
+        // the others map the lock file: see FlushSignal.TryReadCommits).
+        if (canWrite && Signal is null && OperatingSystem.IsLinux()) FlushSignal.MarkUnmappedWriter(_handle);
         SharesUse = canWrite && _locks.TryEnterWhereShared(UsersByte, exclusive: false);
     }
 

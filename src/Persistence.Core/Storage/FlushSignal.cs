@@ -35,8 +35,9 @@ internal sealed class FlushSignal : IDisposable
     // The words after the flush count (in ints from it): how many durable commits were appended (a
     // count that wraps), how many of them the last flush took in, that count when the last flush
     // started and when it ended, while a flusher waits for appends, the count it waits for (0
-    // otherwise; see Gather), the flush count the running flush will raise it to (see Started), and how
-    // many waiters sleep on the flush count (see Raise).
+    // otherwise; see Gather), the flush count the running flush will raise it to (see Started), how
+    // many waiters sleep on the flush count (see Raise), how many commits writers appended, durable or
+    // not (see Committed), and whether a writer without the mapping has the lock file open.
     private const int AppendsWord = 1;
     private const int LastGroupWord = 2;
     private const int StartAppendsWord = 3;
@@ -44,6 +45,11 @@ internal sealed class FlushSignal : IDisposable
     private const int GatheringWord = 5;
     private const int FlushingWord = 6;
     private const int SleepersWord = 7;
+    private const int CommitsWord = 8;
+    private const int UnmappedWriterWord = 9;
+
+    /// <summary>Where the word lies that a writer without the mapping sets (see <see cref="MarkUnmappedWriter"/>).</summary>
+    public const int UnmappedWriterOffset = Offset + (UnmappedWriterWord * sizeof(int));
 
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
@@ -274,8 +280,61 @@ internal sealed class FlushSignal : IDisposable
         }
     }
 
-    /// <summary>How many durable commits writers have counted (see <see cref="Appended"/>), a count that wraps; false once the signal is disposed.</summary>
-    public bool TryReadAppends(out int appends) => TryReadWord(AppendsWord, out appends);
+    /// <summary>
+    /// Counts a commit appended, durable or not (called by its writer after the append, before the
+    /// commit returns), and returns the count it raised it to; null once the signal is disposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int? Committed()
+    {
+        if (!Use()) return null;
+        try
+        {
+            return Interlocked.Increment(ref At(CommitsWord));
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>
+    /// How many commits writers have counted (see <see cref="Committed"/>), a count that wraps; false
+    /// when it cannot be trusted to count them all (a writer without the mapping opened the lock file,
+    /// see <see cref="MarkUnmappedWriter"/>) or once the signal is disposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryReadCommits(out int commits)
+    {
+        commits = 0;
+        if (!Use()) return false;
+        try
+        {
+            commits = Volatile.Read(ref At(CommitsWord));
+            return Volatile.Read(ref At(UnmappedWriterWord)) == 0;
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>
+    /// Marks the lock file as open by a writer that has no mapping of it (so does not count its
+    /// commits): from then on no one trusts the count to tell whether anything was committed.
+    /// </summary>
+    public static void MarkUnmappedWriter(SafeFileHandle lockFile)
+    {
+        try
+        {
+            RandomAccess.Write(lockFile, BitConverter.GetBytes(1), UnmappedWriterOffset);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // Then the count cannot tell anyone anything wrong either: a lock file that cannot be
+            // written here cannot be mapped for writing elsewhere.
+        }
+    }
 
     /// <summary>With the sync turn held, after a flush: notes how many commits had been appended when it ended.</summary>
     public void Flushed() => CopyWord(AppendsWord, EndAppendsWord, 0);

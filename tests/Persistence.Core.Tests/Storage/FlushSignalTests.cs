@@ -133,7 +133,7 @@ public sealed class FlushSignalTests : IDisposable
         // A commit another writer counted (it appended it before counting it): the flush looks for it.
         Commit(storage, (oid, serial, Make("third")));
         catchUps = storage.CatchUps;
-        SignalOf(other).Appended();
+        SignalOf(other).Committed();
         var flushes = storage.FlushCount;
         storage.Flush();
         Assert.Equal(flushes + 1, storage.FlushCount);
@@ -178,6 +178,53 @@ public sealed class FlushSignalTests : IDisposable
         {
             if (!stuck) storage.Dispose();
         }
+    }
+
+    [Fact]
+    public void A_poll_reads_the_file_only_when_the_lock_file_counts_a_commit_this_storage_does_not_know()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var storage = FileStorage.Open(_path);
+        var oid = storage.NewOid();
+        Commit(storage, (oid, 0, Make("mine")));
+        var last = storage.Poll(0).LastTid;
+        var catchUps = storage.CatchUps;
+
+        // Nothing committed since: polls make no read.
+        for (var i = 0; i < 3; i++) Assert.Empty(storage.Poll(last).ChangedOids);
+        Assert.Equal(catchUps, storage.CatchUps);
+
+        // Another writer's durable commit, then a relaxed one: each poll after reads it.
+        using var other = FileStorage.Open(_path);
+        var theirs = other.NewOid();
+        Commit(other, (theirs, 0, Make("theirs")));
+        var changes = storage.Poll(last);
+        Assert.Equal([theirs], changes.ChangedOids);
+        Assert.Equal(catchUps + 1, storage.CatchUps);
+        Assert.Equal(Make("theirs"), storage.Load(theirs)!.Value.Data.ToArray());
+
+        using var relaxed = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
+        var quiet = relaxed.NewOid();
+        Commit(relaxed, (quiet, 0, Make("relaxed")));
+        Assert.Equal([quiet], storage.Poll(changes.LastTid).ChangedOids);
+        Assert.Equal(catchUps + 2, storage.CatchUps);
+    }
+
+    [Fact]
+    public void Once_a_writer_without_the_mapping_marked_the_lock_file_every_poll_reads_the_file()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var storage = FileStorage.Open(_path);
+        var oid = storage.NewOid();
+        var last = storage.Poll(0).LastTid;
+        Commit(storage, (oid, 0, Make("mine")));
+        last = storage.Poll(last).LastTid;
+        using (var lockFile = File.OpenHandle(_path + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+            FlushSignal.MarkUnmappedWriter(lockFile);
+        var catchUps = storage.CatchUps;
+
+        for (var i = 0; i < 3; i++) storage.Poll(last);
+        Assert.Equal(catchUps + 3, storage.CatchUps);
     }
 
     [Fact]
