@@ -44,8 +44,8 @@ public sealed partial class FileStorage
 
     // How long a look at whether other writers have the database open holds (see OthersMayFlush).
     private const int OthersCheckMilliseconds = 10;
-    private long _othersCheckedAt = long.MinValue / 2;
-    private bool _othersOpen = true;
+    private long _othersCheckDue;
+    private bool _othersOpen;
 
     private readonly object _syncGate = new();
     // This instance knows the data file is on disk up to here.
@@ -182,10 +182,10 @@ public sealed partial class FileStorage
     private bool OthersMayFlush(FileStorageLock lockFile)
     {
         var now = Stopwatch.GetTimestamp();
-        if (now - _othersCheckedAt >= OthersCheckMilliseconds * Stopwatch.Frequency / 1000)
+        if (now >= _othersCheckDue)
         {
             _othersOpen = lockFile.OthersShareUse();
-            _othersCheckedAt = now;
+            _othersCheckDue = now + (OthersCheckMilliseconds * Stopwatch.Frequency / 1000);
         }
         return _othersOpen;
     }

@@ -70,6 +70,13 @@ internal sealed class FlushSignal : IDisposable
     /// <summary>The flush count in the mapped lock file; only touched between <see cref="Use"/> and <see cref="Done"/>.</summary>
     private ref int Word => ref Unsafe.AddByteOffset(ref Unsafe.NullRef<int>(), _address);
 
+    /// <summary>The first <paramref name="length"/> bytes of the lock file (the state, before the flush count); between Use and Done.</summary>
+    private Span<byte> MappedState(int length)
+    {
+        if (length > Offset) throw new ArgumentOutOfRangeException(nameof(length), "Only the state before the flush count is read or written through the mapping.");
+        return MemoryMarshal.CreateSpan(ref Unsafe.AddByteOffset(ref Unsafe.NullRef<byte>(), _address - Offset), length);
+    }
+
     /// <summary>The word <paramref name="index"/> ints after the flush count.</summary>
     private ref int At(int index) => ref Unsafe.Add(ref Word, index);
 
@@ -153,11 +160,10 @@ internal sealed class FlushSignal : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryRead(Span<byte> into)
     {
-        if (into.Length > Offset) throw new ArgumentOutOfRangeException(nameof(into), "Only the state before the flush count is read.");
         if (!Use()) return false;
         try
         {
-            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AddByteOffset(ref Unsafe.NullRef<byte>(), _address - Offset), into.Length).CopyTo(into);
+            MappedState(into.Length).CopyTo(into);
             return true;
         }
         finally
@@ -174,11 +180,10 @@ internal sealed class FlushSignal : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryWrite(ReadOnlySpan<byte> state)
     {
-        if (state.Length > Offset) throw new ArgumentOutOfRangeException(nameof(state), "Only the state before the flush count is written.");
         if (!Use()) return false;
         try
         {
-            state.CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.AddByteOffset(ref Unsafe.NullRef<byte>(), _address - Offset), state.Length));
+            state.CopyTo(MappedState(state.Length));
             return true;
         }
         finally
