@@ -126,7 +126,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     /// <summary>The tid of the committed state this connection reads (its snapshot).</summary>
-    public long Snapshot => _snapshot;
+    public long Snapshot => Volatile.Read(ref _snapshot);
 
     /// <summary>
     /// How many loaded objects the connection keeps between transactions before it turns some back

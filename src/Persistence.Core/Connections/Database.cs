@@ -112,12 +112,21 @@ public sealed class Database : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _pool.TryPop(out pooled);
+            // Open from the moment it leaves the pool: its snapshot stays among those whose changes the
+            // storage keeps (see ForgetChanges) while it catches up with them.
+            if (_pool.TryPop(out pooled)) _open.Add(pooled);
         }
         if (pooled is not null)
         {
-            pooled.Reopen();
-            lock (_gate) _open.Add(pooled);
+            try
+            {
+                pooled.Reopen();
+            }
+            catch
+            {
+                lock (_gate) _open.Remove(pooled);
+                throw;
+            }
             return pooled;
         }
         return Track(new Connection(this, readOnly: false, autoRefresh: false));
@@ -317,7 +326,30 @@ public sealed class Database : IDisposable
         // Ask from no later than the cache knows, so the answer also covers what the cache must drop.
         var changes = Storage.Poll(Math.Min(sinceTid, _cache.KnownThrough));
         _cache.Apply(changes);
+        if (Storage is IKnownChanges known && known.KnownChangeCount > ForgetChangesAbove) ForgetChanges(known);
         return changes;
+    }
+
+    // The changes a storage may keep for this database's polls before it is told which it can forget.
+    private const int ForgetChangesAbove = 4096;
+
+    /// <summary>
+    /// Lets the storage forget the changes no poll of this database will ask for: every poll asks for
+    /// the changes after a connection's snapshot (open or pooled) or after what the record cache knows,
+    /// so those after the oldest of them are all that is needed. Without this, a storage keeps the
+    /// oids of about the last million changes (16 MB), whether anyone asks for them or not, and a bulk
+    /// load grows that log by doubling (W1: 4 MB of allocations for 100,000 new persons).
+    /// </summary>
+    private void ForgetChanges(IKnownChanges known)
+    {
+        long oldest;
+        lock (_gate)
+        {
+            oldest = _cache.KnownThrough;
+            foreach (var connection in _open) oldest = Math.Min(oldest, connection.Snapshot);
+            foreach (var connection in _pool) oldest = Math.Min(oldest, connection.Snapshot);
+        }
+        known.ForgetChangesThrough(oldest);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Persistence.Storage;
@@ -11,6 +12,7 @@ internal sealed class ChangeLog
 {
     private readonly int _capacity;
     private Change[] _entries = new Change[256];
+    private const int KeptLength = 1 << 16;
     private int _head;
     private int _count;
     private long _coveredAfter;
@@ -81,6 +83,38 @@ internal sealed class ChangeLog
         for (var i = lo; i < _count; i++)
             into.Add(new Oid(At(i).Oid));
         return true;
+    }
+
+    /// <summary>How many (tid, oid) entries are kept.</summary>
+    public int Count => _count;
+
+    /// <summary>How many entries the log has room for before it grows (for tests).</summary>
+    internal int Room => _entries.Length;
+
+    /// <summary>
+    /// Forgets the transactions up to <paramref name="tid"/>: no one will ask for the changes after a
+    /// tid below it. A later ask from before it gets <c>false</c>, as one from before what is kept does.
+    /// Gives back most of the memory of a log that had grown for a large transaction.
+    /// </summary>
+    public void ForgetThrough(long tid)
+    {
+        if (tid <= _coveredAfter) return;
+        while (_count > 0 && _entries[_head].Tid <= tid)
+        {
+            _head = (_head + 1) & (_entries.Length - 1);
+            _count--;
+        }
+        _coveredAfter = tid;
+        // An array of up to 1 MB stays, for the next transactions to fill: shrinking it after each
+        // large transaction would only grow it again.
+        if (_entries.Length > KeptLength && _count <= _entries.Length / 4)
+        {
+            var smaller = new Change[Math.Max(KeptLength, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, 2 * _count)))];
+            for (var i = 0; i < _count; i++)
+                smaller[i] = At(i);
+            _entries = smaller;
+            _head = 0;
+        }
     }
 
     // The length is a power of two.

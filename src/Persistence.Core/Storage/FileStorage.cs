@@ -51,6 +51,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     // The tids of the newest revisions, by offset: the conflict check without reading headers.
     private readonly RevisionTids _revisionTids = new();
     private readonly ChangeLog _changes;
+    // Its count as of the last change (under the state lock), for lock-free looks (IKnownChanges.KnownChangeCount).
+    private int _knownChangeCount;
     private readonly SemaphoreSlim _commitLock = new(1, 1);
     private readonly CancellationTokenSource _disposing = new();
     private readonly ManualResetEventSlim _notWriting = new(true);
@@ -208,9 +210,10 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// <remarks>
     /// First reads the transactions other instances and processes appended since this one last
     /// looked, without waiting for any lock. The oids come from a bounded log of recent commits
-    /// (about a million oids); when <paramref name="sinceTid"/> is older than the log (or older than
-    /// when the storage was opened), every oid in the storage is returned instead: a superset, so a
-    /// caller that invalidates them stays correct.
+    /// (about a million oids at most; a database opened on the storage lets it forget those none of
+    /// its connections can still ask for); when <paramref name="sinceTid"/> is older than the log (or
+    /// older than when the storage was opened), every oid in the storage is returned instead: a
+    /// superset, so a caller that invalidates them stays correct.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StorageChanges Poll(long sinceTid)
@@ -241,6 +244,19 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     bool IKnownChanges.TryCollectKnownChanges(long sinceTid, HashSet<Oid> into)
     {
         lock (_stateLock) return _changes.TryCollect(sinceTid, into);
+    }
+
+    /// <inheritdoc />
+    int IKnownChanges.KnownChangeCount => Volatile.Read(ref _knownChangeCount);
+
+    /// <inheritdoc />
+    void IKnownChanges.ForgetChangesThrough(long tid)
+    {
+        lock (_stateLock)
+        {
+            _changes.ForgetThrough(tid);
+            Volatile.Write(ref _knownChangeCount, _changes.Count);
+        }
     }
 
     /// <inheritdoc />
@@ -470,7 +486,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                 OidAllocator.MoveBeyond(ref _lastOid, new Oid(record.Oid));
                 if (log) _changes.Add(header.Tid, record.Oid);
             }
-            if (log) _changes.Trim();
+            if (log)
+            {
+                _changes.Trim();
+                Volatile.Write(ref _knownChangeCount, _changes.Count);
+            }
             Volatile.Write(ref _lastTid, header.Tid);
             Volatile.Write(ref _end, position + header.Length);
         }
@@ -812,6 +832,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                         _changes.Add(tid, oid.Value);
                     }
                     _changes.Trim();
+                    Volatile.Write(ref _knownChangeCount, _changes.Count);
                     Volatile.Write(ref _lastTid, tid);
                     Volatile.Write(ref _end, start + length);
                 }

@@ -112,4 +112,14 @@ internal interface IKnownChanges
     /// transactions this storage has read; false when it no longer remembers that far back.
     /// </summary>
     bool TryCollectKnownChanges(long sinceTid, HashSet<Oid> into);
+
+    /// <summary>How many (tid, oid) pairs the storage keeps for <see cref="TryCollectKnownChanges"/> and polls (read without a lock: a hint).</summary>
+    int KnownChangeCount { get; }
+
+    /// <summary>
+    /// Tells the storage that no one will ask for the changes after a tid below <paramref name="tid"/>,
+    /// so it may forget the transactions up to it. An ask from before it afterwards is answered as one
+    /// from before what the storage remembers (every oid, from a poll).
+    /// </summary>
+    void ForgetChangesThrough(long tid);
 }

@@ -104,6 +104,10 @@ public class CommitBoundaryTests
         bool IKnownChanges.TryCollectKnownChanges(long sinceTid, HashSet<Oid> into) =>
             _known is not null && _known.TryCollectKnownChanges(sinceTid, into);
 
+        int IKnownChanges.KnownChangeCount => _known?.KnownChangeCount ?? 0;
+
+        void IKnownChanges.ForgetChangesThrough(long tid) => _known?.ForgetChangesThrough(tid);
+
         private void Finished()
         {
             if (AfterFinish is not { } action) return;
