@@ -684,7 +684,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Boundary(long committedTid)
     {
-        var changes = _database.Poll(_snapshot);
+        // A commit right after the snapshot (no transaction between) has nothing before it to learn:
+        // only what came after it, not its own oids (W1: 1,000 a commit, looked up only to be skipped).
+        var changes = _database.Poll(committedTid == _snapshot + 1 ? committedTid : _snapshot);
         HashSet<Oid>? changedAfterOurCommit = null;
         foreach (var oid in changes.ChangedArray)
         {

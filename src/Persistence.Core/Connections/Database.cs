@@ -324,7 +324,7 @@ public sealed class Database : IDisposable
     internal StorageChanges Poll(long sinceTid)
     {
         // Ask from no later than the cache knows, so the answer also covers what the cache must drop.
-        var changes = Storage.Poll(Math.Min(sinceTid, _cache.KnownThrough));
+        var changes = Storage.Poll(Math.Min(sinceTid, _cache.KnownThroughOrEmptyAt(sinceTid)));
         _cache.Apply(changes);
         if (Storage is IKnownChanges known && known.KnownChangeCount > ForgetChangesAbove) ForgetChanges(known);
         return changes;

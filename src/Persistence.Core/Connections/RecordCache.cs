@@ -109,6 +109,22 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
         foreach (var slot in live) _order.Enqueue(slot);
     }
 
+    /// <summary>
+    /// The tid from which a poll asks for changes on behalf of the cache: <see cref="KnownThrough"/>, or
+    /// <paramref name="wanted"/> if that is later and the cache holds nothing. An empty cache has no
+    /// entry to invalidate, so it knows through any tid that exists; it moves on to
+    /// <paramref name="wanted"/> under its lock, so an entry put from then on is judged against it
+    /// (see <see cref="Put"/>) and the changes after it are applied by the poll that follows.
+    /// </summary>
+    public long KnownThroughOrEmptyAt(long wanted)
+    {
+        lock (_gate)
+        {
+            if (_entries.Count == 0 && wanted > _knownThrough) _knownThrough = wanted;
+            return _knownThrough;
+        }
+    }
+
     /// <summary>Applies the changes a poll found: every changed object's entry stops being current.</summary>
     /// <param name="changes">Oids changed after some tid no later than the one the cache knows through.</param>
     public void Apply(StorageChanges changes)

@@ -76,6 +76,45 @@ public class KnownChangesTests : IDisposable
         AssertLearnedExactly(keptHere, changedHere);
     }
 
+    [Fact]
+    public void A_commit_right_after_the_snapshot_asks_only_for_what_came_after_it_and_still_sees_that()
+    {
+        var polls = new PollRecorder(new MemoryStorage());
+        // No record cache: a cache that holds records asks from what it knows (see RecordCacheTests).
+        using var db = Database.Open(polls, new DatabaseOptions { ConnectionPoolSize = 0, RecordCacheBytes = 0 });
+        using var connection = db.OpenConnection();
+        var node = new Node { Label = "0" };
+        var mine = new Node { Label = "mine 0" };
+        connection.Root["node"] = node;
+        connection.Root["mine"] = mine;
+        // The first commit of a class also commits the schema catalog, a transaction of its own.
+        connection.Commit();
+
+        node.Label = "1";
+        connection.Commit();
+        Assert.Equal(db.Storage.LastTid, polls.Asked[^1]);
+        var before = db.Storage.LastTid;
+
+        // Another writer commits between this connection's snapshot and its next commit: then the
+        // commit asks from its snapshot, and learns of the other's change.
+        using (var other = db.OpenConnection())
+        {
+            ((Node)other.Root["node"]).Label = "changed by the other";
+            other.Commit();
+        }
+        mine.Label = "mine 1";
+        connection.Commit();
+        Assert.Equal(before, polls.Asked[^1]);
+        Assert.Equal(PersistentState.Ghost, node.PersistentState);
+        Assert.Equal("changed by the other", node.Label);
+
+        node.Label = "2";
+        connection.Commit();
+        Assert.Equal(db.Storage.LastTid, polls.Asked[^1]);
+        Assert.Equal(PersistentState.UpToDate, node.PersistentState);
+        Assert.Equal("2", node.Label);
+    }
+
     private FileStorage Open() => FileStorage.Open(_folder.File("known.db"), new FileStorageOptions { Durability = Durability.Relaxed });
 
     private static (string Kept, string Changed) StoreTwo(Database db)
@@ -118,5 +157,17 @@ public class KnownChangesTests : IDisposable
         Assert.Equal(PersistentState.UpToDate, kept.PersistentState);
         Assert.Equal(PersistentState.Ghost, changed.PersistentState);
         Assert.Equal("changed 1", changed.Label);
+    }
+
+    /// <summary>Remembers the tid each poll asks from.</summary>
+    private sealed class PollRecorder(IStorage inner) : DelegatingStorage(inner)
+    {
+        public List<long> Asked { get; } = [];
+
+        public override StorageChanges Poll(long sinceTid)
+        {
+            Asked.Add(sinceTid);
+            return base.Poll(sinceTid);
+        }
     }
 }

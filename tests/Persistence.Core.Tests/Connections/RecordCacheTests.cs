@@ -17,6 +17,27 @@ public class RecordCacheTests
     }
 
     [Fact]
+    public void An_empty_cache_knows_through_any_tid_asked_for_and_one_with_entries_only_through_what_it_applied()
+    {
+        var cache = new RecordCache(budgetBytes: 1 << 20, knownThrough: 10);
+        Assert.Equal(15, cache.KnownThroughOrEmptyAt(15));
+        Assert.Equal(15, cache.KnownThroughOrEmptyAt(12));
+
+        // A revision read at an older snapshot is not taken for the current one.
+        cache.Put(Record(3, tid: 7), snapshot: 13);
+        cache.Apply(new StorageChanges(20, []));
+        Assert.True(cache.TryGet(new Oid(3), 13, out _));
+        Assert.False(cache.TryGet(new Oid(3), 14, out _));
+
+        // With an entry, the poll must start from what was applied, so the entry can be invalidated.
+        cache.Put(Record(4, tid: 18), snapshot: 20);
+        Assert.Equal(20, cache.KnownThroughOrEmptyAt(30));
+        cache.Apply(new StorageChanges(30, [new Oid(4)]));
+        Assert.True(cache.TryGet(new Oid(4), 20, out _));
+        Assert.False(cache.TryGet(new Oid(4), 30, out _));
+    }
+
+    [Fact]
     public void A_cached_revision_serves_only_the_snapshots_it_is_valid_for()
     {
         var cache = new RecordCache(budgetBytes: 1 << 20, knownThrough: 10);
