@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Persistence.Storage;
 
@@ -21,7 +22,9 @@ namespace Persistence.Storage;
 /// <item><description>the sync turn: held by the process that is flushing the data file to disk, so the
 /// others wait for that flush and then find their transactions already covered by it (group commit
 /// across processes);</description></item>
-/// <item><description>the state lock: held for the few microseconds it takes to read or rewrite the state;</description></item>
+/// <item><description>the state lock: held for the few microseconds it takes to read or rewrite the state
+/// (raising the durable end after a flush needs none where the lock file is mapped: the durable hint
+/// beside the state, see <see cref="RaiseDurableEnd"/>);</description></item>
 /// <item><description>the pack lock (a fourth byte, only ever tried, never waited for): held by the
 /// process that packs the file, so two packs do not run at once and a running pack's files are not
 /// taken for an interrupted one's leftovers.</description></item>
@@ -59,6 +62,8 @@ internal sealed class FileStorageLock : IDisposable
     private readonly Lock _stateGate = new();
     private Guid _databaseId;
     private ulong _fileId;
+    // The database id's part of the durable hint's tag (see HintTag).
+    private ulong _databaseMix;
 
     private FileStorageLock(string path, FileStream stream, bool canWrite)
     {
@@ -183,6 +188,9 @@ internal sealed class FileStorageLock : IDisposable
     {
         _databaseId = databaseId;
         _fileId = fileId;
+        Span<byte> id = stackalloc byte[16];
+        databaseId.TryWriteBytes(id);
+        _databaseMix = BinaryPrimitives.ReadUInt64LittleEndian(id) ^ BinaryPrimitives.ReadUInt64LittleEndian(id[8..]);
     }
 
     /// <summary>
@@ -260,7 +268,32 @@ internal sealed class FileStorageLock : IDisposable
     /// <summary>Records that the data file is on disk up to <paramref name="durableEnd"/> (only ever raises it; only in a state that names this file).</summary>
     public void RaiseDurableEnd(long durableEnd)
     {
+        // Where the lock file is mapped, into the durable hint beside the state: one atomic exchange,
+        // not the state lock's two system calls and a rewrite (every durable commit of a writer alone
+        // raises it). The state is read without its lock first, to raise it only for the file it names.
+        if (Signal is { } signal && durableEnd <= FlushSignal.LargestHintedEnd)
+        {
+            var state = Read();
+            if (state.Kind == LockStateKind.OtherFile) return;
+            if (state.Kind == LockStateKind.ThisFile && (durableEnd <= state.DurableEnd || signal.TryRaiseDurableHint(HintTag(_fileId), durableEnd))) return;
+        }
         Update(durableEnd, static (state, durableEnd) => state.Valid && durableEnd > state.DurableEnd ? state with { DurableEnd = durableEnd } : state);
+    }
+
+    /// <summary>
+    /// The tag of the data file <paramref name="fileId"/> of this database in the durable hint: 16 bits
+    /// of a mix of both ids (the same in every process), never 0. A hint for another file (one a pack
+    /// replaced) is ignored unless the tags collide, and a writer raises it only while the state names
+    /// its file, so a stale one needs both a pack between that look and the raise and a collision.
+    /// </summary>
+    private ushort HintTag(ulong fileId)
+    {
+        var x = _databaseMix ^ (fileId * 0x9E3779B97F4A7C15);
+        x ^= x >> 29;
+        x *= 0xBF58476D1CE4E5B9;
+        x ^= x >> 32;
+        var tag = (ushort)(x >> 48);
+        return tag == 0 ? (ushort)1 : tag;
     }
 
     /// <summary>Forgets the durable end (the data file no longer matches it, e.g. it was replaced by an older copy).</summary>
@@ -288,7 +321,12 @@ internal sealed class FileStorageLock : IDisposable
             {
                 var before = Read();
                 var after = change(before, argument);
-                if (after != before) Write(after);
+                if (after != before)
+                {
+                    // The state now holds the durable end the hint held (Read takes the larger of the two).
+                    Write(after);
+                    Signal?.ClearDurableHint();
+                }
                 return after;
             }
             finally
@@ -301,11 +339,13 @@ internal sealed class FileStorageLock : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private LockState Read()
     {
-        Span<byte> bytes = stackalloc byte[StateSize];
+        // The state and, for a reader without the mapping, the durable hint after it, in one read call.
+        Span<byte> bytes = stackalloc byte[FlushSignal.DurableHintOffset + sizeof(long)];
         // A writer on Linux reads it from its mapping of the lock file (the same bytes as a read; one that
         // races a rewrite fails the checksum as a read would).
-        var read = Signal is { } mapped && mapped.TryRead(bytes) ? StateSize : 0;
-        while (read < StateSize)
+        var read = Signal is { } mapped && mapped.TryRead(bytes[..StateSize]) ? StateSize : 0;
+        var unmapped = read == 0;
+        while (unmapped && read < bytes.Length)
         {
             var n = RandomAccess.Read(_handle, bytes[read..], read);
             if (n == 0) break;
@@ -318,11 +358,16 @@ internal sealed class FileStorageLock : IDisposable
             || new Guid(bytes[16..32]) != _databaseId)
             return LockState.Unknown;
         var fileId = BinaryPrimitives.ReadUInt64LittleEndian(bytes[32..]);
+        var durableEnd = BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]);
+        // Raised since the state was last written (see RaiseDurableEnd), for the file the state names.
+        var tag = HintTag(fileId);
+        if (!unmapped) durableEnd = Math.Max(durableEnd, Signal!.DurableHint(tag));
+        else if (read == bytes.Length) durableEnd = Math.Max(durableEnd, FlushSignal.HintedEnd(MemoryMarshal.Read<long>(bytes[FlushSignal.DurableHintOffset..]), tag));
         return new LockState(
             fileId == _fileId ? LockStateKind.ThisFile : LockStateKind.OtherFile,
             fileId,
             BinaryPrimitives.ReadUInt64LittleEndian(bytes[40..]),
-            BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]));
+            durableEnd);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -47,6 +47,15 @@ internal sealed class FlushSignal : IDisposable
     private const int SleepersWord = 7;
     private const int CommitsWord = 8;
     private const int UnmappedWriterWord = 9;
+    // Two ints (a u64, 8-byte aligned at offset 104): the durable end raised without the state lock
+    // (see TryRaiseDurableHint).
+    private const int DurableHintWord = 10;
+
+    // The durable hint: the durable end in the low 48 bits, a tag of the data file it speaks of in the high 16 (never 0).
+    private const int HintTagShift = 48;
+
+    /// <summary>The largest durable end the hint can hold (256 TB); a larger one is raised in the state itself.</summary>
+    public const long LargestHintedEnd = (1L << HintTagShift) - 1;
 
     /// <summary>Where the word lies that a writer without the mapping sets (see <see cref="MarkUnmappedWriter"/>).</summary>
     public const int UnmappedWriterOffset = Offset + (UnmappedWriterWord * sizeof(int));
@@ -284,6 +293,76 @@ internal sealed class FlushSignal : IDisposable
             Done();
         }
     }
+
+    /// <summary>
+    /// The durable end of the data file tagged <paramref name="tag"/> that writers raised in the lock
+    /// file without the state lock (see <see cref="TryRaiseDurableHint"/>); -1 if none is there for that
+    /// file, or once the signal is disposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public long DurableHint(ushort tag)
+    {
+        if (!Use()) return -1;
+        try
+        {
+            return HintedEnd(Volatile.Read(ref HintWord), tag);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>The durable end a hint word holds for the data file tagged <paramref name="tag"/>; -1 if it holds none for that file.</summary>
+    public static long HintedEnd(long hint, ushort tag) =>
+        hint != 0 && (ushort)((ulong)hint >> HintTagShift) == tag ? hint & LargestHintedEnd : -1;
+
+    /// <summary>Where the durable hint lies in the lock file (for a reader without the mapping).</summary>
+    public const int DurableHintOffset = Offset + (DurableHintWord * sizeof(int));
+
+    /// <summary>
+    /// Raises the durable end of the data file tagged <paramref name="tag"/> in the lock file to
+    /// <paramref name="end"/> (at most <see cref="LargestHintedEnd"/>), with one atomic exchange instead
+    /// of the state lock; a hint for another file is replaced. False once the signal is disposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryRaiseDurableHint(ushort tag, long end)
+    {
+        if (!Use()) return false;
+        try
+        {
+            var raised = ((long)tag << HintTagShift) | end;
+            ref var word = ref HintWord;
+            var current = Volatile.Read(ref word);
+            while (current == 0 || (ushort)((ulong)current >> HintTagShift) != tag || (current & LargestHintedEnd) < end)
+            {
+                var seen = Interlocked.CompareExchange(ref word, raised, current);
+                if (seen == current) break;
+                current = seen;
+            }
+            return true;
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>Clears the durable hint (the caller holds the state lock and has just written the state, which holds what the hint held).</summary>
+    public void ClearDurableHint()
+    {
+        if (!Use()) return;
+        try
+        {
+            Volatile.Write(ref HintWord, 0);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    private ref long HintWord => ref Unsafe.As<int, long>(ref At(DurableHintWord));
 
     /// <summary>
     /// Counts a commit appended, durable or not (called by its writer after the append, before the

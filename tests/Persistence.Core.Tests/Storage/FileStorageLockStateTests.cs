@@ -92,6 +92,71 @@ public sealed class FileStorageLockStateTests : IDisposable
         Assert.Equal("two", Text(reopened.Load(oid)));
     }
 
+    private long RawLockFileWord(int offset)
+    {
+        using var file = File.Open(_path + ".lock", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var bytes = new byte[8];
+        file.Position = offset;
+        file.ReadExactly(bytes);
+        return BitConverter.ToInt64(bytes);
+    }
+
+    private const int StateDurableEndOffset = 48;
+    private const int DurableHintOffset = 104;
+
+    [Fact]
+    public void ADurableEndRaisedWithoutTheStateLockIsSeenByEveryWriterAndMovesIntoTheStateAtItsNextRewrite()
+    {
+        using var storage = FileStorage.Open(_path);
+        Commit(storage, (storage.NewOid(), 0, Make("one")));
+        Commit(storage, (storage.NewOid(), 0, Make("two")));
+        var end = storage.DataEnd;
+
+        // The flush raised the hint beside the state, not the state (which its oid reservation wrote last).
+        var hint = RawLockFileWord(DurableHintOffset);
+        Assert.Equal(end, hint & ((1L << 48) - 1));
+        Assert.True(RawLockFileWord(StateDurableEndOffset) < end);
+        var (databaseId, fileId) = Identity();
+        using (var other = FileStorageLock.OpenForWriting(_path))
+        {
+            other.Bind(databaseId, fileId);
+            Assert.Equal(end, other.ReadState().DurableEnd);
+            // Any rewrite of the state under its lock takes the hint in, and clears it.
+            other.ReserveOids(highestStored: 0, count: 16);
+        }
+        Assert.Equal(end, RawLockFileWord(StateDurableEndOffset));
+        Assert.Equal(0, RawLockFileWord(DurableHintOffset));
+        Assert.Equal(end, StateFor(fileId).DurableEnd);
+    }
+
+    [Fact]
+    public void ADurableHintOfAnotherFileIsIgnoredAndAWriterBoundToAnotherFileRaisesNone()
+    {
+        using var storage = FileStorage.Open(_path);
+        Commit(storage, (storage.NewOid(), 0, Make("one")));
+        Commit(storage, (storage.NewOid(), 0, Make("two")));
+        var (databaseId, fileId) = Identity();
+        var hint = RawLockFileWord(DurableHintOffset);
+        Assert.NotEqual(0, hint);
+        // What the state alone says: a rewrite takes the hint in, so look before one.
+        var durable = RawLockFileWord(StateDurableEndOffset);
+        Assert.True(durable < (hint & ((1L << 48) - 1)));
+
+        // The same durable end, far beyond the file, under another tag (as a replaced file's would be).
+        using (var file = File.Open(_path + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+        {
+            file.Position = DurableHintOffset;
+            file.Write(BitConverter.GetBytes((hint ^ (1L << 48)) | (1L << 40)));
+        }
+        Assert.Equal(durable, StateFor(fileId).DurableEnd);
+
+        using var stale = FileStorageLock.OpenForWriting(_path);
+        stale.Bind(databaseId, fileId + 1);
+        stale.RaiseDurableEnd(1L << 30);
+        Assert.Equal(durable, StateFor(fileId).DurableEnd);
+        Assert.Equal((hint ^ (1L << 48)) | (1L << 40), RawLockFileWord(DurableHintOffset));
+    }
+
     [Fact]
     public void AStateThatNamesThisFileIsReadWithoutItsLockAndAgreesWithTheLockedRead()
     {
