@@ -65,14 +65,14 @@ internal sealed class FileStorageLock : IDisposable
     // The database id's part of the durable hint's tag (see HintTag).
     private ulong _databaseMix;
 
-    private FileStorageLock(string path, FileStream stream, bool canWrite)
+    private FileStorageLock(string path, FileStream stream, bool canWrite, bool map = true)
     {
         Path = path;
         _stream = stream;
         _handle = stream.SafeFileHandle;
         _locks = new FileRangeLock(stream, _handle, path);
         CanWrite = canWrite;
-        Signal = canWrite ? FlushSignal.TryCreate(_handle) : null;
+        Signal = canWrite && map ? FlushSignal.TryCreate(_handle) : null;
         // A writer that cannot count its commits where the others look for them says so (Linux, where
         // the others map the lock file: see FlushSignal.TryReadCommits).
         if (canWrite && Signal is null && OperatingSystem.IsLinux()) FlushSignal.MarkUnmappedWriter(_handle);
@@ -110,14 +110,16 @@ internal sealed class FileStorageLock : IDisposable
     /// <summary>Opens (creating if needed) the lock file of the data file at <paramref name="dataPath"/> for a writer.</summary>
     /// <exception cref="StorageLockedException">A program holds the lock file exclusively.</exception>
     /// <exception cref="PersistenceException">The lock file cannot be created or opened (the message says what to do).</exception>
-    public static FileStorageLock OpenForWriting(string dataPath)
+    /// <param name="dataPath">The data file's path.</param>
+    /// <param name="map">False to open it as a writer does where the lock file cannot be mapped (for tests).</param>
+    public static FileStorageLock OpenForWriting(string dataPath, bool map = true)
     {
         var path = dataPath + ".lock";
         try
         {
             // Without byte-range locks (macOS) only one process may write: it holds the lock file exclusively.
             var share = OperatingSystem.IsMacOS() ? FileShare.None : FileShare.ReadWrite | FileShare.Delete;
-            return new FileStorageLock(path, new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, share, bufferSize: 1), canWrite: true);
+            return new FileStorageLock(path, new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, share, bufferSize: 1), canWrite: true, map);
         }
         catch (UnauthorizedAccessException e)
         {
@@ -325,7 +327,7 @@ internal sealed class FileStorageLock : IDisposable
                 {
                     // The state now holds the durable end the hint held (Read takes the larger of the two).
                     Write(after);
-                    Signal?.ClearDurableHint();
+                    ClearDurableHint();
                 }
                 return after;
             }
@@ -334,6 +336,18 @@ internal sealed class FileStorageLock : IDisposable
                 _locks.Exit(StateByte);
             }
         }
+    }
+
+    /// <summary>
+    /// Clears the durable hint (state lock held, the state just written): through the mapping, or, for a
+    /// writer without it, with a write call, so that a durable end the state forgot or a file it no longer
+    /// names does not live on in the hint. A write racing a raise through a mapping may tear the hint;
+    /// either half left alone reads as no hint or a smaller durable end, both safe.
+    /// </summary>
+    private void ClearDurableHint()
+    {
+        if (Signal is { } signal) signal.ClearDurableHint();
+        else RandomAccess.Write(_handle, stackalloc byte[sizeof(long)], FlushSignal.DurableHintOffset);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

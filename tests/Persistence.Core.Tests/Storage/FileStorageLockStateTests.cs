@@ -104,12 +104,19 @@ public sealed class FileStorageLockStateTests : IDisposable
     private const int StateDurableEndOffset = 48;
     private const int DurableHintOffset = 104;
 
+    /// <summary>A writer after two durable commits: the second's flush raised the hint after the first's oid reservation rewrote the state.</summary>
+    private FileStorage OpenWithTwoCommits()
+    {
+        var storage = FileStorage.Open(_path);
+        Commit(storage, (storage.NewOid(), 0, Make("one")));
+        Commit(storage, (storage.NewOid(), 0, Make("two")));
+        return storage;
+    }
+
     [Fact]
     public void ADurableEndRaisedWithoutTheStateLockIsSeenByEveryWriterAndMovesIntoTheStateAtItsNextRewrite()
     {
-        using var storage = FileStorage.Open(_path);
-        Commit(storage, (storage.NewOid(), 0, Make("one")));
-        Commit(storage, (storage.NewOid(), 0, Make("two")));
+        using var storage = OpenWithTwoCommits();
         var end = storage.DataEnd;
 
         // The flush raised the hint beside the state, not the state (which its oid reservation wrote last).
@@ -132,9 +139,7 @@ public sealed class FileStorageLockStateTests : IDisposable
     [Fact]
     public void ADurableHintOfAnotherFileIsIgnoredAndAWriterBoundToAnotherFileRaisesNone()
     {
-        using var storage = FileStorage.Open(_path);
-        Commit(storage, (storage.NewOid(), 0, Make("one")));
-        Commit(storage, (storage.NewOid(), 0, Make("two")));
+        using var storage = OpenWithTwoCommits();
         var (databaseId, fileId) = Identity();
         var hint = RawLockFileWord(DurableHintOffset);
         Assert.NotEqual(0, hint);
@@ -155,6 +160,26 @@ public sealed class FileStorageLockStateTests : IDisposable
         stale.RaiseDurableEnd(1L << 30);
         Assert.Equal(durable, StateFor(fileId).DurableEnd);
         Assert.Equal((hint ^ (1L << 48)) | (1L << 40), RawLockFileWord(DurableHintOffset));
+    }
+
+    [Fact]
+    public void AWriterWithoutTheMappingReadsTheDurableHintAndClearsItWhenItRewritesTheState()
+    {
+        using var storage = OpenWithTwoCommits();
+        var end = storage.DataEnd;
+        var (databaseId, fileId) = Identity();
+        Assert.NotEqual(0, RawLockFileWord(DurableHintOffset));
+
+        using var unmapped = FileStorageLock.OpenForWriting(_path, map: false);
+        Assert.Null(unmapped.Signal);
+        unmapped.Bind(databaseId, fileId);
+        Assert.Equal(end, unmapped.ReadState().DurableEnd);
+
+        // Told the data file no longer matches its durable end: forgotten in the state and in the hint.
+        unmapped.ForgetDurableEnd();
+        Assert.Equal(0, RawLockFileWord(DurableHintOffset));
+        Assert.Equal(-1, StateFor(fileId).DurableEnd);
+        Assert.Equal(-1, unmapped.ReadState().DurableEnd);
     }
 
     [Fact]
