@@ -85,8 +85,8 @@ internal sealed class ChangeLog
         return true;
     }
 
-    /// <summary>How many (tid, oid) entries are kept.</summary>
-    public int Count => _count;
+    /// <summary>How many (tid, oid) entries are kept; may be read without the owner's lock, as a hint.</summary>
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>How many entries the log has room for before it grows (for tests).</summary>
     internal int Room => _entries.Length;

@@ -162,7 +162,6 @@ public sealed partial class FileStorage
                     if (restartLog)
                     {
                         _changes.Restart(lastTid);
-                        Volatile.Write(ref _knownChangeCount, 0);
                         Volatile.Write(ref _lastTid, lastTid);
                     }
                 }

@@ -51,8 +51,6 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     // The tids of the newest revisions, by offset: the conflict check without reading headers.
     private readonly RevisionTids _revisionTids = new();
     private readonly ChangeLog _changes;
-    // Its count as of the last change (under the state lock), for lock-free looks (IKnownChanges.KnownChangeCount).
-    private int _knownChangeCount;
     private readonly SemaphoreSlim _commitLock = new(1, 1);
     private readonly CancellationTokenSource _disposing = new();
     private readonly ManualResetEventSlim _notWriting = new(true);
@@ -247,16 +245,12 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     }
 
     /// <inheritdoc />
-    int IKnownChanges.KnownChangeCount => Volatile.Read(ref _knownChangeCount);
+    int IKnownChanges.KnownChangeCount => _changes.Count;
 
     /// <inheritdoc />
     void IKnownChanges.ForgetChangesThrough(long tid)
     {
-        lock (_stateLock)
-        {
-            _changes.ForgetThrough(tid);
-            Volatile.Write(ref _knownChangeCount, _changes.Count);
-        }
+        lock (_stateLock) _changes.ForgetThrough(tid);
     }
 
     /// <inheritdoc />
@@ -486,11 +480,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                 OidAllocator.MoveBeyond(ref _lastOid, new Oid(record.Oid));
                 if (log) _changes.Add(header.Tid, record.Oid);
             }
-            if (log)
-            {
-                _changes.Trim();
-                Volatile.Write(ref _knownChangeCount, _changes.Count);
-            }
+            if (log) _changes.Trim();
             Volatile.Write(ref _lastTid, header.Tid);
             Volatile.Write(ref _end, position + header.Length);
         }
@@ -832,7 +822,6 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                         _changes.Add(tid, oid.Value);
                     }
                     _changes.Trim();
-                    Volatile.Write(ref _knownChangeCount, _changes.Count);
                     Volatile.Write(ref _lastTid, tid);
                     Volatile.Write(ref _end, start + length);
                 }

@@ -62,8 +62,9 @@ internal sealed class FileStorageLock : IDisposable
     private readonly Lock _stateGate = new();
     private Guid _databaseId;
     private ulong _fileId;
-    // The database id's part of the durable hint's tag (see HintTag).
+    // The database id's part of the durable hint's tag, and the bound file's tag (see HintTag).
     private ulong _databaseMix;
+    private ushort _hintTag;
 
     private FileStorageLock(string path, FileStream stream, bool canWrite, bool map = true)
     {
@@ -193,6 +194,7 @@ internal sealed class FileStorageLock : IDisposable
         Span<byte> id = stackalloc byte[16];
         databaseId.TryWriteBytes(id);
         _databaseMix = BinaryPrimitives.ReadUInt64LittleEndian(id) ^ BinaryPrimitives.ReadUInt64LittleEndian(id[8..]);
+        _hintTag = HintTag(fileId);
     }
 
     /// <summary>
@@ -277,7 +279,7 @@ internal sealed class FileStorageLock : IDisposable
         {
             var state = Read();
             if (state.Kind == LockStateKind.OtherFile) return;
-            if (state.Kind == LockStateKind.ThisFile && (durableEnd <= state.DurableEnd || signal.TryRaiseDurableHint(HintTag(_fileId), durableEnd))) return;
+            if (state.Kind == LockStateKind.ThisFile && (durableEnd <= state.DurableEnd || signal.TryRaiseDurableHint(_hintTag, durableEnd))) return;
         }
         Update(durableEnd, static (state, durableEnd) => state.Valid && durableEnd > state.DurableEnd ? state with { DurableEnd = durableEnd } : state);
     }
@@ -374,7 +376,7 @@ internal sealed class FileStorageLock : IDisposable
         var fileId = BinaryPrimitives.ReadUInt64LittleEndian(bytes[32..]);
         var durableEnd = BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]);
         // Raised since the state was last written (see RaiseDurableEnd), for the file the state names.
-        var tag = HintTag(fileId);
+        var tag = fileId == _fileId ? _hintTag : HintTag(fileId);
         if (!unmapped) durableEnd = Math.Max(durableEnd, Signal!.DurableHint(tag));
         else if (read == bytes.Length) durableEnd = Math.Max(durableEnd, FlushSignal.HintedEnd(MemoryMarshal.Read<long>(bytes[FlushSignal.DurableHintOffset..]), tag));
         return new LockState(

@@ -60,6 +60,9 @@ internal sealed class FlushSignal : IDisposable
     /// <summary>Where the word lies that a writer without the mapping sets (see <see cref="MarkUnmappedWriter"/>).</summary>
     public const int UnmappedWriterOffset = Offset + (UnmappedWriterWord * sizeof(int));
 
+    /// <summary>Where the durable hint lies in the lock file (for a reader without the mapping).</summary>
+    public const int DurableHintOffset = Offset + (DurableHintWord * sizeof(int));
+
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly SafeMemoryMappedViewHandle _mapping;
@@ -317,9 +320,6 @@ internal sealed class FlushSignal : IDisposable
     public static long HintedEnd(long hint, ushort tag) =>
         hint != 0 && (ushort)((ulong)hint >> HintTagShift) == tag ? hint & LargestHintedEnd : -1;
 
-    /// <summary>Where the durable hint lies in the lock file (for a reader without the mapping).</summary>
-    public const int DurableHintOffset = Offset + (DurableHintWord * sizeof(int));
-
     /// <summary>
     /// Raises the durable end of the data file tagged <paramref name="tag"/> in the lock file to
     /// <paramref name="end"/> (at most <see cref="LargestHintedEnd"/>), with one atomic exchange instead
@@ -334,7 +334,8 @@ internal sealed class FlushSignal : IDisposable
             var raised = ((long)tag << HintTagShift) | end;
             ref var word = ref HintWord;
             var current = Volatile.Read(ref word);
-            while (current == 0 || (ushort)((ulong)current >> HintTagShift) != tag || (current & LargestHintedEnd) < end)
+            // A hint of another file, or none, reads as -1 and is replaced.
+            while (HintedEnd(current, tag) < end)
             {
                 var seen = Interlocked.CompareExchange(ref word, raised, current);
                 if (seen == current) break;
