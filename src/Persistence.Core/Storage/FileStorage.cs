@@ -71,6 +71,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         FilePath = path;
         if (!reserveFreeSpace) _nextReservation = 0;
         _pages = NewPageTable(pageCacheBytes);
+        _pageMisses = _pages is null ? null : new uint[_pages.Length];
         _file = file;
         _lockFile = lockFile;
         IsReadOnly = readOnly;

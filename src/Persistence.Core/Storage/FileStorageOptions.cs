@@ -43,7 +43,9 @@ public sealed class FileStorageOptions
     /// file that fits make about one read call per page instead of one per object (per 64 KiB block of
     /// pages while the whole file fits). Pages that a page read later maps to the same place replace
     /// them; the cache fills only as loads read (after the file outgrows it, blocks read before may
-    /// keep up to as many bytes again until their pages are replaced). Scans over objects stored
+    /// keep up to as many bytes again until their pages are replaced). Once the file outgrows it, a
+    /// page is read and kept only when a load misses it a second time, so random loads across a much
+    /// larger file read little more than their records. Scans over objects stored
     /// together read larger windows and do not go through it. Default
     /// <see cref="DefaultPageCacheBytes"/> (8 MiB); rounded down to a power of two pages; 0 turns it off.
     /// </summary>

@@ -98,17 +98,48 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
-    public void RandomLoadsAcrossAFileLargerThanThePageCacheReadOnePageEach()
+    public void RandomLoadsAcrossAFileManyTimesLargerThanThePageCacheReadTheirRecordsAndKeepFewPages()
     {
         var oids = WriteRecords(30_000);
-        // 256 pages for about 800 (3.3 MB): blocks read for single records would mostly be pushed out unused.
-        using var storage = FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = 1 << 20 });
+        // 64 pages for about 880 (3.3 MB): a page read for one record would mostly be replaced before
+        // a load used it again.
+        using var storage = FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = 256 << 10 });
         LoadAtRandom(storage, oids, 2_000, seed: 11);
-        // Most loads find no page (about two in three map to a slot another page took), and read one
-        // of 4 KB (a few, near a window that served many loads before, a window of a scan).
+        // Most loads read a small window of their own; a load that misses a page its slot's last miss
+        // wanted too (about one in 14 here) reads the page and keeps it.
         Assert.InRange(storage.LoadReadCalls, 1_000, 2_000);
-        Assert.InRange(storage.LoadReadBytes, 1, storage.LoadReadCalls * 8192);
-        Assert.InRange(storage.PagesHeld, 1, 256);
+        Assert.InRange(storage.LoadReadBytes, 1, storage.LoadReadCalls * 1024);
+        Assert.InRange(storage.PagesHeld, 1, 64);
+    }
+
+    [Fact]
+    public void APageOfAFileLargerThanThePageCacheIsReadAndKeptWhenALoadMissesItASecondTime()
+    {
+        var oids = WriteRecords(30_000);
+        using var storage = FileStorage.Open(_path, new FileStorageOptions { PageCacheBytes = 256 << 10 });
+        var calls = 0L;
+        var bytes = 0L;
+        void Load(int i, int expectedCalls, int minBytes, int maxBytes)
+        {
+            Assert.Equal(Padded(i), Text(storage.Load(oids[i])));
+            Assert.Equal(expectedCalls, storage.LoadReadCalls - calls);
+            Assert.InRange(storage.LoadReadBytes - bytes, minBytes, maxBytes);
+            calls = storage.LoadReadCalls;
+            bytes = storage.LoadReadBytes;
+        }
+
+        // The first miss reads a small window around the record, not its page.
+        Load(15_000, 1, 1, 512);
+        // Two loads far away take the places of the last small windows.
+        Load(5_000, 1, 1, 512);
+        Load(25_000, 1, 1, 512);
+        // The second miss of the page reads it whole, and the cache keeps it.
+        Load(15_000, 1, 4096, 4096);
+        Assert.Equal(1, storage.PagesHeld);
+        Load(7_000, 1, 1, 512);
+        Load(23_000, 1, 1, 512);
+        // Now a load in that page needs no read call.
+        Load(15_000, 0, 0, 0);
     }
 
     [Fact]
