@@ -99,7 +99,13 @@ internal sealed class SchemaCatalog
     {
         var key = ((ulong)typeId << 16) | version;
         var last = Volatile.Read(ref _lastRead);
-        if (last is not null && last.Key == key) return last.Binding;
+        return last is not null && last.Key == key ? last.Binding : BindForReadAnew(key, typeId, version);
+    }
+
+    // BindForRead's path for a record of another class or version than the last, apart from it: a
+    // dictionary lookup, and now and then a catalog reload, which need not be compiled optimized.
+    private ReadBinding BindForReadAnew(ulong key, uint typeId, ushort version)
+    {
         lock (_gate)
         {
             if (_readBindings.TryGetValue(key, out var known))
@@ -123,7 +129,7 @@ internal sealed class SchemaCatalog
         }
     }
 
-    // BindForRead's errors, built apart from it, which is compiled optimized on first use.
+    // BindForReadAnew's errors, built apart from it.
     private static FormatException UnknownTypeId(uint typeId) =>
         new($"A record names type id {typeId}, which the schema catalog does not know.");
 

@@ -261,7 +261,8 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Keeps <paramref name="window"/>, read by a page read, in the slot of every page it holds bytes of.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>Runs once a read call, not once a load, as do <see cref="WindowSet.Keep"/> and
+    /// <see cref="WindowSet.Near"/>: not worth compiling optimized on first use, as the load path's methods are.</remarks>
     private void KeepPages(ReadWindow window)
     {
         var pages = _pages!;
@@ -354,7 +355,6 @@ public sealed partial class FileStorage
         /// The most recently used window of a scan (one that served at least <paramref name="loads"/>
         /// loads) that <paramref name="offset"/> of <paramref name="file"/> is near (see <see cref="ReadWindow.IsNear"/>).
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public ReadWindow? Near(SafeFileHandle file, long offset, int loads)
         {
             foreach (var window in _windows)
@@ -368,7 +368,6 @@ public sealed partial class FileStorage
         /// Keeps <paramref name="window"/> as the most recently used, in place of a window whose bytes
         /// it holds too (one a scan grew out of), else of the least recently used.
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Keep(ReadWindow window)
         {
             var from = _windows.Length - 1;
