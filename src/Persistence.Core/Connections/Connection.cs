@@ -42,6 +42,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
     private readonly List<PersistentObject> _added = [];
+    // The objects of _added as a set, for a merge's check (IsAdded); made by the first merge of a
+    // commit with many new objects, and dropped whenever _added is cleared.
+    private HashSet<PersistentObject>? _addedSet;
     // Objects read in this transaction, for the serializable check at commit: what it loaded, and what
     // it read of what was loaded before (noted once per transaction epoch; repeats are dropped at commit).
     private readonly ReadSet _read;
@@ -239,6 +242,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // The stored objects stay changed until the boundary has seen whether others changed them since (see Boundary).
         _changed.Clear();
         _added.Clear();
+        _addedSet = null;
         _database.Committed();
         try
         {
@@ -637,7 +641,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <param name="obj">The object, when merged.</param>
     private bool TryMerge(Oid oid, long? currentSerial, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PersistentObject? obj)
     {
-        if (!_objects.TryGetValue(oid.Value, out obj) || obj.State != PersistentState.Changed || _added.Contains(obj)) return false;
+        if (!_objects.TryGetValue(oid.Value, out obj) || obj.State != PersistentState.Changed || IsAdded(obj)) return false;
         if (_storage.Load(oid) is not { } committed || (currentSerial is { } expected && committed.Tid != expected)) return false;
         // The ancestor usually comes from the database's cache: it is what this transaction loaded.
         var basis = TryGetRebased(oid, out var rebased) ? rebased : _snapshot;
@@ -645,6 +649,27 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (!obj.ResolveConflict(old, Detached(obj, committed))) return false;
         (_rebased ??= [])[oid.Value] = committed.Tid;
         return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="obj"/> is new in the commit under way. A list's search costs a merge a
+    /// step per new object, and a commit of many new objects may merge many changed ones (buckets that
+    /// another writer filled too), so past a few the search goes through a set of them, which takes in
+    /// what was added since it was last asked (_added only grows until it is cleared).
+    /// </summary>
+    private bool IsAdded(PersistentObject obj)
+    {
+        if (_added.Count <= 16)
+        {
+            foreach (var one in _added)
+            {
+                if (ReferenceEquals(one, obj)) return true;
+            }
+            return false;
+        }
+        var added = _addedSet ??= new HashSet<PersistentObject>(ReferenceEqualityComparer.Instance);
+        for (var i = added.Count; i < _added.Count; i++) added.Add(_added[i]);
+        return added.Contains(obj);
     }
 
     private ConflictException Describe(ConflictException conflict)
@@ -668,6 +693,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             obj.State = PersistentState.New;
         }
         _added.Clear();
+        _addedSet = null;
     }
 
     // ---- Transaction boundaries ----

@@ -1,4 +1,5 @@
 using Persistence.Storage;
+using Persistence.Tests.Models;
 
 namespace Persistence.Tests.Connections;
 
@@ -30,6 +31,14 @@ public class ConflictMergeTests
         return (db, storage);
     }
 
+    /// <summary>Commits <paramref name="connection"/> and checks that it took one storage transaction: the merge happened within its vote.</summary>
+    private static void CommitsInOneVote(CountingStorage storage, Connection connection)
+    {
+        var before = storage.Begun;
+        connection.Commit();
+        Assert.Equal(1, storage.Begun - before);
+    }
+
     [Fact]
     public void A_counter_changed_by_another_commit_merges_within_one_vote()
     {
@@ -41,11 +50,8 @@ public class ConflictMergeTests
             ((PersistentCounter)first.Root["counter"]).Add(5);
             ((PersistentCounter)second.Root["counter"]).Add(7);
             first.Commit();
-            var before = storage.Begun;
+            CommitsInOneVote(storage, second);
 
-            second.Commit();
-
-            Assert.Equal(1, storage.Begun - before);
             Assert.Equal(22, ((PersistentCounter)second.Root["counter"]).Value);
             using var check = db.OpenConnection();
             Assert.Equal(22, ((PersistentCounter)check.Root["counter"]).Value);
@@ -67,13 +73,41 @@ public class ConflictMergeTests
                 ((PersistentCounter)other.Root["counter"]).Increment();
                 other.Commit();
             }
-            var before = storage.Begun;
+            CommitsInOneVote(storage, late);
 
-            late.Commit();
-
-            Assert.Equal(1, storage.Begun - before);
             using var check = db.OpenConnection();
             Assert.Equal(113, ((PersistentCounter)check.Root["counter"]).Value);
+        }
+    }
+
+    [Fact]
+    public void A_commit_of_many_new_objects_still_merges_a_counter_another_commit_changed()
+    {
+        var (db, storage) = CounterDatabase(new MemoryStorage());
+        using (db)
+        {
+            // The catalog learns the class first: its first object's commit stores the catalog too.
+            using (var setup = db.OpenConnection())
+            {
+                setup.Root["chain"] = new Node { Label = "first" };
+                setup.Commit();
+            }
+            using var first = db.OpenConnection();
+            using var second = db.OpenConnection();
+            ((PersistentCounter)first.Root["counter"]).Add(5);
+            // Forty new objects, more than the merge looks through one by one for the new ones.
+            Node? chain = null;
+            for (var i = 0; i < 40; i++) chain = new Node { Label = $"node {i}", Next = chain };
+            second.Root["chain"] = chain!;
+            ((PersistentCounter)second.Root["counter"]).Add(7);
+            first.Commit();
+            CommitsInOneVote(storage, second);
+
+            using var check = db.OpenConnection();
+            Assert.Equal(22, ((PersistentCounter)check.Root["counter"]).Value);
+            var labels = new List<string?>();
+            for (var node = (Node?)check.Root["chain"]; node is not null; node = node.Next) labels.Add(node.Label);
+            Assert.Equal(Enumerable.Range(0, 40).Reverse().Select(i => $"node {i}"), labels);
         }
     }
 
