@@ -8,7 +8,8 @@ namespace Persistence.Storage;
 // Loading revisions. What lies before the committed end of a data file never changes (the file is
 // only appended to, and a pack writes another file), so the bytes one load read can serve the next:
 // a load looks in the last few windows of the file read first. A load near the window the last load
-// used (within its length, either way) is taken for a scan over objects stored together (the objects
+// used (within its length, either way; a page of the page cache only after a run of loads in it, see
+// ScanRunOfPage) is taken for a scan over objects stored together (the objects
 // one commit stored lie side by side, in the order they were reached, which is not the order a pass
 // over them takes: a new person reached through another's Friend follows it) or for a walk back along
 // an object's revisions (the revision a snapshot needs, under an object others keep changing, as a
@@ -53,6 +54,14 @@ public sealed partial class FileStorage
     private readonly WindowSet _blocks = new(6);
     private readonly WindowSet _singles = new(2);
     private ReadWindow? _lastUsed;
+    // How many loads in a row _lastUsed served (a hint, counted without synchronization).
+    private int _lastUsedRun;
+
+    // A page of the page cache is taken for a scan's window only once this many loads in a row used
+    // it: random lookups in a file the cache holds in blocks go from a bucket's block to a person's in
+    // the block beside it, and reading that block as a scan's kept a second copy of it outside the
+    // cache (W5's 10,000 lookups read 11.3 MB of a 7.6 MB file).
+    private const int ScanRunOfPage = 8;
 
     // A window read a while ago is taken for a scan's once it served this many loads besides the one
     // it was read for. With 2, random lookups (W5) grew windows a few of them had served by chance into
@@ -174,7 +183,7 @@ public sealed partial class FileStorage
         // one (random lookups: a person stored near the bucket loaded before it; the changed objects a
         // pass meets): those windows would grow into blocks that serve a load or two and push out the scan's.
         var last = Volatile.Read(ref _lastUsed);
-        var near = last is not null && last.IsNear(file, offset)
+        var near = last is not null && last.IsNear(file, offset) && (!last.IsPage || Volatile.Read(ref _lastUsedRun) >= ScanRunOfPage)
             ? last
             : _blocks.Near(file, offset, ScanLoads) ?? _singles.Near(file, offset, ScanLoads);
         // The whole of a record whose start a window was read at (the window held only its header) is not a scan.
@@ -265,6 +274,7 @@ public sealed partial class FileStorage
     /// <see cref="WindowSet.Near"/>: not worth compiling optimized on first use, as the load path's methods are.</remarks>
     private void KeepPages(ReadWindow window)
     {
+        window.IsPage = true;
         var pages = _pages!;
         var last = (window.Start + window.Read - 1) >> PageShift;
         for (var page = window.Start >> PageShift; page <= last; page++)
@@ -293,7 +303,15 @@ public sealed partial class FileStorage
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ReadWindow Used(ReadWindow window)
     {
-        if (!ReferenceEquals(Volatile.Read(ref _lastUsed), window)) Volatile.Write(ref _lastUsed, window);
+        if (ReferenceEquals(Volatile.Read(ref _lastUsed), window))
+        {
+            _lastUsedRun++;
+        }
+        else
+        {
+            Volatile.Write(ref _lastUsed, window);
+            _lastUsedRun = 1;
+        }
         return window;
     }
 
@@ -410,6 +428,9 @@ public sealed partial class FileStorage
 
         /// <summary>How many loads it served after the one it was read for (a hint, counted without synchronization).</summary>
         public int Loads { get; set; }
+
+        /// <summary>Whether it is a page (or block) of the page cache; set before it is published.</summary>
+        public bool IsPage { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; set; }
 
         /// <summary>How many bytes of <see cref="Bytes"/> hold the file's.</summary>
         public int Read { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = read;

@@ -74,10 +74,12 @@ public sealed class FileStorageReadAheadTests : IDisposable
         // Five whole blocks of 64 KB and part of a sixth hold the 3,000 records (340 KB): after the
         // first loads every load finds its block read already (the part block by pages; a record across
         // two blocks is read alone). Windows that a few loads hit by chance are no scan: growing them
-        // read 64 KB for single records (128 MB here).
+        // read 64 KB for single records (128 MB here). Nor is a block that a load or two used before
+        // one in the block beside it: reading that one as a scan's kept a copy of it outside the cache
+        // (2 x the file's length).
         var length = new FileInfo(_path).Length;
         Assert.InRange(storage.LoadReadCalls, 1, 30);
-        Assert.InRange(storage.LoadReadBytes, 1, 2 * length);
+        Assert.InRange(storage.LoadReadBytes, 1, length + (16 << 10));
     }
 
     [Fact]
