@@ -102,6 +102,12 @@ public sealed partial class FileStorage
     /// <summary>How many bytes those read calls asked for (for tests of what the windows serve).</summary>
     internal long LoadReadBytes => Interlocked.Read(ref _loadReadBytes);
 
+    /// <summary>Where the newest revision of <paramref name="oid"/> starts, 0 if it has none (for tests of what the windows serve).</summary>
+    internal long NewestOffset(Oid oid)
+    {
+        lock (_stateLock) return _index.Find(oid.Value);
+    }
+
     /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid)
@@ -194,13 +200,17 @@ public sealed partial class FileStorage
             var grown = Math.Max(2 * near.Bytes.Length, offset < near.Start ? BackwardReadSize : 0);
             size = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)grown), MaxReadWindow);
         }
+        var crossing = false;
         if (scan)
         {
             // The block of that size the record lies in; a record across the end of its block is read
             // from its start to the end of the next block, so the scan goes on in blocks and the block
-            // before is not read again.
+            // before is not read again. If the next block was read already (a pass reached a tree's
+            // bucket stored there before the record), only the record is read (as a single load reads
+            // one, header and record together): reading the block again read 2 MB more of W3's 7.6 MB file.
             var aligned = offset - (offset % size);
             if (offset + needed <= aligned + size) start = Math.Max(FileHeaderSize, aligned);
+            else if (IsHeld(file, aligned + size)) (size, crossing) = (Math.Max(needed, LoadReadSize), true);
             else size = (int)(aligned + (2 * size) - offset);
         }
         // Read no further than the committed end (what lies after it may still be written), except to
@@ -231,9 +241,13 @@ public sealed partial class FileStorage
         var window = new ReadWindow(file, start, bytes, read);
         if (start + read > end) return window;
         if (paged) KeepPages(window);
-        else (scan ? _blocks : _singles).Keep(window);
+        else (scan && !crossing ? _blocks : _singles).Keep(window);
         return Used(window);
     }
+
+    /// <summary>Whether a scan's block or a page of the page cache holds the byte at <paramref name="offset"/> of <paramref name="file"/>.</summary>
+    private bool IsHeld(SafeFileHandle file, long offset) =>
+        _blocks.Holds(file, offset) || (_pages is { } pages && Volatile.Read(ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]) is { } page && page.Holds(file, offset, 1));
 
     /// <summary>
     /// How many bytes a page read at <paramref name="offset"/> reads when committed data ends at
@@ -367,6 +381,16 @@ public sealed partial class FileStorage
                 return window;
             }
             return null;
+        }
+
+        /// <summary>Whether a window holds the byte at <paramref name="offset"/> of <paramref name="file"/> (without counting it as a load).</summary>
+        public bool Holds(SafeFileHandle file, long offset)
+        {
+            foreach (var window in _windows)
+            {
+                if (window is not null && window.Holds(file, offset, 1)) return true;
+            }
+            return false;
         }
 
         /// <summary>

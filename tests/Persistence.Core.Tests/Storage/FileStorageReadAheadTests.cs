@@ -66,6 +66,32 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
+    public void AScanThatReadTheNextBlockAlreadyReadsARecordAcrossItsStartAlone()
+    {
+        var oids = WriteRecords(3_000);
+        using var storage = FileStorage.Open(_path);
+        // A record that crosses the start of a 64 KB block (from the third on), its header before it.
+        var (_, crossing) = Enumerable.Range(2, 4)
+            .Select(block => (long)block << 16)
+            .Select(start => (start, Enumerable.Range(0, oids.Length - 1).First(i => storage.NewestOffset(oids[i + 1]) > start)))
+            .First(pair => storage.NewestOffset(oids[pair.Item2]) <= pair.start - 40);
+
+        // A scan up to it, then a load in the next block (as a pass loads a tree's next bucket before
+        // its first entries), which the scan reads whole.
+        for (var i = 0; i < crossing; i++) Assert.Equal(Padded(i), Text(storage.Load(oids[i])));
+        Assert.Equal(Padded(crossing + 20), Text(storage.Load(oids[crossing + 20])));
+        var (calls, bytes) = (storage.LoadReadCalls, storage.LoadReadBytes);
+
+        // The record across the boundary is read alone: the block after it is not read again.
+        Assert.Equal(Padded(crossing), Text(storage.Load(oids[crossing])));
+        Assert.Equal(calls + 1, storage.LoadReadCalls);
+        Assert.InRange(storage.LoadReadBytes - bytes, 100, 512);
+        // And the scan goes on in the block read before.
+        for (var i = crossing + 1; i < crossing + 200; i++) Assert.Equal(Padded(i), Text(storage.Load(oids[i])));
+        Assert.Equal(calls + 1, storage.LoadReadCalls);
+    }
+
+    [Fact]
     public void RandomLoadsAcrossAFileThatFitsInThePageCacheReadItInBlocksAndLoadsInBlocksReadBeforeMakeNoReadCall()
     {
         var oids = WriteRecords(3_000);
