@@ -42,6 +42,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
     private readonly List<PersistentObject> _added = [];
+    // Scan windows of this connection's own in a file storage (null for other storages): it decodes
+    // each record it loads through them before the next load, so their buffers serve its scan reads
+    // again (see FileStorage.NewScanReader).
+    private readonly FileStorage.ScanReader? _scans;
     // The objects of _added as a set, for a merge's check (IsAdded); made by the first merge of a
     // commit with many new objects, and dropped whenever _added is cleared.
     private HashSet<PersistentObject>? _addedSet;
@@ -88,6 +92,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
         _mergeWhileVoting = MergeWhileVoting;
+        _scans = database.NewScanReader();
         _read = new ReadSet();
         _transactionEpoch = TransactionEpoch.Current;
         _snapshot = database.Poll(_storage.LastTid).LastTid;
@@ -158,7 +163,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         BeginCall();
         if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known)) return known;
-        var record = _database.LoadBefore(oid, _snapshot + 1)
+        var record = _database.LoadBefore(oid, _snapshot + 1, _scans)
             ?? throw new KeyNotFoundException($"No object with {oid} exists in this database (as of this connection's snapshot).");
         uint typeId;
         try
@@ -279,6 +284,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_closed) return;
         DropChanges();
         _read.Clear();
+        // A pooled connection does not keep its scan buffers while no one uses it.
+        _scans?.Clear();
         _closed = true;
         // Let go of it only if no thread is in a transaction on it and none can start one (claiming it
         // fails from now on): another thread may be giving new objects this connection's number in a
@@ -420,7 +427,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Activate(PersistentObject obj)
     {
-        var record = _database.LoadBefore(obj.ObjectOid, _snapshot + 1);
+        var record = _database.LoadBefore(obj.ObjectOid, _snapshot + 1, _scans);
         if (record is null) throw NoRevisionForSnapshot(obj);
         Load(obj, record.Value);
     }

@@ -27,6 +27,8 @@ public sealed class Database : IDisposable
     private readonly List<Connection> _open = [];
     private readonly Stack<Connection> _pool = new();
     private readonly RecordCache _cache;
+    // The storage when it is a file: connections load through scan windows of their own there (NewScanReader).
+    private readonly FileStorage? _file;
     private readonly object _stateSignal = new();
     private TaskCompletionSource _stateChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // How many WaitForStateAsync calls are waiting (see Committed).
@@ -43,6 +45,7 @@ public sealed class Database : IDisposable
     private Database(IStorage storage, DatabaseOptions options, bool ownsStorage)
     {
         Storage = storage;
+        _file = storage as FileStorage;
         Options = options;
         _ownsStorage = ownsStorage;
         try
@@ -294,10 +297,14 @@ public sealed class Database : IDisposable
     internal long RecordCacheBytes => _cache.Bytes;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal StoredRecord? LoadBefore(Oid oid, long beforeTid)
+    internal StoredRecord? LoadBefore(Oid oid, long beforeTid, FileStorage.ScanReader? scans = null)
     {
         if (_cache.TryGet(oid, beforeTid - 1, out var cached)) return cached;
-        var record = Storage.LoadBefore(oid, beforeTid);
+        // A connection's own scan windows (see FileStorage.NewScanReader) may use the buffer of this
+        // record again at its next load: the connection decodes the record before that, and the cache
+        // keeps a copy (it copies every record that is a slice of a larger buffer, as records read from
+        // a file are: their header comes before them).
+        var record = scans is not null && _file is { } file ? file.LoadBefore(oid, beforeTid, scans) : Storage.LoadBefore(oid, beforeTid);
         // The cache is there for connections open side by side. A lone connection keeps the objects it
         // loads itself, so copying their records as well would only cost time and memory (30% of a
         // new process's first pass over 100,000 objects). The count is read without the lock: a load
@@ -305,6 +312,9 @@ public sealed class Database : IDisposable
         if (record is { } found && _open.Count > 1) _cache.Put(found, beforeTid - 1);
         return record;
     }
+
+    /// <summary>Scan windows for a connection of this database (null if its storage is not a file).</summary>
+    internal FileStorage.ScanReader? NewScanReader() => _file?.NewScanReader();
 
     /// <summary>
     /// The oids written after <paramref name="sinceTid"/>, up to the newest transaction the last

@@ -50,12 +50,10 @@ public sealed partial class FileStorage
 
     // The last windows read (see WindowAt): blocks that scans read (a few scans at once, each in one
     // block or stepping from one into the next), and the small windows of single loads elsewhere,
-    // which do not push the blocks out. At most 6 × 64 KB + 2 × 512 bytes.
-    private readonly WindowSet _blocks = new(6);
+    // which do not push the blocks out. At most 6 × 64 KB + 2 × 512 bytes. A connection's loads use
+    // scan windows of its own (see ScanReader); these serve every other load.
+    private readonly ScanReader _shared = new(6, recycles: false);
     private readonly WindowSet _singles = new(2);
-    private ReadWindow? _lastUsed;
-    // How many loads in a row _lastUsed served (a hint, counted without synchronization).
-    private int _lastUsedRun;
 
     // A page of the page cache is taken for a scan's window only once this many loads in a row used
     // it: random lookups in a file the cache holds in blocks go from a bucket's block to a person's in
@@ -110,12 +108,12 @@ public sealed partial class FileStorage
 
     /// <summary>Reads a revision from <paramref name="file"/>, whose committed transactions end at <paramref name="end"/> (taken with the offset, see LoadRevision).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid)
+    private StoredRecord? ReadRevision(SafeFileHandle file, long end, Oid oid, long offset, long beforeTid, ScanReader scans)
     {
         var newest = true;
         while (offset != 0)
         {
-            var window = WindowAt(file, end, offset, DataHeaderReach(offset, end));
+            var window = WindowAt(file, end, offset, DataHeaderReach(offset, end), scans);
             var available = Math.Min(window.Available(offset), MaxDataHeaderSize);
             if (!TryReadDataHeader(window.At(offset, available).Span, offset, out var header)) throw HeaderCutShort(offset, oid);
             if (header.Oid != oid.Value) throw IndexPointsElsewhere(header, offset, oid);
@@ -134,7 +132,7 @@ public sealed partial class FileStorage
             var size = header.Size + (int)header.Length;
             if (window.Available(offset) < size)
             {
-                window = WindowAt(file, end, offset, size);
+                window = WindowAt(file, end, offset, size, scans);
                 if (window.Available(offset) < size)
                     throw new CorruptDatabaseException($"The record in {FilePath} is cut short by the end of the file", offset, oid);
             }
@@ -169,35 +167,36 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// One of the last windows read if it holds <paramref name="needed"/> bytes at
-    /// <paramref name="offset"/>, else a new one read there, kept as the most recently used.
+    /// <paramref name="offset"/>, else a new one read there, kept as the most recently used; a scan's
+    /// among the windows of <paramref name="scans"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private ReadWindow WindowAt(SafeFileHandle file, long end, long offset, int needed)
+    private ReadWindow WindowAt(SafeFileHandle file, long end, long offset, int needed, ScanReader scans)
     {
-        if ((_blocks.Find(file, offset, needed) ?? _singles.Find(file, offset, needed)) is { } kept) return Used(kept);
+        if ((scans.Blocks.Find(file, offset, needed) ?? _singles.Find(file, offset, needed)) is { } kept) return scans.Used(kept);
         var tail = Volatile.Read(ref _recentTail);
         if (tail is not null && tail.Holds(file, offset, needed)) return tail;
         // The page cache's slot of the page the bytes start in, if there is a page cache.
         ref var pageSlot = ref _pages is { } pages
             ? ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]
             : ref Unsafe.NullRef<ReadWindow?>();
-        if (!Unsafe.IsNullRef(ref pageSlot) && Volatile.Read(ref pageSlot) is { } page && page.Holds(file, offset, needed)) return Used(page);
+        if (!Unsafe.IsNullRef(ref pageSlot) && Volatile.Read(ref pageSlot) is { } page && page.Holds(file, offset, needed)) return scans.Used(page);
         var size = LoadReadSize;
         var start = offset;
         // A scan goes on from the window the last load used, or from a window that served many loads
         // before a load elsewhere interrupted it. A load near a window read a while ago does not start
         // one (random lookups: a person stored near the bucket loaded before it; the changed objects a
         // pass meets): those windows would grow into blocks that serve a load or two and push out the scan's.
-        var last = Volatile.Read(ref _lastUsed);
-        var near = last is not null && last.IsNear(file, offset) && (!last.IsPage || Volatile.Read(ref _lastUsedRun) >= ScanRunOfPage)
+        var last = Volatile.Read(ref scans.LastUsed);
+        var near = last is not null && last.IsNear(file, offset) && (!last.IsPage || Volatile.Read(ref scans.LastUsedRun) >= ScanRunOfPage)
             ? last
-            : _blocks.Near(file, offset, ScanLoads) ?? _singles.Near(file, offset, ScanLoads);
+            : scans.Blocks.Near(file, offset, ScanLoads) ?? _singles.Near(file, offset, ScanLoads);
         // The whole of a record whose start a window was read at (the window held only its header) is not a scan.
         var scan = near is not null && offset != near.Start;
         if (near is not null)
         {
             // A walk back starts with a few transactions' worth: the newest revision often lies near the end, in a short window.
-            var grown = Math.Max(2 * near.Bytes.Length, offset < near.Start ? BackwardReadSize : 0);
+            var grown = Math.Max(2 * near.Length, offset < near.Start ? BackwardReadSize : 0);
             size = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)grown), MaxReadWindow);
         }
         var crossing = false;
@@ -210,7 +209,7 @@ public sealed partial class FileStorage
             // one, header and record together): reading the block again read 2 MB more of W3's 7.6 MB file.
             var aligned = offset - (offset % size);
             if (offset + needed <= aligned + size) start = Math.Max(FileHeaderSize, aligned);
-            else if (IsHeld(file, aligned + size)) (size, crossing) = (Math.Max(needed, LoadReadSize), true);
+            else if (IsHeld(file, aligned + size, scans)) (size, crossing) = (Math.Max(needed, LoadReadSize), true);
             else size = (int)(aligned + (2 * size) - offset);
         }
         // Read no further than the committed end (what lies after it may still be written), except to
@@ -233,21 +232,23 @@ public sealed partial class FileStorage
             var before = (int)(offset - start);
             size = (int)Math.Max(Math.Min(Math.Max(size, before + needed), end - start), before + Math.Min(needed, LoadReadSize));
         }
+        var block = scan && !crossing;
         // Not cleared: the read fills it, and only what it read is used (ReadWindow.Read).
-        var bytes = GC.AllocateUninitializedArray<byte>(size);
+        var bytes = block ? scans.Buffer(size) : GC.AllocateUninitializedArray<byte>(size);
         Interlocked.Increment(ref _loadReadCalls);
         Interlocked.Add(ref _loadReadBytes, size);
-        var read = ReadAt(file, start, bytes);
-        var window = new ReadWindow(file, start, bytes, read);
+        var read = ReadAt(file, start, bytes.AsSpan(0, size));
+        var window = new ReadWindow(file, start, bytes, size, read);
         if (start + read > end) return window;
         if (paged) KeepPages(window);
-        else (scan && !crossing ? _blocks : _singles).Keep(window);
-        return Used(window);
+        else if (block) scans.Keep(window);
+        else _singles.Keep(window);
+        return scans.Used(window);
     }
 
-    /// <summary>Whether a scan's block or a page of the page cache holds the byte at <paramref name="offset"/> of <paramref name="file"/>.</summary>
-    private bool IsHeld(SafeFileHandle file, long offset) =>
-        _blocks.Holds(file, offset) || (_pages is { } pages && Volatile.Read(ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]) is { } page && page.Holds(file, offset, 1));
+    /// <summary>Whether a scan's block of <paramref name="scans"/> or a page of the page cache holds the byte at <paramref name="offset"/> of <paramref name="file"/>.</summary>
+    private bool IsHeld(SafeFileHandle file, long offset, ScanReader scans) =>
+        scans.Blocks.Holds(file, offset) || (_pages is { } pages && Volatile.Read(ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]) is { } page && page.Holds(file, offset, 1));
 
     /// <summary>
     /// How many bytes a page read at <paramref name="offset"/> reads when committed data ends at
@@ -313,21 +314,86 @@ public sealed partial class FileStorage
     private static ReadWindow?[]? NewPageTable(long bytes) =>
         bytes < PageSize ? null : new ReadWindow?[1 << BitOperations.Log2((ulong)Math.Min(bytes / PageSize, 1 << 24))];
 
-    /// <summary>Notes <paramref name="window"/> as the one the last load used, and returns it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private ReadWindow Used(ReadWindow window)
+    /// <summary>
+    /// The scan windows of one reader: the storage's own (<see cref="_shared"/>), which serve any
+    /// load, or a connection's (<see cref="NewScanReader"/>), whose records it decodes before it loads
+    /// the next. A connection's reader uses the buffers of the windows it lets go again for its next
+    /// scan reads, so a pass over many objects does not leave a 64 KB buffer of garbage behind every
+    /// few hundred of them (W3's pass over 100,000 persons left 7 MB among them, which made the
+    /// runtime's collection during the pass compact them, or leave them spread out for the next pass).
+    /// </summary>
+    internal sealed class ScanReader
     {
-        if (ReferenceEquals(Volatile.Read(ref _lastUsed), window))
+        // Scan reads of more than half a block and at most this much go into buffers of this size,
+        // used again: a block, or a record that crosses into the next one and that block to its end.
+        private const int BufferSize = MaxReadWindow + (16 << 10);
+
+        private readonly bool _recycles;
+        private byte[]? _spare;
+
+        /// <summary>The window its last load used.</summary>
+        internal ReadWindow? LastUsed;
+
+        /// <summary>How many loads in a row <see cref="LastUsed"/> served (a hint; the storage's own reader counts it without synchronization).</summary>
+        internal int LastUsedRun;
+
+        internal ScanReader(int windows, bool recycles)
         {
-            _lastUsedRun++;
+            Blocks = new WindowSet(windows);
+            _recycles = recycles;
         }
-        else
+
+        /// <summary>The blocks its scans read.</summary>
+        internal WindowSet Blocks { get; }
+
+        /// <summary>Notes <paramref name="window"/> as the one the last load used, and returns it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal ReadWindow Used(ReadWindow window)
         {
-            Volatile.Write(ref _lastUsed, window);
-            _lastUsedRun = 1;
+            if (ReferenceEquals(Volatile.Read(ref LastUsed), window))
+            {
+                LastUsedRun++;
+            }
+            else
+            {
+                Volatile.Write(ref LastUsed, window);
+                LastUsedRun = 1;
+            }
+            return window;
         }
-        return window;
+
+        /// <summary>A buffer for a scan read of <paramref name="size"/> bytes: the spare one, if it is a reader that recycles and the read fits.</summary>
+        internal byte[] Buffer(int size)
+        {
+            if (!_recycles || size <= MaxReadWindow / 2 || size > BufferSize) return GC.AllocateUninitializedArray<byte>(size);
+            var spare = _spare;
+            _spare = null;
+            return spare ?? GC.AllocateUninitializedArray<byte>(BufferSize);
+        }
+
+        /// <summary>Keeps a block a scan read; the buffer of the window it replaces becomes the spare.</summary>
+        internal void Keep(ReadWindow window)
+        {
+            var replaced = Blocks.Keep(window);
+            if (_recycles && replaced is not null && replaced.Bytes.Length == BufferSize) _spare = replaced.Bytes;
+        }
+
+        /// <summary>Lets go of its windows and buffers (a connection going back to the pool).</summary>
+        internal void Clear()
+        {
+            Blocks.Clear();
+            LastUsed = null;
+            LastUsedRun = 0;
+            _spare = null;
+        }
     }
+
+    /// <summary>
+    /// Scan windows for a reader that decodes each record it loads through them
+    /// (<see cref="LoadBefore(Oid, long, ScanReader)"/>) before it loads the next, and loads from one
+    /// thread at a time: a connection.
+    /// </summary>
+    internal ScanReader NewScanReader() => new(4, recycles: true);
 
     /// <summary>
     /// Adds <paramref name="bytes"/>, complete transactions at <paramref name="offset"/> that this
@@ -364,7 +430,7 @@ public sealed partial class FileStorage
     /// A few windows, the most recently used first. Kept without a lock: each slot is read and written
     /// whole, and a race at worst drops a window or keeps one twice.
     /// </summary>
-    private sealed class WindowSet(int count)
+    internal sealed class WindowSet(int count)
     {
         private readonly ReadWindow?[] _windows = new ReadWindow?[count];
 
@@ -408,9 +474,10 @@ public sealed partial class FileStorage
 
         /// <summary>
         /// Keeps <paramref name="window"/> as the most recently used, in place of a window whose bytes
-        /// it holds too (one a scan grew out of), else of the least recently used.
+        /// it holds too (one a scan grew out of), else of the least recently used; returns the window
+        /// it replaced, if any.
         /// </summary>
-        public void Keep(ReadWindow window)
+        public ReadWindow? Keep(ReadWindow window)
         {
             var from = _windows.Length - 1;
             for (var i = 0; i < _windows.Length; i++)
@@ -422,8 +489,13 @@ public sealed partial class FileStorage
                     break;
                 }
             }
+            var replaced = Volatile.Read(ref _windows[from]);
             MoveToFront(window, from);
+            return replaced;
         }
+
+        /// <summary>Forgets every window.</summary>
+        public void Clear() => Array.Clear(_windows);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void MoveToFront(ReadWindow window, int from)
@@ -438,9 +510,15 @@ public sealed partial class FileStorage
     /// <param name="file">The file they were read from.</param>
     /// <param name="start">Their offset in it.</param>
     /// <param name="bytes">The buffer they were read into.</param>
+    /// <param name="length">How many bytes were asked for (the buffer may be larger).</param>
     /// <param name="read">How many bytes the read returned (a window that reaches past the committed end is never kept for later loads).</param>
-    private sealed class ReadWindow(SafeFileHandle file, long start, byte[] bytes, int read)
+    internal sealed class ReadWindow(SafeFileHandle file, long start, byte[] bytes, int length, int read)
     {
+        public ReadWindow(SafeFileHandle file, long start, byte[] bytes, int read)
+            : this(file, start, bytes, bytes.Length, read)
+        {
+        }
+
         // Its members are marked to be inlined: the optimized methods that call them for every load
         // (ReadRevision, WindowAt, WindowSet) are large enough that the runtime would otherwise stop
         // inlining before them, and call unoptimized code instead.
@@ -449,6 +527,9 @@ public sealed partial class FileStorage
         public long Start { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = start;
 
         public byte[] Bytes { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = bytes;
+
+        /// <summary>How many bytes were asked for: its size, as far as scans go.</summary>
+        public int Length { get; } = length;
 
         /// <summary>How many loads it served after the one it was read for (a hint, counted without synchronization).</summary>
         public int Loads { get; set; }
@@ -470,7 +551,7 @@ public sealed partial class FileStorage
 
         /// <summary>Whether <paramref name="offset"/> of <paramref name="file"/> lies at most one window's length (or one backward read) before or after the window: a scan or a walk back going on.</summary>
         public bool IsNear(SafeFileHandle file, long offset) =>
-            ReferenceEquals(File, file) && offset >= Start - Math.Max(Bytes.Length, BackwardReadSize) && offset <= Start + Read + Bytes.Length;
+            ReferenceEquals(File, file) && offset >= Start - Math.Max(Length, BackwardReadSize) && offset <= Start + Read + Length;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public ReadOnlyMemory<byte> At(long offset, int count) => new(Bytes, (int)(offset - Start), count);

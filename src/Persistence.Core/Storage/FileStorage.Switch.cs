@@ -21,7 +21,7 @@ public sealed partial class FileStorage
     internal long FileEpoch => Volatile.Read(ref _fileEpoch);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private StoredRecord? LoadRevision(Oid oid, long beforeTid)
+    private StoredRecord? LoadRevision(Oid oid, long beforeTid, ScanReader scans)
     {
         while (true)
         {
@@ -37,7 +37,7 @@ public sealed partial class FileStorage
             if (offset == 0) return null;
             try
             {
-                return ReadRevision(file, end, oid, offset, beforeTid);
+                return ReadRevision(file, end, oid, offset, beforeTid, scans);
             }
             catch (ObjectDisposedException) when (!_disposed && !ReferenceEquals(file, Volatile.Read(ref _file)))
             {

@@ -191,10 +191,17 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     }
 
     /// <inheritdoc />
-    public StoredRecord? Load(Oid oid) => LoadRevision(oid, long.MaxValue);
+    public StoredRecord? Load(Oid oid) => LoadRevision(oid, long.MaxValue, _shared);
 
     /// <inheritdoc />
-    public StoredRecord? LoadBefore(Oid oid, long tid) => LoadRevision(oid, tid);
+    public StoredRecord? LoadBefore(Oid oid, long tid) => LoadRevision(oid, tid, _shared);
+
+    /// <summary>
+    /// <see cref="LoadBefore(Oid, long)"/> through a reader's own scan windows (<see cref="NewScanReader"/>):
+    /// the record's bytes are good only until the next load through <paramref name="scans"/>, whose
+    /// scan reads may use their buffer again.
+    /// </summary>
+    internal StoredRecord? LoadBefore(Oid oid, long tid, ScanReader scans) => LoadRevision(oid, tid, scans);
 
     /// <inheritdoc />
     public IStorageTransaction Begin()

@@ -1,4 +1,5 @@
 using Persistence.Storage;
+using Persistence.Tests.Models;
 
 namespace Persistence.Tests.Connections;
 
@@ -60,5 +61,37 @@ public class RecordCacheTests
         Assert.True(cache.TryGet(new Oid(3), 19_999, out var newest));
         Assert.Equal(19_999, newest.Tid);
         Assert.InRange(cache.Bytes, 1, 1 << 20);
+    }
+
+    [Fact]
+    public void Records_a_connection_scanned_in_a_file_reach_the_cache_intact_for_another_connection()
+    {
+        using var folder = new TempFolder();
+        using var db = Database.Open(folder.File("scan.persist"), TestDatabase.Cold());
+        static string Label(int i) => $"node {i} ".PadRight(100, '.');
+        TestDatabase.Store(db, "nodes", Nodes(5_000, Label));
+        using var first = db.OpenConnection();
+        using var second = db.OpenConnection();
+
+        // The first connection's pass reads the file's blocks into buffers it uses again (its own scan
+        // windows); with two connections open, what it loads goes to the shared cache as well.
+        var i = 0;
+        foreach (var (key, node) in (BTree<int, Node>)first.Root["nodes"]) Assert.Equal((i++, Label(key)), (key, node.Label));
+        Assert.Equal(5_000, i);
+        var storage = (FileStorage)db.Storage;
+        var reads = storage.LoadReadCalls;
+
+        // The second connection's pass is served by the cache alone, and every record there is whole.
+        i = 0;
+        foreach (var (key, node) in (BTree<int, Node>)second.Root["nodes"]) Assert.Equal((i++, Label(key)), (key, node.Label));
+        Assert.Equal(5_000, i);
+        Assert.Equal(reads, storage.LoadReadCalls);
+    }
+
+    private static BTree<int, Node> Nodes(int count, Func<int, string> label)
+    {
+        var tree = new BTree<int, Node>();
+        for (var i = 0; i < count; i++) tree[i] = new Node { Label = label(i) };
+        return tree;
     }
 }

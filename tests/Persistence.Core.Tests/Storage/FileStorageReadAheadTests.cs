@@ -66,6 +66,30 @@ public sealed class FileStorageReadAheadTests : IDisposable
     }
 
     [Fact]
+    public void AReadersScanReadsIntoTheBuffersOfTheBlocksItLetGoAndEachRecordIsRightWhenLoaded()
+    {
+        // About 2.6 MB: forty 64 KB blocks.
+        var oids = WriteRecords(20_000);
+        using var storage = FileStorage.Open(_path);
+        // Each record read through a reader is what was committed when it is loaded, before the next load.
+        var first = storage.NewScanReader();
+        for (var i = 0; i < oids.Length; i++) Assert.Equal(Padded(i), Text(storage.LoadBefore(oids[i], long.MaxValue, first)));
+        for (var i = oids.Length - 1; i >= 0; i -= 3) Assert.Equal(Padded(i), Text(storage.LoadBefore(oids[i], long.MaxValue, first)));
+
+        // Another reader's scan (the storage's own notes on these records made already).
+        var scans = storage.NewScanReader();
+        long lengths = 0;
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var oid in oids) lengths += storage.LoadBefore(oid, long.MaxValue, scans)!.Value.Data.Length;
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        // The buffers of the first five blocks (the reader keeps four) and a little for each read,
+        // about 600 KB: without using them again, every block read is a new buffer (2.6 MB, more than
+        // the records).
+        Assert.True(lengths > 2_000_000, $"{lengths} bytes of records");
+        Assert.InRange(allocated, 1, lengths / 2);
+    }
+
+    [Fact]
     public void AScanThatReadTheNextBlockAlreadyReadsARecordAcrossItsStartAlone()
     {
         var oids = WriteRecords(3_000);
