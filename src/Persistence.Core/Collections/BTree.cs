@@ -174,6 +174,13 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
         return _core.ContainsKey(key);
     }
 
+    /// <summary>The bucket whose range holds <paramref name="key"/>, loaded (for tests of what buckets hold).</summary>
+    internal BTreeBucket<TKey, TValue> BucketOf(TKey key)
+    {
+        ActivateIfGhost();
+        return _core.BucketOf(key);
+    }
+
     /// <inheritdoc />
     public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
     {

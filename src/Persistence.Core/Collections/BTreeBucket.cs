@@ -71,6 +71,9 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     /// <summary>Whether every value is an object already (none waits in <see cref="_pending"/> to become one).</summary>
     public bool ValuesResolved => _pending is null;
 
+    /// <summary>The array the references of values that are not objects yet wait in (for tests).</summary>
+    internal ObjectReference[]? Pending => _pending;
+
     /// <summary>The value of entry <paramref name="index"/> (the bucket is loaded and has values).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TValue ValueAt(int index)
@@ -88,6 +91,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         _pending[index] = default;
         if (--_pendingCount == 0)
         {
+            PendingReferences.Give(_pending);
             _pending = null;
             _resolver = null;
         }

@@ -143,6 +143,9 @@ internal sealed class BTreeCore<TKey, TValue>
         return false;
     }
 
+    /// <summary>The bucket whose range holds <paramref name="key"/>, loaded (for tests of what buckets hold).</summary>
+    internal BTreeBucket<TKey, TValue> BucketOf(TKey key) => FindBucket(key, out _);
+
     /// <summary>Descends to the bucket whose range holds <paramref name="key"/>, recording the path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private BTreeBucket<TKey, TValue> FindBucket(TKey key, out int depth)

@@ -170,7 +170,7 @@ internal static class BTreeTypes<TKey, TValue>
     {
         count = reader.ReadCount(ValueCodec!.MinimumSize);
         if (count < 0) throw NullArray();
-        var references = new ObjectReference[count];
+        var references = PendingReferences.Take(count);
         notNull = 0;
         for (var i = 0; i < count; i++)
         {
@@ -294,4 +294,28 @@ internal static class BTreeTypes<TKey, TValue>
     {
         if (RuntimeHelpers.IsReferenceOrContainsReferences<T>() && to > from) Array.Clear(items, from, to - from);
     }
+}
+
+/// <summary>
+/// The arrays buckets keep the references of their values in until each becomes an object (see
+/// <see cref="BTreeBucket{TKey, TValue}"/>): a bucket that made every value an object gives its array
+/// back, and the next bucket loaded on the thread takes it, so a pass over a tree does not leave an
+/// array of garbage behind each bucket among the objects it loads.
+/// </summary>
+internal static class PendingReferences
+{
+    [ThreadStatic]
+    private static ObjectReference[]? t_spare;
+
+    /// <summary>An array of at least <paramref name="count"/> references (its entries past them are not used).</summary>
+    public static ObjectReference[] Take(int count)
+    {
+        var spare = t_spare;
+        if (spare is null || spare.Length < count || spare.Length > 2 * count + 16) return new ObjectReference[count];
+        t_spare = null;
+        return spare;
+    }
+
+    /// <summary>Gives back an array no one refers to any more.</summary>
+    public static void Give(ObjectReference[] references) => t_spare = references;
 }

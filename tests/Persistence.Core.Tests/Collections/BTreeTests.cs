@@ -179,6 +179,33 @@ public sealed class BTreeTests
     }
 
     [Fact]
+    public void A_bucket_whose_values_all_became_objects_gives_its_array_of_references_to_the_next_bucket_loaded()
+    {
+        using var db = TestDatabase.InMemory();
+        var nodes = new BTree<int, Node>();
+        for (var i = 0; i < 1_000; i++) nodes[i] = new Node { Label = $"node {i}" };
+        TestDatabase.Store(db, "nodes", nodes);
+
+        using var connection = db.OpenConnection();
+        var tree = (BTree<int, Node>)connection.Root["nodes"];
+        var first = tree.BucketOf(0);
+        var last = tree.BucketOf(999);
+        Assert.NotSame(first, last);
+        var references = first.Pending;
+        Assert.NotNull(references);
+        // Half the first bucket's values made objects: it keeps its array.
+        for (var i = 0; i < first._count / 2; i++) Assert.Equal($"node {first._keys[i]}", first.ValueAt(i).Label);
+        Assert.Same(references, first.Pending);
+        // All of them: the array goes back, and the next bucket loaded (the last) reads its references into it.
+        for (var i = first._count / 2; i < first._count; i++) Assert.Equal($"node {first._keys[i]}", first.ValueAt(i).Label);
+        Assert.Null(first.Pending);
+        Assert.NotNull(last.Pending);
+        var middle = tree.BucketOf(500);
+        Assert.Same(references, middle.Pending);
+        for (var i = 0; i < middle._count; i++) Assert.Equal($"node {middle._keys[i]}", middle.ValueAt(i).Label);
+    }
+
+    [Fact]
     public void Enumeration_over_ghost_buckets_after_reopening_loads_only_what_it_reaches()
     {
         using var folder = new TempFolder();
