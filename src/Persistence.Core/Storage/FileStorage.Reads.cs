@@ -28,7 +28,9 @@ namespace Persistence.Storage;
 // read calls instead of 10,650), or one per 64 KB block while the whole file fits (168); a record that
 // crosses into the next page (block) is read alone. Once the file outgrows the cache, a page is read
 // and kept only when a load misses it a second time (see _pageMisses). The records returned are
-// slices of a window, whose bytes are never written after they are read.
+// slices of a window. The bytes of the storage's own windows are never written after they are read;
+// a connection's scans read into the buffers of the blocks they let go of again (see ScanReader), so
+// what it loads through them is good until its next load.
 //
 // The recent tail serves writers that commit side by side. After another process's commit, the objects
 // it changed are loaded again (a shared counter in every transaction), and a merge of a conflicting
@@ -529,7 +531,7 @@ public sealed partial class FileStorage
         public byte[] Bytes { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = bytes;
 
         /// <summary>How many bytes were asked for: its size, as far as scans go.</summary>
-        public int Length { get; } = length;
+        public int Length { [MethodImpl(MethodImplOptions.AggressiveInlining)] get; } = length;
 
         /// <summary>How many loads it served after the one it was read for (a hint, counted without synchronization).</summary>
         public int Loads { get; set; }
