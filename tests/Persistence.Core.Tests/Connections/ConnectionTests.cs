@@ -212,4 +212,81 @@ public class ConnectionTests
             else Assert.True(storage.PagesHeld > 0, "loads kept their pages");
         }
     }
+
+    [Fact]
+    public void Connections_on_threads_of_their_own_pass_over_a_file_a_writer_changes_and_read_every_object_right()
+    {
+        using var folder = new TempFolder();
+        // Every pass a new connection, and no shared record cache: each pass loads every node from the file.
+        using var db = Database.Open(folder.File("passes.db"), new DatabaseOptions { ConnectionPoolSize = 0, RecordCacheBytes = 0 });
+        const int count = 6_000;
+        // About 850 KB of nodes: each pass reads more blocks than a connection keeps, so it reads into
+        // the buffers of blocks it let go of.
+        static string Label(int key, int round) => $"{key}:{round}:".PadRight(100, '.');
+        var tree = new BTree<int, Node>();
+        for (var i = 0; i < count; i++) tree[i] = new Node { Label = Label(i, 0) };
+        TestDatabase.Store(db, "nodes", tree);
+
+        var wrong = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var passes = 0;
+        var writing = true;
+        var writer = new Thread(() => Run(writes: true, () =>
+        {
+            var random = new Random(5);
+            for (var round = 1; round <= 20; round++)
+            {
+                db.Transact(connection =>
+                {
+                    var nodes = (BTree<int, Node>)connection.Root["nodes"];
+                    for (var n = 0; n < 50; n++)
+                    {
+                        var key = random.Next(count);
+                        nodes[key].Label = Label(key, round);
+                    }
+                });
+            }
+        }));
+        var readers = Enumerable.Range(0, 3).Select(_ => new Thread(() => Run(writes: false, Passes))).ToList();
+        writer.Start();
+        readers.ForEach(reader => reader.Start());
+        writer.Join();
+        readers.ForEach(reader => reader.Join());
+
+        Assert.Empty(wrong);
+        Assert.True(passes >= 12, $"{passes} passes");
+
+        // A thread's work; what it throws is a failure of the test (and the writer's end ends the passes).
+        void Run(bool writes, Action work)
+        {
+            try
+            {
+                work();
+            }
+            catch (Exception e)
+            {
+                wrong.Enqueue(e.ToString());
+            }
+            finally
+            {
+                if (writes) Volatile.Write(ref writing, false);
+            }
+        }
+
+        void Passes()
+        {
+            for (var pass = 0; pass < 4 || Volatile.Read(ref writing); pass++)
+            {
+                using var connection = db.OpenConnection();
+                var seen = 0;
+                foreach (var (key, node) in (BTree<int, Node>)connection.Root["nodes"])
+                {
+                    var label = node.Label!;
+                    if (!label.StartsWith($"{key}:", StringComparison.Ordinal) || label.Length != 100) wrong.Enqueue(label);
+                    seen++;
+                }
+                if (seen != count) wrong.Enqueue($"a pass saw {seen} nodes");
+                Interlocked.Increment(ref passes);
+            }
+        }
+    }
 }
