@@ -49,6 +49,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // The objects of _added as a set, for a merge's check (IsAdded); made by the first merge of a
     // commit with many new objects, and dropped whenever _added is cleared.
     private HashSet<PersistentObject>? _addedSet;
+    // What others changed after this connection's last commit (see Boundary), kept from commit to commit.
+    private HashSet<Oid> _changedSince = [];
     // Objects read in this transaction, for the serializable check at commit: what it loaded, and what
     // it read of what was loaded before (noted once per transaction epoch; repeats are dropped at commit).
     private readonly ReadSet _read;
@@ -730,7 +732,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 // it after this commit: writers that commit side by side (other processes appending
                 // while this commit waited for the disk) do not reload each other's objects.
                 if (changes.LastTid == committedTid) continue;
-                changedAfterOurCommit ??= _database.ChangedSince(committedTid);
+                changedAfterOurCommit ??= _database.ChangedSince(committedTid, _changedSince);
                 if (!changedAfterOurCommit.Contains(oid)) continue;
             }
             else if (obj.State != PersistentState.UpToDate)
@@ -739,6 +741,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             }
             MakeGhost(obj);
         }
+        // A set grown by one large catch-up is not kept for all the small ones after it.
+        if (changedAfterOurCommit is not null) ReusedSet.DropIfLarge(ref _changedSince);
         FinishStored();
         _rebased?.Clear();
         _snapshot = Math.Max(changes.LastTid, committedTid);

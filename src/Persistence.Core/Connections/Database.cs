@@ -321,13 +321,15 @@ public sealed class Database : IDisposable
     /// <see cref="Poll"/> found, or a few more (a storage that no longer remembers that far back, or
     /// cannot tell without looking for new transactions, answers what <see cref="IStorage.Poll"/> does).
     /// </summary>
+    /// <param name="sinceTid">The tid after which changes count.</param>
+    /// <param name="into">A set the caller keeps from call to call, cleared here and filled.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal HashSet<Oid> ChangedSince(long sinceTid)
+    internal HashSet<Oid> ChangedSince(long sinceTid, HashSet<Oid> into)
     {
-        var oids = new HashSet<Oid>();
-        if (Storage is IKnownChanges known && known.TryCollectKnownChanges(sinceTid, oids)) return oids;
-        oids.UnionWith(Storage.Poll(sinceTid).ChangedOids);
-        return oids;
+        into.Clear();
+        if (Storage is IKnownChanges known && known.TryCollectKnownChanges(sinceTid, into)) return into;
+        into.UnionWith(Storage.Poll(sinceTid).ChangedOids);
+        return into;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -420,7 +420,8 @@ public sealed partial class FileStorage
         }
         else
         {
-            buffer = new byte[RecentTailSize];
+            // Not cleared: only what is copied into it is read (ReadWindow.Read).
+            buffer = GC.AllocateUninitializedArray<byte>(RecentTailSize);
             keep = tail is null ? 0 : Math.Min(tail.Read, RecentTailSize / 2);
             if (tail is not null) tail.Bytes.AsSpan(tail.Read - keep, keep).CopyTo(buffer);
         }
