@@ -89,53 +89,61 @@ internal sealed class ObjectTable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ulong oid, PersistentObject obj)
     {
-        if (obj.ObjectOid.Value != oid) throw new ArgumentException("An object is kept under its own oid.", nameof(oid));
+        if (obj.ObjectOid.Value != oid) throw NotItsOid();
         var key = KeyOf(oid);
         var i = Home(key, _pages.Length);
         while (_pages[i].Key != 0 && _pages[i].Key != key) i = Next(i, _pages.Length);
-        if (_pages[i].Key == 0)
-        {
-            // A new page: make room first, which moves the entries.
-            if (_pagesUsed + 1 > _pages.Length / 4 * 3)
-            {
-                Resize(_pages.Length * 2);
-                i = Home(key, _pages.Length);
-                while (_pages[i].Key != 0) i = Next(i, _pages.Length);
-            }
-            _pages[i].Key = key;
-            _pagesUsed++;
-        }
+        if (_pages[i].Key == 0) i = NewPage(key);
         ref var page = ref _pages[i];
         var bit = 1UL << (int)(oid & (PageOids - 1));
         if ((page.Mask & bit) != 0) throw AlreadyHeld(obj);
         var count = BitOperations.PopCount(page.Mask);
         var at = BitOperations.PopCount(page.Mask & (bit - 1));
         var objects = page.Objects;
-        if (objects is null || objects.Length == count)
-        {
-            // Grown by doubling up to a whole page; an object is added to the array it grew into. A page
-            // begun at its first oid is taken for one being filled in oid order (the objects a commit
-            // gives oids to, a pass over them), and made whole at once, rather than through 5 arrays.
-            var grown = NewSlots(objects is null && (oid & (PageOids - 1)) == 0 ? PageOids : count < 2 ? 2 : 2 * count);
-            if (objects is not null)
-            {
-                Array.Copy(objects, 0, grown, 0, at);
-                Array.Copy(objects, at, grown, at + 1, count - at);
-            }
-            page.Objects = objects = grown;
-        }
-        else if (at < count)
-        {
-            Array.Copy(objects, at, objects, at + 1, count - at);
-        }
+        if (objects is null || objects.Length == count) page.Objects = objects = Grown(objects, count, at, oid);
+        else if (at < count) Array.Copy(objects, at, objects, at + 1, count - at);
         objects[at].Object = obj;
         page.Mask |= bit;
         _count++;
     }
 
+    // Add's paths that run once a page or once an array (at most once in 64 objects), apart from it:
+    // compiled as any method is, not optimized on first use as Add is.
+
+    /// <summary>Takes an entry for a new page with <paramref name="key"/>, making room first (which moves the entries); returns its index.</summary>
+    private int NewPage(ulong key)
+    {
+        if (_pagesUsed + 1 > _pages.Length / 4 * 3) Resize(_pages.Length * 2);
+        var i = Home(key, _pages.Length);
+        while (_pages[i].Key != 0) i = Next(i, _pages.Length);
+        _pages[i].Key = key;
+        _pagesUsed++;
+        return i;
+    }
+
+    /// <summary>
+    /// The array a page's <paramref name="count"/> objects move to when <paramref name="objects"/> is
+    /// full (or none yet), with a gap at <paramref name="at"/> for the object of <paramref name="oid"/>.
+    /// Grown by doubling up to a whole page. A page begun at its first oid is taken for one being filled
+    /// in oid order (the objects a commit gives oids to, a pass over them), and made whole at once,
+    /// rather than through 5 arrays.
+    /// </summary>
+    private Slot[] Grown(Slot[]? objects, int count, int at, ulong oid)
+    {
+        var grown = NewSlots(objects is null && (oid & (PageOids - 1)) == 0 ? PageOids : count < 2 ? 2 : 2 * count);
+        if (objects is not null)
+        {
+            Array.Copy(objects, 0, grown, 0, at);
+            Array.Copy(objects, at, grown, at + 1, count - at);
+        }
+        return grown;
+    }
+
     // Built apart from Add, which is compiled optimized on first use.
     private static ArgumentException AlreadyHeld(PersistentObject obj) =>
         new($"The connection already holds an object with {obj.ObjectOid}.", "oid");
+
+    private static ArgumentException NotItsOid() => new("An object is kept under its own oid.", "oid");
 
     /// <summary>Removes the object with <paramref name="oid"/>; false if there is none.</summary>
     public bool Remove(ulong oid)

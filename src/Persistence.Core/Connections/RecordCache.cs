@@ -48,6 +48,13 @@ internal sealed class RecordCache(long budgetBytes, long knownThrough)
             record = default;
             return false;
         }
+        return TryGetLocked(oid, snapshot, out record);
+    }
+
+    // TryGet's lookup, apart from it: a process with one connection open never compiles it.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private bool TryGetLocked(Oid oid, long snapshot, out StoredRecord record)
+    {
         lock (_gate)
         {
             if (_entries.TryGetValue(oid.Value, out var entry) && entry.Tid <= snapshot

@@ -20,8 +20,6 @@ internal sealed class SchemaCatalog
     private readonly Lock _gate = new();
     private readonly Dictionary<uint, Entry> _byId = [];
     private readonly Dictionary<string, Entry> _byName = new(StringComparer.Ordinal);
-    // The binding of each (type id, schema version) for reading, found once per database.
-    private readonly Dictionary<ulong, ReadBinding> _readBindings = [];
     // The binding the last read asked for, read without the lock: records of one class come in runs.
     private LastBinding<ulong, ReadBinding>? _lastRead;
     // The binding of each registered class for writing, found once per database, by
@@ -103,16 +101,13 @@ internal sealed class SchemaCatalog
     }
 
     // BindForRead's path for a record of another class or version than the last, apart from it: a
-    // dictionary lookup, and now and then a catalog reload, which need not be compiled optimized.
+    // lookup, and now and then a catalog reload, which need not be compiled optimized. Each entry keeps
+    // the bindings of its versions (found once per database), in an array rather than a dictionary of
+    // their own, which the runtime would compile at first use.
     private ReadBinding BindForReadAnew(ulong key, uint typeId, ushort version)
     {
         lock (_gate)
         {
-            if (_readBindings.TryGetValue(key, out var known))
-            {
-                Volatile.Write(ref _lastRead, new(key, known));
-                return known;
-            }
             if (!_byId.TryGetValue(typeId, out var entry) || version >= entry.Versions.Count)
             {
                 // Written by a newer catalog than ours (another connection or process added it).
@@ -120,10 +115,21 @@ internal sealed class SchemaCatalog
                 if (!_byId.TryGetValue(typeId, out entry)) throw UnknownTypeId(typeId);
                 if (version >= entry.Versions.Count) throw UnknownVersion(entry, version);
             }
+            if (version < entry.Reads.Length && entry.Reads[version] is { } known)
+            {
+                Volatile.Write(ref _lastRead, new(key, known));
+                return known;
+            }
             var type = entry.Resolved ??= PersistentTypes.Find(entry.Name) ?? throw UnknownClass(entry);
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
-            _readBindings[key] = binding;
+            if (version >= entry.Reads.Length)
+            {
+                var reads = new ReadBinding?[entry.Versions.Count];
+                for (var v = 0; v < entry.Reads.Length; v++) reads[v] = entry.Reads[v];
+                entry.Reads = reads;
+            }
+            entry.Reads[version] = binding;
             Volatile.Write(ref _lastRead, new(key, binding));
             return binding;
         }
@@ -226,7 +232,6 @@ internal sealed class SchemaCatalog
     {
         var stored = _storage.Load(Oid.Catalog);
         Volatile.Write(ref _writeByIndex, []);
-        _readBindings.Clear();
         Volatile.Write(ref _lastRead, null);
         _byId.Clear();
         _byName.Clear();
@@ -277,6 +282,9 @@ internal sealed class SchemaCatalog
         public string Name { get; set; } = name;
         public List<FieldSchema[]> Versions { get; } = [];
         public PersistentTypeInfo? Resolved { get; set; }
+
+        /// <summary>The bindings for reading its versions made so far, by version.</summary>
+        public ReadBinding?[] Reads { get; set; } = [];
     }
 }
 
