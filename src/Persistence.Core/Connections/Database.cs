@@ -304,7 +304,7 @@ public sealed class Database : IDisposable
         // record again at its next load: the connection decodes the record before that, and the cache
         // keeps a copy (it copies every record that is a slice of a larger buffer, as records read from
         // a file are: their header comes before them).
-        var record = scans is not null && _file is { } file ? file.LoadBefore(oid, beforeTid, scans) : Storage.LoadBefore(oid, beforeTid);
+        var record = scans is null ? Storage.LoadBefore(oid, beforeTid) : _file!.LoadBefore(oid, beforeTid, scans);
         // The cache is there for connections open side by side. A lone connection keeps the objects it
         // loads itself, so copying their records as well would only cost time and memory (30% of a
         // new process's first pass over 100,000 objects). The count is read without the lock: a load
@@ -313,7 +313,7 @@ public sealed class Database : IDisposable
         return record;
     }
 
-    /// <summary>Scan windows for a connection of this database (null if its storage is not a file).</summary>
+    /// <summary>Scan windows for a connection of this database (null if its storage is not a file, so a connection has them only then).</summary>
     internal FileStorage.ScanReader? NewScanReader() => _file?.NewScanReader();
 
     /// <summary>

@@ -93,7 +93,7 @@ internal sealed class ObjectTable
         var key = KeyOf(oid);
         var i = Home(key, _pages.Length);
         while (_pages[i].Key != 0 && _pages[i].Key != key) i = Next(i, _pages.Length);
-        if (_pages[i].Key == 0) i = NewPage(key);
+        if (_pages[i].Key == 0) i = NewPage(key, i);
         ref var page = ref _pages[i];
         var bit = 1UL << (int)(oid & (PageOids - 1));
         if ((page.Mask & bit) != 0) throw AlreadyHeld(obj);
@@ -110,12 +110,18 @@ internal sealed class ObjectTable
     // Add's paths that run once a page or once an array (at most once in 64 objects), apart from it:
     // compiled as any method is, not optimized on first use as Add is.
 
-    /// <summary>Takes an entry for a new page with <paramref name="key"/>, making room first (which moves the entries); returns its index.</summary>
-    private int NewPage(ulong key)
+    /// <summary>
+    /// Takes the empty entry <paramref name="i"/> for a new page with <paramref name="key"/>, or, if
+    /// the table must make room first (which moves the entries), the one it then finds; returns its index.
+    /// </summary>
+    private int NewPage(ulong key, int i)
     {
-        if (_pagesUsed + 1 > _pages.Length / 4 * 3) Resize(_pages.Length * 2);
-        var i = Home(key, _pages.Length);
-        while (_pages[i].Key != 0) i = Next(i, _pages.Length);
+        if (_pagesUsed + 1 > _pages.Length / 4 * 3)
+        {
+            Resize(_pages.Length * 2);
+            i = Home(key, _pages.Length);
+            while (_pages[i].Key != 0) i = Next(i, _pages.Length);
+        }
         _pages[i].Key = key;
         _pagesUsed++;
         return i;

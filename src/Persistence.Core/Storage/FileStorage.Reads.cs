@@ -179,9 +179,7 @@ public sealed partial class FileStorage
         var tail = Volatile.Read(ref _recentTail);
         if (tail is not null && tail.Holds(file, offset, needed)) return tail;
         // The page cache's slot of the page the bytes start in, if there is a page cache.
-        ref var pageSlot = ref _pages is { } pages
-            ? ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]
-            : ref Unsafe.NullRef<ReadWindow?>();
+        ref var pageSlot = ref _pages is { } pages ? ref SlotOf(pages, offset) : ref Unsafe.NullRef<ReadWindow?>();
         if (!Unsafe.IsNullRef(ref pageSlot) && Volatile.Read(ref pageSlot) is { } page && page.Holds(file, offset, needed)) return scans.Used(page);
         var size = LoadReadSize;
         var start = offset;
@@ -250,7 +248,11 @@ public sealed partial class FileStorage
 
     /// <summary>Whether a scan's block of <paramref name="scans"/> or a page of the page cache holds the byte at <paramref name="offset"/> of <paramref name="file"/>.</summary>
     private bool IsHeld(SafeFileHandle file, long offset, ScanReader scans) =>
-        scans.Blocks.Holds(file, offset) || (_pages is { } pages && Volatile.Read(ref pages[(int)(offset >> PageShift) & (pages.Length - 1)]) is { } page && page.Holds(file, offset, 1));
+        scans.Blocks.Holds(file, offset) || (_pages is { } pages && Volatile.Read(ref SlotOf(pages, offset)) is { } page && page.Holds(file, offset, 1));
+
+    /// <summary>The page cache's slot of the page <paramref name="offset"/> lies in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref ReadWindow? SlotOf(ReadWindow?[] pages, long offset) => ref pages[(int)(offset >> PageShift) & (pages.Length - 1)];
 
     /// <summary>
     /// How many bytes a page read at <paramref name="offset"/> reads when committed data ends at
@@ -426,7 +428,7 @@ public sealed partial class FileStorage
             if (tail is not null) tail.Bytes.AsSpan(tail.Read - keep, keep).CopyTo(buffer);
         }
         bytes.CopyTo(buffer.AsSpan(keep));
-        Volatile.Write(ref _recentTail, new ReadWindow(file, offset - keep, buffer, keep + bytes.Length));
+        Volatile.Write(ref _recentTail, new ReadWindow(file, offset - keep, buffer, buffer.Length, keep + bytes.Length));
     }
 
     /// <summary>
@@ -517,11 +519,6 @@ public sealed partial class FileStorage
     /// <param name="read">How many bytes the read returned (a window that reaches past the committed end is never kept for later loads).</param>
     internal sealed class ReadWindow(SafeFileHandle file, long start, byte[] bytes, int length, int read)
     {
-        public ReadWindow(SafeFileHandle file, long start, byte[] bytes, int read)
-            : this(file, start, bytes, bytes.Length, read)
-        {
-        }
-
         // Its members are marked to be inlined: the optimized methods that call them for every load
         // (ReadRevision, WindowAt, WindowSet) are large enough that the runtime would otherwise stop
         // inlining before them, and call unoptimized code instead.
