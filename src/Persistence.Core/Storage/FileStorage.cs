@@ -836,7 +836,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                 end = start + length;
                 if (buffered) ExtendRecentTail(_file, start, _writeBuffer.AsSpan(0, (int)length));
                 Volatile.Write(ref _appendedEnd, end);
-                ReserveFreeSpace(end, length);
+                NoteFreeSpace(end, length);
                 return tid;
             }
         }
@@ -860,6 +860,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         if (_durability == Durability.Relaxed && _durableEndKnown) return;
         signal?.Appended();
         MakeDurable(end, epoch);
+        if (Volatile.Read(ref _reservationFor) != 0) ReserveNoted();
     }
 
     private void RollBack(long start, Exception cause)

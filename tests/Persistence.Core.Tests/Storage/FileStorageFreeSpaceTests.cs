@@ -197,6 +197,27 @@ public sealed class FileStorageFreeSpaceTests : IDisposable
     }
 
     [Fact]
+    public void TheZerosForTheNextCommitsAreWrittenOnceTheCommitThatFoundTheRoomShortIsOnDisk()
+    {
+        using var writer = FileStorage.Open(_path);
+        var oid = writer.NewOid();
+        long serial = 0;
+        var reservations = 0;
+        for (var i = 0; i < ManyCommits; i++)
+        {
+            var before = FileLength;
+            serial = Commit(writer, (oid, serial, Sized($"revision {i}", 20_000)));
+            if (FileLength <= before || FileLength <= writer.DataEnd) continue;
+            // This commit reserved: not before its own flush, which would have taken the zeros too.
+            reservations++;
+            Assert.Equal(writer.DataEnd, writer.DurableEndAtReservation);
+        }
+        Assert.True(reservations >= 2, $"{reservations} reservations in {ManyCommits} commits of 20 KB");
+        Assert.True(ReadShared(_path).AsSpan((int)writer.DataEnd).IndexOfAnyExcept((byte)0) < 0, "the free space is not all zeros");
+        Assert.Equal(Sized($"revision {ManyCommits - 1}", 20_000), writer.Load(oid)!.Value.Data.ToArray());
+    }
+
+    [Fact]
     public void ARelaxedWriterReservesNothingItsCommitsDoNotWaitForTheDisk()
     {
         using var writer = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
