@@ -127,6 +127,20 @@ public sealed partial class PersistentGenerator
             }
             writer.CloseBlock();
 
+            // The objects a commit will read the oids of when it writes this one (a base class's own
+            // override fetches its fields; a class without references keeps the one it inherits).
+            var references = stored.Where(static p => p.IsReferenceField).ToList();
+            if (references.Count > 0)
+            {
+                writer.WriteLine();
+                writer.WriteLine("/// <inheritdoc/>");
+                writer.WriteLine($"{access} override void PrefetchReferences()");
+                writer.OpenBlock();
+                if (callsBase) writer.WriteLine("base.PrefetchReferences();");
+                foreach (var property in references) writer.WriteLine($"Prefetch({property.FieldName});");
+                writer.CloseBlock();
+            }
+
             CloseHierarchy(writer, hierarchy);
             return writer.ToString();
         }

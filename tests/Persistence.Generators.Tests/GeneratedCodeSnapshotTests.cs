@@ -115,8 +115,10 @@ public sealed class GeneratedCodeSnapshotTests
         public abstract partial class Animal
         {
             public partial string Name { get; set; }
+            public partial Animal? Mother { get; set; }
         }
 
+        // No reference of its own: it keeps the prefetch of the references its base has.
         [Persistent]
         public partial class Dog : Animal
         {
@@ -127,6 +129,7 @@ public sealed class GeneratedCodeSnapshotTests
         public sealed partial class Puppy : Dog
         {
             public partial int AgeInWeeks { get; set; }
+            public partial Dog? Sibling { get; set; }
         }
         """);
 

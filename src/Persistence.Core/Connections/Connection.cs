@@ -387,6 +387,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _objects.Add(target.ObjectOid.Value, target);
             _added.Add(target);
             _pending.Enqueue(target);
+            // It is written after the objects queued before it: time for what it references to arrive.
+            target.PrefetchReferences();
             return new ObjectReference(target.ObjectOid, binding.TypeId);
         }
         if (owner != _number)

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Persistence.Serialization;
 
 namespace Persistence;
@@ -204,4 +205,35 @@ public abstract class PersistentObject
 
     /// <summary>Resets every stored field to its default, releasing what it referenced (generated; used when the object becomes a ghost).</summary>
     protected internal abstract void ClearState();
+
+    /// <summary>
+    /// Asks the processor to start fetching the persistent objects this one references (generated for
+    /// classes with reference properties; the default does nothing). A commit calls it when a new
+    /// object joins the objects it is about to write, some way ahead of writing it, so that writing a
+    /// reference, which reads the referenced object's oid, does not wait for memory there: W1's persons
+    /// each reference an earlier person at random, a cache miss apiece (their commits −7% with this).
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected internal virtual void PrefetchReferences()
+    {
+    }
+
+    /// <summary>
+    /// Starts fetching the start of <paramref name="target"/> into the processor's cache, where the
+    /// processor has an instruction for it (x86); otherwise nothing. Only a hint: it cannot fault, and
+    /// an address the collector made stale in between costs nothing but the hint.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static unsafe void Prefetch(PersistentObject? target)
+    {
+        if (target is null || !Sse.IsSupported) return;
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.As<ObjectData>(target).First));
+    }
+
+    /// <summary>The view of any object through which <see cref="Prefetch"/> takes the address of its first field.</summary>
+    private sealed class ObjectData
+    {
+        public byte First = 0;
+    }
 }

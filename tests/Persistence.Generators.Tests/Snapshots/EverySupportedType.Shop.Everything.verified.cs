@@ -919,4 +919,11 @@ partial class Everything : global::Persistence.PersistentObject
         __Next = default;
         __Anything = default;
     }
+
+    /// <inheritdoc/>
+    protected override void PrefetchReferences()
+    {
+        Prefetch(__Next);
+        Prefetch(__Anything);
+    }
 }

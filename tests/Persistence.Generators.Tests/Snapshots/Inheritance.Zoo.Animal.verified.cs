@@ -14,10 +14,12 @@ partial class Animal : global::Persistence.PersistentObject
         new global::Persistence.FieldSchema[]
         {
             new("Name", "str"),
+            new("Mother", "ref"),
         },
         static _ => throw new global::System.InvalidOperationException("Zoo.Animal is abstract: no object of it can be loaded."));
 
     private string __Name = default!;
+    private global::Persistence.PersistentObject? __Mother;
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
     protected Animal(global::Persistence.GhostToken token)
@@ -47,21 +49,44 @@ partial class Animal : global::Persistence.PersistentObject
         }
     }
 
+    public partial global::Zoo.Animal? Mother
+    {
+        get
+        {
+            ActivateIfGhost();
+            return Referenced<global::Zoo.Animal>(__Mother, "Mother");
+        }
+        set
+        {
+            BeforeWrite();
+            __Mother = value;
+        }
+    }
+
     /// <inheritdoc/>
     protected override void WriteState(ref global::Persistence.Serialization.RecordWriter writer)
     {
         writer.WriteString(__Name);
+        writer.WriteReference(__Mother);
     }
 
     /// <inheritdoc/>
     protected override void ReadState(ref global::Persistence.Serialization.RecordReader reader)
     {
         __Name = reader.ReadString()!;
+        __Mother = reader.ReadReference();
     }
 
     /// <inheritdoc/>
     protected override void ClearState()
     {
         __Name = default!;
+        __Mother = default;
+    }
+
+    /// <inheritdoc/>
+    protected override void PrefetchReferences()
+    {
+        Prefetch(__Mother);
     }
 }

@@ -14,10 +14,12 @@ partial class Puppy
         new global::Persistence.FieldSchema[]
         {
             new("AgeInWeeks", "i32"),
+            new("Sibling", "ref"),
         },
         static token => new global::Zoo.Puppy(token));
 
     private int __AgeInWeeks;
+    private global::Persistence.PersistentObject? __Sibling;
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
     private Puppy(global::Persistence.GhostToken token)
@@ -47,11 +49,26 @@ partial class Puppy
         }
     }
 
+    public partial global::Zoo.Dog? Sibling
+    {
+        get
+        {
+            ActivateIfGhost();
+            return Referenced<global::Zoo.Dog>(__Sibling, "Sibling");
+        }
+        set
+        {
+            BeforeWrite();
+            __Sibling = value;
+        }
+    }
+
     /// <inheritdoc/>
     protected override void WriteState(ref global::Persistence.Serialization.RecordWriter writer)
     {
         base.WriteState(ref writer);
         writer.WriteInt32(__AgeInWeeks);
+        writer.WriteReference(__Sibling);
     }
 
     /// <inheritdoc/>
@@ -59,6 +76,7 @@ partial class Puppy
     {
         base.ReadState(ref reader);
         __AgeInWeeks = reader.ReadInt32();
+        __Sibling = reader.ReadReference();
     }
 
     /// <inheritdoc/>
@@ -66,5 +84,13 @@ partial class Puppy
     {
         base.ClearState();
         __AgeInWeeks = default;
+        __Sibling = default;
+    }
+
+    /// <inheritdoc/>
+    protected override void PrefetchReferences()
+    {
+        base.PrefetchReferences();
+        Prefetch(__Sibling);
     }
 }

@@ -159,4 +159,14 @@ partial class Customer : global::Persistence.PersistentObject
         __ByNumber = default;
         __Anything = default;
     }
+
+    /// <inheritdoc/>
+    protected override void PrefetchReferences()
+    {
+        Prefetch(__ReferredBy);
+        Prefetch(__LastInvoice);
+        Prefetch(__Invoices);
+        Prefetch(__ByNumber);
+        Prefetch(__Anything);
+    }
 }

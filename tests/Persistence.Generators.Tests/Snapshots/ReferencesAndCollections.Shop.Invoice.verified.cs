@@ -83,4 +83,10 @@ partial class Invoice : global::Persistence.PersistentObject
         __Total = default;
         __Customer = default;
     }
+
+    /// <inheritdoc/>
+    protected override void PrefetchReferences()
+    {
+        Prefetch(__Customer);
+    }
 }

@@ -64,4 +64,10 @@ partial class Customer : global::Persistence.PersistentObject
     {
         __Invoices = default;
     }
+
+    /// <inheritdoc/>
+    protected override void PrefetchReferences()
+    {
+        Prefetch(__Invoices);
+    }
 }
