@@ -37,12 +37,21 @@ internal sealed class SchemaCatalog
     }
 
     /// <summary>The type id and schema version to write objects of <paramref name="type"/> with.</summary>
-    public WriteBinding BindForWrite(PersistentTypeInfo type)
+    /// <remarks>
+    /// Inlined into its callers (a commit asks once for every object it writes and for every reference):
+    /// the lookup alone, without the lock of <see cref="BindForWriteAnew"/>, whose frame cost as much as
+    /// the lookup (W1: 5.7% of a bulk insert's samples in this method).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public WriteBinding BindForWrite(PersistentTypeInfo type) => TryBoundForWrite(type, out var known) ? known : BindForWriteAnew(type);
+
+    /// <summary>The binding of a class not bound for writing yet: found, or added to the catalog, under the lock.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WriteBinding BindForWriteAnew(PersistentTypeInfo type)
     {
-        if (TryBoundForWrite(type, out var known)) return known;
         lock (_gate)
         {
-            if (TryBoundForWrite(type, out known)) return known;
+            if (TryBoundForWrite(type, out var known)) return known;
             for (var attempt = 0; ; attempt++)
             {
                 var found = Find(type, out var entry, out var version);
@@ -69,6 +78,7 @@ internal sealed class SchemaCatalog
     }
 
     /// <summary>The binding <see cref="RememberWrite"/> kept for <paramref name="type"/>, if any.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryBoundForWrite(PersistentTypeInfo type, out WriteBinding binding)
     {
         var bound = Volatile.Read(ref _writeByIndex);
