@@ -127,8 +127,9 @@ public sealed partial class PersistentGenerator
             }
             writer.CloseBlock();
 
-            // The objects a commit will read the oids of when it writes this one (a base class's own
-            // override fetches its fields; a class without references keeps the one it inherits).
+            // What a commit reads when it writes this object's references (their oids), fetched ahead
+            // (PersistentObject.PrefetchReferences); the base class's override fetches the base's, and a
+            // class without references of its own keeps the override it inherits.
             var references = stored.Where(static p => p.IsReferenceField).ToList();
             if (references.Count > 0)
             {
