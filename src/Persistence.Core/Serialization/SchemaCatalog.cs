@@ -133,13 +133,10 @@ internal sealed class SchemaCatalog
             var type = entry.Resolved ??= PersistentTypes.Find(entry.Name) ?? throw UnknownClass(entry);
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
-            if (version >= entry.Reads.Length)
-            {
-                var reads = new ReadBinding?[entry.Versions.Count];
-                for (var v = 0; v < entry.Reads.Length; v++) reads[v] = entry.Reads[v];
-                entry.Reads = reads;
-            }
-            entry.Reads[version] = binding;
+            var reads = entry.Reads;
+            if (version >= reads.Length) Array.Resize(ref reads, entry.Versions.Count);
+            reads[version] = binding;
+            entry.Reads = reads;
             Volatile.Write(ref _lastRead, new(key, binding));
             return binding;
         }

@@ -99,38 +99,50 @@ public sealed partial class FileStorage
     private void ReserveNoted()
     {
         var transactionLength = Volatile.Read(ref _reservationFor);
-        if (transactionLength == 0 || !_commitLock.Wait(0)) return;
+        if (transactionLength == 0 || !TryEnterFreeCommitLock()) return;
         var file = _file;
         long from = 0, target = 0;
         try
         {
-            if (!_lockFile!.TryEnterCommit()) return;
+            lock (_stateLock)
+            {
+                if (_disposed || _failure is not null) return;
+                _notWriting.Reset();
+            }
             try
             {
-                lock (_stateLock)
-                {
-                    if (_disposed || _failure is not null) return;
-                    _notWriting.Reset();
-                }
-                try
-                {
-                    (file, from, target) = ReserveInTurn(transactionLength);
-                }
-                finally
-                {
-                    _notWriting.Set();
-                }
+                (file, from, target) = ReserveInTurn(transactionLength);
             }
             finally
             {
-                _lockFile.ExitCommit();
+                _notWriting.Set();
             }
         }
         finally
         {
-            _commitLock.Release();
+            LeaveCommitLock();
         }
         FileSystemSync.StartWriteBack(file, from, target - from);
+    }
+
+    /// <summary>
+    /// Takes both commit locks (this process's turn, then the turn among processes) only if both are
+    /// free at once, for work that only makes sense when no one is committing; false if they are not.
+    /// <see cref="LeaveCommitLock"/> lets go of them.
+    /// </summary>
+    private bool TryEnterFreeCommitLock()
+    {
+        if (!_commitLock.Wait(0)) return false;
+        var entered = false;
+        try
+        {
+            entered = _lockFile!.TryEnterCommit();
+            return entered;
+        }
+        finally
+        {
+            if (!entered) _commitLock.Release();
+        }
     }
 
     /// <summary>With the commit locks held: writes the zeros; returns the file and the range written (empty if none).</summary>
@@ -188,30 +200,22 @@ public sealed partial class FileStorage
         {
             return;
         }
-        if (!_commitLock.Wait(0)) return;
+        if (!TryEnterFreeCommitLock()) return;
         try
         {
-            if (!_lockFile!.TryEnterCommit()) return;
-            try
+            lock (_catchUpLock)
             {
-                lock (_catchUpLock)
-                {
-                    if (CatchUpCore(final: true) == TailState.Free)
-                        RandomAccess.SetLength(_file, Volatile.Read(ref _end));
-                }
+                if (CatchUpCore(final: true) == TailState.Free)
+                    RandomAccess.SetLength(_file, Volatile.Read(ref _end));
             }
-            catch (Exception e) when (e is IOException or PersistenceException)
-            {
-                // The zeros stay: harmless, and the next writer's close may cut them.
-            }
-            finally
-            {
-                _lockFile.ExitCommit();
-            }
+        }
+        catch (Exception e) when (e is IOException or PersistenceException)
+        {
+            // The zeros stay: harmless, and the next writer's close may cut them.
         }
         finally
         {
-            _commitLock.Release();
+            LeaveCommitLock();
         }
     }
 }
