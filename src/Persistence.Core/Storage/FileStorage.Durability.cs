@@ -65,6 +65,15 @@ public sealed partial class FileStorage
     /// <summary>How many times this instance read the end of the file for news (for tests).</summary>
     internal long CatchUps => Interlocked.Read(ref _catchUps);
 
+    /// <summary>How many bytes this instance's catch-ups have read from its current data file (for tests).</summary>
+    internal long CatchUpBytesRead
+    {
+        get
+        {
+            lock (_catchUpLock) return _catchUpScanner?.BytesRead ?? 0;
+        }
+    }
+
     /// <summary>How many times this instance flushed the data file to disk (for tests of group commit).</summary>
     internal long FlushCount => Interlocked.Read(ref _flushCount);
 

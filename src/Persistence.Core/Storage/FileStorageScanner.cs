@@ -240,13 +240,16 @@ internal sealed class FileStorageScanner : IDisposable
 
     /// <summary>
     /// Whether the file has bytes at <paramref name="position"/> and the first <paramref name="count"/>
-    /// of them (fewer where the file ends) are all zero. Reads ahead from there, so a scan from
-    /// <paramref name="position"/> that follows starts from what this read.
+    /// of them (fewer where the file ends) are all zero. With <paramref name="readAhead"/> it reads on
+    /// from there, so a scan from <paramref name="position"/> that follows starts from what this read;
+    /// without, it reads those bytes only (a look that expects zeros, where reading ahead would copy
+    /// kilobytes of them), and a scan that follows reads again.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public bool IsZeroAt(long position, int count)
+    public bool IsZeroAt(long position, int count, bool readAhead)
     {
-        Fill(position, long.MaxValue, count);
+        if (readAhead) Fill(position, long.MaxValue, count);
+        else Read(position, count);
         var bytes = _buffer.AsSpan(0, Math.Min(count, _bufferLength));
         return !bytes.IsEmpty && bytes.IndexOfAnyExcept((byte)0) < 0;
     }
@@ -284,6 +287,13 @@ internal sealed class FileStorageScanner : IDisposable
     {
         var want = (int)Math.Min(Math.Max(_readSize, needed), Math.Max(0, end - position));
         if (_readSize < LargestReadSize) _readSize *= 2;
+        Read(position, want);
+    }
+
+    /// <summary>Reads <paramref name="want"/> bytes from <paramref name="position"/> into the buffer (fewer where the file ends).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Read(long position, int want)
+    {
         if (want > _buffer.Length)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
@@ -298,7 +308,11 @@ internal sealed class FileStorageScanner : IDisposable
         }
         _bufferStart = position;
         _bufferLength = total;
+        BytesRead += total;
     }
+
+    /// <summary>How many bytes the scanner has read from the file (for tests).</summary>
+    internal long BytesRead { get; private set; }
 }
 
 /// <summary>How reading one transaction went.</summary>

@@ -115,6 +115,35 @@ public sealed class FlushSignalTests : IDisposable
     }
 
     [Fact]
+    public void A_commit_looks_at_the_end_of_the_file_by_a_headers_bytes_while_the_lock_file_counts_nothing_new()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var storage = FileStorage.Open(_path);
+        var oid = storage.NewOid();
+        long serial = 0;
+        // Enough small durable commits for free space to be reserved after the data: zeros to look at.
+        for (var i = 0; i < 40; i++) serial = Commit(storage, (oid, serial, Make($"commit {i}")));
+        Assert.True(new FileInfo(_path).Length > storage.DataEnd, "no free space was reserved after the data");
+        var catchUps = storage.CatchUps;
+        var read = storage.CatchUpBytesRead;
+
+        for (var i = 0; i < 5; i++) serial = Commit(storage, (oid, serial, Make($"alone {i}")));
+
+        // One look per commit, under the commit lock, each reading only where a header would start.
+        Assert.Equal(catchUps + 5, storage.CatchUps);
+        Assert.Equal(read + (5 * FileStorageFormat.TransactionHeaderSize), storage.CatchUpBytesRead);
+
+        // Another writer's commit, counted in the lock file: the next look reads on and finds it.
+        using var other = FileStorage.Open(_path);
+        var theirs = other.NewOid();
+        Commit(other, (theirs, 0, Make("theirs")));
+        read = storage.CatchUpBytesRead;
+        Commit(storage, (oid, serial, Make("after theirs")));
+        Assert.True(storage.CatchUpBytesRead - read > FileStorageFormat.TransactionHeaderSize, "the look did not read past the header");
+        Assert.Equal("theirs", Text(storage.Load(theirs)));
+    }
+
+    [Fact]
     public void A_flush_reads_the_end_of_the_file_once_the_lock_file_counts_a_commit_of_another_writer()
     {
         if (!OperatingSystem.IsLinux()) return;
