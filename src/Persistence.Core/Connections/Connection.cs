@@ -67,6 +67,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // How many objects are loaded, and where eviction looks next in the identity map (see Evict).
     private int _loadedCount;
     private int _evictionHand;
+    // Whether the identity map marks which objects are loaded (see ObjectTable.MarkLoaded): from the
+    // first eviction on, so that a connection that never evicts pays nothing for the marks.
+    private bool _marksLoaded;
     // The transaction epoch when this transaction began: objects touched since were used in it.
     private long _transactionEpoch;
     // Ghosts the identity map let go of (see SweepGhosts), by weak handles (no finalizer each, as a
@@ -768,34 +771,61 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// clock hand goes round the identity map, first passing over what the transaction that just ended
     /// used, then, if that was not enough, taking whatever it meets. Changed objects are never dropped.
     /// Objects carry nothing for this but the epoch they were last touched in, which every read checks anyway.
+    /// The hand meets only loaded objects: the identity map marks them, from the first eviction on, and
+    /// the ghosts it also holds (evicted objects, objects only referenced) are passed over unread (W1,
+    /// 1,000 new persons a commit and a cache of 10,000: 2.9 objects read for each one evicted before).
     /// </summary>
     private void Evict()
     {
+        if (_loadedCount <= CacheSize) return;
+        if (!_marksLoaded)
+        {
+            _objects.MarkAllLoaded(IsLoadedHere);
+            _marksLoaded = true;
+        }
         for (var pass = 0; pass < 2 && _loadedCount > CacheSize; pass++)
         {
-            // At most once round the table a pass; the hand passes over empty slots a stretch at a time.
+            // At most once round the table a pass; the hand passes over other slots a stretch at a time.
             var slots = _objects.SlotCount;
             for (var moved = 0; moved < slots && _loadedCount > CacheSize;)
             {
                 if (_evictionHand >= slots) _evictionHand = 0;
-                var next = _objects.NextOccupied(_evictionHand);
+                var next = _objects.NextLoaded(_evictionHand);
                 moved += next - _evictionHand + 1;
                 _evictionHand = next + 1;
                 if (next >= slots) continue;
                 var obj = _objects.At(next)!;
-                if (obj.State != PersistentState.UpToDate) continue;
+                EvictionReads++;
+                if (obj.State != PersistentState.UpToDate)
+                {
+                    // A changed object stays loaded; a mark left on a ghost goes.
+                    if (obj.State == PersistentState.Ghost) _objects.UnmarkLoadedAt(next);
+                    continue;
+                }
                 if (pass == 0 && obj.Touched >= _transactionEpoch) continue;
-                MakeGhost(obj);
+                MakeGhost(obj, next);
             }
         }
     }
 
+    /// <summary>How many objects eviction's hand has read (for tests).</summary>
+    internal long EvictionReads { get; private set; }
+
     private bool IsLoadedHere(PersistentObject obj) =>
         obj.OwnerNumber == _number && obj.State is PersistentState.UpToDate or PersistentState.Changed;
 
-    private void MakeGhost(PersistentObject obj)
+    /// <summary>Turns <paramref name="obj"/> into a ghost; <paramref name="slot"/> is its slot in the identity map if the caller knows it (-1 if not).</summary>
+    private void MakeGhost(PersistentObject obj, int slot = -1)
     {
-        if (IsLoadedHere(obj)) _loadedCount--;
+        if (IsLoadedHere(obj))
+        {
+            _loadedCount--;
+            if (_marksLoaded)
+            {
+                if (slot >= 0) _objects.UnmarkLoadedAt(slot);
+                else _objects.MarkLoaded(obj.ObjectOid.Value, loaded: false);
+            }
+        }
         obj.ClearState();
         obj.State = PersistentState.Ghost;
         obj.Touched = 0;
@@ -811,6 +841,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _objects.Add(obj.ObjectOid.Value, obj);
         }
         _loadedCount++;
+        if (_marksLoaded) _objects.MarkLoaded(obj.ObjectOid.Value, loaded: true);
     }
 
     /// <summary>

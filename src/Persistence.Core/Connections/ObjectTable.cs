@@ -17,6 +17,8 @@ namespace Persistence;
 /// 23 (an object reference and a 32-bit key a slot, four fifths full at most). A page holding a single
 /// oid costs about 80 bytes, which is what a connection reading scattered objects pays. No lookup reads
 /// an object: the page number and the mask say which oids are present.
+/// <para>A second mask marks the objects the connection counts as loaded, once it asks for that
+/// (<see cref="MarkLoaded"/>), so that eviction walks past the ghosts without reading them.</para>
 /// </remarks>
 internal sealed class ObjectTable
 {
@@ -53,36 +55,88 @@ internal sealed class ObjectTable
     /// if none does up to the end: a walk round the table passes over empty entries and the empty
     /// slots of pages in one step each (a page with one object costs the walk one step, not 64).
     /// </summary>
-    public int NextOccupied(int slot)
+    public int NextOccupied(int slot) => NextMarked(slot, loaded: false);
+
+    /// <summary>
+    /// The first slot at or after <paramref name="slot"/> whose object is marked loaded (see
+    /// <see cref="MarkLoaded"/>), or <see cref="SlotCount"/> if none is up to the end: an eviction
+    /// hand's walk that reads no ghost.
+    /// </summary>
+    public int NextLoaded(int slot) => NextMarked(slot, loaded: true);
+
+    private int NextMarked(int slot, bool loaded)
     {
         var pages = _pages;
         var first = slot >> PageShift;
         for (var entry = first; entry < pages.Length; entry++)
         {
-            var mask = pages[entry].Mask;
+            var mask = loaded ? pages[entry].Loaded : pages[entry].Mask;
             if (entry == first) mask &= ~0UL << (slot & (PageOids - 1));
             if (mask != 0) return (entry << PageShift) | BitOperations.TrailingZeroCount(mask);
         }
         return pages.Length << PageShift;
     }
 
+    /// <summary>Marks the object of <paramref name="oid"/>, which the table holds, as loaded (or not), for <see cref="NextLoaded"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void MarkLoaded(ulong oid, bool loaded)
+    {
+        var entry = EntryOf(KeyOf(oid));
+        if (entry < 0) return;
+        ref var page = ref _pages[entry];
+        var bit = 1UL << (int)(oid & (PageOids - 1));
+        if (loaded) page.Loaded |= bit & page.Mask;
+        else page.Loaded &= ~bit;
+    }
+
+    /// <summary>Marks the object in slot <paramref name="slot"/> (see <see cref="At"/>) as not loaded.</summary>
+    public void UnmarkLoadedAt(int slot) => _pages[slot >> PageShift].Loaded &= ~(1UL << (slot & (PageOids - 1)));
+
+    /// <summary>Marks every object <paramref name="isLoaded"/> says is loaded, and no other (one walk over the table).</summary>
+    public void MarkAllLoaded(Func<PersistentObject, bool> isLoaded)
+    {
+        foreach (ref var page in _pages.AsSpan())
+        {
+            if (page.Key == 0) continue;
+            var loaded = 0UL;
+            var bits = page.Mask;
+            for (var k = 0; bits != 0; k++, bits &= bits - 1)
+            {
+                if (isLoaded(page.Objects![k].Object!)) loaded |= bits & (0 - bits);
+            }
+            page.Loaded = loaded;
+        }
+    }
+
     /// <summary>Finds the object with <paramref name="oid"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(ulong oid, [NotNullWhen(true)] out PersistentObject? obj)
     {
-        var pages = _pages;
-        var key = KeyOf(oid);
-        for (var i = Home(key, pages.Length); pages[i].Key != 0; i = Next(i, pages.Length))
+        var entry = EntryOf(KeyOf(oid));
+        if (entry >= 0)
         {
-            ref var page = ref pages[i];
-            if (page.Key != key) continue;
+            ref var page = ref _pages[entry];
             var bit = 1UL << (int)(oid & (PageOids - 1));
-            if ((page.Mask & bit) == 0) break;
-            obj = page.Objects![BitOperations.PopCount(page.Mask & (bit - 1))].Object!;
-            return true;
+            if ((page.Mask & bit) != 0)
+            {
+                obj = page.Objects![BitOperations.PopCount(page.Mask & (bit - 1))].Object!;
+                return true;
+            }
         }
         obj = null;
         return false;
+    }
+
+    /// <summary>The entry of the page table that holds the page with <paramref name="key"/>, or -1 if none does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int EntryOf(ulong key)
+    {
+        var pages = _pages;
+        for (var i = Home(key, pages.Length); pages[i].Key != 0; i = Next(i, pages.Length))
+        {
+            if (pages[i].Key == key) return i;
+        }
+        return -1;
     }
 
     /// <summary>Adds an object under its oid, which the table must not hold yet.</summary>
@@ -154,21 +208,15 @@ internal sealed class ObjectTable
     /// <summary>Removes the object with <paramref name="oid"/>; false if there is none.</summary>
     public bool Remove(ulong oid)
     {
-        var key = KeyOf(oid);
-        var length = _pages.Length;
-        var i = Home(key, length);
-        while (true)
-        {
-            if (_pages[i].Key == 0) return false;
-            if (_pages[i].Key == key) break;
-            i = Next(i, length);
-        }
+        var i = EntryOf(KeyOf(oid));
+        if (i < 0) return false;
         ref var page = ref _pages[i];
         var bit = 1UL << (int)(oid & (PageOids - 1));
         if ((page.Mask & bit) == 0) return false;
         var count = BitOperations.PopCount(page.Mask);
         var at = BitOperations.PopCount(page.Mask & (bit - 1));
         page.Mask &= ~bit;
+        page.Loaded &= ~bit;
         _count--;
         if (page.Mask == 0)
         {
@@ -233,7 +281,7 @@ internal sealed class ObjectTable
             {
                 if (objects[k].Object is { } obj) packed[to++].Object = obj;
             }
-            Place(page.Key, kept, packed);
+            Place(page.Key, kept, page.Loaded & kept, packed);
             _count += keptCount;
         }
     }
@@ -297,11 +345,11 @@ internal sealed class ObjectTable
     }
 
     /// <summary>Puts a page into a table that does not hold it, with room for it.</summary>
-    private void Place(ulong key, ulong mask, Slot[] objects)
+    private void Place(ulong key, ulong mask, ulong loaded, Slot[] objects)
     {
         var i = Home(key, _pages.Length);
         while (_pages[i].Key != 0) i = Next(i, _pages.Length);
-        _pages[i] = new Page { Key = key, Mask = mask, Objects = objects };
+        _pages[i] = new Page { Key = key, Mask = mask, Loaded = loaded, Objects = objects };
         _pagesUsed++;
     }
 
@@ -312,7 +360,7 @@ internal sealed class ObjectTable
         _pagesUsed = 0;
         foreach (var page in pages)
         {
-            if (page.Key != 0) Place(page.Key, page.Mask, page.Objects!);
+            if (page.Key != 0) Place(page.Key, page.Mask, page.Loaded, page.Objects!);
         }
     }
 
@@ -322,6 +370,8 @@ internal sealed class ObjectTable
         public ulong Key;
         // Bit b is set when the page holds the object of oid 64 × (Key - 1) + b.
         public ulong Mask;
+        // Bit b is set when that object is marked loaded (see MarkLoaded); only ever within Mask.
+        public ulong Loaded;
         // The objects, in oid order; at least as many slots as bits set in the mask.
         public Slot[]? Objects;
     }

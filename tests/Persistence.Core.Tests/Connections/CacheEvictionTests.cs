@@ -30,4 +30,39 @@ public class CacheEvictionTests
         reader.Abort();
         Assert.InRange(reader.LoadedCount, 0, 5);
     }
+
+    [Fact]
+    public void Eviction_reads_only_loaded_objects_however_many_ghosts_the_identity_map_holds()
+    {
+        using var db = TestDatabase.InMemory(cacheSize: 10);
+        using var writer = db.OpenConnection();
+        var nodes = new PersistentList<Node>();
+        for (var i = 0; i < 2_000; i++) nodes.Add(new Node { Label = i.ToString() });
+        writer.Root["nodes"] = nodes;
+        writer.Commit();
+
+        using var reader = db.OpenConnection();
+        var read = (PersistentList<Node>)reader.Root["nodes"];
+        // Every node loaded once, a hundred a transaction: the identity map keeps the evicted ones as ghosts.
+        for (var i = 0; i < 2_000; i++)
+        {
+            Assert.Equal(i.ToString(), read[i].Label);
+            if (i % 100 == 99) reader.Abort();
+        }
+        reader.Abort();
+        Assert.True(reader.KnownCount - reader.LoadedCount > 1_900, $"only {reader.KnownCount - reader.LoadedCount} ghosts");
+        var reads = reader.EvictionReads;
+
+        // Fifty transactions that each load one node, so each ends by evicting one object.
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(i.ToString(), read[i].Label);
+            reader.Abort();
+            Assert.InRange(reader.LoadedCount, 0, 10);
+        }
+
+        // The hand meets at most the 12 loaded objects (the cache, the root, the list) for each
+        // eviction (52 reads for the 50); walking the ghosts too, it read 1,717.
+        Assert.InRange(reader.EvictionReads - reads, 50, 50 * 12);
+    }
 }

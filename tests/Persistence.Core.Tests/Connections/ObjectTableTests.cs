@@ -102,6 +102,72 @@ public class ObjectTableTests
         }
     }
 
+    // The oids a walk of the loaded marks meets, from slot 0 to the end.
+    private static HashSet<ulong> MarkedLoaded(ObjectTable table)
+    {
+        var oids = new HashSet<ulong>();
+        for (var slot = table.NextLoaded(0); slot < table.SlotCount; slot = table.NextLoaded(slot + 1))
+            Assert.True(oids.Add(table.At(slot)!.ObjectOid.Value), "a walk met an object twice");
+        return oids;
+    }
+
+    [Fact]
+    public void The_loaded_marks_follow_their_objects_through_additions_removals_sweeps_and_growth()
+    {
+        var table = new ObjectTable();
+        var objects = new Dictionary<ulong, PersistentObject>();
+        var loaded = new HashSet<ulong>();
+        var random = new Random(11);
+        for (var step = 0; step < 60_000; step++)
+        {
+            var oid = (ulong)random.Next(1, 3_000);
+            switch (random.Next(6))
+            {
+                case 0 when !objects.ContainsKey(oid):
+                    // A new object is not loaded until it is marked, whatever its oid held before.
+                    objects.Add(oid, With(oid));
+                    table.Add(oid, objects[oid]);
+                    break;
+                case 1:
+                    Assert.Equal(objects.Remove(oid), table.Remove(oid));
+                    loaded.Remove(oid);
+                    break;
+                case 2 when objects.ContainsKey(oid):
+                    table.MarkLoaded(oid, loaded: true);
+                    loaded.Add(oid);
+                    break;
+                case 3:
+                    // Marking an oid the table does not hold marks nothing.
+                    table.MarkLoaded(oid, loaded: false);
+                    loaded.Remove(oid);
+                    break;
+                case 4 when random.Next(200) == 0:
+                    var sweep = random.Next(2, 5);
+                    table.RemoveWhere(obj => obj.ObjectOid.Value % (ulong)sweep == 0, obj =>
+                    {
+                        objects.Remove(obj.ObjectOid.Value);
+                        loaded.Remove(obj.ObjectOid.Value);
+                    });
+                    break;
+                case 5 when random.Next(50) == 0:
+                    // The hand unmarks the first loaded object it meets after a random slot.
+                    var slot = table.NextLoaded(random.Next(table.SlotCount));
+                    if (slot < table.SlotCount)
+                    {
+                        loaded.Remove(table.At(slot)!.ObjectOid.Value);
+                        table.UnmarkLoadedAt(slot);
+                    }
+                    break;
+            }
+        }
+        Assert.True(loaded.Count > 100, "too few objects were left marked for the check to mean much");
+        Assert.Equal(loaded.OrderBy(o => o), MarkedLoaded(table).OrderBy(o => o));
+
+        // Marking all at once from a predicate sets exactly those marks.
+        table.MarkAllLoaded(obj => obj.ObjectOid.Value % 3 == 1);
+        Assert.Equal(objects.Keys.Where(o => o % 3 == 1).OrderBy(o => o), MarkedLoaded(table).OrderBy(o => o));
+    }
+
     [Fact]
     public void Dense_oids_cost_the_table_little_more_than_a_reference_each()
     {
