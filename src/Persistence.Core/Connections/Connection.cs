@@ -555,10 +555,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
         foreach (var (obj, record, isNew) in _records)
         {
             var oid = obj.ObjectOid;
-            if (isNew) transaction.Store(oid, 0, _buffer.Memory(record));
-            else if (TryGetRebased(oid, out var rebased)) transaction.Store(oid, rebased, _buffer.Memory(record));
-            else if (ours is not null) ours.StoreAsOf(oid, _snapshot, _buffer.Memory(record));
-            else transaction.Store(oid, SerialOf(obj), _buffer.Memory(record));
+            var data = _buffer.Memory(record);
+            if (ours is not null)
+            {
+                // Composed by this connection's buffer: our storages need not check the record again.
+                if (isNew) ours.StoreComposed(oid, 0, data, asOfSnapshot: false);
+                else if (TryGetRebased(oid, out var rebased)) ours.StoreComposed(oid, rebased, data, asOfSnapshot: false);
+                else ours.StoreComposed(oid, _snapshot, data, asOfSnapshot: true);
+            }
+            else if (isNew) transaction.Store(oid, 0, data);
+            else if (TryGetRebased(oid, out var rebased)) transaction.Store(oid, rebased, data);
+            else transaction.Store(oid, SerialOf(obj), data);
         }
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {

@@ -48,6 +48,15 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void StoreAsOf(Oid oid, long snapshot, ReadOnlyMemory<byte> data) => Add(oid, snapshot, data, asOfSnapshot: true);
 
+    /// <summary>
+    /// Stores a record a connection composed (<see cref="RecordBuffer"/>, whose reference list is well
+    /// formed by construction) as <see cref="Store"/> or, with <paramref name="asOfSnapshot"/>,
+    /// <see cref="StoreAsOf"/> do, without reading its reference list again to check it: that check,
+    /// made for records from outside, made W1's rounds (100,000 new persons) 4-5% longer on tmpfs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void StoreComposed(Oid oid, long serial, ReadOnlyMemory<byte> data, bool asOfSnapshot) => Add(oid, serial, data, asOfSnapshot, composed: true);
+
     /// <inheritdoc />
     public void CheckCurrent(Oid oid, long serial) => AddCheck(oid, serial, asOfSnapshot: false);
 
@@ -55,14 +64,14 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     public void CheckCurrentAsOf(Oid oid, long snapshot) => AddCheck(oid, snapshot, asOfSnapshot: true);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Add(Oid oid, long serial, ReadOnlyMemory<byte> data, bool asOfSnapshot)
+    private void Add(Oid oid, long serial, ReadOnlyMemory<byte> data, bool asOfSnapshot, bool composed = false)
     {
         ThrowIfStorageDisposed();
         RequireStoring(nameof(Store));
         if (oid.IsNull)
             throw new StorageTransactionException("Cannot store a record for Oid.Null: allocate an oid with IStorage.NewOid() first.");
         if (serial < 0) throw NegativeSerialOfStore(oid, serial);
-        ValidateRecord(oid, data);
+        if (!composed) ValidateRecord(oid, data);
         if (!_scratch!.StoredOids.Add(oid.Value)) throw StoredTwice(oid);
         Stores.Add(new PendingStore(oid, serial, data, asOfSnapshot));
     }
@@ -254,8 +263,16 @@ internal abstract class StorageTransactionBase : IStorageTransaction
         return conflicts.Count == 0 ? null : conflicts.ToArray();
     }
 
+    // How many records this thread's transactions checked (for tests of what a connection's commit checks).
+    [ThreadStatic]
+    private static long t_checkedRecords;
+
+    /// <summary>How many records transactions on the calling thread have checked before storing them (for tests).</summary>
+    internal static long CheckedRecordsOnThisThread => t_checkedRecords;
+
     private static void ValidateRecord(Oid oid, ReadOnlyMemory<byte> data)
     {
+        t_checkedRecords++;
         if (data.Length < RecordFormat.MinimumSize)
             throw new StorageTransactionException(
                 $"The record for {oid} has {data.Length} bytes; a record is at least {RecordFormat.MinimumSize} (see RecordFormat).");

@@ -7,6 +7,38 @@ namespace Persistence.Tests.Connections;
 public class ConnectionTests
 {
     [Fact]
+    public void A_commit_stores_the_records_its_connection_composed_without_checking_them_again_as_it_checks_records_from_outside()
+    {
+        using var folder = new TempFolder();
+        var storage = FileStorage.Open(folder.File("data.persist"));
+        using var db = Database.Open(storage);
+        using var connection = db.OpenConnection();
+        // The first commit of a class also saves the schema catalog, in a transaction of its own.
+        var first = new Node { Label = "first" };
+        connection.Root["first"] = first;
+        connection.Commit();
+        var checkedBefore = StorageTransactionBase.CheckedRecordsOnThisThread;
+
+        // A new object, a changed one, and the root that references them: every record the connection wrote.
+        connection.Root["second"] = new Node { Label = "second", Next = first };
+        connection.Commit();
+        first.Label = "first, changed";
+        connection.Commit();
+        Assert.Equal(checkedBefore, StorageTransactionBase.CheckedRecordsOnThisThread);
+
+        // A record stored through the storage's own API is checked, and a malformed one refused.
+        using (var transaction = storage.Begin())
+        {
+            Assert.Throws<StorageTransactionException>(() => transaction.Store(storage.NewOid(), 0, new byte[RecordFormat.MinimumSize - 1]));
+            transaction.Store(storage.NewOid(), 0, RecordFormat.Compose(1, 1, "x"u8, []));
+        }
+        Assert.Equal(checkedBefore + 2, StorageTransactionBase.CheckedRecordsOnThisThread);
+
+        using var reader = db.OpenConnection();
+        Assert.Equal("first, changed", ((Node)reader.Root["second"]).Next!.Label);
+    }
+
+    [Fact]
     public void A_connection_sees_another_connections_commit_at_its_next_transaction_boundary()
     {
         using var db = TestDatabase.InMemory();
