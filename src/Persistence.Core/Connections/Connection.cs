@@ -556,16 +556,15 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             var oid = obj.ObjectOid;
             var data = _buffer.Memory(record);
-            if (ours is not null)
-            {
-                // Composed by this connection's buffer: our storages need not check the record again.
-                if (isNew) ours.StoreComposed(oid, 0, data, asOfSnapshot: false);
-                else if (TryGetRebased(oid, out var rebased)) ours.StoreComposed(oid, rebased, data, asOfSnapshot: false);
-                else ours.StoreComposed(oid, _snapshot, data, asOfSnapshot: true);
-            }
-            else if (isNew) transaction.Store(oid, 0, data);
-            else if (TryGetRebased(oid, out var rebased)) transaction.Store(oid, rebased, data);
-            else transaction.Store(oid, SerialOf(obj), data);
+            var asOfSnapshot = false;
+            long serial;
+            if (isNew) serial = 0;
+            else if (TryGetRebased(oid, out var rebased)) serial = rebased;
+            else if (ours is not null) (serial, asOfSnapshot) = (_snapshot, true);
+            else serial = SerialOf(obj);
+            // Composed by this connection's buffer: our storages need not check the record again.
+            if (ours is not null) ours.StoreComposed(oid, serial, data, asOfSnapshot);
+            else transaction.Store(oid, serial, data);
         }
         if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {

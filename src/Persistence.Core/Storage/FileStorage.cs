@@ -523,9 +523,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     {
         // Every commit the lock file counts was appended before it was counted, so those counted
         // before this catch-up reads are in what it reads (see KnowsEveryCommit).
-        var counted = _lockFile?.Signal is { } signal && signal.TryReadCommits(out var commits) ? commits : (long?)null;
+        var counted = CommitCount();
         Interlocked.Increment(ref _catchUps);
-        var tail = ReadNews(final, expectNothing: counted is { } count && count == Volatile.Read(ref _knownCommits));
+        var tail = ReadNews(final, expectNothing: Knows(counted));
         // A suspect end stopped the reading early: what follows it is not known yet.
         Volatile.Write(ref _knownCommits, tail == TailState.Suspect ? NoKnownCommits : counted ?? NoKnownCommits);
         return tail;
@@ -544,8 +544,13 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// commit only from the count just before it (no one else's came in between). A stale mark only
     /// costs a read.
     /// </remarks>
-    private bool KnowsEveryCommit() =>
-        _lockFile?.Signal is { } signal && signal.TryReadCommits(out var commits) && Volatile.Read(ref _knownCommits) == commits;
+    private bool KnowsEveryCommit() => Knows(CommitCount());
+
+    /// <summary>The lock file's count of commits (see <see cref="FlushSignal.Committed"/>), or null where it cannot be trusted or read.</summary>
+    private long? CommitCount() => _lockFile?.Signal is { } signal && signal.TryReadCommits(out var commits) ? commits : null;
+
+    /// <summary>Whether every commit up to <paramref name="counted"/> is known here (see <see cref="KnowsEveryCommit"/>).</summary>
+    private bool Knows(long? counted) => counted is { } count && count == Volatile.Read(ref _knownCommits);
 
     /// <summary>
     /// The reading of <see cref="CatchUpCore"/>; <paramref name="expectNothing"/> when the lock file's
