@@ -211,8 +211,9 @@ internal static class BTreeTypes<TKey, TValue>
     }
 
     /// <summary>
-    /// Binary search of <paramref name="key"/> in <c>keys[start..end)</c>: its index, or the bitwise
-    /// complement of the index of the first greater key.
+    /// Search of <paramref name="key"/> in <c>keys[start..end)</c>: its index, or the bitwise complement
+    /// of the index of the first greater key. Int and long keys in their natural order are searched by
+    /// interpolation (<see cref="KeySearch"/>), others by binary search.
     /// </summary>
     /// <remarks>
     /// A key above the last is answered by one comparison before the search: inserts of increasing
@@ -240,6 +241,8 @@ internal static class BTreeTypes<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SearchDefault(TKey[] keys, int start, int end, TKey key)
     {
+        if (typeof(TKey) == typeof(int)) return KeySearch.Interpolate(Unsafe.As<int[]>(keys), start, end, Unsafe.As<TKey, int>(ref key));
+        if (typeof(TKey) == typeof(long)) return KeySearch.Interpolate(Unsafe.As<long[]>(keys), start, end, Unsafe.As<TKey, long>(ref key));
         if (end > start && Comparer<TKey>.Default.Compare(keys[end - 1], key) < 0) return ~end;
         var lo = start;
         var hi = end - 1;

@@ -1,0 +1,58 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Persistence;
+
+/// <summary>
+/// Finds an integer key in a sorted run of distinct keys (a bucket's keys, a node's separators) by
+/// interpolation: it first looks where the key would be if the keys of the run were evenly spread,
+/// which is exactly where it is in a run of consecutive ids, and near it in a run of keys spread at
+/// random, then narrows the run by binary search. A binary search over a bucket of a few hundred keys
+/// makes eight or nine comparisons, each a branch the processor cannot predict and, in a bucket just
+/// loaded, a read from memory.
+/// </summary>
+internal static class KeySearch
+{
+    // Guesses before binary search takes over, for keys spread unevenly (every guess still discards
+    // at least one key, so a run of any shape is searched correctly, if slower).
+    private const int Guesses = 3;
+
+    /// <summary>
+    /// The index of <paramref name="key"/> in <c>keys[start..end)</c> (sorted, distinct), or the bitwise
+    /// complement of the index of the first greater key: what <see cref="Array.BinarySearch{T}(T[], int, int, T)"/> answers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Interpolate<T>(T[] keys, int start, int end, T key) where T : struct, IBinaryInteger<T>
+    {
+        var lo = start;
+        var hi = end - 1;
+        if (hi < lo) return ~start;
+        for (var guess = 0; guess < Guesses; guess++)
+        {
+            // The end first: inserts of increasing keys go after the last.
+            var high = keys[hi];
+            if (key >= high) return key == high ? hi : ~(hi + 1);
+            var low = keys[lo];
+            if (key <= low) return key == low ? lo : ~lo;
+            // low < key < high: the key, if there, is strictly between lo and hi.
+            if (hi - lo < 2) return ~hi;
+            // Multiplied before divided, so that consecutive keys give the exact index.
+            var offset = (double.CreateTruncating(key) - double.CreateTruncating(low)) * (hi - lo)
+                / (double.CreateTruncating(high) - double.CreateTruncating(low));
+            var at = Math.Clamp(lo + (int)offset, lo + 1, hi - 1);
+            var found = keys[at];
+            if (found == key) return at;
+            if (found < key) lo = at + 1;
+            else hi = at - 1;
+        }
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            var found = keys[mid];
+            if (found == key) return mid;
+            if (found < key) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return ~lo;
+    }
+}
