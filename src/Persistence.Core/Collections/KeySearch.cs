@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Persistence;
@@ -21,38 +20,44 @@ internal static class KeySearch
     /// The index of <paramref name="key"/> in <c>keys[start..end)</c> (sorted, distinct), or the bitwise
     /// complement of the index of the first greater key: what <see cref="Array.BinarySearch{T}(T[], int, int, T)"/> answers.
     /// </summary>
+    /// <typeparam name="T">Int or long (the keys are compared as longs: written without the generic
+    /// math interfaces, whose calls took the runtime 0.7 ms more to compile in every new process).</typeparam>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Interpolate<T>(T[] keys, int start, int end, T key) where T : struct, IBinaryInteger<T>
+    public static int Interpolate<T>(T[] keys, int start, int end, T key) where T : struct
     {
+        var sought = AsLong(key);
         var lo = start;
         var hi = end - 1;
         if (hi < lo) return ~start;
         for (var guess = 0; guess < Guesses; guess++)
         {
             // The end first: inserts of increasing keys go after the last.
-            var high = keys[hi];
-            if (key >= high) return key == high ? hi : ~(hi + 1);
-            var low = keys[lo];
-            if (key <= low) return key == low ? lo : ~lo;
-            // low < key < high: the key, if there, is strictly between lo and hi.
+            var high = AsLong(keys[hi]);
+            if (sought >= high) return sought == high ? hi : ~(hi + 1);
+            var low = AsLong(keys[lo]);
+            if (sought <= low) return sought == low ? lo : ~lo;
+            // low < sought < high: the key, if there, is strictly between lo and hi.
             if (hi - lo < 2) return ~hi;
             // Multiplied before divided, so that consecutive keys give the exact index.
-            var offset = (double.CreateTruncating(key) - double.CreateTruncating(low)) * (hi - lo)
-                / (double.CreateTruncating(high) - double.CreateTruncating(low));
+            var offset = ((double)sought - low) * (hi - lo) / ((double)high - low);
             var at = Math.Clamp(lo + (int)offset, lo + 1, hi - 1);
-            var found = keys[at];
-            if (found == key) return at;
-            if (found < key) lo = at + 1;
+            var found = AsLong(keys[at]);
+            if (found == sought) return at;
+            if (found < sought) lo = at + 1;
             else hi = at - 1;
         }
         while (lo <= hi)
         {
             var mid = (int)((uint)(lo + hi) >> 1);
-            var found = keys[mid];
-            if (found == key) return mid;
-            if (found < key) lo = mid + 1;
+            var found = AsLong(keys[mid]);
+            if (found == sought) return mid;
+            if (found < sought) lo = mid + 1;
             else hi = mid - 1;
         }
         return ~lo;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long AsLong<T>(T key) where T : struct =>
+        typeof(T) == typeof(int) ? Unsafe.As<T, int>(ref key) : Unsafe.As<T, long>(ref key);
 }
