@@ -58,6 +58,12 @@ internal static class KeySearch
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long AsLong<T>(T key) where T : struct =>
-        typeof(T) == typeof(int) ? Unsafe.As<T, int>(ref key) : Unsafe.As<T, long>(ref key);
+    private static long AsLong<T>(T key) where T : struct
+    {
+        if (typeof(T) == typeof(int)) return Unsafe.As<T, int>(ref key);
+        if (typeof(T) == typeof(long)) return Unsafe.As<T, long>(ref key);
+        throw NotAnIntegerKey<T>();
+    }
+
+    private static NotSupportedException NotAnIntegerKey<T>() => new($"Keys of type {typeof(T).Name} are not searched by interpolation: only int and long keys are.");
 }

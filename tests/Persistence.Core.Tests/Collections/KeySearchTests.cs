@@ -65,4 +65,8 @@ public class KeySearchTests
             Assert.Equal(~1, KeySearch.Interpolate(keys, 1, 1, keys[0]));
         }
     }
+
+    [Fact]
+    public void Keys_of_another_type_are_refused_rather_than_read_as_longs() =>
+        Assert.Throws<NotSupportedException>(() => KeySearch.Interpolate(new short[] { 1, 2, 3 }, 0, 3, (short)2));
 }
