@@ -657,6 +657,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long CurrentSerial(Oid oid)
     {
+        // An oid above every oid stored has no revision: with the commit lock held, after the catch-up
+        // that entering it made, every transaction is known here, so no record under such an oid can
+        // be in the file. The objects a commit creates are all there (a bulk insert's thousand a
+        // commit), and the look in the index under the lock was a lock and an unlock each.
+        if (oid.Value > (ulong)Volatile.Read(ref _lastOid)) return 0;
         long offset;
         lock (_stateLock)
         {

@@ -50,6 +50,24 @@ public sealed class FileStorageSharingTests : IDisposable
     }
 
     [Fact]
+    public void AnObjectAnotherWriterCreatedIsAConflictForANewObjectUnderItsOid()
+    {
+        using var first = FileStorage.Open(_path);
+        using var second = FileStorage.Open(_path);
+        Commit(second, (second.NewOid(), 0, Make("known to both")));
+        first.Poll(0);
+        // Above every oid the second storage knows of: only the vote's catching up tells it the oid is taken.
+        var oid = first.NewOid();
+        Commit(first, (oid, 0, Make("first")));
+
+        using var clash = second.Begin();
+        clash.Store(oid, 0, Make("second, as new"));
+        var conflict = Assert.Throws<ConflictException>(clash.Vote);
+        Assert.Equal(new[] { oid }, conflict.Oids);
+        Assert.Equal("first", Text(second.Load(oid)));
+    }
+
+    [Fact]
     public void CreatingTheRootInTwoStoragesAtOnceConflictsInsteadOfOverwriting()
     {
         using var first = FileStorage.Open(_path);
