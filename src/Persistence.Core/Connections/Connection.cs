@@ -243,6 +243,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         finally
         {
             _committing = false;
+            GiveBackSpareOids();
         }
 
         foreach (var (obj, _, isNew) in _records)
@@ -384,7 +385,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             if (!_committing)
                 throw new InvalidOperationException("New objects get their oid when a commit reaches them.");
             var binding = _catalog.BindForWrite(target.PersistentType);
-            target.ObjectOid = _storage.NewOid();
+            target.ObjectOid = NextNewOid();
             target.OwnerNumber = _number;
             target.State = PersistentState.Changed;
             _objects.Add(target.ObjectOid.Value, target);
@@ -402,6 +403,35 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 $"An object of class '{target.PersistentType.Name}' ({target.ObjectOid}) belongs to {whose} and cannot be stored in this one. Load it through this connection (Get({target.ObjectOid.Value})) or copy its values into a new object.");
         }
         return new ObjectReference(target.ObjectOid, _catalog.BindForWrite(target.PersistentType).TypeId);
+    }
+
+    // The oids of a commit's new objects, taken from the file storage a run at a time: a bulk insert's
+    // thousand new objects a commit took its oid lock a thousand times (W1). The runs grow from
+    // FirstSpareOids up to LargestSpareOids within a commit, and what is left goes back at its end.
+    private const int FirstSpareOids = 8;
+    private const int LargestSpareOids = 256;
+    private ulong _spareOid;
+    private int _spareOids;
+    private int _spareRun;
+
+    private Oid NextNewOid()
+    {
+        if (_spareOids == 0)
+        {
+            if (_storage is not FileStorage file) return _storage.NewOid();
+            _spareRun = _spareRun == 0 ? FirstSpareOids : Math.Min(_spareRun * 2, LargestSpareOids);
+            (_spareOid, _spareOids) = file.NewOids(_spareRun);
+        }
+        _spareOids--;
+        return new Oid(_spareOid++);
+    }
+
+    /// <summary>At the end of a commit (stored or not): the oids taken for new objects and not used go back to the storage.</summary>
+    private void GiveBackSpareOids()
+    {
+        if (_spareOids > 0 && _storage is FileStorage file) file.GiveBackOids(_spareOid, _spareOids);
+        _spareOids = 0;
+        _spareRun = 0;
     }
 
     /// <inheritdoc />

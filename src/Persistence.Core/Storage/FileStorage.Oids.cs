@@ -28,19 +28,47 @@ public sealed partial class FileStorage
     private ulong _blockLast;
     private int _blockSize = FirstOidBlock;
 
+    /// <summary>How many times oids were handed out, one or a run at a time (for tests).</summary>
+    internal long OidRuns { get; private set; }
+
     /// <inheritdoc />
     /// <remarks>Unique across every process that uses the file: oids come from blocks reserved in the lock file.</remarks>
-    public Oid NewOid()
+    public Oid NewOid() => new(NewOids(1).First);
+
+    /// <summary>
+    /// Up to <paramref name="wanted"/> consecutive new oids from this instance's block (at least one,
+    /// fewer where the block ends): the first and how many. A connection's commit takes its new
+    /// objects' oids a run at a time (see <c>Connection.NextNewOid</c>) rather than one lock each, and
+    /// gives back what it did not use (<see cref="GiveBackOids"/>).
+    /// </summary>
+    internal (ulong First, int Count) NewOids(int wanted)
     {
         ThrowIfDisposed();
         if (IsReadOnly) throw ReadOnlyError();
         lock (_oidLock)
         {
+            OidRuns++;
             // Records may be stored under oids NewOid did not hand out (the root, imported objects).
             var beyondStored = (ulong)Volatile.Read(ref _lastOid) + 1;
             if (_nextOid < beyondStored) _nextOid = beyondStored;
             if (_nextOid > _blockLast || _blockLast == 0) ReserveOids();
-            return new Oid(_nextOid++);
+            var first = _nextOid;
+            var count = (int)Math.Min((ulong)Math.Max(wanted, 1), _blockLast - first + 1);
+            _nextOid = first + (ulong)count;
+            return (first, count);
+        }
+    }
+
+    /// <summary>
+    /// Takes back the last <paramref name="count"/> oids <see cref="NewOids"/> handed out from
+    /// <paramref name="first"/> on, unused, if no oid was handed out after them (else they stay unused:
+    /// a gap, as an aborted commit's new objects leave), so the oids of many small commits stay dense.
+    /// </summary>
+    internal void GiveBackOids(ulong first, int count)
+    {
+        lock (_oidLock)
+        {
+            if (count > 0 && _nextOid == first + (ulong)count) _nextOid = first;
         }
     }
 

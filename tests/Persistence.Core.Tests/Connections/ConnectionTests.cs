@@ -39,6 +39,45 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void A_commits_new_objects_take_their_oids_a_run_at_a_time_and_small_commits_leave_no_gaps()
+    {
+        using var folder = new TempFolder();
+        var storage = FileStorage.Open(folder.File("data.persist"));
+        using var db = Database.Open(storage);
+        using var a = db.OpenConnection();
+        using var b = db.OpenConnection();
+        a.Root["warm"] = new Node { Label = "schema and root" };
+        a.Commit();
+
+        // A thousand new objects in one commit: a few runs of oids, not one hand-out each.
+        var runsBefore = storage.OidRuns;
+        var chain = new Node { Label = "0" };
+        for (var i = 1; i < 1000; i++) chain = new Node { Label = i.ToString(), Next = chain };
+        a.Root["chain"] = chain;
+        a.Commit();
+        Assert.InRange(storage.OidRuns - runsBefore, 1, 10);
+
+        // One new object a commit, from two connections in turn: consecutive oids, what a commit did not use went back.
+        var oids = new List<ulong>();
+        for (var i = 0; i < 6; i++)
+        {
+            var connection = i % 2 == 0 ? a : b;
+            // To the newest state first: both change the root.
+            connection.Abort();
+            var node = new Node { Label = $"small {i}" };
+            connection.Root[$"small {i}"] = node;
+            connection.Commit();
+            oids.Add(node.PersistentOid.Value);
+        }
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => oids[0] + (ulong)i), oids);
+
+        var all = new List<ulong>();
+        for (var node = (Node?)a.Root["chain"]; node is not null; node = node.Next) all.Add(node.PersistentOid.Value);
+        Assert.Equal(1000, all.Distinct().Count());
+        Assert.DoesNotContain(oids, all.Contains);
+    }
+
+    [Fact]
     public void A_connection_sees_another_connections_commit_at_its_next_transaction_boundary()
     {
         using var db = TestDatabase.InMemory();
