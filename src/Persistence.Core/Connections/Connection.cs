@@ -41,7 +41,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly TimeSpan? _autocommit;
     private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
-    private readonly List<PersistentObject> _added = [];
+    private readonly List<Held> _added = [];
     // Scan windows of this connection's own in a file storage (null for other storages): it decodes
     // each record it loads through them before the next load, so their buffers serve its scan reads
     // again (see FileStorage.NewScanReader).
@@ -56,7 +56,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly ReadSet _read;
     // The oids a commit's read checks have asked for (see StoreChanges), kept from commit to commit.
     private HashSet<ulong> _checkedOids = [];
-    private readonly Queue<PersistentObject> _pending = new();
+    // New objects, and objects to write, held in a struct: storing a model's object into an array of
+    // PersistentObject has the runtime check the array's element type against the object's class (a
+    // bulk insert's thousands a commit); into an array of structs it does not.
+    private readonly record struct Held(PersistentObject Object);
+    private readonly Queue<Held> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
     // The records a commit stores; IsNew for the objects it gives oids to (stored from no revision).
     private readonly List<(PersistentObject Object, RecordSlice Record, bool IsNew)> _records = [];
@@ -389,8 +393,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             target.OwnerNumber = _number;
             target.State = PersistentState.Changed;
             _objects.Add(target.ObjectOid.Value, target);
-            _added.Add(target);
-            _pending.Enqueue(target);
+            _added.Add(new(target));
+            _pending.Enqueue(new(target));
             // It is written after the objects queued before it: time for what it references to arrive.
             target.PrefetchReferences();
             return new ObjectReference(target.ObjectOid, binding.TypeId);
@@ -549,13 +553,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _buffer.Clear();
         _records.Clear();
         _pending.Clear();
-        foreach (var obj in _changed) _pending.Enqueue(obj);
-        foreach (var obj in _added) _pending.Enqueue(obj);
+        foreach (var obj in _changed) _pending.Enqueue(new(obj));
+        foreach (var held in _added) _pending.Enqueue(held);
         // The changed objects come first; every object after them is new (added before the commit, or
         // reached from another while serializing, which adds it to both _added and _pending).
         var changed = _changed.Count;
-        while (_pending.TryDequeue(out var obj))
-            _records.Add((obj, Serialize(obj), _records.Count >= changed));
+        while (_pending.TryDequeue(out var held))
+            _records.Add((held.Object, Serialize(held.Object), _records.Count >= changed));
     }
 
     private RecordSlice Serialize(PersistentObject obj)
@@ -713,12 +717,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             foreach (var one in _added)
             {
-                if (ReferenceEquals(one, obj)) return true;
+                if (ReferenceEquals(one.Object, obj)) return true;
             }
             return false;
         }
         var added = _addedSet ??= new HashSet<PersistentObject>(ReferenceEqualityComparer.Instance);
-        for (var i = added.Count; i < _added.Count; i++) added.Add(_added[i]);
+        for (var i = added.Count; i < _added.Count; i++) added.Add(_added[i].Object);
         return added.Contains(obj);
     }
 
@@ -735,8 +739,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         _pending.Clear();
         _records.Clear();
-        foreach (var obj in _added)
+        foreach (var held in _added)
         {
+            var obj = held.Object;
             _objects.Remove(obj.ObjectOid.Value);
             obj.OwnerNumber = 0;
             obj.ObjectOid = default;
