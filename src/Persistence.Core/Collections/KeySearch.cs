@@ -20,8 +20,9 @@ internal static class KeySearch
     /// The index of <paramref name="key"/> in <c>keys[start..end)</c> (sorted, distinct), or the bitwise
     /// complement of the index of the first greater key: what <see cref="Array.BinarySearch{T}(T[], int, int, T)"/> answers.
     /// </summary>
-    /// <typeparam name="T">Int or long (the keys are compared as longs: written without the generic
-    /// math interfaces, whose calls took the runtime 0.7 ms more to compile in every new process).</typeparam>
+    /// <typeparam name="T">Int or long. The keys are compared as longs: with the generic math
+    /// interfaces instead, compiling the search took the runtime 1.0 ms in every new process, against
+    /// 0.57 ms so.</typeparam>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Interpolate<T>(T[] keys, int start, int end, T key) where T : struct
     {
