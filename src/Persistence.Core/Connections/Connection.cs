@@ -102,6 +102,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         CacheSize = database.Options.CacheSize;
         _mergeWhileVoting = MergeWhileVoting;
         _scans = database.NewScanReader();
+        _file = database.File;
         _read = new ReadSet();
         _transactionEpoch = TransactionEpoch.Current;
         _snapshot = database.Poll(_storage.LastTid).LastTid;
@@ -414,6 +415,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // FirstSpareOids up to LargestSpareOids within a commit, and what is left goes back at its end.
     private const int FirstSpareOids = 8;
     private const int LargestSpareOids = 256;
+    // The storage when it is a file (null for other storages, which are asked per oid).
+    private readonly FileStorage? _file;
     private ulong _spareOid;
     private int _spareOids;
     private int _spareRun;
@@ -422,9 +425,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         if (_spareOids == 0)
         {
-            if (_storage is not FileStorage file) return _storage.NewOid();
+            if (_file is null) return _storage.NewOid();
             _spareRun = _spareRun == 0 ? FirstSpareOids : Math.Min(_spareRun * 2, LargestSpareOids);
-            (_spareOid, _spareOids) = file.NewOids(_spareRun);
+            (_spareOid, _spareOids) = _file.NewOids(_spareRun);
         }
         _spareOids--;
         return new Oid(_spareOid++);
@@ -433,7 +436,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>At the end of a commit (stored or not): the oids taken for new objects and not used go back to the storage.</summary>
     private void GiveBackSpareOids()
     {
-        if (_spareOids > 0 && _storage is FileStorage file) file.GiveBackOids(_spareOid, _spareOids);
+        if (_spareOids > 0) _file?.GiveBackOids(_spareOid, _spareOids);
         _spareOids = 0;
         _spareRun = 0;
     }

@@ -316,6 +316,9 @@ public sealed class Database : IDisposable
     /// <summary>Scan windows for a connection of this database (null if its storage is not a file, so a connection has them only then).</summary>
     internal FileStorage.ScanReader? NewScanReader() => _file?.NewScanReader();
 
+    /// <summary>The storage when it is a file (null for other storages): connections take new oids from it a run at a time.</summary>
+    internal FileStorage? File => _file;
+
     /// <summary>
     /// The oids written after <paramref name="sinceTid"/>, up to the newest transaction the last
     /// <see cref="Poll"/> found, or a few more (a storage that no longer remembers that far back, or
