@@ -25,6 +25,13 @@ public sealed class FlushSignalTests : IDisposable
     private static async Task<bool> EndsWithin(Task task, int milliseconds) =>
         await Task.WhenAny(task, Task.Delay(milliseconds)) == task;
 
+    /// <summary>Waits (at most 10 s) until the lock file counts a sleeper on the flush count.</summary>
+    private static async Task UntilSomeoneSleeps(FlushSignal signal)
+    {
+        var clock = Stopwatch.StartNew();
+        while (signal.Sleepers == 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(1);
+    }
+
     [Fact]
     public async Task A_flush_in_one_open_of_the_lock_file_wakes_a_writer_sleeping_in_another()
     {
@@ -60,8 +67,7 @@ public sealed class FlushSignalTests : IDisposable
         // A sleeper in another open is counted in the lock file while it sleeps, and woken.
         var seen = SignalOf(sleeper).Count;
         var sleeping = Task.Run(() => SignalOf(sleeper).Wait(seen, 30_000_000));
-        var clock = Stopwatch.StartNew();
-        while (signal.Sleepers == 0 && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(1);
+        await UntilSomeoneSleeps(signal);
         Assert.Equal(1, signal.Sleepers);
         Assert.Equal(1, BitConverter.ToInt32(File.ReadAllBytes(_path + ".lock"), FlushSignal.Offset + (7 * sizeof(int))));
         signal.Raise();
@@ -73,6 +79,33 @@ public sealed class FlushSignalTests : IDisposable
         signal.Raise();
         Assert.Equal(1, signal.WakeCalls);
         Assert.Equal(seen + 2, SignalOf(sleeper).Count);
+    }
+
+    [Fact]
+    public async Task A_waiter_stays_ready_for_its_spin_and_goes_on_without_a_wake_up_call_then_sleeps()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var flusher = FileStorageLock.OpenForWriting(_path);
+        using var waiter = FileStorageLock.OpenForWriting(_path);
+        var signal = SignalOf(flusher);
+
+        // Within its spin the waiter is not asleep, so the raise makes no call and it goes on.
+        var seen = SignalOf(waiter).Count;
+        var spinning = Task.Run(() => SignalOf(waiter).Wait(seen, 30_000_000, spinMicroseconds: 20_000_000));
+        Assert.False(await EndsWithin(spinning, 200), "the waiter returned before anyone flushed");
+        Assert.Equal(0, signal.Sleepers);
+        signal.Raise();
+        Assert.True(await EndsWithin(spinning, 10_000), "the spinning waiter did not see the count move");
+        Assert.Equal(0, signal.WakeCalls);
+
+        // Once its spin is over it sleeps on the count, and the raise wakes it.
+        seen = SignalOf(waiter).Count;
+        var sleeping = Task.Run(() => SignalOf(waiter).Wait(seen, 30_000_000, spinMicroseconds: 50_000));
+        await UntilSomeoneSleeps(signal);
+        Assert.Equal(1, signal.Sleepers);
+        signal.Raise();
+        Assert.Equal(1, signal.WakeCalls);
+        Assert.True(await EndsWithin(sleeping, 10_000), "the sleeper was not woken");
     }
 
     [Fact]
