@@ -38,7 +38,9 @@ public sealed partial class FileStorage
     // no longer than this instance's last flush took, so that waiting in vain costs at most half the
     // flushes one after another. 8 processes × 200 transactions each on this project's 2-core machine:
     // 13,400 txn/s (median of 8 runs) with a 150 µs limit, 10,800 without waiting; 80 µs and 250 µs did
-    // about as well as 150.
+    // about as well as 150. Since waiters and the flusher stay ready instead of sleeping (the harness's
+    // W7, 6 runs each): 25,700 with 150 µs, 25,400 without waiting, 24,700 with 60 µs, no difference
+    // the runs' spread (21–31k) can show.
     private const int GatherLimitMicroseconds = 150;
 
     private int _lastFlushMicroseconds;

@@ -8,8 +8,9 @@ namespace Persistence.Storage;
 
 /// <summary>
 /// Wakes every process waiting for a flush of the data file at once when one ends: a flush count
-/// in the lock file (bytes 64–67, docs/FORMAT.md "Lock file"), mapped into each writer's memory, on
-/// which waiters sleep with a Linux futex and which the flusher raises and wakes after every flush.
+/// in the lock file (bytes 64–67, docs/FORMAT.md "Lock file"), mapped into each writer's memory, which
+/// waiters watch for a short while and then sleep on with a Linux futex, and which the flusher raises
+/// (and wakes the sleepers) after every flush.
 /// </summary>
 /// <remarks>
 /// <para>Without it the processes that wait for a flush queue for the sync lock, and each must take
@@ -152,7 +153,7 @@ internal sealed class FlushSignal : IDisposable
             try
             {
                 // Any result will do: woken, the count already moved on, timed out or interrupted; the caller looks again.
-                SleepOn(0, seen, timeoutMicroseconds * 1000L);
+                Sleep(seen, timeoutMicroseconds * 1000L);
             }
             finally
             {
@@ -244,7 +245,7 @@ internal sealed class FlushSignal : IDisposable
         try
         {
             Interlocked.Increment(ref Word);
-            if (Volatile.Read(ref At(SleepersWord)) != 0) WakeOn(0, int.MaxValue);
+            if (Volatile.Read(ref At(SleepersWord)) != 0) WakeAll();
         }
         finally
         {
@@ -486,19 +487,19 @@ internal sealed class FlushSignal : IDisposable
 
     private void Done() => _mapping.DangerousRelease();
 
-    /// <summary>Sleeps while word <paramref name="index"/> (see <see cref="At"/>) is <paramref name="seen"/>, at most <paramref name="nanoseconds"/>; between Use and Done.</summary>
-    private void SleepOn(int index, int seen, long nanoseconds)
+    /// <summary>Sleeps while the flush count is <paramref name="seen"/>, at most <paramref name="nanoseconds"/>; between Use and Done.</summary>
+    private void Sleep(int seen, long nanoseconds)
     {
         var timeout = new Timespec { Seconds = nanoseconds / 1_000_000_000, Nanoseconds = nanoseconds % 1_000_000_000 };
-        _ = Futex(_syscall, _address + (index * sizeof(int)), FutexWait, seen, ref timeout, 0, 0);
+        _ = Futex(_syscall, _address, FutexWait, seen, ref timeout, 0, 0);
     }
 
-    /// <summary>Wakes up to <paramref name="count"/> sleepers on word <paramref name="index"/>; between Use and Done.</summary>
-    private void WakeOn(int index, int count)
+    /// <summary>Wakes every sleeper on the flush count; between Use and Done.</summary>
+    private void WakeAll()
     {
         Interlocked.Increment(ref _wakeCalls);
         var none = default(Timespec);
-        _ = Futex(_syscall, _address + (index * sizeof(int)), FutexWake, count, ref none, 0, 0);
+        _ = Futex(_syscall, _address, FutexWake, int.MaxValue, ref none, 0, 0);
     }
 
     public void Dispose()
