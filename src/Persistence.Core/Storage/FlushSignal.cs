@@ -293,10 +293,12 @@ internal sealed class FlushSignal : IDisposable
         {
             var lastGroup = Volatile.Read(ref At(LastGroupWord));
             var released = Volatile.Read(ref At(EndAppendsWord));
-            if (maxMicroseconds > 0)
+            // A writer alone (the last flush took in its own commit) finds the group complete at once and does not look at the clock.
+            if (maxMicroseconds > 0 && Volatile.Read(ref At(AppendsWord)) - released < lastGroup)
             {
                 var deadline = Stopwatch.GetTimestamp() + (maxMicroseconds * Stopwatch.Frequency / 1_000_000);
-                while (Volatile.Read(ref At(AppendsWord)) - released < lastGroup && Stopwatch.GetTimestamp() < deadline) Thread.Yield();
+                do Thread.Yield();
+                while (Volatile.Read(ref At(AppendsWord)) - released < lastGroup && Stopwatch.GetTimestamp() < deadline);
             }
             var now = Volatile.Read(ref At(AppendsWord));
             Volatile.Write(ref At(LastGroupWord), Math.Max(1, now - Volatile.Read(ref At(StartAppendsWord))));

@@ -6,12 +6,18 @@ namespace Persistence.Tests.Connections;
 
 public class ConnectionTests
 {
+    /// <summary>A database on a file storage in <paramref name="folder"/>, and the storage, for the tests that look at it.</summary>
+    private static Database OnFile(TempFolder folder, out FileStorage storage)
+    {
+        storage = FileStorage.Open(folder.File("data.persist"));
+        return Database.Open(storage);
+    }
+
     [Fact]
     public void A_commit_stores_the_records_its_connection_composed_without_checking_them_again_as_it_checks_records_from_outside()
     {
         using var folder = new TempFolder();
-        var storage = FileStorage.Open(folder.File("data.persist"));
-        using var db = Database.Open(storage);
+        using var db = OnFile(folder, out var storage);
         using var connection = db.OpenConnection();
         // The first commit of a class also saves the schema catalog, in a transaction of its own.
         var first = new Node { Label = "first" };
@@ -42,8 +48,7 @@ public class ConnectionTests
     public void A_commits_new_objects_take_their_oids_a_run_at_a_time_and_small_commits_leave_no_gaps()
     {
         using var folder = new TempFolder();
-        var storage = FileStorage.Open(folder.File("data.persist"));
-        using var db = Database.Open(storage);
+        using var db = OnFile(folder, out var storage);
         using var a = db.OpenConnection();
         using var b = db.OpenConnection();
         a.Root["warm"] = new Node { Label = "schema and root" };
