@@ -660,8 +660,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         // An oid above every oid stored has no revision: with the commit lock held, after the catch-up
         // that entering it made, every transaction is known here, so no record under such an oid can
         // be in the file. The objects a commit creates are all there (a bulk insert's thousand a
-        // commit), and the look in the index under the lock was a lock and an unlock each.
-        if (oid.Value > (ulong)Volatile.Read(ref _lastOid)) return 0;
+        // commit), and the look in the index under the lock was a lock and an unlock each. Not once an
+        // oid of 2^63 - 1 or above is stored (imported): the counter stops there (OidAllocator), so it no
+        // longer says which oids are above every stored one.
+        var lastOid = Volatile.Read(ref _lastOid);
+        if (lastOid != long.MaxValue && oid.Value > (ulong)lastOid) return 0;
         long offset;
         lock (_stateLock)
         {

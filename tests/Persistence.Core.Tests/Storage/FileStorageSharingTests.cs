@@ -67,6 +67,60 @@ public sealed class FileStorageSharingTests : IDisposable
         Assert.Equal("first", Text(second.Load(oid)));
     }
 
+    // Oids at or above 2^63 (stored under oids of their own, as an import does) lie beyond the oid
+    // counter, which stops at 2^63 - 1: the vote must look them up rather than take them for new.
+
+    [Fact]
+    public void AnObjectStoredUnderAnOidAbove63BitsChangesWithoutAConflict()
+    {
+        var oid = new Oid((1UL << 63) + 5);
+        using var storage = FileStorage.Open(_path);
+        var created = Commit(storage, (oid, 0, Make("one")));
+        Commit(storage, (oid, created, Make("two")));
+        Assert.Equal("two", Text(storage.Load(oid)));
+    }
+
+    [Fact]
+    public void ANewObjectUnderAStoredOidAbove63BitsIsAConflict()
+    {
+        var oid = new Oid(ulong.MaxValue - 1);
+        using var storage = FileStorage.Open(_path);
+        Commit(storage, (oid, 0, Make("imported")));
+        using var again = storage.Begin();
+        again.Store(oid, 0, Make("created again"));
+        var conflict = Assert.Throws<ConflictException>(again.Vote);
+        Assert.Equal(new[] { oid }, conflict.Oids);
+        Assert.Equal("imported", Text(storage.Load(oid)));
+    }
+
+    [Fact]
+    public void NewOidsPastAnOidAbove63BitsNeverReplaceItsObject()
+    {
+        var imported = new Oid((1UL << 63) + 2);
+        using var storage = FileStorage.Open(_path);
+        Commit(storage, (imported, 0, Make("imported")));
+        // New objects, each under the next new oid; the counter reaches the imported oid on the way.
+        var conflicts = 0;
+        for (var i = 0; i < 6; i++)
+        {
+            var oid = storage.NewOid();
+            using var transaction = storage.Begin();
+            transaction.Store(oid, 0, Make("new " + i));
+            try
+            {
+                transaction.Vote();
+                transaction.Finish();
+            }
+            catch (ConflictException e)
+            {
+                Assert.Equal(new[] { imported }, e.Oids);
+                conflicts++;
+            }
+        }
+        Assert.Equal(1, conflicts);
+        Assert.Equal("imported", Text(storage.Load(imported)));
+    }
+
     [Fact]
     public void CreatingTheRootInTwoStoragesAtOnceConflictsInsteadOfOverwriting()
     {
