@@ -95,6 +95,12 @@ internal static class FileSystemSync
         {
             s_noSyncFileRange = true;
         }
+        catch (ObjectDisposedException)
+        {
+            // The file was closed meanwhile (a pack switched this storage to the new file, or it was
+            // disposed): the bytes no longer need writing soon. The caller's commit is on disk already,
+            // and must not be reported failed for a hint.
+        }
     }
 
     private const int EINTR = 4;

@@ -311,6 +311,20 @@ public sealed class FileStorageFreeSpaceTests : IDisposable
         Assert.Null(FileStorage.Verify(_path).IncompleteTailOffset);
     }
 
+    [Fact]
+    public void AskingForTheWriteBackOfAFileClosedMeanwhileIsIgnored()
+    {
+        // The free space is reserved after a commit's flush, outside the commit locks, and the disk asked
+        // to write it back then: by that time a pack may have switched the storage to a new file and
+        // closed the old one. The commit is on disk and must not fail for the hint.
+        var handle = File.OpenHandle(_path, FileMode.CreateNew, FileAccess.ReadWrite);
+        RandomAccess.Write(handle, new byte[8192], 0);
+        handle.Dispose();
+        FileSystemSync.StartWriteBack(handle, 0, 8192);
+        Assert.True(handle.IsClosed);
+        Assert.Equal(8192, FileLength);
+    }
+
     /// <summary>The start of the transaction that ends at <paramref name="end"/>, from the length its trailer repeats.</summary>
     private static long LastTransactionStart(byte[] bytes, long end) =>
         end - BitConverter.ToInt64(bytes, (int)end - 16);
