@@ -60,11 +60,17 @@ public sealed class FileStorageSharingTests : IDisposable
         var oid = first.NewOid();
         Commit(first, (oid, 0, Make("first")));
 
-        using var clash = second.Begin();
-        clash.Store(oid, 0, Make("second, as new"));
-        var conflict = Assert.Throws<ConflictException>(clash.Vote);
+        CreatingAgainConflicts(second, oid, "first");
+    }
+
+    /// <summary>Storing <paramref name="oid"/> in <paramref name="storage"/> as a new object (serial 0) is a conflict on it, and the stored object keeps <paramref name="stored"/>.</summary>
+    private static void CreatingAgainConflicts(FileStorage storage, Oid oid, string stored)
+    {
+        using var again = storage.Begin();
+        again.Store(oid, 0, Make("created again"));
+        var conflict = Assert.Throws<ConflictException>(again.Vote);
         Assert.Equal(new[] { oid }, conflict.Oids);
-        Assert.Equal("first", Text(second.Load(oid)));
+        Assert.Equal(stored, Text(storage.Load(oid)));
     }
 
     // Oids at or above 2^63 (stored under oids of their own, as an import does) lie beyond the oid
@@ -86,11 +92,7 @@ public sealed class FileStorageSharingTests : IDisposable
         var oid = new Oid(ulong.MaxValue - 1);
         using var storage = FileStorage.Open(_path);
         Commit(storage, (oid, 0, Make("imported")));
-        using var again = storage.Begin();
-        again.Store(oid, 0, Make("created again"));
-        var conflict = Assert.Throws<ConflictException>(again.Vote);
-        Assert.Equal(new[] { oid }, conflict.Oids);
-        Assert.Equal("imported", Text(storage.Load(oid)));
+        CreatingAgainConflicts(storage, oid, "imported");
     }
 
     [Fact]
