@@ -293,16 +293,22 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void CloseFromDatabase()
     {
         if (_closed) return;
+        // Closed first: a thread that has not claimed the connection yet cannot claim it any more.
+        _closed = true;
+        // Another thread in a transaction on it (a commit under way, say) is left alone: its changes
+        // and read set are that thread's, which finds the connection closed at its next call, and
+        // clearing them from here would race with it. The disposing thread's own transaction is
+        // dropped; so is an idle connection's state, and only an idle one is let go of (its number
+        // given back), claimed so no thread can start a transaction on it: another thread may be giving
+        // new objects this connection's number in a commit, or using the weak handles, and a handle
+        // freed twice is worse than one left to the end of the process.
+        var idle = Interlocked.CompareExchange(ref _owner, -1, 0) == 0;
+        if (!idle && Volatile.Read(ref _owner) != Environment.CurrentManagedThreadId) return;
         DropChanges();
         _read.Clear();
         // A pooled connection does not keep its scan buffers while no one uses it.
         _scans?.Clear();
-        _closed = true;
-        // Let go of it only if no thread is in a transaction on it and none can start one (claiming it
-        // fails from now on): another thread may be giving new objects this connection's number in a
-        // commit, or using the weak handles, and a handle freed twice is worse than one left to the end
-        // of the process. A connection still in use keeps its number.
-        if (Interlocked.CompareExchange(ref _owner, -1, 0) == 0) Release();
+        if (idle) Release();
     }
 
     internal void Close()
@@ -990,6 +996,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
         throw UsedFromAnotherThread(me);
     }
 
-    private ConnectionThreadException UsedFromAnotherThread(int me) => new(
+    private PersistenceException UsedFromAnotherThread(int me) => _closed ? ClosedError() : new ConnectionThreadException(
         $"This connection is in a transaction on thread {Volatile.Read(ref _owner)} and was used from thread {me}. A connection and its objects belong to one thread until Commit() or Abort(); open a connection per thread, or finish the transaction first.");
 }

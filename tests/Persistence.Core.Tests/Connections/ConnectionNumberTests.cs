@@ -138,6 +138,39 @@ public class ConnectionNumberTests
     }
 
     [Fact]
+    public void Disposing_the_database_leaves_another_threads_transaction_to_that_thread()
+    {
+        var db = TestDatabase.InMemory();
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["ada"] = new Customer { Name = "Ada" };
+            setup.Commit();
+        }
+        using var changed = new ManualResetEventSlim();
+        using var disposed = new ManualResetEventSlim();
+        Customer? ada = null;
+        Exception? commitError = null;
+        var worker = new Thread(() =>
+        {
+            var connection = db.OpenConnection();
+            ada = (Customer)connection.Root["ada"];
+            ada.Name = "Ada L.";
+            changed.Set();
+            if (!disposed.Wait(TimeSpan.FromSeconds(30))) return;
+            commitError = Record.Exception(connection.Commit);
+        });
+        worker.Start();
+        Assert.True(changed.Wait(TimeSpan.FromSeconds(30)));
+
+        db.Dispose();
+        // The worker's change is still its own: not turned back into a ghost from this thread.
+        Assert.Equal(PersistentState.Changed, ada!.PersistentState);
+        disposed.Set();
+        Assert.True(worker.Join(TimeSpan.FromSeconds(30)));
+        Assert.IsType<ConnectionClosedException>(commitError);
+    }
+
+    [Fact]
     public void An_oid_beyond_what_an_object_can_hold_is_refused_with_a_clear_error()
     {
         var node = new Node();
