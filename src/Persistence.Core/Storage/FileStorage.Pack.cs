@@ -293,6 +293,7 @@ public sealed partial class FileStorage
                     // The old checkpoint names the old file id, so opening ignores it and scans.
                 }
                 Volatile.Write(ref _nextBackgroundCheckpoint, _checkpointEnd + BackgroundCheckpointInterval);
+                Step("renamed");
             }
             FileSystemSync.FlushDirectoryOf(FilePath);
         }

@@ -16,6 +16,10 @@ public sealed partial class FileStorage
     // file's offset as a position in the new one. A transaction remembers the epoch it was appended
     // in; one from an earlier epoch is in the new file already, which was on disk when it replaced the old.
     private long _fileEpoch;
+    private long _switchDirectoryFlushes;
+
+    /// <summary>How many times a switch to a packed file flushed the directory (for tests).</summary>
+    internal long SwitchDirectoryFlushes => Interlocked.Read(ref _switchDirectoryFlushes);
 
     /// <summary>The number of times this instance switched to another file (its own packs included).</summary>
     internal long FileEpoch => Volatile.Read(ref _fileEpoch);
@@ -137,6 +141,12 @@ public sealed partial class FileStorage
                 position += transaction.Length;
             }
         }
+
+        // The rename that put the new file at the path is on disk only once the directory is: the
+        // packing process flushes it after the rename, and a crash before that brings back the old file.
+        // A commit appended to the old file and not flushed yet counts as on disk once the epoch moves
+        // (see MakeDurable), being in the new file, so the directory is flushed here before it moves.
+        if (FileSystemSync.FlushDirectoryOf(FilePath)) Interlocked.Increment(ref _switchDirectoryFlushes);
 
         SafeFileHandle old;
         BeginFileSwitch();

@@ -879,9 +879,13 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         // later system crash can tell a lost tail from damage (see ScanTail).
         if (_durability == Durability.Relaxed && _durableEndKnown) return;
         signal?.Appended();
+        CommitStep?.Invoke("appended");
         MakeDurable(end, epoch);
         if (Volatile.Read(ref _reservationFor) != 0) ReserveNoted();
     }
+
+    /// <summary>Called with the name of each step a commit reaches after its append (tests hold a commit there).</summary>
+    internal Action<string>? CommitStep { get; set; }
 
     private void RollBack(long start, Exception cause)
     {

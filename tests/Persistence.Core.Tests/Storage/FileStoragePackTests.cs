@@ -566,6 +566,63 @@ public sealed class FileStoragePackTests : IDisposable
     }
 
     [Fact]
+    public async Task ACommitWaitingForTheDiskAsAnotherProcessPacksIsOnDiskWhenItReturns()
+    {
+        // Two storages on one file, each with its own open of the lock file, as two processes.
+        using var writer = FileStorage.Open(_path);
+        using var packer = FileStorage.Open(_path);
+        var first = writer.NewOid();
+        var rootTid = Commit(writer, (first, 0, Make("first")), (Oid.Root, 0, Make("root", first)));
+        packer.Poll(0);
+
+        // The writer's commit is appended to the file and has let go of the commit lock, but not flushed.
+        using var appended = new ManualResetEventSlim();
+        using var flushNow = new ManualResetEventSlim();
+        writer.CommitStep = HoldAt("appended", appended, flushNow);
+        var flushesBefore = writer.FlushCount;
+        var second = writer.NewOid();
+        var committing = Task.Run(() => Commit(writer, (second, 0, Make("second")), (Oid.Root, rootTid, Make("root", first, second))));
+        Assert.True(appended.Wait(TimeSpan.FromSeconds(30)));
+        writer.CommitStep = null;
+
+        // The other process's pack copies it (the objects are reachable) into the new file and renames that over the data file; it
+        // has not flushed the directory yet, so a crash now would bring back the old file.
+        using var renamed = new ManualResetEventSlim();
+        using var finishPack = new ManualResetEventSlim();
+        packer.PackStep = HoldAt("renamed", renamed, finishPack);
+        var packing = Task.Run(() => packer.Pack());
+        Assert.True(renamed.Wait(TimeSpan.FromSeconds(30)));
+
+        try
+        {
+            // Another thread of the writer's process polls and switches to the new file: the commit, which
+            // is in it, counts as on disk from then on, so the switch must have made the rename durable.
+            writer.Poll(writer.LastTid);
+            Assert.Equal(1, writer.FileEpoch);
+            flushNow.Set();
+            await committing;
+            Assert.True(writer.FlushCount > flushesBefore || writer.SwitchDirectoryFlushes == 1,
+                "The commit returned with neither its file flushed nor the rename of the packed file over it");
+        }
+        finally
+        {
+            flushNow.Set();
+            finishPack.Set();
+        }
+        await packing;
+        Assert.Equal("second", Text(writer.Load(second)));
+        Assert.Equal("first", Text(packer.Load(first)));
+    }
+
+    /// <summary>A step hook that, at the step named <paramref name="name"/>, sets <paramref name="reached"/> and waits for <paramref name="release"/>.</summary>
+    private static Action<string> HoldAt(string name, ManualResetEventSlim reached, ManualResetEventSlim release) => step =>
+    {
+        if (step != name) return;
+        reached.Set();
+        Assert.True(release.Wait(TimeSpan.FromSeconds(30)));
+    };
+
+    [Fact]
     public void APackedFileNeedsNoFullScanToOpen()
     {
         using (var storage = FileStorage.Open(_path))
