@@ -304,13 +304,24 @@ public sealed partial class FileStorage
         return replaced;
     }
 
-    private ulong NewFileId()
+    /// <summary>
+    /// An id for the packed file, with a durable hint tag other than the current file's: a flusher of the
+    /// old file that looked at the state before the pack named the new one may still raise the hint
+    /// after the pack cleared it, tagged for the old file, which the new file's readers must not take
+    /// for theirs (see FileStorageLock.HintTag).
+    /// </summary>
+    internal ulong NewFileId()
     {
+        ThrowIfDisposed();
+        var currentTag = _lockFile?.HintTag(_fileId);
         ulong id;
         do id = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
-        while (id == _fileId);
+        while (id == _fileId || (currentTag is { } tag && _lockFile!.HintTag(id) == tag));
         return id;
     }
+
+    /// <summary>Whether a file id gets the same durable hint tag as the open file's (for tests).</summary>
+    internal bool SharesHintTagWithThisFile(ulong fileId) => _lockFile!.HintTag(fileId) == _lockFile.HintTag(Volatile.Read(ref _fileId));
 
     private void Step(string name) => PackStep?.Invoke(name);
 }

@@ -62,9 +62,8 @@ internal sealed class FileStorageLock : IDisposable
     private readonly Lock _stateGate = new();
     private Guid _databaseId;
     private ulong _fileId;
-    // The database id's part of the durable hint's tag, and the bound file's tag (see HintTag).
+    // The database id's part of the durable hint's tag (see HintTag).
     private ulong _databaseMix;
-    private ushort _hintTag;
 
     private FileStorageLock(string path, FileStream stream, bool canWrite, bool map = true)
     {
@@ -194,7 +193,6 @@ internal sealed class FileStorageLock : IDisposable
         Span<byte> id = stackalloc byte[16];
         databaseId.TryWriteBytes(id);
         _databaseMix = BinaryPrimitives.ReadUInt64LittleEndian(id) ^ BinaryPrimitives.ReadUInt64LittleEndian(id[8..]);
-        _hintTag = HintTag(fileId);
     }
 
     /// <summary>
@@ -279,7 +277,7 @@ internal sealed class FileStorageLock : IDisposable
         {
             var state = Read();
             if (state.Kind == LockStateKind.OtherFile) return;
-            if (state.Kind == LockStateKind.ThisFile && (durableEnd <= state.DurableEnd || signal.TryRaiseDurableHint(_hintTag, durableEnd))) return;
+            if (state.Kind == LockStateKind.ThisFile && (durableEnd <= state.DurableEnd || signal.TryRaiseDurableHint(HintTag(state.FileId), durableEnd))) return;
         }
         Update(durableEnd, static (state, durableEnd) => state.Valid && durableEnd > state.DurableEnd ? state with { DurableEnd = durableEnd } : state);
     }
@@ -290,7 +288,7 @@ internal sealed class FileStorageLock : IDisposable
     /// replaced) is ignored unless the tags collide, and a writer raises it only while the state names
     /// its file, so a stale one needs both a pack between that look and the raise and a collision.
     /// </summary>
-    private ushort HintTag(ulong fileId)
+    public ushort HintTag(ulong fileId)
     {
         var x = _databaseMix ^ (fileId * 0x9E3779B97F4A7C15);
         x ^= x >> 29;
@@ -376,7 +374,9 @@ internal sealed class FileStorageLock : IDisposable
         var fileId = BinaryPrimitives.ReadUInt64LittleEndian(bytes[32..]);
         var durableEnd = BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]);
         // Raised since the state was last written (see RaiseDurableEnd), for the file the state names.
-        var tag = fileId == _fileId ? _hintTag : HintTag(fileId);
+        // The tag of the file read, not a field: Bind (a switch on another thread) sets the file id and
+        // a tag kept apart would be a pair of writes a read could see half of.
+        var tag = HintTag(fileId);
         if (!unmapped) durableEnd = Math.Max(durableEnd, Signal!.DurableHint(tag));
         else if (read == bytes.Length) durableEnd = Math.Max(durableEnd, FlushSignal.HintedEnd(MemoryMarshal.Read<long>(bytes[FlushSignal.DurableHintOffset..]), tag));
         return new LockState(

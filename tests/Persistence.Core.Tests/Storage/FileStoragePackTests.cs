@@ -614,6 +614,15 @@ public sealed class FileStoragePackTests : IDisposable
         Assert.Equal("first", Text(packer.Load(first)));
     }
 
+    [Fact]
+    public void APackedFileNeverSharesTheOldFilesDurableHintTag()
+    {
+        // The tag is 16 bits: among a million random ids, about fifteen share the open file's.
+        using var storage = FileStorage.Open(_path);
+        for (var i = 0; i < 1_000_000; i++)
+            Assert.False(storage.SharesHintTagWithThisFile(storage.NewFileId()));
+    }
+
     /// <summary>A step hook that, at the step named <paramref name="name"/>, sets <paramref name="reached"/> and waits for <paramref name="release"/>.</summary>
     private static Action<string> HoldAt(string name, ManualResetEventSlim reached, ManualResetEventSlim release) => step =>
     {
