@@ -86,6 +86,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private long _transactionStart;
     private long _lastRefresh;
     private bool _committing;
+    // Running a unit of work of Database.Transact: no autocommit, which would commit part of it.
+    private bool _unitOfWork;
     private bool _closed;
     // The number its objects carry (see ConnectionNumbers); Released once let go of (see Release).
     private int _number;
@@ -172,6 +174,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     public PersistentObject Get(Oid oid)
     {
         BeginCall();
+        MaybeAutocommit();
         if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known)) return known;
         var record = _database.LoadBefore(oid, _snapshot + 1, _scans)
             ?? throw new KeyNotFoundException($"No object with {oid} exists in this database (as of this connection's snapshot).");
@@ -208,6 +211,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     public void Commit()
     {
         BeginCall();
+        if (_committing) throw CommittingError("committed again");
         if (_changed.Count == 0)
         {
             Boundary(committedTid: 0);
@@ -279,6 +283,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     public void Abort()
     {
         BeginCall();
+        if (_committing) throw CommittingError("aborted");
         DropChanges();
         Boundary(committedTid: 0);
     }
@@ -315,12 +320,21 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         if (_closed) return;
         BeginCall();
-        if (_autocommit is not null && _changed.Count > 0 && !IsReadOnly) Commit();
-        DropChanges();
-        _read.Clear();
-        _closed = true;
-        _owner = 0;
-        _database.Closed(this);
+        if (_committing) throw CommittingError("disposed");
+        try
+        {
+            // A failed commit (a conflict) still closes the connection, dropping the changes, and is
+            // reported to the caller: a connection that could not be disposed would never be let go of.
+            if (_autocommit is not null && !_unitOfWork && _changed.Count > 0 && !IsReadOnly) Commit();
+        }
+        finally
+        {
+            DropChanges();
+            _read.Clear();
+            _closed = true;
+            _owner = 0;
+            _database.Closed(this);
+        }
     }
 
     /// <summary>Makes a pooled connection usable again, at the newest committed state.</summary>
@@ -328,6 +342,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         _closed = false;
         _owner = 0;
+        _unitOfWork = false;
         Boundary(committedTid: 0);
     }
 
@@ -344,6 +359,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (obj.State == PersistentState.Ghost) throw ClosedError();
         obj.Touched = TransactionEpoch.Current;
     }
+
+    /// <summary>For <see cref="Database.Transact{T}(Func{Connection, T}, int)"/>: the connection runs one unit of work, which autocommit must not split.</summary>
+    internal void BeginUnitOfWork() => _unitOfWork = true;
+
+    private static InvalidOperationException CommittingError(string what) => new(
+        $"The connection was {what} while it was committing (from a WriteState or ResolveConflict override, say). Let the commit finish: a conflict it cannot resolve is thrown from Commit(); then call Abort().");
 
     private static ConnectionClosedException ClosedError() =>
         new("This connection is closed, and so are the objects it loaded. Open a new connection and load the objects again through it.");
@@ -377,7 +398,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
             throw new InvalidOperationException("This connection is read-only, so its objects cannot be changed. Open a connection with Database.OpenConnection() to make changes.");
         if (_committing)
             throw new InvalidOperationException("A persistent object was changed while its connection was committing (for example from a WriteState or ResolveConflict override). Change objects before Commit().");
-        MaybeAutocommit();
+        // Not a safe point for autocommit: a setter's value is often computed from what the transaction
+        // read (x.Balance = x.Balance + 10), and committing before the write would apply it in the next
+        // transaction, after others' changes to the same object, unchecked.
         if (obj.State == PersistentState.Ghost) Activate(obj);
         if (obj.State != PersistentState.UpToDate) return;
         obj.State = PersistentState.Changed;
@@ -812,7 +835,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private void MaybeAutocommit()
     {
-        if (_autocommit is { } interval && _changed.Count > 0 && !_committing && Stopwatch.GetElapsedTime(_transactionStart) >= interval)
+        if (_autocommit is { } interval && !_unitOfWork && _changed.Count > 0 && !_committing && Stopwatch.GetElapsedTime(_transactionStart) >= interval)
             Commit();
     }
 

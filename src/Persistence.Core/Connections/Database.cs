@@ -159,6 +159,7 @@ public sealed class Database : IDisposable
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         using var connection = OpenConnection();
+        connection.BeginUnitOfWork();
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -201,6 +202,7 @@ public sealed class Database : IDisposable
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         var connection = OpenConnection();
+        connection.BeginUnitOfWork();
         try
         {
             for (var attempt = 1; ; attempt++)

@@ -24,10 +24,12 @@ public sealed class DatabaseOptions
 
     /// <summary>
     /// When set, a connection's pending changes are committed automatically once this much time has
-    /// passed since its transaction began, at its next safe point (the next change to an object, or a
-    /// call to <see cref="Connection.Root"/> or <see cref="Connection.Get(Oid)"/>), and when the
-    /// connection is disposed. Off (null) by default: then disposing a connection aborts what it did
-    /// not commit.
+    /// passed since its transaction began, at its next safe point (a call to <see cref="Connection.Root"/>
+    /// or <see cref="Connection.Get(Oid)"/>; not a change to an object, whose new value may come from
+    /// what the transaction read), and when the connection is disposed (a conflict then is thrown from
+    /// Dispose, and the connection is closed all the same). Never within <see cref="Database.Transact{T}(Func{Connection, T}, int)"/>'s
+    /// unit of work, which commits whole. Off (null) by default: then disposing a connection aborts
+    /// what it did not commit.
     /// </summary>
     public TimeSpan? AutocommitInterval { get; init; }
 

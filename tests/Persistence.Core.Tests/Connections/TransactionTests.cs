@@ -407,6 +407,116 @@ public class TransactionTests
         Assert.Equal("second", ((Node)check.Root["m"]).Label);
     }
 
+    private static Database AutocommittingAccounts(TransactionIsolation isolation)
+    {
+        var db = Database.Open(new MemoryStorage(), new DatabaseOptions { Isolation = isolation, AutocommitInterval = TimeSpan.Zero, ConnectionPoolSize = 0 });
+        using var setup = db.OpenConnection();
+        setup.Root["x"] = new Account { Name = "x", Balance = 100 };
+        setup.Root["y"] = new Account { Name = "y", Balance = 100 };
+        setup.Root["n"] = new Node { Label = "n" };
+        setup.Commit();
+        return db;
+    }
+
+    private static long BalanceOf(Database db, string key)
+    {
+        using var connection = db.OpenConnection();
+        return ((Account)connection.Root[key]).Balance;
+    }
+
+    [Fact]
+    public void Autocommit_never_splits_the_unit_of_work_of_Transact()
+    {
+        using var db = AutocommittingAccounts(TransactionIsolation.Serializable);
+        using var other = db.OpenConnection();
+        var attempts = 0;
+        db.Transact(connection =>
+        {
+            attempts++;
+            ((Account)connection.Root["x"]).Balance -= 10;
+            // An access to Root, a safe point: with the interval passed, autocommit would commit the debit here.
+            ((Account)connection.Root["y"]).Balance += 10;
+            if (attempts > 1) return;
+            other.Abort();
+            ((Account)other.Root["y"]).Balance += 1;
+            other.Commit();
+        });
+        Assert.Equal(2, attempts);
+        Assert.Equal(90, BalanceOf(db, "x"));
+        Assert.Equal(111, BalanceOf(db, "y"));
+    }
+
+    [Fact]
+    public void A_change_to_an_object_is_not_an_autocommit_safe_point()
+    {
+        // A setter's new value comes from what the transaction read: committing before the write would
+        // write it in the next transaction, over what another committed meanwhile, unchecked.
+        using var db = AutocommittingAccounts(TransactionIsolation.Snapshot);
+        using var connection = db.OpenConnection();
+        using var other = db.OpenConnection();
+        var x = (Account)connection.Root["x"];
+        ((Node)connection.Root["n"]).Label = "pending";
+        var read = x.Balance;
+        ((Account)other.Root["x"]).Balance += 50;
+        other.Commit();
+
+        x.Balance = read + 10;
+        Assert.Throws<ConflictException>(connection.Commit);
+        connection.Abort();
+        Assert.Equal(150, BalanceOf(db, "x"));
+    }
+
+    [Fact]
+    public void Get_is_an_autocommit_safe_point()
+    {
+        using var db = AutocommittingAccounts(TransactionIsolation.Serializable);
+        using var connection = db.OpenConnection();
+        var node = (Node)connection.Root["n"];
+        node.Label = "changed";
+        var before = db.StateNumber;
+        Assert.Same(node, connection.Get(node.PersistentOid));
+        Assert.True(db.StateNumber > before);
+        Assert.False(connection.HasChanges);
+    }
+
+    [Fact]
+    public void A_conflict_of_the_commit_at_dispose_is_thrown_and_the_connection_is_closed_all_the_same()
+    {
+        using var db = AutocommittingAccounts(TransactionIsolation.Serializable);
+        var connection = db.OpenConnection();
+        ((Account)connection.Root["x"]).Balance = 1;
+        using (var other = db.OpenConnection())
+        {
+            ((Account)other.Root["x"]).Balance = 2;
+            other.Commit();
+        }
+        Assert.Throws<ConflictException>(connection.Dispose);
+        Assert.True(connection.IsClosed);
+        connection.Dispose();
+        Assert.Equal(2, BalanceOf(db, "x"));
+    }
+
+    [Fact]
+    public void Aborting_from_inside_a_commit_is_refused_and_the_commit_stores_nothing_wrong()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0 });
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["cell"] = new AbortingCell { Value = 42 };
+            setup.Commit();
+        }
+        using var connection = db.OpenConnection();
+        using var other = db.OpenConnection();
+        ((AbortingCell)connection.Root["cell"]).Value = 43;
+        ((AbortingCell)other.Root["cell"]).Value = 44;
+        other.Commit();
+        // Its conflict resolution calls Abort(), which is refused, and the commit fails with that error.
+        var refused = Assert.Throws<InvalidOperationException>(connection.Commit);
+        Assert.Contains("while it was committing", refused.Message);
+        connection.Abort();
+        Assert.Equal(44, ((AbortingCell)connection.Root["cell"]).Value);
+    }
+
     [Fact]
     public void Without_autocommit_dispose_aborts_and_the_state_number_rises_by_one_per_commit()
     {
@@ -503,5 +613,18 @@ public class TransactionTests
             var record = base.LoadBefore(oid, tid);
             return ForgetHistory && record is { } r && base.Load(oid) is { } newest && newest.Tid != r.Tid ? null : record;
         }
+    }
+}
+
+/// <summary>A class whose conflict resolution wrongly aborts its connection, in the middle of the commit.</summary>
+[Persistent]
+public partial class AbortingCell
+{
+    public partial long Value { get; set; }
+
+    protected internal override bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState)
+    {
+        PersistentConnection!.Abort();
+        return true;
     }
 }
