@@ -731,8 +731,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_storage.Load(oid) is not { } committed || (currentSerial is { } expected && committed.Tid != expected)) return false;
         // The ancestor usually comes from the database's cache: it is what this transaction loaded.
         var basis = TryGetRebased(oid, out var rebased) ? rebased : _snapshot;
-        var old = _database.LoadBefore(oid, basis + 1) is { } revision ? Detached(obj, revision) : null;
-        if (!obj.ResolveConflict(old, Detached(obj, committed))) return false;
+        // Without the revision the transaction started from (a pack dropped that history) a three-way
+        // merge cannot tell this transaction's change from the other's (a counter would add its whole
+        // value again): the commit fails with the conflict, and the work is redone.
+        if (_database.LoadBefore(oid, basis + 1) is not { } revision) return false;
+        if (!obj.ResolveConflict(Detached(obj, revision), Detached(obj, committed))) return false;
         (_rebased ??= [])[oid.Value] = committed.Tid;
         return true;
     }

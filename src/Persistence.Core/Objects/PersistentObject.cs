@@ -190,7 +190,8 @@ public abstract class PersistentObject
     /// transaction started from and <paramref name="committedState"/> the newer committed one (both
     /// detached copies: read them, don't keep them). Set this object's properties to the merged state
     /// and return true, or return false to let the commit fail with <see cref="ConflictException"/>.
-    /// The default returns false.
+    /// The default returns false. Not called when the revision this transaction started from is no
+    /// longer stored (a pack dropped it): the commit then fails with the conflict.
     /// </summary>
     /// <example>A counter adds the other transaction's increment to its own:
     /// <c>Value = committed.Value + (Value - old.Value)</c>.</example>

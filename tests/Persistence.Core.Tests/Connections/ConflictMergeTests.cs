@@ -81,6 +81,38 @@ public class ConflictMergeTests
     }
 
     [Fact]
+    public void Without_the_revision_it_started_from_a_counter_conflicts_instead_of_adding_its_whole_value()
+    {
+        using var folder = new TempFolder();
+        var file = FileStorage.Open(folder.File("packed.persist"));
+        // No record cache, which would still hold the revision the pack drops.
+        using (var db = Database.Open(file, new DatabaseOptions { RecordCacheBytes = 0, ConnectionPoolSize = 0 }))
+        {
+            using (var setup = db.OpenConnection())
+            {
+                setup.Root["counter"] = new PersistentCounter(10);
+                setup.Commit();
+            }
+            using var late = db.OpenConnection();
+            ((PersistentCounter)late.Root["counter"]).Increment();
+            using (var other = db.OpenConnection())
+            {
+                ((PersistentCounter)other.Root["counter"]).Increment();
+                other.Commit();
+            }
+            // The pack keeps the newest revisions only: the one the late transaction started from is gone.
+            file.Pack();
+            Assert.Throws<ConflictException>(late.Commit);
+            late.Abort();
+            ((PersistentCounter)late.Root["counter"]).Increment();
+            late.Commit();
+
+            using var check = db.OpenConnection();
+            Assert.Equal(12, ((PersistentCounter)check.Root["counter"]).Value);
+        }
+    }
+
+    [Fact]
     public void A_commit_of_many_new_objects_still_merges_a_counter_another_commit_changed()
     {
         var (db, storage) = CounterDatabase(new MemoryStorage());
