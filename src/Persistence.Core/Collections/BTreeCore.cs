@@ -159,18 +159,35 @@ internal sealed class BTreeCore<TKey, TValue>
             var index = node.ChildIndex(key);
             if (depth == _path.Length)
             {
+                if (depth >= MaxDepth) throw TooDeep(node);
                 Array.Resize(ref _path, depth * 2);
                 Array.Resize(ref _pathIndex, depth * 2);
             }
             _path[depth] = node;
             _pathIndex[depth] = index;
             depth++;
-            current = node._children[index];
+            current = node._children[index] ?? throw NoChild(node);
         }
         var bucket = (BTreeBucket<TKey, TValue>)current;
         bucket.Read(comparer);
         return bucket;
     }
+
+    /// <summary>
+    /// More levels than any tree can have (each node has two children at least, so 64 levels hold more
+    /// than 2^63 entries): only damage (a node that is its own descendant) leads a walk this deep.
+    /// </summary>
+    internal const int MaxDepth = 64;
+
+    /// <summary>The error of a walk down the tree that went <see cref="MaxDepth"/> levels deep.</summary>
+    internal static CorruptDatabaseException TooDeep(BTreeNode<TKey, TValue> node) => new(
+        $"The tree is more than {MaxDepth} levels deep at this node: its nodes form a cycle, so its records are damaged. Restore the database from a backup, or pack it from a copy after removing the tree.",
+        -1, node.PersistentOid);
+
+    /// <summary>The error of a node, on a walk down the tree, without the child the walk needs (an empty node).</summary>
+    internal static CorruptDatabaseException NoChild(BTreeNode<TKey, TValue> node) => new(
+        $"A tree node on the way from the tree's root has no child there ({node._count} children): its record is damaged. Restore the database from a backup.",
+        -1, node.PersistentOid);
 
     private void SplitAndInsert(BTreeBucket<TKey, TValue> bucket, int index, TKey key, TValue value, int depth)
     {

@@ -121,7 +121,7 @@ internal struct BTreeCursor<TKey, TValue>
             node.Read(comparer);
             var index = seek ? node.ChildIndex(target) : _reverse ? node._count - 1 : 0;
             Push(node, index);
-            current = node._children[index];
+            current = node._children[index] ?? throw BTreeCore<TKey, TValue>.NoChild(node);
         }
         var bucket = (BTreeBucket<TKey, TValue>)current;
         bucket.Read(comparer);
@@ -167,13 +167,13 @@ internal struct BTreeCursor<TKey, TValue>
             if (index < 0 || index >= node._count) continue;
             _indices[level] = index;
             _depth = level + 1;
-            var current = node._children[index];
+            var current = node._children[index] ?? throw BTreeCore<TKey, TValue>.NoChild(node);
             while (current is BTreeNode<TKey, TValue> child)
             {
                 child.Read(comparer);
                 var first = _reverse ? child._count - 1 : 0;
                 Push(child, first);
-                current = child._children[first];
+                current = child._children[first] ?? throw BTreeCore<TKey, TValue>.NoChild(child);
             }
             var bucket = (BTreeBucket<TKey, TValue>)current;
             bucket.Read(comparer);
@@ -206,6 +206,7 @@ internal struct BTreeCursor<TKey, TValue>
         }
         else if (_depth == _nodes.Length)
         {
+            if (_depth >= BTreeCore<TKey, TValue>.MaxDepth) throw BTreeCore<TKey, TValue>.TooDeep(node);
             Array.Resize(ref _nodes, _depth * 2);
             Array.Resize(ref _indices, _depth * 2);
         }

@@ -195,6 +195,12 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
     public void ExceptWith(IEnumerable<T> other)
     {
         ArgumentNullException.ThrowIfNull(other);
+        // The set less itself is empty (as HashSet does); removing while enumerating itself would throw.
+        if (ReferenceEquals(other, this))
+        {
+            Clear();
+            return;
+        }
         foreach (var item in other) Remove(item);
     }
 
