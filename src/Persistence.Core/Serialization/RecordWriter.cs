@@ -124,6 +124,7 @@ public ref struct RecordWriter
     }
 
     /// <summary>Writes a string as its UTF-8 byte length plus one (0 for null), variable-length, and its UTF-8 bytes.</summary>
+    /// <exception cref="ArgumentException">The string is not valid UTF-16 (it holds a lone surrogate), which UTF-8 cannot hold.</exception>
     public void WriteString(string? value)
     {
         if (value is null)
@@ -136,14 +137,40 @@ public ref struct RecordWriter
         {
             if (1 + 3 * value.Length > _buffer.Length - _position) Grow(1 + 3 * value.Length);
             var written = Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position + 1));
+            if (written != value.Length) RequireValidText(value);
             _buffer[_position] = (byte)(written + 1);
             _position += 1 + written;
             return;
         }
         var length = Encoding.UTF8.GetByteCount(value);
+        if (length != value.Length) RequireValidText(value);
         if ((long)VarInt.MaxLength + length > _buffer.Length - _position) Grow(VarInt.MaxLength + length);
         _position += VarInt.Write(_buffer.AsSpan(_position), (ulong)length + 1);
         _position += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_position));
+    }
+
+    /// <summary>
+    /// Refuses a string with a lone surrogate, which UTF-8 would store as U+FFFD: another string than the
+    /// one written (two dictionary keys would become one, a tree's keys would come back out of order).
+    /// Called only for a string that is not all ASCII (its UTF-8 is longer than its chars), which a
+    /// surrogate always makes it.
+    /// </summary>
+    private static void RequireValidText(string value)
+    {
+        var at = value.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (at < 0) return;
+        for (var i = at; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (!char.IsSurrogate(c)) continue;
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            throw new ArgumentException(
+                $"A string to store is not valid UTF-16: it holds a lone surrogate (a char from \\uD800 to \\uDFFF without its pair) at index {i}, which cannot be stored as text. Store such data as bytes (byte[]) instead.");
+        }
     }
 
     /// <summary>Writes a byte array as its length plus one (0 for null), variable-length, and its bytes.</summary>

@@ -67,6 +67,24 @@ public class PersistentDictionaryTests
     }
 
     [Fact]
+    public void Keys_that_are_not_valid_text_are_refused_at_commit_instead_of_merging_into_one()
+    {
+        // Two lone surrogates would both be stored as U+FFFD: one key twice, a record no load accepts.
+        using var db = TestDatabase.InMemory();
+        using var connection = db.OpenConnection();
+        connection.Root["d"] = new PersistentDictionary<string, int> { ["\ud800"] = 1, ["\udbff"] = 2 };
+        var error = Assert.Throws<ArgumentException>(connection.Commit);
+        Assert.Contains("lone surrogate", error.Message);
+        connection.Abort();
+        Assert.False(connection.Root.ContainsKey("d"));
+
+        connection.Root["d"] = new PersistentDictionary<string, int> { ["\ud83d\ude00"] = 1 };
+        connection.Commit();
+        using var reader = db.OpenConnection();
+        Assert.Equal(1, ((PersistentDictionary<string, int>)reader.Root["d"])["😀"]);
+    }
+
+    [Fact]
     public void Assigning_an_equal_string_writes_nothing_and_another_string_is_stored()
     {
         using var file = new CollectionFile();

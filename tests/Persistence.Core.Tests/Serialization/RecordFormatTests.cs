@@ -103,12 +103,32 @@ public class RecordFormatTests
     }
 
     [Fact]
-    public void A_lone_surrogate_is_stored_as_the_replacement_character_in_the_one_byte_length()
+    public void Forty_two_chars_of_three_bytes_each_take_a_one_byte_length()
     {
-        var text = new string('\ud800', 42);
+        var text = new string('€', 42);
         var state = RecordStates.State((ref RecordWriter w) => w.WriteString(text));
 
         Assert.Equal(1 + (42 * 3), state.Length);
-        Assert.Equal(new string('\ufffd', 42), new RecordReader(state, null).ReadString());
+        Assert.Equal(text, new RecordReader(state, null).ReadString());
+    }
+
+    [Fact]
+    public void A_string_with_a_lone_surrogate_is_refused_rather_than_stored_as_another_string()
+    {
+        // Not theory data: the test runner would pass such strings on as replacement characters.
+        foreach (var unit in new[] { "\ud800", "a\udbffb", "trailing \udc00 low", "pair reversed \ude00\ud83d" })
+            Refused(unit);
+        // A surrogate pair is a character like any other.
+        Assert.Equal("😀", new RecordReader(RecordStates.State((ref RecordWriter w) => w.WriteString("😀")), null).ReadString());
+    }
+
+    private static void Refused(string unit)
+    {
+        // Short strings and long ones (a 1-byte length, or a counted one) take different paths.
+        foreach (var text in new[] { unit, string.Concat(Enumerable.Repeat(unit, 50)) })
+        {
+            var error = Assert.Throws<ArgumentException>(() => RecordStates.State((ref RecordWriter w) => w.WriteString(text)));
+            Assert.Contains("lone surrogate", error.Message);
+        }
     }
 }
