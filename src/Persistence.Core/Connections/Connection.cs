@@ -300,20 +300,23 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_closed) return;
         // Closed first: a thread that has not claimed the connection yet cannot claim it any more.
         _closed = true;
-        // Another thread in a transaction on it (a commit under way, say) is left alone: its changes
-        // and read set are that thread's, which finds the connection closed at its next call, and
-        // clearing them from here would race with it. The disposing thread's own transaction is
-        // dropped; so is an idle connection's state, and only an idle one is let go of (its number
-        // given back), claimed so no thread can start a transaction on it: another thread may be giving
-        // new objects this connection's number in a commit, or using the weak handles, and a handle
-        // freed twice is worse than one left to the end of the process.
-        var idle = Interlocked.CompareExchange(ref _owner, -1, 0) == 0;
-        if (!idle && Volatile.Read(ref _owner) != Environment.CurrentManagedThreadId) return;
+        // Another thread in a transaction on it (a commit under way, say) is left alone, and keeps the
+        // connection's number: its changes and read set are that thread's, which finds the connection
+        // closed at its next call; clearing them from here would race with it, and it may be giving new
+        // objects the number in a commit, or using the weak handles (a handle freed twice is worse than
+        // one left to the end of the process). An idle connection is claimed, so no thread can start a
+        // transaction on it, and let go of (its number given back); so is one in a transaction of the
+        // disposing thread itself, which no other thread can be in.
+        if (Interlocked.CompareExchange(ref _owner, -1, 0) != 0)
+        {
+            if (Volatile.Read(ref _owner) != Environment.CurrentManagedThreadId) return;
+            _owner = -1;
+        }
         DropChanges();
         _read.Clear();
         // A pooled connection does not keep its scan buffers while no one uses it.
         _scans?.Clear();
-        if (idle) Release();
+        Release();
     }
 
     internal void Close()
