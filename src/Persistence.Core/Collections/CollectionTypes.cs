@@ -6,6 +6,10 @@ internal static class CollectionTypes
     public static InvalidOperationException NotRegistered(string collection, string arguments) =>
         new($"{collection}<{arguments}> is not registered, so it cannot be stored or loaded. The source generator registers every closed collection type it sees in a project that references Persistence; make sure the generator runs for the project that uses this type, or call {collection}<{arguments}>.Register(...) at start-up.");
 
+    /// <summary>A collection record's count, which is never null (a null count is damage, not an empty collection).</summary>
+    public static int StoredCount(int count, string collection) =>
+        count >= 0 ? count : throw new FormatException($"A record is damaged: a {collection} has no count (stored as null).");
+
     /// <summary>The error of an enumerator whose collection was reloaded (a transaction boundary turned it into a ghost) while it was enumerated.</summary>
     public static InvalidOperationException ReloadedDuringEnumeration() =>
         new("The persistent collection was reloaded while it was being enumerated (a commit, abort or cache eviction turned it back into a ghost). Finish the enumeration within the transaction, or enumerate a copy (ToList()).");

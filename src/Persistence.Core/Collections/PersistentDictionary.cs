@@ -241,8 +241,8 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
     {
         var keys = s_keyCodec!;
         var values = s_valueCodec!;
-        var count = reader.ReadCount(keys.MinimumSize + values.MinimumSize);
-        var items = new Dictionary<TKey, TValue>(Math.Max(count, 0), ElementComparer<TKey>.Instance);
+        var count = CollectionTypes.StoredCount(reader.ReadCount(keys.MinimumSize + values.MinimumSize), "dictionary");
+        var items = new Dictionary<TKey, TValue>(count, ElementComparer<TKey>.Instance);
         for (var i = 0; i < count; i++)
         {
             var key = keys.Read(ref reader);

@@ -348,8 +348,8 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
     protected internal override void ReadState(ref RecordReader reader)
     {
         var codec = s_codec!;
-        var count = reader.ReadCount(codec.MinimumSize);
-        var items = new List<T>(Math.Max(count, 0));
+        var count = CollectionTypes.StoredCount(reader.ReadCount(codec.MinimumSize), "list");
+        var items = new List<T>(count);
         for (var i = 0; i < count; i++) items.Add(codec.Read(ref reader));
         _items = items;
         _generation++;

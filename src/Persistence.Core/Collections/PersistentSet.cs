@@ -271,8 +271,8 @@ public sealed class PersistentSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T
     protected internal override void ReadState(ref RecordReader reader)
     {
         var codec = s_codec!;
-        var count = reader.ReadCount(codec.MinimumSize);
-        var items = new HashSet<T>(Math.Max(count, 0), ElementComparer<T>.Instance);
+        var count = CollectionTypes.StoredCount(reader.ReadCount(codec.MinimumSize), "set");
+        var items = new HashSet<T>(count, ElementComparer<T>.Instance);
         for (var i = 0; i < count; i++)
         {
             if (!items.Add(codec.Read(ref reader)))

@@ -80,4 +80,42 @@ public class DamagedRecordTests
             var error = LoadDamaged(damaged);
             return IsClearError(error).Label(error?.ToString() ?? "");
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+
+    [Fact]
+    public void A_collection_stored_with_a_null_count_is_damage_not_an_empty_collection()
+    {
+        var storage = new TamperingStorage(new MemoryStorage());
+        using var db = Database.Open(storage, TestDatabase.Cold());
+        PersistentObject[] collections =
+        [
+            new PersistentList<int> { 1, 2 },
+            new PersistentSet<string> { "a", "b" },
+            new PersistentDictionary<string, int> { ["a"] = 1 },
+        ];
+        using (var writer = db.OpenConnection())
+        {
+            for (var i = 0; i < collections.Length; i++) writer.Root["c" + i] = collections[i];
+            writer.Commit();
+        }
+        foreach (var collection in collections)
+        {
+            // The same record with a state of one byte: the count's "null".
+            var oid = collection.PersistentOid;
+            var original = storage.Load(oid)!.Value.Data.Span;
+            RecordFormat.State(original, out var typeId, out var version);
+            storage.Replacements[oid] = RecordFormat.Compose(typeId, version, [0], []);
+        }
+        using var reader = db.OpenConnection();
+        var counts = new Func<int>[]
+        {
+            () => ((PersistentList<int>)reader.Root["c0"]).Count,
+            () => ((PersistentSet<string>)reader.Root["c1"]).Count,
+            () => ((PersistentDictionary<string, int>)reader.Root["c2"]).Count,
+        };
+        foreach (var count in counts)
+        {
+            var error = Assert.Throws<CorruptDatabaseException>(() => count());
+            Assert.Contains("no count", error.Message);
+        }
+    }
 }
