@@ -231,8 +231,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
                     tid = StoreChanges();
                     break;
                 }
-                catch (ConflictException conflict) when (conflict is not ReadConflictException && attempt < MaxResolveAttempts && TryResolve(conflict.Oids))
+                catch (ConflictException conflict) when (conflict is not ReadConflictException && attempt < MaxResolveAttempts)
                 {
+                    // Merged here, not in the filter: a filter runs before the storage transaction is
+                    // disposed, and takes an exception of a ResolveConflict override for "no merge".
+                    if (!TryResolve(conflict.Oids)) throw;
                     // Every conflicting object merged the other change into its own: store again,
                     // after a short random pause once the race has been lost a few times.
                     if (attempt > 3) Thread.Sleep(Random.Shared.Next(0, Math.Min(attempt, 20)));

@@ -496,21 +496,65 @@ public class TransactionTests
         Assert.Equal(2, BalanceOf(db, "x"));
     }
 
-    [Fact]
-    public void Aborting_from_inside_a_commit_is_refused_and_the_commit_stores_nothing_wrong()
+    /// <summary>Stores a cell of 42; returns a connection that changed it to 43 and another that committed 44 meanwhile.</summary>
+    private static (Connection Connection, Connection Other) CellChangedOnBothSides(Database db)
     {
-        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0 });
         using (var setup = db.OpenConnection())
         {
             setup.Root["cell"] = new AbortingCell { Value = 42 };
             setup.Commit();
         }
-        using var connection = db.OpenConnection();
-        using var other = db.OpenConnection();
+        var connection = db.OpenConnection();
+        var other = db.OpenConnection();
         ((AbortingCell)connection.Root["cell"]).Value = 43;
         ((AbortingCell)other.Root["cell"]).Value = 44;
         other.Commit();
+        return (connection, other);
+    }
+
+    [Fact]
+    public void Aborting_from_inside_a_commit_is_refused_and_the_commit_stores_nothing_wrong()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0 });
+        var (connection, other) = CellChangedOnBothSides(db);
+        using var _ = connection;
+        using var __ = other;
         // Its conflict resolution calls Abort(), which is refused, and the commit fails with that error.
+        var refused = Assert.Throws<InvalidOperationException>(connection.Commit);
+        Assert.Contains("while it was committing", refused.Message);
+        connection.Abort();
+        Assert.Equal(44, ((AbortingCell)connection.Root["cell"]).Value);
+    }
+
+    /// <summary>A storage whose transactions are not the library's own: conflicts reach the connection's merge after the vote.</summary>
+    private sealed class ForeignTransactions(IStorage inner) : DelegatingStorage(inner)
+    {
+        public override IStorageTransaction Begin() => new Wrapped(base.Begin());
+
+        private sealed class Wrapped(IStorageTransaction inner) : IStorageTransaction
+        {
+            public void Store(Oid oid, long serial, ReadOnlyMemory<byte> data) => inner.Store(oid, serial, data);
+
+            public void CheckCurrent(Oid oid, long serial) => inner.CheckCurrent(oid, serial);
+
+            public void Vote() => inner.Vote();
+
+            public long Finish() => inner.Finish();
+
+            public void Abort() => inner.Abort();
+
+            public void Dispose() => inner.Dispose();
+        }
+    }
+
+    [Fact]
+    public void An_exception_of_a_conflict_resolution_reaches_the_committer()
+    {
+        using var db = Database.Open(new ForeignTransactions(new MemoryStorage()), new DatabaseOptions { ConnectionPoolSize = 0 });
+        var (connection, other) = CellChangedOnBothSides(db);
+        using var _ = connection;
+        using var __ = other;
+        // Its resolution's Abort() is refused: that error, not a conflict it was taken for.
         var refused = Assert.Throws<InvalidOperationException>(connection.Commit);
         Assert.Contains("while it was committing", refused.Message);
         connection.Abort();
