@@ -56,8 +56,9 @@ public sealed class PersistentCounter : PersistentObject
     /// <inheritdoc />
     protected internal override bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState)
     {
-        var old = (oldState as PersistentCounter)?._value ?? 0;
-        _value = ((PersistentCounter)committedState)._value + (_value - old);
+        // Without the revision this transaction started from there is no telling its own increment.
+        if (oldState is not PersistentCounter old) return false;
+        _value = ((PersistentCounter)committedState)._value + (_value - old._value);
         return true;
     }
 

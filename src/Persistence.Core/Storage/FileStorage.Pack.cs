@@ -313,15 +313,15 @@ public sealed partial class FileStorage
     internal ulong NewFileId()
     {
         ThrowIfDisposed();
-        var currentTag = _lockFile?.HintTag(_fileId);
         ulong id;
         do id = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
-        while (id == _fileId || (currentTag is { } tag && _lockFile!.HintTag(id) == tag));
+        while (id == _fileId || SharesHintTagWithThisFile(id));
         return id;
     }
 
-    /// <summary>Whether a file id gets the same durable hint tag as the open file's (for tests).</summary>
-    internal bool SharesHintTagWithThisFile(ulong fileId) => _lockFile!.HintTag(fileId) == _lockFile.HintTag(Volatile.Read(ref _fileId));
+    /// <summary>Whether a file id gets the same durable hint tag as the open file's (none without a lock file).</summary>
+    internal bool SharesHintTagWithThisFile(ulong fileId) =>
+        _lockFile is { } lockFile && lockFile.HintTag(fileId) == lockFile.HintTag(Volatile.Read(ref _fileId));
 
     private void Step(string name) => PackStep?.Invoke(name);
 }

@@ -169,7 +169,7 @@ internal sealed class FlushSignal : IDisposable
     /// <summary>Whether the flush count moved on from <paramref name="seen"/> within <paramref name="microseconds"/>, yielding the processor between looks; between Use and Done.</summary>
     private bool MovedWhileYielding(int seen, int microseconds)
     {
-        var deadline = Stopwatch.GetTimestamp() + (microseconds * Stopwatch.Frequency / 1_000_000);
+        var deadline = DeadlineAfter(microseconds);
         while (Volatile.Read(ref Word) == seen)
         {
             if (Stopwatch.GetTimestamp() >= deadline) return false;
@@ -177,6 +177,9 @@ internal sealed class FlushSignal : IDisposable
         }
         return true;
     }
+
+    /// <summary>The timestamp <paramref name="microseconds"/> from now, for the waits that stay ready.</summary>
+    private static long DeadlineAfter(int microseconds) => Stopwatch.GetTimestamp() + (microseconds * Stopwatch.Frequency / 1_000_000);
 
     /// <summary>
     /// Whether a flush is running that will raise the flush count from <paramref name="seen"/>: then a
@@ -296,7 +299,7 @@ internal sealed class FlushSignal : IDisposable
             // A writer alone (the last flush took in its own commit) finds the group complete at once and does not look at the clock.
             if (maxMicroseconds > 0 && Volatile.Read(ref At(AppendsWord)) - released < lastGroup)
             {
-                var deadline = Stopwatch.GetTimestamp() + (maxMicroseconds * Stopwatch.Frequency / 1_000_000);
+                var deadline = DeadlineAfter(maxMicroseconds);
                 do Thread.Yield();
                 while (Volatile.Read(ref At(AppendsWord)) - released < lastGroup && Stopwatch.GetTimestamp() < deadline);
             }

@@ -496,30 +496,28 @@ public class TransactionTests
         Assert.Equal(2, BalanceOf(db, "x"));
     }
 
-    /// <summary>Stores a cell of 42; returns a connection that changed it to 43 and another that committed 44 meanwhile.</summary>
-    private static (Connection Connection, Connection Other) CellChangedOnBothSides(Database db)
+    [Fact]
+    public void Aborting_from_inside_a_commit_is_refused_and_the_commit_stores_nothing_wrong() =>
+        // Merged within the vote: its conflict resolution calls Abort(), which is refused, and the commit fails with that error.
+        AbortFromAConflictResolutionIsRefused(new MemoryStorage());
+
+    /// <summary>
+    /// With a cell of 42 changed to 43 here while another connection commits 44, the commit's merge calls
+    /// the cell's resolution, which aborts: the commit fails with that refusal and 44 stays.
+    /// </summary>
+    private static void AbortFromAConflictResolutionIsRefused(IStorage storage)
     {
+        using var db = Database.Open(storage, new DatabaseOptions { ConnectionPoolSize = 0 });
         using (var setup = db.OpenConnection())
         {
             setup.Root["cell"] = new AbortingCell { Value = 42 };
             setup.Commit();
         }
-        var connection = db.OpenConnection();
-        var other = db.OpenConnection();
+        using var connection = db.OpenConnection();
+        using var other = db.OpenConnection();
         ((AbortingCell)connection.Root["cell"]).Value = 43;
         ((AbortingCell)other.Root["cell"]).Value = 44;
         other.Commit();
-        return (connection, other);
-    }
-
-    [Fact]
-    public void Aborting_from_inside_a_commit_is_refused_and_the_commit_stores_nothing_wrong()
-    {
-        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0 });
-        var (connection, other) = CellChangedOnBothSides(db);
-        using var _ = connection;
-        using var __ = other;
-        // Its conflict resolution calls Abort(), which is refused, and the commit fails with that error.
         var refused = Assert.Throws<InvalidOperationException>(connection.Commit);
         Assert.Contains("while it was committing", refused.Message);
         connection.Abort();
@@ -548,18 +546,9 @@ public class TransactionTests
     }
 
     [Fact]
-    public void An_exception_of_a_conflict_resolution_reaches_the_committer()
-    {
-        using var db = Database.Open(new ForeignTransactions(new MemoryStorage()), new DatabaseOptions { ConnectionPoolSize = 0 });
-        var (connection, other) = CellChangedOnBothSides(db);
-        using var _ = connection;
-        using var __ = other;
-        // Its resolution's Abort() is refused: that error, not a conflict it was taken for.
-        var refused = Assert.Throws<InvalidOperationException>(connection.Commit);
-        Assert.Contains("while it was committing", refused.Message);
-        connection.Abort();
-        Assert.Equal(44, ((AbortingCell)connection.Root["cell"]).Value);
-    }
+    public void An_exception_of_a_conflict_resolution_reaches_the_committer() =>
+        // Merged after the vote: the resolution's refused Abort() is that error, not a conflict it was taken for.
+        AbortFromAConflictResolutionIsRefused(new ForeignTransactions(new MemoryStorage()));
 
     [Fact]
     public void Without_autocommit_dispose_aborts_and_the_state_number_rises_by_one_per_commit()
