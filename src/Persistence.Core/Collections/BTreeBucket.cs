@@ -29,6 +29,17 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     internal TKey _upper = default!;
     // The tree's order, set whenever the tree reaches this bucket (used by merges).
     internal IComparer<TKey>? _comparer;
+    // The tree whose walks reached this bucket: its enumerators learn when the bucket turns back into
+    // a ghost (see ClearState), as their keys and values would be stale.
+    internal BTreeCore<TKey, TValue>? _tree;
+    // What this transaction read of the entries, for a merge under serializable isolation (see
+    // ResolveConflict): the transaction epoch of the last note (0: none), whether it read a run of
+    // entries (an enumeration, a range, or lookups of more than one key), else the one key it looked up.
+    // A lookup that a write of the same key follows needs no note: changing one key on both sides conflicts anyway.
+    private long _readEpoch;
+    private bool _readAll;
+    private bool _hasReadKey;
+    private TKey _readKey = default!;
     // Values that are references to persistent objects are read as references, and each becomes an
     // object (a ghost, or the one the connection already has) when it is first asked for: a lookup
     // that loads a bucket to return one value makes one object, not one per entry (a new process's
@@ -54,11 +65,58 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
 
     public override PersistentTypeInfo PersistentType => BTreeTypes<TKey, TValue>.Bucket ?? throw BTreeTypes<TKey, TValue>.NotRegistered();
 
-    /// <summary>Loads the bucket if it is a ghost and notes the read.</summary>
-    public void Read(IComparer<TKey> comparer)
+    /// <summary>Loads the bucket if it is a ghost (a walk of <paramref name="tree"/> reached it) and notes the read.</summary>
+    public void Read(BTreeCore<TKey, TValue> tree)
     {
         ActivateIfGhost();
-        _comparer = comparer;
+        _tree = tree;
+        _comparer = tree.Comparer;
+    }
+
+    /// <summary>Notes that this transaction looked <paramref name="key"/> up here and used what it found (or that it is absent).</summary>
+    public void NoteLookup(TKey key)
+    {
+        StartNotes();
+        if (_readAll) return;
+        if (!_hasReadKey)
+        {
+            _readKey = key;
+            _hasReadKey = true;
+        }
+        else if (_comparer!.Compare(_readKey, key) != 0)
+        {
+            _readAll = true;
+        }
+    }
+
+    /// <summary>Notes that this transaction read a run of entries here (an enumeration, a range, the first or last entry).</summary>
+    public void NoteScan()
+    {
+        StartNotes();
+        _readAll = true;
+    }
+
+    /// <summary>Forgets the notes of an earlier transaction before the first note of this one.</summary>
+    private void StartNotes()
+    {
+        var epoch = TransactionEpoch.Current;
+        if (_readEpoch == epoch) return;
+        if (!NotedInThisTransaction(out _)) ForgetNotes();
+        _readEpoch = epoch;
+    }
+
+    private bool NotedInThisTransaction(out Connection? connection)
+    {
+        connection = _readEpoch == 0 ? null : ConnectionNumbers.Find(OwnerNumber);
+        return connection is not null && connection.NotedInThisTransaction(_readEpoch);
+    }
+
+    private void ForgetNotes()
+    {
+        _readEpoch = 0;
+        _readAll = false;
+        _hasReadKey = false;
+        _readKey = default!;
     }
 
     /// <summary>Prepares the bucket for a change.</summary>
@@ -143,6 +201,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         var right = new BTreeBucket<TKey, TValue>(Math.Max(moved + 1, BTreeTypes<TKey, TValue>.BucketCapacity / 2))
         {
             _comparer = _comparer,
+            _tree = _tree,
             _hasUpper = _hasUpper,
             _upper = _upper,
         };
@@ -186,7 +245,11 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     /// side only takes that side's state. Refused when both sides changed one key, when this
     /// transaction split or removed the bucket, when the other removed it, when the other split it and
     /// this transaction changed a key the split moved away, and when the merged bucket would be empty
-    /// (its removal would change the parent, which a merge cannot do).
+    /// (its removal would change the parent, which a merge cannot do). Under serializable isolation,
+    /// also when the other changed what this transaction read here: the key it looked up, or any key
+    /// once it read a run of entries or looked up several (and any split of the range it read), since
+    /// the transaction acted on what it read (two transactions that each read a key of one bucket and
+    /// wrote another could otherwise both commit, which no order of the two allows).
     /// </summary>
     protected internal override bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState)
     {
@@ -196,6 +259,10 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         committed.ResolveValues();
         if (_stamp != old._stamp || _removed || committed._removed) return false;
         var rangeMoved = committed._stamp != old._stamp;
+        var keepsReads = NotedInThisTransaction(out var connection) && connection!.MergeKeepsReads(_readEpoch);
+        var readAll = keepsReads && _readAll;
+        var readOne = keepsReads && !_readAll && _hasReadKey;
+        if (rangeMoved && (readAll || (readOne && committed._hasUpper && comparer.Compare(_readKey, committed._upper) >= 0))) return false;
         var keys = new TKey[Math.Max(committed._count + _count, 1)];
         var values = HasValues ? new TValue[keys.Length] : [];
         int o = 0, c = 0, m = 0, n = 0;
@@ -206,7 +273,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
                 old._keys, o, old._count, committed._keys, c, committed._count, _keys, m, _count, comparer);
             var theyChanged = Changed(inOld, old, o, inCommitted, committed, c);
             var iChanged = Changed(inOld, old, o, inMine, this, m);
-            if (theyChanged && iChanged) return false;
+            if (theyChanged && (iChanged || readAll || (readOne && comparer.Compare(key, _readKey) == 0))) return false;
             if (iChanged && rangeMoved && committed._hasUpper && comparer.Compare(key, committed._upper) >= 0) return false;
             var (source, index, present) = iChanged ? (this, m, inMine) : (committed, c, inCommitted);
             if (present)
@@ -287,6 +354,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
 
     protected internal override void ClearState()
     {
+        _tree?.NoteReload();
+        ForgetNotes();
         _keys = [];
         _values = [];
         _pending = null;

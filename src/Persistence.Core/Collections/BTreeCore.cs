@@ -30,8 +30,21 @@ internal sealed class BTreeCore<TKey, TValue>
     public string? ComparerName { get; private set; }
     public IComparer<TKey> Comparer { get; private set; } = null!;
 
-    /// <summary>Changes with every insert and removal in this process, so enumerators notice them.</summary>
+    /// <summary>Changes with every insert and removal in this process, and with every reload (see <see cref="Reloads"/>), so enumerators notice them.</summary>
     public int Version { get; private set; }
+
+    /// <summary>
+    /// Rises whenever the tree object or one of its buckets or nodes that a walk reached turns back into
+    /// a ghost (a commit, abort or eviction let it go): an enumerator's path and entries would be stale.
+    /// </summary>
+    public int Reloads { get; private set; }
+
+    /// <summary>Records that the tree object, or one of its buckets or nodes, turned back into a ghost or was loaded again.</summary>
+    public void NoteReload()
+    {
+        Reloads++;
+        Version++;
+    }
 
     /// <summary>Makes a new, empty tree ordered by the comparer registered as <paramref name="comparerName"/> (null: the natural order).</summary>
     public void Initialize(string? comparerName, string treeName)
@@ -42,7 +55,7 @@ internal sealed class BTreeCore<TKey, TValue>
         Length = new PersistentCounter();
     }
 
-    public long Count => Length!.Value;
+    public long Count => Length!.ExactValue;
 
     // The lookup path (this, FindBucket, the binary search, the ReadState of buckets and nodes, the
     // reading of their arrays, a bucket's reference resolution) is compiled optimized on first use, as
@@ -53,6 +66,7 @@ internal sealed class BTreeCore<TKey, TValue>
     public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         var bucket = FindBucket(key, out _);
+        bucket.NoteLookup(key);
         var index = bucket.Search(key);
         if (index < 0)
         {
@@ -66,6 +80,7 @@ internal sealed class BTreeCore<TKey, TValue>
     public bool ContainsKey(TKey key)
     {
         var bucket = FindBucket(key, out _);
+        bucket.NoteLookup(key);
         return bucket.Search(key) >= 0;
     }
 
@@ -79,7 +94,12 @@ internal sealed class BTreeCore<TKey, TValue>
         var index = bucket.Search(key);
         if (index >= 0)
         {
-            if (!overwrite) return false;
+            if (!overwrite)
+            {
+                // Nothing written: what the caller learns is that the key is there.
+                bucket.NoteLookup(key);
+                return false;
+            }
             bucket.Change();
             if (bucket._values.Length != 0) bucket._values[index] = value;
             Version++;
@@ -100,6 +120,8 @@ internal sealed class BTreeCore<TKey, TValue>
         var index = bucket.Search(key);
         if (index < 0)
         {
+            // Nothing written: what the caller learns is that the key is absent.
+            bucket.NoteLookup(key);
             value = default;
             return false;
         }
@@ -150,12 +172,11 @@ internal sealed class BTreeCore<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private BTreeBucket<TKey, TValue> FindBucket(TKey key, out int depth)
     {
-        var comparer = Comparer;
         var current = Root!;
         depth = 0;
         while (current is BTreeNode<TKey, TValue> node)
         {
-            node.Read(comparer);
+            node.Read(this);
             var index = node.ChildIndex(key);
             if (depth == _path.Length)
             {
@@ -169,7 +190,7 @@ internal sealed class BTreeCore<TKey, TValue>
             current = node._children[index] ?? throw NoChild(node);
         }
         var bucket = (BTreeBucket<TKey, TValue>)current;
-        bucket.Read(comparer);
+        bucket.Read(this);
         return bucket;
     }
 
@@ -262,7 +283,7 @@ internal sealed class BTreeCore<TKey, TValue>
             Root = root._children[0];
             _owner.MarkChanged();
             if (Root is not BTreeNode<TKey, TValue> next) break;
-            next.Read(Comparer);
+            next.Read(this);
             root = next;
         }
     }
@@ -286,7 +307,7 @@ internal sealed class BTreeCore<TKey, TValue>
         {
             if (item is BTreeNode<TKey, TValue> node)
             {
-                node.Read(Comparer);
+                node.Read(this);
                 if (node._count == 0 || node._removed) throw new InvalidOperationException($"{node.PersistentOid}: a node in the tree is empty or removed.");
                 for (var i = 0; i < node._count; i++)
                 {
@@ -300,7 +321,7 @@ internal sealed class BTreeCore<TKey, TValue>
                 return;
             }
             var bucket = (BTreeBucket<TKey, TValue>)item;
-            bucket.Read(Comparer);
+            bucket.Read(this);
             if (depth == -1) depth = level;
             else if (depth != level) throw new InvalidOperationException($"{bucket.PersistentOid}: buckets at depths {depth} and {level}.");
             if (bucket._removed) throw new InvalidOperationException($"{bucket.PersistentOid}: a removed bucket is still in the tree.");
@@ -337,7 +358,7 @@ internal sealed class BTreeCore<TKey, TValue>
         ComparerName = string.IsNullOrEmpty(name) ? null : name;
         Root = root;
         Length = length;
-        Version++;
+        NoteReload();
     }
 
     public void ClearState()
@@ -345,6 +366,6 @@ internal sealed class BTreeCore<TKey, TValue>
         Root = null;
         Length = null;
         Array.Clear(_path);
-        Version++;
+        NoteReload();
     }
 }

@@ -23,6 +23,7 @@ internal struct BTreeCursor<TKey, TValue>
     private readonly BTreeBounds<TKey> _bounds;
     private readonly bool _reverse;
     private readonly int _version;
+    private readonly int _reloads;
     private BTreeNode<TKey, TValue>[]? _nodes;
     private int[]? _indices;
     private int _depth;
@@ -45,6 +46,7 @@ internal struct BTreeCursor<TKey, TValue>
         _bounds = bounds;
         _reverse = reverse;
         _version = core.Version;
+        _reloads = core.Reloads;
     }
 
     public readonly TKey Key => _keys![_index];
@@ -77,7 +79,11 @@ internal struct BTreeCursor<TKey, TValue>
     {
         if (_state == 2) return false;
         if (_core.Version != _version)
-            throw new InvalidOperationException("The tree was changed during its enumeration; enumerate a copy (ToList()) to change it in the loop.");
+        {
+            throw _core.Reloads != _reloads
+                ? CollectionTypes.ReloadedDuringEnumeration()
+                : new InvalidOperationException("The tree was changed during its enumeration; enumerate a copy (ToList()) to change it in the loop.");
+        }
         if (_state == 0)
         {
             _state = 1;
@@ -111,20 +117,20 @@ internal struct BTreeCursor<TKey, TValue>
 
     private void Start()
     {
-        var comparer = _core.Comparer;
         var seek = _reverse ? _bounds.HasHigh : _bounds.HasLow;
         var target = _reverse ? _bounds.High : _bounds.Low;
         var current = _core.Root!;
         _depth = 0;
         while (current is BTreeNode<TKey, TValue> node)
         {
-            node.Read(comparer);
+            node.Read(_core);
             var index = seek ? node.ChildIndex(target) : _reverse ? node._count - 1 : 0;
             Push(node, index);
             current = node._children[index] ?? throw BTreeCore<TKey, TValue>.NoChild(node);
         }
         var bucket = (BTreeBucket<TKey, TValue>)current;
-        bucket.Read(comparer);
+        bucket.Read(_core);
+        bucket.NoteScan();
         _bucket = bucket;
         if (!seek)
         {
@@ -158,11 +164,10 @@ internal struct BTreeCursor<TKey, TValue>
 
     private bool NextBucket()
     {
-        var comparer = _core.Comparer;
         for (var level = _depth - 1; level >= 0; level--)
         {
             var node = _nodes![level];
-            node.Read(comparer);
+            node.Read(_core);
             var index = _indices![level] + (_reverse ? -1 : 1);
             if (index < 0 || index >= node._count) continue;
             _indices[level] = index;
@@ -170,13 +175,14 @@ internal struct BTreeCursor<TKey, TValue>
             var current = node._children[index] ?? throw BTreeCore<TKey, TValue>.NoChild(node);
             while (current is BTreeNode<TKey, TValue> child)
             {
-                child.Read(comparer);
+                child.Read(_core);
                 var first = _reverse ? child._count - 1 : 0;
                 Push(child, first);
                 current = child._children[first] ?? throw BTreeCore<TKey, TValue>.NoChild(child);
             }
             var bucket = (BTreeBucket<TKey, TValue>)current;
-            bucket.Read(comparer);
+            bucket.Read(_core);
+            bucket.NoteScan();
             _bucket = bucket;
             _index = _reverse ? bucket._count - 1 : 0;
             return true;

@@ -25,6 +25,9 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
     internal long _stamp;
     internal bool _removed;
     internal IComparer<TKey>? _comparer;
+    // The tree whose walks reached this node: its enumerators learn when the node turns back into a
+    // ghost (see ClearState), as the path they keep would be stale.
+    internal BTreeCore<TKey, TValue>? _tree;
 
     public BTreeNode(int capacity, IComparer<TKey> comparer)
     {
@@ -43,11 +46,12 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
 
     internal override bool ChecksReads => false;
 
-    /// <summary>Loads the node if it is a ghost.</summary>
-    public void Read(IComparer<TKey> comparer)
+    /// <summary>Loads the node if it is a ghost (a walk of <paramref name="tree"/> reached it).</summary>
+    public void Read(BTreeCore<TKey, TValue> tree)
     {
         ActivateIfGhost();
-        _comparer = comparer;
+        _tree = tree;
+        _comparer = tree.Comparer;
     }
 
     /// <summary>Prepares the node for a change.</summary>
@@ -94,6 +98,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
     {
         var moved = _count - from;
         var right = new BTreeNode<TKey, TValue>(Math.Max(moved + 1, BTreeTypes<TKey, TValue>.NodeCapacity / 2), _comparer!);
+        right._tree = _tree;
         var separator = _keys[from];
         Array.Copy(_keys, from, right._keys, 0, moved);
         Array.Copy(_children, from, right._children, 0, moved);
@@ -194,6 +199,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
 
     protected internal override void ClearState()
     {
+        _tree?.NoteReload();
         _keys = [];
         _children = [];
         _count = 0;

@@ -19,6 +19,8 @@ public sealed class PersistentCounter : PersistentObject
         static token => new PersistentCounter(token));
 
     private long _value;
+    // The transaction epoch of the last read through ExactValue (0: none), whose transaction's merge keeps the value read true.
+    private long _exactReadEpoch;
 
     /// <summary>Creates a counter at <paramref name="initial"/>.</summary>
     public PersistentCounter(long initial = 0) => _value = initial;
@@ -36,6 +38,21 @@ public sealed class PersistentCounter : PersistentObject
         get
         {
             ActivateIfGhost();
+            return _value;
+        }
+    }
+
+    /// <summary>
+    /// The current value, which a merge of this transaction's change under serializable isolation must
+    /// keep true (it refuses when the other commit changed the value). A BTree's length reads it, so a
+    /// transaction that decides by the tree's count conflicts with concurrent inserts and removals.
+    /// </summary>
+    internal long ExactValue
+    {
+        get
+        {
+            ActivateIfGhost();
+            _exactReadEpoch = TransactionEpoch.Current;
             return _value;
         }
     }
@@ -58,7 +75,9 @@ public sealed class PersistentCounter : PersistentObject
     {
         // Without the revision this transaction started from there is no telling its own increment.
         if (oldState is not PersistentCounter old) return false;
-        _value = ((PersistentCounter)committedState)._value + (_value - old._value);
+        var committed = ((PersistentCounter)committedState)._value;
+        if (committed != old._value && _exactReadEpoch != 0 && ConnectionNumbers.Find(OwnerNumber) is { } connection && connection.MergeKeepsReads(_exactReadEpoch)) return false;
+        _value = committed + (_value - old._value);
         return true;
     }
 
@@ -69,7 +88,11 @@ public sealed class PersistentCounter : PersistentObject
     protected internal override void ReadState(ref RecordReader reader) => _value = reader.ReadInt64();
 
     /// <inheritdoc />
-    protected internal override void ClearState() => _value = 0;
+    protected internal override void ClearState()
+    {
+        _value = 0;
+        _exactReadEpoch = 0;
+    }
 
     /// <inheritdoc />
     public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);

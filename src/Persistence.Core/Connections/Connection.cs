@@ -352,6 +352,18 @@ public sealed class Connection : IDisposable, IReferenceResolver
         Boundary(committedTid: 0);
     }
 
+    // ---- Called by collections that merge ----
+
+    /// <summary>
+    /// Whether a merge of an object this transaction changed must keep true what it read of the object
+    /// before (serializable isolation), for reads the object noted at <paramref name="epoch"/> (see
+    /// <see cref="NotedInThisTransaction"/>).
+    /// </summary>
+    internal bool MergeKeepsReads(long epoch) => _isolation == TransactionIsolation.Serializable && NotedInThisTransaction(epoch);
+
+    /// <summary>Whether a note an object made at transaction epoch <paramref name="epoch"/> belongs to this connection's current transaction.</summary>
+    internal bool NotedInThisTransaction(long epoch) => epoch != 0 && epoch >= _transactionEpoch;
+
     // ---- Called by PersistentObject ----
 
     internal static Connection OwnerOf(PersistentObject obj) =>

@@ -207,12 +207,13 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
         var (db, a, b) = Setup([10, 20, 30]);
         Assert.False(Tree(a).ContainsKey(15));
         Tree(a).Add(40, 40);
-        // B's insert lands in the bucket A read to decide; A's commit writes that bucket, so the two merge
-        // only because the keys differ: the read of 15 is what must conflict, through the bucket.
+        // B's insert lands in the bucket A read to decide, which A's commit writes too: the keys differ,
+        // but A acted on 15 being absent, so the merge refuses.
         Tree(b).Add(15, 15);
         b.Commit();
-        a.Commit();
-        Assert.Equal([10, 15, 20, 30, 40], Keys(Fresh(db)));
+        Assert.Throws<ConflictException>(a.Commit);
+        a.Abort();
+        Assert.Equal([10, 15, 20, 30], Keys(Fresh(db)));
 
         var c = db.OpenConnection();
         var d = db.OpenConnection();
@@ -221,6 +222,113 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
         Tree(d).Remove(10);
         d.Commit();
         Assert.Throws<ConflictException>(c.Commit);
+        db.Dispose();
+    }
+
+    [Theory]
+    [InlineData(TransactionIsolation.Serializable)]
+    [InlineData(TransactionIsolation.Snapshot)]
+    public void Two_transactions_that_each_read_the_key_the_other_writes_in_one_bucket_commit_one_after_the_other_only(TransactionIsolation isolation)
+    {
+        // The rule the two keep: at most one of 15 and 35, so each adds its key only while the other's is absent.
+        static void AddUnlessOther(Connection connection, int mine, int other)
+        {
+            var tree = Tree(connection);
+            if (!tree.ContainsKey(other)) tree.Add(mine, mine);
+        }
+
+        var (db, a, b) = Setup([10, 20, 30], isolation);
+        AddUnlessOther(a, 15, 35);
+        AddUnlessOther(b, 35, 15);
+        a.Commit();
+        if (isolation == TransactionIsolation.Snapshot)
+        {
+            // Write skew, which snapshot isolation allows (see TransactionIsolation.Snapshot).
+            b.Commit();
+            Assert.Equal([10, 15, 20, 30, 35], Keys(Fresh(db)));
+            db.Dispose();
+            return;
+        }
+        Assert.Throws<ConflictException>(b.Commit);
+        b.Abort();
+        // Run again (as Transact would), B sees A's key and adds nothing.
+        AddUnlessOther(b, 35, 15);
+        b.Commit();
+        Assert.Equal([10, 15, 20, 30], Keys(Fresh(db)));
+        db.Dispose();
+    }
+
+    [Fact]
+    public void Lookups_of_the_key_a_transaction_then_writes_still_merge_under_serializable_isolation()
+    {
+        var (db, a, b) = Setup([10, 20, 30]);
+        Assert.Equal(16, Tree(a).GetOrAdd(15, () => 16));
+        Tree(a)[15] = Tree(a)[15] + 1;
+        Tree(b)[20] = Tree(b)[20] + 1;
+        Tree(b).Add(35, 35);
+        a.Commit();
+        b.Commit();
+        Assert.Equal([new(10, 10), new(15, 17), new(20, 21), new(30, 30), new(35, 35)], Mine(Fresh(db)));
+        db.Dispose();
+    }
+
+    [Fact]
+    public void A_failed_TryAdd_or_Remove_is_a_read_that_a_concurrent_change_of_its_key_conflicts_with()
+    {
+        foreach (var (read, change) in new (Func<BTree<int, int>, bool>, Action<BTree<int, int>>)[]
+        {
+            (t => t.TryAdd(20, 0), t => t.Remove(20)),
+            (t => t.Remove(25), t => t.Add(25, 25)),
+        })
+        {
+            var (db, a, b) = Setup([10, 20, 30]);
+            Assert.False(read(Tree(a)));
+            Tree(a).Add(40, 40);
+            change(Tree(b));
+            b.Commit();
+            Assert.Throws<ConflictException>(a.Commit);
+            db.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_range_read_conflicts_with_an_insert_into_it_when_the_transaction_writes_its_bucket()
+    {
+        var (db, a, b) = Setup([10, 20, 30]);
+        // A stores the sum of a range under a key of the same bucket; B inserts into the range.
+        var sum = Tree(a).Range(10, 30).Sum(entry => entry.Value);
+        Tree(a).Add(40, sum);
+        Tree(b).Add(25, 25);
+        b.Commit();
+        Assert.Throws<ConflictException>(a.Commit);
+        a.Abort();
+
+        // Run again, the sum counts B's key.
+        Tree(a).Add(40, Tree(a).Range(10, 30).Sum(entry => entry.Value));
+        a.Commit();
+        Assert.Equal(85, Fresh(db)[40]);
+        db.Dispose();
+    }
+
+    [Fact]
+    public void A_transaction_that_read_the_count_conflicts_with_a_concurrent_insert_and_one_that_did_not_merges()
+    {
+        var (db, a, b) = Setup([10, 20, 30]);
+        var mine = 3 + (BallastBuckets * Bucket);
+        // A numbers its entry by the count; B's insert would make that number wrong.
+        Assert.Equal(mine, Tree(a).Count);
+        Tree(a).Add(40, Tree(a).Count);
+        Tree(b).Add(15, 15);
+        b.Commit();
+        Assert.Throws<ConflictException>(a.Commit);
+        a.Abort();
+
+        // Without reading the count, inserts merge and the length counter adds both.
+        Tree(a).Add(40, 40);
+        Tree(b).Add(35, 35);
+        b.Commit();
+        a.Commit();
+        Assert.Equal(mine + 3, Fresh(db).Count);
         db.Dispose();
     }
 

@@ -56,6 +56,43 @@ public sealed class BTreeTests
     }
 
     [Fact]
+    public void An_enumeration_continued_after_its_buckets_were_let_go_throws_instead_of_showing_stale_entries()
+    {
+        // Let go of by another connection's commit (seen at this one's abort), and by eviction (no cache).
+        foreach (var cacheSize in new[] { 10_000, 0 })
+        {
+            using var db = TestDatabase.InMemory(cacheSize);
+            db.Transact(c =>
+            {
+                var tree = new BTree<long, int>();
+                for (var k = 1L; k <= 40; k++) tree.Add(k, (int)(k * 10));
+                c.Root["tree"] = tree;
+            });
+            using var reader = db.OpenConnection();
+            using var writer = db.OpenConnection();
+            var tree = (BTree<long, int>)reader.Root["tree"];
+            // Two entries into the first bucket (the next step stays in it), and at its last entry (the next step leaves it).
+            foreach (var steps in new[] { 2, Bucket })
+            {
+                using var entries = tree.GetEnumerator();
+                for (var i = 0; i < steps; i++) Assert.True(entries.MoveNext());
+                if (cacheSize > 0)
+                {
+                    var written = (BTree<long, int>)writer.Root["tree"];
+                    for (var k = 1L; k <= 40; k++) written[k] = -steps;
+                    writer.Commit();
+                }
+                reader.Abort();
+                var error = Assert.Throws<InvalidOperationException>(() => entries.MoveNext());
+                Assert.Contains("reloaded while it was being enumerated", error.Message);
+            }
+
+            // A new enumeration reads the tree as it is now.
+            Assert.Equal(cacheSize > 0 ? Enumerable.Repeat(-Bucket, 40) : Enumerable.Range(1, 40).Select(k => k * 10), tree.Select(e => e.Value));
+        }
+    }
+
+    [Fact]
     public void Descending_and_shuffled_inserts_keep_order_and_ranges()
     {
         var descending = new BTree<long, int>();
