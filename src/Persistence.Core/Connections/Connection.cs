@@ -346,10 +346,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>Makes a pooled connection usable again, at the newest committed state.</summary>
     internal void Reopen()
     {
-        _closed = false;
         _owner = 0;
         _unitOfWork = false;
         Boundary(committedTid: 0);
+        // Open only once caught up: a Database.Dispose meanwhile passes over a closed connection, and
+        // OpenConnection closes it after (see there), rather than two threads working on it at once.
+        _closed = false;
     }
 
     // ---- Called by collections that merge ----

@@ -127,10 +127,19 @@ public sealed class Database : IDisposable
             }
             catch
             {
+                // Still closed (it opens only once caught up), so no Dispose let go of it: give its number back here.
                 lock (_gate) _open.Remove(pooled);
+                pooled.Release();
                 throw;
             }
-            return pooled;
+            lock (_gate)
+            {
+                if (!_disposed) return pooled;
+            }
+            // Disposed while it caught up: Dispose passed over it while it was still closed (or closes
+            // it now, whichever claims it first), so it is closed here and not handed out.
+            pooled.CloseFromDatabase();
+            throw new ObjectDisposedException(nameof(Database));
         }
         return Track(new Connection(this, readOnly: false, autoRefresh: false));
     }

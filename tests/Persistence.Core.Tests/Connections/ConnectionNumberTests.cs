@@ -1,3 +1,4 @@
+using Persistence.Storage;
 using Persistence.Tests.Models;
 
 namespace Persistence.Tests.Connections;
@@ -171,6 +172,94 @@ public class ConnectionNumberTests
         disposed.Set();
         Assert.True(worker.Join(TimeSpan.FromSeconds(30)));
         Assert.IsType<ConnectionClosedException>(commitError);
+    }
+
+    [Fact]
+    public void A_pooled_connection_reopening_while_the_database_is_disposed_is_let_go_of_and_not_handed_out()
+    {
+        var (storage, db, ada) = PooledWithAda();
+        // The connection waits in the pool, its objects with it; reopening it catches up (a poll), which
+        // the storage holds until the database is disposed.
+        Assert.NotNull(ada.PersistentConnection);
+        storage.PauseNextPoll();
+        Connection? reopened = null;
+        Exception? error = null;
+        var opener = new Thread(() => error = Record.Exception(() => reopened = db.OpenConnection()));
+        opener.Start();
+        Assert.True(storage.Paused.Wait(TimeSpan.FromSeconds(30)));
+        db.Dispose();
+        storage.Resume.Set();
+        Assert.True(opener.Join(TimeSpan.FromSeconds(30)));
+
+        Assert.Null(reopened);
+        Assert.IsType<ObjectDisposedException>(error);
+        Assert.Null(ada.PersistentConnection);
+        Assert.Throws<ConnectionClosedException>(() => ada.Name = "Ada L.");
+        storage.Close();
+    }
+
+    [Fact]
+    public void A_pooled_connection_that_fails_to_reopen_is_let_go_of_and_the_next_open_works()
+    {
+        var (storage, db, ada) = PooledWithAda();
+        storage.FailNextPoll();
+        Assert.Throws<IOException>(db.OpenConnection);
+        // Let go of, its number given back, rather than left half open outside the pool.
+        Assert.Null(ada.PersistentConnection);
+        using (var next = db.OpenConnection())
+        {
+            Assert.Equal("Ada", ((Customer)next.Root["ada"]).Name);
+        }
+        db.Dispose();
+        storage.Close();
+    }
+
+    /// <summary>A database with a pool, whose one connection stored Ada and waits in the pool with her.</summary>
+    private static (PausingStorage Storage, Database Db, Customer Ada) PooledWithAda()
+    {
+        var storage = new PausingStorage(new MemoryStorage());
+        var db = Database.Open(storage, new DatabaseOptions { ConnectionPoolSize = 1 });
+        using var first = db.OpenConnection();
+        first.Root["ada"] = new Customer { Name = "Ada" };
+        first.Commit();
+        return (storage, db, (Customer)first.Root["ada"]);
+    }
+
+    /// <summary>A storage that can hold one poll until told to go on, or fail one, and that the database's Dispose leaves open (the test disposes it).</summary>
+    private sealed class PausingStorage(IStorage inner) : DelegatingStorage(inner)
+    {
+        private int _pause;
+        private int _fail;
+
+        public ManualResetEventSlim Paused { get; } = new();
+
+        public ManualResetEventSlim Resume { get; } = new();
+
+        public void PauseNextPoll() => Volatile.Write(ref _pause, 1);
+
+        public void FailNextPoll() => Volatile.Write(ref _fail, 1);
+
+        public override StorageChanges Poll(long sinceTid)
+        {
+            if (Interlocked.Exchange(ref _fail, 0) == 1) throw new IOException("The storage could not be read (test).");
+            if (Interlocked.Exchange(ref _pause, 0) == 1)
+            {
+                Paused.Set();
+                Resume.Wait(TimeSpan.FromSeconds(30));
+            }
+            return base.Poll(sinceTid);
+        }
+
+        public override void Dispose()
+        {
+        }
+
+        public void Close()
+        {
+            base.Dispose();
+            Paused.Dispose();
+            Resume.Dispose();
+        }
     }
 
     [Fact]
