@@ -242,11 +242,17 @@ public sealed partial class FileStorage
         {
             try
             {
-                if (!KnowsEveryCommit()) CatchUpCore(final: false);
+                if (!KnowsEveryCommit())
+                {
+                    CommitStep?.Invoke("catching up before the flush");
+                    CatchUpCore(final: false);
+                }
             }
-            catch (PersistenceException)
+            catch (Exception e) when (e is PersistenceException or IOException or UnauthorizedAccessException)
             {
-                // Reported by the next Poll or commit; the flush does not need it.
+                // Reported by the next Poll or commit, which read the file again (a catch-up keeps the
+                // transactions it read whole, up to where it stopped); the flush does not need it, and
+                // must not be failed by it: a failed flush stops the instance for good.
             }
             finally
             {
@@ -259,7 +265,16 @@ public sealed partial class FileStorage
         _lastFlushMicroseconds = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(started).Ticks / 10);
         lockFile.Signal?.Flushed();
         Interlocked.Increment(ref _flushCount);
-        lockFile.RaiseDurableEnd(target);
+        try
+        {
+            CommitStep?.Invoke("flushed");
+            lockFile.RaiseDurableEnd(target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The flush succeeded: only the lock file does not say so. Other processes then flush for
+            // themselves, and a recovery takes a lower durable end, under which everything is whole.
+        }
         return target;
     }
 

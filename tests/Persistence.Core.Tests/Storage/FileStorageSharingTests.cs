@@ -336,6 +336,65 @@ public sealed class FileStorageSharingTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => FileStorage.Open(_path, new FileStorageOptions { Durability = (Durability)7 }));
     }
 
+    [Fact]
+    public void AFailedReadOfOthersCommitsBeforeAFlushNeitherFailsTheCommitNorStopsTheInstance()
+    {
+        using var writer = FileStorage.Open(_path);
+        using var other = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
+        var mine = writer.NewOid();
+        var theirs = other.NewOid();
+        var t1 = Commit(writer, (mine, 0, Make("one")));
+        other.Poll(0);
+        var theirFirst = Commit(other, (theirs, 0, Make("first")));
+        writer.Poll(t1);
+
+        // The other writer commits (without a flush) after this commit's append, so this commit's flush
+        // first reads it, to record the flush as covering it; that read fails.
+        var steps = new List<string>();
+        writer.CommitStep = step =>
+        {
+            steps.Add(step);
+            if (step == "appended") Commit(other, (theirs, theirFirst, Make("second")));
+            if (step == "catching up before the flush") throw new IOException("The read failed (test).");
+        };
+        var flushes = writer.FlushCount;
+        var t2 = Commit(writer, (mine, t1, Make("two")));
+        writer.CommitStep = null;
+        Assert.Equal(["appended", "catching up before the flush", "flushed"], steps);
+        Assert.Equal(flushes + 1, writer.FlushCount);
+
+        // The instance goes on: its next poll reads the other's commit, and it commits again.
+        writer.Poll(t2);
+        Assert.Equal("second", Text(writer.Load(theirs)));
+        var t3 = Commit(writer, (mine, t2, Make("three")));
+        Assert.Equal(t3, writer.Load(mine)!.Value.Tid);
+    }
+
+    [Fact]
+    public void AFailedRecordOfTheDurableEndAfterAGoodFlushNeitherFailsTheCommitNorStopsTheInstance()
+    {
+        var mine = Oid.Null;
+        long t2;
+        using (var writer = FileStorage.Open(_path))
+        {
+            mine = writer.NewOid();
+            var t1 = Commit(writer, (mine, 0, Make("one")));
+            var steps = new List<string>();
+            writer.CommitStep = step =>
+            {
+                steps.Add(step);
+                if (step == "flushed") throw new IOException("The lock file could not be written (test).");
+            };
+            t2 = Commit(writer, (mine, t1, Make("two")));
+            writer.CommitStep = null;
+            Assert.Equal(["appended", "flushed"], steps);
+            Commit(writer, (mine, t2, Make("three")));
+        }
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Equal("three", Text(reopened.Load(mine)));
+    }
+
     // ---- the durable end: a tail lost in a system crash versus damage ----
 
     /// <summary>Four transactions, the lock file saying the file is on disk up to the end of the second.</summary>
