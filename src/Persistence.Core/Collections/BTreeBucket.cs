@@ -40,6 +40,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     private bool _readAll;
     private bool _hasReadKey;
     private TKey _readKey = default!;
+    // Loaded and not checked yet: keys in order (see CheckOrder).
+    private bool _orderUnchecked;
     // Values that are references to persistent objects are read as references, and each becomes an
     // object (a ghost, or the one the connection already has) when it is first asked for: a lookup
     // that loads a bucket to return one value makes one object, not one per entry (a new process's
@@ -71,6 +73,14 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         ActivateIfGhost();
         _tree = tree;
         _comparer = tree.Comparer;
+        if (_orderUnchecked) CheckOrder();
+    }
+
+    /// <summary>Checks the keys just loaded against the tree's order (a load does not know it); refuses the bucket, every time it is read, when they are out of order.</summary>
+    private void CheckOrder()
+    {
+        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 0, _count, _comparer!)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "keys");
+        _orderUnchecked = false;
     }
 
     /// <summary>Notes that this transaction looked <paramref name="key"/> up here and used what it found (or that it is absent).</summary>
@@ -325,6 +335,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         _upper = _hasUpper ? BTreeTypes<TKey, TValue>.KeyCodec.Read(ref reader) : default!;
         // One spare slot, so the first insert after loading does not reallocate.
         _keys = BTreeTypes<TKey, TValue>.ReadKeys(ref reader, 0, 1, out _count);
+        _orderUnchecked = true;
         _pending = null;
         _pendingCount = 0;
         _resolver = null;

@@ -28,6 +28,8 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
     // The tree whose walks reached this node: its enumerators learn when the node turns back into a
     // ghost (see ClearState), as the path they keep would be stale.
     internal BTreeCore<TKey, TValue>? _tree;
+    // Loaded and not checked yet: separators in order (see CheckOrder).
+    private bool _orderUnchecked;
 
     public BTreeNode(int capacity, IComparer<TKey> comparer)
     {
@@ -52,6 +54,14 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         ActivateIfGhost();
         _tree = tree;
         _comparer = tree.Comparer;
+        if (_orderUnchecked) CheckOrder();
+    }
+
+    /// <summary>Checks the separators just loaded against the tree's order (a load does not know it); refuses the node, every time it is read, when they are out of order.</summary>
+    private void CheckOrder()
+    {
+        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 1, _count, _comparer!)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "separators");
+        _orderUnchecked = false;
     }
 
     /// <summary>Prepares the node for a change.</summary>
@@ -191,6 +201,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         }
         _children = children;
         _count = count;
+        _orderUnchecked = true;
     }
 
     // Built apart from ReadState, which is compiled optimized on first use.

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Persistence.Serialization;
@@ -209,6 +210,35 @@ internal static class BTreeTypes<TKey, TValue>
         for (var i = offset; i < offset + count; i++) items[i] = codec.Read(ref reader);
         return items;
     }
+
+    /// <summary>Whether <paramref name="keys"/>[<paramref name="start"/>..<paramref name="end"/>) rise strictly in the order of <paramref name="comparer"/>.</summary>
+    /// <remarks>Compiled optimized on first use, as the rest of a bucket's load (a new process's scan checks every bucket).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool InOrder(TKey[] keys, int start, int end, IComparer<TKey> comparer)
+    {
+        if (typeof(TKey) == typeof(int) && comparer == (object)Comparer<TKey>.Default) return RiseStrictly(Unsafe.As<int[]>(keys), start, end);
+        if (typeof(TKey) == typeof(long) && comparer == (object)Comparer<TKey>.Default) return RiseStrictly(Unsafe.As<long[]>(keys), start, end);
+        for (var i = start + 1; i < end; i++)
+        {
+            if (comparer.Compare(keys[i - 1], keys[i]) >= 0) return false;
+        }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool RiseStrictly<T>(T[] keys, int start, int end) where T : IComparisonOperators<T, T, bool>
+    {
+        for (var i = start + 1; i < end; i++)
+        {
+            if (keys[i - 1] >= keys[i]) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The error of a bucket or node whose keys a load found out of order.</summary>
+    public static CorruptDatabaseException OutOfOrder(PersistentObject item, string what) => new(
+        $"The {what} of a BTree record are out of order, so lookups in it would miss entries: the record is damaged (it was written by another program, or a bug). Restore the database from a backup.",
+        -1, item.PersistentOid);
 
     /// <summary>
     /// Search of <paramref name="key"/> in <c>keys[start..end)</c>: its index, or the bitwise complement

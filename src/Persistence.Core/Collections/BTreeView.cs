@@ -26,15 +26,30 @@ internal sealed class BTreeView<T, TEntry>(IReadOnlyCollection<TEntry> source, F
 
     public bool Remove(T item) => throw ReadOnly();
 
-    /// <summary>Copies <paramref name="items"/> into <paramref name="array"/> from <paramref name="arrayIndex"/> on, as <see cref="ICollection{T}.CopyTo"/> does.</summary>
+    /// <summary>
+    /// Copies <paramref name="items"/> into <paramref name="array"/> from <paramref name="arrayIndex"/> on,
+    /// as <see cref="ICollection{T}.CopyTo"/> does (and so <c>ToList()</c> and <c>ToArray()</c>), checking
+    /// that the tree holds as many entries as its length counter says: otherwise the copy would run past
+    /// the room made for it, or leave part of it empty.
+    /// </summary>
     public static void CopyTo(IReadOnlyCollection<T> items, T[] array, int arrayIndex)
     {
         ArgumentNullException.ThrowIfNull(array);
         ArgumentOutOfRangeException.ThrowIfNegative(arrayIndex);
-        if (array.Length - arrayIndex < items.Count)
+        var count = items.Count;
+        if (array.Length - arrayIndex < count)
             throw new ArgumentException("The array is too small for the collection.", nameof(array));
-        foreach (var item in items) array[arrayIndex++] = item;
+        var end = arrayIndex + count;
+        foreach (var item in items)
+        {
+            if (arrayIndex == end) throw CountMismatch(count, "more");
+            array[arrayIndex++] = item;
+        }
+        if (arrayIndex != end) throw CountMismatch(count, "fewer");
     }
+
+    private static CorruptDatabaseException CountMismatch(int count, string more) => new(
+        $"A tree's length counter says it holds {count} entries, but its buckets hold {more}: its records are damaged. Restore the database from a backup.");
 
     private static NotSupportedException ReadOnly() => new("This view of a tree is read-only; change the tree itself.");
 }
