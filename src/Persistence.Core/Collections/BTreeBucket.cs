@@ -34,12 +34,13 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     internal BTreeCore<TKey, TValue>? _tree;
     // What this transaction read of the entries, for a merge under serializable isolation (see
     // ResolveConflict): the transaction epoch of the last note (0: none), whether it read a run of
-    // entries (an enumeration, a range, or lookups of more than one key), else the one key it looked up.
-    // A lookup that a write of the same key follows needs no note: changing one key on both sides conflicts anyway.
+    // entries (an enumeration, a range, or lookups of more than MaxReadKeys keys), else the keys it
+    // looked up (the first _readKeyCount of _readKeys, an array kept for the bucket's later transactions).
+    private const int MaxReadKeys = 8;
     private long _readEpoch;
     private bool _readAll;
-    private bool _hasReadKey;
-    private TKey _readKey = default!;
+    private int _readKeyCount;
+    private TKey[]? _readKeys;
     // Loaded and not checked yet: keys in order (see CheckOrder).
     private bool _orderUnchecked;
     // Values that are references to persistent objects are read as references, and each becomes an
@@ -71,9 +72,14 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     public void Read(BTreeCore<TKey, TValue> tree)
     {
         ActivateIfGhost();
+        if (!ReferenceEquals(_tree, tree)) SetTree(tree);
+        if (_orderUnchecked) CheckOrder();
+    }
+
+    private void SetTree(BTreeCore<TKey, TValue> tree)
+    {
         _tree = tree;
         _comparer = tree.Comparer;
-        if (_orderUnchecked) CheckOrder();
     }
 
     /// <summary>Checks the keys just loaded against the tree's order (a load does not know it); refuses the bucket, every time it is read, when they are out of order.</summary>
@@ -87,16 +93,23 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     public void NoteLookup(TKey key)
     {
         StartNotes();
-        if (_readAll) return;
-        if (!_hasReadKey)
-        {
-            _readKey = key;
-            _hasReadKey = true;
-        }
-        else if (_comparer!.Compare(_readKey, key) != 0)
+        if (_readAll || ReadKeyIndex(key) >= 0) return;
+        if (_readKeyCount == MaxReadKeys)
         {
             _readAll = true;
+            return;
         }
+        (_readKeys ??= new TKey[MaxReadKeys])[_readKeyCount++] = key;
+    }
+
+    /// <summary>Where <paramref name="key"/> is among the keys this transaction looked up here, or -1.</summary>
+    private int ReadKeyIndex(TKey key)
+    {
+        for (var i = 0; i < _readKeyCount; i++)
+        {
+            if (_comparer!.Compare(_readKeys![i], key) == 0) return i;
+        }
+        return -1;
     }
 
     /// <summary>Notes that this transaction read a run of entries here (an enumeration, a range, the first or last entry).</summary>
@@ -125,8 +138,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     {
         _readEpoch = 0;
         _readAll = false;
-        _hasReadKey = false;
-        _readKey = default!;
+        if (_readKeyCount > 0) Array.Clear(_readKeys!, 0, _readKeyCount);
+        _readKeyCount = 0;
     }
 
     /// <summary>Prepares the bucket for a change.</summary>
@@ -271,8 +284,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         var rangeMoved = committed._stamp != old._stamp;
         var keepsReads = NotedInThisTransaction(out var connection) && connection!.MergeKeepsReads(_readEpoch);
         var readAll = keepsReads && _readAll;
-        var readOne = keepsReads && !_readAll && _hasReadKey;
-        if (rangeMoved && (readAll || (readOne && committed._hasUpper && comparer.Compare(_readKey, committed._upper) >= 0))) return false;
+        var readKeys = keepsReads && !_readAll && _readKeyCount > 0;
+        if (rangeMoved && (readAll || (readKeys && committed._hasUpper && AnyReadKeyFrom(committed._upper, comparer)))) return false;
         var keys = new TKey[Math.Max(committed._count + _count, 1)];
         var values = HasValues ? new TValue[keys.Length] : [];
         int o = 0, c = 0, m = 0, n = 0;
@@ -283,7 +296,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
                 old._keys, o, old._count, committed._keys, c, committed._count, _keys, m, _count, comparer);
             var theyChanged = Changed(inOld, old, o, inCommitted, committed, c);
             var iChanged = Changed(inOld, old, o, inMine, this, m);
-            if (theyChanged && (iChanged || readAll || (readOne && comparer.Compare(key, _readKey) == 0))) return false;
+            if (theyChanged && (iChanged || readAll || (readKeys && ReadKeyIndex(key) >= 0))) return false;
             if (iChanged && rangeMoved && committed._hasUpper && comparer.Compare(key, committed._upper) >= 0) return false;
             var (source, index, present) = iChanged ? (this, m, inMine) : (committed, c, inCommitted);
             if (present)
@@ -303,7 +316,19 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         _stamp = committed._stamp;
         _hasUpper = committed._hasUpper;
         _upper = committed._upper;
+        // The entries changed under this transaction's enumerations, as a reload would change them.
+        _tree?.NoteReload();
         return true;
+    }
+
+    /// <summary>Whether a key this transaction looked up here lies at or above <paramref name="bound"/> (in the range a split moved away).</summary>
+    private bool AnyReadKeyFrom(TKey bound, IComparer<TKey> comparer)
+    {
+        for (var i = 0; i < _readKeyCount; i++)
+        {
+            if (comparer.Compare(_readKeys![i], bound) >= 0) return true;
+        }
+        return false;
     }
 
     private static bool Changed(bool inOld, BTreeBucket<TKey, TValue> old, int o, bool inNew, BTreeBucket<TKey, TValue> now, int n)

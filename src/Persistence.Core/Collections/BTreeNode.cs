@@ -52,9 +52,14 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
     public void Read(BTreeCore<TKey, TValue> tree)
     {
         ActivateIfGhost();
+        if (!ReferenceEquals(_tree, tree)) SetTree(tree);
+        if (_orderUnchecked) CheckOrder();
+    }
+
+    private void SetTree(BTreeCore<TKey, TValue> tree)
+    {
         _tree = tree;
         _comparer = tree.Comparer;
-        if (_orderUnchecked) CheckOrder();
     }
 
     /// <summary>Checks the separators just loaded against the tree's order (a load does not know it); refuses the node, every time it is read, when they are out of order.</summary>
@@ -171,6 +176,8 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         _keys = keys;
         _children = children;
         _count = n;
+        // The children changed under this transaction's enumerations, as a reload would change them.
+        _tree?.NoteReload();
         return true;
     }
 

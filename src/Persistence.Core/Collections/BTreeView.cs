@@ -49,7 +49,7 @@ internal sealed class BTreeView<T, TEntry>(IReadOnlyCollection<TEntry> source, F
     }
 
     private static CorruptDatabaseException CountMismatch(int count, string more) => new(
-        $"A tree's length counter says it holds {count} entries, but its buckets hold {more}: its records are damaged. Restore the database from a backup.");
+        $"A tree's length counter says it holds {count} entries, but its buckets hold {more}. If a commit of this connection just failed, abort it first (a failed commit leaves the state it merged until then); otherwise the tree's records are damaged: restore the database from a backup.");
 
     private static NotSupportedException ReadOnly() => new("This view of a tree is read-only; change the tree itself.");
 }

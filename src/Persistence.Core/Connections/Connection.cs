@@ -293,7 +293,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     /// <summary>
     /// Ends the connection's use: aborts what was not committed (commits it when autocommit is on) and
-    /// returns the connection, with its cache, to the database's pool. Its objects can no longer load or change.
+    /// returns the connection, with its cache, to the database's pool. Its objects can no longer load or
+    /// change, until the pool hands the connection to the next <see cref="Database.OpenConnection()"/>:
+    /// they are its cache, so they belong to that work then (see <see cref="DatabaseOptions.ConnectionPoolSize"/>).
     /// </summary>
     public void Dispose() => Close();
 

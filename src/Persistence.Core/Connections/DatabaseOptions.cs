@@ -33,7 +33,12 @@ public sealed class DatabaseOptions
     /// </summary>
     public TimeSpan? AutocommitInterval { get; init; }
 
-    /// <summary>How many closed connections the database keeps, with their object caches, for <see cref="Database.OpenConnection()"/> to reuse. Default 8.</summary>
+    /// <summary>
+    /// How many closed connections the database keeps, with their object caches, for
+    /// <see cref="Database.OpenConnection()"/> to reuse. Default 8. The objects of a pooled connection
+    /// are its cache: once it is handed out again they load and change in the new work, so code that
+    /// keeps objects after disposing their connection should set 0.
+    /// </summary>
     public int ConnectionPoolSize { get; init; } = 8;
 
     /// <summary>Open the file read-only (for <see cref="Database.Open(string, DatabaseOptions?)"/>): commits are refused.</summary>

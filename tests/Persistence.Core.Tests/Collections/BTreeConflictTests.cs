@@ -259,16 +259,59 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Lookups_of_the_key_a_transaction_then_writes_still_merge_under_serializable_isolation()
+    public void Lookups_of_the_keys_a_transaction_then_writes_still_merge_under_serializable_isolation()
     {
         var (db, a, b) = Setup([10, 20, 30]);
         Assert.Equal(16, Tree(a).GetOrAdd(15, () => 16));
         Tree(a)[15] = Tree(a)[15] + 1;
+        Tree(a)[10] = Tree(a)[10] + 1;
         Tree(b)[20] = Tree(b)[20] + 1;
         Tree(b).Add(35, 35);
-        a.Commit();
+        // Each merges into the other's commit, whichever comes second.
         b.Commit();
-        Assert.Equal([new(10, 10), new(15, 17), new(20, 21), new(30, 30), new(35, 35)], Mine(Fresh(db)));
+        a.Commit();
+        Assert.Equal([new(10, 11), new(15, 17), new(20, 21), new(30, 30), new(35, 35)], Mine(Fresh(db)));
+        db.Dispose();
+    }
+
+    [Fact]
+    public void Lookups_of_more_keys_than_a_bucket_notes_count_as_a_read_of_all_of_it()
+    {
+        // Eight looked-up keys are noted one by one; the ninth makes it a read of the whole bucket.
+        foreach (var lookups in new[] { 8, 9 })
+        {
+            var (db, a, b) = Setup([10, 20, 30]);
+            for (var key = 11; key < 11 + lookups; key++) Assert.False(Tree(a).ContainsKey(key));
+            Tree(a).Add(40, 40);
+            Tree(b)[30] = 31;
+            b.Commit();
+            if (lookups == 8)
+            {
+                a.Commit();
+                Assert.Equal([10, 20, 30, 40], Keys(Fresh(db)));
+            }
+            else
+            {
+                Assert.Throws<ConflictException>(a.Commit);
+            }
+            db.Dispose();
+        }
+    }
+
+    [Fact]
+    public void An_enumeration_continued_after_a_commit_that_merged_its_bucket_throws_instead_of_skipping_or_repeating_entries()
+    {
+        var (db, a, b) = Setup([10, 20, 30, 40], TransactionIsolation.Snapshot);
+        Tree(a)[20] = 200;
+        using var entries = Tree(a).RangeFrom(0).GetEnumerator();
+        Assert.True(entries.MoveNext());
+        Assert.Equal(10, entries.Current.Key);
+        Tree(b).Add(35, 35);
+        b.Commit();
+        a.Commit();
+        var error = Assert.Throws<InvalidOperationException>(() => entries.MoveNext());
+        Assert.Contains("reloaded while it was being enumerated", error.Message);
+        Assert.Equal([10, 20, 30, 35, 40], Keys(Tree(a)));
         db.Dispose();
     }
 
