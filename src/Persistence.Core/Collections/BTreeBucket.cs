@@ -43,6 +43,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     private TKey[]? _readKeys;
     // Loaded and not checked yet: keys in order (see CheckOrder).
     private bool _orderUnchecked;
+    // What the load found of the keys' natural order (int and long keys; null for others), see BTreeTypes.RiseNaturally.
+    private bool? _risesNaturally;
     // Values that are references to persistent objects are read as references, and each becomes an
     // object (a ghost, or the one the connection already has) when it is first asked for: a lookup
     // that loads a bucket to return one value makes one object, not one per entry (a new process's
@@ -85,7 +87,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     /// <summary>Checks the keys just loaded against the tree's order (a load does not know it); refuses the bucket, every time it is read, when they are out of order.</summary>
     private void CheckOrder()
     {
-        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 0, _count, _comparer!)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "keys");
+        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 0, _count, _comparer!, _risesNaturally)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "keys");
         _orderUnchecked = false;
     }
 
@@ -360,6 +362,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         _upper = _hasUpper ? BTreeTypes<TKey, TValue>.KeyCodec.Read(ref reader) : default!;
         // One spare slot, so the first insert after loading does not reallocate.
         _keys = BTreeTypes<TKey, TValue>.ReadKeys(ref reader, 0, 1, out _count);
+        _risesNaturally = BTreeTypes<TKey, TValue>.RiseNaturally(_keys, 0, _count);
         _orderUnchecked = true;
         _pending = null;
         _pendingCount = 0;

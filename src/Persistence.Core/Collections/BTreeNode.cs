@@ -30,6 +30,8 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
     internal BTreeCore<TKey, TValue>? _tree;
     // Loaded and not checked yet: separators in order (see CheckOrder).
     private bool _orderUnchecked;
+    // What the load found of the keys' natural order (int and long keys; null for others), see BTreeTypes.RiseNaturally.
+    private bool? _risesNaturally;
 
     public BTreeNode(int capacity, IComparer<TKey> comparer)
     {
@@ -65,7 +67,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
     /// <summary>Checks the separators just loaded against the tree's order (a load does not know it); refuses the node, every time it is read, when they are out of order.</summary>
     private void CheckOrder()
     {
-        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 1, _count, _comparer!)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "separators");
+        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 1, _count, _comparer!, _risesNaturally)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "separators");
         _orderUnchecked = false;
     }
 
@@ -208,6 +210,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         }
         _children = children;
         _count = count;
+        _risesNaturally = BTreeTypes<TKey, TValue>.RiseNaturally(_keys, 1, count);
         _orderUnchecked = true;
     }
 

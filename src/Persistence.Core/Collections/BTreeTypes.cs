@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Persistence.Serialization;
@@ -211,26 +210,31 @@ internal static class BTreeTypes<TKey, TValue>
         return items;
     }
 
-    /// <summary>Whether <paramref name="keys"/>[<paramref name="start"/>..<paramref name="end"/>) rise strictly in the order of <paramref name="comparer"/>.</summary>
-    /// <remarks>Compiled optimized on first use, as the rest of a bucket's load (a new process's scan checks every bucket).</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool InOrder(TKey[] keys, int start, int end, IComparer<TKey> comparer)
+    /// <summary>
+    /// Whether int or long keys rise strictly in their natural order; null for other key types. Inlined
+    /// into the loads of buckets and nodes, which are compiled optimized on first use, so the check
+    /// costs a new process little (W5's first lookups check every bucket they load; a method of its
+    /// own ran unoptimized there, or cost its compiling).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool? RiseNaturally(TKey[] keys, int start, int end)
     {
-        if (typeof(TKey) == typeof(int) && comparer == (object)Comparer<TKey>.Default) return RiseStrictly(Unsafe.As<int[]>(keys), start, end);
-        if (typeof(TKey) == typeof(long) && comparer == (object)Comparer<TKey>.Default) return RiseStrictly(Unsafe.As<long[]>(keys), start, end);
+        if (typeof(TKey) == typeof(int)) return KeySearch.RiseStrictly(Unsafe.As<int[]>(keys), start, end);
+        if (typeof(TKey) == typeof(long)) return KeySearch.RiseStrictly(Unsafe.As<long[]>(keys), start, end);
+        return null;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="keys"/>[<paramref name="start"/>..<paramref name="end"/>) rise strictly in
+    /// the order of <paramref name="comparer"/>; <paramref name="risesNaturally"/> is what
+    /// <see cref="RiseNaturally"/> found as they were read, which answers for the natural order.
+    /// </summary>
+    public static bool InOrder(TKey[] keys, int start, int end, IComparer<TKey> comparer, bool? risesNaturally)
+    {
+        if (risesNaturally is { } natural && comparer == (object)Comparer<TKey>.Default) return natural;
         for (var i = start + 1; i < end; i++)
         {
             if (comparer.Compare(keys[i - 1], keys[i]) >= 0) return false;
-        }
-        return true;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool RiseStrictly<T>(T[] keys, int start, int end) where T : IComparisonOperators<T, T, bool>
-    {
-        for (var i = start + 1; i < end; i++)
-        {
-            if (keys[i - 1] >= keys[i]) return false;
         }
         return true;
     }

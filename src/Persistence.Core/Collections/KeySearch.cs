@@ -67,4 +67,26 @@ internal static class KeySearch
     }
 
     private static NotSupportedException NotAnIntegerKey<T>() => new($"Keys of type {typeof(T).Name} are not searched by interpolation: only int and long keys are.");
+
+    /// <summary>Whether <paramref name="keys"/>[<paramref name="start"/>..<paramref name="end"/>) rise strictly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool RiseStrictly(int[] keys, int start, int end)
+    {
+        for (var i = start + 1; i < end; i++)
+        {
+            if (keys[i - 1] >= keys[i]) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="keys"/>[<paramref name="start"/>..<paramref name="end"/>) rise strictly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool RiseStrictly(long[] keys, int start, int end)
+    {
+        for (var i = start + 1; i < end; i++)
+        {
+            if (keys[i - 1] >= keys[i]) return false;
+        }
+        return true;
+    }
 }
