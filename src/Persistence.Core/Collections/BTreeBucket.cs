@@ -12,26 +12,16 @@ namespace Persistence;
 /// A bucket's key range comes from its parent node. Only two things change the range: a split, which
 /// moves the keys from a separator up to a new bucket on the right (this bucket keeps its lower end),
 /// and removal, when the bucket becomes empty and leaves the tree. Both write this bucket with a new
-/// <see cref="_stamp"/>, so a transaction that still routes keys here by an older node conflicts on
+/// <see cref="BTreeItem{TKey, TValue}._stamp"/>, so a transaction that still routes keys here by an older node conflicts on
 /// this bucket; that is why lookups need not recheck the nodes they passed (see <see cref="BTreeNode{TKey,TValue}"/>).
 /// </remarks>
-internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
+internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
 {
-    internal TKey[] _keys;
     internal TValue[] _values;
-    internal int _count;
-    // Changed by every split and by removal; a merge refuses when this transaction changed it.
-    internal long _stamp;
-    internal bool _removed;
     // The separator of the last split: keys at or above it left this bucket then. Its range may have
     // grown since (a removed neighbour's range joins it without writing it), so it is a lower estimate.
     internal bool _hasUpper;
     internal TKey _upper = default!;
-    // The tree's order, set whenever the tree reaches this bucket (used by merges).
-    internal IComparer<TKey>? _comparer;
-    // The tree whose walks reached this bucket: its enumerators learn when the bucket turns back into
-    // a ghost (see ClearState), as their keys and values would be stale.
-    internal BTreeCore<TKey, TValue>? _tree;
     // What this transaction read of the entries, for a merge under serializable isolation (see
     // ResolveConflict): the transaction epoch of the last note (0: none), whether it read a run of
     // entries (an enumeration, a range, or lookups of more than MaxReadKeys keys), else the keys it
@@ -41,10 +31,6 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     private bool _readAll;
     private int _readKeyCount;
     private TKey[]? _readKeys;
-    // Loaded and not checked yet: keys in order (see CheckOrder).
-    private bool _orderUnchecked;
-    // What the load found of the keys' natural order (int and long keys; null for others), see BTreeTypes.RiseNaturally.
-    private bool? _risesNaturally;
     // Values that are references to persistent objects are read as references, and each becomes an
     // object (a ghost, or the one the connection already has) when it is first asked for: a lookup
     // that loads a bucket to return one value makes one object, not one per entry (a new process's
@@ -70,26 +56,9 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
 
     public override PersistentTypeInfo PersistentType => BTreeTypes<TKey, TValue>.Bucket ?? throw BTreeTypes<TKey, TValue>.NotRegistered();
 
-    /// <summary>Loads the bucket if it is a ghost (a walk of <paramref name="tree"/> reached it) and notes the read.</summary>
-    public void Read(BTreeCore<TKey, TValue> tree)
-    {
-        ActivateIfGhost();
-        if (!ReferenceEquals(_tree, tree)) SetTree(tree);
-        if (_orderUnchecked) CheckOrder();
-    }
+    private protected override int FirstKey => 0;
 
-    private void SetTree(BTreeCore<TKey, TValue> tree)
-    {
-        _tree = tree;
-        _comparer = tree.Comparer;
-    }
-
-    /// <summary>Checks the keys just loaded against the tree's order (a load does not know it); refuses the bucket, every time it is read, when they are out of order.</summary>
-    private void CheckOrder()
-    {
-        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 0, _count, _comparer!, _risesNaturally)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "keys");
-        _orderUnchecked = false;
-    }
+    private protected override string KeysName => "keys";
 
     /// <summary>Notes that this transaction looked <paramref name="key"/> up here and used what it found (or that it is absent).</summary>
     public void NoteLookup(TKey key)
@@ -126,14 +95,8 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
     {
         var epoch = TransactionEpoch.Current;
         if (_readEpoch == epoch) return;
-        if (!NotedInThisTransaction(out _)) ForgetNotes();
+        if (!NotedInThisTransaction(_readEpoch)) ForgetNotes();
         _readEpoch = epoch;
-    }
-
-    private bool NotedInThisTransaction(out Connection? connection)
-    {
-        connection = _readEpoch == 0 ? null : ConnectionNumbers.Find(OwnerNumber);
-        return connection is not null && connection.NotedInThisTransaction(_readEpoch);
     }
 
     private void ForgetNotes()
@@ -284,7 +247,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         committed.ResolveValues();
         if (_stamp != old._stamp || _removed || committed._removed) return false;
         var rangeMoved = committed._stamp != old._stamp;
-        var keepsReads = NotedInThisTransaction(out var connection) && connection!.MergeKeepsReads(_readEpoch);
+        var keepsReads = MergeKeepsReads(_readEpoch);
         var readAll = keepsReads && _readAll;
         var readKeys = keepsReads && !_readAll && _readKeyCount > 0;
         if (rangeMoved && (readAll || (readKeys && committed._hasUpper && AnyReadKeyFrom(committed._upper, comparer)))) return false;
@@ -362,8 +325,7 @@ internal sealed class BTreeBucket<TKey, TValue> : PersistentObject
         _upper = _hasUpper ? BTreeTypes<TKey, TValue>.KeyCodec.Read(ref reader) : default!;
         // One spare slot, so the first insert after loading does not reallocate.
         _keys = BTreeTypes<TKey, TValue>.ReadKeys(ref reader, 0, 1, out _count);
-        _risesNaturally = BTreeTypes<TKey, TValue>.RiseNaturally(_keys, 0, _count);
-        _orderUnchecked = true;
+        KeysLoaded();
         _pending = null;
         _pendingCount = 0;
         _resolver = null;

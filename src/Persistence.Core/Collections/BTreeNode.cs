@@ -15,23 +15,11 @@ namespace Persistence;
 /// bucket that the change wrote, and this transaction's use of that bucket conflicts. Two
 /// transactions that change different children of one node merge (<see cref="ResolveConflict"/>).
 /// </remarks>
-internal sealed class BTreeNode<TKey, TValue> : PersistentObject
+internal sealed class BTreeNode<TKey, TValue> : BTreeItem<TKey, TValue>
 {
-    // _keys[0] is unused: the first child has no lower separator.
-    internal TKey[] _keys;
+    // _keys[0] is unused: the first child has no lower separator. A split or the node's removal
+    // changes _stamp, and merges refuse any such change.
     internal PersistentObject[] _children;
-    internal int _count;
-    // Changed when the node splits or leaves the tree; merges refuse any such change.
-    internal long _stamp;
-    internal bool _removed;
-    internal IComparer<TKey>? _comparer;
-    // The tree whose walks reached this node: its enumerators learn when the node turns back into a
-    // ghost (see ClearState), as the path they keep would be stale.
-    internal BTreeCore<TKey, TValue>? _tree;
-    // Loaded and not checked yet: separators in order (see CheckOrder).
-    private bool _orderUnchecked;
-    // What the load found of the keys' natural order (int and long keys; null for others), see BTreeTypes.RiseNaturally.
-    private bool? _risesNaturally;
 
     public BTreeNode(int capacity, IComparer<TKey> comparer)
     {
@@ -50,26 +38,9 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
 
     internal override bool ChecksReads => false;
 
-    /// <summary>Loads the node if it is a ghost (a walk of <paramref name="tree"/> reached it).</summary>
-    public void Read(BTreeCore<TKey, TValue> tree)
-    {
-        ActivateIfGhost();
-        if (!ReferenceEquals(_tree, tree)) SetTree(tree);
-        if (_orderUnchecked) CheckOrder();
-    }
+    private protected override int FirstKey => 1;
 
-    private void SetTree(BTreeCore<TKey, TValue> tree)
-    {
-        _tree = tree;
-        _comparer = tree.Comparer;
-    }
-
-    /// <summary>Checks the separators just loaded against the tree's order (a load does not know it); refuses the node, every time it is read, when they are out of order.</summary>
-    private void CheckOrder()
-    {
-        if (!BTreeTypes<TKey, TValue>.InOrder(_keys, 1, _count, _comparer!, _risesNaturally)) throw BTreeTypes<TKey, TValue>.OutOfOrder(this, "separators");
-        _orderUnchecked = false;
-    }
+    private protected override string KeysName => "separators";
 
     /// <summary>Prepares the node for a change.</summary>
     public void Change() => BeforeWrite();
@@ -210,8 +181,7 @@ internal sealed class BTreeNode<TKey, TValue> : PersistentObject
         }
         _children = children;
         _count = count;
-        _risesNaturally = BTreeTypes<TKey, TValue>.RiseNaturally(_keys, 1, count);
-        _orderUnchecked = true;
+        KeysLoaded();
     }
 
     // Built apart from ReadState, which is compiled optimized on first use.

@@ -76,7 +76,7 @@ public sealed class PersistentCounter : PersistentObject
         // Without the revision this transaction started from there is no telling its own increment.
         if (oldState is not PersistentCounter old) return false;
         var committed = ((PersistentCounter)committedState)._value;
-        if (committed != old._value && _exactReadEpoch != 0 && ConnectionNumbers.Find(OwnerNumber) is { } connection && connection.MergeKeepsReads(_exactReadEpoch)) return false;
+        if (committed != old._value && MergeKeepsReads(_exactReadEpoch)) return false;
         _value = committed + (_value - old._value);
         return true;
     }

@@ -204,6 +204,12 @@ public abstract class PersistentObject
     /// </summary>
     internal virtual bool ChecksReads => true;
 
+    /// <summary>Whether a note this object made at transaction epoch <paramref name="epoch"/> (0: none) belongs to its connection's current transaction.</summary>
+    internal bool NotedInThisTransaction(long epoch) => epoch != 0 && ConnectionNumbers.Find(OwnerNumber) is { } connection && connection.NotedInThisTransaction(epoch);
+
+    /// <summary>Whether a merge of this object must keep true what its transaction read of it at epoch <paramref name="epoch"/> (0: nothing), see <see cref="Connection.MergeKeepsReads"/>.</summary>
+    internal bool MergeKeepsReads(long epoch) => epoch != 0 && ConnectionNumbers.Find(OwnerNumber) is { } connection && connection.MergeKeepsReads(epoch);
+
     /// <summary>Resets every stored field to its default, releasing what it referenced (generated; used when the object becomes a ghost).</summary>
     protected internal abstract void ClearState();
 
