@@ -355,16 +355,12 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
 
     protected internal override void ClearState()
     {
-        _tree?.NoteReload();
+        ClearKeys();
         ForgetNotes();
-        _keys = [];
         _values = [];
         _pending = null;
         _pendingCount = 0;
         _resolver = null;
-        _count = 0;
-        _stamp = 0;
-        _removed = false;
         _hasUpper = false;
         _upper = default!;
     }

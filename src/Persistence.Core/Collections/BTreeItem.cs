@@ -63,6 +63,16 @@ internal abstract class BTreeItem<TKey, TValue> : PersistentObject
         _orderUnchecked = true;
     }
 
+    /// <summary>Part of ClearState: tells the tree's enumerators, and clears the shared fields.</summary>
+    private protected void ClearKeys()
+    {
+        _tree?.NoteReload();
+        _keys = [];
+        _count = 0;
+        _stamp = 0;
+        _removed = false;
+    }
+
     /// <summary>Refuses the item, every time it is read, when the keys just loaded are out of order.</summary>
     private void CheckOrder()
     {

@@ -190,11 +190,7 @@ internal sealed class BTreeNode<TKey, TValue> : BTreeItem<TKey, TValue>
 
     protected internal override void ClearState()
     {
-        _tree?.NoteReload();
-        _keys = [];
+        ClearKeys();
         _children = [];
-        _count = 0;
-        _stamp = 0;
-        _removed = false;
     }
 }
