@@ -34,6 +34,9 @@ internal static class KnownNames
     /// <summary>The generated static field that holds a class's <c>PersistentTypeInfo</c>.</summary>
     public const string TypeInfoField = "__PersistentTypeInfo";
 
+    /// <summary>The constant holding the message that the placeholders of a class the generator cannot complete throw.</summary>
+    public const string NotCompletedField = "__NotCompleted";
+
     /// <summary>The static property a <c>[PersistentValue]</c> type gets.</summary>
     public const string ValueCodecProperty = "PersistentCodec";
 

@@ -12,6 +12,7 @@ public sealed partial class PersistentGenerator
     {
         public static string EmitPersistentClass(PersistentClassSpec spec)
         {
+            if (spec.Completion != ClassCompletion.Complete) return EmitPlaceholders(spec);
             var writer = new SourceWriter();
             var hierarchy = spec.Hierarchy;
             var name = hierarchy.Declaration.Name;
@@ -60,27 +61,7 @@ public sealed partial class PersistentGenerator
                 writer.WriteLine($"private {property.FieldType} {property.FieldName}{(property.IsNonNullableReference && !property.IsReferenceField ? " = default!" : "")};");
             }
 
-            writer.WriteLine();
-            // A ghost's state, required members included, is loaded when it is first used.
-            if (spec.HasRequiredMembers) writer.WriteDirective("#pragma warning disable CS8618");
-            writer.WriteLine("/// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>");
-            if (spec.HasRequiredMembers) writer.WriteLine("[global::System.Diagnostics.CodeAnalysis.SetsRequiredMembers]");
-            writer.WriteLine($"{(spec.IsSealed ? "private" : "protected")} {name}({KnownNames.GhostToken} token)");
-            writer.Indent();
-            writer.WriteLine(": base(token)");
-            writer.Unindent();
-            writer.OpenBlock();
-            writer.CloseBlock();
-            if (spec.HasRequiredMembers) writer.WriteDirective("#pragma warning restore CS8618");
-            if (!spec.DeclaresConstructor)
-            {
-                writer.WriteLine();
-                writer.WriteLine($"/// <summary>Creates a new <see cref=\"{name}\"/>; it is stored when a commit first reaches it.</summary>");
-                writer.WriteLine($"{(spec.IsAbstract ? "protected" : "public")} {name}()");
-                writer.OpenBlock();
-                writer.CloseBlock();
-            }
-
+            WriteConstructors(writer, spec);
             writer.WriteLine();
             writer.WriteLine("/// <inheritdoc/>");
             writer.WriteLine($"public override {KnownNames.PersistentTypeInfo} PersistentType => {KnownNames.TypeInfoField};");
@@ -139,6 +120,93 @@ public sealed partial class PersistentGenerator
                 writer.OpenBlock();
                 if (callsBase) writer.WriteLine("base.PrefetchReferences();");
                 foreach (var property in references) writer.WriteLine($"Prefetch({property.FieldName});");
+                writer.CloseBlock();
+            }
+
+            CloseHierarchy(writer, hierarchy);
+            return writer.ToString();
+        }
+
+        /// <summary>The ghost constructor, and a public parameterless one if the user declared no constructor.</summary>
+        private static void WriteConstructors(SourceWriter writer, PersistentClassSpec spec)
+        {
+            var name = spec.Hierarchy.Declaration.Name;
+            writer.WriteLine();
+            // A ghost's state, required members included, is loaded when it is first used.
+            if (spec.HasRequiredMembers) writer.WriteDirective("#pragma warning disable CS8618");
+            writer.WriteLine("/// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>");
+            if (spec.HasRequiredMembers) writer.WriteLine("[global::System.Diagnostics.CodeAnalysis.SetsRequiredMembers]");
+            writer.WriteLine($"{(spec.IsSealed ? "private" : "protected")} {name}({KnownNames.GhostToken} token)");
+            writer.Indent();
+            writer.WriteLine(": base(token)");
+            writer.Unindent();
+            writer.OpenBlock();
+            writer.CloseBlock();
+            if (spec.HasRequiredMembers) writer.WriteDirective("#pragma warning restore CS8618");
+            if (!spec.DeclaresConstructor)
+            {
+                writer.WriteLine();
+                writer.WriteLine($"/// <summary>Creates a new <see cref=\"{name}\"/>; it is stored when a commit first reaches it.</summary>");
+                writer.WriteLine($"{(spec.IsAbstract ? "protected" : "public")} {name}()");
+                writer.OpenBlock();
+                writer.CloseBlock();
+            }
+        }
+
+        /// <summary>
+        /// The generated part of a class the generator cannot complete (<see cref="ClassCompletion"/>):
+        /// members that throw, so the compiler has nothing to report and runs the analyzers, whose error
+        /// says what to fix. The class is not registered, so no record is ever read into it.
+        /// </summary>
+        private static string EmitPlaceholders(PersistentClassSpec spec)
+        {
+            var writer = new SourceWriter();
+            var hierarchy = spec.Hierarchy;
+            var skeleton = spec.Completion == ClassCompletion.Placeholders;
+            OpenHierarchy(writer, hierarchy, skeleton && spec.AddsBaseClass ? " : " + KnownNames.PersistentObject : "");
+            writer.WriteLine("/// <summary>Why this class's properties and state throw.</summary>");
+            writer.WriteLine($"private const string {KnownNames.NotCompletedField} = {Literal(hierarchy.StoredName + " was not completed by the Persistence source generator: the PERSIST error on its declaration says why. Until that is fixed its partial properties have no storage, and its objects cannot be stored or loaded.")};");
+            var fail = $"throw new global::System.InvalidOperationException({KnownNames.NotCompletedField})";
+
+            if (skeleton)
+            {
+                // The members derived classes and the library use, so their code still compiles.
+                writer.WriteLine();
+                writer.WriteLine($"/// <summary>A description of <see cref=\"{hierarchy.Declaration.Name}\"/> without fields, for the classes deriving from it; it is not registered.</summary>");
+                writer.WriteLine("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+                writer.WriteLine($"public static {(spec.BaseType is null ? "" : "new ")}readonly {KnownNames.PersistentTypeInfo} {KnownNames.TypeInfoField} = new(");
+                writer.Indent();
+                writer.WriteLine(Literal(hierarchy.StoredName) + ",");
+                writer.WriteLine("global::System.Array.Empty<string>(),");
+                writer.WriteLine((spec.BaseType is null ? "null" : spec.BaseType + "." + KnownNames.TypeInfoField) + ",");
+                writer.WriteLine($"global::System.Array.Empty<{KnownNames.FieldSchema}>(),");
+                writer.WriteLine($"static _ => {fail});");
+                writer.Unindent();
+                WriteConstructors(writer, spec);
+                writer.WriteLine();
+                writer.WriteLine("/// <inheritdoc/>");
+                writer.WriteLine($"public override {KnownNames.PersistentTypeInfo} PersistentType => {KnownNames.TypeInfoField};");
+                var access = spec.StateMethodsAreProtectedInternal ? "protected internal" : "protected";
+                writer.WriteLine();
+                writer.WriteLine("/// <inheritdoc/>");
+                writer.WriteLine($"{access} override void WriteState(ref {KnownNames.RecordWriter} writer) => {fail};");
+                writer.WriteLine();
+                writer.WriteLine("/// <inheritdoc/>");
+                writer.WriteLine($"{access} override void ReadState(ref {KnownNames.RecordReader} reader) => {fail};");
+                writer.WriteLine();
+                writer.WriteLine("/// <inheritdoc/>");
+                writer.WriteLine($"{access} override void ClearState()");
+                writer.OpenBlock();
+                writer.CloseBlock();
+            }
+
+            foreach (var property in spec.Properties)
+            {
+                writer.WriteLine();
+                writer.WriteLine($"{property.Modifiers} {property.Type} {property.Name}");
+                writer.OpenBlock();
+                if (property.Getter is { } getter) writer.WriteLine($"{Accessor(getter)} => {fail};");
+                if (property.Setter is { } setter) writer.WriteLine($"{Accessor(setter)} => {fail};");
                 writer.CloseBlock();
             }
 

@@ -13,7 +13,7 @@ namespace Persistence.Generators;
 
 public sealed partial class PersistentGenerator
 {
-    /// <summary>Turns symbols into pipeline models. Returns null for anything invalid: the generator then emits nothing and the analyzers explain why.</summary>
+    /// <summary>Turns symbols into pipeline models. Returns null for anything invalid, or a class with placeholders (<see cref="ClassCompletion"/>): the analyzers explain why.</summary>
     internal static partial class Parser
     {
         /// <summary>Fully qualified, with nullable annotations: the types the generated code declares.</summary>
@@ -28,7 +28,8 @@ public sealed partial class PersistentGenerator
             if (context.TargetSymbol is not INamedTypeSymbol type) return null;
             var compilation = context.SemanticModel.Compilation;
             // The analyzers report each of these problems with the same rules.
-            if (ClassRules.FirstProblem(type, compilation, cancellationToken) != ClassProblem.None) return null;
+            var problem = ClassRules.FirstProblem(type, compilation, cancellationToken);
+            if (problem != ClassProblem.None && !HoldsPlaceholders(problem)) return null;
 
             var hierarchy = CreateHierarchy(type);
             var persistentObject = compilation.GetTypeByMetadataName(RuleSymbols.PersistentObjectMetadataName);
@@ -38,16 +39,23 @@ public sealed partial class PersistentGenerator
             var addsBaseClass = baseSymbol.SpecialType == SpecialType.System_Object;
             if (!addsBaseClass && !IsPersistenceType(baseSymbol, KnownNames.PersistentObjectName)) baseType = baseSymbol.ToDisplayString(RuntimeFormat);
 
+            var completion = problem == ClassProblem.None ? ClassCompletion.Complete : ClassCompletion.PropertiesOnly;
             var properties = new List<PersistentPropertySpec>();
             foreach (var member in type.GetMembers())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 // A partial property the user implemented is an ordinary property: not stored.
                 if (member is not IPropertySymbol property || !PropertyRules.IsImplementedByGenerator(property)) continue;
-                var spec = ParseProperty(property, type, persistentObject, cancellationToken);
-                if (spec is null) return null;
+                var spec = completion == ClassCompletion.Complete ? ParseProperty(property, type, persistentObject, cancellationToken) : null;
+                if (spec is null)
+                {
+                    if (completion == ClassCompletion.Complete) completion = ClassCompletion.Placeholders;
+                    spec = ParsePlaceholder(property, cancellationToken);
+                    if (spec is null) continue;
+                }
                 properties.Add(spec);
             }
+            if (completion != ClassCompletion.Complete) properties = properties.Select(static p => p with { Storage = null }).ToList();
 
             var aliases = type.GetAttributes()
                 .Where(static a => IsPersistenceType(a.AttributeClass, KnownNames.PersistentAliasAttributeName))
@@ -65,7 +73,29 @@ public sealed partial class PersistentGenerator
                 type.IsSealed,
                 type.InstanceConstructors.Any(static c => !c.IsImplicitlyDeclared),
                 HasRequiredMembers(type),
-                properties.ToEquatableArray());
+                properties.ToEquatableArray(),
+                completion);
+        }
+
+        /// <summary>
+        /// Class problems that still let the generated part declare the class's partial properties:
+        /// without them the compiler reports each one unimplemented (CS9248), and a build that fails
+        /// to compile never runs the analyzers that say what is wrong.
+        /// </summary>
+        private static bool HoldsPlaceholders(ClassProblem problem) =>
+            problem is ClassProblem.Record or ClassProblem.PrimaryConstructor or ClassProblem.NotAccessible
+                or ClassProblem.UnsupportedBase or ClassProblem.AlsoPersistentValue;
+
+        /// <summary>
+        /// A partial property the generator cannot implement, as its declaration reads, so that a
+        /// placeholder can implement it; null if its shape cannot be repeated (an indexer, a ref return,
+        /// an explicit interface implementation, accessors with bodies): the compiler then reports it.
+        /// </summary>
+        private static PersistentPropertySpec? ParsePlaceholder(IPropertySymbol property, CancellationToken cancellationToken)
+        {
+            if (property.IsIndexer || property.RefKind != RefKind.None || !property.ExplicitInterfaceImplementations.IsEmpty) return null;
+            if (property.Type.TypeKind == TypeKind.Error) return null;
+            return Declaration(property, storage: null, cancellationToken);
         }
 
         private static PersistentPropertySpec? ParseProperty(
@@ -75,16 +105,6 @@ public sealed partial class PersistentGenerator
             CancellationToken cancellationToken)
         {
             if (PropertyRules.Problem(property, type, persistentObject, cancellationToken) != PropertyProblem.None) return null;
-            if (property.DeclaringSyntaxReferences[0].GetSyntax(cancellationToken) is not PropertyDeclarationSyntax { AccessorList: { } accessors } syntax) return null;
-
-            AccessorSpec? getter = null;
-            AccessorSpec? setter = null;
-            foreach (var accessor in accessors.Accessors)
-            {
-                var spec = new AccessorSpec(accessor.Keyword.Text, JoinModifiers(accessor.Modifiers));
-                if (accessor.Keyword.IsKind(SyntaxKind.GetKeyword)) getter = spec;
-                else setter = spec;
-            }
 
             StorageSpec? storage = null;
             if (!HasAttribute(property, KnownNames.TransientAttributeName))
@@ -93,6 +113,24 @@ public sealed partial class PersistentGenerator
                 if (StorageRules.Check(property.Type, allowReference: true, visiting, cancellationToken) is not null) return null;
                 storage = Storage.Get(property.Type, allowReference: true, AnnotatedFormat, visiting, cancellationToken);
                 if (storage is null) return null;
+            }
+            return Declaration(property, storage, cancellationToken);
+        }
+
+        /// <summary>The property as declared (modifiers, type, accessors) with its storage; null if it is not a plain <c>{ get; set; }</c>/<c>{ get; init; }</c> declaration.</summary>
+        private static PersistentPropertySpec? Declaration(IPropertySymbol property, StorageSpec? storage, CancellationToken cancellationToken)
+        {
+            if (property.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is not PropertyDeclarationSyntax { AccessorList: { } accessors } syntax) return null;
+
+            AccessorSpec? getter = null;
+            AccessorSpec? setter = null;
+            foreach (var accessor in accessors.Accessors)
+            {
+                if (accessor.Body is not null || accessor.ExpressionBody is not null) return null;
+                var spec = new AccessorSpec(accessor.Keyword.Text, JoinModifiers(accessor.Modifiers));
+                if (accessor.Keyword.IsKind(SyntaxKind.GetKeyword) && getter is null) getter = spec;
+                else if (!accessor.Keyword.IsKind(SyntaxKind.GetKeyword) && setter is null) setter = spec;
+                else return null;
             }
 
             return new PersistentPropertySpec(

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Persistence.Generators.Helpers;
 using Persistence.Generators.Models;
@@ -11,7 +12,8 @@ namespace Persistence.Generators;
 /// Completes <c>[Persistent]</c> classes (base class, partial property bodies, state serialization,
 /// ghost constructor, type description) and <c>[PersistentValue]</c> types (an inline codec), and
 /// writes one module initializer that registers the project's persistent classes and the closed
-/// persistent collection types it mentions. Invalid declarations get nothing; analyzers report them.
+/// persistent collection types it mentions. Invalid declarations get nothing, or placeholders that
+/// throw (<see cref="ClassCompletion"/>); the analyzers report what is wrong.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class PersistentGenerator : IIncrementalGenerator
@@ -31,7 +33,8 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
         var classes = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 KnownNames.PersistentAttribute,
-                static (node, _) => node is ClassDeclarationSyntax,
+                // Records too, so that a [Persistent] record's partial properties get placeholders (see ClassCompletion).
+                static (node, _) => node is ClassDeclarationSyntax || node is RecordDeclarationSyntax record && !record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword),
                 static (context, cancellationToken) => Parser.ParsePersistentClass(context, cancellationToken))
             .Where(static spec => spec is not null)
             .Select(static (spec, _) => spec!)
@@ -61,6 +64,7 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.CollectionUses);
 
         var registration = classes
+            .Where(static spec => spec.Completion == ClassCompletion.Complete)
             .Select(static (spec, _) => new RegisteredClassSpec(spec.Hierarchy.FullyQualifiedName, spec.BaseType))
             .Collect()
             .Combine(collections.Collect())

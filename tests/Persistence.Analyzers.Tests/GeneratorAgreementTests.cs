@@ -7,8 +7,8 @@ using Persistence.Rules;
 namespace Persistence.Analyzers.Tests;
 
 /// <summary>
-/// The generator emits nothing for invalid input and reports nothing; the analyzers must then say
-/// why, and must say nothing when it emits. For every [Persistent] class and [PersistentValue] type
+/// The generator completes no invalid input (it emits nothing, or placeholders that throw) and reports
+/// nothing; the analyzers must then say why, and must say nothing when it completes the type. For every [Persistent] class and [PersistentValue] type
 /// of a corpus: the generator completed it exactly when no analyzer error (or PERSIST008, which
 /// also stops its codec) lies inside it or on the types around it.
 /// Two errors are deliberately about use, not generation, and kept out of the corpus: PERSIST011
@@ -64,7 +64,7 @@ public sealed class GeneratorAgreementTests
 
     [Theory]
     [MemberData(nameof(Declarations))]
-    public async Task Analyzers_report_an_error_exactly_where_the_generator_emits_nothing(string declarations) =>
+    public async Task Analyzers_report_an_error_exactly_where_the_generator_completes_nothing(string declarations) =>
         await AssertAgreementAsync(Sources.Wrap(declarations));
 
     [Fact]
@@ -126,7 +126,9 @@ public sealed class GeneratorAgreementTests
             var isValue = RuleSymbols.HasAttribute(type, RuleSymbols.PersistentValueAttribute);
             if (!isPersistent && !isValue) continue;
             checkedTypes++;
-            var generated = type.DeclaringSyntaxReferences.Any(r => RuleSymbols.IsGenerated(r.SyntaxTree));
+            // A class the generator cannot complete may still get placeholders (they throw, and keep the
+            // compiler quiet so that a build shows the analyzers' error): those are not a completed class.
+            var generated = type.DeclaringSyntaxReferences.Any(r => RuleSymbols.IsGenerated(r.SyntaxTree)) && type.GetMembers("__NotCompleted").IsEmpty;
             var spans = UserSpans(type);
             var reported = blocking.Where(d => spans.Any(s => d.Location.SourceTree == s.Tree && s.Span.Contains(d.Location.SourceSpan))).ToList();
             Assert.True(

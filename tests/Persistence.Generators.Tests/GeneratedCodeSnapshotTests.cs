@@ -403,6 +403,38 @@ public sealed class GeneratedCodeSnapshotTests
         }
         """);
 
+    /// <summary>
+    /// Classes the generator cannot complete: placeholders that throw, so the code compiles without a
+    /// word from the compiler and a build shows the analyzers' errors (PERSIST003 on Tag, PERSIST002 on
+    /// the record); a valid class deriving from one still compiles; neither is registered.
+    /// </summary>
+    [Fact]
+    public void Placeholders() => VerifyGenerated("""
+        using Persistence;
+
+        namespace Shop;
+
+        [Persistent]
+        public partial class Customer
+        {
+            public partial string Name { get; set; }
+            public partial object Tag { get; private set; }
+            public required partial string Code { get; init; }
+        }
+
+        [Persistent]
+        public partial class VipCustomer : Customer
+        {
+            public partial int Level { get; set; }
+        }
+
+        [Persistent]
+        public partial record Receipt
+        {
+            public partial decimal Total { get; set; }
+        }
+        """);
+
     private static void VerifyGenerated(string source, [CallerMemberName] string testName = "")
     {
         var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation(source));
