@@ -28,8 +28,8 @@ public sealed partial class PersistentGenerator
             if (context.TargetSymbol is not INamedTypeSymbol type) return null;
             var compilation = context.SemanticModel.Compilation;
             // The analyzers report each of these problems with the same rules.
-            var problem = ClassRules.FirstProblem(type, compilation, cancellationToken);
-            if (problem != ClassProblem.None && !HoldsPlaceholders(problem)) return null;
+            var problems = ClassRules.Problems(type, compilation, cancellationToken).ToList();
+            if (problems.Count > 0 && !(problems.All(HoldsPlaceholders) && RuleSymbols.FindNonPartial(type, cancellationToken) is null)) return null;
 
             var hierarchy = CreateHierarchy(type);
             var persistentObject = compilation.GetTypeByMetadataName(RuleSymbols.PersistentObjectMetadataName);
@@ -39,7 +39,7 @@ public sealed partial class PersistentGenerator
             var addsBaseClass = baseSymbol.SpecialType == SpecialType.System_Object;
             if (!addsBaseClass && !IsPersistenceType(baseSymbol, KnownNames.PersistentObjectName)) baseType = baseSymbol.ToDisplayString(RuntimeFormat);
 
-            var completion = problem == ClassProblem.None ? ClassCompletion.Complete : ClassCompletion.PropertiesOnly;
+            var completion = problems.Count == 0 ? ClassCompletion.Complete : ClassCompletion.PropertiesOnly;
             var properties = new List<PersistentPropertySpec>();
             foreach (var member in type.GetMembers())
             {
@@ -84,7 +84,7 @@ public sealed partial class PersistentGenerator
         /// </summary>
         private static bool HoldsPlaceholders(ClassProblem problem) =>
             problem is ClassProblem.Record or ClassProblem.PrimaryConstructor or ClassProblem.NotAccessible
-                or ClassProblem.UnsupportedBase or ClassProblem.AlsoPersistentValue;
+                or ClassProblem.UnsupportedBase or ClassProblem.AlsoPersistentValue or ClassProblem.Generic or ClassProblem.NestedInGeneric;
 
         /// <summary>
         /// A partial property the generator cannot implement, as its declaration reads, so that a
@@ -233,22 +233,27 @@ public sealed partial class PersistentGenerator
         private static TypeHierarchySpec? CreateHierarchy(INamedTypeSymbol type)
         {
             var containing = new List<TypeDeclarationSpec>();
-            var storedName = type.Name;
+            var storedName = type.MetadataName;
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
-                if (outer.Arity != 0) return null;
-                containing.Insert(0, new TypeDeclarationSpec(Keyword(outer), EscapeIdentifier(outer.Name)));
-                storedName = outer.Name + "+" + storedName;
+                containing.Insert(0, new TypeDeclarationSpec(Keyword(outer), DeclaredName(outer)));
+                storedName = outer.MetadataName + "+" + storedName;
             }
             var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
             if (ns.Length > 0) storedName = ns + "." + storedName;
             return new TypeHierarchySpec(
                 ns,
                 containing.ToEquatableArray(),
-                new TypeDeclarationSpec(Keyword(type), EscapeIdentifier(type.Name)),
+                new TypeDeclarationSpec(Keyword(type), DeclaredName(type)),
                 type.ToDisplayString(RuntimeFormat),
                 storedName);
         }
+
+        /// <summary>The name as a partial declaration repeats it, with its type parameters (only placeholders are generated for generic types).</summary>
+        private static string DeclaredName(INamedTypeSymbol type) =>
+            type.Arity == 0
+                ? EscapeIdentifier(type.Name)
+                : EscapeIdentifier(type.Name) + "<" + string.Join(", ", type.TypeParameters.Select(static p => EscapeIdentifier(p.Name))) + ">";
 
         private static string Keyword(INamedTypeSymbol type) => type.TypeKind switch
         {

@@ -76,6 +76,12 @@ internal static class RuleSymbols
                 return current;
             }
         }
+        return FindNonPartial(type, cancellationToken);
+    }
+
+    /// <summary>The first of a type and the types containing it that has a declaration not marked <c>partial</c>, or null.</summary>
+    public static INamedTypeSymbol? FindNonPartial(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
         for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
         {
             if (current.DeclaringSyntaxReferences.IsEmpty) return current;
