@@ -147,7 +147,7 @@ public sealed partial class PersistentGenerator
                         : new StorageSpec(StorageKind.Codec, value.TypeCode + "?", 1, $"{Codecs}.NullableReference<{type.ToDisplayString(RuntimeFormat)}>({codec})");
                 }
 
-                if (allowReference && IsPersistentReference(type))
+                if (allowReference && IsPersistentReference(type) && StorageRules.IsCompletedReference(type, cancellationToken))
                 {
                     var name = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(format);
                     return new StorageSpec(StorageKind.Inline, "ref", 1, $"{Codecs}.Reference<{name}>()", "WriteReference", "", $"ReadReference<{name}>", "", ReadsNull: true, ReferencedType: name);

@@ -40,8 +40,19 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
             .Select(static (spec, _) => spec!)
             .WithTrackingName(Steps.PersistentClasses);
 
-        context.RegisterSourceOutput(classes, static (context, spec) =>
-            context.AddSource(spec.Hierarchy.HintName, Emitter.EmitPersistentClass(spec)));
+        // Placeholders only where the build runs the analyzers, whose error then stops it: with them
+        // switched off (RunAnalyzers or RunAnalyzersDuringBuild false, made visible by Persistence.targets)
+        // a class the generator cannot complete gets nothing, and the compiler's CS9248 stops the build.
+        var analyzersRun = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => !IsFalse(options.GlobalOptions, "build_property.RunAnalyzers") &&
+                                           !IsFalse(options.GlobalOptions, "build_property.RunAnalyzersDuringBuild"));
+
+        context.RegisterSourceOutput(classes.Combine(analyzersRun), static (context, pair) =>
+        {
+            var (spec, placeholdersAllowed) = pair;
+            if (spec.Completion != ClassCompletion.Complete && !placeholdersAllowed) return;
+            context.AddSource(spec.Hierarchy.HintName, Emitter.EmitPersistentClass(spec));
+        });
 
         var values = context.SyntaxProvider
             .ForAttributeWithMetadataName(
@@ -77,6 +88,9 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
             context.AddSource(KnownNames.RegistrationHintName, Emitter.EmitRegistration(spec));
         });
     }
+
+    private static bool IsFalse(Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions options, string key) =>
+        options.TryGetValue(key, out var value) && string.Equals(value.Trim(), "false", System.StringComparison.OrdinalIgnoreCase);
 
     private static RegistrationSpec CreateRegistration(
         ImmutableArray<RegisteredClassSpec> classes,

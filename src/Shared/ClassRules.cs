@@ -36,8 +36,11 @@ internal enum ClassProblem
 /// <summary>The rules a <c>[Persistent]</c> class must follow for the generator to complete it.</summary>
 internal static class ClassRules
 {
-    /// <summary>Every reason the generator cannot complete <paramref name="type"/>, in the order it checks them; none if it can.</summary>
-    public static IEnumerable<ClassProblem> Problems(INamedTypeSymbol type, Compilation compilation, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every reason the generator cannot complete <paramref name="type"/>, in the order it checks them;
+    /// none if it can. Without a <paramref name="compilation"/>, whether Persistence.Core is referenced is not checked.
+    /// </summary>
+    public static IEnumerable<ClassProblem> Problems(INamedTypeSymbol type, Compilation? compilation, CancellationToken cancellationToken)
     {
         var isClass = type.TypeKind == TypeKind.Class;
         if (!isClass) yield return ClassProblem.NotAClass;
@@ -51,22 +54,41 @@ internal static class ClassRules
         {
             yield return genericContainer ? ClassProblem.NestedInGeneric : ClassProblem.NotPartial;
         }
-        if (!compilation.IsSymbolAccessibleWithin(type, compilation.Assembly)) yield return ClassProblem.NotAccessible;
+        if (!AccessibleInItsAssembly(type)) yield return ClassProblem.NotAccessible;
         if (HasPrimaryConstructor(type, cancellationToken)) yield return ClassProblem.PrimaryConstructor;
-        if (isClass && !IsSupportedBase(type.BaseType)) yield return ClassProblem.UnsupportedBase;
-        if (compilation.GetTypeByMetadataName(RuleSymbols.PersistentObjectMetadataName) is null) yield return ClassProblem.NoRuntime;
+        if (isClass && !IsSupportedBase(type.BaseType, cancellationToken)) yield return ClassProblem.UnsupportedBase;
+        if (compilation is not null && compilation.GetTypeByMetadataName(RuleSymbols.PersistentObjectMetadataName) is null) yield return ClassProblem.NoRuntime;
+    }
+
+    /// <summary>
+    /// Whether a <c>[Persistent]</c> class becomes a persistent object: one from another assembly was
+    /// compiled with the generator, one from source must break no rule (otherwise the generator gives it
+    /// at most placeholders, without the <c>PersistentObject</c> base, so other classes can neither
+    /// derive from it nor hold it).
+    /// </summary>
+    public static bool IsCompletable(INamedTypeSymbol type, CancellationToken cancellationToken) =>
+        type.DeclaringSyntaxReferences.IsEmpty || !Problems(type, compilation: null, cancellationToken).Any();
+
+    /// <summary>Whether code anywhere in the type's assembly can name it (the generated registration must).</summary>
+    private static bool AccessibleInItsAssembly(INamedTypeSymbol type)
+    {
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal)) return false;
+        }
+        return true;
     }
 
     /// <summary>The first reason the generator cannot complete <paramref name="type"/>, or <see cref="ClassProblem.None"/>.</summary>
     public static ClassProblem FirstProblem(INamedTypeSymbol type, Compilation compilation, CancellationToken cancellationToken) =>
         Problems(type, compilation, cancellationToken).FirstOrDefault();
 
-    /// <summary>A base the generated part can build on: object (it then adds <c>PersistentObject</c>), <c>PersistentObject</c>, or a non-generic <c>[Persistent]</c> class.</summary>
-    public static bool IsSupportedBase(INamedTypeSymbol? baseType) =>
+    /// <summary>A base the generated part can build on: object (it then adds <c>PersistentObject</c>), <c>PersistentObject</c>, or a non-generic <c>[Persistent]</c> class the generator completes.</summary>
+    public static bool IsSupportedBase(INamedTypeSymbol? baseType, CancellationToken cancellationToken) =>
         baseType is not null &&
         (baseType.SpecialType == SpecialType.System_Object ||
          RuleSymbols.IsPersistenceType(baseType, RuleSymbols.PersistentObject) ||
-         (baseType.Arity == 0 && RuleSymbols.HasAttribute(baseType, RuleSymbols.PersistentAttribute)));
+         (baseType.Arity == 0 && RuleSymbols.HasAttribute(baseType, RuleSymbols.PersistentAttribute) && IsCompletable(baseType, cancellationToken)));
 
     public static bool HasPrimaryConstructor(INamedTypeSymbol type, CancellationToken cancellationToken) =>
         type.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax { ParameterList: not null });

@@ -13,6 +13,8 @@ internal enum StorageProblemKind
     ReferenceNotAllowed,
     /// <summary>A <c>[PersistentValue]</c> type the generator cannot complete (see <see cref="ValueRules"/>).</summary>
     InvalidValue,
+    /// <summary>A <c>[Persistent]</c> class the generator cannot complete (see <see cref="ClassRules.IsCompletable"/>).</summary>
+    InvalidClass,
     /// <summary>The type does not bind (the compiler reports it).</summary>
     ErrorType,
 }
@@ -121,11 +123,16 @@ internal static class StorageRules
 
         if (RuleSymbols.IsPersistentReference(type))
         {
-            return allowReference ? null : new StorageProblem(type, StorageProblemKind.ReferenceNotAllowed);
+            if (!allowReference) return new StorageProblem(type, StorageProblemKind.ReferenceNotAllowed);
+            return IsCompletedReference(type, cancellationToken) ? null : new StorageProblem(type, StorageProblemKind.InvalidClass);
         }
 
         return new StorageProblem(type, StorageProblemKind.NotSupported);
     }
+
+    /// <summary>Whether a persistent reference type (<see cref="RuleSymbols.IsPersistentReference"/>) is a persistent object: not a <c>[Persistent]</c> class the generator cannot complete.</summary>
+    public static bool IsCompletedReference(INamedTypeSymbol type, CancellationToken cancellationToken) =>
+        !RuleSymbols.HasAttribute(type, RuleSymbols.PersistentAttribute) || ClassRules.IsCompletable(type, cancellationToken);
 
     /// <summary>A <c>System.Collections.Generic</c> type of the given name and arity.</summary>
     public static bool IsGenericCollection(INamedTypeSymbol type, string name, int arity) =>

@@ -60,6 +60,10 @@ public sealed class GeneratorAgreementTests
         "[PersistentValue] public partial struct A { public B Inner { get; set; } } [PersistentValue] public partial struct B { public List<A>? Outer { get; set; } }",
         "[PersistentValue] public partial record struct Money(decimal Amount) { [Transient] public Customer? Owner { get; set; } } [Persistent] public partial class Customer { public partial Money Price { get; set; } }",
         "[Persistent] public partial class Customer { [Transient] public partial object? Cache { get; set; } public partial PersistentList<Customer>? Friends { get; set; } }",
+        "[Persistent] public partial record Person { public partial string Name { get; set; } } [Persistent] public partial class Customer : Person { public partial int Orders { get; set; } }",
+        "public class Entity { } [Persistent] public partial class Person(int age) : Entity { public partial string Name { get; set; } public int Age => age; } [Persistent] public partial class Customer { public partial Person? Contact { get; set; } }",
+        "public partial class Outer { [Persistent] private partial class Hidden { public partial int X { get; set; } } [Persistent] public partial class Customer { private partial Hidden? Secret { get; set; } } }",
+        "[Persistent] [PersistentValue] public partial class Both { public partial int X { get; set; } } [Persistent] public partial class Customer : Both { public partial int Y { get; set; } }",
     };
 
     [Theory]

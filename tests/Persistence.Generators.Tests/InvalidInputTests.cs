@@ -242,6 +242,46 @@ public sealed class InvalidInputTests
             """,
             true
         },
+        {
+            "class deriving from a class the generator cannot complete",
+            """
+            public class Entity { }
+
+            [Persistent]
+            public partial class Person : Entity
+            {
+                public partial string Name { get; set; }
+            }
+
+            [Persistent]
+            public partial class Customer : Person
+            {
+                public partial int Orders { get; set; }
+            }
+            """,
+            true
+        },
+        {
+            "reference to a class the generator cannot complete",
+            """
+            public class Entity { }
+
+            [Persistent]
+            public partial class Person(int age) : Entity
+            {
+                public partial string Name { get; set; }
+                public int Age => age;
+            }
+
+            [Persistent]
+            public partial class Customer
+            {
+                public partial Person? Contact { get; set; }
+                public partial PersistentList<Person>? Others { get; set; }
+            }
+            """,
+            true
+        },
     };
 
     [Theory]
@@ -326,6 +366,32 @@ public sealed class InvalidInputTests
         {
             context.Unload();
         }
+    }
+
+    [Fact]
+    public void With_the_analyzers_switched_off_an_invalid_class_gets_no_placeholders()
+    {
+        // Nothing would then report the class: the compiler's CS9248 must stop the build.
+        var compilation = TestCompiler.CreateCompilation(Wrap("""
+            [Persistent]
+            public partial class Customer
+            {
+                public partial object Tag { get; set; }
+            }
+            """));
+        foreach (var property in new[] { "RunAnalyzers", "RunAnalyzersDuringBuild" })
+        {
+            var options = new TestCompiler.GlobalOptions(new Dictionary<string, string> { ["build_property." + property] = "false" });
+            var (result, output) = TestCompiler.Run(compilation, options);
+
+            Assert.Empty(result.Diagnostics);
+            Assert.DoesNotContain(result.GeneratedSources, s => s.HintName.Contains("Customer", StringComparison.Ordinal));
+            Assert.Contains(output.GetDiagnostics(), d => d.Id == "CS9248");
+        }
+
+        var (kept, keptOutput) = TestCompiler.Run(compilation, new TestCompiler.GlobalOptions(new Dictionary<string, string> { ["build_property.RunAnalyzers"] = "true" }));
+        Assert.Contains(kept.GeneratedSources, s => s.HintName == "Shop.Customer.g.cs");
+        Assert.DoesNotContain(keptOutput.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
     }
 
     [Fact]

@@ -18,7 +18,9 @@ internal static class Reasons
         ClassProblem.NestedInGeneric => $"it is nested in the generic type '{AnalyzerSymbols.Display(FirstGenericContainer(type)!)}'; move it to the namespace or into a non-generic type",
         ClassProblem.NotAccessible => "it is private or protected (or nested in such a type), and the generated registration must reach it; make it internal or public",
         ClassProblem.PrimaryConstructor => "it has a primary constructor, whose parameters loading a stored object cannot supply; declare partial properties and an ordinary constructor instead",
-        ClassProblem.UnsupportedBase => $"it derives from '{AnalyzerSymbols.Display(type.BaseType!)}', which is not persistent; derive from object (the generator adds PersistentObject), from PersistentObject, or from a non-generic [Persistent] class",
+        ClassProblem.UnsupportedBase => RuleSymbols.HasAttribute(type.BaseType!, RuleSymbols.PersistentAttribute)
+            ? $"it derives from '{AnalyzerSymbols.Display(type.BaseType!)}', a [Persistent] class the generator cannot complete (see the error on it)"
+            : $"it derives from '{AnalyzerSymbols.Display(type.BaseType!)}', which is not persistent; derive from object (the generator adds PersistentObject), from PersistentObject, or from a non-generic [Persistent] class",
         _ => problem.ToString(),
     };
 
@@ -62,6 +64,7 @@ internal static class Reasons
         {
             StorageProblemKind.ReferenceNotAllowed => $"its type '{outer}' holds the persistent type '{inner}', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<{inner}> or PersistentDictionary<TKey, {inner}>",
             StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the error on '{inner}')",
+            StorageProblemKind.InvalidClass => $"{where} is a [Persistent] class the generator cannot complete (see the error on '{inner}')",
             _ => $"{where} is not a type Persistence can store",
         };
     }

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Persistence.Generators;
 
 namespace Persistence.Generators.Tests.Infrastructure;
@@ -52,6 +54,34 @@ internal static class TestCompiler
     {
         var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         return (driver.GetRunResult().Results.Single(), output);
+    }
+
+    /// <summary>Runs the generator with the given MSBuild-visible global options (<c>build_property.X</c>).</summary>
+    public static (GeneratorRunResult Result, Compilation Output) Run(Compilation compilation, GlobalOptions options)
+    {
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(
+            [new PersistentGenerator().AsSourceGenerator()],
+            parseOptions: ParseOptions,
+            optionsProvider: new OptionsProvider(options));
+        driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        return (driver.GetRunResult().Results.Single(), output);
+    }
+
+    /// <summary>Global analyzer config options, as MSBuild passes the properties a project makes visible.</summary>
+    public sealed class GlobalOptions(IReadOnlyDictionary<string, string> values) : AnalyzerConfigOptions
+    {
+        public override bool TryGetValue(string key, [NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
+    }
+
+    private sealed class OptionsProvider(GlobalOptions global) : AnalyzerConfigOptionsProvider
+    {
+        private static readonly GlobalOptions Empty = new(new Dictionary<string, string>());
+
+        public override AnalyzerConfigOptions GlobalOptions => global;
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Empty;
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Empty;
     }
 
     /// <summary>Every warning and error of a compilation, CS1591 on the test inputs aside (inputs are not documented; generated code must be).</summary>
