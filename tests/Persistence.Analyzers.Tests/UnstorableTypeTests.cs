@@ -12,11 +12,14 @@ public sealed class UnstorableTypeTests
     public static TheoryData<string, string> Unstorable => new()
     {
         { "public partial [|object|] Tag { get; set; }", "'Customer.Tag' cannot be stored: its type 'object' is not a type Persistence can store" },
-        { "public partial [|IList<int>|] Scores { get; set; }", "'Customer.Scores' cannot be stored: its type 'IList<int>' is not a type Persistence can store" },
+        { "public partial [|IList<int>|] Scores { get; set; }", "'Customer.Scores' cannot be stored: its type 'IList<int>' is not a type Persistence can store; declare it List<int> (stored inline), or use PersistentList<int>" },
+        { "public partial [|HashSet<string>?|] Tags { get; set; }", "'Customer.Tags' cannot be stored: its type 'HashSet<string>' is not a type Persistence can store; for a set, use PersistentSet<string> (or a List<string>, stored inline)" },
+        { "public partial [|IReadOnlyDictionary<string, int>|] Totals { get; set; }", "'Customer.Totals' cannot be stored: its type 'IReadOnlyDictionary<string, int>' is not a type Persistence can store; declare it Dictionary<string, int> (stored inline), or use PersistentDictionary<string, int> or BTree<string, int>" },
+        { "public partial [|Address|] Home { get; set; }", "'Customer.Home' cannot be stored: its type 'Address' is not a type Persistence can store; mark 'Address' [PersistentValue] to store it inline, or [Persistent] to store it as an object of its own" },
         { "public partial [|Uri?|] Site { get; set; }", "'Customer.Site' cannot be stored: its type 'Uri' is not a type Persistence can store" },
         { "public partial [|int[,]|] Grid { get; set; }", "'Customer.Grid' cannot be stored: its type 'int[*,*]' is not a type Persistence can store" },
         { "public partial [|List<object>|] Things { get; set; }", "'Customer.Things' cannot be stored: its type 'List<object>' holds 'object', which is not a type Persistence can store" },
-        { "public partial [|Dictionary<string, HashSet<int>>|] Groups { get; set; }", "'Customer.Groups' cannot be stored: its type 'Dictionary<string, HashSet<int>>' holds 'HashSet<int>', which is not a type Persistence can store" },
+        { "public partial [|Dictionary<string, HashSet<int>>|] Groups { get; set; }", "'Customer.Groups' cannot be stored: its type 'Dictionary<string, HashSet<int>>' holds 'HashSet<int>', which is not a type Persistence can store; for a set, use PersistentSet<int> (or a List<int>, stored inline)" },
         {
             "public partial [|List<Customer>|] Friends { get; set; }",
             "'Customer.Friends' cannot be stored: its type 'List<Customer>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<Customer> or PersistentDictionary<TKey, Customer>"
@@ -39,6 +42,8 @@ public sealed class UnstorableTypeTests
     [MemberData(nameof(Unstorable))]
     public async Task Reports_the_type_and_what_can_be_stored(string property, string message) =>
         await Expect.DiagnosticsAsync(Id, Sources.Wrap($$"""
+            public record Address(string Street);
+
             [Persistent]
             public partial class Customer
             {
@@ -64,8 +69,8 @@ public sealed class UnstorableTypeTests
                 public partial [|List<Money>?|] History { get; set; }
             }
             """),
-            "'Customer.Balance' cannot be stored: its type 'Money' is a [PersistentValue] type the generator cannot complete (see the error on 'Money')" + Supported,
-            "'Customer.History' cannot be stored: its type 'List<Money>' holds 'Money', which is a [PersistentValue] type the generator cannot complete (see the error on 'Money')" + Supported);
+            "'Customer.Balance' cannot be stored: its type 'Money' is a [PersistentValue] type the generator cannot complete (see the diagnostic on 'Money')" + Supported,
+            "'Customer.History' cannot be stored: its type 'List<Money>' holds 'Money', which is a [PersistentValue] type the generator cannot complete (see the diagnostic on 'Money')" + Supported);
 
     [Fact]
     public async Task Reports_a_stored_member_of_a_value_that_cannot_be_stored() =>

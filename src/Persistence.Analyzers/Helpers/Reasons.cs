@@ -63,10 +63,34 @@ internal static class Reasons
         return problem.Kind switch
         {
             StorageProblemKind.ReferenceNotAllowed => $"its type '{outer}' holds the persistent type '{inner}', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<{inner}> or PersistentDictionary<TKey, {inner}>",
-            StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the error on '{inner}')",
+            StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the diagnostic on '{inner}')",
             StorageProblemKind.InvalidClass => $"{where} is a [Persistent] class the generator cannot complete (see the error on '{inner}')",
-            _ => $"{where} is not a type Persistence can store",
+            _ => $"{where} is not a type Persistence can store{Instead(problem.Type)}",
         };
+    }
+
+    /// <summary>What to store instead of a type that cannot be stored, where a common one has an answer.</summary>
+    private static string Instead(ITypeSymbol type)
+    {
+        if (type is not INamedTypeSymbol named) return "";
+        var arguments = string.Join(", ", named.TypeArguments.Select(AnalyzerSymbols.Display));
+        if (named.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic" && named.ContainingType is null)
+        {
+            return (named.Name, named.Arity) switch
+            {
+                ("HashSet" or "SortedSet" or "ISet" or "IReadOnlySet", 1) =>
+                    $"; for a set, use PersistentSet<{arguments}> (or a List<{arguments}>, stored inline)",
+                ("IList" or "ICollection" or "IEnumerable" or "IReadOnlyList" or "IReadOnlyCollection" or "LinkedList" or "Queue" or "Stack", 1) =>
+                    $"; declare it List<{arguments}> (stored inline), or use PersistentList<{arguments}>",
+                ("IDictionary" or "IReadOnlyDictionary" or "SortedDictionary" or "SortedList", 2) =>
+                    $"; declare it Dictionary<{arguments}> (stored inline), or use PersistentDictionary<{arguments}> or BTree<{arguments}>",
+                _ => "",
+            };
+        }
+        // A type of the project's own, not marked: the attribute it is missing.
+        return named.TypeKind is TypeKind.Class or TypeKind.Struct && named.Locations.Any(l => l.IsInSource)
+            ? $"; mark '{AnalyzerSymbols.Display(named)}' [PersistentValue] to store it inline, or [Persistent] to store it as an object of its own"
+            : "";
     }
 
     private static INamedTypeSymbol? FirstGenericContainer(INamedTypeSymbol type)

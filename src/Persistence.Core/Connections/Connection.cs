@@ -389,7 +389,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         $"The connection was {what} while it was committing (from a WriteState or ResolveConflict override, say). Let the commit finish: a conflict it cannot resolve is thrown from Commit(); then call Abort().");
 
     private static ConnectionClosedException ClosedError() =>
-        new("This connection is closed, and so are the objects it loaded. Open a new connection and load the objects again through it.");
+        new("This connection is closed (disposing its Database closes it too), and so are the objects it loaded. Open a new connection and load the objects again through it.");
 
     /// <summary>The first read of an object in a transaction: load it if it is a ghost, and note the read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

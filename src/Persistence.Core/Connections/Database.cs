@@ -72,8 +72,10 @@ public sealed class Database : IDisposable
     internal SchemaCatalog Catalog { get; }
 
     /// <summary>
-    /// A number that rises by one with every commit to the database, from any connection or process
-    /// sharing its storage (it is the tid of the newest commit). Reading it catches up with other processes.
+    /// A number that rises with every commit to the database, from any connection or process sharing
+    /// its storage: the tid of the newest transaction. A commit that stores a class (or a collection
+    /// type) for the first time writes its schema first, in a transaction of its own, so it raises the
+    /// number by two. Reading it catches up with other processes.
     /// </summary>
     public long StateNumber => Poll(_cache.KnownThrough).LastTid;
 
