@@ -47,13 +47,6 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
             .Select(static (options, _) => !IsFalse(options.GlobalOptions, "build_property.RunAnalyzers") &&
                                            !IsFalse(options.GlobalOptions, "build_property.RunAnalyzersDuringBuild"));
 
-        context.RegisterSourceOutput(classes.Combine(analyzersRun), static (context, pair) =>
-        {
-            var (spec, placeholdersAllowed) = pair;
-            if (spec.Completion != ClassCompletion.Complete && !placeholdersAllowed) return;
-            context.AddSource(spec.Hierarchy.HintName, Emitter.EmitPersistentClass(spec));
-        });
-
         var values = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 KnownNames.PersistentValueAttribute,
@@ -63,8 +56,22 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
             .Select(static (spec, _) => spec!)
             .WithTrackingName(Steps.PersistentValues);
 
-        context.RegisterSourceOutput(values, static (context, spec) =>
-            context.AddSource(spec.Hierarchy.HintName, Emitter.EmitPersistentValue(spec)));
+        // The stored names that differ from another only in case (a class Customer beside a class
+        // customer is legal C#): hint names must differ ignoring case, so those get a suffix. Usually
+        // empty, so a change to one type does not regenerate the others.
+        var caseTwins = classes.Select(static (spec, _) => spec.Hierarchy.StoredName).Collect()
+            .Combine(values.Select(static (spec, _) => spec.Hierarchy.StoredName).Collect())
+            .Select(static (pair, _) => TypeHierarchySpec.CaseTwins(pair.Left.AddRange(pair.Right)));
+
+        context.RegisterSourceOutput(classes.Combine(analyzersRun).Combine(caseTwins), static (context, input) =>
+        {
+            var ((spec, placeholdersAllowed), twins) = input;
+            if (spec.Completion != ClassCompletion.Complete && !placeholdersAllowed) return;
+            context.AddSource(spec.Hierarchy.HintNameAmong(twins), Emitter.EmitPersistentClass(spec));
+        });
+
+        context.RegisterSourceOutput(values.Combine(caseTwins), static (context, pair) =>
+            context.AddSource(pair.Left.Hierarchy.HintNameAmong(pair.Right), Emitter.EmitPersistentValue(pair.Left)));
 
         var collections = context.SyntaxProvider
             .CreateSyntaxProvider(

@@ -158,6 +158,55 @@ public sealed class GeneratedCodeCompilationTests
         AssertCompilesCleanly(result, output);
     }
 
+    [Fact]
+    public void Types_whose_names_differ_only_in_case_are_all_generated()
+    {
+        // Hint names are compared ignoring case: without a suffix the second AddSource would fail the
+        // whole generator, and every class of the project would be left unimplemented.
+        var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation("""
+            using Persistence;
+
+            namespace Shop;
+
+            [Persistent]
+            public partial class Customer
+            {
+                public partial string Name { get; set; }
+            }
+
+            [Persistent]
+            public partial class CUSTOMER
+            {
+                public partial int Orders { get; set; }
+            }
+
+            [PersistentValue]
+            public partial record struct Money(decimal Amount);
+
+            [Persistent]
+            public partial class MONEY
+            {
+                public partial Money Total { get; set; }
+            }
+
+            [Persistent]
+            public partial class Invoice
+            {
+                public partial decimal Total { get; set; }
+            }
+            """));
+
+        AssertCompilesCleanly(result, output);
+        var hints = result.GeneratedSources.Select(s => s.HintName).ToList();
+        Assert.Equal(hints.Count, hints.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Contains("Shop.Invoice.g.cs", hints);
+        Assert.Equal(4, hints.Count(h => h.StartsWith("Shop.Customer.", StringComparison.OrdinalIgnoreCase) || h.StartsWith("Shop.Money.", StringComparison.OrdinalIgnoreCase)));
+        var registration = result.GeneratedSources.Single(s => s.HintName.StartsWith("Persistence.Generated", StringComparison.Ordinal)).SourceText.ToString();
+        Assert.Contains("global::Shop.Customer.__PersistentTypeInfo", registration, StringComparison.Ordinal);
+        Assert.Contains("global::Shop.CUSTOMER.__PersistentTypeInfo", registration, StringComparison.Ordinal);
+        Assert.Contains("global::Shop.MONEY.__PersistentTypeInfo", registration, StringComparison.Ordinal);
+    }
+
     private static MetadataReference Emit(Compilation compilation)
     {
         using var stream = new MemoryStream();

@@ -1,3 +1,7 @@
+using System;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
 using Persistence.Generators.Helpers;
 
 namespace Persistence.Generators.Models;
@@ -17,6 +21,34 @@ internal sealed record TypeHierarchySpec(
 {
     /// <summary>The generated file's name.</summary>
     public string HintName => StoredName + ".g.cs";
+
+    /// <summary>
+    /// The generated file's name where <paramref name="caseTwins"/> are the stored names that differ
+    /// from another only in case: those get a suffix from their exact spelling (hint names are compared
+    /// ignoring case, and two alike would fail the whole generator).
+    /// </summary>
+    public string HintNameAmong(EquatableArray<string> caseTwins) =>
+        caseTwins.Contains(StoredName) ? StoredName + "." + Spelling(StoredName) + ".g.cs" : HintName;
+
+    /// <summary>The names among <paramref name="names"/> equal to another ignoring case but not exactly.</summary>
+    public static EquatableArray<string> CaseTwins(ImmutableArray<string> names) =>
+        names.Distinct(StringComparer.Ordinal)
+            .GroupBy(static name => name, StringComparer.OrdinalIgnoreCase)
+            .Where(static group => group.Count() > 1)
+            .SelectMany(static group => group)
+            .OrderBy(static name => name, StringComparer.Ordinal)
+            .ToEquatableArray();
+
+    /// <summary>An FNV-1a hash of <paramref name="name"/>'s exact characters, in hexadecimal (stable across runs).</summary>
+    private static string Spelling(string name)
+    {
+        var hash = 2166136261u;
+        foreach (var c in name)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        return hash.ToString("x8", CultureInfo.InvariantCulture);
+    }
 }
 
 /// <summary>One type declaration header.</summary>
