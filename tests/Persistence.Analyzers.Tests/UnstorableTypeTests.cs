@@ -12,14 +12,19 @@ public sealed class UnstorableTypeTests
     public static TheoryData<string, string> Unstorable => new()
     {
         { "public partial [|object|] Tag { get; set; }", "'Customer.Tag' cannot be stored: its type 'object' is not a type Persistence can store" },
-        { "public partial [|IList<int>|] Scores { get; set; }", "'Customer.Scores' cannot be stored: its type 'IList<int>' is not a type Persistence can store; declare it List<int> (stored inline), or use PersistentList<int>" },
-        { "public partial [|HashSet<string>?|] Tags { get; set; }", "'Customer.Tags' cannot be stored: its type 'HashSet<string>' is not a type Persistence can store; for a set, use PersistentSet<string> (or a List<string>, stored inline)" },
-        { "public partial [|IReadOnlyDictionary<string, int>|] Totals { get; set; }", "'Customer.Totals' cannot be stored: its type 'IReadOnlyDictionary<string, int>' is not a type Persistence can store; declare it Dictionary<string, int> (stored inline), or use PersistentDictionary<string, int> or BTree<string, int>" },
-        { "public partial [|Address|] Home { get; set; }", "'Customer.Home' cannot be stored: its type 'Address' is not a type Persistence can store; mark 'Address' [PersistentValue] to store it inline, or [Persistent] to store it as an object of its own" },
+        { "public partial [|IList<int>|] Scores { get; set; }", "'Customer.Scores' cannot be stored: its type 'IList<int>' is not a type Persistence can store; store a List<int> (stored inline) or a PersistentList<int> instead" },
+        { "public partial [|HashSet<string>?|] Tags { get; set; }", "'Customer.Tags' cannot be stored: its type 'HashSet<string>' is not a type Persistence can store; store a PersistentSet<string> or a List<string> (stored inline) instead" },
+        { "public partial [|IReadOnlyDictionary<string, int>|] Totals { get; set; }", "'Customer.Totals' cannot be stored: its type 'IReadOnlyDictionary<string, int>' is not a type Persistence can store; store a Dictionary<string, int> (stored inline) or a PersistentDictionary<string, int> instead" },
+        { "public partial [|Address|] Home { get; set; }", "'Customer.Home' cannot be stored: its type 'Address' is not a type Persistence can store; mark 'Address' [PersistentValue] to store it inline" },
+        { "public partial [|Plain?|] Extra { get; set; }", "'Customer.Extra' cannot be stored: its type 'Plain' is not a type Persistence can store; mark 'Plain' [PersistentValue] to store it inline, or [Persistent] to store it as an object of its own" },
+        { "public partial [|Box<int>?|] Boxed { get; set; }", "'Customer.Boxed' cannot be stored: its type 'Box<int>' is not a type Persistence can store" },
+        { "public partial [|IList<Customer>|] Friends { get; set; }", "'Customer.Friends' cannot be stored: its type 'IList<Customer>' is not a type Persistence can store; store a PersistentList<Customer> instead" },
+        { "public partial [|IDictionary<string, object>|] Bag { get; set; }", "'Customer.Bag' cannot be stored: its type 'IDictionary<string, object>' is not a type Persistence can store" },
+        { "public partial [|SortedSet<long>|] Ordered { get; set; }", "'Customer.Ordered' cannot be stored: its type 'SortedSet<long>' is not a type Persistence can store; store a BTreeSet<long> or a List<long> (stored inline) instead" },
         { "public partial [|Uri?|] Site { get; set; }", "'Customer.Site' cannot be stored: its type 'Uri' is not a type Persistence can store" },
         { "public partial [|int[,]|] Grid { get; set; }", "'Customer.Grid' cannot be stored: its type 'int[*,*]' is not a type Persistence can store" },
         { "public partial [|List<object>|] Things { get; set; }", "'Customer.Things' cannot be stored: its type 'List<object>' holds 'object', which is not a type Persistence can store" },
-        { "public partial [|Dictionary<string, HashSet<int>>|] Groups { get; set; }", "'Customer.Groups' cannot be stored: its type 'Dictionary<string, HashSet<int>>' holds 'HashSet<int>', which is not a type Persistence can store; for a set, use PersistentSet<int> (or a List<int>, stored inline)" },
+        { "public partial [|Dictionary<string, HashSet<int>>|] Groups { get; set; }", "'Customer.Groups' cannot be stored: its type 'Dictionary<string, HashSet<int>>' holds 'HashSet<int>', which is not a type Persistence can store; store a List<int> (stored inline) instead" },
         {
             "public partial [|List<Customer>|] Friends { get; set; }",
             "'Customer.Friends' cannot be stored: its type 'List<Customer>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<Customer> or PersistentDictionary<TKey, Customer>"
@@ -43,6 +48,8 @@ public sealed class UnstorableTypeTests
     public async Task Reports_the_type_and_what_can_be_stored(string property, string message) =>
         await Expect.DiagnosticsAsync(Id, Sources.Wrap($$"""
             public record Address(string Street);
+            public class Plain { }
+            public class Box<T> { }
 
             [Persistent]
             public partial class Customer
@@ -79,6 +86,17 @@ public sealed class UnstorableTypeTests
             public partial record struct Contact(string Name, [|object|] Extra);
             """),
             "'Contact.Extra' cannot be stored: its type 'object' is not a type Persistence can store" + Supported);
+
+    [Fact]
+    public async Task Suggests_only_what_a_value_can_hold_for_a_member_of_a_value() =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
+            public class Plain { }
+
+            [PersistentValue]
+            public partial record struct Tags([|HashSet<string>|] Names, [|Plain|] Extra);
+            """),
+            "'Tags.Names' cannot be stored: its type 'HashSet<string>' is not a type Persistence can store; store a List<string> (stored inline) instead" + Supported,
+            "'Tags.Extra' cannot be stored: its type 'Plain' is not a type Persistence can store; mark 'Plain' [PersistentValue] to store it inline" + Supported);
 
     [Fact]
     public async Task Ignores_transient_properties_and_members_that_are_not_stored() =>

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Persistence.Rules;
@@ -55,7 +56,10 @@ internal static class Reasons
     };
 
     /// <summary>Why a type cannot be stored, naming the type inside it that is the trouble.</summary>
-    public static string For(StorageProblem problem, ITypeSymbol declared)
+    /// <param name="problem">What cannot be stored.</param>
+    /// <param name="declared">The declared type of the property or member.</param>
+    /// <param name="referencesAllowed">Whether the member may hold a persistent reference (a class's property; not a value's member).</param>
+    public static string For(StorageProblem problem, ITypeSymbol declared, bool referencesAllowed)
     {
         var inner = AnalyzerSymbols.Display(problem.Type);
         var outer = AnalyzerSymbols.Display(declared);
@@ -65,33 +69,69 @@ internal static class Reasons
             StorageProblemKind.ReferenceNotAllowed => $"its type '{outer}' holds the persistent type '{inner}', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<{inner}> or PersistentDictionary<TKey, {inner}>",
             StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the diagnostic on '{inner}')",
             StorageProblemKind.InvalidClass => $"{where} is a [Persistent] class the generator cannot complete (see the error on '{inner}')",
-            _ => $"{where} is not a type Persistence can store{Instead(problem.Type)}",
+            _ => $"{where} is not a type Persistence can store{Instead(problem, declared, referencesAllowed)}",
         };
     }
 
-    /// <summary>What to store instead of a type that cannot be stored, where a common one has an answer.</summary>
-    private static string Instead(ITypeSymbol type)
+    /// <summary>
+    /// What to store instead of a type that cannot be stored, where a common one has an answer that
+    /// can be stored there: a persistent collection or a <c>[Persistent]</c> class only where a
+    /// reference may be (a class's property, not inside a list, dictionary or value), and only
+    /// collections whose type arguments can be stored.
+    /// </summary>
+    private static string Instead(StorageProblem problem, ITypeSymbol declared, bool referencesAllowed)
     {
-        if (type is not INamedTypeSymbol named) return "";
-        var arguments = string.Join(", ", named.TypeArguments.Select(AnalyzerSymbols.Display));
-        if (named.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic" && named.ContainingType is null)
+        if (problem.Type is not INamedTypeSymbol type) return "";
+        var references = referencesAllowed && SymbolEqualityComparer.Default.Equals(problem.Type, declared);
+        var arguments = type.TypeArguments;
+        var names = string.Join(", ", arguments.Select(AnalyzerSymbols.Display));
+        var inline = arguments.All(a => Storable(a, reference: false));
+        var persistent = references && arguments.All(a => Storable(a, reference: true));
+        var choices = new List<string>(2);
+        if (type.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic" && type.ContainingType is null)
         {
-            return (named.Name, named.Arity) switch
+            switch (type.Name, type.Arity)
             {
-                ("HashSet" or "SortedSet" or "ISet" or "IReadOnlySet", 1) =>
-                    $"; for a set, use PersistentSet<{arguments}> (or a List<{arguments}>, stored inline)",
-                ("IList" or "ICollection" or "IEnumerable" or "IReadOnlyList" or "IReadOnlyCollection" or "LinkedList" or "Queue" or "Stack", 1) =>
-                    $"; declare it List<{arguments}> (stored inline), or use PersistentList<{arguments}>",
-                ("IDictionary" or "IReadOnlyDictionary" or "SortedDictionary" or "SortedList", 2) =>
-                    $"; declare it Dictionary<{arguments}> (stored inline), or use PersistentDictionary<{arguments}> or BTree<{arguments}>",
-                _ => "",
-            };
+                case ("SortedSet", 1):
+                    if (references && inline) choices.Add($"a BTreeSet<{names}>");
+                    if (inline) choices.Add($"a List<{names}> (stored inline)");
+                    break;
+                case ("HashSet" or "ISet" or "IReadOnlySet", 1):
+                    if (persistent) choices.Add($"a PersistentSet<{names}>");
+                    if (inline) choices.Add($"a List<{names}> (stored inline)");
+                    break;
+                case ("IList" or "ICollection" or "IEnumerable" or "IReadOnlyList" or "IReadOnlyCollection" or "LinkedList" or "Queue" or "Stack", 1):
+                    if (inline) choices.Add($"a List<{names}> (stored inline)");
+                    if (persistent) choices.Add($"a PersistentList<{names}>");
+                    break;
+                case ("IDictionary" or "IReadOnlyDictionary" or "SortedDictionary" or "SortedList", 2):
+                    if (inline) choices.Add($"a Dictionary<{names}> (stored inline)");
+                    if (persistent) choices.Add($"a PersistentDictionary<{names}>");
+                    break;
+            }
+            return choices.Count == 0 ? "" : "; store " + string.Join(" or ", choices) + " instead";
         }
-        // A type of the project's own, not marked: the attribute it is missing.
-        return named.TypeKind is TypeKind.Class or TypeKind.Struct && named.Locations.Any(l => l.IsInSource)
-            ? $"; mark '{AnalyzerSymbols.Display(named)}' [PersistentValue] to store it inline, or [Persistent] to store it as an object of its own"
-            : "";
+
+        // A class or struct of the project's own, not marked: the attribute that would make it storable here.
+        if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct) || !type.Locations.Any(l => l.IsInSource)) return "";
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.Arity != 0) return "";
+        }
+        var asValue = type.TypeKind == TypeKind.Struct || type.BaseType is { SpecialType: SpecialType.System_Object };
+        var asObject = references && type.TypeKind == TypeKind.Class && !type.IsRecord && ClassRules.IsSupportedBase(type.BaseType, default);
+        var name = AnalyzerSymbols.Display(type);
+        return (asValue, asObject) switch
+        {
+            (true, true) => $"; mark '{name}' [PersistentValue] to store it inline, or [Persistent] to store it as an object of its own",
+            (true, false) => $"; mark '{name}' [PersistentValue] to store it inline",
+            (false, true) => $"; mark '{name}' [Persistent] to store it as an object of its own",
+            _ => "",
+        };
     }
+
+    private static bool Storable(ITypeSymbol type, bool reference) =>
+        StorageRules.Check(type, reference, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), default) is null;
 
     private static INamedTypeSymbol? FirstGenericContainer(INamedTypeSymbol type)
     {

@@ -73,9 +73,10 @@ public sealed class Database : IDisposable
 
     /// <summary>
     /// A number that rises with every commit to the database, from any connection or process sharing
-    /// its storage: the tid of the newest transaction. A commit that stores a class (or a collection
-    /// type) for the first time writes its schema first, in a transaction of its own, so it raises the
-    /// number by two. Reading it catches up with other processes.
+    /// its storage: the tid of the newest transaction. A commit that stores classes or collection types
+    /// the storage has not seen (or whose fields changed) first writes each one's schema, in a
+    /// transaction of its own, so it raises the number by more than one. Reading it catches up with
+    /// other processes.
     /// </summary>
     public long StateNumber => Poll(_cache.KnownThrough).LastTid;
 

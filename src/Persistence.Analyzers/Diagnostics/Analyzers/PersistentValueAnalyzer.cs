@@ -78,7 +78,7 @@ public sealed class PersistentValueAnalyzer : DiagnosticAnalyzer
             var name = $"{AnalyzerSymbols.Display(type)}.{member.Name}";
             context.ReportDiagnostic(problem.Kind == StorageProblemKind.ReferenceNotAllowed && SymbolEqualityComparer.Default.Equals(problem.Type, member.Type)
                 ? Diagnostic.Create(DiagnosticDescriptors.ReferenceInValue, location, name, AnalyzerSymbols.Display(problem.Type), AnalyzerSymbols.Display(type))
-                : Diagnostic.Create(DiagnosticDescriptors.UnstorableType, StoredPropertyAnalyzer.TypeLocation(member, context) ?? location, name, Reasons.For(problem, member.Type)));
+                : Diagnostic.Create(DiagnosticDescriptors.UnstorableType, StoredPropertyAnalyzer.TypeLocation(member, context) ?? location, name, Reasons.For(problem, member.Type, referencesAllowed: false)));
         }
     }
 

@@ -64,7 +64,7 @@ public sealed class StoredPropertyAnalyzer : DiagnosticAnalyzer
             DiagnosticDescriptors.UnstorableType,
             TypeLocation(property, context) ?? location,
             $"{AnalyzerSymbols.Display(type)}.{property.Name}",
-            Reasons.For(storage, property.Type)));
+            Reasons.For(storage, property.Type, referencesAllowed: true)));
     }
 
     /// <summary>The property's type as written, where the fix goes.</summary>
