@@ -61,13 +61,16 @@ internal static class ClassRules
     }
 
     /// <summary>
-    /// Whether a <c>[Persistent]</c> class becomes a persistent object: one from another assembly was
-    /// compiled with the generator, one from source must break no rule (otherwise the generator gives it
+    /// Whether a <c>[Persistent]</c> class becomes a persistent object: one from another assembly must
+    /// have been completed there (it derives from <c>PersistentObject</c>), one from source must break no rule (otherwise the generator gives it
     /// at most placeholders, without the <c>PersistentObject</c> base, so other classes can neither
     /// derive from it nor hold it).
     /// </summary>
     public static bool IsCompletable(INamedTypeSymbol type, CancellationToken cancellationToken) =>
-        type.DeclaringSyntaxReferences.IsEmpty || !Problems(type, compilation: null, cancellationToken).Any();
+        type.DeclaringSyntaxReferences.IsEmpty
+            // Compiled elsewhere: completed if the generator gave it its base (placeholders do not).
+            ? RuleSymbols.DerivesFromPersistentObject(type)
+            : !Problems(type, compilation: null, cancellationToken).Any();
 
     /// <summary>Whether code anywhere in the type's assembly can name it (the generated registration must).</summary>
     private static bool AccessibleInItsAssembly(INamedTypeSymbol type)

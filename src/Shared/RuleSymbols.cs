@@ -39,13 +39,27 @@ internal static class RuleSymbols
     /// <summary>
     /// Whether a type is stored as a reference: a <c>[Persistent]</c> class (from this project, whose
     /// generated base is not visible to the generator yet, or from another) or any class deriving from
-    /// <c>PersistentObject</c> (the persistent collections, <c>PersistentObject</c> itself).
+    /// <c>PersistentObject</c> (the persistent collections, <c>PersistentObject</c> itself) but not
+    /// through a <c>[Persistent]</c> class: a class deriving from one without being one is stored as
+    /// that class, without its own fields, and loads as it. (The generator cannot see a
+    /// <c>[Persistent]</c> class's generated base, the analyzers can: this way both see the same.)
     /// </summary>
     public static bool IsPersistentReference(INamedTypeSymbol type)
     {
         if (type.TypeKind != TypeKind.Class || ContainsTypeParameterOrError(type)) return false;
         if (type.Arity == 0 && HasAttribute(type, PersistentAttribute)) return true;
         for (INamedTypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            if (IsPersistenceType(current, PersistentObject)) return true;
+            if (HasAttribute(current, PersistentAttribute)) return false;
+        }
+        return false;
+    }
+
+    /// <summary>Whether <c>PersistentObject</c> is among the type's bases (as compiled: a referenced assembly's, or written in source).</summary>
+    public static bool DerivesFromPersistentObject(INamedTypeSymbol type)
+    {
+        for (var current = type.BaseType; current is not null; current = current.BaseType)
         {
             if (IsPersistenceType(current, PersistentObject)) return true;
         }

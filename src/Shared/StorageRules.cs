@@ -123,8 +123,8 @@ internal static class StorageRules
 
         if (RuleSymbols.IsPersistentReference(type))
         {
-            if (!allowReference) return new StorageProblem(type, StorageProblemKind.ReferenceNotAllowed);
-            return IsCompletedReference(type, cancellationToken) ? null : new StorageProblem(type, StorageProblemKind.InvalidClass);
+            if (!IsCompletedReference(type, cancellationToken)) return new StorageProblem(type, StorageProblemKind.InvalidClass);
+            return allowReference ? null : new StorageProblem(type, StorageProblemKind.ReferenceNotAllowed);
         }
 
         return new StorageProblem(type, StorageProblemKind.NotSupported);

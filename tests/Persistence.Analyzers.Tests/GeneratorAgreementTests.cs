@@ -64,6 +64,8 @@ public sealed class GeneratorAgreementTests
         "public class Entity { } [Persistent] public partial class Person(int age) : Entity { public partial string Name { get; set; } public int Age => age; } [Persistent] public partial class Customer { public partial Person? Contact { get; set; } }",
         "public partial class Outer { [Persistent] private partial class Hidden { public partial int X { get; set; } } [Persistent] public partial class Customer { private partial Hidden? Secret { get; set; } } }",
         "[Persistent] [PersistentValue] public partial class Both { public partial int X { get; set; } } [Persistent] public partial class Customer : Both { public partial int Y { get; set; } }",
+        "[Persistent] public partial class Person { public partial int X { get; set; } } public class Guest : Person { } [Persistent] public partial class Customer { public partial Guest? Visitor { get; set; } }",
+        "[Persistent] public partial record Person { public partial int X { get; set; } } [Persistent] public partial class Customer { public partial List<Person>? People { get; set; } }",
     };
 
     [Theory]

@@ -27,11 +27,19 @@ public sealed class UnstorableTypeTests
         { "public partial [|Dictionary<string, HashSet<int>>|] Groups { get; set; }", "'Customer.Groups' cannot be stored: its type 'Dictionary<string, HashSet<int>>' holds 'HashSet<int>', which is not a type Persistence can store; store a List<int> (stored inline) instead" },
         {
             "public partial [|List<Customer>|] Friends { get; set; }",
-            "'Customer.Friends' cannot be stored: its type 'List<Customer>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<Customer> or PersistentDictionary<TKey, Customer>"
+            "'Customer.Friends' cannot be stored: its type 'List<Customer>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a PersistentList<Customer>"
         },
         {
             "public partial [|Customer[]|] Friends { get; set; }",
-            "'Customer.Friends' cannot be stored: its type 'Customer[]' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<Customer> or PersistentDictionary<TKey, Customer>"
+            "'Customer.Friends' cannot be stored: its type 'Customer[]' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a PersistentList<Customer>"
+        },
+        {
+            "public partial [|Dictionary<Customer, int>|] Visits { get; set; }",
+            "'Customer.Visits' cannot be stored: its type 'Dictionary<Customer, int>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a PersistentDictionary<Customer, int>"
+        },
+        {
+            "public partial [|Shape?|] Outline { get; set; }",
+            "'Customer.Outline' cannot be stored: its type 'Shape' is not a type Persistence can store; mark 'Shape' [Persistent] to store it as an object of its own"
         },
         {
             "public partial [|PersistentList<System.IO.Stream>|] Streams { get; set; }",
@@ -50,6 +58,7 @@ public sealed class UnstorableTypeTests
             public record Address(string Street);
             public class Plain { }
             public class Box<T> { }
+            public abstract class Shape { }
 
             [Persistent]
             public partial class Customer
@@ -92,11 +101,18 @@ public sealed class UnstorableTypeTests
         await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
             public class Plain { }
 
+            [Persistent]
+            public partial class Customer
+            {
+                public partial string Name { get; set; }
+            }
+
             [PersistentValue]
-            public partial record struct Tags([|HashSet<string>|] Names, [|Plain|] Extra);
+            public partial record struct Tags([|HashSet<string>|] Names, [|Plain|] Extra, [|List<Customer>|] Owners);
             """),
             "'Tags.Names' cannot be stored: its type 'HashSet<string>' is not a type Persistence can store; store a List<string> (stored inline) instead" + Supported,
-            "'Tags.Extra' cannot be stored: its type 'Plain' is not a type Persistence can store; mark 'Plain' [PersistentValue] to store it inline" + Supported);
+            "'Tags.Extra' cannot be stored: its type 'Plain' is not a type Persistence can store; mark 'Plain' [PersistentValue] to store it inline" + Supported,
+            "'Tags.Owners' cannot be stored: its type 'List<Customer>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; a value cannot hold persistent objects, not even in a persistent collection: keep them in a [Persistent] class" + Supported);
 
     [Fact]
     public async Task Ignores_transient_properties_and_members_that_are_not_stored() =>

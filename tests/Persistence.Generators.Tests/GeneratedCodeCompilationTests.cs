@@ -159,6 +159,68 @@ public sealed class GeneratedCodeCompilationTests
     }
 
     [Fact]
+    public void A_class_another_assembly_left_incomplete_is_no_base_or_reference()
+    {
+        // Built with its PERSIST002 error silenced: the class got placeholders, without the
+        // PersistentObject base, so code deriving from it or holding it must not be completed against it.
+        var (libraryResult, library) = TestCompiler.Run(TestCompiler.CreateCompilation("Shop.Model", [
+            """
+            using Persistence;
+
+            namespace Shop.Model;
+
+            [Persistent]
+            public partial class Person(int age)
+            {
+                public partial string Name { get; set; }
+                public int Age => age;
+            }
+            """,
+        ]));
+        Assert.Empty(libraryResult.Diagnostics);
+        var libraryReference = Emit(library);
+
+        var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation(
+            "Shop.App",
+            [
+                """
+                using Persistence;
+                using Shop.Model;
+
+                namespace Shop.App;
+
+                [Persistent]
+                public partial class Customer
+                {
+                    public partial Person? Contact { get; set; }
+                    public partial PersistentList<Person>? Others { get; set; }
+                }
+
+                [Persistent]
+                public partial class Employee : Person
+                {
+                    public Employee() : base(30) { }
+
+                    public partial string Title { get; set; }
+                }
+                """,
+            ],
+            [libraryReference]));
+
+        Assert.Null(result.Exception);
+        Assert.Empty(result.Diagnostics);
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Assert.True(errors.Count == 0, TestCompiler.Format(errors));
+        foreach (var hint in new[] { "Shop.App.Customer.g.cs", "Shop.App.Employee.g.cs" })
+        {
+            var source = Assert.Single(result.GeneratedSources, s => s.HintName == hint).SourceText.ToString();
+            Assert.Contains("private const string __NotCompleted = ", source, StringComparison.Ordinal);
+        }
+        var registration = result.GeneratedSources.SingleOrDefault(s => s.HintName.StartsWith("Persistence.Generated", StringComparison.Ordinal)).SourceText?.ToString() ?? "";
+        Assert.DoesNotContain("Person", registration, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Types_whose_names_differ_only_in_case_are_all_generated()
     {
         // Hint names are compared ignoring case: without a suffix the second AddSource would fail the

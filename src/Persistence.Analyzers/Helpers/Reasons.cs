@@ -66,7 +66,8 @@ internal static class Reasons
         var where = SymbolEqualityComparer.Default.Equals(problem.Type, declared) ? $"its type '{outer}'" : $"its type '{outer}' holds '{inner}', which";
         return problem.Kind switch
         {
-            StorageProblemKind.ReferenceNotAllowed => $"its type '{outer}' holds the persistent type '{inner}', but lists, arrays, dictionaries, nullables and values can only hold values; use a persistent collection such as PersistentList<{inner}> or PersistentDictionary<TKey, {inner}>",
+            StorageProblemKind.ReferenceNotAllowed => $"its type '{outer}' holds the persistent type '{inner}', but lists, arrays, dictionaries, nullables and values can only hold values; " +
+                (referencesAllowed ? PersistentCollectionFor(declared, inner) : "a value cannot hold persistent objects, not even in a persistent collection: keep them in a [Persistent] class"),
             StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the diagnostic on '{inner}')",
             StorageProblemKind.InvalidClass => $"{where} is a [Persistent] class the generator cannot complete (see the error on '{inner}')",
             _ => $"{where} is not a type Persistence can store{Instead(problem, declared, referencesAllowed)}",
@@ -93,7 +94,7 @@ internal static class Reasons
             switch (type.Name, type.Arity)
             {
                 case ("SortedSet", 1):
-                    if (references && inline) choices.Add($"a BTreeSet<{names}>");
+                    if (references && inline && NaturallyOrdered(arguments[0])) choices.Add($"a BTreeSet<{names}>");
                     if (inline) choices.Add($"a List<{names}> (stored inline)");
                     break;
                 case ("HashSet" or "ISet" or "IReadOnlySet", 1):
@@ -118,7 +119,7 @@ internal static class Reasons
         {
             if (current.Arity != 0) return "";
         }
-        var asValue = type.TypeKind == TypeKind.Struct || type.BaseType is { SpecialType: SpecialType.System_Object };
+        var asValue = type.TypeKind == TypeKind.Struct || (!type.IsAbstract && type.BaseType is { SpecialType: SpecialType.System_Object });
         var asObject = references && type.TypeKind == TypeKind.Class && !type.IsRecord && ClassRules.IsSupportedBase(type.BaseType, default);
         var name = AnalyzerSymbols.Display(type);
         return (asValue, asObject) switch
@@ -129,6 +130,27 @@ internal static class Reasons
             _ => "",
         };
     }
+
+    /// <summary>The persistent collection to hold the persistent objects of a list, array or dictionary of them.</summary>
+    private static string PersistentCollectionFor(ITypeSymbol declared, string inner)
+    {
+        var suggestion = declared switch
+        {
+            IArrayTypeSymbol { IsSZArray: true } array when Storable(array.ElementType, reference: true) => $"PersistentList<{AnalyzerSymbols.Display(array.ElementType)}>",
+            INamedTypeSymbol list when StorageRules.IsGenericCollection(list, "List", 1) && Storable(list.TypeArguments[0], reference: true) => $"PersistentList<{AnalyzerSymbols.Display(list.TypeArguments[0])}>",
+            INamedTypeSymbol map when StorageRules.IsGenericCollection(map, "Dictionary", 2) && map.TypeArguments.All(a => Storable(a, reference: true)) =>
+                $"PersistentDictionary<{string.Join(", ", map.TypeArguments.Select(AnalyzerSymbols.Display))}>",
+            _ => null,
+        };
+        return suggestion is null
+            ? $"use a persistent collection such as PersistentList<{inner}> or PersistentDictionary<TKey, {inner}>"
+            : $"use a {suggestion}";
+    }
+
+    /// <summary>Whether a BTree orders keys of this type without a comparer: strings and types comparable to themselves.</summary>
+    private static bool NaturallyOrdered(ITypeSymbol type) =>
+        type.SpecialType == SpecialType.System_String ||
+        type.AllInterfaces.Any(i => i.Name == "IComparable" && i.ContainingNamespace?.ToDisplayString() == "System");
 
     private static bool Storable(ITypeSymbol type, bool reference) =>
         StorageRules.Check(type, reference, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), default) is null;
