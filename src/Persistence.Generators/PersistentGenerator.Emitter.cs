@@ -64,7 +64,11 @@ public sealed partial class PersistentGenerator
             WriteConstructors(writer, spec);
             writer.WriteLine();
             writer.WriteLine("/// <inheritdoc/>");
-            writer.WriteLine($"public override {KnownNames.PersistentTypeInfo} PersistentType => {KnownNames.TypeInfoField};");
+            // A class deriving from this one without [Persistent] inherits this override: storing one
+            // would load it as this class, so it fails here instead (the compare is of method tables).
+            writer.WriteLine(spec.IsSealed
+                ? $"public override {KnownNames.PersistentTypeInfo} PersistentType => {KnownNames.TypeInfoField};"
+                : $"public override {KnownNames.PersistentTypeInfo} PersistentType => GetType() == typeof({hierarchy.FullyQualifiedName}) ? {KnownNames.TypeInfoField} : throw NotPersistentClass({KnownNames.TypeInfoField}.Name);");
 
             foreach (var property in spec.Properties)
             {

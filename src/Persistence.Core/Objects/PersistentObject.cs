@@ -107,8 +107,18 @@ public abstract class PersistentObject
     public long PersistentSerial => ConnectionNumbers.Find(OwnerNumber) is { } connection && State != PersistentState.New ? connection.SerialOf(this) : 0;
 
     /// <summary>The description of the object's class (generated).</summary>
+    /// <exception cref="InvalidOperationException">The object's class derives from a <c>[Persistent]</c> class without being one.</exception>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
     public abstract PersistentTypeInfo PersistentType { get; }
+
+    /// <summary>
+    /// For generated code: the error for an object whose class derives from the <c>[Persistent]</c>
+    /// class <paramref name="storedName"/> without being <c>[Persistent]</c> itself. Stored, it would
+    /// load as that class, without its own properties.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected InvalidOperationException NotPersistentClass(string storedName) => new(
+        $"{GetType().FullName} derives from the [Persistent] class {storedName} but is not [Persistent] itself, so it cannot be stored: it would load as a {storedName}, without its own properties. Mark {GetType().Name} [Persistent] (and partial, with partial properties for what it stores).");
 
     /// <summary>
     /// Loads the object's state if it is a ghost, and notes the first read in each transaction for

@@ -24,6 +24,29 @@ public class ObjectLifecycleTests
     }
 
     [Fact]
+    public void An_object_of_a_class_deriving_from_a_persistent_class_without_being_one_is_refused_at_commit()
+    {
+        using var db = TestDatabase.InMemory();
+        TestDatabase.Store(db, "kept", new Customer { Name = "kept" });
+        using (var connection = db.OpenConnection())
+        {
+            connection.Root["guest"] = new UnmarkedCustomer { Name = "guest", Extra = 5 };
+            var error = Assert.Throws<InvalidOperationException>(connection.Commit);
+            Assert.StartsWith(
+                "Persistence.Tests.Models.UnmarkedCustomer derives from the [Persistent] class Persistence.Tests.Models.Customer but is not [Persistent] itself, so it cannot be stored",
+                error.Message,
+                StringComparison.Ordinal);
+            connection.Abort();
+        }
+
+        using var reader = db.OpenConnection();
+        Assert.Equal("kept", ((Customer)reader.Root["kept"]).Name);
+        Assert.False(reader.Root.ContainsKey("guest"));
+        // A class that is [Persistent] itself is stored as itself.
+        Assert.IsType<Customer>(reader.Root["kept"]);
+    }
+
+    [Fact]
     public void An_objects_serial_is_the_revision_its_state_comes_from_as_of_its_connections_snapshot()
     {
         using var db = TestDatabase.InMemory();

@@ -134,3 +134,9 @@ public partial class Account
     public partial string? Name { get; set; }
     public partial long Balance { get; set; }
 }
+
+/// <summary>Derives from a [Persistent] class without being one: it cannot be stored (it would load as a Customer).</summary>
+public class UnmarkedCustomer : Customer
+{
+    public int Extra { get; set; }
+}

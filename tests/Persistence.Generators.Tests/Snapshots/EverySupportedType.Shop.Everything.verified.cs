@@ -135,7 +135,7 @@ partial class Everything : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
-    public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
+    public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Everything) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial bool Bool
     {

@@ -35,7 +35,7 @@ partial class Catalog
             }
 
             /// <inheritdoc/>
-            public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
+            public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Catalog.Section.Item) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
             public partial string Title
             {

@@ -34,7 +34,7 @@ partial class VipCustomer
     }
 
     /// <inheritdoc/>
-    public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
+    public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.VipCustomer) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial int Level
     {

@@ -46,7 +46,7 @@ partial class Account : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
-    public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
+    public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Account) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial string Id
     {

@@ -35,7 +35,7 @@ partial class Customer : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
-    public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
+    public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Customer) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial string Name
     {

@@ -33,7 +33,7 @@ partial class Basket : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
-    public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
+    public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Basket) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial decimal Total
     {
