@@ -23,6 +23,7 @@ internal static class DiagnosticDescriptors
     public const string PersistentAndValueId = "PERSIST013";
     public const string UnsupportedPartialPropertyId = "PERSIST014";
     public const string AttributeHasNoEffectId = "PERSIST015";
+    public const string UnmarkedSubclassId = "PERSIST016";
 
     /// <summary>PERSIST001: a [Persistent] class, or a type that contains one, is not partial.</summary>
     public static readonly DiagnosticDescriptor PersistentClassMustBePartial = Create(
@@ -136,7 +137,7 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Error,
         "The generator cannot implement this partial property",
         "The generator cannot implement the partial property '{0}': {1}",
-        "The generator implements instance partial properties declared as { get; set; }, { get; init; } or { get; } whose names no base class uses. It writes nothing for a class with any other partial property.");
+        "The generator implements instance partial properties declared as { get; set; }, { get; init; } or { get; } whose names no base class uses. It completes no class with any other partial property.");
 
     /// <summary>PERSIST015: a Persistence attribute where it does nothing.</summary>
     public static readonly DiagnosticDescriptor AttributeHasNoEffect = Create(
@@ -145,6 +146,14 @@ internal static class DiagnosticDescriptors
         "A Persistence attribute has no effect here",
         "[{0}] has no effect here: {1}",
         "[PersistentAlias] is read only on [Persistent] classes, and [Transient] only on instance members of [Persistent] classes and [PersistentValue] types.");
+
+    /// <summary>PERSIST016: a class derives from a [Persistent] class without being [Persistent] itself.</summary>
+    public static readonly DiagnosticDescriptor UnmarkedSubclass = Create(
+        UnmarkedSubclassId,
+        DiagnosticSeverity.Warning,
+        "A class derives from a [Persistent] class without being one",
+        "'{0}' derives from the [Persistent] class '{1}' but is not [Persistent] itself, so its objects cannot be stored (a commit that reaches one fails); mark it [Persistent] and partial",
+        "An object is stored as its own class, which the generator describes only for [Persistent] classes. Stored, an object of a class deriving from one without the attribute would load as that class, without its own properties, so a commit refuses it.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md", tags);

@@ -1,0 +1,47 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Persistence.Rules;
+
+namespace Persistence.Analyzers;
+
+/// <summary>
+/// PERSIST016: a class deriving from a <c>[Persistent]</c> class without the attribute itself. Its
+/// objects inherit the base's generated description, so stored they would load as the base class;
+/// the commit refuses them (the generated <c>PersistentType</c> checks the class).
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class UnmarkedSubclassAnalyzer : DiagnosticAnalyzer
+{
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(DiagnosticDescriptors.UnmarkedSubclass);
+
+    /// <inheritdoc />
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(static start =>
+        {
+            if (AnalyzerSymbols.PersistentObject(start.Compilation) is null) return;
+            start.RegisterSymbolAction(static context => Analyze(context), SymbolKind.NamedType);
+        });
+    }
+
+    private static void Analyze(SymbolAnalysisContext context)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        if (type.TypeKind != TypeKind.Class || AnalyzerSymbols.IsPersistentClass(type)) return;
+        for (var baseType = type.BaseType; baseType is not null; baseType = baseType.BaseType)
+        {
+            if (RuleSymbols.IsPersistenceType(baseType, RuleSymbols.PersistentObject)) return;
+            if (!AnalyzerSymbols.IsPersistentClass(baseType)) continue;
+            if (AnalyzerSymbols.UserLocation(type) is { } location)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnmarkedSubclass, location, AnalyzerSymbols.Display(type), AnalyzerSymbols.Display(baseType)));
+            }
+            return;
+        }
+    }
+}
