@@ -152,7 +152,7 @@ internal static class DiagnosticDescriptors
         UnmarkedSubclassId,
         DiagnosticSeverity.Warning,
         "A class derives from a [Persistent] class without being one",
-        "'{0}' derives from the [Persistent] class '{1}' but is not [Persistent] itself, so its objects cannot be stored (a commit that reaches one fails); mark it [Persistent] and partial",
+        "'{0}' derives from the [Persistent] class '{1}' but is not [Persistent] itself, so its objects cannot be stored (a commit that reaches one fails); {2}",
         "An object is stored as its own class, which the generator describes only for [Persistent] classes. Stored, an object of a class deriving from one without the attribute would load as that class, without its own properties, so a commit refuses it.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>

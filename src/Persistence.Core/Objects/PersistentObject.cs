@@ -117,8 +117,18 @@ public abstract class PersistentObject
     /// load as that class, without its own properties.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected InvalidOperationException NotPersistentClass(string storedName) => new(
-        $"{GetType().FullName} derives from the [Persistent] class {storedName} but is not [Persistent] itself, so it cannot be stored: it would load as a {storedName}, without its own properties. Mark {GetType().Name} [Persistent] (and partial, with partial properties for what it stores).");
+    protected InvalidOperationException NotPersistentClass(string storedName)
+    {
+        var type = GetType();
+        var generic = type.IsGenericType;
+        // A generic class's full name carries its arguments' assembly-qualified names: name it as C# does.
+        var name = generic ? type.Name[..type.Name.IndexOf('`')] + "<…>" : type.FullName;
+        return new(
+            $"{name} derives from the [Persistent] class {storedName} but is not [Persistent] itself, so it cannot be stored: it would load as a {storedName}, without its own properties. "
+            + (generic
+                ? "A generic class cannot be [Persistent]: derive a non-generic [Persistent] class, and hold what varies in a persistent collection."
+                : $"Mark {type.Name} [Persistent] (and partial, with partial properties for what it stores)."));
+    }
 
     /// <summary>
     /// Loads the object's state if it is a ghost, and notes the first read in each transaction for

@@ -37,6 +37,13 @@ public class ObjectLifecycleTests
                 error.Message,
                 StringComparison.Ordinal);
             connection.Abort();
+
+            // A generic one is named as C# names it, and told what it can do instead.
+            connection.Root["box"] = new UnmarkedBox<int> { Name = "box", Content = 1 };
+            var generic = Assert.Throws<InvalidOperationException>(connection.Commit);
+            Assert.StartsWith("UnmarkedBox<…> derives from the [Persistent] class Persistence.Tests.Models.Customer", generic.Message, StringComparison.Ordinal);
+            Assert.Contains("A generic class cannot be [Persistent]", generic.Message, StringComparison.Ordinal);
+            connection.Abort();
         }
 
         using var reader = db.OpenConnection();

@@ -141,4 +141,9 @@ public class UnmarkedCustomer : Customer
 {
     public int Extra { get; set; }
 }
+
+public class UnmarkedBox<T> : Customer
+{
+    public T? Content { get; set; }
+}
 #pragma warning restore PERSIST016

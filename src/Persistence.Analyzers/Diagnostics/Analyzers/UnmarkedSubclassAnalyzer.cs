@@ -29,6 +29,15 @@ public sealed class UnmarkedSubclassAnalyzer : DiagnosticAnalyzer
         });
     }
 
+    private static bool InGenericType(INamedTypeSymbol type)
+    {
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.Arity != 0) return true;
+        }
+        return false;
+    }
+
     private static void Analyze(SymbolAnalysisContext context)
     {
         var type = (INamedTypeSymbol)context.Symbol;
@@ -37,9 +46,14 @@ public sealed class UnmarkedSubclassAnalyzer : DiagnosticAnalyzer
         {
             if (RuleSymbols.IsPersistenceType(baseType, RuleSymbols.PersistentObject)) return;
             if (!AnalyzerSymbols.IsPersistentClass(baseType)) continue;
+            // A base the generator cannot complete has an error of its own, which comes first.
+            if (!ClassRules.IsCompletable(baseType, context.CancellationToken)) return;
             if (AnalyzerSymbols.UserLocation(type) is { } location)
             {
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnmarkedSubclass, location, AnalyzerSymbols.Display(type), AnalyzerSymbols.Display(baseType)));
+                var fix = InGenericType(type)
+                    ? "a generic class cannot be [Persistent]: derive a non-generic class"
+                    : "mark it [Persistent] and partial";
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnmarkedSubclass, location, AnalyzerSymbols.Display(type), AnalyzerSymbols.Display(baseType), fix));
             }
             return;
         }
