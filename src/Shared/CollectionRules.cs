@@ -38,6 +38,12 @@ internal static class CollectionRules
         return false;
     }
 
+    /// <summary>Whether the type is <c>BTree&lt;TKey,TValue&gt;</c> or <c>BTreeSet&lt;T&gt;</c>, whose keys are values.</summary>
+    public static bool IsOrdered(INamedTypeSymbol type) =>
+        type.ContainingType is null &&
+        type.ContainingNamespace is { Name: RuleSymbols.Namespace, ContainingNamespace.IsGlobalNamespace: true } &&
+        type.Name is "BTree" or "BTreeSet" && type.Arity is 1 or 2;
+
     /// <summary>
     /// For a closed registrable collection type, the first type argument the generated registration
     /// cannot store (so the collection would fail when it is first stored), or null. Persistent classes
@@ -45,9 +51,12 @@ internal static class CollectionRules
     /// </summary>
     public static StorageProblem? UnstorableArgument(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
-        foreach (var argument in type.TypeArguments)
+        // A BTree's or BTreeSet's keys are values, kept in order in its buckets and nodes.
+        var keysAreValues = IsOrdered(type);
+        for (var i = 0; i < type.TypeArguments.Length; i++)
         {
-            if (StorageRules.Check(argument, allowReference: true, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), cancellationToken) is { } problem) return problem;
+            var argument = type.TypeArguments[i];
+            if (StorageRules.Check(argument, allowReference: !(keysAreValues && i == 0), new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), cancellationToken) is { } problem) return problem;
             if (argument is INamedTypeSymbol named && RuleSymbols.IsPersistentReference(named))
             {
                 for (var outer = named.ContainingType; outer is not null; outer = outer.ContainingType)

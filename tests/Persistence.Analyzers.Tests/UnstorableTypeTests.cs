@@ -38,6 +38,14 @@ public sealed class UnstorableTypeTests
             "'Customer.Visits' cannot be stored: its type 'Dictionary<Customer, int>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; use a PersistentDictionary<Customer, int>"
         },
         {
+            "public partial [|BTree<Customer, int>?|] Ranks { get; set; }",
+            "'Customer.Ranks' cannot be stored: its type 'BTree<Customer, int>' is keyed by the persistent type 'Customer', but a BTree's keys are values kept in order; key it by a value of the object (its id, a name), and keep the object as the value"
+        },
+        {
+            "public partial [|BTreeSet<Customer>?|] Members { get; set; }",
+            "'Customer.Members' cannot be stored: its type 'BTreeSet<Customer>' is keyed by the persistent type 'Customer', but a BTree's keys are values kept in order; key it by a value of the object (its id, a name), and keep the object as the value"
+        },
+        {
             "public partial [|Shape?|] Outline { get; set; }",
             "'Customer.Outline' cannot be stored: its type 'Shape' is not a type Persistence can store; mark 'Shape' [Persistent] to store it as an object of its own"
         },

@@ -66,6 +66,8 @@ internal static class Reasons
         var where = SymbolEqualityComparer.Default.Equals(problem.Type, declared) ? $"its type '{outer}'" : $"its type '{outer}' holds '{inner}', which";
         return problem.Kind switch
         {
+            StorageProblemKind.ReferenceNotAllowed when declared is INamedTypeSymbol ordered && CollectionRules.IsOrdered(ordered) =>
+                $"its type '{outer}' is keyed by the persistent type '{inner}', but a BTree's keys are values kept in order; key it by a value of the object (its id, a name), and keep the object as the value",
             StorageProblemKind.ReferenceNotAllowed => $"its type '{outer}' holds the persistent type '{inner}', but lists, arrays, dictionaries, nullables and values can only hold values; " +
                 (referencesAllowed ? PersistentCollectionFor(declared, inner) : "a value cannot hold persistent objects, not even in a persistent collection: keep them in a [Persistent] class"),
             StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the diagnostic on '{inner}')",
