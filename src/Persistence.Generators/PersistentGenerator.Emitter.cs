@@ -26,34 +26,14 @@ public sealed partial class PersistentGenerator
             }
             if (codecProperties.Count > 0) writer.WriteLine();
 
-            writer.WriteLine($"/// <summary>The stored description of <see cref=\"{name}\"/>: its stored name, former names, fields and ghost factory.</summary>");
-            writer.WriteLine("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
-            writer.WriteLine($"public static {(spec.BaseType is null ? "" : "new ")}readonly {KnownNames.PersistentTypeInfo} {KnownNames.TypeInfoField} = new(");
-            writer.Indent();
-            writer.WriteLine(Literal(hierarchy.StoredName) + ",");
-            writer.WriteLine((spec.Aliases.IsEmpty
-                ? "global::System.Array.Empty<string>()"
-                : "new string[] { " + string.Join(", ", spec.Aliases.Select(Literal)) + " }") + ",");
-            writer.WriteLine((spec.BaseType is null ? "null" : spec.BaseType + "." + KnownNames.TypeInfoField) + ",");
+            WriteTypeInfo(
+                writer,
+                spec,
+                $"The stored description of <see cref=\"{name}\"/>: its stored name, former names, fields and ghost factory.",
+                spec.IsAbstract
+                    ? $"static _ => throw new global::System.InvalidOperationException({Literal(hierarchy.StoredName + " is abstract: no object of it can be loaded.")})"
+                    : $"static token => new {hierarchy.FullyQualifiedName}(token)");
             var stored = spec.Properties.Where(static p => !p.IsTransient).ToList();
-            if (stored.Count == 0)
-            {
-                writer.WriteLine($"global::System.Array.Empty<{KnownNames.FieldSchema}>(),");
-            }
-            else
-            {
-                writer.WriteLine($"new {KnownNames.FieldSchema}[]");
-                writer.OpenBlock();
-                foreach (var property in stored)
-                {
-                    writer.WriteLine($"new({Literal(property.StoredName)}, {Literal(property.Storage!.TypeCode)}),");
-                }
-                writer.CloseBlock(",");
-            }
-            writer.WriteLine(spec.IsAbstract
-                ? $"static _ => throw new global::System.InvalidOperationException({Literal(hierarchy.StoredName + " is abstract: no object of it can be loaded.")}));"
-                : $"static token => new {hierarchy.FullyQualifiedName}(token));");
-            writer.Unindent();
 
             if (spec.Properties.Count > 0) writer.WriteLine();
             foreach (var property in spec.Properties)
@@ -131,6 +111,40 @@ public sealed partial class PersistentGenerator
             return writer.ToString();
         }
 
+        /// <summary>
+        /// The static <c>PersistentTypeInfo</c> field: stored name, former names, the base's description,
+        /// the stored fields (the properties with storage) and the ghost factory <paramref name="factory"/>.
+        /// </summary>
+        private static void WriteTypeInfo(SourceWriter writer, PersistentClassSpec spec, string summary, string factory)
+        {
+            writer.WriteLine($"/// <summary>{summary}</summary>");
+            writer.WriteLine("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+            writer.WriteLine($"public static {(spec.BaseType is null ? "" : "new ")}readonly {KnownNames.PersistentTypeInfo} {KnownNames.TypeInfoField} = new(");
+            writer.Indent();
+            writer.WriteLine(Literal(spec.Hierarchy.StoredName) + ",");
+            writer.WriteLine((spec.Aliases.IsEmpty
+                ? "global::System.Array.Empty<string>()"
+                : "new string[] { " + string.Join(", ", spec.Aliases.Select(Literal)) + " }") + ",");
+            writer.WriteLine((spec.BaseType is null ? "null" : spec.BaseType + "." + KnownNames.TypeInfoField) + ",");
+            var stored = spec.Properties.Where(static p => !p.IsTransient).ToList();
+            if (stored.Count == 0)
+            {
+                writer.WriteLine($"global::System.Array.Empty<{KnownNames.FieldSchema}>(),");
+            }
+            else
+            {
+                writer.WriteLine($"new {KnownNames.FieldSchema}[]");
+                writer.OpenBlock();
+                foreach (var property in stored)
+                {
+                    writer.WriteLine($"new({Literal(property.StoredName)}, {Literal(property.Storage!.TypeCode)}),");
+                }
+                writer.CloseBlock(",");
+            }
+            writer.WriteLine(factory + ");");
+            writer.Unindent();
+        }
+
         /// <summary>The ghost constructor, and a public parameterless one if the user declared no constructor.</summary>
         private static void WriteConstructors(SourceWriter writer, PersistentClassSpec spec)
         {
@@ -176,16 +190,12 @@ public sealed partial class PersistentGenerator
             {
                 // The members derived classes and the library use, so their code still compiles.
                 writer.WriteLine();
-                writer.WriteLine($"/// <summary>A description of <see cref=\"{hierarchy.Declaration.Name}\"/> without fields, for the classes deriving from it; it is not registered.</summary>");
-                writer.WriteLine("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
-                writer.WriteLine($"public static {(spec.BaseType is null ? "" : "new ")}readonly {KnownNames.PersistentTypeInfo} {KnownNames.TypeInfoField} = new(");
-                writer.Indent();
-                writer.WriteLine(Literal(hierarchy.StoredName) + ",");
-                writer.WriteLine("global::System.Array.Empty<string>(),");
-                writer.WriteLine((spec.BaseType is null ? "null" : spec.BaseType + "." + KnownNames.TypeInfoField) + ",");
-                writer.WriteLine($"global::System.Array.Empty<{KnownNames.FieldSchema}>(),");
-                writer.WriteLine($"static _ => {fail});");
-                writer.Unindent();
+                // The properties have no storage here, so the description has no fields.
+                WriteTypeInfo(
+                    writer,
+                    spec,
+                    $"A description of <see cref=\"{hierarchy.Declaration.Name}\"/> without fields, for the classes deriving from it; it is not registered.",
+                    $"static _ => {fail}");
                 WriteConstructors(writer, spec);
                 writer.WriteLine();
                 writer.WriteLine("/// <inheritdoc/>");

@@ -56,6 +56,16 @@ internal static class RuleSymbols
         return false;
     }
 
+    /// <summary>Whether the type, or a type containing it, is generic.</summary>
+    public static bool IsInGenericType(INamedTypeSymbol type)
+    {
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.Arity != 0) return true;
+        }
+        return false;
+    }
+
     /// <summary>Whether <c>PersistentObject</c> is among the type's bases (as compiled: a referenced assembly's, or written in source).</summary>
     public static bool DerivesFromPersistentObject(INamedTypeSymbol type)
     {

@@ -116,11 +116,7 @@ internal static class Reasons
         }
 
         // A class or struct of the project's own, not marked: the attribute that would make it storable here.
-        if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct) || !type.Locations.Any(l => l.IsInSource)) return "";
-        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
-        {
-            if (current.Arity != 0) return "";
-        }
+        if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct) || !type.Locations.Any(l => l.IsInSource) || RuleSymbols.IsInGenericType(type)) return "";
         var asValue = type.TypeKind == TypeKind.Struct || (!type.IsAbstract && type.BaseType is { SpecialType: SpecialType.System_Object });
         var asObject = references && type.TypeKind == TypeKind.Class && !type.IsRecord && ClassRules.IsSupportedBase(type.BaseType, default);
         var name = AnalyzerSymbols.Display(type);

@@ -29,15 +29,6 @@ public sealed class UnmarkedSubclassAnalyzer : DiagnosticAnalyzer
         });
     }
 
-    private static bool InGenericType(INamedTypeSymbol type)
-    {
-        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
-        {
-            if (current.Arity != 0) return true;
-        }
-        return false;
-    }
-
     private static void Analyze(SymbolAnalysisContext context)
     {
         var type = (INamedTypeSymbol)context.Symbol;
@@ -50,7 +41,7 @@ public sealed class UnmarkedSubclassAnalyzer : DiagnosticAnalyzer
             if (!ClassRules.IsCompletable(baseType, context.CancellationToken)) return;
             if (AnalyzerSymbols.UserLocation(type) is { } location)
             {
-                var fix = InGenericType(type)
+                var fix = RuleSymbols.IsInGenericType(type)
                     ? "a generic class cannot be [Persistent]: derive a non-generic class"
                     : "mark it [Persistent] and partial";
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnmarkedSubclass, location, AnalyzerSymbols.Display(type), AnalyzerSymbols.Display(baseType), fix));
