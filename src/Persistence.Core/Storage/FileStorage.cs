@@ -78,7 +78,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         _durability = durability;
         var length = RandomAccess.GetLength(file);
         var created = false;
-        if (length < FileHeaderSize && !readOnly && IsUnfinishedHeader(length))
+        if (length < FileHeaderSize && !readOnly && StartsWithSignature(file))
             created = CreateHeaderOnce(ref length);
         CheckHeader(length);
         if (!readOnly) _lockFile!.Initialize(created ? FileHeaderSize : -1);
@@ -178,16 +178,35 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            file?.Dispose();
-            lockFile?.Dispose();
+            Release(file, lockFile);
             throw new PersistenceException($"Cannot open the database {fullPath}: {e.Message}", e);
         }
         catch
         {
-            file?.Dispose();
-            lockFile?.Dispose();
+            Release(file, lockFile);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Closes what a failed open opened. A lock file the open created beside a file that is not a
+    /// database (it does not start with the signature, so every open of it fails) is deleted too,
+    /// when no other writer has it open: a mistaken path leaves nothing behind.
+    /// </summary>
+    private static void Release(SafeFileHandle? file, FileStorageLock? lockFile)
+    {
+        var notADatabase = false;
+        try
+        {
+            notADatabase = file is not null && !StartsWithSignature(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable: not known to be someone else's file, so its lock file stays.
+        }
+        file?.Dispose();
+        if (notADatabase) lockFile?.DisposeDeletingIfUnshared();
+        else lockFile?.Dispose();
     }
 
     /// <inheritdoc />
@@ -330,14 +349,16 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
     }
 
-    private bool IsUnfinishedHeader(long length)
+    /// <summary>
+    /// Whether the file's first bytes are the signature, or the start of it (all of a shorter file;
+    /// an empty file too). A file shorter than a header that does is a creation that was interrupted;
+    /// one that does not is someone else's file, which <see cref="CheckHeader"/> refuses.
+    /// </summary>
+    private static bool StartsWithSignature(SafeFileHandle file)
     {
-        // An empty file, or a prefix of the signature: a creation that was interrupted. Anything
-        // else shorter than a header is someone else's file, which CheckHeader refuses.
-        Span<byte> bytes = stackalloc byte[FileHeaderSize];
-        var read = ReadAt(0, bytes[..(int)length]);
-        var prefix = Math.Min(read, Signature.Length);
-        return bytes[..prefix].SequenceEqual(Signature[..prefix]);
+        Span<byte> bytes = stackalloc byte[Signature.Length];
+        var read = ReadAt(file, 0, bytes);
+        return bytes[..read].SequenceEqual(Signature[..read]);
     }
 
     /// <summary>Writes the header of a new file, unless another process did so first; true if this one did.</summary>
@@ -349,7 +370,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         try
         {
             length = RandomAccess.GetLength(_file);
-            if (length >= FileHeaderSize || !IsUnfinishedHeader(length)) return false;
+            if (length >= FileHeaderSize || !StartsWithSignature(_file)) return false;
             Span<byte> header = stackalloc byte[FileHeaderSize];
             WriteFileHeader(header, Guid.NewGuid());
             RandomAccess.SetLength(_file, 0);

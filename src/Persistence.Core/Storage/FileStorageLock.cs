@@ -119,7 +119,8 @@ internal sealed class FileStorageLock : IDisposable
         {
             // Without byte-range locks (macOS) only one process may write: it holds the lock file exclusively.
             var share = OperatingSystem.IsMacOS() ? FileShare.None : FileShare.ReadWrite | FileShare.Delete;
-            return new FileStorageLock(path, new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, share, bufferSize: 1), canWrite: true, map);
+            var stream = CreateOrOpen(path, share, out var created);
+            return new FileStorageLock(path, stream, canWrite: true, map) { Created = created };
         }
         catch (UnauthorizedAccessException e)
         {
@@ -137,6 +138,42 @@ internal sealed class FileStorageLock : IDisposable
                 $"The database {dataPath} is held exclusively by another program (it locked {path}): an offline tool, an older version of Persistence " +
                 "that allows one writer only, or on macOS another writer. Close that program first, or open this one with FileStorageOptions { ReadOnly = true }.", e);
         }
+    }
+
+    /// <summary>Creates the lock file, or opens it if it exists; <paramref name="created"/> says which (see <see cref="DisposeDeletingIfUnshared"/>).</summary>
+    private static FileStream CreateOrOpen(string path, FileShare share, out bool created)
+    {
+        try
+        {
+            created = true;
+            return new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, share, bufferSize: 1);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            created = false;
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, share, bufferSize: 1);
+        }
+    }
+
+    /// <summary>Whether this open created the lock file (a writer's open that found none).</summary>
+    public bool Created { get; private init; }
+
+    /// <summary>
+    /// Closes the lock file, deleting it first if this open created it and no other writer has it
+    /// open (where that can be told: on Linux by the users byte, on macOS the open is exclusive).
+    /// For an open that failed because the data file is not a database, which every open of it does.
+    /// </summary>
+    public void DisposeDeletingIfUnshared()
+    {
+        try
+        {
+            if (Created && (SharesUse ? TryEnterSoleUse() : OperatingSystem.IsMacOS())) File.Delete(Path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // It stays, as a lock file of a database does.
+        }
+        Dispose();
     }
 
     /// <summary>

@@ -365,10 +365,35 @@ public sealed class FileStorageTests : IDisposable
         Assert.IsNotType<CorruptDatabaseException>(error);
         Assert.Contains("not a Persistence database", error.Message);
         Assert.Equal(text, File.ReadAllText(_path));
+        // The open created a lock file and takes it away again: a mistaken path leaves nothing behind.
+        Assert.False(File.Exists(_path + ".lock"));
 
         File.WriteAllText(_path, "short");
         Assert.Contains("not a Persistence database", Assert.Throws<PersistenceException>(() => FileStorage.Open(_path)).Message);
         Assert.Equal("short", File.ReadAllText(_path));
+        Assert.False(File.Exists(_path + ".lock"));
+    }
+
+    [Fact]
+    public void ALockFileThatWasThereBeforeAFailedOpenStays()
+    {
+        // Someone else's file of that name, beside a file that is not a database.
+        File.WriteAllText(_path, "These are my notes, not a database.");
+        File.WriteAllText(_path + ".lock", "another program's lock");
+        Assert.Throws<PersistenceException>(() => FileStorage.Open(_path));
+        // (A writer's open maps the lock file's first bytes, growing it with zeros if it is shorter.)
+        Assert.StartsWith("another program's lock", File.ReadAllText(_path + ".lock"));
+
+        // A database whose header was damaged: its lock file stays, as it does while the database is in use.
+        File.Delete(_path);
+        File.Delete(_path + ".lock");
+        FourTransactions();
+        Assert.True(File.Exists(_path + ".lock"));
+        var bytes = File.ReadAllBytes(_path);
+        bytes[20] ^= 0xFF;
+        File.WriteAllBytes(_path, bytes);
+        Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path));
+        Assert.True(File.Exists(_path + ".lock"));
     }
 
     [Theory]
