@@ -184,6 +184,7 @@ public sealed class Database : IDisposable
             {
                 connection.Abort();
                 Thread.Sleep(Backoff(attempt));
+                CatchUpAfterBackoff(connection);
             }
             catch
             {
@@ -236,6 +237,7 @@ public sealed class Database : IDisposable
                     throw;
                 }
                 await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+                CatchUpAfterBackoff(connection);
             }
         }
         finally
@@ -412,6 +414,21 @@ public sealed class Database : IDisposable
         }
         return connection;
     }
+
+    /// <summary>
+    /// Moves a connection whose attempt conflicted to the newest state once its back-off is over, so
+    /// the next attempt starts from what others committed while it waited. The abort right after the
+    /// conflict moved it too, but to the state of that moment: a retry ran on a snapshot as old as the
+    /// back-off and, where others kept committing, conflicted again until <c>Transact</c> gave up.
+    /// </summary>
+    private void CatchUpAfterBackoff(Connection connection)
+    {
+        AfterBackoff?.Invoke();
+        connection.Abort();
+    }
+
+    /// <summary>Called when a retry's back-off is over, before the connection moves to the newest state (for tests).</summary>
+    internal Action? AfterBackoff { get; set; }
 
     private static TimeSpan Backoff(int attempt) =>
         TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(100, 2 << Math.Min(attempt, 10))));

@@ -138,6 +138,42 @@ public class TransactionTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_retry_starts_from_what_others_committed_during_its_back_off(bool async)
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            // Another writer commits a change to the same object while the retry waits.
+            db.AfterBackoff = () =>
+            {
+                using var other = db.OpenConnection();
+                ((Node)other.Root["a"]).Label += "?";
+                other.Commit();
+            };
+            string Work(Connection connection)
+            {
+                attempts++;
+                var a = (Node)connection.Root["a"];
+                a.Label += "+";
+                if (attempts == 1)
+                {
+                    using var other = db.OpenConnection();
+                    ((Node)other.Root["a"]).Label += "!";
+                    other.Commit();
+                }
+                return a.Label;
+            }
+            var label = async ? await db.TransactAsync(Work) : db.Transact(Work);
+
+            // The second attempt read the change made during the back-off, so it committed.
+            Assert.Equal((2, "a0!?+"), (attempts, label));
+        }
+    }
+
     [Fact]
     public void Transact_aborts_and_propagates_other_exceptions()
     {
