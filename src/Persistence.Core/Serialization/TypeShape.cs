@@ -99,8 +99,9 @@ internal sealed class TypeShape
         }
         if (position < code.Length && code[position] == '?')
         {
+            // The inner shape gets its code too: conversions compare codes (i32 to i32? is the same i32 behind a presence byte).
+            shape = new TypeShape("", ShapeKind.Nullable, "?") { Arguments = [shape.WithCode(code[start..position])] };
             position++;
-            shape = new TypeShape("", ShapeKind.Nullable, "?") { Arguments = [shape] };
         }
         return shape.WithCode(code[start..position]);
     }

@@ -95,6 +95,23 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_property_made_nullable_without_widening_reads_its_old_value()
+    {
+        // int to int?: the same i32 behind a presence byte (only widening ones, short to int?, read before).
+        var legacy = new LegacyObject(ItemName,
+            [new("Name", "str"), new("Count", "i64"), new("Weight", "f64"), new("Rating", "i32")],
+            (ref RecordWriter w) =>
+            {
+                w.WriteString("washer");
+                w.WriteInt64(4);
+                w.WriteDouble(0.5);
+                w.WriteInt32(-41);
+            });
+        StoreLegacyAndReadCurrent<EvolvingItem>(legacy, item =>
+            Assert.Equal(("washer", 4L, 0.5, (int?)-41), (item.Name, item.Count, item.Weight, item.Rating)));
+    }
+
+    [Fact]
     public void Reading_an_old_record_does_not_rewrite_it_but_the_next_change_stores_the_new_layout()
     {
         using var db = TestDatabase.InMemory();

@@ -96,6 +96,40 @@ public class SchemaTranscoderTests
         Assert.Equal(0, reader.Remaining);
     }
 
+    [Theory]
+    [InlineData("i32")]
+    [InlineData("bool")]
+    [InlineData("f64")]
+    [InlineData("datetime")]
+    [InlineData("guid")]
+    [InlineData("str")]
+    public void A_type_made_nullable_keeps_the_value_behind_a_presence_byte(string code)
+    {
+        var value = State((ref RecordWriter w) =>
+        {
+            switch (code)
+            {
+                case "i32": w.WriteInt32(-41); break;
+                case "bool": w.WriteBoolean(true); break;
+                case "f64": w.WriteDouble(2.5); break;
+                case "datetime": w.WriteDateTime(new DateTime(2026, 11, 28, 1, 2, 3, DateTimeKind.Utc)); break;
+                case "guid": w.WriteGuid(new Guid("0f8fad5b-d9cb-469f-a165-70867728950e")); break;
+                case "str": w.WriteString("kept"); break;
+            }
+        });
+
+        var converted = Convert(value, code, code + "?");
+
+        Assert.Equal([1, .. value], converted);
+        // Inside a collection too.
+        var list = State((ref RecordWriter w) =>
+        {
+            w.WriteCount(1);
+            w.WriteRawBytes(value);
+        });
+        Assert.Equal([2, 1, .. value], Convert(list, $"list<{code}>", $"list<{code}?>"));
+    }
+
     [Fact]
     public void Integer_arrays_and_lists_convert_to_and_from_packed_arrays_with_widening()
     {
