@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Persistence.Serialization;
 using Microsoft.Win32.SafeHandles;
 using static Persistence.Storage.FileStorageFormat;
 
@@ -127,6 +128,38 @@ public sealed partial class FileStorage
         finally
         {
             _lockFile.ExitPack();
+        }
+    }
+
+    /// <summary>
+    /// Refuses a transaction that links an object a pack dropped. A commit during a pack that does so
+    /// makes the pack start over (see <see cref="TryPack"/>); a commit after it would store a reference
+    /// to nothing, which no later read could follow. It happens because a connection keeps the objects
+    /// it loaded across transactions: one that loaded an object before it became unreachable may link
+    /// it again once a pack dropped it. Only oids up to the file's oid floor can have been dropped, so a
+    /// file never packed checks nothing, and a packed one only the references to objects older than its
+    /// pack. Called with the commit lock held, after the catch-up: the index is the file's as of now.
+    /// </summary>
+    private void ThrowIfLinksDropped(List<PendingStore> stores, HashSet<ulong> stored)
+    {
+        var floor = _oidFloor;
+        if (floor == 0) return;
+        lock (_stateLock)
+        {
+            foreach (var store in stores)
+            {
+                var references = RecordFormat.ReferencesOf(store.Data.Span);
+                while (references.MoveNext())
+                {
+                    var oid = references.Current.Value;
+                    if (oid == 0 || oid > floor || stored.Contains(oid) || _index.Find(oid) != 0) continue;
+                    throw new ConflictException(
+                        $"This transaction links {new Oid(oid)} (from {store.Oid}), which a pack removed from the database: it was unreachable " +
+                        "when the pack ran, and this connection still held the object from before. The transaction was aborted: abort and " +
+                        "retry the work from fresh state, reaching the objects from the root again.",
+                        [new Oid(oid)]);
+                }
+            }
         }
     }
 

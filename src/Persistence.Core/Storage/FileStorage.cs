@@ -1006,7 +1006,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
 
         protected override long CurrentSerial(Oid oid) => storage.CurrentSerial(oid);
 
-        protected override void PrepareCommit() => storage.ThrowIfFailed();
+        protected override void PrepareCommit()
+        {
+            storage.ThrowIfFailed();
+            storage.ThrowIfLinksDropped(Stores, StoredOids);
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         protected override long CommitCore()

@@ -33,6 +33,9 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     /// <summary>The records stored so far, in store order (until the transaction ends).</summary>
     protected List<PendingStore> Stores => _scratch!.Stores;
 
+    /// <summary>The oids of the records stored so far (until the transaction ends).</summary>
+    protected HashSet<ulong> StoredOids => _scratch!.StoredOids;
+
     /// <summary>The objects to check at vote without writing them (until the transaction ends).</summary>
     protected List<PendingCheck> Checks => _scratch!.Checks;
 

@@ -1,3 +1,4 @@
+using Persistence.Tests.Models;
 using Persistence.Storage;
 using static Persistence.Tests.Storage.TestRecords;
 
@@ -309,6 +310,62 @@ public sealed class FileStoragePackTests : IDisposable
         Assert.Equal("d", Text(storage.Load(g.D)));
         Assert.Equal("a links d", Text(storage.Load(g.A)));
         Assert.Null(storage.Load(g.C));
+    }
+
+    [Fact]
+    public void ACommitAfterThePackThatLinksADroppedObjectIsRefused()
+    {
+        using var storage = FileStorage.Open(_path);
+        var g = Build(storage);
+        storage.Pack();
+        var serial = Serial(storage, g.A);
+
+        // A writer that still held d (loaded before it became unreachable) links it from a.
+        var error = Assert.Throws<ConflictException>(() => Commit(storage, (g.A, serial, Make("a links d", g.B, g.D))));
+
+        Assert.Equal([g.D], error.Oids);
+        Assert.Contains("a pack removed", error.Message);
+        Assert.Equal("a2", Text(storage.Load(g.A)));
+        // Links to kept objects and to objects stored in the same transaction commit as before.
+        var f = storage.NewOid();
+        Commit(storage, (g.A, serial, Make("a links b and f", g.B, f)), (f, 0, Make("f", g.E)));
+        Assert.Equal("a links b and f", Text(storage.Load(g.A)));
+        storage.Dispose();
+        Assert.Empty(FileStorage.Verify(_path).Problems);
+    }
+
+    [Fact]
+    public void AConnectionThatKeptAnObjectAPackDroppedCannotLinkItBack()
+    {
+        using (var db = Database.Open(_path))
+        {
+            using (var setUp = db.OpenConnection())
+            {
+                setUp.Root["a"] = new Node { Label = "a", Next = new Node { Label = "leaf" } };
+                setUp.Root["b"] = new Node { Label = "b" };
+                setUp.Commit();
+            }
+            using var keeper = db.OpenConnection();
+            var leaf = ((Node)keeper.Root["a"]).Next!;
+            Assert.Equal("leaf", leaf.Label);
+            keeper.Commit();
+            using (var other = db.OpenConnection())
+            {
+                ((Node)other.Root["a"]).Next = null;
+                other.Commit();
+            }
+            ((FileStorage)db.Storage).Pack();
+
+            ((Node)keeper.Root["b"]).Next = leaf;
+            Assert.Throws<ConflictException>(keeper.Commit);
+            keeper.Abort();
+            Assert.Null(((Node)keeper.Root["b"]).Next);
+        }
+        Assert.Empty(FileStorage.Verify(_path).Problems);
+        using var reopened = Database.Open(_path);
+        using var connection = reopened.OpenConnection();
+        Assert.Equal(("a", "b"), (((Node)connection.Root["a"]).Label, ((Node)connection.Root["b"]).Label));
+        Assert.Null(((Node)connection.Root["b"]).Next);
     }
 
     [Theory]
