@@ -19,7 +19,8 @@ public sealed partial class FileStorage
     /// </remarks>
     /// <param name="destinationPath">Where the backup goes; an existing file there is replaced.</param>
     /// <returns>The tid of the last transaction in the backup.</returns>
-    /// <exception cref="ArgumentException">The destination is the data file itself (or its lock file).</exception>
+    /// <exception cref="ArgumentException">The destination is the data file itself (or its lock file), by
+    /// whatever path, symbolic links followed.</exception>
     /// <exception cref="PersistenceException">The copy could not be written (the message says why).</exception>
     public long Backup(string destinationPath)
     {
@@ -27,7 +28,12 @@ public sealed partial class FileStorage
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
         var destination = Path.GetFullPath(destinationPath);
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        if (string.Equals(destination, FilePath, comparison) || string.Equals(destination, FilePath + ".lock", comparison))
+        // Compared with symbolic links followed: through a linked directory (or a link to the file) the
+        // rename below would put the copy in place of the open data file, and later commits, which go
+        // to the old file, would be lost on reopen. The lock file is resolved on its own, as it sits
+        // beside FilePath (which may itself be a link), not beside what FilePath points at.
+        var resolved = WithLinksResolved(destination);
+        if (string.Equals(resolved, WithLinksResolved(FilePath), comparison) || string.Equals(resolved, WithLinksResolved(FilePath + ".lock"), comparison))
             throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));
 
         CatchUp(judge: true);
@@ -75,6 +81,72 @@ public sealed partial class FileStorage
         {
             TryDelete(temporary);
             throw;
+        }
+    }
+
+    // As many links as Linux follows in one path (MAXSYMLINKS) before it gives up with ELOOP.
+    private const int MaxLinksFollowed = 40;
+
+    /// <summary>
+    /// The path that <paramref name="fullPath"/> (a full path) reaches with the symbolic links in
+    /// every component followed, through links to links, as the file system follows them when the
+    /// path is opened: a relative link target is taken from the link's directory, and a <c>..</c> in a
+    /// target from where the path has led so far (the kernel's way, not the text's). A component that
+    /// does not exist is kept as it is, so a file that does not exist yet gets its directory resolved;
+    /// after <see cref="MaxLinksFollowed"/> links (a loop) the rest is kept as it is too.
+    /// </summary>
+    private static string WithLinksResolved(string fullPath)
+    {
+        var resolved = Path.GetPathRoot(fullPath)!;
+        var pending = new Stack<string>();
+        PushComponents(pending, fullPath[resolved.Length..]);
+        var followed = 0;
+        while (pending.TryPop(out var component))
+        {
+            if (component == ".") continue;
+            if (component == "..")
+            {
+                resolved = Path.GetDirectoryName(resolved) ?? resolved;
+                continue;
+            }
+            var path = Path.Join(resolved, component);
+            var target = followed < MaxLinksFollowed ? LinkTargetOf(path) : null;
+            if (target is null)
+            {
+                resolved = path;
+                continue;
+            }
+            followed++;
+            if (Path.IsPathRooted(target))
+            {
+                // "\dir" or "C:dir" on Windows are rooted, not complete: completed from the link's directory.
+                if (!Path.IsPathFullyQualified(target)) target = Path.GetFullPath(target, resolved);
+                resolved = Path.GetPathRoot(target)!;
+                target = target[resolved.Length..];
+            }
+            PushComponents(pending, target);
+        }
+        return resolved;
+
+        static void PushComponents(Stack<string> pending, string relative)
+        {
+            var components = relative.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries);
+            for (var i = components.Length - 1; i >= 0; i--)
+                pending.Push(components[i]);
+        }
+
+        static string? LinkTargetOf(string path)
+        {
+            // Null for a path that is not a link or does not exist; a component that cannot be examined
+            // (a directory this process may not search) is taken as it is, as one that is no link.
+            try
+            {
+                return new FileInfo(path).LinkTarget;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
         }
     }
 

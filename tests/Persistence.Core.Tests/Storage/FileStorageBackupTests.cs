@@ -201,4 +201,106 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
         Assert.Throws<ArgumentException>(() => storage.Backup(path + ".lock"));
         Assert.True(FileStorage.Verify(path).IsValid);
     }
+
+    /// <summary>
+    /// Makes <paramref name="link"/> a symbolic link to <paramref name="target"/>; false where this
+    /// process may not make one (Windows without the privilege or developer mode).
+    /// </summary>
+    private static bool TryLink(string link, string target, bool directory)
+    {
+        try
+        {
+            if (directory) Directory.CreateSymbolicLink(link, target);
+            else File.CreateSymbolicLink(link, target);
+            return true;
+        }
+        catch (Exception e) when (OperatingSystem.IsWindows() && e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public void ABackupThroughALinkToTheDatabaseDirectoryIsRefusedAndLaterCommitsSurvive()
+    {
+        // The rename that finishes a backup would put the copy in place of the open data file; the
+        // commits after it would then go to the replaced file and be gone on reopen.
+        var directory = _directory.File("data");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "data.persist");
+        var linked = _directory.File("linked");
+        if (!TryLink(linked, "data", directory: true)) return;
+        using (var db = Persistence.Database.Open(path))
+        {
+            using (var connection = db.OpenConnection())
+            {
+                connection.Root["before"] = new PersistentCounter();
+                connection.Commit();
+            }
+            Assert.Throws<ArgumentException>(() => db.Backup(Path.Combine(linked, "data.persist")));
+            Assert.Throws<ArgumentException>(() => db.Backup(Path.Combine(linked, "data.persist.lock")));
+            using (var connection = db.OpenConnection())
+            {
+                connection.Root["after"] = new PersistentCounter();
+                connection.Commit();
+            }
+        }
+
+        Assert.True(FileStorage.Verify(path).IsValid);
+        using var reopened = Persistence.Database.Open(path);
+        using var reader = reopened.OpenConnection();
+        Assert.IsType<PersistentCounter>(reader.Root["before"]);
+        Assert.IsType<PersistentCounter>(reader.Root["after"]);
+        Assert.Empty(Directory.GetFiles(directory, "*.partial"));
+    }
+
+    [Fact]
+    public void ABackupToALinkToTheDataFileIsRefused()
+    {
+        var path = _directory.File("data.persist");
+        var absolute = _directory.File("absolute.persist");
+        var relative = _directory.File("relative.persist");
+        var chained = _directory.File("chained.persist");
+        if (!TryLink(absolute, path, directory: false)) return;
+        Assert.True(TryLink(relative, "data.persist", directory: false));
+        Assert.True(TryLink(chained, "relative.persist", directory: false));
+        using var storage = FileStorage.Open(path);
+        using (var transaction = storage.Begin())
+        {
+            transaction.Store(storage.NewOid(), 0, Make("x"));
+            transaction.Vote();
+            transaction.Finish();
+        }
+        Assert.Throws<ArgumentException>(() => storage.Backup(absolute));
+        Assert.Throws<ArgumentException>(() => storage.Backup(relative));
+        Assert.Throws<ArgumentException>(() => storage.Backup(chained));
+        Assert.Equal(path, new FileInfo(absolute).LinkTarget);
+        Assert.True(FileStorage.Verify(path).IsValid);
+    }
+
+    [Fact]
+    public void ABackupThroughALinkedDirectoryToAnotherFileNameIsWritten()
+    {
+        var directory = _directory.File("data");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "data.persist");
+        var linked = _directory.File("linked");
+        if (!TryLink(linked, directory, directory: true)) return;
+        long tid;
+        using (var storage = FileStorage.Open(path))
+        {
+            using (var transaction = storage.Begin())
+            {
+                transaction.Store(storage.NewOid(), 0, Make("x"));
+                transaction.Vote();
+                transaction.Finish();
+            }
+            tid = storage.Backup(Path.Combine(linked, "backup.persist"));
+        }
+
+        var report = FileStorage.Verify(Path.Combine(directory, "backup.persist"));
+        Assert.True(report.IsValid, report.ToString());
+        Assert.Equal(tid, report.LastTid);
+        Assert.True(FileStorage.Verify(path).IsValid);
+    }
 }
