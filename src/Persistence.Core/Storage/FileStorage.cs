@@ -168,6 +168,10 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         if (pageCacheBytes < 0)
             throw new ArgumentOutOfRangeException(nameof(options), pageCacheBytes, "PageCacheBytes (of FileStorageOptions or DatabaseOptions) must be 0 (no page cache) or more.");
         var fullPath = Path.GetFullPath(path);
+        // Before the lock file is made beside it: opening a directory fails as a denied access, whose
+        // message would send the user to the permissions.
+        if (Directory.Exists(fullPath))
+            throw new PersistenceException($"{fullPath} is a directory. Give the path of the database file in it (a new database is created where no file exists).");
         FileStorageLock? lockFile = null;
         SafeFileHandle? file = null;
         try
@@ -345,7 +349,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         catch (UnauthorizedAccessException e) when (!readOnly)
         {
             throw new PersistenceException(
-                $"{path} cannot be opened for writing ({e.Message}). Fix its permissions, or open it with FileStorageOptions {{ ReadOnly = true }}.", e);
+                $"{path} cannot be opened for writing ({e.Message}). Fix its permissions, or open it read-only (DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly).", e);
         }
     }
 
@@ -668,7 +672,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     private StorageLockedException ReadOnlyError() => new(
-        $"{FilePath} was opened read-only; open it without FileStorageOptions.ReadOnly to write (any number of writers may have it open).");
+        $"{FilePath} was opened read-only; open it without ReadOnly (DatabaseOptions or FileStorageOptions) to write (any number of writers may have it open).");
 
     private PersistenceException FailedError() => new(
         $"An earlier write error left the end of {FilePath} in an unknown state ({_failure}); nothing more can be committed through this instance. " +

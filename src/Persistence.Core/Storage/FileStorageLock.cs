@@ -126,7 +126,7 @@ internal sealed class FileStorageLock : IDisposable
         {
             throw new PersistenceException(
                 $"Cannot create or open the lock file {path}, so {dataPath} cannot be opened for writing ({e.Message}). " +
-                "Make the directory and the lock file writable, or open the database with FileStorageOptions { ReadOnly = true }.", e);
+                "Make the directory and the lock file writable, or open the database read-only (DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly).", e);
         }
         catch (DirectoryNotFoundException e)
         {
@@ -136,7 +136,7 @@ internal sealed class FileStorageLock : IDisposable
         {
             throw new StorageLockedException(
                 $"The database {dataPath} is held exclusively by another program (it locked {path}): an offline tool, an older version of Persistence " +
-                "that allows one writer only, or on macOS another writer. Close that program first, or open this one with FileStorageOptions { ReadOnly = true }.", e);
+                "that allows one writer only, or on macOS another writer. Close that program first, or open this one read-only (DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly).", e);
         }
     }
 

@@ -94,7 +94,7 @@ public sealed class FileStorageReadOnlyTests(ITestOutputHelper output) : IDispos
         Assert.Equal([$"tid {tid}", "records 3"], lines);
         var refused = HostProcess.Run(Timeout, "as-user", "65534", "rw-open", path).Lines;
         Assert.StartsWith("error ", Assert.Single(refused));
-        Assert.Contains("ReadOnly = true", refused[0]);
+        Assert.Contains("DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly", refused[0]);
 
         // And in a read-only directory without a lock file.
         File.Delete(path + ".lock");
@@ -103,7 +103,7 @@ public sealed class FileStorageReadOnlyTests(ITestOutputHelper output) : IDispos
         Assert.True(exitCode == 0, errors + string.Join(" | ", lines));
         Assert.Equal([$"tid {tid}", "records 3"], lines);
         refused = HostProcess.Run(Timeout, "as-user", "65534", "rw-open", path).Lines;
-        Assert.Contains("ReadOnly = true", Assert.Single(refused));
+        Assert.Contains("DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly", Assert.Single(refused));
         Assert.False(File.Exists(path + ".lock"));
     }
 }

@@ -375,6 +375,19 @@ public sealed class FileStorageTests : IDisposable
     }
 
     [Fact]
+    public void ADirectoryIsRefusedAsSuchAndNothingIsLeftBesideIt()
+    {
+        var directory = Path.Combine(_directory.Path, "data");
+        Directory.CreateDirectory(directory);
+
+        var error = Assert.Throws<PersistenceException>(() => FileStorage.Open(directory));
+
+        Assert.Contains("is a directory", error.Message);
+        Assert.False(File.Exists(directory + ".lock"));
+        Assert.Contains("is a directory", Assert.Throws<PersistenceException>(() => FileStorage.Open(directory, new FileStorageOptions { ReadOnly = true })).Message);
+    }
+
+    [Fact]
     public void ALockFileThatWasThereBeforeAFailedOpenStays()
     {
         // Someone else's file of that name, beside a file that is not a database.
