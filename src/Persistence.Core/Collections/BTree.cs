@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Persistence.Serialization;
 
 namespace Persistence;
@@ -99,11 +100,13 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     {
         get
         {
+            ThrowIfNull(key);
             ActivateIfGhost();
             return _core.TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"The key '{key}' is not in the tree.");
         }
         set
         {
+            ThrowIfNull(key);
             ActivateIfGhost();
             _core.Set(key, value, overwrite: true);
         }
@@ -152,6 +155,7 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     /// <summary>Adds an entry if the key is not in the tree yet; returns whether it did.</summary>
     public bool TryAdd(TKey key, TValue value)
     {
+        ThrowIfNull(key);
         ActivateIfGhost();
         return _core.Set(key, value, overwrite: false);
     }
@@ -159,6 +163,7 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     /// <summary>Returns the value under <paramref name="key"/>, adding the one <paramref name="create"/> makes if there is none.</summary>
     public TValue GetOrAdd(TKey key, Func<TValue> create)
     {
+        ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(create);
         ActivateIfGhost();
         if (_core.TryGetValue(key, out var existing)) return existing;
@@ -170,6 +175,7 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     /// <inheritdoc />
     public bool ContainsKey(TKey key)
     {
+        ThrowIfNull(key);
         ActivateIfGhost();
         return _core.ContainsKey(key);
     }
@@ -184,6 +190,7 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     /// <inheritdoc />
     public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
+        ThrowIfNull(key);
         ActivateIfGhost();
         return _core.TryGetValue(key, out value);
     }
@@ -194,6 +201,7 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     /// <summary>Removes the entry under <paramref name="key"/> and returns its value; false if there is none.</summary>
     public bool Remove(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
+        ThrowIfNull(key);
         ActivateIfGhost();
         return _core.Remove(key, out value);
     }
@@ -248,6 +256,15 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     }
 
     private static InvalidOperationException Empty() => new("The tree is empty.");
+
+    /// <summary>Refuses a null key, as a dictionary does (a check the runtime drops for a key of a value type).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ThrowIfNull(TKey key)
+    {
+        if (key is null) throw NullKey();
+    }
+
+    private static ArgumentNullException NullKey() => new("key", "A BTree's keys cannot be null, as a dictionary's cannot.");
 
     void ICollection<KeyValuePair<TKey, TValue>>.Add(KeyValuePair<TKey, TValue> item) => Add(item.Key, item.Value);
 

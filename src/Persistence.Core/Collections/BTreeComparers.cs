@@ -66,7 +66,8 @@ public static class BTreeComparers
         {
             IComparer<TKey> comparer => comparer,
             null => throw new SchemaMismatchException(
-                $"The {treeName} is ordered by the comparer '{name}', which is not registered in this program. Call BTreeComparers.Register<{typeof(TKey).Name}>(\"{name}\", comparer) at start-up, with the comparer the tree was created with, before loading it.",
+                $"The {treeName} is ordered by the comparer '{name}', which is not registered in this program. Call BTreeComparers.Register<{typeof(TKey).Name}>(\"{name}\", comparer) at start-up, before creating or loading a tree ordered by it (for a stored tree, with the comparer it was created with). " +
+                $"The built-in comparers are named by BTreeComparers.Ordinal (\"{Ordinal}\") and BTreeComparers.OrdinalIgnoreCase (\"{OrdinalIgnoreCase}\").",
                 treeName),
             _ => throw new SchemaMismatchException(
                 $"The {treeName} is ordered by the comparer '{name}', but the comparer registered under that name does not compare {typeof(TKey).Name} keys.",
@@ -77,8 +78,10 @@ public static class BTreeComparers
     private static IComparer<TKey> Default<TKey>(string treeName)
     {
         if (typeof(TKey) == typeof(string)) return (IComparer<TKey>)(object)StringComparer.Ordinal;
-        if (!typeof(IComparable<TKey>).IsAssignableFrom(typeof(TKey)) && !typeof(IComparable).IsAssignableFrom(typeof(TKey)))
-            throw new InvalidOperationException($"{typeof(TKey).Name} keys have no natural order, so a {treeName} of them needs a comparer: register one with BTreeComparers.Register and create the tree with its name.");
+        // A nullable key (int?) is in its value's order, null first, as the runtime's default comparer has it.
+        var ordered = Nullable.GetUnderlyingType(typeof(TKey)) ?? typeof(TKey);
+        if (!typeof(IComparable<TKey>).IsAssignableFrom(ordered) && !typeof(IComparable).IsAssignableFrom(ordered))
+            throw new InvalidOperationException($"{ordered.Name} keys have no natural order, so a {treeName} of them needs a comparer: register one with BTreeComparers.Register and create the tree with its name.");
         return Comparer<TKey>.Default;
     }
 }

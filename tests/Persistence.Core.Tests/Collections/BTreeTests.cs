@@ -22,6 +22,42 @@ public sealed class BTreeTests
     private static List<KeyValuePair<long, int>> Entries(IEnumerable<long> keys) => [.. keys.Select(k => new KeyValuePair<long, int>(k, (int)(k * 10)))];
 
     [Fact]
+    public void Nullable_keys_are_in_their_values_order()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var connection = db.OpenConnection())
+        {
+            var tree = new BTree<int?, string>();
+            foreach (var key in new int?[] { 3, -1, 2, int.MinValue }) tree[key] = $"v{key}";
+            Assert.Throws<ArgumentNullException>(() => tree[null] = "none");
+            connection.Root["tree"] = tree;
+            connection.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var loaded = (BTree<int?, string>)reader.Root["tree"];
+        Assert.Equal([int.MinValue, -1, 2, 3], loaded.Keys);
+        Assert.Equal("v2", loaded[2]);
+        Assert.Equal([-1, 2], loaded.Range(-1, 2).Select(entry => entry.Key));
+    }
+
+    [Fact]
+    public void A_null_key_is_refused_as_a_dictionary_refuses_it()
+    {
+        var tree = new BTree<string, int> { ["a"] = 1 };
+        string key = null!;
+
+        Assert.Throws<ArgumentNullException>(() => tree.Add(key, 2));
+        Assert.Throws<ArgumentNullException>(() => tree[key] = 2);
+        Assert.Throws<ArgumentNullException>(() => tree[key]);
+        Assert.Throws<ArgumentNullException>(() => tree.TryAdd(key, 2));
+        Assert.Throws<ArgumentNullException>(() => tree.GetOrAdd(key, () => 2));
+        Assert.Throws<ArgumentNullException>(() => tree.ContainsKey(key));
+        Assert.Throws<ArgumentNullException>(() => tree.TryGetValue(key, out _));
+        Assert.Throws<ArgumentNullException>(() => tree.Remove(key));
+        Assert.Equal([new KeyValuePair<string, int>("a", 1)], tree);
+    }
+
+    [Fact]
     public void Ascending_inserts_fill_buckets_completely_and_build_several_levels()
     {
         var tree = new BTree<long, int>();
