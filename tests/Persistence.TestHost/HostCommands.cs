@@ -31,5 +31,6 @@ internal static partial class HostCommands
         ["as-user"] = AsUser,
         ["pack-loop"] = PackLoop,
         ["btree-insert"] = BTreeInserts,
+        ["read-widened"] = ReadWidened,
     };
 }

@@ -1,3 +1,5 @@
+using Persistence.Serialization;
+
 namespace Persistence;
 
 /// <summary>
@@ -38,15 +40,24 @@ public static class PersistentTypes
         }
     }
 
-    /// <summary>Finds a class by its stored name, or by a former name given with <see cref="PersistentAliasAttribute"/>.</summary>
+    /// <summary>
+    /// Finds a class by its stored name, or by a former name given with <see cref="PersistentAliasAttribute"/>;
+    /// a persistent collection also by a name whose type arguments name classes by former names
+    /// (<c>Persistence.PersistentList&lt;Shop.Client&gt;</c> for <c>Persistence.PersistentList&lt;Shop.Customer&gt;</c>
+    /// when Customer carries <c>[PersistentAlias("Shop.Client")]</c>).
+    /// </summary>
     public static PersistentTypeInfo? Find(string storedName)
     {
         lock (Gate)
         {
-            if (ByName.TryGetValue(storedName, out var type)) return type;
-            return ByAlias.GetValueOrDefault(storedName);
+            if (FindByNameOrAlias(storedName) is { } type) return type;
+            return StoredNames.WithCurrentClassNames(storedName, FindByNameOrAlias) is { } current ? ByName.GetValueOrDefault(current) : null;
         }
     }
+
+    /// <summary>The class registered under <paramref name="storedName"/> or with it as an alias; with the lock held.</summary>
+    private static PersistentTypeInfo? FindByNameOrAlias(string storedName) =>
+        ByName.TryGetValue(storedName, out var type) ? type : ByAlias.GetValueOrDefault(storedName);
 
     /// <summary>Every registered class.</summary>
     public static IReadOnlyList<PersistentTypeInfo> All

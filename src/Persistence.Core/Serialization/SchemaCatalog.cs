@@ -10,9 +10,10 @@ namespace Persistence.Serialization;
 /// </summary>
 /// <remarks>
 /// Changes (a class stored for the first time, a class whose fields changed, a rename through an
-/// alias) are committed at once in a small transaction of their own, before the commit that needs
-/// them; a type id that ends up unused costs a few bytes and nothing else. Concurrent writers of the
-/// catalog (other connections, other processes) are handled by reloading and retrying.
+/// alias, a collection whose type arguments were renamed or widened) are committed at once in a small
+/// transaction of their own, before the commit that needs them; a type id that ends up unused costs a
+/// few bytes and nothing else. Concurrent writers of the catalog (other connections, other processes)
+/// are handled by reloading and retrying.
 /// </remarks>
 internal sealed class SchemaCatalog
 {
@@ -130,7 +131,7 @@ internal sealed class SchemaCatalog
                 Volatile.Write(ref _lastRead, new(key, known));
                 return known;
             }
-            var type = entry.Resolved ??= PersistentTypes.Find(entry.Name) ?? throw UnknownClass(entry);
+            var type = entry.Resolved ??= StoredNames.Resolve(entry.Name);
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
             var reads = entry.Reads;
@@ -148,10 +149,6 @@ internal sealed class SchemaCatalog
 
     private static FormatException UnknownVersion(Entry entry, ushort version) =>
         new($"A record of '{entry.Name}' names schema version {version}, which the schema catalog does not know.");
-
-    private static SchemaMismatchException UnknownClass(Entry entry) => new(
-        $"The database holds objects of class '{entry.Name}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{entry.Name}\")] on the class it became.",
-        entry.Name);
 
     private bool Find(PersistentTypeInfo type, out Entry? entry, out ushort version)
     {
@@ -179,13 +176,19 @@ internal sealed class SchemaCatalog
         {
             foreach (var alias in type.Aliases)
             {
-                if (_byName.Remove(alias, out entry))
-                {
-                    entry.Name = type.Name;
-                    entry.Resolved = null;
-                    _byName[type.Name] = entry;
-                    break;
-                }
+                if (_byName.TryGetValue(alias, out entry)) break;
+            }
+            // A collection stored under the name it had before a class it holds was renamed, or its
+            // element type widened, is renamed as a class is (StoredNames says which name it stands for).
+            entry ??= StoredNames.IsGeneric(type.Name)
+                ? _byName.Values.FirstOrDefault(e => StoredNames.IsGeneric(e.Name) && (e.Resolved ??= StoredNames.TryResolve(e.Name)) == type)
+                : null;
+            if (entry is not null)
+            {
+                _byName.Remove(entry.Name);
+                entry.Name = type.Name;
+                entry.Resolved = null;
+                _byName[type.Name] = entry;
             }
         }
         if (entry is null)

@@ -102,7 +102,7 @@ internal static class SchemaTranscoder
                     ? PackedIntegers.ReadInt64s(ref reader, from.Arguments[0].Name)
                     : ReadIntegers(ref reader, from.Arguments[0].Name);
                 if (to.Kind == ShapeKind.Packed) PackedIntegers.WriteInt64s(ref writer, values, to.Arguments[0].Name);
-                else WriteIntegers(ref writer, values, to.Arguments[0].Name);
+                else WriteIntegers(ref writer, values, to.Arguments[0]);
                 return;
             default:
                 throw Mismatch(from, to, className, field);
@@ -110,7 +110,7 @@ internal static class SchemaTranscoder
     }
 
     /// <summary>Whether every value stored as <paramref name="from"/> converts to <paramref name="to"/>.</summary>
-    private static bool Convertible(TypeShape from, TypeShape to) => (from.Kind, to.Kind) switch
+    internal static bool Convertible(TypeShape from, TypeShape to) => (from.Kind, to.Kind) switch
     {
         _ when from.Code == to.Code => true,
         (ShapeKind.Nullable, ShapeKind.Nullable) => Convertible(from.Arguments[0], to.Arguments[0]),
@@ -122,7 +122,7 @@ internal static class SchemaTranscoder
             && from.Arguments.Zip(to.Arguments).All(pair => Convertible(pair.First, pair.Second)),
         (ShapeKind.Packed, ShapeKind.Packed) => IntegerWidens(from.Arguments[0], to.Arguments[0]),
         (ShapeKind.Collection, ShapeKind.Packed) => from.Name != "dict" && IntegerWidens(from.Arguments[0], to.Arguments[0]),
-        (ShapeKind.Packed, ShapeKind.Collection) => to.Name != "dict" && IntegerWidens(from.Arguments[0], to.Arguments[0]),
+        (ShapeKind.Packed, ShapeKind.Collection) => to.Name != "dict" && Convertible(from.Arguments[0], to.Arguments[0]),
         (ShapeKind.Value, ShapeKind.Value) =>
             to.Fields.All(field => Array.Find(from.Fields, old => old.Name == field.Name) is not { Shape: { } old } || Convertible(old, field.Shape)),
         _ => false,
@@ -143,8 +143,11 @@ internal static class SchemaTranscoder
         return values;
     }
 
-    /// <summary>Writes 64-bit values, each known to fit <paramref name="code"/>, as an array or list of that integer type.</summary>
-    private static void WriteIntegers(ref RecordWriter writer, long[]? values, string code)
+    /// <summary>
+    /// Writes 64-bit integers as an array or list of <paramref name="element"/>, a type each of them converts to:
+    /// an integer type they fit, <c>f64</c>, or a nullable of one of these.
+    /// </summary>
+    private static void WriteIntegers(ref RecordWriter writer, long[]? values, TypeShape element)
     {
         if (values is null)
         {
@@ -152,7 +155,24 @@ internal static class SchemaTranscoder
             return;
         }
         writer.WriteCount(values.Length);
-        foreach (var value in values) WriteInteger(code, value, ref writer);
+        foreach (var value in values) WriteIntegerAs(element, value, ref writer);
+    }
+
+    private static void WriteIntegerAs(TypeShape to, long value, ref RecordWriter writer)
+    {
+        if (to.Kind == ShapeKind.Nullable)
+        {
+            writer.WriteBoolean(true);
+            WriteIntegerAs(to.Arguments[0], value, ref writer);
+        }
+        else if (PackedIntegers.IsElementCode(to.Name))
+        {
+            WriteInteger(to.Name, value, ref writer);
+        }
+        else
+        {
+            WriteReal(to.Name, value, ref writer);
+        }
     }
 
     /// <summary>Reads one integer of type <paramref name="code"/> (<c>i8</c> … <c>u64</c>) as its 64-bit value (a u64 above the i64 range wraps).</summary>

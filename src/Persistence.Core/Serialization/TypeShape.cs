@@ -99,9 +99,11 @@ internal sealed class TypeShape
         }
         if (position < code.Length && code[position] == '?')
         {
-            // The inner shape gets its code too: conversions compare codes (i32 to i32? is the same i32 behind a presence byte).
-            shape = new TypeShape("", ShapeKind.Nullable, "?") { Arguments = [shape.WithCode(code[start..position])] };
+            // The inner shape keeps its own code: conversions compare codes to tell an unchanged value
+            // (copied as it is) from a widened one (i32 inside i32? and inside i64? are not the same bytes).
+            var inner = shape.WithCode(code[start..position]);
             position++;
+            shape = new TypeShape("", ShapeKind.Nullable, "?") { Arguments = [inner] };
         }
         return shape.WithCode(code[start..position]);
     }

@@ -276,6 +276,252 @@ public class SchemaEvolutionTests
         Assert.Equal(-990, reread[99]);
     }
 
+    // ---- Collections whose type arguments changed: a renamed element class, a wider element type ----
+
+    private const string OldName = "Persistence.Tests.Models.OldName";
+
+    /// <summary>An object of NewName as it was stored under its former name, OldName (its [PersistentAlias]).</summary>
+    private static LegacyObject OldNameObject(string text) => new(OldName, [new("Text", "str")], (ref RecordWriter w) => w.WriteString(text));
+
+    /// <summary>A BTree named <paramref name="treeName"/> of one bucket of <paramref name="count"/> entries, whose keys and values <paramref name="writeEntries"/> writes.</summary>
+    private static LegacyObject LegacyTree(string treeName, int count, FieldSchema[] bucketFields, LegacyObject.WriteFields writeEntries)
+    {
+        var bucket = new LegacyObject(treeName + ".Bucket", bucketFields, (ref RecordWriter w) =>
+        {
+            w.WriteInt64(1);
+            w.WriteBoolean(false);
+            w.WriteBoolean(false); // no Upper: the bucket never split
+            writeEntries(ref w);
+        });
+        var length = new PersistentCounter(count);
+        return new LegacyObject(treeName, [new("Root", "ref"), new("Length", "ref"), new("Comparer", "str")], (ref RecordWriter w) =>
+        {
+            w.WriteReference(bucket);
+            w.WriteReference(length);
+            w.WriteString(null);
+        });
+    }
+
+    private static Database StoreLegacy(string key, LegacyObject legacy)
+    {
+        var db = TestDatabase.InMemory();
+        TestDatabase.Store(db, key, legacy);
+        return db;
+    }
+
+    private static uint StoredTypeId(Database db, PersistentObject obj)
+    {
+        RecordFormat.State(db.Storage.Load(obj.PersistentOid)!.Value.Data.Span, out var typeId, out _);
+        return typeId;
+    }
+
+    [Fact]
+    public void A_PersistentList_of_a_renamed_class_is_found_through_the_alias_of_its_element_class()
+    {
+        var (first, second) = (OldNameObject("first"), OldNameObject("second"));
+        var legacy = new LegacyObject($"Persistence.PersistentList<{OldName}>", [new("Items", "list<ref>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(2);
+            w.WriteReference(first);
+            w.WriteReference(second);
+        });
+        using var db = StoreLegacy("list", legacy);
+        var storedTypeId = StoredTypeId(db, legacy);
+        using (var reader = db.OpenConnection())
+        {
+            var list = (PersistentList<NewName>)reader.Root["list"];
+            Assert.Equal(["first", "second"], list.Select(n => n.Text));
+            list.Add(new NewName { Text = "third" });
+            reader.Commit();
+            // Stored again under the class's type id, renamed to the current name, as a renamed class's objects are.
+            Assert.Equal(storedTypeId, StoredTypeId(db, list));
+        }
+        using var again = db.OpenConnection();
+        Assert.Equal(["first", "second", "third"], ((PersistentList<NewName>)again.Root["list"]).Select(n => n.Text));
+    }
+
+    [Fact]
+    public void A_BTree_with_values_of_a_renamed_class_is_found_through_the_alias_of_the_value_class()
+    {
+        int[] keys = [-5, 1, 2, 40];
+        var values = keys.Select(k => OldNameObject("v" + k)).ToArray();
+        var legacy = LegacyTree($"Persistence.BTree<i32,{OldName}>", keys.Length,
+            [new("Stamp", "i64"), new("Removed", "bool"), new("Upper", "i32?"), new("Keys", "packed<i32>"), new("Values", "array<ref>")],
+            (ref RecordWriter w) =>
+            {
+                PackedIntegers.Write<int>(ref w, keys);
+                w.WriteCount(values.Length);
+                foreach (var value in values) w.WriteReference(value);
+            });
+        using var db = StoreLegacy("tree", legacy);
+        using (var reader = db.OpenConnection())
+        {
+            var tree = (BTree<int, NewName>)reader.Root["tree"];
+            Assert.Equal(keys.Select(k => (k, (string?)("v" + k))), tree.Select(e => (e.Key, e.Value.Text)));
+            Assert.Equal("v40", tree[40].Text);
+            tree[3] = new NewName { Text = "new" };
+            reader.Commit();
+        }
+        using var again = db.OpenConnection();
+        var reread = (BTree<int, NewName>)again.Root["tree"];
+        Assert.Equal(5, reread.Count);
+        Assert.Equal(["v-5", "v1", "v2", "new", "v40"], reread.Values.Select(v => v.Text));
+    }
+
+    [Fact]
+    public void A_PersistentDictionary_with_values_of_a_renamed_class_is_found_through_the_alias_of_the_value_class()
+    {
+        var (a, b) = (OldNameObject("A"), OldNameObject("B"));
+        var legacy = new LegacyObject($"Persistence.PersistentDictionary<str,{OldName}>", [new("Items", "dict<str,ref>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(2);
+            w.WriteString("a");
+            w.WriteReference(a);
+            w.WriteString("b");
+            w.WriteReference(b);
+        });
+        using var db = StoreLegacy("dict", legacy);
+        using (var reader = db.OpenConnection())
+        {
+            var dictionary = (PersistentDictionary<string, NewName>)reader.Root["dict"];
+            Assert.Equal(("A", "B"), (dictionary["a"].Text, dictionary["b"].Text));
+            dictionary["c"] = new NewName { Text = "C" };
+            reader.Commit();
+        }
+        using var again = db.OpenConnection();
+        var reread = (PersistentDictionary<string, NewName>)again.Root["dict"];
+        Assert.Equal(["A", "B", "C"], reread.OrderBy(e => e.Key).Select(e => e.Value.Text));
+    }
+
+    [Fact]
+    public void A_collection_nested_in_a_collection_is_found_through_the_alias_of_the_innermost_class()
+    {
+        var inner = new LegacyObject($"Persistence.PersistentList<{OldName}>", [new("Items", "list<ref>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(1);
+            w.WriteReference(OldNameObject("deep"));
+        });
+        var legacy = LegacyTree($"Persistence.BTree<i32,Persistence.PersistentList<{OldName}>>", 1,
+            [new("Stamp", "i64"), new("Removed", "bool"), new("Upper", "i32?"), new("Keys", "packed<i32>"), new("Values", "array<ref>")],
+            (ref RecordWriter w) =>
+            {
+                PackedIntegers.Write<int>(ref w, [7]);
+                w.WriteCount(1);
+                w.WriteReference(inner);
+            });
+        using var db = StoreLegacy("tree", legacy);
+        using var reader = db.OpenConnection();
+        var tree = (BTree<int, PersistentList<NewName>>)reader.Root["tree"];
+        Assert.Equal("deep", tree[7][0].Text);
+    }
+
+    [Fact]
+    public void A_collection_of_a_wider_element_type_reads_the_stored_elements()
+    {
+        // float → double (this program uses no PersistentList<float>).
+        var legacy = new LegacyObject("Persistence.PersistentList<f32>", [new("Items", "list<f32>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(2);
+            w.WriteSingle(1.5f);
+            w.WriteSingle(float.MaxValue);
+        });
+        using (var db = StoreLegacy("list", legacy))
+        using (var reader = db.OpenConnection())
+        {
+            var list = (PersistentList<double>)reader.Root["list"];
+            Assert.Equal([1.5, float.MaxValue], list);
+            list.Add(0.25);
+            reader.Commit();
+            using var again = db.OpenConnection();
+            Assert.Equal([1.5, float.MaxValue, 0.25], (PersistentList<double>)again.Root["list"]);
+        }
+
+        // T → T? for the values of a BTree, whose integers are stored packed (this program uses no BTree<Guid, int>).
+        Guid[] keys = [.. Enumerable.Range(1, 5).Select(i => new Guid(i, 0, 0, new byte[8])).Order()];
+        var tree = LegacyTree("Persistence.BTree<guid,i32>", keys.Length,
+            [new("Stamp", "i64"), new("Removed", "bool"), new("Upper", "guid?"), new("Keys", "array<guid>"), new("Values", "packed<i32>")],
+            (ref RecordWriter w) =>
+            {
+                w.WriteCount(keys.Length);
+                foreach (var key in keys) w.WriteGuid(key);
+                PackedIntegers.Write<int>(ref w, keys.Select((_, i) => i * 100).ToArray());
+            });
+        using (var db = StoreLegacy("tree", tree))
+        using (var reader = db.OpenConnection())
+        {
+            var current = (BTree<Guid, int?>)reader.Root["tree"];
+            Assert.Equal(keys.Select((k, i) => KeyValuePair.Create(k, (int?)(i * 100))), current);
+        }
+    }
+
+    [Fact]
+    public void A_program_whose_collections_hold_wider_elements_reads_them_and_stores_them_in_its_layout()
+    {
+        // This program stores a PersistentList<int> and a BTree<int, int> of several buckets; the test host,
+        // which uses PersistentList<long> and BTree<long, long> and neither of those, reads and changes them.
+        using var folder = new TempFolder();
+        var path = folder.File("widened.db");
+        var keys = Enumerable.Range(0, 1000).Select(i => (i * 7) - 3000).ToArray();
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            connection.Root["list"] = new PersistentList<int> { int.MinValue, -1, 0, int.MaxValue };
+            var tree = new BTree<int, int>();
+            foreach (var key in keys) tree.Add(key, -key);
+            connection.Root["tree"] = tree;
+            connection.Commit();
+        }
+        var expectedList = $"list {int.MinValue},-1,0,{int.MaxValue}";
+        var expectedTree = "tree " + string.Join(",", keys.Select(k => $"{k}:{-k}"));
+        var (exitCode, lines, errors) = HostProcess.Run(TimeSpan.FromSeconds(60), "read-widened", path, "add");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal([expectedList, expectedTree, "done"], lines);
+
+        // Read again: the changed list and bucket were stored in the wider layout, the rest still is in the old one.
+        (exitCode, lines, errors) = HostProcess.Run(TimeSpan.FromSeconds(60), "read-widened", path);
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal([$"{expectedList},{long.MaxValue}", $"{expectedTree},{long.MaxValue}:{long.MinValue}", "done"], lines);
+    }
+
+    [Fact]
+    public void A_collection_whose_element_class_this_program_does_not_define_names_the_class_to_alias()
+    {
+        var legacy = new LegacyObject("Persistence.PersistentList<Somewhere.Else.Gone>", [new("Items", "list<ref>")], (ref RecordWriter w) => w.WriteCount(0));
+        using var db = StoreLegacy("item", legacy);
+        using var reader = db.OpenConnection();
+        var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+        Assert.Equal("Persistence.PersistentList<Somewhere.Else.Gone>", error.ClassName);
+        Assert.Contains("[PersistentAlias(\"Somewhere.Else.Gone\")]", error.Message);
+        Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
+    }
+
+    [Fact]
+    public void A_collection_whose_element_type_changed_to_one_it_cannot_be_read_as_says_what_to_do()
+    {
+        // bool widens to nothing, and this program uses no PersistentList<bool>.
+        var legacy = new LegacyObject("Persistence.PersistentList<bool>", [new("Items", "list<bool>")], (ref RecordWriter w) => w.WriteCount(0));
+        using (var db = StoreLegacy("item", legacy))
+        using (var reader = db.OpenConnection())
+        {
+            var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+            Assert.Equal("Persistence.PersistentList<bool>", error.ClassName);
+            Assert.Contains("safe widening", error.Message);
+            Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
+        }
+
+        // i16 widens to the elements of several PersistentLists this program uses (int, long?, double): which one is meant is not known.
+        var ambiguous = new LegacyObject("Persistence.PersistentList<i16>", [new("Items", "list<i16>")], (ref RecordWriter w) => w.WriteCount(0));
+        using (var db = StoreLegacy("item", ambiguous))
+        using (var reader = db.OpenConnection())
+        {
+            var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+            Assert.Equal("Persistence.PersistentList<i16>", error.ClassName);
+            Assert.Contains("'Persistence.PersistentList<i32>'", error.Message);
+            Assert.Contains("'Persistence.PersistentList<f64>'", error.Message);
+            Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
+        }
+    }
+
     [Fact]
     public void The_schema_is_stored_once_in_the_catalog_not_in_every_record()
     {

@@ -163,12 +163,69 @@ public class SchemaTranscoderTests
         Assert.Equal(packed, SchemaTranscoder.Convert(packed, Fields("packed<i64>", "packed<u32>"), Fields("packed<i64>", "packed<u32>"), "C"));
     }
 
+    [Fact]
+    public void A_value_becoming_nullable_of_its_own_type_and_a_widening_between_nullables_keep_the_value()
+    {
+        // i32 → i32? (the same type made nullable), and i16? → i32? and f32? → f64? (the inner value widened, not copied).
+        var state = State((ref RecordWriter w) =>
+        {
+            w.WriteInt32(-5);
+            w.WriteBoolean(true);
+            w.WriteInt16(-300);
+            w.WriteBoolean(true);
+            w.WriteSingle(1.5f);
+            w.WriteString("after");
+        });
+        var converted = SchemaTranscoder.Convert(
+            state,
+            [new("A", "i32"), new("B", "i16?"), new("C", "f32?"), new("D", "str")],
+            [new("A", "i32?"), new("B", "i32?"), new("C", "f64?"), new("D", "str")],
+            "C");
+        var reader = new RecordReader(converted, null);
+        Assert.True(reader.ReadBoolean());
+        Assert.Equal(-5, reader.ReadInt32());
+        Assert.True(reader.ReadBoolean());
+        Assert.Equal(-300, reader.ReadInt32());
+        Assert.True(reader.ReadBoolean());
+        Assert.Equal(1.5, reader.ReadDouble());
+        Assert.Equal("after", reader.ReadString());
+        Assert.Equal(0, reader.Remaining);
+    }
+
+    [Fact]
+    public void Packed_integers_convert_to_arrays_and_lists_of_nullable_and_real_elements()
+    {
+        int[] values = [int.MinValue, -1, 0, 7, int.MaxValue];
+        var packed = State((ref RecordWriter w) => PackedIntegers.Write<int>(ref w, values));
+
+        // i32 → i32? (a BTree's values becoming nullable) and i32 → i64?.
+        foreach (var to in new[] { "array<i32?>", "list<i64?>" })
+        {
+            var reader = new RecordReader(Convert(packed, "packed<i32>", to), null);
+            Assert.Equal(values.Length, reader.ReadCount());
+            foreach (var value in values)
+            {
+                Assert.True(reader.ReadBoolean());
+                Assert.Equal(value, to == "array<i32?>" ? reader.ReadInt32() : reader.ReadInt64());
+            }
+            Assert.Equal(0, reader.Remaining);
+        }
+
+        // i32 → f64, as a field of either type converts.
+        var reals = new RecordReader(Convert(packed, "packed<i32>", "array<f64>"), null);
+        Assert.Equal(values.Length, reals.ReadCount());
+        foreach (var value in values) Assert.Equal(value, reals.ReadDouble());
+        Assert.Equal(0, reals.Remaining);
+    }
+
     [Theory]
     [InlineData("packed<i64>", "packed<i32>")]
     [InlineData("packed<i32>", "packed<u32>")]
     [InlineData("array<i64>", "packed<i32>")]
     [InlineData("packed<i32>", "list<str>")]
-    [InlineData("packed<i32>", "list<f64>")]
+    [InlineData("packed<i32>", "list<f32>")]
+    [InlineData("packed<i64>", "list<f64>")]
+    [InlineData("packed<i64>", "list<i32?>")]
     [InlineData("array<f64>", "packed<i64>")]
     [InlineData("dict<i32,i32>", "packed<i32>")]
     [InlineData("packed<i32>", "i32")]

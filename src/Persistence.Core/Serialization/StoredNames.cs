@@ -1,0 +1,192 @@
+namespace Persistence.Serialization;
+
+/// <summary>
+/// Finds the registered class a class name of the schema catalog stands for in this program
+/// (docs/FORMAT.md, "Schema evolution"). A class is found by its name or a former one
+/// (<see cref="PersistentTypes.Find"/>). A persistent collection is named with its type arguments
+/// (<c>Persistence.PersistentList&lt;Shop.Customer&gt;</c>, <c>Persistence.BTree&lt;i32,i64&gt;.Bucket</c>),
+/// so its name changes when a class it holds is renamed or its element type is widened: it is found as
+/// the one registered collection of the same kind whose every type argument is the stored one, the
+/// current name of a renamed class, or a safe widening of a stored value type (whose records the
+/// <see cref="SchemaTranscoder"/> then converts, as any class's fields). Only registered names are
+/// compared: nothing is looked up by reflection.
+/// </summary>
+internal static class StoredNames
+{
+    /// <summary>The registered class <paramref name="storedName"/> is read as, or a <see cref="SchemaMismatchException"/> that says why there is none.</summary>
+    public static PersistentTypeInfo Resolve(string storedName)
+    {
+        if (PersistentTypes.Find(storedName) is { } type) return type;
+        var candidates = ReadableAs(storedName);
+        return candidates.Count == 1 ? candidates[0] : throw Unresolved(storedName, candidates);
+    }
+
+    /// <summary>The registered class <paramref name="storedName"/> is read as, or null if there is none or no single one.</summary>
+    public static PersistentTypeInfo? TryResolve(string storedName)
+    {
+        if (PersistentTypes.Find(storedName) is { } type) return type;
+        var candidates = ReadableAs(storedName);
+        return candidates.Count == 1 ? candidates[0] : null;
+    }
+
+    /// <summary>
+    /// The registered collections of the kind <paramref name="storedName"/> names (no registered class has that
+    /// name) whose type arguments the stored ones can be read as. Empty if it is not the name of a generic type.
+    /// </summary>
+    private static List<PersistentTypeInfo> ReadableAs(string storedName)
+    {
+        var found = new List<PersistentTypeInfo>();
+        if (!GenericName.TryParse(storedName, out var stored)) return found;
+        foreach (var type in PersistentTypes.All)
+        {
+            if (!GenericName.TryParse(type.Name, out var current) || !stored.IsSameKind(current)) continue;
+            var readable = true;
+            for (var i = 0; i < stored.Arguments.Length && readable; i++) readable = ArgumentReadsAs(stored.Arguments[i], current.Arguments[i]);
+            if (readable) found.Add(type);
+        }
+        return found;
+    }
+
+    /// <summary>Whether what a collection stored as type argument <paramref name="stored"/> reads as one of <paramref name="current"/>.</summary>
+    private static bool ArgumentReadsAs(string stored, string current)
+    {
+        if (stored == current) return true;
+        // A class by its current or a former name; a collection whose arguments name renamed classes.
+        if (PersistentTypes.Find(stored) is { } type) return type.Name == current;
+        // A value: the same or a safe widening (the records' fields are converted as they are read).
+        if (ValueShape(stored) is { } from) return ValueShape(current) is { } to && SchemaTranscoder.Convertible(from, to);
+        // A collection whose own arguments widened: its objects are records of their own, found by their own names.
+        return ReadableAs(stored).Exists(t => t.Name == current);
+    }
+
+    /// <summary>The shape of a value's type code, or null for the name of a class (or anything else).</summary>
+    private static TypeShape? ValueShape(string argument)
+    {
+        // Class names hold '.' or '+' unless in the global namespace, where a name that is no type code fails to parse.
+        if (argument.Contains('.') || argument.Contains('+')) return null;
+        try
+        {
+            var shape = TypeShape.Parse(argument);
+            return shape.Kind == ShapeKind.Reference ? null : shape;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The first class that <paramref name="argument"/> names, or one of the arguments it holds names, which this program does not know by that name; null if none.</summary>
+    private static string? UnknownClass(string argument)
+    {
+        if (ValueShape(argument) is not null || PersistentTypes.Find(argument) is not null) return null;
+        if (!GenericName.TryParse(argument, out var generic)) return argument;
+        foreach (var inner in generic.Arguments)
+        {
+            if (UnknownClass(inner) is { } unknown) return unknown;
+        }
+        return null;
+    }
+
+    private static SchemaMismatchException Unresolved(string storedName, List<PersistentTypeInfo> candidates)
+    {
+        if (!GenericName.TryParse(storedName, out var stored))
+        {
+            return new(
+                $"The database holds objects of class '{storedName}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{storedName}\")] on the class it became.",
+                storedName);
+        }
+        if (candidates.Count > 1)
+        {
+            return new(
+                $"The database holds objects of '{storedName}', which this program could read as any of {string.Join(", ", candidates.Select(c => $"'{c.Name}'").Order(StringComparer.Ordinal))} (their type arguments are safe widenings of the stored ones), and it cannot tell which one the property that holds them became. " +
+                "Declare that property with the stored type arguments again (and copy its contents into a collection of the new type in code), or leave only one of those types in the program.",
+                storedName);
+        }
+        foreach (var argument in stored.Arguments)
+        {
+            if (UnknownClass(argument) is { } unknown)
+            {
+                return new(
+                    $"The database holds objects of '{storedName}', whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became: the collection is then found under the class's new name.",
+                    storedName);
+            }
+        }
+        return new(
+            $"The database holds objects of '{storedName}', which this program does not use, nor a {stored.Definition} it can read them as: each type argument must be the stored one, the class it names renamed with [PersistentAlias], or a safe widening of it (int→long, float→double, T→T?). " +
+            $"Change the property that holds it back to type arguments it can be read as, or migrate: read it with the program that stored it and copy its contents into a collection of the new type.",
+            storedName);
+    }
+
+    /// <summary>
+    /// The name <paramref name="storedName"/> becomes when each class its type arguments name (at any depth)
+    /// is named by its registered name instead of a former one (<paramref name="find"/> looks a name up
+    /// by name and alias only), or null if it is not a generic name or names no class by a former name.
+    /// </summary>
+    public static string? WithCurrentClassNames(string storedName, Func<string, PersistentTypeInfo?> find)
+    {
+        if (!GenericName.TryParse(storedName, out var generic)) return null;
+        var renamed = false;
+        var arguments = new string[generic.Arguments.Length];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var argument = generic.Arguments[i];
+            arguments[i] = find(argument)?.Name ?? WithCurrentClassNames(argument, find) ?? argument;
+            renamed |= arguments[i] != argument;
+        }
+        return renamed ? generic.WithArguments(arguments) : null;
+    }
+
+    /// <summary>Whether <paramref name="name"/> is the stored name of a generic type (a persistent collection or one of its parts).</summary>
+    public static bool IsGeneric(string name) => GenericName.TryParse(name, out _);
+
+    /// <summary>
+    /// A stored name of a generic type, split: <c>Persistence.BTree&lt;i32,Shop.Customer&gt;.Bucket</c> is the
+    /// definition <c>Persistence.BTree</c>, the arguments <c>i32</c> and <c>Shop.Customer</c>, and the suffix <c>.Bucket</c>.
+    /// </summary>
+    private readonly record struct GenericName(string Definition, string[] Arguments, string Suffix)
+    {
+        public bool IsSameKind(GenericName other) =>
+            Definition == other.Definition && Suffix == other.Suffix && Arguments.Length == other.Arguments.Length;
+
+        /// <summary>Splits <paramref name="name"/> if it is a name (letters, digits, '_', '.', '+') followed by type arguments in angle brackets (and maybe a suffix).</summary>
+        public static bool TryParse(string name, out GenericName parsed)
+        {
+            parsed = default;
+            var open = name.IndexOf('<');
+            if (open <= 0) return false;
+            for (var i = 0; i < open; i++)
+            {
+                if (!char.IsLetterOrDigit(name[i]) && name[i] is not ('_' or '.' or '+')) return false;
+            }
+            var arguments = new List<string>();
+            var depth = 0;
+            var start = open + 1;
+            for (var i = start; i < name.Length; i++)
+            {
+                switch (name[i])
+                {
+                    case '<' or '{':
+                        depth++;
+                        break;
+                    case '>' or '}' when depth > 0:
+                        depth--;
+                        break;
+                    case ',' when depth == 0:
+                        arguments.Add(name[start..i]);
+                        start = i + 1;
+                        break;
+                    case '>':
+                        arguments.Add(name[start..i]);
+                        if (arguments.Exists(a => a.Length == 0)) return false;
+                        parsed = new GenericName(name[..open], [.. arguments], name[(i + 1)..]);
+                        return true;
+                    case '}':
+                        return false;
+                }
+            }
+            return false;
+        }
+
+        public string WithArguments(IEnumerable<string> arguments) => $"{Definition}<{string.Join(",", arguments)}>{Suffix}";
+    }
+}
