@@ -37,6 +37,9 @@ public sealed class PersistentTypeInfo
 
     private static int s_created;
 
+    /// <summary>Whether this stands for a stored class the program does not define (see <see cref="MissingClass"/>).</summary>
+    internal bool IsMissing { get; init; }
+
     /// <summary>The stored name of the class.</summary>
     public string Name { get; }
 

@@ -53,6 +53,8 @@ internal sealed class SchemaCatalog
         lock (_gate)
         {
             if (TryBoundForWrite(type, out var known)) return known;
+            // A reference to an object of a class the program does not define keeps the stored type id.
+            if (type.IsMissing && _byName.TryGetValue(type.Name, out var stored)) return new WriteBinding(stored.TypeId, 0);
             for (var attempt = 0; ; attempt++)
             {
                 var found = Find(type, out var entry, out var version);
@@ -131,7 +133,7 @@ internal sealed class SchemaCatalog
                 Volatile.Write(ref _lastRead, new(key, known));
                 return known;
             }
-            var type = entry.Resolved ??= StoredNames.Resolve(entry.Name);
+            var type = entry.Resolved ??= ResolvedOrMissing(entry.Name);
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
             var reads = entry.Reads;
@@ -146,6 +148,23 @@ internal sealed class SchemaCatalog
     // BindForReadAnew's errors, built apart from it.
     private static FormatException UnknownTypeId(uint typeId) =>
         new($"A record names type id {typeId}, which the schema catalog does not know.");
+
+    /// <summary>
+    /// The registered class a stored name stands for; for a class this program does not define, a
+    /// <see cref="MissingClass"/> whose objects fail to load with the reason: the objects that refer to
+    /// them still load (a root holding one used to fail whole, every entry with it).
+    /// </summary>
+    private static PersistentTypeInfo ResolvedOrMissing(string name)
+    {
+        try
+        {
+            return StoredNames.Resolve(name);
+        }
+        catch (SchemaMismatchException e)
+        {
+            return MissingClass.TypeFor(name, e.Message);
+        }
+    }
 
     private static FormatException UnknownVersion(Entry entry, ushort version) =>
         new($"A record of '{entry.Name}' names schema version {version}, which the schema catalog does not know.");

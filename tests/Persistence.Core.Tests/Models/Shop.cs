@@ -103,6 +103,14 @@ public partial class Everything
     public partial PersistentDictionary<string, Node>? Nodes { get; set; }
 }
 
+/// <summary>An object with a reference of any persistent class (the schema tests store one of a class the program does not define).</summary>
+[Persistent]
+public partial class AnyHolder
+{
+    public partial string? Label { get; set; }
+    public partial PersistentObject? Held { get; set; }
+}
+
 /// <summary>The current version of a class whose older versions the schema tests write by hand.</summary>
 [Persistent]
 public partial class EvolvingItem

@@ -219,9 +219,53 @@ public class SchemaEvolutionTests
             writer.Commit();
         }
         using var reader = db.OpenConnection();
-        var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+        // The root holding it loads; the object itself does not.
+        var gone = reader.Root["item"];
+        var error = Assert.Throws<SchemaMismatchException>(gone.Activate);
         Assert.Equal("Somewhere.Else.Gone", error.ClassName);
         Assert.Contains("[PersistentAlias", error.Message);
+    }
+
+    [Fact]
+    public void What_refers_to_an_object_of_a_class_this_program_does_not_define_still_loads_and_can_let_go_of_it()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            var legacy = new LegacyObject("Somewhere.Else.Gone", [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(1));
+            writer.Root["gone"] = legacy;
+            writer.Root["holder"] = new AnyHolder { Label = "holds it", Held = legacy };
+            writer.Root["other"] = new AnyHolder { Label = "unrelated" };
+            writer.Commit();
+        }
+        using (var reader = db.OpenConnection())
+        {
+            Assert.Equal(["gone", "holder", "other"], reader.Root.Keys.Order());
+            Assert.Equal("unrelated", ((AnyHolder)reader.Root["other"]).Label);
+            var holder = (AnyHolder)reader.Root["holder"];
+            Assert.Equal("holds it", holder.Label);
+            Assert.Same(reader.Root["gone"], holder.Held);
+            Assert.Throws<SchemaMismatchException>(holder.Held!.Activate);
+
+            // A change to the holder keeps the reference as it was stored.
+            holder.Label = "still holds it";
+            reader.Commit();
+        }
+        using (var reader = db.OpenConnection())
+        {
+            var holder = (AnyHolder)reader.Root["holder"];
+            Assert.Equal("still holds it", holder.Label);
+            Assert.Same(reader.Root["gone"], holder.Held);
+            Assert.Equal("Somewhere.Else.Gone", Assert.Throws<SchemaMismatchException>(holder.Held!.Activate).ClassName);
+
+            // And it can let go of it.
+            holder.Held = null;
+            Assert.True(reader.Root.Remove("gone"));
+            reader.Commit();
+        }
+        using var after = db.OpenConnection();
+        Assert.Equal(["holder", "other"], after.Root.Keys.Order());
+        Assert.Null(((AnyHolder)after.Root["holder"]).Held);
     }
 
     [Fact]
@@ -489,7 +533,7 @@ public class SchemaEvolutionTests
         var legacy = new LegacyObject("Persistence.PersistentList<Somewhere.Else.Gone>", [new("Items", "list<ref>")], (ref RecordWriter w) => w.WriteCount(0));
         using var db = StoreLegacy("item", legacy);
         using var reader = db.OpenConnection();
-        var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+        var error = Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
         Assert.Equal("Persistence.PersistentList<Somewhere.Else.Gone>", error.ClassName);
         Assert.Contains("[PersistentAlias(\"Somewhere.Else.Gone\")]", error.Message);
         Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
@@ -503,7 +547,7 @@ public class SchemaEvolutionTests
         using (var db = StoreLegacy("item", legacy))
         using (var reader = db.OpenConnection())
         {
-            var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+            var error = Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
             Assert.Equal("Persistence.PersistentList<bool>", error.ClassName);
             Assert.Contains("safe widening", error.Message);
             Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
@@ -514,7 +558,7 @@ public class SchemaEvolutionTests
         using (var db = StoreLegacy("item", ambiguous))
         using (var reader = db.OpenConnection())
         {
-            var error = Assert.Throws<SchemaMismatchException>(() => reader.Root["item"]);
+            var error = Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
             Assert.Equal("Persistence.PersistentList<i16>", error.ClassName);
             Assert.Contains("'Persistence.PersistentList<i32>'", error.Message);
             Assert.Contains("'Persistence.PersistentList<f64>'", error.Message);
