@@ -540,7 +540,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
             : new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj.ObjectOid);
 
     private static SchemaMismatchException StoredAsAnotherClass(PersistentObject obj, ReadBinding binding) => new(
-        $"{obj.ObjectOid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
+        obj.PersistentType.IsMissing
+            ? $"{obj.ObjectOid} is an object of class '{binding.StoredName}', which was not registered when this connection first met the object, and is now; " +
+              "the connection keeps the stand-in it made then. Register persistent classes before reading the database (a class library's generated " +
+              "registration runs when the library is first used), or read the object through a new connection (DatabaseOptions.ConnectionPoolSize = 0 for one with an empty cache)."
+            : $"{obj.ObjectOid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
         binding.StoredName);
 
     private static FormatException BytesAfterLastField(PersistentObject obj, int remaining) =>

@@ -2,7 +2,8 @@ namespace Persistence;
 
 /// <summary>
 /// The revision of an object that this connection's snapshot needs is no longer stored (a pack
-/// removed that history). Call <c>Abort()</c>, which moves the connection to the newest state, and retry.
+/// removed that history), or a commit links an object that a pack removed. Call <c>Abort()</c>, which
+/// moves the connection to the newest state, and retry.
 /// </summary>
 public sealed class ReadConflictException : ConflictException
 {

@@ -7,7 +7,7 @@ namespace Persistence;
 /// alias): what refers to it still loads, a root or a collection holding it, or an object with a
 /// reference property to it, and the reference can be read, removed or replaced, while the object
 /// itself cannot load: reading it raises the <see cref="SchemaMismatchException"/> that says which
-/// class to add or alias. Written back, a reference to it keeps the class's type id (see
+/// class to add or alias. Written back, a reference to it keeps the type id it was read with (see
 /// <see cref="SchemaCatalog.BindForWrite"/>), so an object that still refers to it stores the reference as it was.
 /// </summary>
 internal sealed class MissingClass : PersistentObject
@@ -22,11 +22,14 @@ internal sealed class MissingClass : PersistentObject
         _reason = reason;
     }
 
-    /// <summary>The description of the class stored as <paramref name="storedName"/>, whose objects fail to load with <paramref name="reason"/>.</summary>
-    public static PersistentTypeInfo TypeFor(string storedName, string reason)
+    /// <summary>
+    /// The description of the class stored as <paramref name="storedName"/> under <paramref name="typeId"/>,
+    /// whose objects fail to load with <paramref name="reason"/>.
+    /// </summary>
+    public static PersistentTypeInfo TypeFor(string storedName, uint typeId, string reason)
     {
         PersistentTypeInfo? type = null;
-        type = new PersistentTypeInfo(storedName, [], null, [], token => new MissingClass(token, type!, reason)) { IsMissing = true };
+        type = new PersistentTypeInfo(storedName, [], null, [], token => new MissingClass(token, type!, reason)) { MissingTypeId = typeId };
         return type;
     }
 

@@ -38,7 +38,10 @@ public sealed class PersistentTypeInfo
     private static int s_created;
 
     /// <summary>Whether this stands for a stored class the program does not define (see <see cref="MissingClass"/>).</summary>
-    internal bool IsMissing { get; init; }
+    internal bool IsMissing => MissingTypeId is not null;
+
+    /// <summary>For a stand-in (see <see cref="MissingClass"/>), the type id its objects are stored under in the database it was made for.</summary>
+    internal uint? MissingTypeId { get; init; }
 
     /// <summary>The stored name of the class.</summary>
     public string Name { get; }

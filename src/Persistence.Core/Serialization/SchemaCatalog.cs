@@ -21,6 +21,8 @@ internal sealed class SchemaCatalog
     private readonly Lock _gate = new();
     private readonly Dictionary<uint, Entry> _byId = [];
     private readonly Dictionary<string, Entry> _byName = new(StringComparer.Ordinal);
+    // The stand-ins for classes this program does not define, by type id (see ResolvedOrStandIn).
+    private readonly Dictionary<uint, PersistentTypeInfo> _standIns = [];
     // The binding the last read asked for, read without the lock: records of one class come in runs.
     private LastBinding<ulong, ReadBinding>? _lastRead;
     // The binding of each registered class for writing, found once per database, by
@@ -53,8 +55,8 @@ internal sealed class SchemaCatalog
         lock (_gate)
         {
             if (TryBoundForWrite(type, out var known)) return known;
-            // A reference to an object of a class the program does not define keeps the stored type id.
-            if (type.IsMissing && _byName.TryGetValue(type.Name, out var stored)) return new WriteBinding(stored.TypeId, 0);
+            // A reference to an object of a class the program does not define keeps the type id it was read with.
+            if (type.MissingTypeId is { } stored) return new WriteBinding(stored, 0);
             for (var attempt = 0; ; attempt++)
             {
                 var found = Find(type, out var entry, out var version);
@@ -133,9 +135,12 @@ internal sealed class SchemaCatalog
                 Volatile.Write(ref _lastRead, new(key, known));
                 return known;
             }
-            var type = entry.Resolved ??= ResolvedOrMissing(entry.Name);
+            var type = entry.Resolved ?? ResolvedOrStandIn(entry);
             var fields = entry.Versions[version];
             var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
+            // A stand-in is not kept: the class may be registered later (a class library's registration
+            // runs when the library is first used), and the next binding then finds it.
+            if (type.IsMissing) return binding;
             var reads = entry.Reads;
             if (version >= reads.Length) Array.Resize(ref reads, entry.Versions.Count);
             reads[version] = binding;
@@ -150,20 +155,31 @@ internal sealed class SchemaCatalog
         new($"A record names type id {typeId}, which the schema catalog does not know.");
 
     /// <summary>
-    /// The registered class a stored name stands for; for a class this program does not define, a
-    /// <see cref="MissingClass"/> whose objects fail to load with the reason: the objects that refer to
-    /// them still load (a root holding one used to fail whole, every entry with it).
+    /// The registered class <paramref name="entry"/> stands for, kept in it; for a class this program
+    /// does not define, a <see cref="MissingClass"/> whose objects fail to load with the reason, so that
+    /// the objects referring to them still load (a root holding one used to fail whole, every entry with
+    /// it). One stand-in per type id for the catalog's life, across reloads, so the ghosts made before a
+    /// reload and after it are of one class. With the lock held.
     /// </summary>
-    private static PersistentTypeInfo ResolvedOrMissing(string name)
+    private PersistentTypeInfo ResolvedOrStandIn(Entry entry)
     {
+        if (StoredNames.TryResolve(entry.Name) is { } type)
+        {
+            _standIns.Remove(entry.TypeId);
+            return entry.Resolved = type;
+        }
+        if (_standIns.TryGetValue(entry.TypeId, out var standIn)) return standIn;
+        string reason;
         try
         {
-            return StoredNames.Resolve(name);
+            StoredNames.Resolve(entry.Name);
+            reason = $"The database holds objects of class '{entry.Name}', which this program does not define or register.";
         }
         catch (SchemaMismatchException e)
         {
-            return MissingClass.TypeFor(name, e.Message);
+            reason = e.Message;
         }
+        return _standIns[entry.TypeId] = MissingClass.TypeFor(entry.Name, entry.TypeId, reason);
     }
 
     private static FormatException UnknownVersion(Entry entry, ushort version) =>

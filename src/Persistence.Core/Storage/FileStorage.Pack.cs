@@ -153,11 +153,12 @@ public sealed partial class FileStorage
                 {
                     var oid = references.Current.Value;
                     if (oid == 0 || oid > floor || stored.Contains(oid) || _index.Find(oid) != 0) continue;
-                    throw new ConflictException(
+                    // A read conflict: what the transaction relied on is gone, and no merge can bring it back.
+                    throw new ReadConflictException(
                         $"This transaction links {new Oid(oid)} (from {store.Oid}), which a pack removed from the database: it was unreachable " +
                         "when the pack ran, and this connection still held the object from before. The transaction was aborted: abort and " +
                         "retry the work from fresh state, reaching the objects from the root again.",
-                        [new Oid(oid)]);
+                        new Oid(oid));
                 }
             }
         }

@@ -226,6 +226,116 @@ public class SchemaEvolutionTests
         Assert.Contains("[PersistentAlias", error.Message);
     }
 
+    /// <summary>A class registered while the program runs (as a class library's registration is, when the library is first used).</summary>
+    private sealed class LateClass : PersistentObject
+    {
+        private readonly PersistentTypeInfo _type;
+        private int _x;
+
+        public LateClass(PersistentTypeInfo type) => _type = type;
+
+        private LateClass(GhostToken token, PersistentTypeInfo type) : base(token) => _type = type;
+
+        public static PersistentTypeInfo Register(string name, params string[] aliases)
+        {
+            PersistentTypeInfo? type = null;
+            type = new PersistentTypeInfo(name, aliases, null, [new FieldSchema("X", "i32")], token => new LateClass(token, type!));
+            PersistentTypes.Register(type);
+            return type;
+        }
+
+        public int X
+        {
+            get
+            {
+                ActivateIfGhost();
+                return _x;
+            }
+            set
+            {
+                BeforeWrite();
+                _x = value;
+            }
+        }
+
+        public override PersistentTypeInfo PersistentType => _type;
+
+        protected internal override void WriteState(ref RecordWriter writer) => writer.WriteInt32(_x);
+
+        protected internal override void ReadState(ref RecordReader reader) => _x = reader.ReadInt32();
+
+        protected internal override void ClearState() => _x = 0;
+    }
+
+    [Fact]
+    public void A_class_registered_after_the_database_met_its_objects_reads_as_itself_from_then_on()
+    {
+        const string name = "Persistence.Tests.Late.RegisteredLater";
+        using var db = TestDatabase.InMemory();
+        TestDatabase.Store(db, "old", new LegacyObject(name, [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(7)));
+        using (var before = db.OpenConnection())
+            Assert.Throws<SchemaMismatchException>(before.Root["old"].Activate);
+
+        var type = LateClass.Register(name);
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["new"] = new LateClass(type) { X = 9 };
+            writer.Commit();
+        }
+        using var after = db.OpenConnection();
+        Assert.Equal((7, 9), (((LateClass)after.Root["old"]).X, ((LateClass)after.Root["new"]).X));
+    }
+
+    [Fact]
+    public void An_object_of_a_class_this_program_does_not_define_says_so_after_the_catalog_reloads()
+    {
+        using var db = TestDatabase.InMemory();
+        TestDatabase.Store(db, "gone", new LegacyObject("Somewhere.Else.GoneAgain", [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(1)));
+        using var reader = db.OpenConnection();
+        var gone = reader.Root["gone"];
+        // Another connection stores a class the catalog has not seen: this connection's catalog reloads.
+        TestDatabase.Store(db, "holder", new AnyHolder { Label = "first of its class" });
+
+        var error = Assert.Throws<SchemaMismatchException>(gone.Activate);
+
+        Assert.Contains("[PersistentAlias", error.Message);
+    }
+
+    [Fact]
+    public void A_reference_to_an_object_of_a_class_this_program_does_not_define_keeps_its_type_id_when_the_class_is_renamed_meanwhile()
+    {
+        const string oldName = "Persistence.Tests.Late.Before", newName = "Persistence.Tests.Late.After";
+        using var db = TestDatabase.InMemory();
+        var legacy = new LegacyObject(oldName, [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(1));
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["old"] = legacy;
+            writer.Root["holder"] = new AnyHolder { Label = "holds it", Held = legacy };
+            writer.Root["other"] = new AnyHolder { Label = "other" };
+            writer.Commit();
+        }
+        using var keeper = db.OpenConnection();
+        var holder = (AnyHolder)keeper.Root["holder"];
+        var storedTypeId = RecordFormat.TypeId(db.Storage.Load(holder.Held!.PersistentOid)!.Value.Data.Span);
+        // The class comes back under a new name with an alias; storing one renames its catalog entry.
+        var renamed = LateClass.Register(newName, oldName);
+        using (var other = db.OpenConnection())
+        {
+            ((AnyHolder)other.Root["other"]).Held = new LateClass(renamed) { X = 5 };
+            other.Commit();
+        }
+
+        holder.Label = "changed";
+        keeper.Commit();
+
+        var state = RecordFormat.State(db.Storage.Load(holder.PersistentOid)!.Value.Data.Span, out _, out _);
+        var record = new RecordReader(state, null);
+        Assert.Equal("changed", record.ReadString());
+        Assert.Equal(storedTypeId, record.ReadObjectReference().TypeId);
+        using var fresh = db.OpenConnection();
+        Assert.Equal(1, ((LateClass)((AnyHolder)fresh.Root["holder"]).Held!).X);
+    }
+
     [Fact]
     public void What_refers_to_an_object_of_a_class_this_program_does_not_define_still_loads_and_can_let_go_of_it()
     {

@@ -321,7 +321,7 @@ public sealed class FileStoragePackTests : IDisposable
         var serial = Serial(storage, g.A);
 
         // A writer that still held d (loaded before it became unreachable) links it from a.
-        var error = Assert.Throws<ConflictException>(() => Commit(storage, (g.A, serial, Make("a links d", g.B, g.D))));
+        var error = Assert.Throws<ReadConflictException>(() => Commit(storage, (g.A, serial, Make("a links d", g.B, g.D))));
 
         Assert.Equal([g.D], error.Oids);
         Assert.Contains("a pack removed", error.Message);
@@ -357,7 +357,7 @@ public sealed class FileStoragePackTests : IDisposable
             ((FileStorage)db.Storage).Pack();
 
             ((Node)keeper.Root["b"]).Next = leaf;
-            Assert.Throws<ConflictException>(keeper.Commit);
+            Assert.Contains("a pack removed", Assert.Throws<ReadConflictException>(keeper.Commit).Message);
             keeper.Abort();
             Assert.Null(((Node)keeper.Root["b"]).Next);
         }
