@@ -285,7 +285,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     public void Abort()
     {
-        BeginCall();
+        TakeOver();
         if (_committing) throw CommittingError("aborted");
         DropChanges();
         Boundary(committedTid: 0);
@@ -327,7 +327,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void Close()
     {
         if (_closed) return;
-        BeginCall();
+        TakeOver();
         if (_committing) throw CommittingError("disposed");
         try
         {
@@ -1049,5 +1049,26 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     private PersistenceException UsedFromAnotherThread(int me) => _closed ? ClosedError() : new ConnectionThreadException(
-        $"This connection is in a transaction on thread {Volatile.Read(ref _owner)} and was used from thread {me}. A connection and its objects belong to one thread until Commit() or Abort(); open a connection per thread, or finish the transaction first.");
+        $"This connection is in a transaction on thread {Volatile.Read(ref _owner)} and was used from thread {me}. A connection and its objects belong to one thread until Commit() or Abort(); " +
+        "open a connection per thread, or finish the transaction first (in async code, Commit() before an await; Abort() and Dispose() may come after one).");
+
+    /// <summary>
+    /// Claims the connection for a call that ends its transaction without storing anything (Abort,
+    /// Dispose), from whatever thread: in async code the end of a using block, or an Abort after an
+    /// await, runs on the thread the method resumed on, and the thread that began the transaction is no
+    /// longer in it. Refused, the connection could never be let go of (it stayed out of the pool, and
+    /// its number taken, for the life of the process). Calls that read, change or commit keep the check.
+    /// </summary>
+    private void TakeOver()
+    {
+        if (_closed) throw ClosedError();
+        var me = Environment.CurrentManagedThreadId;
+        var owner = Volatile.Read(ref _owner);
+        while (owner != me)
+        {
+            var seen = Interlocked.CompareExchange(ref _owner, me, owner);
+            if (seen == owner) return;
+            owner = seen;
+        }
+    }
 }

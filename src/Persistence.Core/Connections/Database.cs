@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Persistence.Serialization;
@@ -245,6 +246,37 @@ public sealed class Database : IDisposable
             connection.Dispose();
         }
     }
+
+    // The work of a transaction runs synchronously: a connection belongs to one thread per
+    // transaction, and an async lambda returns at its first await, so the commit stored only what came
+    // before it, and the rest ran later on another thread, on a connection the pool had handed on. These
+    // overloads are what an async lambda binds to, so the compiler refuses it with this message.
+    private const string AsyncWorkMessage =
+        "The work of a transaction must be synchronous: an async lambda returns at its first await, and the commit would store only what came before it. " +
+        "Await what you need before the transaction (or between transactions), and pass work that does not await; TransactAsync waits between attempts without blocking a thread. " +
+        "(A lambda that only throws binds here too: cast it to Action<Connection>.)";
+
+    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
+    [Obsolete(AsyncWorkMessage, error: true)]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public void Transact(Func<Connection, Task> work, int maxAttempts = 10) => throw new NotSupportedException(AsyncWorkMessage);
+
+    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
+    [Obsolete(AsyncWorkMessage, error: true)]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public T Transact<T>(Func<Connection, Task<T>> work, int maxAttempts = 10) => throw new NotSupportedException(AsyncWorkMessage);
+
+    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
+    [Obsolete(AsyncWorkMessage, error: true)]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task TransactAsync(Func<Connection, Task> work, int maxAttempts = 10, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException(AsyncWorkMessage);
+
+    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
+    [Obsolete(AsyncWorkMessage, error: true)]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task<T> TransactAsync<T>(Func<Connection, Task<T>> work, int maxAttempts = 10, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException(AsyncWorkMessage);
 
     /// <summary>
     /// Blocks until <see cref="StateNumber"/> reaches <paramref name="state"/> (commits by this process

@@ -181,12 +181,13 @@ public class TransactionTests
         using (db)
         {
             var attempts = 0;
-            Assert.Throws<InvalidOperationException>(() => db.Transact(connection =>
+            // Cast: a lambda that only throws would bind to the overload that refuses async work.
+            Assert.Throws<InvalidOperationException>(() => db.Transact((Action<Connection>)(connection =>
             {
                 attempts++;
                 ((Node)connection.Root["a"]).Label = "never";
                 throw new InvalidOperationException("boom");
-            }));
+            })));
             Assert.Equal(1, attempts);
             using var check = db.OpenConnection();
             Assert.Equal("a0", ((Node)check.Root["a"]).Label);
@@ -340,6 +341,42 @@ public class TransactionTests
             thread.Join();
             Assert.Null(fromOtherThread);
         }
+    }
+
+    [Fact]
+    public void A_connection_can_be_aborted_and_disposed_from_another_thread_than_its_transactions()
+    {
+        // Async code: a using block's end, or an Abort after an await, runs where the method resumed.
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 1 });
+        using (var setUp = db.OpenConnection())
+        {
+            setUp.Root["a"] = new Node { Label = "a0" };
+            setUp.Commit();
+        }
+        var connection = db.OpenConnection();
+        ((Node)connection.Root["a"]).Label = "not committed";
+        Exception? fromOtherThread = null;
+        var thread = new Thread(() => fromOtherThread = Record.Exception(() =>
+        {
+            // Reading and committing from here is refused; aborting is not.
+            Assert.IsType<ConnectionThreadException>(Record.Exception(() => connection.Root["a"]));
+            connection.Abort();
+            ((Node)connection.Root["a"]).Label = "changed on the other thread";
+        }));
+        thread.Start();
+        thread.Join();
+        Assert.Null(fromOtherThread);
+
+        thread = new Thread(() => fromOtherThread = Record.Exception(connection.Dispose));
+        thread.Start();
+        thread.Join();
+        Assert.Null(fromOtherThread);
+        Assert.True(connection.IsClosed);
+
+        // It went back to the pool, its changes dropped, and serves the next user.
+        using var next = db.OpenConnection();
+        Assert.Same(connection, next);
+        Assert.Equal("a0", ((Node)next.Root["a"]).Label);
     }
 
     [Fact]
