@@ -54,6 +54,9 @@ internal sealed class FileRangeLock
         _path = path;
     }
 
+    /// <summary>Whether <see cref="IsHeldByOthers"/> can tell (open file description locks, on Linux); elsewhere it says true.</summary>
+    public static bool CanTellHolders => UseOfdLocks;
+
     private static bool UseOfdLocks => OperatingSystem.IsLinux() && !s_noOfdLocks
         && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
 

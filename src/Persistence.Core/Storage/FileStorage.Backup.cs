@@ -20,7 +20,8 @@ public sealed partial class FileStorage
     /// <param name="destinationPath">Where the backup goes; an existing file there is replaced.</param>
     /// <returns>The tid of the last transaction in the backup.</returns>
     /// <exception cref="ArgumentException">The destination is the data file itself (or its lock file), by
-    /// whatever path, symbolic links followed.</exception>
+    /// whatever path, symbolic links followed; or a database that a program has open for writing (where
+    /// that can be told: on Linux).</exception>
     /// <exception cref="PersistenceException">The copy could not be written (the message says why).</exception>
     public long Backup(string destinationPath)
     {
@@ -35,6 +36,7 @@ public sealed partial class FileStorage
         var resolved = WithLinksResolved(destination);
         if (string.Equals(resolved, WithLinksResolved(FilePath), comparison) || string.Equals(resolved, WithLinksResolved(FilePath + ".lock"), comparison))
             throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));
+        ThrowIfInUse(destination);
 
         CatchUp(judge: true);
         long end, tid;
@@ -63,6 +65,7 @@ public sealed partial class FileStorage
                 }
                 RandomAccess.FlushToDisk(output);
             }
+            ThrowIfInUse(destination);
             File.Move(temporary, destination, overwrite: true);
             FileSystemSync.FlushDirectoryOf(destination);
             return tid;
@@ -148,6 +151,20 @@ public sealed partial class FileStorage
                 return null;
             }
         }
+    }
+
+    /// <summary>
+    /// Refuses a destination that is a database other writers have open: the rename would put the copy
+    /// in place of their file while they go on committing to the old one, and everything they commit
+    /// after it would be lost (checked before the copy and again right before the rename).
+    /// </summary>
+    private static void ThrowIfInUse(string destination)
+    {
+        if (FileStorageLock.HasWriters(destination))
+            throw new ArgumentException(
+                $"{destination} is a database that a program has open for writing: a backup would replace it under that program, and what it commits after would be lost. " +
+                "Close that program first, or choose another path.",
+                "destinationPath");
     }
 
     private static void TryDelete(string path)

@@ -140,6 +140,26 @@ internal sealed class FileStorageLock : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether writers have the database at <paramref name="dataPath"/> open now, told by its lock
+    /// file's users byte without opening it as a writer does (which marks the lock file); false where
+    /// that cannot be told: no lock file, or no open file description locks (not Linux).
+    /// </summary>
+    public static bool HasWriters(string dataPath)
+    {
+        var path = dataPath + ".lock";
+        if (!FileRangeLock.CanTellHolders || !File.Exists(path)) return false;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            return new FileRangeLock(stream, stream.SafeFileHandle, path).IsHeldByOthers(UsersByte);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Creates the lock file, or opens it if it exists; <paramref name="created"/> says which (see <see cref="DisposeDeletingIfUnshared"/>).</summary>
     private static FileStream CreateOrOpen(string path, FileShare share, out bool created)
     {

@@ -202,6 +202,44 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
         Assert.True(FileStorage.Verify(path).IsValid);
     }
 
+    [Fact]
+    public void ABackupOverAnotherDatabaseThatAWriterHasOpenIsRefused()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var source = _directory.File("source.persist");
+        var live = _directory.File("live.persist");
+        using var storage = FileStorage.Open(source);
+        var sourceOid = Commit(storage, "from the source");
+        var liveOid = Oid.Null;
+        using (var other = FileStorage.Open(live))
+        {
+            liveOid = Commit(other, "in the live database");
+
+            var error = Assert.Throws<ArgumentException>(() => storage.Backup(live));
+
+            Assert.Contains("open for writing", error.Message);
+            Commit(other, "committed after the refused backup");
+        }
+        using (var reopened = FileStorage.Open(live))
+            Assert.Equal("in the live database", Text(reopened.Load(liveOid)));
+        Assert.Empty(Directory.GetFiles(_directory.Path, "*.partial"));
+
+        // Once no one has it open, the backup replaces it, as any file.
+        storage.Backup(live);
+        using var replaced = FileStorage.Open(live);
+        Assert.Equal("from the source", Text(replaced.Load(sourceOid)));
+    }
+
+    private static Oid Commit(FileStorage storage, string text)
+    {
+        var oid = storage.NewOid();
+        using var transaction = storage.Begin();
+        transaction.Store(oid, 0, Make(text));
+        transaction.Vote();
+        transaction.Finish();
+        return oid;
+    }
+
     /// <summary>
     /// Makes <paramref name="link"/> a symbolic link to <paramref name="target"/>; false where this
     /// process may not make one (Windows without the privilege or developer mode).
