@@ -99,7 +99,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _catalog = database.Catalog;
         _isolation = database.Options.Isolation;
         _autocommit = database.Options.AutocommitInterval;
-        IsReadOnly = readOnly;
+        // On a database opened read-only every connection is: changes are refused when made, not at the commit.
+        IsReadOnly = readOnly || _storage.IsReadOnly;
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
         _mergeWhileVoting = MergeWhileVoting;
@@ -115,7 +116,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>The database this connection works on.</summary>
     public Database Database => _database;
 
-    /// <summary>Whether this connection refuses changes (see <see cref="Database.OpenReadOnlyConnection"/>).</summary>
+    /// <summary>Whether this connection refuses changes (see <see cref="Database.OpenReadOnlyConnection"/>; every connection of a database opened with <see cref="DatabaseOptions.ReadOnly"/>).</summary>
     public bool IsReadOnly { get; }
 
     /// <summary>
@@ -417,7 +418,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (obj.OwnerNumber != _number) throw ClosedError();
         BeginCall();
         if (IsReadOnly)
-            throw new InvalidOperationException("This connection is read-only, so its objects cannot be changed. Open a connection with Database.OpenConnection() to make changes.");
+            throw new InvalidOperationException(_storage.IsReadOnly
+                ? "The database is open read-only (DatabaseOptions.ReadOnly), so its objects cannot be changed. Open it without ReadOnly to make changes."
+                : "This connection is read-only, so its objects cannot be changed. Open a connection with Database.OpenConnection() to make changes.");
         if (_committing)
             throw new InvalidOperationException("A persistent object was changed while its connection was committing (for example from a WriteState or ResolveConflict override). Change objects before Commit().");
         // Not a safe point for autocommit: a setter's value is often computed from what the transaction

@@ -241,7 +241,7 @@ public class ConnectionTests
     }
 
     [Fact]
-    public void A_read_only_database_refuses_commits_with_a_clear_error()
+    public void A_read_only_database_refuses_changes_with_a_clear_error()
     {
         using var folder = new TempFolder();
         var path = folder.File("ro.db");
@@ -255,8 +255,13 @@ public class ConnectionTests
         using var connection = readOnly.OpenConnection();
         var node = (Node)connection.Root["n"];
         Assert.Equal("stored", node.Label);
-        node.Label = "changed";
-        Assert.Throws<StorageLockedException>(connection.Commit);
+        // Every connection of a read-only database is read-only: the change is refused when it is made.
+        Assert.True(connection.IsReadOnly);
+        var error = Assert.Throws<InvalidOperationException>(() => node.Label = "changed");
+        Assert.Contains("DatabaseOptions.ReadOnly", error.Message);
+        Assert.Equal("stored", node.Label);
+        connection.Commit();
+        Assert.Throws<InvalidOperationException>(() => connection.Root["new"] = new Node());
     }
 
     [Fact]
