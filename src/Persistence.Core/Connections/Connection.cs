@@ -101,6 +101,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _autocommit = database.Options.AutocommitInterval;
         // On a database opened read-only every connection is: changes are refused when made, not at the commit.
         IsReadOnly = readOnly || _storage.IsReadOnly;
+        OpenedReadOnly = readOnly;
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
         _mergeWhileVoting = MergeWhileVoting;
@@ -118,6 +119,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     /// <summary>Whether this connection refuses changes (see <see cref="Database.OpenReadOnlyConnection"/>; every connection of a database opened with <see cref="DatabaseOptions.ReadOnly"/>).</summary>
     public bool IsReadOnly { get; }
+
+    /// <summary>Whether <see cref="Database.OpenReadOnlyConnection"/> opened it (such connections are not pooled).</summary>
+    internal bool OpenedReadOnly { get; }
 
     /// <summary>
     /// Whether this read-only connection moves to the newest state by itself: at each access to
@@ -286,7 +290,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     public void Abort()
     {
-        TakeOver();
+        BeginCall();
         if (_committing) throw CommittingError("aborted");
         DropChanges();
         Boundary(committedTid: 0);
@@ -328,7 +332,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void Close()
     {
         if (_closed) return;
-        TakeOver();
+        BeginCall();
         if (_committing) throw CommittingError("disposed");
         try
         {
@@ -1053,25 +1057,5 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private PersistenceException UsedFromAnotherThread(int me) => _closed ? ClosedError() : new ConnectionThreadException(
         $"This connection is in a transaction on thread {Volatile.Read(ref _owner)} and was used from thread {me}. A connection and its objects belong to one thread until Commit() or Abort(); " +
-        "open a connection per thread, or finish the transaction first (in async code, Commit() before an await; Abort() and Dispose() may come after one).");
-
-    /// <summary>
-    /// Claims the connection for a call that ends its transaction without storing anything (Abort,
-    /// Dispose), from whatever thread: in async code the end of a using block, or an Abort after an
-    /// await, runs on the thread the method resumed on, and the thread that began the transaction is no
-    /// longer in it. Refused, the connection could never be let go of (it stayed out of the pool, and
-    /// its number taken, for the life of the process). Calls that read, change or commit keep the check.
-    /// </summary>
-    private void TakeOver()
-    {
-        if (_closed) throw ClosedError();
-        var me = Environment.CurrentManagedThreadId;
-        var owner = Volatile.Read(ref _owner);
-        while (owner != me)
-        {
-            var seen = Interlocked.CompareExchange(ref _owner, me, owner);
-            if (seen == owner) return;
-            owner = seen;
-        }
-    }
+        "open a connection per thread, or finish the transaction first (in async code, Commit() or Abort() before an await).");
 }

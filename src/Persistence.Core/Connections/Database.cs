@@ -250,11 +250,13 @@ public sealed class Database : IDisposable
     // The work of a transaction runs synchronously: a connection belongs to one thread per
     // transaction, and an async lambda returns at its first await, so the commit stored only what came
     // before it, and the rest ran later on another thread, on a connection the pool had handed on. These
-    // overloads are what an async lambda binds to, so the compiler refuses it with this message.
+    // overloads are what an async lambda binds to, so the compiler refuses it with this message. (Not
+    // for ValueTask: an async lambda converts to both, and the compiler would call the call ambiguous
+    // instead of giving the message; an explicit `async ValueTask` lambda is not caught.)
     private const string AsyncWorkMessage =
         "The work of a transaction must be synchronous: an async lambda returns at its first await, and the commit would store only what came before it. " +
         "Await what you need before the transaction (or between transactions), and pass work that does not await; TransactAsync waits between attempts without blocking a thread. " +
-        "(A lambda that only throws binds here too: cast it to Action<Connection>.)";
+        "(A synchronous lambda that only throws binds here too: cast it to Action<Connection>, or Func<Connection, T>; never cast async work.)";
 
     /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
     [Obsolete(AsyncWorkMessage, error: true)]
@@ -431,7 +433,7 @@ public sealed class Database : IDisposable
         lock (_gate)
         {
             _open.Remove(connection);
-            if (!_disposed && !connection.IsReadOnly && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
+            if (!_disposed && !connection.OpenedReadOnly && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
             else connection.Release();
         }
     }

@@ -57,6 +57,15 @@ internal sealed class FileRangeLock
     /// <summary>Whether <see cref="IsHeldByOthers"/> can tell (open file description locks, on Linux); elsewhere it says true.</summary>
     public static bool CanTellHolders => UseOfdLocks;
 
+    /// <summary>Whether a lock on byte <paramref name="offset"/> is held through another open of the file; null where that cannot be told.</summary>
+    public bool? HeldByOthers(long offset)
+    {
+        if (!UseOfdLocks || _handle.IsClosed) return null;
+        var flock = new Flock { Type = F_WRLCK, Whence = 0, Start = offset, Length = 1 };
+        if (Native.fcntl(_handle, F_OFD_GETLK, ref flock) != 0) return null;
+        return flock.Type != F_UNLCK;
+    }
+
     private static bool UseOfdLocks => OperatingSystem.IsLinux() && !s_noOfdLocks
         && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
 
@@ -111,13 +120,7 @@ internal sealed class FileRangeLock
     /// lock would wait for), without taking anything; true where it cannot be told (no open file
     /// description locks).
     /// </summary>
-    public bool IsHeldByOthers(long offset)
-    {
-        if (!UseOfdLocks || _handle.IsClosed) return true;
-        var flock = new Flock { Type = F_WRLCK, Whence = 0, Start = offset, Length = 1 };
-        if (Native.fcntl(_handle, F_OFD_GETLK, ref flock) != 0) return true;
-        return flock.Type != F_UNLCK;
-    }
+    public bool IsHeldByOthers(long offset) => HeldByOthers(offset) ?? true;
 
     /// <summary>One try at an open file description lock: whether it was taken, or null when the kernel has none (then it is not asked again).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

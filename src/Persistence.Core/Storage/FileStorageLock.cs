@@ -142,8 +142,9 @@ internal sealed class FileStorageLock : IDisposable
 
     /// <summary>
     /// Whether writers have the database at <paramref name="dataPath"/> open now, told by its lock
-    /// file's users byte without opening it as a writer does (which marks the lock file); false where
-    /// that cannot be told: no lock file, or no open file description locks (not Linux).
+    /// file's users byte without opening it as a writer does (which marks the lock file), or by a
+    /// program holding the lock file exclusively (an offline tool, an older version); false where that
+    /// cannot be told: no lock file, or no open file description locks (not Linux).
     /// </summary>
     public static bool HasWriters(string dataPath)
     {
@@ -152,11 +153,16 @@ internal sealed class FileStorageLock : IDisposable
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-            return new FileRangeLock(stream, stream.SafeFileHandle, path).IsHeldByOthers(UsersByte);
+            return new FileRangeLock(stream, stream.SafeFileHandle, path).HeldByOthers(UsersByte) ?? false;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
             return false;
+        }
+        catch (IOException)
+        {
+            // The open was refused for sharing: a program holds the lock file exclusively.
+            return true;
         }
     }
 

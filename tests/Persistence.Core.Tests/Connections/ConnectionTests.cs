@@ -262,6 +262,11 @@ public class ConnectionTests
         Assert.Equal("stored", node.Label);
         connection.Commit();
         Assert.Throws<InvalidOperationException>(() => connection.Root["new"] = new Node());
+        // Its connections are pooled as any database's are (only OpenReadOnlyConnection's are not).
+        connection.Dispose();
+        using var next = readOnly.OpenConnection();
+        Assert.Same(connection, next);
+        Assert.Equal("stored", ((Node)next.Root["n"]).Label);
     }
 
     [Fact]

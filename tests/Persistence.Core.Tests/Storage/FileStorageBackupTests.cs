@@ -230,6 +230,34 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
         Assert.Equal("from the source", Text(replaced.Load(sourceOid)));
     }
 
+    [Fact]
+    public void ABackupOverADatabaseWhoseLockFileAProgramHoldsExclusivelyIsRefused()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/flock")) return;
+        var source = _directory.File("source.persist");
+        var held = _directory.File("held.persist");
+        using var storage = FileStorage.Open(source);
+        Commit(storage, "from the source");
+        using (var other = FileStorage.Open(held)) Commit(other, "held by an offline tool");
+        // One process holds the lock file from start to end (the shell execs sleep), as an offline tool would.
+        using var holder = Process.Start(new ProcessStartInfo("/usr/bin/flock", ["--exclusive", "--no-fork", held + ".lock", "-c", "echo locked; exec sleep 30"])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        try
+        {
+            Assert.Equal("locked", holder.StandardOutput.ReadLine());
+            Assert.Contains("open for writing", Assert.Throws<ArgumentException>(() => storage.Backup(held)).Message);
+        }
+        finally
+        {
+            holder.Kill();
+            holder.WaitForExit();
+        }
+        storage.Backup(held);
+    }
+
     private static Oid Commit(FileStorage storage, string text)
     {
         var oid = storage.NewOid();
