@@ -130,7 +130,9 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         {
             return existing is T typed
                 ? typed
-                : throw new InvalidCastException($"The entry '{key}' holds a {existing?.GetType().Name ?? "null"}, not a {typeof(T).Name}.");
+                : existing is MissingClass missing
+                    ? throw missing.Reason()
+                    : throw new InvalidCastException($"The entry '{key}' holds a {existing?.GetType().Name ?? "null"}, not a {typeof(T).Name}.");
         }
         var created = create();
         BeforeWrite();

@@ -38,13 +38,14 @@ internal sealed class MissingClass : PersistentObject
     // Never loaded: no read to check.
     internal override bool ChecksReads => false;
 
-    protected internal override void ReadState(ref RecordReader reader) => throw Missing();
+    protected internal override void ReadState(ref RecordReader reader) => throw Reason();
 
-    protected internal override void WriteState(ref RecordWriter writer) => throw Missing();
+    protected internal override void WriteState(ref RecordWriter writer) => throw Reason();
 
     protected internal override void ClearState()
     {
     }
 
-    private SchemaMismatchException Missing() => new(_reason, _type.Name);
+    /// <summary>Why its objects cannot load: also the error of a typed field or a GetOrAdd that meets one, rather than a wrong class's.</summary>
+    internal SchemaMismatchException Reason() => new(_reason, _type.Name);
 }

@@ -251,10 +251,13 @@ public ref struct RecordReader
     /// carries <paramref name="className"/> and <paramref name="fieldName"/> when they are known.
     /// </summary>
     internal static SchemaMismatchException WrongReferenceType(
-        PersistentObject target, string expected, string field = "the field that references it", string? className = null, string? fieldName = null) => new(
-        $"{target.ObjectOid} is stored as a {target.PersistentType.Name}, but {field} holds a {expected}. Change the field's type back, or migrate the data.",
-        className ?? target.PersistentType.Name,
-        fieldName);
+        PersistentObject target, string expected, string field = "the field that references it", string? className = null, string? fieldName = null) =>
+        target is MissingClass missing
+            ? missing.Reason()
+            : new(
+                $"{target.ObjectOid} is stored as a {target.PersistentType.Name}, but {field} holds a {expected}. Change the field's type back, or migrate the data.",
+                className ?? target.PersistentType.Name,
+                fieldName);
 
     /// <summary>What turns references into objects (null for a reader that refuses references).</summary>
     internal readonly IReferenceResolver? Resolver => _resolver;

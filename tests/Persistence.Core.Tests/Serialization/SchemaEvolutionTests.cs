@@ -351,6 +351,8 @@ public class SchemaEvolutionTests
         using (var reader = db.OpenConnection())
         {
             Assert.Equal(["gone", "holder", "other"], reader.Root.Keys.Order());
+            // Asked for as a class of its own, it says why it is none.
+            Assert.Equal("Somewhere.Else.Gone", Assert.Throws<SchemaMismatchException>(() => reader.Root.GetOrAdd("gone", () => new AnyHolder())).ClassName);
             Assert.Equal("unrelated", ((AnyHolder)reader.Root["other"]).Label);
             var holder = (AnyHolder)reader.Root["holder"];
             Assert.Equal("holds it", holder.Label);
