@@ -344,8 +344,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             DropChanges();
             _read.Clear();
+            // Still claimed by this thread while the database takes it back (pools or releases it): a
+            // Database.Dispose racing this could otherwise claim it too and release it a second time,
+            // giving its number back twice. A pooled connection is claimed anew when handed out (Reopen).
             _closed = true;
-            _owner = 0;
             _database.Closed(this);
         }
     }

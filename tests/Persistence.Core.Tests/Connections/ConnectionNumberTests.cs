@@ -8,6 +8,43 @@ namespace Persistence.Tests.Connections;
 public class ConnectionNumberTests
 {
     [Fact]
+    public void A_connection_disposed_while_its_database_is_disposed_gives_its_number_back_once()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("race.db");
+        using (var setUp = Database.Open(path))
+            TestDatabase.Store(setUp, "node", new Node { Label = "n" });
+        using var barrier = new Barrier(2);
+        for (var round = 0; round < 2_000; round++)
+        {
+            var db = Database.Open(path, new DatabaseOptions { ConnectionPoolSize = 0 });
+            var connection = db.OpenConnection();
+            _ = ((Node)connection.Root["node"]).Label;
+            connection.Commit();
+            Exception? closing = null;
+            var thread = new Thread(() =>
+            {
+                barrier.SignalAndWait();
+                closing = Record.Exception(connection.Dispose);
+            });
+            thread.Start();
+            barrier.SignalAndWait();
+            db.Dispose();
+            thread.Join();
+            Assert.True(closing is null or ConnectionClosedException, $"round {round}: {closing}");
+        }
+
+        // A number given back twice would be handed to two connections open at once.
+        using var check = Database.Open(path);
+        using var first = check.OpenConnection();
+        using var second = check.OpenConnection();
+        var a = first.Root["node"];
+        var b = second.Root["node"];
+        Assert.Same(first, a.PersistentConnection);
+        Assert.Same(second, b.PersistentConnection);
+    }
+
+    [Fact]
     public void Objects_of_a_connection_let_go_of_stay_readable_but_cannot_load_change_or_move()
     {
         using var db = TestDatabase.InMemory();
