@@ -638,6 +638,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             obj.WriteState(ref writer);
         }
+        catch (ArgumentException e) when (e is not ArgumentNullException)
+        {
+            // A value the format cannot hold (a string with a lone surrogate): say whose.
+            throw CannotStore(obj, e);
+        }
         finally
         {
             // Leave the buffer ready for the next record even if WriteState threw.
@@ -645,6 +650,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
         return record;
     }
+
+    private static ArgumentException CannotStore(PersistentObject obj, ArgumentException cause) =>
+        new($"An object of class '{obj.PersistentType.Name}' ({obj.ObjectOid}) cannot be stored: {cause.Message}", cause);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long StoreChanges()

@@ -75,6 +75,8 @@ public class PersistentDictionaryTests
         connection.Root["d"] = new PersistentDictionary<string, int> { ["\ud800"] = 1, ["\udbff"] = 2 };
         var error = Assert.Throws<ArgumentException>(connection.Commit);
         Assert.Contains("lone surrogate", error.Message);
+        // It says whose value it is.
+        Assert.Contains("class 'Persistence.PersistentDictionary<str,i32>'", error.Message);
         connection.Abort();
         Assert.False(connection.Root.ContainsKey("d"));
 
