@@ -169,17 +169,7 @@ internal sealed class SchemaCatalog
             return entry.Resolved = type;
         }
         if (_standIns.TryGetValue(entry.TypeId, out var standIn)) return standIn;
-        string reason;
-        try
-        {
-            StoredNames.Resolve(entry.Name);
-            reason = $"The database holds objects of class '{entry.Name}', which this program does not define or register.";
-        }
-        catch (SchemaMismatchException e)
-        {
-            reason = e.Message;
-        }
-        return _standIns[entry.TypeId] = MissingClass.TypeFor(entry.Name, entry.TypeId, reason);
+        return _standIns[entry.TypeId] = MissingClass.TypeFor(entry.Name, entry.TypeId, StoredNames.WhyUnresolved(entry.Name));
     }
 
     private static FormatException UnknownVersion(Entry entry, ushort version) =>

@@ -13,14 +13,6 @@ namespace Persistence.Serialization;
 /// </summary>
 internal static class StoredNames
 {
-    /// <summary>The registered class <paramref name="storedName"/> is read as, or a <see cref="SchemaMismatchException"/> that says why there is none.</summary>
-    public static PersistentTypeInfo Resolve(string storedName)
-    {
-        if (PersistentTypes.Find(storedName) is { } type) return type;
-        var candidates = ReadableAs(storedName);
-        return candidates.Count == 1 ? candidates[0] : throw Unresolved(storedName, candidates);
-    }
-
     /// <summary>The registered class <paramref name="storedName"/> is read as, or null if there is none or no single one.</summary>
     public static PersistentTypeInfo? TryResolve(string storedName)
     {
@@ -28,6 +20,9 @@ internal static class StoredNames
         var candidates = ReadableAs(storedName);
         return candidates.Count == 1 ? candidates[0] : null;
     }
+
+    /// <summary>Why <paramref name="storedName"/>, for which <see cref="TryResolve"/> found nothing, reads as no registered class (or as several).</summary>
+    public static string WhyUnresolved(string storedName) => Unresolved(storedName, ReadableAs(storedName));
 
     /// <summary>
     /// The registered collections of the kind <paramref name="storedName"/> names (no registered class has that
@@ -87,34 +82,22 @@ internal static class StoredNames
         return null;
     }
 
-    private static SchemaMismatchException Unresolved(string storedName, List<PersistentTypeInfo> candidates)
+    private static string Unresolved(string storedName, List<PersistentTypeInfo> candidates)
     {
         if (!GenericName.TryParse(storedName, out var stored))
-        {
-            return new(
-                $"The database holds objects of class '{storedName}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{storedName}\")] on the class it became.",
-                storedName);
-        }
+            return $"The database holds objects of class '{storedName}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{storedName}\")] on the class it became.";
         if (candidates.Count > 1)
         {
-            return new(
-                $"The database holds objects of '{storedName}', which this program could read as any of {string.Join(", ", candidates.Select(c => $"'{c.Name}'").Order(StringComparer.Ordinal))} (their type arguments are safe widenings of the stored ones), and it cannot tell which one the property that holds them became. " +
-                "Declare that property with the stored type arguments again (and copy its contents into a collection of the new type in code), or leave only one of those types in the program.",
-                storedName);
+            return $"The database holds objects of '{storedName}', which this program could read as any of {string.Join(", ", candidates.Select(c => $"'{c.Name}'").Order(StringComparer.Ordinal))} (their type arguments are safe widenings of the stored ones), and it cannot tell which one the property that holds them became. " +
+                "Declare that property with the stored type arguments again (and copy its contents into a collection of the new type in code), or leave only one of those types in the program.";
         }
         foreach (var argument in stored.Arguments)
         {
             if (UnknownClass(argument) is { } unknown)
-            {
-                return new(
-                    $"The database holds objects of '{storedName}', whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became: the collection is then found under the class's new name.",
-                    storedName);
-            }
+                return $"The database holds objects of '{storedName}', whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became: the collection is then found under the class's new name.";
         }
-        return new(
-            $"The database holds objects of '{storedName}', which this program does not use, nor a {stored.Definition} it can read them as: each type argument must be the stored one, the class it names renamed with [PersistentAlias], or a safe widening of it (int→long, float→double, T→T?). " +
-            $"Change the property that holds it back to type arguments it can be read as, or migrate: read it with the program that stored it and copy its contents into a collection of the new type.",
-            storedName);
+        return $"The database holds objects of '{storedName}', which this program does not use, nor a {stored.Definition} it can read them as: each type argument must be the stored one, the class it names renamed with [PersistentAlias], or a safe widening of it (int→long, float→double, T→T?). " +
+            $"Change the property that holds it back to type arguments it can be read as, or migrate: read it with the program that stored it and copy its contents into a collection of the new type.";
     }
 
     /// <summary>

@@ -152,8 +152,9 @@ internal sealed class FileStorageLock : IDisposable
         if (!FileRangeLock.CanTellHolders || !File.Exists(path)) return false;
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
-            return new FileRangeLock(stream, stream.SafeFileHandle, path).HeldByOthers(UsersByte) ?? false;
+            // A reader's open, which leaves no mark in the lock file.
+            using var reader = OpenForReading(path);
+            return reader._locks.HeldByOthers(UsersByte) ?? false;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
@@ -209,16 +210,19 @@ internal sealed class FileStorageLock : IDisposable
     /// </summary>
     public static FileStorageLock? TryOpenForReading(string dataPath)
     {
-        var path = dataPath + ".lock";
         try
         {
-            return new FileStorageLock(path, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1), canWrite: false);
+            return OpenForReading(dataPath + ".lock");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
     }
+
+    /// <summary>Opens the lock file at <paramref name="path"/> as a reader does: shared, taking no lock and writing nothing.</summary>
+    private static FileStorageLock OpenForReading(string path) =>
+        new(path, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1), canWrite: false);
 
     /// <summary>Waits for the commit lock: exclusively to append, shared to judge the file's end while no one appends.</summary>
     public void EnterCommit(bool exclusive = true) => _locks.Enter(CommitByte, exclusive);
