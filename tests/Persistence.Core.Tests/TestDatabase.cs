@@ -42,6 +42,16 @@ public static class TestDatabase
     public static DatabaseOptions Cold(int cacheSize = 10_000, TransactionIsolation isolation = TransactionIsolation.Serializable) =>
         new() { CacheSize = cacheSize, ConnectionPoolSize = 0, Isolation = isolation };
 
+    /// <summary>Stores two nodes under the root, "a" labelled a0 and "b" labelled b0, and returns the database.</summary>
+    public static Database WithTwoNodes(Database db)
+    {
+        using var setup = db.OpenConnection();
+        setup.Root["a"] = new Models.Node { Label = "a0" };
+        setup.Root["b"] = new Models.Node { Label = "b0" };
+        setup.Commit();
+        return db;
+    }
+
     /// <summary>Stores <paramref name="value"/> under the root as <paramref name="key"/>, through a connection of its own, and returns the commit's tid.</summary>
     public static long Store(Database db, string key, PersistentObject value)
     {

@@ -19,11 +19,13 @@ namespace Persistence;
 /// fails with <see cref="ConflictException"/> if an object this transaction read or wrote was committed
 /// by someone else after the snapshot; classes that can merge (<see cref="PersistentCounter"/>) resolve
 /// such conflicts themselves. Read-only transactions never conflict.</para>
-/// <para><b>Threads.</b> A connection and its objects belong to one thread per transaction: the first
-/// thread that uses it after a boundary owns it until the next <see cref="Commit"/> or
-/// <see cref="Abort"/>; another thread that loads, writes, or calls the connection meanwhile gets a
-/// <see cref="ConnectionThreadException"/>. (Reading a property already read in the transaction is a
-/// plain field read and is not checked.)</para>
+/// <para><b>Threads.</b> A connection and its objects are used by one thread at a time. A transaction
+/// belongs to the code that started it (the first call after a boundary) until the next
+/// <see cref="Commit"/> or <see cref="Abort"/>. When that code runs in the async flow that opened the
+/// connection, the transaction follows the flow: after an <c>await</c> it goes on from whatever thread
+/// the method resumed on. A call meanwhile from a thread of another flow, or while another thread is
+/// inside a call on the connection, gets a <see cref="ConnectionThreadException"/>. (Reading a
+/// property already read in the transaction is a plain field read and is not checked.)</para>
 /// <para><b>Disposal.</b> Disposing a connection aborts what it did not commit (or commits it, when
 /// <see cref="DatabaseOptions.AutocommitInterval"/> is set) and returns it to the database's pool.</para>
 /// </remarks>
@@ -82,7 +84,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private Dictionary<ulong, GCHandle>? _weakGhosts;
     private int _weakGhostsAfterPurge;
     private long _snapshot;
-    private int _owner;
+    // The thread using the connection in this transaction (see BeginCall); null between transactions,
+    // when the first thread to call starts the next one.
+    private Claim? _claim;
+    // Set at a transaction's boundary: the claim ends with the call the boundary was made in.
+    private bool _releaseClaim;
+    // This opening of the connection, as the async flow that opened it knows it (see OpenedHere).
+    private FlowToken _openToken = new();
     private long _transactionStart;
     private long _lastRefresh;
     private bool _committing;
@@ -137,16 +145,24 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         get
         {
-            BeginCall();
-            if (AutoRefresh && Stopwatch.GetElapsedTime(_lastRefresh) >= AutoRefreshInterval)
+            var claim = BeginCall();
+            try
             {
-                _lastRefresh = Stopwatch.GetTimestamp();
-                Abort();
-                BeginCall();
+                if (AutoRefresh && Stopwatch.GetElapsedTime(_lastRefresh) >= AutoRefreshInterval)
+                {
+                    _lastRefresh = Stopwatch.GetTimestamp();
+                    Abort();
+                    // The call goes on in the new transaction, which keeps the claim.
+                    _releaseClaim = false;
+                }
+                MaybeAutocommit();
+                return Get(Oid.Root) as PersistentDictionary<string, PersistentObject>
+                    ?? throw new CorruptDatabaseException("The root object is not a persistent dictionary", -1, Oid.Root);
             }
-            MaybeAutocommit();
-            return Get(Oid.Root) as PersistentDictionary<string, PersistentObject>
-                ?? throw new CorruptDatabaseException("The root object is not a persistent dictionary", -1, Oid.Root);
+            finally
+            {
+                EndCall(claim);
+            }
         }
     }
 
@@ -178,7 +194,19 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <exception cref="KeyNotFoundException">No object with that oid exists in this connection's snapshot.</exception>
     public PersistentObject Get(Oid oid)
     {
-        BeginCall();
+        var claim = BeginCall();
+        try
+        {
+            return GetInCall(oid);
+        }
+        finally
+        {
+            EndCall(claim);
+        }
+    }
+
+    private PersistentObject GetInCall(Oid oid)
+    {
         MaybeAutocommit();
         if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known)) return known;
         var record = _database.LoadBefore(oid, _snapshot + 1, _scans)
@@ -215,7 +243,20 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Commit()
     {
-        BeginCall();
+        var claim = BeginCall();
+        try
+        {
+            CommitInCall();
+        }
+        finally
+        {
+            EndCall(claim);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CommitInCall()
+    {
         if (_committing) throw CommittingError("committed again");
         if (_changed.Count == 0)
         {
@@ -290,10 +331,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     public void Abort()
     {
-        BeginCall();
-        if (_committing) throw CommittingError("aborted");
-        DropChanges();
-        Boundary(committedTid: 0);
+        var claim = BeginCall();
+        try
+        {
+            if (_committing) throw CommittingError("aborted");
+            DropChanges();
+            Boundary(committedTid: 0);
+        }
+        finally
+        {
+            EndCall(claim);
+        }
     }
 
     /// <summary>
@@ -317,11 +365,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // one left to the end of the process). An idle connection is claimed, so no thread can start a
         // transaction on it, and let go of (its number given back); so is one in a transaction of the
         // disposing thread itself, which no other thread can be in.
-        if (Interlocked.CompareExchange(ref _owner, -1, 0) != 0)
-        {
-            if (Volatile.Read(ref _owner) != Environment.CurrentManagedThreadId) return;
-            _owner = -1;
-        }
+        _openToken.Closed = true;
+        var claim = Interlocked.CompareExchange(ref _claim, Claim.Closing, null);
+        if (claim is not null && claim.Thread != Environment.CurrentManagedThreadId) return;
         DropChanges();
         _read.Clear();
         // A pooled connection does not keep its scan buffers while no one uses it.
@@ -332,7 +378,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void Close()
     {
         if (_closed) return;
-        BeginCall();
+        // The claim is not ended: it is kept until the database has pooled the connection (see below),
+        // and a pooled connection starts unclaimed (Reopen).
+        _ = BeginCall();
         if (_committing) throw CommittingError("disposed");
         try
         {
@@ -348,6 +396,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             // Database.Dispose racing this could otherwise claim it too and release it a second time,
             // giving its number back twice. A pooled connection is claimed anew when handed out (Reopen).
             _closed = true;
+            _openToken.Closed = true;
             _database.Closed(this);
         }
     }
@@ -355,9 +404,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>Makes a pooled connection usable again, at the newest committed state.</summary>
     internal void Reopen()
     {
-        _owner = 0;
+        _claim = null;
         _unitOfWork = false;
         Boundary(committedTid: 0);
+        _releaseClaim = false;
         // Open only once caught up: a Database.Dispose meanwhile passes over a closed connection, and
         // OpenConnection closes it after (see there), rather than two threads working on it at once.
         _closed = false;
@@ -411,18 +461,37 @@ public sealed class Connection : IDisposable, IReferenceResolver
             TouchReleased(obj);
             return;
         }
-        BeginCall();
-        // What this transaction loads joins the read set as it is loaded (see Load).
-        if (obj.State == PersistentState.Ghost) Activate(obj);
-        else if (obj.State == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
-        obj.Touched = TransactionEpoch.Current;
+        var claim = BeginCall();
+        try
+        {
+            // What this transaction loads joins the read set as it is loaded (see Load).
+            if (obj.State == PersistentState.Ghost) Activate(obj);
+            else if (obj.State == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
+            obj.Touched = TransactionEpoch.Current;
+        }
+        finally
+        {
+            EndCall(claim);
+        }
     }
 
     internal void Register(PersistentObject obj)
     {
         // The object was let go of with the connection that had this number before (see Touch).
         if (obj.OwnerNumber != _number) throw ClosedError();
-        BeginCall();
+        var claim = BeginCall();
+        try
+        {
+            RegisterInCall(obj);
+        }
+        finally
+        {
+            EndCall(claim);
+        }
+    }
+
+    private void RegisterInCall(PersistentObject obj)
+    {
         if (IsReadOnly)
             throw new InvalidOperationException(_storage.IsReadOnly
                 ? "The database is open read-only (DatabaseOptions.ReadOnly), so its objects cannot be changed. Open it without ReadOnly to make changes."
@@ -876,13 +945,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
         TransactionEpoch.Advance();
         _transactionEpoch = TransactionEpoch.Current;
         _transactionStart = Stopwatch.GetTimestamp();
-        _owner = 0;
+        _releaseClaim = true;
     }
 
     private void MaybeAutocommit()
     {
         if (_autocommit is { } interval && !_unitOfWork && _changed.Count > 0 && !_committing && Stopwatch.GetElapsedTime(_transactionStart) >= interval)
+        {
             Commit();
+            // The call goes on in the next transaction, which keeps the claim.
+            _releaseClaim = false;
+        }
     }
 
     /// <summary>
@@ -1052,20 +1125,171 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _number = ConnectionNumbers.Released;
     }
 
-    /// <summary>Checks that the connection is open and that this thread may use it, claiming it for the transaction.</summary>
-    /// <remarks>Inlined: it runs on every first read of an object in a transaction (see Touch).</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void BeginCall()
+    // ---- Threads ----
+    //
+    // A call on the connection (a first read or change of an object in the transaction, or a method of
+    // the connection) runs between BeginCall and EndCall, marked in the transaction's claim as being
+    // inside a call. The claim's own thread checks only its claim, with no interlocked instruction:
+    // a first read of an object in a transaction costs no more than a few plain loads and stores.
+    // Another thread may take the claim over only if both ran in the async flow that opened the
+    // connection (an await that resumed elsewhere) and the claim's thread is not inside a call.
+    // The two sides follow Dekker's pattern: the claim's thread marks itself busy before it reads
+    // whether the claim was revoked; the taker revokes the claim before it reads whether its thread is
+    // busy. The taker's process-wide barrier (a few microseconds, once an await resumes on another
+    // thread) stands for the barrier the claim's thread leaves out, so one of the two sees the other's
+    // write: either the taker backs off and reports the overlap, or the claim's thread finds its claim
+    // revoked and waits for the decision.
+
+    /// <summary>One thread's claim on the connection for a transaction (see BeginCall).</summary>
+    private sealed class Claim(int thread, bool ofOpener)
     {
-        if (_closed) throw ClosedError();
-        var me = Environment.CurrentManagedThreadId;
-        var owner = Volatile.Read(ref _owner);
-        if (owner == me) return;
-        if (owner == 0 && Interlocked.CompareExchange(ref _owner, me, 0) == 0) return;
-        throw UsedFromAnotherThread(me);
+        /// <summary>Held by Database.Dispose's close of an idle connection: no thread's, never taken over.</summary>
+        public static readonly Claim Closing = new(-1, ofOpener: false);
+
+        public readonly int Thread = thread;
+        // Whether the claiming thread ran in the async flow that opened the connection.
+        public readonly bool OfOpener = ofOpener;
+        // Whether Thread is inside a call on the connection (written by Thread alone).
+        public volatile bool Busy;
+        // 1 while another thread of the opening flow decides whether to take the claim over.
+        public int Revoked;
     }
 
-    private PersistenceException UsedFromAnotherThread(int me) => _closed ? ClosedError() : new ConnectionThreadException(
-        $"This connection is in a transaction on thread {Volatile.Read(ref _owner)} and was used from thread {me}. A connection and its objects belong to one thread until Commit() or Abort(); " +
-        "open a connection per thread, or finish the transaction first (in async code, Commit() or Abort() before an await).");
+    /// <summary>An opening of a connection, which the async flow that opened it holds (see OpenedHere).</summary>
+    private sealed class FlowToken
+    {
+        public volatile bool Closed;
+    }
+
+    /// <summary>The connections an async flow opened, newest first.</summary>
+    private sealed record FlowMark(FlowToken Token, FlowMark? Outer);
+
+    private static readonly AsyncLocal<FlowMark?> OpenedInFlow = new();
+
+    /// <summary>
+    /// Notes in the calling async flow that it opened this connection (called by Database as it hands
+    /// the connection out): a transaction started in this flow may go on from another thread of it.
+    /// </summary>
+    internal Connection OpenedHere()
+    {
+        var token = new FlowToken();
+        _openToken = token;
+        OpenedInFlow.Value = new FlowMark(token, StillOpen(OpenedInFlow.Value));
+        return this;
+    }
+
+    /// <summary>The marks without those of connections closed since (a pooled connection is opened anew under a new token).</summary>
+    private static FlowMark? StillOpen(FlowMark? marks)
+    {
+        if (marks is null) return null;
+        var outer = StillOpen(marks.Outer);
+        if (marks.Token.Closed) return outer;
+        return ReferenceEquals(outer, marks.Outer) ? marks : new FlowMark(marks.Token, outer);
+    }
+
+    private bool OpenedInThisFlow()
+    {
+        var token = _openToken;
+        for (var mark = OpenedInFlow.Value; mark is not null; mark = mark.Outer)
+        {
+            if (ReferenceEquals(mark.Token, token)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Checks that the connection is open and that this thread may use it, claiming it for the
+    /// transaction, and marks the call as under way. Returns the claim to pass to
+    /// <see cref="EndCall"/>, or null for a call inside a call of the same thread.
+    /// </summary>
+    /// <remarks>Inlined: it runs on every first read of an object in a transaction (see Touch).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Claim? BeginCall()
+    {
+        if (_closed) throw ClosedError();
+        var claim = Volatile.Read(ref _claim);
+        if (claim is not null && claim.Thread == Environment.CurrentManagedThreadId)
+        {
+            if (claim.Busy) return null;
+            claim.Busy = true;
+            if (Volatile.Read(ref claim.Revoked) == 0) return claim;
+            claim.Busy = false;
+        }
+        return ClaimForCall();
+    }
+
+    /// <summary>Ends a call begun by <see cref="BeginCall"/>; the claim too, if the call ended the transaction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EndCall(Claim? claim)
+    {
+        if (claim is null) return;
+        if (_releaseClaim)
+        {
+            _releaseClaim = false;
+            Volatile.Write(ref _claim, null);
+        }
+        claim.Busy = false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Claim? ClaimForCall()
+    {
+        var me = Environment.CurrentManagedThreadId;
+        var wait = new SpinWait();
+        while (true)
+        {
+            if (_closed) throw ClosedError();
+            var current = Volatile.Read(ref _claim);
+            if (current is null)
+            {
+                // Between transactions: this call starts the next one.
+                var claim = new Claim(me, OpenedInThisFlow()) { Busy = true };
+                if (Interlocked.CompareExchange(ref _claim, claim, null) is null) return claim;
+            }
+            else if (current.Thread == me)
+            {
+                // This thread's claim, which another thread of the flow is deciding whether to take over.
+                if (Volatile.Read(ref current.Revoked) == 0)
+                {
+                    if (current.Busy) return null;
+                    current.Busy = true;
+                    if (Volatile.Read(ref current.Revoked) == 0) return current;
+                    current.Busy = false;
+                }
+                wait.SpinOnce();
+            }
+            else if (current.OfOpener && OpenedInThisFlow())
+            {
+                if (TakeOver(current, me) is { } taken) return taken;
+            }
+            else
+            {
+                throw UsedFromAnotherThread(me, current.Thread);
+            }
+        }
+    }
+
+    /// <summary>Takes the claim of another thread of the opening flow over, unless that thread is inside a call; null if the claim ended meanwhile.</summary>
+    private Claim? TakeOver(Claim current, int me)
+    {
+        if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) throw UsedAtOnce(me, current.Thread);
+        Interlocked.MemoryBarrierProcessWide();
+        if (current.Busy)
+        {
+            Volatile.Write(ref current.Revoked, 0);
+            throw UsedAtOnce(me, current.Thread);
+        }
+        var taken = new Claim(me, ofOpener: true) { Busy = true };
+        // The claim's thread ended the transaction with its last call (and so the claim): start the next one.
+        return Interlocked.CompareExchange(ref _claim, taken, current) == current ? taken : null;
+    }
+
+    private PersistenceException UsedFromAnotherThread(int me, int owner) => _closed ? ClosedError() : new ConnectionThreadException(
+        $"This connection is in a transaction that thread {owner} started, and was used from thread {me}. A transaction belongs to the code that started it until Commit() or Abort(); " +
+        "it moves to another thread only within the async flow that opened the connection (after an await), one thread at a time. " +
+        "Open a connection per thread or per request, or finish the transaction first.");
+
+    private PersistenceException UsedAtOnce(int me, int owner) => _closed ? ClosedError() : new ConnectionThreadException(
+        $"This connection was used from thread {me} while thread {owner} was inside a call on it. A connection and its objects are used by one thread at a time: " +
+        "await each use before starting the next (not Task.WhenAll or Parallel over one connection), or open a connection per concurrent task.");
 }

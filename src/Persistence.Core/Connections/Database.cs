@@ -138,14 +138,14 @@ public sealed class Database : IDisposable
             }
             lock (_gate)
             {
-                if (!_disposed) return pooled;
+                if (!_disposed) return pooled.OpenedHere();
             }
             // Disposed while it caught up: Dispose passed over it while it was still closed (or closes
             // it now, whichever claims it first), so it is closed here and not handed out.
             pooled.CloseFromDatabase();
             throw new ObjectDisposedException(nameof(Database));
         }
-        return Track(new Connection(this, readOnly: false, autoRefresh: false));
+        return Track(new Connection(this, readOnly: false, autoRefresh: false)).OpenedHere();
     }
 
     /// <summary>
@@ -158,7 +158,7 @@ public sealed class Database : IDisposable
     public Connection OpenReadOnlyConnection(bool autoRefresh = false)
     {
         lock (_gate) ObjectDisposedException.ThrowIf(_disposed, this);
-        return Track(new Connection(this, readOnly: true, autoRefresh));
+        return Track(new Connection(this, readOnly: true, autoRefresh)).OpenedHere();
     }
 
     /// <summary>
@@ -208,13 +208,43 @@ public sealed class Database : IDisposable
 
     /// <summary>
     /// Runs a unit of work in a transaction like <see cref="Transact{T}(Func{Connection, T}, int)"/>,
-    /// waiting between attempts without blocking a thread. Each attempt runs synchronously on one thread
-    /// (a connection belongs to one thread per transaction).
+    /// waiting between attempts without blocking a thread.
     /// </summary>
-    public async Task<T> TransactAsync<T>(Func<Connection, T> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
+    public Task<T> TransactAsync<T>(Func<Connection, T> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+        return RunTransactionAsync(connection => Task.FromResult(work(connection)), maxAttempts, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs asynchronous work in a transaction and commits it once the work has completed, retrying on
+    /// conflicts like <see cref="Transact{T}(Func{Connection, T}, int)"/> and waiting between attempts
+    /// without blocking a thread. The work may await: the connection follows it to whatever thread it
+    /// resumes on, used by one thread at a time (await each use of it before the next).
+    /// </summary>
+    /// <returns>The result of the attempt that committed.</returns>
+    public Task<T> TransactAsync<T>(Func<Connection, Task<T>> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return RunTransactionAsync(work, maxAttempts, cancellationToken);
+    }
+
+    /// <summary>Runs asynchronous work in a transaction, retrying on conflicts (see <see cref="TransactAsync{T}(Func{Connection, Task{T}}, int, CancellationToken)"/>).</summary>
+    public Task TransactAsync(Func<Connection, Task> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return RunTransactionAsync(async connection =>
+        {
+            await work(connection).ConfigureAwait(false);
+            return true;
+        }, maxAttempts, cancellationToken);
+    }
+
+    private async Task<T> RunTransactionAsync<T>(Func<Connection, Task<T>> work, int maxAttempts, CancellationToken cancellationToken)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        // Opened in this method's async flow, which the work's awaits continue: the connection goes on
+        // from whatever thread they resume on.
         var connection = OpenConnection();
         connection.BeginUnitOfWork();
         try
@@ -224,7 +254,7 @@ public sealed class Database : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 try
                 {
-                    var result = work(connection);
+                    var result = await work(connection).ConfigureAwait(false);
                     connection.Commit();
                     return result;
                 }
@@ -247,38 +277,25 @@ public sealed class Database : IDisposable
         }
     }
 
-    // The work of a transaction runs synchronously: a connection belongs to one thread per
-    // transaction, and an async lambda returns at its first await, so the commit stored only what came
-    // before it, and the rest ran later on another thread, on a connection the pool had handed on. These
-    // overloads are what an async lambda binds to, so the compiler refuses it with this message. (Not
-    // for ValueTask: an async lambda converts to both, and the compiler would call the call ambiguous
-    // instead of giving the message; an explicit `async ValueTask` lambda is not caught.)
+    // Transact runs its work synchronously, on the calling thread: an async lambda would return at its
+    // first await, and the commit would store only what came before it while the rest ran later, on a
+    // connection the pool had handed on. These overloads are what an async lambda binds to, so the
+    // compiler refuses it with this message. (Not for ValueTask: an async lambda converts to both, and
+    // the compiler would call the call ambiguous instead of giving the message.)
     private const string AsyncWorkMessage =
-        "The work of a transaction must be synchronous: an async lambda returns at its first await, and the commit would store only what came before it. " +
-        "Await what you need before the transaction (or between transactions), and pass work that does not await; TransactAsync waits between attempts without blocking a thread. " +
-        "(A synchronous lambda that only throws binds here too: cast it to Action<Connection>, or Func<Connection, T>; never cast async work.)";
+        "Transact runs synchronous work: an async lambda returns at its first await, and the commit would store only what came before it. " +
+        "Pass async work to TransactAsync, which awaits it before it commits. " +
+        "(A synchronous lambda that only throws binds here too: cast it to Action<Connection>, or Func<Connection, T>.)";
 
-    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
+    /// <summary>Not allowed: Transact runs synchronous work (use TransactAsync for async work).</summary>
     [Obsolete(AsyncWorkMessage, error: true)]
     [EditorBrowsable(EditorBrowsableState.Never)]
     public void Transact(Func<Connection, Task> work, int maxAttempts = 10) => throw new NotSupportedException(AsyncWorkMessage);
 
-    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
+    /// <summary>Not allowed: Transact runs synchronous work (use TransactAsync for async work).</summary>
     [Obsolete(AsyncWorkMessage, error: true)]
     [EditorBrowsable(EditorBrowsableState.Never)]
     public T Transact<T>(Func<Connection, Task<T>> work, int maxAttempts = 10) => throw new NotSupportedException(AsyncWorkMessage);
-
-    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
-    [Obsolete(AsyncWorkMessage, error: true)]
-    [EditorBrowsable(EditorBrowsableState.Never)]
-    public Task TransactAsync(Func<Connection, Task> work, int maxAttempts = 10, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException(AsyncWorkMessage);
-
-    /// <summary>Not allowed: the work of a transaction runs synchronously (an async lambda would be committed at its first await).</summary>
-    [Obsolete(AsyncWorkMessage, error: true)]
-    [EditorBrowsable(EditorBrowsableState.Never)]
-    public Task<T> TransactAsync<T>(Func<Connection, Task<T>> work, int maxAttempts = 10, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException(AsyncWorkMessage);
 
     /// <summary>
     /// Blocks until <see cref="StateNumber"/> reaches <paramref name="state"/> (commits by this process

@@ -1,10 +1,12 @@
 namespace Persistence;
 
 /// <summary>
-/// A connection (or an object it loaded) was used from a second thread while a transaction of the
-/// first thread was in progress. A connection and its objects belong to one thread at a time: finish
-/// the transaction (<c>Commit()</c>/<c>Abort()</c>) before another thread takes over, or open one
-/// connection per thread.
+/// A connection (or an object it loaded) was used by other code than the one whose transaction was in
+/// progress (a thread or request that did not open the connection), or by a second thread while
+/// another was inside a call on it. A connection and its objects are used by one thread at a time; a
+/// transaction follows the async flow that opened the connection across awaits. Finish the
+/// transaction (<c>Commit()</c>/<c>Abort()</c>) before other code takes over, await each use before
+/// the next, or open one connection per thread, request or concurrent task.
 /// </summary>
 public sealed class ConnectionThreadException : PersistenceException
 {

@@ -4,15 +4,7 @@ namespace Persistence.Tests.Connections;
 
 public class ReadSetTests
 {
-    private static Database TwoNodes()
-    {
-        var db = TestDatabase.InMemory();
-        using var setup = db.OpenConnection();
-        setup.Root["a"] = new Node { Label = "a0" };
-        setup.Root["b"] = new Node { Label = "b0" };
-        setup.Commit();
-        return db;
-    }
+    private static Database TwoNodes() => TestDatabase.WithTwoNodes(TestDatabase.InMemory());
 
     // Loads a and b in the reader's first transaction and ends it: both stay loaded.
     private static (Node A, Node B) LoadedBefore(Connection reader)

@@ -1,0 +1,243 @@
+using System.Runtime.CompilerServices;
+using Persistence.Storage;
+using Persistence.Tests.Models;
+
+namespace Persistence.Tests.Connections;
+
+/// <summary>
+/// A transaction follows the async flow that opened its connection across awaits that resume on other
+/// threads, one thread at a time; other flows, and a second thread while one is inside a call, are refused.
+/// </summary>
+public class AsyncFlowTests
+{
+    /// <summary>An await that always resumes on a new thread (the flow's context goes with it, as with any await).</summary>
+    private readonly struct ResumeOnNewThread : INotifyCompletion
+    {
+        public ResumeOnNewThread GetAwaiter() => this;
+        public bool IsCompleted => false;
+        public void OnCompleted(Action continuation) => new Thread(() => continuation()).Start();
+        public void GetResult() { }
+    }
+
+    /// <summary>A storage whose loads can be held, to keep a thread inside a call on a connection.</summary>
+    private sealed class HeldLoads(IStorage inner) : DelegatingStorage(inner)
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+        public ManualResetEventSlim Release { get; } = new(initialState: true);
+
+        public override StoredRecord? LoadBefore(Oid oid, long tid)
+        {
+            Hold();
+            return base.LoadBefore(oid, tid);
+        }
+
+        public override StoredRecord? Load(Oid oid)
+        {
+            Hold();
+            return base.Load(oid);
+        }
+
+        private void Hold()
+        {
+            Entered.Set();
+            Release.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private static Database TwoNodes(IStorage? storage = null) =>
+        TestDatabase.WithTwoNodes(Database.Open(storage ?? new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0, RecordCacheBytes = 0 }));
+
+    private static (string A, string B) Labels(Database db)
+    {
+        using var check = db.OpenConnection();
+        return (((Node)check.Root["a"]).Label!, ((Node)check.Root["b"]).Label!);
+    }
+
+    [Fact]
+    public async Task A_transaction_goes_on_after_an_await_that_resumes_on_another_thread()
+    {
+        using var db = TwoNodes();
+        var threads = new HashSet<int>();
+        using (var connection = db.OpenConnection())
+        {
+            threads.Add(Environment.CurrentManagedThreadId);
+            ((Node)connection.Root["a"]).Label = "before the await";
+            await new ResumeOnNewThread();
+            threads.Add(Environment.CurrentManagedThreadId);
+            ((Node)connection.Root["b"]).Label = "after it";
+            await new ResumeOnNewThread();
+            threads.Add(Environment.CurrentManagedThreadId);
+            connection.Commit();
+            ((Node)connection.Root["a"]).Label += ", then a second transaction";
+            await new ResumeOnNewThread();
+            threads.Add(Environment.CurrentManagedThreadId);
+            // Disposed (it aborts the second transaction) on the thread the method resumed on.
+        }
+
+        Assert.Equal(4, threads.Count);
+        Assert.Equal(("before the await", "after it"), Labels(db));
+    }
+
+    [Fact]
+    public async Task TransactAsync_awaits_async_work_and_commits_after_it()
+    {
+        using var db = TwoNodes();
+        var attempts = 0;
+        var label = await db.TransactAsync(async connection =>
+        {
+            attempts++;
+            var a = (Node)connection.Root["a"];
+            var read = a.Label;
+            await new ResumeOnNewThread();
+            if (attempts == 1)
+            {
+                // Another writer changes what this attempt read: it conflicts, and the retry reads the change.
+                using var other = db.OpenConnection();
+                ((Node)other.Root["a"]).Label = "theirs";
+                other.Commit();
+            }
+            await new ResumeOnNewThread();
+            a.Label = read + " and mine";
+            ((Node)connection.Root["b"]).Label = "b" + attempts;
+            return a.Label;
+        });
+
+        Assert.Equal((2, "theirs and mine"), (attempts, label));
+        Assert.Equal(("theirs and mine", "b2"), Labels(db));
+
+        // Without a result, and a failure aborts what the work did.
+        await db.TransactAsync(async connection =>
+        {
+            await new ResumeOnNewThread();
+            ((Node)connection.Root["b"]).Label = "no result";
+        });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => db.TransactAsync(async connection =>
+        {
+            ((Node)connection.Root["a"]).Label = "never";
+            await new ResumeOnNewThread();
+            throw new InvalidOperationException("boom");
+        }));
+        Assert.Equal(("theirs and mine", "no result"), Labels(db));
+    }
+
+    [Fact]
+    public void Code_that_did_not_open_the_connection_is_refused_during_a_transaction()
+    {
+        using var db = TwoNodes();
+        var connection = db.OpenConnection();
+        ((Node)connection.Root["a"]).Label = "changed here";
+        // A thread started without this flow's context: other code (another request, say).
+        Exception? fromOtherCode = null;
+        var thread = new Thread(() => fromOtherCode = Record.Exception(() => ((Node)connection.Root["b"]).Label = "other code"));
+        thread.UnsafeStart();
+        thread.Join();
+        var error = Assert.IsType<ConnectionThreadException>(fromOtherCode);
+        Assert.Contains("connection per thread or per request", error.Message);
+        // Nor may it end the transaction, or dispose the connection under it.
+        Exception? abort = null, dispose = null;
+        thread = new Thread(() =>
+        {
+            abort = Record.Exception(connection.Abort);
+            dispose = Record.Exception(connection.Dispose);
+        });
+        thread.UnsafeStart();
+        thread.Join();
+        Assert.IsType<ConnectionThreadException>(abort);
+        Assert.IsType<ConnectionThreadException>(dispose);
+        Assert.False(connection.IsClosed);
+
+        // After the boundary, other code may take the connection over.
+        connection.Commit();
+        thread = new Thread(() => fromOtherCode = Record.Exception(() =>
+        {
+            ((Node)connection.Root["b"]).Label = "other code";
+            connection.Commit();
+        }));
+        thread.UnsafeStart();
+        thread.Join();
+        Assert.Null(fromOtherCode);
+        connection.Dispose();
+        Assert.Equal(("changed here", "other code"), Labels(db));
+    }
+
+    [Fact]
+    public async Task A_second_thread_of_the_flow_is_refused_while_the_first_is_inside_a_call()
+    {
+        var storage = new HeldLoads(new MemoryStorage());
+        using var db = TwoNodes(storage);
+        var connection = db.OpenConnection();
+        var root = connection.Root;
+        storage.Entered.Reset();
+        storage.Release.Reset();
+        // The first thread is inside a call: loading "a" (a ghost until now), held in the storage.
+        var loading = Task.Run(() => ((Node)root["a"]).Label);
+        Assert.True(storage.Entered.Wait(TimeSpan.FromSeconds(30)));
+        // Task.Run carries the flow's context, so this thread is of the flow: refused only because the other is inside a call.
+        var atOnce = await Record.ExceptionAsync(() => Task.Run(() => ((Node)root["b"]).Label = "at once"));
+        storage.Release.Set();
+        Assert.Equal("a0", await loading);
+        var error = Assert.IsType<ConnectionThreadException>(atOnce);
+        Assert.Contains("was inside a call on it", error.Message);
+
+        // One at a time, the threads of the flow may go on with the transaction.
+        await Task.Run(() => ((Node)root["b"]).Label = "one at a time");
+        ((Node)root["a"]).Label = "and here";
+        connection.Commit();
+        connection.Dispose();
+        Assert.Equal(("and here", "one at a time"), Labels(db));
+    }
+
+    [Fact]
+    public void A_thread_of_the_flow_disposes_a_connection_another_left_in_a_transaction()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 1 });
+        using (var setUp = db.OpenConnection())
+        {
+            setUp.Root["a"] = new Node { Label = "a0" };
+            setUp.Commit();
+        }
+        var connection = db.OpenConnection();
+        ((Node)connection.Root["a"]).Label = "not committed";
+        Exception? dispose = null;
+        var thread = new Thread(() => dispose = Record.Exception(connection.Dispose));
+        thread.Start();
+        thread.Join();
+        Assert.Null(dispose);
+        Assert.True(connection.IsClosed);
+
+        // The pool hands it on, aborted, and the opener's flow no longer holds it.
+        using var next = db.OpenConnection();
+        Assert.Same(connection, next);
+        Assert.Equal("a0", ((Node)next.Root["a"]).Label);
+    }
+
+    [Fact]
+    public async Task Many_flows_each_with_its_own_connection_interleave_on_the_thread_pool()
+    {
+        using var db = TwoNodes();
+        using (var setup = db.OpenConnection())
+        {
+            setup.Root["counter"] = new PersistentCounter();
+            setup.Commit();
+        }
+        const int flows = 16, rounds = 20;
+        await Task.WhenAll(Enumerable.Range(0, flows).Select(async flow =>
+        {
+            for (var i = 0; i < rounds; i++)
+            {
+                await db.TransactAsync(async connection =>
+                {
+                    var counter = (PersistentCounter)connection.Root["counter"];
+                    await Task.Yield();
+                    counter.Increment();
+                    await Task.Delay(1);
+                    connection.Root["last" + flow] = new Node { Label = i.ToString() };
+                }, maxAttempts: 100);
+            }
+        }));
+
+        using var check = db.OpenConnection();
+        Assert.Equal(flows * rounds, ((PersistentCounter)check.Root["counter"]).Value);
+        Assert.All(Enumerable.Range(0, flows), flow => Assert.Equal((rounds - 1).ToString(), ((Node)check.Root["last" + flow]).Label));
+    }
+}
