@@ -364,10 +364,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // objects the number in a commit, or using the weak handles (a handle freed twice is worse than
         // one left to the end of the process). An idle connection is claimed, so no thread can start a
         // transaction on it, and let go of (its number given back); so is one in a transaction of the
-        // disposing thread itself, which no other thread can be in.
+        // disposing thread itself. That claim is replaced in one step: another thread of the flow taking
+        // it over at the same moment (see TakeOver) either swaps it first, and the connection is left to
+        // it, or fails its swap and finds the connection closed.
         _openToken.Closed = true;
-        var claim = Interlocked.CompareExchange(ref _claim, Claim.Closing, null);
+        var claim = Volatile.Read(ref _claim);
         if (claim is not null && claim.Thread != Environment.CurrentManagedThreadId) return;
+        if (Interlocked.CompareExchange(ref _claim, Claim.Closing, claim) != claim) return;
         DropChanges();
         _read.Clear();
         // A pooled connection does not keep its scan buffers while no one uses it.
@@ -378,9 +381,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void Close()
     {
         if (_closed) return;
-        // The claim is not ended: it is kept until the database has pooled the connection (see below),
-        // and a pooled connection starts unclaimed (Reopen).
-        _ = BeginCall();
+        try
+        {
+            // The claim is not ended: it is kept until the database has pooled the connection (see
+            // below), and a pooled connection starts unclaimed (Reopen).
+            _ = BeginCall();
+        }
+        catch (ConnectionClosedException)
+        {
+            // Closed meanwhile by its Database's Dispose.
+            return;
+        }
         if (_committing) throw CommittingError("disposed");
         try
         {
@@ -1138,7 +1149,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // busy. The taker's process-wide barrier (a few microseconds, once an await resumes on another
     // thread) stands for the barrier the claim's thread leaves out, so one of the two sees the other's
     // write: either the taker backs off and reports the overlap, or the claim's thread finds its claim
-    // revoked and waits for the decision.
+    // revoked and waits for the decision. This rests on two things outside this file: the JIT keeps the
+    // owner's volatile store before its volatile load (the memory model would let it swap them; it does
+    // not), and the process-wide barrier reaches every core, which it does through the kernel's
+    // membarrier call (Linux 4.14 and later; without it, .NET falls back to a trick that x64 honours).
+    //
+    // What the claim tells apart, and what not: a thread of other code than the opening flow is refused
+    // during a transaction, but other code that runs on the claim's own thread between two of its awaits
+    // is not told from it (the check of the flow would cost an AsyncLocal lookup on every call); and
+    // tasks of the opening flow (Task.WhenAll over one connection) share its transaction, refused only
+    // when two of their calls overlap. A connection opened inside an async method is of that method's
+    // flow: its caller, after the method returned, is other code (the AsyncLocal mark is undone then).
 
     /// <summary>One thread's claim on the connection for a transaction (see BeginCall).</summary>
     private sealed class Claim(int thread, bool ofOpener)

@@ -247,6 +247,7 @@ public sealed class Database : IDisposable
         // from whatever thread they resume on.
         var connection = OpenConnection();
         connection.BeginUnitOfWork();
+        Exception? failure = null;
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -262,9 +263,18 @@ public sealed class Database : IDisposable
                 {
                     connection.Abort();
                 }
-                catch
+                catch (Exception workFailure)
                 {
-                    connection.Abort();
+                    failure = workFailure;
+                    // The work's failure is what the caller learns of, not the abort's: a task the work
+                    // left running inside a call on the connection refuses the abort (and the dispose).
+                    try
+                    {
+                        connection.Abort();
+                    }
+                    catch (PersistenceException abortFailure) when (abortFailure != workFailure)
+                    {
+                    }
                     throw;
                 }
                 await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
@@ -273,7 +283,13 @@ public sealed class Database : IDisposable
         }
         finally
         {
-            connection.Dispose();
+            try
+            {
+                connection.Dispose();
+            }
+            catch (PersistenceException disposeFailure) when (failure is not null && disposeFailure != failure)
+            {
+            }
         }
     }
 

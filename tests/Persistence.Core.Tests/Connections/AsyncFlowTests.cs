@@ -188,6 +188,29 @@ public class AsyncFlowTests
     }
 
     [Fact]
+    public async Task TransactAsync_reports_the_work_s_failure_when_a_task_it_left_is_inside_a_call()
+    {
+        var storage = new HeldLoads(new MemoryStorage());
+        using var db = TwoNodes(storage);
+        Task<string?>? left = null;
+        var failure = await Record.ExceptionAsync(() => db.TransactAsync(async connection =>
+        {
+            var root = connection.Root;
+            storage.Entered.Reset();
+            storage.Release.Reset();
+            // A task the work does not await, inside a call (loading "a") when the work fails.
+            left = Task.Run(() => ((Node)root["a"]).Label);
+            Assert.True(storage.Entered.Wait(TimeSpan.FromSeconds(30)));
+            await Task.Yield();
+            throw new InvalidOperationException("the work failed");
+        }));
+        storage.Release.Set();
+
+        Assert.Equal("the work failed", Assert.IsType<InvalidOperationException>(failure).Message);
+        Assert.Equal("a0", await left!);
+    }
+
+    [Fact]
     public void A_thread_of_the_flow_disposes_a_connection_another_left_in_a_transaction()
     {
         using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 1 });
