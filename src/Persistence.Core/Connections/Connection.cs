@@ -1142,24 +1142,30 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // the connection) runs between BeginCall and EndCall, marked in the transaction's claim as being
     // inside a call. The claim's own thread checks only its claim, with no interlocked instruction:
     // a first read of an object in a transaction costs no more than a few plain loads and stores.
-    // Another thread may take the claim over only if both ran in the async flow that opened the
-    // connection (an await that resumed elsewhere) and the claim's thread is not inside a call.
-    // The two sides follow Dekker's pattern: the claim's thread marks itself busy before it reads
-    // whether the claim was revoked; the taker revokes the claim before it reads whether its thread is
-    // busy. The taker's process-wide barrier (a few microseconds, once an await resumes on another
-    // thread) stands for the barrier the claim's thread leaves out, so one of the two sees the other's
-    // write: either the taker backs off and reports the overlap, or the claim's thread finds its claim
-    // revoked and waits for the decision. This rests on two things outside this file: the JIT keeps the
-    // owner's volatile store before its volatile load (the memory model would let it swap them; it does
-    // not), and the process-wide barrier reaches every core, which it does through the kernel's
-    // membarrier call (Linux 4.14 and later; without it, .NET falls back to a trick that x64 honours).
     //
-    // What the claim tells apart, and what not: a thread of other code than the opening flow is refused
-    // during a transaction, but other code that runs on the claim's own thread between two of its awaits
-    // is not told from it (the check of the flow would cost an AsyncLocal lookup on every call); and
-    // tasks of the opening flow (Task.WhenAll over one connection) share its transaction, refused only
-    // when two of their calls overlap. A connection opened inside an async method is of that method's
-    // flow: its caller, after the method returned, is other code (the AsyncLocal mark is undone then).
+    // Another thread takes the claim over only if both ran in the async flow that opened the
+    // connection, and only once no other thread runs code of that flow: the claim's thread has left it
+    // (an await that resumed elsewhere, a method that returned). The runtime tells each thread's
+    // switches of context to an AsyncLocal's handler, which counts the threads inside each opening's
+    // flow (FlowToken.Inside). So tasks of the flow running side by side (Task.Run, Task.WhenAll,
+    // Parallel) are refused even between calls, where plain field writes to objects already changed in
+    // the transaction (a BTree bucket's arrays) would race unchecked.
+    //
+    // And the claim's thread must not be inside a call: the two sides follow Dekker's pattern. The
+    // claim's thread marks itself busy before it reads whether the claim was revoked; the taker revokes
+    // the claim before it reads whether its thread is busy. The taker's process-wide barrier (a few
+    // microseconds, once an await resumes on another thread) stands for the barrier the claim's thread
+    // leaves out, so one of the two sees the other's write: either the taker backs off and reports the
+    // overlap, or the claim's thread finds its claim revoked and waits for the decision. This rests on
+    // two things outside this file: the JIT keeps the owner's volatile store before its volatile load
+    // (the memory model would let it swap them; it does not), and the process-wide barrier reaches every
+    // core, which it does through the kernel's membarrier call (Linux 4.14 and later; without it, .NET
+    // falls back to a trick that x64 honours).
+    //
+    // What the claim does not tell apart: other code that runs on the claim's own thread between two of
+    // the flow's awaits (the check of the flow would cost an AsyncLocal lookup on every call); and a
+    // connection opened inside an async method is of that method's flow: its caller, after the method
+    // returned, is other code (the AsyncLocal's value is undone then).
 
     /// <summary>One thread's claim on the connection for a transaction (see BeginCall).</summary>
     private sealed class Claim(int thread, bool ofOpener)
@@ -1180,12 +1186,44 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private sealed class FlowToken
     {
         public volatile bool Closed;
+        // How many threads run in a context that holds this token now (see FlowChanged).
+        public int Inside;
     }
 
     /// <summary>The connections an async flow opened, newest first.</summary>
-    private sealed record FlowMark(FlowToken Token, FlowMark? Outer);
+    private sealed class FlowMark(FlowToken token, FlowMark? outer)
+    {
+        public readonly FlowToken Token = token;
+        public readonly FlowMark? Outer = outer;
 
-    private static readonly AsyncLocal<FlowMark?> OpenedInFlow = new();
+        public static bool Holds(FlowMark? marks, FlowToken token)
+        {
+            for (var mark = marks; mark is not null; mark = mark.Outer)
+            {
+                if (ReferenceEquals(mark.Token, token)) return true;
+            }
+            return false;
+        }
+    }
+
+    private static readonly AsyncLocal<FlowMark?> OpenedInFlow = new(FlowChanged);
+
+    /// <summary>
+    /// Counts, for each opening, the threads whose current context holds it. The runtime calls this on
+    /// a thread whenever the value changes there: when it is set, and when the thread switches contexts
+    /// (it starts or ends a work item, resumes after an await, returns from an async method).
+    /// </summary>
+    private static void FlowChanged(AsyncLocalValueChangedArgs<FlowMark?> change)
+    {
+        for (var mark = change.PreviousValue; mark is not null; mark = mark.Outer)
+        {
+            if (!FlowMark.Holds(change.CurrentValue, mark.Token)) Interlocked.Decrement(ref mark.Token.Inside);
+        }
+        for (var mark = change.CurrentValue; mark is not null; mark = mark.Outer)
+        {
+            if (!FlowMark.Holds(change.PreviousValue, mark.Token)) Interlocked.Increment(ref mark.Token.Inside);
+        }
+    }
 
     /// <summary>
     /// Notes in the calling async flow that it opened this connection (called by Database as it hands
@@ -1208,15 +1246,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return ReferenceEquals(outer, marks.Outer) ? marks : new FlowMark(marks.Token, outer);
     }
 
-    private bool OpenedInThisFlow()
-    {
-        var token = _openToken;
-        for (var mark = OpenedInFlow.Value; mark is not null; mark = mark.Outer)
-        {
-            if (ReferenceEquals(mark.Token, token)) return true;
-        }
-        return false;
-    }
+    private bool OpenedInThisFlow() => FlowMark.Holds(OpenedInFlow.Value, _openToken);
 
     /// <summary>
     /// Checks that the connection is open and that this thread may use it, claiming it for the
@@ -1238,6 +1268,22 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
         return ClaimForCall();
     }
+
+    /// <summary>
+    /// Checks that this thread holds the transaction before it changes an object already changed in it
+    /// (a plain write otherwise, which another thread's could race with: two threads inserting into one
+    /// BTree bucket's arrays). Takes the transaction over where a call would.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckWriter()
+    {
+        var claim = Volatile.Read(ref _claim);
+        if (claim is not null && claim.Thread == Environment.CurrentManagedThreadId && Volatile.Read(ref claim.Revoked) == 0) return;
+        WriteAsCall();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteAsCall() => EndCall(BeginCall());
 
     /// <summary>Ends a call begun by <see cref="BeginCall"/>; the claim too, if the call ended the transaction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1290,9 +1336,25 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
     }
 
-    /// <summary>Takes the claim of another thread of the opening flow over, unless that thread is inside a call; null if the claim ended meanwhile.</summary>
+    /// <summary>
+    /// Takes the claim of another thread of the opening flow over, once no other thread runs code of
+    /// the flow (the claim's thread has left it: an await it reached, a method it returned from) and
+    /// unless that thread is inside a call; null if the claim ended meanwhile.
+    /// </summary>
     private Claim? TakeOver(Claim current, int me)
     {
+        // The claim's thread may still be on its way out of the flow (the await's continuation can run
+        // here before that thread has returned from the method): wait a little for it. Tasks of the
+        // flow running side by side stay in it, and are refused.
+        var started = Stopwatch.GetTimestamp();
+        var wait = new SpinWait();
+        int inside;
+        while ((inside = Volatile.Read(ref _openToken.Inside)) > 1)
+        {
+            if (_closed) throw ClosedError();
+            if (Stopwatch.GetElapsedTime(started) > SideBySideWait) throw UsedSideBySide(me, current.Thread, inside);
+            wait.SpinOnce();
+        }
         if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) throw UsedAtOnce(me, current.Thread);
         Interlocked.MemoryBarrierProcessWide();
         if (current.Busy)
@@ -1309,6 +1371,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
         $"This connection is in a transaction that thread {owner} started, and was used from thread {me}. A transaction belongs to the code that started it until Commit() or Abort(); " +
         "it moves to another thread only within the async flow that opened the connection (after an await), one thread at a time. " +
         "Open a connection per thread or per request, or finish the transaction first.");
+
+    // How long a thread of the opening flow waits for the others to leave it before it is refused.
+    private static readonly TimeSpan SideBySideWait = TimeSpan.FromMilliseconds(100);
+
+    private PersistenceException UsedSideBySide(int me, int owner, int inside) => _closed ? ClosedError() : new ConnectionThreadException(
+        $"This connection's transaction is on thread {owner}, and thread {me} used it while {inside - 1} other thread(s) ran the same code side by side " +
+        "(tasks started from the code that opened the connection: Task.Run, Task.WhenAll, Parallel, a new Thread). A connection and its objects are used by one thread at a time: " +
+        "open a connection per concurrent task, or await each task before the connection is used again.");
 
     private PersistenceException UsedAtOnce(int me, int owner) => _closed ? ClosedError() : new ConnectionThreadException(
         $"This connection was used from thread {me} while thread {owner} was inside a call on it. A connection and its objects are used by one thread at a time: " +

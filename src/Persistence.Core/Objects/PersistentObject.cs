@@ -174,8 +174,17 @@ public abstract class PersistentObject
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void BeforeWrite()
     {
-        if ((uint)(State - PersistentState.Ghost) <= 1u) MarkChanged();
+        var state = State;
+        if ((uint)(state - PersistentState.Ghost) <= 1u) MarkChanged();
+        else if (state == PersistentState.Changed) CheckWriter();
     }
+
+    /// <summary>
+    /// A change of an object already changed in the transaction, which needs no call on the connection:
+    /// the writing thread must still be the transaction's (see <see cref="Connection.CheckWriter"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckWriter() => ConnectionNumbers.Find(OwnerNumber)?.CheckWriter();
 
     /// <summary>Loads the object's state now if it is a ghost (as reading a property would).</summary>
     public void Activate() => ActivateIfGhost();
@@ -189,7 +198,9 @@ public abstract class PersistentObject
         switch (State)
         {
             case PersistentState.New:
+                return;
             case PersistentState.Changed:
+                CheckWriter();
                 return;
             default:
                 Connection.OwnerOf(this).Register(this);

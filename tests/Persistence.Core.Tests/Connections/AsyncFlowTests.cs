@@ -161,30 +161,66 @@ public class AsyncFlowTests
     }
 
     [Fact]
-    public async Task A_second_thread_of_the_flow_is_refused_while_the_first_is_inside_a_call()
+    public async Task Tasks_of_the_flow_running_side_by_side_are_refused_and_change_nothing_committed()
     {
-        var storage = new HeldLoads(new MemoryStorage());
-        using var db = TwoNodes(storage);
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0 });
+        TestDatabase.Store(db, "tree", new BTree<int, string>());
         var connection = db.OpenConnection();
-        var root = connection.Root;
-        storage.Entered.Reset();
-        storage.Release.Reset();
-        // The first thread is inside a call: loading "a" (a ghost until now), held in the storage.
-        var loading = Task.Run(() => ((Node)root["a"]).Label);
-        Assert.True(storage.Entered.Wait(TimeSpan.FromSeconds(30)));
-        // Task.Run carries the flow's context, so this thread is of the flow: refused only because the other is inside a call.
-        var atOnce = await Record.ExceptionAsync(() => Task.Run(() => ((Node)root["b"]).Label = "at once"));
-        storage.Release.Set();
-        Assert.Equal("a0", await loading);
-        var error = Assert.IsType<ConnectionThreadException>(atOnce);
-        Assert.Contains("was inside a call on it", error.Message);
+        var tree = (BTree<int, string>)connection.Root["tree"];
+        Assert.Empty(tree);
+        // Two tasks of the flow that opened the connection, both running when they use it.
+        using var bothRunning = new Barrier(2);
+        Task Writer(int first) => Task.Run(() =>
+        {
+            bothRunning.SignalAndWait();
+            for (var i = first; i < 20_000; i += 2) tree[i] = "w";
+        });
+        var error = await Record.ExceptionAsync(() => Task.WhenAll(Writer(0), Writer(1)));
 
-        // One at a time, the threads of the flow may go on with the transaction.
-        await Task.Run(() => ((Node)root["b"]).Label = "one at a time");
-        ((Node)root["a"]).Label = "and here";
-        connection.Commit();
+        Assert.Contains("side by side", Assert.IsType<ConnectionThreadException>(error).Message);
+        connection.Abort();
+        Assert.Empty(tree);
         connection.Dispose();
-        Assert.Equal(("and here", "one at a time"), Labels(db));
+        using var check = db.OpenConnection();
+        Assert.Empty((BTree<int, string>)check.Root["tree"]);
+    }
+
+    [Fact]
+    public void Another_thread_may_not_change_an_object_already_changed_in_the_transaction()
+    {
+        using var db = TwoNodes();
+        using var connection = db.OpenConnection();
+        var a = (Node)connection.Root["a"];
+        a.Label = "changed here";
+        // A second change of a changed object needs no call on the connection, and was not checked.
+        Exception? fromOtherThread = null;
+        var thread = new Thread(() => fromOtherThread = Record.Exception(() => a.Label = "and from another thread"));
+        thread.Start();
+        thread.Join();
+        Assert.IsType<ConnectionThreadException>(fromOtherThread);
+        Assert.Equal("changed here", a.Label);
+        connection.Commit();
+        Assert.Equal(("changed here", "b0"), Labels(db));
+    }
+
+    [Fact]
+    public void Parallel_over_one_connection_is_refused()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0 });
+        TestDatabase.Store(db, "tree", new BTree<int, string>());
+        using var connection = db.OpenConnection();
+        var tree = (BTree<int, string>)connection.Root["tree"];
+        tree[-1] = "started here";
+        // Two bodies, each on its own thread, both running before they write.
+        using var bothRunning = new Barrier(2);
+        var error = Record.Exception(() => Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, body =>
+        {
+            Assert.True(bothRunning.SignalAndWait(TimeSpan.FromSeconds(30)));
+            for (var i = body; i < 20_000; i += 2) tree[i] = "p";
+        }));
+        Assert.IsType<ConnectionThreadException>(Assert.IsType<AggregateException>(error).InnerExceptions[0]);
+        connection.Abort();
+        Assert.Empty(tree);
     }
 
     [Fact]
@@ -200,8 +236,8 @@ public class AsyncFlowTests
             storage.Release.Reset();
             // A task the work does not await, inside a call (loading "a") when the work fails.
             left = Task.Run(() => ((Node)root["a"]).Label);
-            Assert.True(storage.Entered.Wait(TimeSpan.FromSeconds(30)));
-            await Task.Yield();
+            // Awaiting, the work leaves the connection to that task, which takes it over.
+            for (var waited = 0; !storage.Entered.IsSet && waited < 3_000; waited++) await Task.Delay(10);
             throw new InvalidOperationException("the work failed");
         }));
         storage.Release.Set();
@@ -211,27 +247,37 @@ public class AsyncFlowTests
     }
 
     [Fact]
-    public void A_thread_of_the_flow_disposes_a_connection_another_left_in_a_transaction()
+    public async Task A_database_disposed_while_a_thread_of_the_flow_disposes_its_connection_gives_the_number_back_once()
     {
-        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 1 });
-        using (var setUp = db.OpenConnection())
+        // The opener leaves the flow at an await; the thread it resumes on disposes the connection, in a
+        // transaction, while the opener's thread disposes the database.
+        using var barrier = new Barrier(2);
+        for (var round = 0; round < 3_000; round++)
         {
-            setUp.Root["a"] = new Node { Label = "a0" };
-            setUp.Commit();
+            var db = TwoNodes();
+            Exception? closing = null;
+            async Task ChangeThenDispose()
+            {
+                var connection = db.OpenConnection();
+                ((Node)connection.Root["a"]).Label = "not committed";
+                await new ResumeOnNewThread();
+                barrier.SignalAndWait();
+                closing = Record.Exception(connection.Dispose);
+            }
+            var disposed = ChangeThenDispose();
+            barrier.SignalAndWait();
+            var disposing = Record.Exception(db.Dispose);
+            await disposed.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(closing is null or ConnectionClosedException, $"round {round}: {closing}");
+            Assert.Null(disposing);
         }
-        var connection = db.OpenConnection();
-        ((Node)connection.Root["a"]).Label = "not committed";
-        Exception? dispose = null;
-        var thread = new Thread(() => dispose = Record.Exception(connection.Dispose));
-        thread.Start();
-        thread.Join();
-        Assert.Null(dispose);
-        Assert.True(connection.IsClosed);
 
-        // The pool hands it on, aborted, and the opener's flow no longer holds it.
-        using var next = db.OpenConnection();
-        Assert.Same(connection, next);
-        Assert.Equal("a0", ((Node)next.Root["a"]).Label);
+        // A number given back twice would be handed to two connections open at once.
+        using var check = TwoNodes();
+        using var first = check.OpenConnection();
+        using var second = check.OpenConnection();
+        Assert.Same(first, first.Root["a"].PersistentConnection);
+        Assert.Same(second, second.Root["a"].PersistentConnection);
     }
 
     [Fact]

@@ -7,13 +7,9 @@ namespace Persistence.Tests.Connections;
 // back when its connection is let go of, after its objects were marked as released.
 public class ConnectionNumberTests
 {
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_connection_disposed_while_its_database_is_disposed_gives_its_number_back_once(bool inTransaction)
+    [Fact]
+    public void A_connection_disposed_while_its_database_is_disposed_gives_its_number_back_once()
     {
-        // In a transaction, the database's Dispose on the transaction's thread races the closing
-        // thread, which (started from the flow that opened the connection) takes the transaction over.
         using var folder = new TempFolder();
         var path = folder.File("race.db");
         using (var setUp = Database.Open(path))
@@ -25,7 +21,6 @@ public class ConnectionNumberTests
             var connection = db.OpenConnection();
             _ = ((Node)connection.Root["node"]).Label;
             connection.Commit();
-            if (inTransaction) ((Node)connection.Root["node"]).Label = "not committed";
             Exception? closing = null;
             var thread = new Thread(() =>
             {
@@ -34,10 +29,9 @@ public class ConnectionNumberTests
             });
             thread.Start();
             barrier.SignalAndWait();
-            var disposing = Record.Exception(db.Dispose);
+            db.Dispose();
             thread.Join();
             Assert.True(closing is null or ConnectionClosedException, $"round {round}: {closing}");
-            Assert.Null(disposing);
         }
 
         // A number given back twice would be handed to two connections open at once.
