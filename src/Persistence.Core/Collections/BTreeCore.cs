@@ -25,6 +25,23 @@ internal sealed class BTreeCore<TKey, TValue>
 
     public BTreeCore(PersistentObject owner) => _owner = owner;
 
+    // The transaction epoch in which this tree was last noted as to be found unchanged (see BucketsChanging).
+    private long _unchangedNotedAt;
+
+    /// <summary>
+    /// Before the transaction writes a bucket. A Clear committed meanwhile replaces the buckets, and
+    /// only the tree's own object tells of it: serializable isolation checks that object as read at
+    /// the commit, snapshot isolation checks written objects only, so it is asked to check this one
+    /// (once a transaction). Without it, an insert into a bucket a concurrent Clear had let go of was
+    /// committed, and lost.
+    /// </summary>
+    private void BucketsChanging()
+    {
+        if (ConnectionNumbers.Find(_owner.OwnerNumber) is not { } connection || connection.NotedInThisTransaction(_unchangedNotedAt)) return;
+        connection.RequireUnchanged(_owner);
+        _unchangedNotedAt = TransactionEpoch.Current;
+    }
+
     public PersistentObject? Root { get; private set; }
     public PersistentCounter? Length { get; private set; }
     public string? ComparerName { get; private set; }
@@ -100,12 +117,14 @@ internal sealed class BTreeCore<TKey, TValue>
                 bucket.NoteLookup(key);
                 return false;
             }
+            BucketsChanging();
             bucket.Change();
             if (bucket._values.Length != 0) bucket._values[index] = value;
             Version++;
             return false;
         }
         index = ~index;
+        BucketsChanging();
         bucket.Change();
         if (bucket._count < BTreeTypes<TKey, TValue>.BucketCapacity) bucket.InsertAt(index, key, value);
         else SplitAndInsert(bucket, index, key, value, depth);
@@ -126,6 +145,7 @@ internal sealed class BTreeCore<TKey, TValue>
             return false;
         }
         value = bucket._values.Length == 0 ? default! : bucket.ValueAt(index);
+        BucketsChanging();
         bucket.Change();
         bucket.RemoveAt(index);
         if (bucket._count == 0 && depth > 0)

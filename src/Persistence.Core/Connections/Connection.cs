@@ -56,6 +56,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // Objects read in this transaction, for the serializable check at commit: what it loaded, and what
     // it read of what was loaded before (noted once per transaction epoch; repeats are dropped at commit).
     private readonly ReadSet _read;
+    // Under snapshot isolation, objects this transaction did not write but must find unchanged at its
+    // commit (see RequireUnchanged); serializable isolation checks them with every read.
+    private List<PersistentObject>? _unchanged;
     // The oids a commit's read checks have asked for (see StoreChanges), kept from commit to commit.
     private HashSet<ulong> _checkedOids = [];
     // New objects, and objects to write, held in a struct: storing a model's object into an array of
@@ -373,6 +376,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (Interlocked.CompareExchange(ref _claim, Claim.Closing, claim) != claim) return;
         DropChanges();
         _read.Clear();
+        _unchanged?.Clear();
         // A pooled connection does not keep its scan buffers while no one uses it.
         _scans?.Clear();
         Release();
@@ -403,6 +407,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             DropChanges();
             _read.Clear();
+        _unchanged?.Clear();
             // Still claimed by this thread while the database takes it back (pools or releases it): a
             // Database.Dispose racing this could otherwise claim it too and release it a second time,
             // giving its number back twice. A pooled connection is claimed anew when handed out (Reopen).
@@ -432,6 +437,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <see cref="NotedInThisTransaction"/>).
     /// </summary>
     internal bool MergeKeepsReads(long epoch) => _isolation == TransactionIsolation.Serializable && NotedInThisTransaction(epoch);
+
+    /// <summary>
+    /// Under <see cref="TransactionIsolation.Snapshot"/>, has the commit check that <paramref name="obj"/>,
+    /// read and not written, was not changed by another transaction since the snapshot, as serializable
+    /// isolation checks every read (a BTree whose buckets this transaction writes: see BTreeCore).
+    /// </summary>
+    internal void RequireUnchanged(PersistentObject obj)
+    {
+        if (_isolation == TransactionIsolation.Snapshot && !IsReadOnly) (_unchanged ??= []).Add(obj);
+    }
 
     /// <summary>Whether a note an object made at transaction epoch <paramref name="epoch"/> belongs to this connection's current transaction.</summary>
     internal bool NotedInThisTransaction(long epoch) => epoch != 0 && epoch >= _transactionEpoch;
@@ -770,6 +785,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
             // A set grown by one large transaction is not kept for all the small ones after it.
             ReusedSet.DropIfLarge(ref _checkedOids);
         }
+        if (_unchanged is { Count: > 0 } unchanged)
+        {
+            var checkedOids = _checkedOids;
+            checkedOids.Clear();
+            foreach (var obj in unchanged) CheckRead(transaction, ours, obj, checkedOids);
+        }
         if (ours is not null) ours.Vote(_mergeWhileVoting);
         else transaction.Vote();
         return transaction.Finish();
@@ -953,6 +974,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         Evict();
         SweepGhosts();
         _read.Clear();
+        _unchanged?.Clear();
         TransactionEpoch.Advance();
         _transactionEpoch = TransactionEpoch.Current;
         _transactionStart = Stopwatch.GetTimestamp();

@@ -298,6 +298,32 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(TransactionIsolation.Serializable)]
+    [InlineData(TransactionIsolation.Snapshot)]
+    public void A_change_of_a_bucket_a_concurrent_Clear_let_go_of_conflicts_and_is_not_lost(TransactionIsolation isolation)
+    {
+        foreach (var (change, after) in new (Action<BTree<int, int>>, int[])[]
+        {
+            (t => t.Add(100, 100), [100]),
+            (t => t[10] = 11, [10]),
+            (t => t.Remove(20), []),
+        })
+        {
+            var (db, a, b) = Setup([10, 20, 30], isolation);
+            Tree(a).Clear();
+            change(Tree(b));
+            a.Commit();
+            // Snapshot isolation checks written objects only, and b wrote a bucket the Clear no longer reaches.
+            Assert.Throws<ConflictException>(b.Commit);
+            b.Abort();
+            change(Tree(b));
+            b.Commit();
+            Assert.Equal(after, Keys(Fresh(db)));
+            db.Dispose();
+        }
+    }
+
     [Fact]
     public void An_enumeration_continued_after_a_commit_that_merged_its_bucket_throws_instead_of_skipping_or_repeating_entries()
     {
