@@ -910,7 +910,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         var names = conflict.Oids.Select(oid =>
             _objects.TryGetValue(oid.Value, out var obj) ? $"{oid} ({obj.PersistentType.Name})" : oid.ToString());
         return new ConflictException(
-            $"The commit conflicts with another transaction that changed {string.Join(", ", names)} after this transaction's snapshot (tid {_snapshot}). Call Abort() and redo the work; Database.Transact does this for you.",
+            $"The commit conflicts with another transaction that changed {string.Join(", ", names)} after this transaction's snapshot (tid {_snapshot})." +
+            (_unitOfWork ? "" : " Call Abort() and redo the work; Database.Transact does this for you."),
             conflict.Oids);
     }
 

@@ -187,6 +187,11 @@ public sealed class Database : IDisposable
                 Thread.Sleep(Backoff(attempt));
                 CatchUpAfterBackoff(connection);
             }
+            catch (ConflictException conflict) when (conflict.GetType() == typeof(ConflictException))
+            {
+                connection.Abort();
+                throw GaveUp(conflict, maxAttempts);
+            }
             catch
             {
                 if (!connection.IsClosed) connection.Abort();
@@ -262,6 +267,11 @@ public sealed class Database : IDisposable
                 catch (ConflictException) when (attempt < maxAttempts)
                 {
                     connection.Abort();
+                }
+                catch (ConflictException conflict) when (conflict.GetType() == typeof(ConflictException))
+                {
+                    connection.Abort();
+                    throw GaveUp(conflict, maxAttempts);
                 }
                 catch (Exception workFailure)
                 {
@@ -496,6 +506,12 @@ public sealed class Database : IDisposable
 
     /// <summary>Called when a retry's back-off is over, before the connection moves to the newest state (for tests).</summary>
     internal Action? AfterBackoff { get; set; }
+
+    /// <summary>The conflict of a unit of work's last attempt, as the caller of Transact learns of it.</summary>
+    private static ConflictException GaveUp(ConflictException conflict, int attempts) => new(
+        $"Database.Transact gave up after {attempts} attempt(s), each of which conflicted with other transactions. The last: {conflict.Message} " +
+        "Allow more attempts (maxAttempts), or have the work change fewer objects that others change too (a PersistentCounter merges concurrent increments).",
+        conflict.Oids);
 
     private static TimeSpan Backoff(int attempt) =>
         TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(100, 2 << Math.Min(attempt, 10))));

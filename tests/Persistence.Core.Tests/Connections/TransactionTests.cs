@@ -201,7 +201,7 @@ public class TransactionTests
         using (db)
         {
             var attempts = 0;
-            Assert.Throws<ConflictException>(() => db.Transact(connection =>
+            var error = Assert.Throws<ConflictException>(() => db.Transact(connection =>
             {
                 attempts++;
                 ((Node)connection.Root["a"]).Label = "mine";
@@ -210,6 +210,9 @@ public class TransactionTests
                 other.Commit();
             }, maxAttempts: 3));
             Assert.Equal(3, attempts);
+            Assert.StartsWith("Database.Transact gave up after 3 attempt(s)", error.Message);
+            Assert.DoesNotContain("Database.Transact does this for you", error.Message);
+            Assert.NotEmpty(error.Oids);
         }
     }
 
