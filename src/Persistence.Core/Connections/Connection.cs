@@ -134,6 +134,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>Whether <see cref="Database.OpenReadOnlyConnection"/> opened it (such connections are not pooled).</summary>
     internal bool OpenedReadOnly { get; }
 
+    /// <summary>Whether the connection may go back to the pool once closed (see <see cref="Close"/>).</summary>
+    internal bool Poolable => !OpenedReadOnly && !_disposedByOtherCode;
+
+    // Disposed by other code than the one that left it in a transaction (see TakeOverToDispose).
+    private bool _disposedByOtherCode;
+
     /// <summary>
     /// Whether this read-only connection moves to the newest state by itself: at each access to
     /// <see cref="Root"/>, if at least 100 ms have passed since it last did.
@@ -396,18 +402,26 @@ public sealed class Connection : IDisposable, IReferenceResolver
             // Closed meanwhile by its Database's Dispose.
             return;
         }
+        catch (ConnectionThreadException)
+        {
+            if (!TakeOverToDispose()) throw;
+            // Not pooled: the code that left it may still hold its objects, which must not become the
+            // cache of the next connection handed out; let go of, they can no longer load or change.
+            _disposedByOtherCode = true;
+        }
         if (_committing) throw CommittingError("disposed");
         try
         {
             // A failed commit (a conflict) still closes the connection, dropping the changes, and is
             // reported to the caller: a connection that could not be disposed would never be let go of.
-            if (_autocommit is not null && !_unitOfWork && _changed.Count > 0 && !IsReadOnly) Commit();
+            // Another code's transaction is not committed for it.
+            if (_autocommit is not null && !_unitOfWork && !_disposedByOtherCode && _changed.Count > 0 && !IsReadOnly) Commit();
         }
         finally
         {
             DropChanges();
             _read.Clear();
-        _unchanged?.Clear();
+            _unchanged?.Clear();
             // Still claimed by this thread while the database takes it back (pools or releases it): a
             // Database.Dispose racing this could otherwise claim it too and release it a second time,
             // giving its number back twice. A pooled connection is claimed anew when handed out (Reopen).
@@ -1394,6 +1408,27 @@ public sealed class Connection : IDisposable, IReferenceResolver
         $"This connection is in a transaction that thread {owner} started, and was used from thread {me}. A transaction belongs to the code that started it until Commit() or Abort(); " +
         "it moves to another thread only within the async flow that opened the connection (after an await), one thread at a time. " +
         "Open a connection per thread or per request, or finish the transaction first.");
+
+    /// <summary>
+    /// For a Dispose by other code than the one whose transaction is under way: takes the transaction
+    /// over once no thread runs the code that opened the connection (it ended, or waits at an await)
+    /// and none is inside a call. A request's connection that its scope disposes after the request
+    /// failed in a transaction, say, is let go of instead of staying claimed for ever.
+    /// </summary>
+    private bool TakeOverToDispose()
+    {
+        var me = Environment.CurrentManagedThreadId;
+        var current = Volatile.Read(ref _claim);
+        if (current is null || current == Claim.Closing || current.Thread == me || Volatile.Read(ref _openToken.Inside) > 0) return false;
+        if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) return false;
+        Interlocked.MemoryBarrierProcessWide();
+        if (current.Busy || Volatile.Read(ref _openToken.Inside) > 0)
+        {
+            Volatile.Write(ref current.Revoked, 0);
+            return false;
+        }
+        return Interlocked.CompareExchange(ref _claim, new Claim(me, ofOpener: false) { Busy = true }, current) == current;
+    }
 
     // How long a thread of the opening flow waits for the others to leave it before it is refused.
     private static readonly TimeSpan SideBySideWait = TimeSpan.FromMilliseconds(100);

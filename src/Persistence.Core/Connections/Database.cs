@@ -476,7 +476,7 @@ public sealed class Database : IDisposable
         lock (_gate)
         {
             _open.Remove(connection);
-            if (!_disposed && !connection.OpenedReadOnly && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
+            if (!_disposed && connection.Poolable && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
             else connection.Release();
         }
     }

@@ -186,6 +186,34 @@ public class AsyncFlowTests
     }
 
     [Fact]
+    public async Task Other_code_disposes_a_connection_whose_opener_left_it_in_a_transaction_and_it_is_let_go_of()
+    {
+        using var db = TestDatabase.WithTwoNodes(Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 4 }));
+        Node? a = null;
+        // A request that fails in the middle of a transaction: the code that opened the connection has
+        // ended, and its scope disposes the connection from other code.
+        async Task<Connection> FailHalfway()
+        {
+            var connection = db.OpenConnection();
+            a = (Node)connection.Root["a"];
+            a.Label = "not committed";
+            await new ResumeOnNewThread();
+            return connection;
+        }
+        var left = await FailHalfway();
+        Exception? dispose = null;
+        var thread = new Thread(() => dispose = Record.Exception(left.Dispose));
+        thread.UnsafeStart();
+        thread.Join();
+
+        Assert.Null(dispose);
+        Assert.True(left.IsClosed);
+        Assert.Throws<ConnectionClosedException>(() => a!.Label = "after");
+        using (var next = db.OpenConnection()) Assert.NotSame(left, next);
+        Assert.Equal(("a0", "b0"), Labels(db));
+    }
+
+    [Fact]
     public void Another_thread_may_not_change_an_object_already_changed_in_the_transaction()
     {
         using var db = TwoNodes();
