@@ -14,6 +14,14 @@ namespace Persistence.Serialization;
 /// transaction of their own, before the commit that needs them; a type id that ends up unused costs a
 /// few bytes and nothing else. Concurrent writers of the catalog (other connections, other processes)
 /// are handled by reloading and retrying.
+/// <para>
+/// The lock guards the catalog as loaded and is never held while a catalog transaction votes: a vote
+/// holds the storage's commit lock while it merges a conflicting change (a BTree bucket), and reading
+/// the revisions it merges binds their records here. A new entry is written from a copy of the entries,
+/// committed without the lock, and published by reloading the catalog; the vote's check of the
+/// catalog's serial keeps two writers (threads or processes) from both adding an entry from one
+/// version: the loser reloads and finds the winner's.
+/// </para>
 /// </remarks>
 internal sealed class SchemaCatalog
 {
@@ -48,19 +56,23 @@ internal sealed class SchemaCatalog
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public WriteBinding BindForWrite(PersistentTypeInfo type) => TryBoundForWrite(type, out var known) ? known : BindForWriteAnew(type);
 
-    /// <summary>The binding of a class not bound for writing yet: found, or added to the catalog, under the lock.</summary>
+    /// <summary>
+    /// The binding of a class not bound for writing yet: found under the lock, or added to the catalog by
+    /// a catalog transaction committed without it (see the remarks on <see cref="SchemaCatalog"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private WriteBinding BindForWriteAnew(PersistentTypeInfo type)
     {
-        lock (_gate)
+        // A reference to an object of a class the program does not define keeps the type id it was read with.
+        if (type.MissingTypeId is { } stored) return new WriteBinding(stored, 0);
+        for (var attempt = 0; ; attempt++)
         {
-            if (TryBoundForWrite(type, out var known)) return known;
-            // A reference to an object of a class the program does not define keeps the type id it was read with.
-            if (type.MissingTypeId is { } stored) return new WriteBinding(stored, 0);
-            for (var attempt = 0; ; attempt++)
+            ReadOnlyMemory<byte> changed;
+            long serial;
+            lock (_gate)
             {
-                var found = Find(type, out var entry, out var version);
-                if (found)
+                if (TryBoundForWrite(type, out var known)) return known;
+                if (Find(type, out var entry, out var version))
                 {
                     var binding = new WriteBinding(entry!.TypeId, version);
                     RememberWrite(type, binding);
@@ -68,16 +80,21 @@ internal sealed class SchemaCatalog
                 }
                 if (_storage.IsReadOnly)
                     throw new StorageLockedException($"Objects of class '{type.Name}' cannot be stored: the database is open read-only.");
-                Change(type);
-                try
-                {
-                    Save();
-                }
-                catch (ConflictException) when (attempt < 100)
-                {
-                    // Another connection or process changed the catalog first: start again from its version.
-                }
-                Reload();
+                changed = WriteChanged(type);
+                serial = _serial;
+            }
+            try
+            {
+                Save(changed, serial);
+            }
+            catch (ConflictException) when (attempt < 100)
+            {
+                // Another connection or process changed the catalog first: start again from its version.
+            }
+            lock (_gate)
+            {
+                // Unless another thread has reloaded since (to this save's version or a newer one).
+                if (_serial == serial) Reload();
             }
         }
     }
@@ -195,33 +212,52 @@ internal sealed class SchemaCatalog
         return false;
     }
 
-    private void Change(PersistentTypeInfo type)
+    /// <summary>
+    /// The catalog record with <paramref name="type"/> added, written from a copy of the entries: the
+    /// catalog as loaded stays what is stored until the record is committed and reloaded. With the lock held.
+    /// </summary>
+    private ReadOnlyMemory<byte> WriteChanged(PersistentTypeInfo type)
     {
-        if (!_byName.TryGetValue(type.Name, out var entry))
+        var byId = new Dictionary<uint, Entry>(_byId.Count + 1);
+        var byName = new Dictionary<string, Entry>(_byName.Count + 1, StringComparer.Ordinal);
+        foreach (var entry in _byId.Values)
+        {
+            var copy = entry.Copy();
+            byId.Add(copy.TypeId, copy);
+            byName.Add(copy.Name, copy);
+        }
+        Change(type, byId, byName);
+        var buffer = new RecordBuffer();
+        return buffer.Memory(Write(buffer, byId.Values));
+    }
+
+    private static void Change(PersistentTypeInfo type, Dictionary<uint, Entry> byId, Dictionary<string, Entry> byName)
+    {
+        if (!byName.TryGetValue(type.Name, out var entry))
         {
             foreach (var alias in type.Aliases)
             {
-                if (_byName.TryGetValue(alias, out entry)) break;
+                if (byName.TryGetValue(alias, out entry)) break;
             }
             // A collection stored under the name it had before a class it holds was renamed, or its
             // element type widened, is renamed as a class is (StoredNames says which name it stands for).
             entry ??= StoredNames.IsGeneric(type.Name)
-                ? _byName.Values.FirstOrDefault(e => StoredNames.IsGeneric(e.Name) && (e.Resolved ??= StoredNames.TryResolve(e.Name)) == type)
+                ? byName.Values.FirstOrDefault(e => StoredNames.IsGeneric(e.Name) && (e.Resolved ??= StoredNames.TryResolve(e.Name)) == type)
                 : null;
             if (entry is not null)
             {
-                _byName.Remove(entry.Name);
+                byName.Remove(entry.Name);
                 entry.Name = type.Name;
                 entry.Resolved = null;
-                _byName[type.Name] = entry;
+                byName[type.Name] = entry;
             }
         }
         if (entry is null)
         {
-            var id = _byId.Count == 0 ? 1u : _byId.Keys.Max() + 1;
+            var id = byId.Count == 0 ? 1u : byId.Keys.Max() + 1;
             entry = new Entry(id, type.Name);
-            _byId.Add(id, entry);
-            _byName.Add(type.Name, entry);
+            byId.Add(id, entry);
+            byName.Add(type.Name, entry);
         }
         if (!entry.Versions.Any(v => FieldSchema.Signature(v) == type.Signature))
         {
@@ -231,21 +267,20 @@ internal sealed class SchemaCatalog
         }
     }
 
-    private void Save()
+    /// <summary>Commits the catalog record <paramref name="record"/> over the revision <paramref name="serial"/>; without the lock.</summary>
+    private void Save(ReadOnlyMemory<byte> record, long serial)
     {
-        var buffer = new RecordBuffer();
-        var slice = Write(buffer);
         using var transaction = _storage.Begin();
-        transaction.Store(Oid.Catalog, _serial, buffer.Memory(slice));
+        transaction.Store(Oid.Catalog, serial, record);
         transaction.Vote();
         transaction.Finish();
     }
 
-    private RecordSlice Write(RecordBuffer buffer)
+    private static RecordSlice Write(RecordBuffer buffer, IReadOnlyCollection<Entry> entries)
     {
         var writer = buffer.BeginRecord(RecordFormat.CatalogTypeId, 0, null);
-        writer.WriteCount(_byId.Count);
-        foreach (var entry in _byId.Values.OrderBy(e => e.TypeId))
+        writer.WriteCount(entries.Count);
+        foreach (var entry in entries.OrderBy(e => e.TypeId))
         {
             writer.WriteUInt32(entry.TypeId);
             writer.WriteString(entry.Name);
@@ -320,6 +355,14 @@ internal sealed class SchemaCatalog
 
         /// <summary>The bindings for reading its versions made so far, by version.</summary>
         public ReadBinding?[] Reads { get; set; } = [];
+
+        /// <summary>A copy to change (a version list of its own; the field lists, never changed, are shared).</summary>
+        public Entry Copy()
+        {
+            var copy = new Entry(TypeId, Name) { Resolved = Resolved };
+            copy.Versions.AddRange(Versions);
+            return copy;
+        }
     }
 }
 
