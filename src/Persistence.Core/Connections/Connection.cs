@@ -409,6 +409,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             // cache of the next connection handed out; let go of, they can no longer load or change.
             _disposedByOtherCode = true;
         }
+        // Between transactions, by other code while the opening code still runs: let go of too.
+        if (Volatile.Read(ref _openToken.Inside) > 0 && !OpenedInThisFlow()) _disposedByOtherCode = true;
         if (_committing) throw CommittingError("disposed");
         try
         {
@@ -1208,9 +1210,12 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private sealed class Claim(int thread, bool ofOpener)
     {
         /// <summary>Held by Database.Dispose's close of an idle connection: no thread's, never taken over.</summary>
-        public static readonly Claim Closing = new(-1, ofOpener: false);
+        public static readonly Claim Closing = new(-1, ofOpener: false) { Owner = null };
 
         public readonly int Thread = thread;
+        // The claiming thread itself: one that has ended has left the flow, though a thread that started
+        // with no context of its own ends without the runtime telling FlowChanged (see TakeOverToDispose).
+        public Thread? Owner { get; private init; } = System.Threading.Thread.CurrentThread;
         // Whether the claiming thread ran in the async flow that opened the connection.
         public readonly bool OfOpener = ofOpener;
         // Whether Thread is inside a call on the connection (written by Thread alone).
@@ -1394,10 +1399,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
         if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) throw UsedAtOnce(me, current.Thread);
         Interlocked.MemoryBarrierProcessWide();
-        if (current.Busy)
+        // Checked again after the revoke: a thread that enters the flow counts itself in before it reads
+        // whether its claim was revoked (see BeginCall and CheckWriter), so one of the two sees the other.
+        var busy = current.Busy;
+        if (busy || (inside = Volatile.Read(ref _openToken.Inside)) > 1)
         {
             Volatile.Write(ref current.Revoked, 0);
-            throw UsedAtOnce(me, current.Thread);
+            throw busy ? UsedAtOnce(me, current.Thread) : UsedSideBySide(me, current.Thread, inside);
         }
         var taken = new Claim(me, ofOpener: true) { Busy = true };
         // The claim's thread ended the transaction with its last call (and so the claim): start the next one.
@@ -1419,16 +1427,23 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         var me = Environment.CurrentManagedThreadId;
         var current = Volatile.Read(ref _claim);
-        if (current is null || current == Claim.Closing || current.Thread == me || Volatile.Read(ref _openToken.Inside) > 0) return false;
+        if (current is null || current == Claim.Closing || current.Thread == me || !OpenerLeft(current)) return false;
         if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) return false;
         Interlocked.MemoryBarrierProcessWide();
-        if (current.Busy || Volatile.Read(ref _openToken.Inside) > 0)
+        if (current.Busy || !OpenerLeft(current))
         {
             Volatile.Write(ref current.Revoked, 0);
             return false;
         }
         return Interlocked.CompareExchange(ref _claim, new Claim(me, ofOpener: false) { Busy = true }, current) == current;
     }
+
+    /// <summary>
+    /// Whether no thread runs the code that opened the connection any more; or else the claim's thread
+    /// has ended (a thread that started with no context of its own ends without the runtime telling
+    /// FlowChanged, so its count stays).
+    /// </summary>
+    private bool OpenerLeft(Claim claim) => Volatile.Read(ref _openToken.Inside) == 0 || claim.Owner is { IsAlive: false };
 
     // How long a thread of the opening flow waits for the others to leave it before it is refused.
     private static readonly TimeSpan SideBySideWait = TimeSpan.FromMilliseconds(100);

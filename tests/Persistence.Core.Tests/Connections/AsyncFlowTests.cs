@@ -214,6 +214,26 @@ public class AsyncFlowTests
     }
 
     [Fact]
+    public void Other_code_disposes_a_connection_whose_opening_thread_ended_in_a_transaction()
+    {
+        using var db = TestDatabase.WithTwoNodes(Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 4 }));
+        // A thread with no context of its own: it ends without the runtime telling the flow's count.
+        Connection? left = null;
+        var opener = new Thread(() =>
+        {
+            left = db.OpenConnection();
+            ((Node)left.Root["a"]).Label = "not committed";
+        });
+        opener.UnsafeStart();
+        opener.Join();
+
+        left!.Dispose();
+        Assert.True(left.IsClosed);
+        using (var next = db.OpenConnection()) Assert.NotSame(left, next);
+        Assert.Equal(("a0", "b0"), Labels(db));
+    }
+
+    [Fact]
     public void Another_thread_may_not_change_an_object_already_changed_in_the_transaction()
     {
         using var db = TwoNodes();
