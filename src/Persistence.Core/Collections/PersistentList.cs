@@ -58,6 +58,7 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         get
         {
             ActivateIfGhost();
+            CollectionTypes.CheckIndex(index, _items.Count);
             return _items[index];
         }
         set

@@ -40,6 +40,7 @@ public class PersistentListTests
         ["Insert at a bad index"] = l => Assert.Throws<ArgumentOutOfRangeException>(() => l.Insert(5, "x")),
         ["RemoveAt at a bad index"] = l => Assert.Throws<ArgumentOutOfRangeException>(() => l.RemoveAt(4)),
         ["Indexer at a bad index"] = l => Assert.Throws<ArgumentOutOfRangeException>(() => l[-1] = "x"),
+        ["Indexer read at a bad index"] = l => Assert.Contains("less than the count, 4", Assert.Throws<ArgumentOutOfRangeException>(() => l[4]).Message),
         ["RemoveRange past the end"] = l => Assert.Throws<ArgumentException>(() => l.RemoveRange(3, 2)),
         ["Queries"] = l => Assert.Equal(
             (1, 2, "a", "a", 3, true, false, 4, "c,a"),
