@@ -860,6 +860,20 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     private ReadOnlyMemory<byte>? MergeWhileVoting(Oid oid, long currentSerial)
     {
+        try
+        {
+            return SchemaCatalog.Voting(() => MergeInVote(oid, currentSerial));
+        }
+        catch (SchemaCatalog.NeededInVote)
+        {
+            // The merged state links an object of a class the file has never stored: the catalog adds
+            // it after this vote, when the merge is made again (TryResolve).
+            return null;
+        }
+    }
+
+    private ReadOnlyMemory<byte>? MergeInVote(Oid oid, long currentSerial)
+    {
         if (!TryMerge(oid, currentSerial, out var obj)) return null;
         var record = Serialize(obj);
         // The merged state reaches objects that are new in this transaction only now: they need oids
@@ -1450,8 +1464,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private PersistenceException UsedSideBySide(int me, int owner, int inside) => _closed ? ClosedError() : new ConnectionThreadException(
         $"This connection's transaction is on thread {owner}, and thread {me} used it while {inside - 1} other thread(s) ran the same code side by side " +
-        "(tasks started from the code that opened the connection: Task.Run, Task.WhenAll, Parallel, a new Thread). A connection and its objects are used by one thread at a time: " +
-        "open a connection per concurrent task, or await each task before the connection is used again.");
+        "(tasks started from the code that opened the connection: Task.Run, Task.WhenAll, Parallel, a new Thread; or that code blocked waiting for one, with .Wait() or .Result). " +
+        "A connection and its objects are used by one thread at a time: open a connection per concurrent task, or await each task before the connection is used again.");
 
     private PersistenceException UsedAtOnce(int me, int owner) => _closed ? ClosedError() : new ConnectionThreadException(
         $"This connection was used from thread {me} while thread {owner} was inside a call on it. A connection and its objects are used by one thread at a time: " +

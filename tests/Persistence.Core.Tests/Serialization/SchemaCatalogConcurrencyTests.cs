@@ -202,4 +202,53 @@ public class SchemaCatalogConcurrencyTests
         for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
         return count;
     }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("file")]
+    public async Task A_merge_inside_the_vote_that_links_an_object_of_a_class_never_stored_does_not_hang(string kind)
+    {
+        using var folder = new TempFolder();
+        using var db = Database.Open(Open(kind, folder));
+        TestDatabase.Store(db, "holder", new NoteMergingHolder { Value = 1 });
+        using var a = db.OpenConnection();
+        using var b = db.OpenConnection();
+        ((NoteMergingHolder)a.Root["holder"]).Value += 10;
+        ((NoteMergingHolder)b.Root["holder"]).Value += 100;
+        b.Commit();
+        // a's vote merges b's change, and the merge links a note: a class the catalog must add, whose
+        // transaction would wait for the commit lock a's own vote holds.
+        var commit = Task.Run(a.Commit);
+        Assert.Same(commit, await Task.WhenAny(commit, Task.Delay(Bound)));
+        await commit;
+
+        using var check = db.OpenConnection();
+        var holder = (NoteMergingHolder)check.Root["holder"];
+        Assert.Equal((111L, "merged"), (holder.Value, holder.Note?.Text));
+    }
+}
+
+/// <summary>A value whose merge links a new object of a class stored nowhere else (see above).</summary>
+[Persistent]
+public partial class NoteMergingHolder
+{
+    public partial long Value { get; set; }
+
+    public partial MergeNote? Note { get; set; }
+
+    protected internal override bool ResolveConflict(PersistentObject? oldState, PersistentObject committedState)
+    {
+        var old = (NoteMergingHolder)oldState!;
+        var committed = (NoteMergingHolder)committedState;
+        Value = committed.Value + (Value - old.Value);
+        Note = new MergeNote { Text = "merged" };
+        return true;
+    }
+}
+
+/// <summary>Stored only by <see cref="NoteMergingHolder"/>'s merge.</summary>
+[Persistent]
+public partial class MergeNote
+{
+    public partial string? Text { get; set; }
 }
