@@ -860,15 +860,20 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     private ReadOnlyMemory<byte>? MergeWhileVoting(Oid oid, long currentSerial)
     {
+        SchemaCatalog.Voting = true;
         try
         {
-            return SchemaCatalog.Voting(() => MergeInVote(oid, currentSerial));
+            return MergeInVote(oid, currentSerial);
         }
         catch (SchemaCatalog.NeededInVote)
         {
             // The merged state links an object of a class the file has never stored: the catalog adds
             // it after this vote, when the merge is made again (TryResolve).
             return null;
+        }
+        finally
+        {
+            SchemaCatalog.Voting = false;
         }
     }
 
@@ -1318,11 +1323,22 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (claim is not null && claim.Thread == Environment.CurrentManagedThreadId)
         {
             if (claim.Busy) return null;
-            claim.Busy = true;
-            if (Volatile.Read(ref claim.Revoked) == 0) return claim;
-            claim.Busy = false;
+            if (MarkBusy(claim)) return claim;
         }
         return ClaimForCall();
+    }
+
+    /// <summary>
+    /// Marks this thread's own claim busy for a call, unless another thread has revoked it (the owner's
+    /// side of the pattern described under Threads: the store before the load).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool MarkBusy(Claim claim)
+    {
+        claim.Busy = true;
+        if (Volatile.Read(ref claim.Revoked) == 0) return true;
+        claim.Busy = false;
+        return false;
     }
 
     /// <summary>
@@ -1375,9 +1391,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 if (Volatile.Read(ref current.Revoked) == 0)
                 {
                     if (current.Busy) return null;
-                    current.Busy = true;
-                    if (Volatile.Read(ref current.Revoked) == 0) return current;
-                    current.Busy = false;
+                    if (MarkBusy(current)) return current;
                 }
                 wait.SpinOnce();
             }
@@ -1411,8 +1425,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             if (Stopwatch.GetElapsedTime(started) > SideBySideWait) throw UsedSideBySide(me, current.Thread, inside);
             wait.SpinOnce();
         }
-        if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) throw UsedAtOnce(me, current.Thread);
-        Interlocked.MemoryBarrierProcessWide();
+        if (!Revoke(current)) throw UsedAtOnce(me, current.Thread);
         // Checked again after the revoke: a thread that enters the flow counts itself in before it reads
         // whether its claim was revoked (see BeginCall and CheckWriter), so one of the two sees the other.
         var busy = current.Busy;
@@ -1421,8 +1434,25 @@ public sealed class Connection : IDisposable, IReferenceResolver
             Volatile.Write(ref current.Revoked, 0);
             throw busy ? UsedAtOnce(me, current.Thread) : UsedSideBySide(me, current.Thread, inside);
         }
-        var taken = new Claim(me, ofOpener: true) { Busy = true };
-        // The claim's thread ended the transaction with its last call (and so the claim): start the next one.
+        // Null when the claim's thread ended the transaction with its last call (and so the claim): start the next one.
+        return Replace(current, me, ofOpener: true);
+    }
+
+    /// <summary>
+    /// Revokes another thread's claim, then makes what that thread wrote before it read the revoke
+    /// (Busy, and its count in the flow) visible here; false if a third thread is revoking it already.
+    /// </summary>
+    private static bool Revoke(Claim current)
+    {
+        if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) return false;
+        Interlocked.MemoryBarrierProcessWide();
+        return true;
+    }
+
+    /// <summary>Puts a busy claim of this thread in place of the revoked <paramref name="current"/>; null if the claim ended meanwhile.</summary>
+    private Claim? Replace(Claim current, int me, bool ofOpener)
+    {
+        var taken = new Claim(me, ofOpener) { Busy = true };
         return Interlocked.CompareExchange(ref _claim, taken, current) == current ? taken : null;
     }
 
@@ -1442,14 +1472,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
         var me = Environment.CurrentManagedThreadId;
         var current = Volatile.Read(ref _claim);
         if (current is null || current == Claim.Closing || current.Thread == me || !OpenerLeft(current)) return false;
-        if (Interlocked.CompareExchange(ref current.Revoked, 1, 0) != 0) return false;
-        Interlocked.MemoryBarrierProcessWide();
+        if (!Revoke(current)) return false;
         if (current.Busy || !OpenerLeft(current))
         {
             Volatile.Write(ref current.Revoked, 0);
             return false;
         }
-        return Interlocked.CompareExchange(ref _claim, new Claim(me, ofOpener: false) { Busy = true }, current) == current;
+        return Replace(current, me, ofOpener: false) is not null;
     }
 
     /// <summary>

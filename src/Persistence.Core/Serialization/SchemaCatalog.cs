@@ -47,28 +47,14 @@ internal sealed class SchemaCatalog
         lock (_gate) Reload();
     }
 
-    // Set while this thread's commit merges inside its vote, holding the commit lock (see Voting).
-    [ThreadStatic]
-    private static bool t_voting;
-
     /// <summary>
-    /// Runs <paramref name="merge"/> as part of a vote that holds the commit lock: a class the catalog
-    /// would have to add then is refused with <see cref="NeededInVote"/> instead of waiting for that
-    /// lock (a merge that links an object of a class the file has never stored). The caller leaves such
-    /// a merge to a second vote, after the lock is let go of.
+    /// Whether this thread's commit is merging inside its vote, holding the commit lock: a class the
+    /// catalog would have to add then is refused with <see cref="NeededInVote"/> instead of waiting for
+    /// that lock (a merge that links an object of a class the file has never stored). The caller leaves
+    /// such a merge to a second vote, after the lock is let go of.
     /// </summary>
-    public static T Voting<T>(Func<T> merge)
-    {
-        t_voting = true;
-        try
-        {
-            return merge();
-        }
-        finally
-        {
-            t_voting = false;
-        }
-    }
+    [field: ThreadStatic]
+    public static bool Voting { get; set; }
 
     /// <summary>A class needed a new catalog entry inside a vote (see <see cref="Voting"/>).</summary>
     public sealed class NeededInVote() : Exception("A class needs a catalog entry while the commit lock is held.");
@@ -107,7 +93,7 @@ internal sealed class SchemaCatalog
                 if (_storage.IsReadOnly)
                     throw new StorageLockedException($"Objects of class '{type.Name}' cannot be stored: the database is open read-only.");
                 // The catalog's transaction would wait for the commit lock this thread's vote holds.
-                if (t_voting) throw new NeededInVote();
+                if (Voting) throw new NeededInVote();
                 changed = WriteChanged(type);
                 serial = _serial;
             }
