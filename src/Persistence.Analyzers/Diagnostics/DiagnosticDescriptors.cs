@@ -24,6 +24,7 @@ internal static class DiagnosticDescriptors
     public const string UnsupportedPartialPropertyId = "PERSIST014";
     public const string AttributeHasNoEffectId = "PERSIST015";
     public const string UnmarkedSubclassId = "PERSIST016";
+    public const string UnawaitedTransactionWorkId = "PERSIST017";
 
     /// <summary>PERSIST001: a [Persistent] class, or a type that contains one, is not partial.</summary>
     public static readonly DiagnosticDescriptor PersistentClassMustBePartial = Create(
@@ -154,6 +155,14 @@ internal static class DiagnosticDescriptors
         "A class derives from a [Persistent] class without being one",
         "'{0}' derives from the [Persistent] class '{1}' but is not [Persistent] itself, so its objects cannot be stored (a commit that reaches one fails); {2}",
         "An object is stored as its own class, which the generator describes only for [Persistent] classes. Stored, an object of a class deriving from one without the attribute would load as that class, without its own properties, so a commit refuses it.");
+
+    /// <summary>PERSIST017: work passed to Transact or TransactAsync returns an awaitable (ValueTask, ...) that the method does not await.</summary>
+    public static readonly DiagnosticDescriptor UnawaitedTransactionWork = Create(
+        UnawaitedTransactionWorkId,
+        DiagnosticSeverity.Error,
+        "Transaction work returns an awaitable that is not awaited",
+        "{0} would commit before this work completes: the work returns '{1}', which {0} takes as a plain result, so the commit stores only what came before the work's first await; {2}",
+        "Transact runs synchronous work, and TransactAsync awaits work that returns Task or Task<T>. Work returning another awaitable (ValueTask, ValueTask<T>, an async ValueTask lambda) binds as work returning a plain value: the transaction commits when the work returns at its first await, and the rest runs later, on a connection that has moved on.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md", tags);

@@ -307,7 +307,8 @@ public sealed class Database : IDisposable
     // first await, and the commit would store only what came before it while the rest ran later, on a
     // connection the pool had handed on. These overloads are what an async lambda binds to, so the
     // compiler refuses it with this message. (Not for ValueTask: an async lambda converts to both, and
-    // the compiler would call the call ambiguous instead of giving the message.)
+    // the compiler would call the call ambiguous instead of giving the message; the analyzers refuse
+    // work returning a ValueTask or any other awaitable, PERSIST017.)
     private const string AsyncWorkMessage =
         "Transact runs synchronous work: an async lambda returns at its first await, and the commit would store only what came before it. " +
         "Pass async work to TransactAsync, which awaits it before it commits. " +
