@@ -9,6 +9,12 @@ namespace Persistence.Storage;
 // takes the lock, and an instance that closes gives back the unused end of its block if no one
 // reserved after it, so the oids of many short runs stay dense.
 //
+// An instance goes on with its block while others store objects under higher oids (their own blocks):
+// it leaves its block early only for an oid stored inside it that it did not hand out (a record stored
+// under an oid of the caller's choosing). Leaving it whenever the file held a higher oid made writers in
+// several processes leapfrog each other's blocks, each abandoning the rest of its own: 6,000 objects
+// from two processes took oids up to 20 million, and the index, sized by the highest oid, 166 MB.
+//
 // Why a crash cannot make two objects share an oid: the mark is raised before any oid of the block is
 // handed out, so while the lock file lives no two blocks overlap. The state is not flushed to disk,
 // so a system crash may bring back an older mark, or a damaged one that starts over at 0; but the
@@ -48,9 +54,12 @@ public sealed partial class FileStorage
         lock (_oidLock)
         {
             OidRuns++;
-            // Records may be stored under oids NewOid did not hand out (the root, imported objects).
-            var beyondStored = (ulong)Volatile.Read(ref _lastOid) + 1;
-            if (_nextOid < beyondStored) _nextOid = beyondStored;
+            // Records may be stored under oids NewOid did not hand out (imported objects): when the
+            // highest oid stored lies in the rest of the block, the block goes on past it. One above the
+            // block is another instance's, which the block's oids never meet. (One stored in the block
+            // below a higher one is met at the vote, a conflict once, as the vote checks every new oid.)
+            var highestStored = Volatile.Read(ref _lastOid);
+            if (highestStored >= 0 && _nextOid <= (ulong)highestStored && (ulong)highestStored <= _blockLast) _nextOid = (ulong)highestStored + 1;
             if (_nextOid > _blockLast || _blockLast == 0) ReserveOids();
             var first = _nextOid;
             var count = (int)Math.Min((ulong)Math.Max(wanted, 1), _blockLast - first + 1);

@@ -21,7 +21,8 @@ namespace Persistence.Storage;
 ///   16  16 database id (a random GUID chosen when the file is created)
 ///   32  8  file id (u64): 0 for a file never packed, a random number for each file a pack writes
 ///   40  8  oid floor (u64): the highest oid the database had stored when a pack wrote this file;
-///          new oids stay above it, so an oid the pack dropped is never handed out again (0: never packed)
+///          new blocks of oids start above it, so an oid the pack dropped is never handed out again
+///          (0: never packed; a block reserved before the pack goes on below it: its oids not yet handed out were never stored)
 ///   48  12 reserved, zero
 ///   60  4  CRC-32C of bytes 0..60
 ///

@@ -199,6 +199,40 @@ public sealed class FileStorageSharingTests : IDisposable
     }
 
     [Fact]
+    public void StoragesTakingTurnsToStoreNewObjectsKeepTheirOidsDense()
+    {
+        // Each goes on with its own block while the other stores objects under higher oids; leaving its
+        // block whenever the file held a higher oid made them leapfrog, each abandoning the rest of its block.
+        using var first = FileStorage.Open(_path);
+        using var second = FileStorage.Open(_path);
+        var oids = new List<Oid>();
+        for (var round = 0; round < 300; round++)
+        {
+            foreach (var storage in new[] { first, second })
+            {
+                var batch = Enumerable.Range(0, 5).Select(_ => storage.NewOid()).ToArray();
+                Commit(storage, [.. batch.Select(oid => (oid, 0L, Make("object")))]);
+                oids.AddRange(batch);
+            }
+        }
+
+        Assert.Equal(oids.Count, oids.Distinct().Count());
+        // 3,000 objects: at most the two blocks (up to 4,096 oids each) left unused beyond them.
+        Assert.InRange(oids.Max(o => o.Value), 3_000UL, 3_000UL + 2 * 4_096 + Oid.FirstUser.Value);
+    }
+
+    [Fact]
+    public void AnOidStoredInsideTheRestOfABlockMovesTheBlockPastIt()
+    {
+        using var storage = FileStorage.Open(_path);
+        var handedOut = storage.NewOid();
+        var imported = new Oid(handedOut.Value + 3);
+        Commit(storage, (imported, 0, Make("imported")));
+
+        Assert.True(storage.NewOid().Value > imported.Value);
+    }
+
+    [Fact]
     public void NewOidsStayAboveEveryStoredOidWhenTheLockFileIsLost()
     {
         using (var storage = FileStorage.Open(_path))
