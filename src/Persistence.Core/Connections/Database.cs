@@ -190,7 +190,7 @@ public sealed class Database : IDisposable
             catch (ConflictException conflict) when (conflict.GetType() == typeof(ConflictException))
             {
                 connection.Abort();
-                throw GaveUp(conflict, maxAttempts);
+                throw GaveUp(nameof(Transact), conflict, maxAttempts);
             }
             catch
             {
@@ -271,7 +271,7 @@ public sealed class Database : IDisposable
                 catch (ConflictException conflict) when (conflict.GetType() == typeof(ConflictException))
                 {
                     connection.Abort();
-                    throw GaveUp(conflict, maxAttempts);
+                    throw GaveUp(nameof(TransactAsync), conflict, maxAttempts);
                 }
                 catch (Exception workFailure)
                 {
@@ -508,9 +508,9 @@ public sealed class Database : IDisposable
     /// <summary>Called when a retry's back-off is over, before the connection moves to the newest state (for tests).</summary>
     internal Action? AfterBackoff { get; set; }
 
-    /// <summary>The conflict of a unit of work's last attempt, as the caller of Transact learns of it.</summary>
-    private static ConflictException GaveUp(ConflictException conflict, int attempts) => new(
-        $"Database.Transact gave up after {attempts} attempt(s), each of which conflicted with other transactions. The last: {conflict.Message} " +
+    /// <summary>The conflict of a unit of work's last attempt, as the caller of <paramref name="method"/> (Transact or TransactAsync) learns of it.</summary>
+    private static ConflictException GaveUp(string method, ConflictException conflict, int attempts) => new(
+        $"Database.{method} gave up after {attempts} attempt(s), each of which conflicted with other transactions. The last: {conflict.Message} " +
         "Allow more attempts (maxAttempts), or have the work change fewer objects that others change too (a PersistentCounter merges concurrent increments).",
         conflict.Oids);
 

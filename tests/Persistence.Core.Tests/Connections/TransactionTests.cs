@@ -217,6 +217,27 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task TransactAsync_names_itself_when_it_gives_up()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            var error = await Assert.ThrowsAsync<ConflictException>(() => db.TransactAsync(async connection =>
+            {
+                attempts++;
+                ((Node)connection.Root["a"]).Label = "mine";
+                await Task.Yield();
+                using var other = db.OpenConnection();
+                ((Node)other.Root["a"]).Label = "theirs " + attempts;
+                other.Commit();
+            }, maxAttempts: 2));
+            Assert.Equal(2, attempts);
+            Assert.StartsWith("Database.TransactAsync gave up after 2 attempt(s)", error.Message);
+        }
+    }
+
+    [Fact]
     public async Task TransactAsync_retries_without_blocking()
     {
         var (db, _, _) = TwoNodes();
