@@ -235,8 +235,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     /// <summary>Returns the object with the given oid as a <typeparamref name="T"/>.</summary>
-    public T Get<T>(Oid oid) where T : PersistentObject =>
-        Get(oid) as T ?? throw new InvalidCastException($"{oid} is not a {typeof(T).Name}.");
+    /// <exception cref="InvalidCastException">The object is of another class (the message names it).</exception>
+    /// <exception cref="SchemaMismatchException">The object is of a class this program does not define.</exception>
+    public T Get<T>(Oid oid) where T : PersistentObject
+    {
+        var obj = Get(oid);
+        if (obj is T wanted) return wanted;
+        // A stand-in for a class the program does not define: its own load says which class to add or alias.
+        if (obj is MissingClass) obj.Activate();
+        throw new InvalidCastException($"{oid} is a {obj.PersistentType.Name}, not a {typeof(T).Name}.");
+    }
 
     // The commit path, here and down to the file (the storage transaction's vote and finish, the
     // catch-up, the append, the group commit's flush and its locks and signal, the change log), is

@@ -124,7 +124,7 @@ public abstract class PersistentObject
         // A generic class's full name carries its arguments' assembly-qualified names: name it as C# does.
         var name = generic ? type.Name[..type.Name.IndexOf('`')] + "<…>" : type.FullName;
         return new(
-            $"{name} derives from the [Persistent] class {storedName} but is not [Persistent] itself, so it cannot be stored: it would load as a {storedName}, without its own properties. "
+            $"{name} derives from the [Persistent] class {storedName} but is not [Persistent] itself, so it cannot be stored: it would load as its base class {storedName}, without its own properties. "
             + (generic
                 ? "A generic class cannot be [Persistent]: derive a non-generic [Persistent] class, and hold what varies in a persistent collection."
                 : $"Mark {type.Name} [Persistent] (and partial, with partial properties for what it stores)."));

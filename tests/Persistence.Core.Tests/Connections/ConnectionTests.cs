@@ -45,6 +45,24 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void Get_of_an_object_of_another_class_names_the_class_it_is()
+    {
+        using var db = TestDatabase.InMemory();
+        Oid oid;
+        using (var writer = db.OpenConnection())
+        {
+            var node = new Node { Label = "a node" };
+            writer.Root["node"] = node;
+            writer.Commit();
+            oid = node.ObjectOid;
+        }
+        using var reader = db.OpenConnection();
+        var error = Assert.Throws<InvalidCastException>(() => reader.Get<Dog>(oid));
+        Assert.Equal($"{oid} is a Persistence.Tests.Models.Node, not a Dog.", error.Message);
+        Assert.Equal("a node", reader.Get<Node>(oid).Label);
+    }
+
+    [Fact]
     public void A_commits_new_objects_take_their_oids_a_run_at_a_time_and_small_commits_leave_no_gaps()
     {
         using var folder = new TempFolder();

@@ -143,7 +143,7 @@ public partial class Account
     public partial long Balance { get; set; }
 }
 
-/// <summary>Derives from a [Persistent] class without being one: it cannot be stored (it would load as a Customer).</summary>
+/// <summary>Derives from a [Persistent] class without being one: it cannot be stored (it would load as its base class Customer).</summary>
 #pragma warning disable PERSIST016 // The mistake the runtime check is tested with.
 public class UnmarkedCustomer : Customer
 {
