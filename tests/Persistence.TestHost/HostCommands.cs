@@ -32,5 +32,6 @@ internal static partial class HostCommands
         ["pack-loop"] = PackLoop,
         ["btree-insert"] = BTreeInserts,
         ["read-widened"] = ReadWidened,
+        ["widen-names"] = WidenNames,
     };
 }

@@ -370,8 +370,7 @@ internal sealed class BTreeCore<TKey, TValue>
     public void ReadState(ref RecordReader reader, string treeName)
     {
         var root = reader.ReadReference();
-        if (root is not (BTreeBucket<TKey, TValue> or BTreeNode<TKey, TValue>))
-            throw new FormatException($"A record is damaged: the root of a {treeName} is neither one of its buckets nor one of its nodes.");
+        if (!BTreeTypes<TKey, TValue>.IsPart(root)) throw BTreeTypes<TKey, TValue>.NotAPart(root, root: true);
         var length = reader.ReadReference<PersistentCounter>() ?? throw new FormatException($"A record is damaged: a {treeName} has no length counter.");
         var name = reader.ReadString();
         Comparer = BTreeComparers.Find<TKey>(name, treeName);

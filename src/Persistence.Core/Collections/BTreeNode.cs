@@ -175,8 +175,7 @@ internal sealed class BTreeNode<TKey, TValue> : BTreeItem<TKey, TValue>
         for (var i = 0; i < count; i++)
         {
             var child = reader.ReadReference();
-            if (child is not (BTreeBucket<TKey, TValue> or BTreeNode<TKey, TValue>))
-                throw new FormatException("A record is damaged: a BTree node has a child that is neither a bucket nor a node of its tree.");
+            if (!BTreeTypes<TKey, TValue>.IsPart(child)) throw BTreeTypes<TKey, TValue>.NotAPart(child, root: false);
             children[i] = child;
         }
         _children = children;

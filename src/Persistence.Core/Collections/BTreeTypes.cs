@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Persistence.Serialization;
@@ -237,6 +238,27 @@ internal static class BTreeTypes<TKey, TValue>
             if (comparer.Compare(keys[i - 1], keys[i]) >= 0) return false;
         }
         return true;
+    }
+
+    /// <summary>Whether <paramref name="part"/>, a tree's root or a node's child as read, is a bucket or node of this tree type.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsPart([NotNullWhen(true)] PersistentObject? part) => part is BTreeBucket<TKey, TValue> or BTreeNode<TKey, TValue>;
+
+    /// <summary>
+    /// The error of <paramref name="part"/>, read as the tree's root (or as a node's child, if not
+    /// <paramref name="root"/>), which is no bucket or node of this tree type. A part of a tree of the
+    /// same kind with other type arguments, which this program does not define (a stand-in) or defines
+    /// as another tree type, was stored by a program that declares the tree so: a
+    /// <see cref="SchemaMismatchException"/> that says which and what to do, since the file is sound and
+    /// a backup would not help. Anything else is damage: a <see cref="FormatException"/>.
+    /// </summary>
+    public static Exception NotAPart(PersistentObject? part, bool root)
+    {
+        var where = root ? $"the root of a '{TreeName}'" : $"a child of a node of a '{TreeName}'";
+        if (part is not null && StoredNames.WhyNotAPart(part.PersistentType.Name, TreeName) is { } why)
+            return new SchemaMismatchException($"{part.ObjectOid}, {where}, {why}", part.PersistentType.Name);
+        var what = part is null ? "null" : $"a '{part.PersistentType.Name}' ({part.ObjectOid})";
+        return new FormatException($"A record is damaged: {where} is {what}, neither one of its buckets nor one of its nodes.");
     }
 
     /// <summary>The error of a bucket or node whose keys a load found out of order.</summary>

@@ -101,6 +101,39 @@ internal static class StoredNames
     }
 
     /// <summary>
+    /// Why a bucket or node of the class <paramref name="partName"/> (the one it loaded as: a registered
+    /// class, or a stand-in named as stored), met where a tree this program reads as
+    /// <paramref name="treeName"/> keeps its parts, is none of them, when it is a part of a tree of the
+    /// same kind with other type arguments: a program that declares the tree with those stored it (a
+    /// newer version that widened them, typically). Null when it is no part of such a tree at all: then
+    /// the record is damaged.
+    /// </summary>
+    public static string? WhyNotAPart(string partName, string treeName)
+    {
+        if (!GenericName.TryParse(partName, out var part) || part.Suffix is not (".Bucket" or ".Node") ||
+            !GenericName.TryParse(treeName, out var tree) || tree.Suffix.Length != 0 || !part.IsSameKind(tree with { Suffix = part.Suffix }))
+        {
+            return null;
+        }
+        var storedTree = (part with { Suffix = "" }).WithArguments(part.Arguments);
+        var stored = $"is stored as a '{partName}', a part of a '{storedTree}'";
+        foreach (var argument in part.Arguments)
+        {
+            if (UnknownClass(argument) is { } unknown)
+                return $"{stored}, whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became.";
+        }
+        var readable = true;
+        for (var i = 0; i < part.Arguments.Length && readable; i++) readable = ArgumentReadsAs(part.Arguments[i], tree.Arguments[i]);
+        if (readable)
+        {
+            return $"{stored}, which reads as a part of this program's '{treeName}' (a safe widening), but this program also uses '{storedTree}', or another tree type the part could be read as, so the part does not load as one of its own tree's. " +
+                $"Read the tree with a program that uses only '{treeName}' of those types: it stores each part it changes as a part of a '{treeName}'.";
+        }
+        return $"{stored}: a program that declares the tree as a '{storedTree}' stored it (a newer version of this one, if it widened the tree's type arguments), and this program's '{treeName}' is not a safe widening of it, so it cannot read it. " +
+            $"Run the program that stored it, or change the type of the property that holds the tree back to the stored one; to go back for good, copy the tree's entries into a new '{treeName}' with the program that stored it.";
+    }
+
+    /// <summary>
     /// The name <paramref name="storedName"/> becomes when each class its type arguments name (at any depth)
     /// is named by its registered name instead of a former one (<paramref name="find"/> looks a name up
     /// by name and alias only), or null if it is not a generic name or names no class by a former name.

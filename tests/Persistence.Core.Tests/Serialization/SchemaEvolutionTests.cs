@@ -1,4 +1,5 @@
 using Persistence.Serialization;
+using Persistence.Storage;
 using Persistence.Tests.Models;
 
 namespace Persistence.Tests.Serialization;
@@ -440,19 +441,26 @@ public class SchemaEvolutionTests
     private static LegacyObject OldNameObject(string text) => new(OldName, [new("Text", "str")], (ref RecordWriter w) => w.WriteString(text));
 
     /// <summary>A BTree named <paramref name="treeName"/> of one bucket of <paramref name="count"/> entries, whose keys and values <paramref name="writeEntries"/> writes.</summary>
-    private static LegacyObject LegacyTree(string treeName, int count, FieldSchema[] bucketFields, LegacyObject.WriteFields writeEntries)
-    {
-        var bucket = new LegacyObject(treeName + ".Bucket", bucketFields, (ref RecordWriter w) =>
+    private static LegacyObject LegacyTree(string treeName, int count, FieldSchema[] bucketFields, LegacyObject.WriteFields writeEntries) =>
+        LegacyTreeObject(treeName, LegacyBucket(treeName, bucketFields, writeEntries), count);
+
+    /// <summary>A bucket of a BTree named <paramref name="treeName"/>, whose keys and values <paramref name="writeEntries"/> writes.</summary>
+    private static LegacyObject LegacyBucket(string treeName, FieldSchema[] fields, LegacyObject.WriteFields writeEntries) =>
+        new(treeName + ".Bucket", fields, (ref RecordWriter w) =>
         {
             w.WriteInt64(1);
             w.WriteBoolean(false);
             w.WriteBoolean(false); // no Upper: the bucket never split
             writeEntries(ref w);
         });
+
+    /// <summary>The object of a BTree named <paramref name="treeName"/> of <paramref name="count"/> entries whose root is <paramref name="root"/>.</summary>
+    private static LegacyObject LegacyTreeObject(string treeName, PersistentObject root, int count)
+    {
         var length = new PersistentCounter(count);
         return new LegacyObject(treeName, [new("Root", "ref"), new("Length", "ref"), new("Comparer", "str")], (ref RecordWriter w) =>
         {
-            w.WriteReference(bucket);
+            w.WriteReference(root);
             w.WriteReference(length);
             w.WriteString(null);
         });
@@ -463,6 +471,14 @@ public class SchemaEvolutionTests
         var db = TestDatabase.InMemory();
         TestDatabase.Store(db, key, legacy);
         return db;
+    }
+
+    /// <summary>The error that loading <paramref name="legacy"/>, stored as the root's "item", raises.</summary>
+    private static SchemaMismatchException MismatchOnLoad(LegacyObject legacy)
+    {
+        using var db = StoreLegacy("item", legacy);
+        using var reader = db.OpenConnection();
+        return Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
     }
 
     private static uint StoredTypeId(Database db, PersistentObject obj)
@@ -642,10 +658,7 @@ public class SchemaEvolutionTests
     [Fact]
     public void A_collection_whose_element_class_this_program_does_not_define_names_the_class_to_alias()
     {
-        var legacy = new LegacyObject("Persistence.PersistentList<Somewhere.Else.Gone>", [new("Items", "list<ref>")], (ref RecordWriter w) => w.WriteCount(0));
-        using var db = StoreLegacy("item", legacy);
-        using var reader = db.OpenConnection();
-        var error = Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
+        var error = MismatchOnLoad(new LegacyObject("Persistence.PersistentList<Somewhere.Else.Gone>", [new("Items", "list<ref>")], (ref RecordWriter w) => w.WriteCount(0)));
         Assert.Equal("Persistence.PersistentList<Somewhere.Else.Gone>", error.ClassName);
         Assert.Contains("[PersistentAlias(\"Somewhere.Else.Gone\")]", error.Message);
         Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
@@ -655,27 +668,17 @@ public class SchemaEvolutionTests
     public void A_collection_whose_element_type_changed_to_one_it_cannot_be_read_as_says_what_to_do()
     {
         // bool widens to nothing, and this program uses no PersistentList<bool>.
-        var legacy = new LegacyObject("Persistence.PersistentList<bool>", [new("Items", "list<bool>")], (ref RecordWriter w) => w.WriteCount(0));
-        using (var db = StoreLegacy("item", legacy))
-        using (var reader = db.OpenConnection())
-        {
-            var error = Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
-            Assert.Equal("Persistence.PersistentList<bool>", error.ClassName);
-            Assert.Contains("safe widening", error.Message);
-            Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
-        }
+        var error = MismatchOnLoad(new LegacyObject("Persistence.PersistentList<bool>", [new("Items", "list<bool>")], (ref RecordWriter w) => w.WriteCount(0)));
+        Assert.Equal("Persistence.PersistentList<bool>", error.ClassName);
+        Assert.Contains("safe widening", error.Message);
+        Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
 
         // i16 widens to the elements of several PersistentLists this program uses (int, long?, double): which one is meant is not known.
-        var ambiguous = new LegacyObject("Persistence.PersistentList<i16>", [new("Items", "list<i16>")], (ref RecordWriter w) => w.WriteCount(0));
-        using (var db = StoreLegacy("item", ambiguous))
-        using (var reader = db.OpenConnection())
-        {
-            var error = Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
-            Assert.Equal("Persistence.PersistentList<i16>", error.ClassName);
-            Assert.Contains("'Persistence.PersistentList<i32>'", error.Message);
-            Assert.Contains("'Persistence.PersistentList<f64>'", error.Message);
-            Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
-        }
+        error = MismatchOnLoad(new LegacyObject("Persistence.PersistentList<i16>", [new("Items", "list<i16>")], (ref RecordWriter w) => w.WriteCount(0)));
+        Assert.Equal("Persistence.PersistentList<i16>", error.ClassName);
+        Assert.Contains("'Persistence.PersistentList<i32>'", error.Message);
+        Assert.Contains("'Persistence.PersistentList<f64>'", error.Message);
+        Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
     }
 
     [Fact]
@@ -696,5 +699,146 @@ public class SchemaEvolutionTests
             if (record.Oid == Oid.Catalog) continue;
             Assert.DoesNotContain("AddedLater", System.Text.Encoding.UTF8.GetString(record.Data.Span));
         }
+    }
+
+    // ---- A tree whose buckets or nodes a program that declares it with other type arguments stored ----
+
+    /// <summary>An empty bucket of a BTree named <paramref name="treeName"/> of <paramref name="key"/> keys, whose values are stored as <paramref name="values"/>.</summary>
+    private static LegacyObject EmptyBucket(string treeName, string key, string values) =>
+        LegacyBucket(treeName, [new("Stamp", "i64"), new("Removed", "bool"), new("Upper", key + "?"), new("Keys", $"packed<{key}>"), new("Values", values)], (ref RecordWriter w) =>
+        {
+            w.WriteCount(0);
+            w.WriteCount(0);
+        });
+
+    /// <summary>A node of a BTree named <paramref name="treeName"/> of int keys over <paramref name="children"/>.</summary>
+    private static LegacyObject LegacyNode(string treeName, params PersistentObject[] children) =>
+        new(treeName + ".Node", [new("Stamp", "i64"), new("Removed", "bool"), new("Separators", "packed<i32>"), new("Children", "array<ref>")], (ref RecordWriter w) =>
+        {
+            w.WriteInt64(1);
+            w.WriteBoolean(false);
+            PackedIntegers.Write<int>(ref w, Enumerable.Range(1, children.Length - 1).Select(i => i * 10).ToArray());
+            w.WriteCount(children.Length);
+            foreach (var child in children) w.WriteReference(child);
+        });
+
+    private static void AssertSaysWhatIsStoredAndWhatToDo(SchemaMismatchException error, string where, string storedTree)
+    {
+        Assert.Equal(storedTree + ".Bucket", error.ClassName);
+        Assert.Contains(where, error.Message);
+        Assert.Contains($"is stored as a '{storedTree}.Bucket', a part of a '{storedTree}'", error.Message);
+        Assert.Contains("is not a safe widening of it", error.Message);
+        Assert.Contains("Run the program that stored it, or change the type of the property that holds the tree back", error.Message);
+        Assert.DoesNotContain("backup", error.Message);
+    }
+
+    [Theory]
+    // This program uses no BTree<long, string>: the bucket loads as a stand-in for a class it does not define.
+    [InlineData("Persistence.BTree<i32,str>", "Persistence.BTree<i64,str>", "array<str>")]
+    // This program uses a BTree<long, long> too: the bucket loads as one of that tree type's.
+    [InlineData("Persistence.BTree<i32,i32>", "Persistence.BTree<i64,i64>", "packed<i64>")]
+    public void The_root_bucket_of_a_tree_a_program_with_wider_type_arguments_stored_is_a_schema_mismatch_not_damage(string treeName, string storedTree, string values)
+    {
+        // As a program that declares the tree with long keys leaves it after an insert: the tree object as
+        // this program stored it, its bucket in the wider layout.
+        var root = EmptyBucket(storedTree, "i64", values);
+        var error = MismatchOnLoad(LegacyTreeObject(treeName, root, 0));
+        AssertSaysWhatIsStoredAndWhatToDo(error, $"{root.PersistentOid}, the root of a '{treeName}',", storedTree);
+    }
+
+    [Fact]
+    public void A_bucket_under_a_node_of_a_tree_a_program_with_wider_type_arguments_stored_is_a_schema_mismatch_not_damage()
+    {
+        const string treeName = "Persistence.BTree<i32,str>";
+        const string storedTree = "Persistence.BTree<i64,str>";
+        var widened = EmptyBucket(storedTree, "i64", "array<str>");
+        var node = LegacyNode(treeName, EmptyBucket(treeName, "i32", "array<str>"), widened);
+        using var db = StoreLegacy("tree", LegacyTreeObject(treeName, node, 0));
+        using var reader = db.OpenConnection();
+        var tree = (BTree<int, string>)reader.Root["tree"];
+        var error = Assert.Throws<SchemaMismatchException>(() => tree.ContainsKey(1));
+        AssertSaysWhatIsStoredAndWhatToDo(error, $"{widened.PersistentOid}, a child of a node of a '{treeName}',", storedTree);
+    }
+
+    [Fact]
+    public void A_bucket_that_reads_as_one_of_its_trees_but_loads_as_another_tree_types_says_so()
+    {
+        // The tree is read as this program's BTree<long, long>, its bucket as stored by a program whose tree
+        // was a BTree<int, int>: a safe widening, but this program uses BTree<int, int> too.
+        var error = MismatchOnLoad(LegacyTreeObject("Persistence.BTree<i64,i64>", EmptyBucket("Persistence.BTree<i32,i32>", "i32", "packed<i32>"), 0));
+        Assert.Equal("Persistence.BTree<i32,i32>.Bucket", error.ClassName);
+        Assert.Contains("which reads as a part of this program's 'Persistence.BTree<i64,i64>' (a safe widening), but this program also uses 'Persistence.BTree<i32,i32>'", error.Message);
+        Assert.Contains("Read the tree with a program that uses only 'Persistence.BTree<i64,i64>'", error.Message);
+        Assert.DoesNotContain("backup", error.Message);
+    }
+
+    [Theory]
+    [InlineData(false, "Persistence.PersistentCounter")]
+    [InlineData(true, "Persistence.PersistentCounter")]
+    // A bucket of a tree of another kind (a set's) is no part of a BTree whatever its type arguments.
+    [InlineData(false, "Persistence.BTreeSet<i32>.Bucket")]
+    public void A_tree_part_of_a_class_that_is_no_part_of_such_a_tree_is_damage(bool inNode, string partClass)
+    {
+        const string treeName = "Persistence.BTree<i32,i32>";
+        PersistentObject part = partClass == "Persistence.PersistentCounter"
+            ? new PersistentCounter()
+            : new LegacyObject(partClass, [new("Stamp", "i64"), new("Removed", "bool"), new("Upper", "i32?"), new("Keys", "packed<i32>")], (ref RecordWriter w) =>
+            {
+                w.WriteInt64(1);
+                w.WriteBoolean(false);
+                w.WriteBoolean(false);
+                w.WriteCount(0);
+            });
+        var root = inNode ? LegacyNode(treeName, EmptyBucket(treeName, "i32", "packed<i32>"), part) : part;
+        using var db = StoreLegacy("tree", LegacyTreeObject(treeName, root, 0));
+        using var reader = db.OpenConnection();
+        var tree = (BTree<int, int>)reader.Root["tree"];
+        var error = Assert.Throws<CorruptDatabaseException>(() => tree.ContainsKey(1));
+        var where = inNode ? $"a child of a node of a '{treeName}'" : $"the root of a '{treeName}'";
+        Assert.Contains($"A record is damaged: {where} is a '{partClass}' ({part.PersistentOid}), neither one of its buckets nor one of its nodes", error.Message);
+    }
+
+    [Fact]
+    public void A_tree_the_next_program_version_widened_and_changed_is_a_schema_mismatch_in_the_version_before_it()
+    {
+        // This program stores BTree<int, string>s; the test host, the next version, declares them as
+        // BTree<long, string>, which this program does not use, and changes a bucket of each: the file is
+        // sound, and this program cannot read the trees any more, which is a schema difference, not damage.
+        using var folder = new TempFolder();
+        var path = folder.File("downgraded.db");
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var names = new BTree<int, string> { { 1, "one" }, { 2, "two" }, { 3, "three" } };
+            var many = new BTree<int, string>();
+            for (var i = 0; i < 1000; i++) many.Add(i, $"n{i}");
+            connection.Root["names"] = names;
+            connection.Root["many"] = many;
+            connection.Commit();
+        }
+        var (exitCode, lines, errors) = HostProcess.Run(TimeSpan.FromSeconds(60), "widen-names", path, "add");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal(["names 1:one,2:two,3:three", "many 1000 n0 n500", "done"], lines);
+        Assert.True(FileStorage.Verify(path).IsValid);
+
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            // One bucket, the tree's root.
+            var names = (BTree<int, string>)connection.Root["names"];
+            var error = Assert.Throws<SchemaMismatchException>(() => names.ContainsKey(1));
+            AssertSaysWhatIsStoredAndWhatToDo(error, "the root of a 'Persistence.BTree<i32,str>',", "Persistence.BTree<i64,str>");
+
+            // Many buckets: the root node, which the next version did not store, loads; its buckets do not.
+            var many = (BTree<int, string>)connection.Root["many"];
+            Assert.Equal(1000, many.Count);
+            error = Assert.Throws<SchemaMismatchException>(() => many.ContainsKey(1));
+            AssertSaysWhatIsStoredAndWhatToDo(error, "a child of a node of a 'Persistence.BTree<i32,str>',", "Persistence.BTree<i64,str>");
+        }
+
+        // The next version still reads both.
+        (exitCode, lines, errors) = HostProcess.Run(TimeSpan.FromSeconds(60), "widen-names", path);
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal([$"names 1:one,2:two,3:three,{long.MaxValue}:wide", "many 1000 n0 changed", "done"], lines);
     }
 }
