@@ -377,9 +377,17 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             if (length >= FileHeaderSize || !StartsWithSignature(_file)) return false;
             Span<byte> header = stackalloc byte[FileHeaderSize];
             WriteFileHeader(header, Guid.NewGuid());
-            RandomAccess.SetLength(_file, 0);
-            RandomAccess.Write(_file, header, 0);
-            RandomAccess.FlushToDisk(_file);
+            try
+            {
+                RandomAccess.SetLength(_file, 0);
+                RandomAccess.Write(_file, header, 0);
+                RandomAccess.FlushToDisk(_file);
+            }
+            catch (IOException e)
+            {
+                throw new PersistenceException(
+                    $"Cannot create the database {FilePath}: {e.Message} Free disk space (or fix what the message names) and open it again: that open finishes creating it.", e);
+            }
             length = FileHeaderSize;
             return true;
         }

@@ -72,11 +72,48 @@ internal sealed class FileStorageLock : IDisposable
         _handle = stream.SafeFileHandle;
         _locks = new FileRangeLock(stream, _handle, path);
         CanWrite = canWrite;
+        if (canWrite && map && OperatingSystem.IsLinux()) WriteMappedBytes();
         Signal = canWrite && map ? FlushSignal.TryCreate(_handle) : null;
         // A writer that cannot count its commits where the others look for them says so (Linux, where
         // the others map the lock file: see FlushSignal.TryReadCommits).
         if (canWrite && Signal is null && OperatingSystem.IsLinux()) FlushSignal.MarkUnmappedWriter(_handle);
         SharesUse = canWrite && _locks.TryEnterWhereShared(UsersByte, exclusive: false);
+    }
+
+    /// <summary>
+    /// Before a writer maps the lock file (<see cref="FlushSignal"/>): writes zeros where the file is
+    /// shorter than the mapping, so the mapped bytes have room on the disk. Mapping grows a short file by
+    /// its size alone, and on a full disk the first touch of such bytes through the mapping then kills
+    /// the process (SIGBUS) instead of failing a call. A lock file already that long whose state is all
+    /// zeros may be such a size alone (left by a process that died before it wrote the state): its state
+    /// is written as the zeros it reads. Under the state lock, and only past the end or over zeros no
+    /// writer has written a state into, so no state another writer has written is overwritten.
+    /// </summary>
+    /// <exception cref="PersistenceException">The zeros could not be written (a full disk, say).</exception>
+    private void WriteMappedBytes()
+    {
+        _locks.Enter(StateByte, exclusive: true);
+        try
+        {
+            var length = RandomAccess.GetLength(_handle);
+            if (length < FlushSignal.MappedLength)
+            {
+                RandomAccess.Write(_handle, new byte[FlushSignal.MappedLength - length], length);
+                return;
+            }
+            Span<byte> state = stackalloc byte[StateSize];
+            if (RandomAccess.Read(_handle, state, 0) == StateSize && !state.ContainsAnyExcept((byte)0)) RandomAccess.Write(_handle, state, 0);
+        }
+        catch (IOException e)
+        {
+            throw new PersistenceException(
+                $"Cannot write the lock file {Path} ({e.Message}), so the database cannot be opened for writing. " +
+                "Free disk space and open it again, or open it read-only (DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly).", e);
+        }
+        finally
+        {
+            _locks.Exit(StateByte);
+        }
     }
 
     /// <summary>Whether this open holds its share of the users byte (a writer's open on Linux), so <see cref="TryEnterSoleUse"/> can tell whether it is the only writer.</summary>
@@ -120,7 +157,15 @@ internal sealed class FileStorageLock : IDisposable
             // Without byte-range locks (macOS) only one process may write: it holds the lock file exclusively.
             var share = OperatingSystem.IsMacOS() ? FileShare.None : FileShare.ReadWrite | FileShare.Delete;
             var stream = CreateOrOpen(path, share, out var created);
-            return new FileStorageLock(path, stream, canWrite: true, map) { Created = created };
+            try
+            {
+                return new FileStorageLock(path, stream, canWrite: true, map) { Created = created };
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
         }
         catch (UnauthorizedAccessException e)
         {

@@ -29,7 +29,8 @@ internal sealed class FlushSignal : IDisposable
     /// <summary>Where the flush count lies in the lock file: after the 64-byte state.</summary>
     public const int Offset = 64;
 
-    private const int MappedLength = 128;
+    /// <summary>How many bytes at the start of the lock file a writer maps.</summary>
+    public const int MappedLength = 128;
     private const int FutexWait = 0;
     private const int FutexWake = 1;
 
