@@ -31,8 +31,8 @@ public sealed partial class FileStorage
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         // Compared with symbolic links followed: through a linked directory (or a link to the file) the
         // rename below would put the copy in place of the open data file, and later commits, which go
-        // to the old file, would be lost on reopen. The lock file is resolved on its own, as it sits
-        // beside FilePath (which may itself be a link), not beside what FilePath points at.
+        // to the old file, would be lost on reopen. FilePath had its links followed when it was opened;
+        // it and the lock file are resolved again, as a link may have been put in their place since.
         var resolved = WithLinksResolved(destination);
         if (string.Equals(resolved, WithLinksResolved(FilePath), comparison) || string.Equals(resolved, WithLinksResolved(FilePath + ".lock"), comparison))
             throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));

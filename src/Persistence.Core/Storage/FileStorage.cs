@@ -137,7 +137,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
     }
 
-    /// <summary>The full path of the data file.</summary>
+    /// <summary>The full path of the data file, with the symbolic links of the path it was opened by followed.</summary>
     public string FilePath { get; }
 
     /// <inheritdoc />
@@ -150,7 +150,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// Opens the data file at <paramref name="path"/>, creating it if it does not exist (unless read-only).
     /// </summary>
     /// <param name="path">The data file. A lock file named <c>path + ".lock"</c> is kept beside it (a
-    /// writer creates it; never delete it while the database is in use).</param>
+    /// writer creates it; never delete it while the database is in use), beside the file a symbolic link
+    /// leads to when <paramref name="path"/> is one. Every process must reach the file by one name: two
+    /// hard links to it have two lock files, which do not exclude each other.</param>
     /// <param name="options">How to open it; null for the defaults (read-write, durable commits).</param>
     /// <exception cref="StorageLockedException">Another program holds the database exclusively (an
     /// offline tool, or an older version of Persistence that allowed one writer only).</exception>
@@ -167,7 +169,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         var pageCacheBytes = options?.PageCacheBytes ?? FileStorageOptions.DefaultPageCacheBytes;
         if (pageCacheBytes < 0)
             throw new ArgumentOutOfRangeException(nameof(options), pageCacheBytes, "PageCacheBytes (of FileStorageOptions or DatabaseOptions) must be 0 (no page cache) or more.");
-        var fullPath = Path.GetFullPath(path);
+        // With symbolic links followed: the lock file and the checkpoint sit beside the file itself, so
+        // every process that reaches the file, through whatever link, locks the same lock file (beside
+        // a link, two writers each locked a file of their own, appended over each other's commits, and
+        // lost commits that had returned), and a pack renames its new file over the file, not the link.
+        var fullPath = WithLinksResolved(Path.GetFullPath(path));
         // Before the lock file is made beside it: opening a directory fails as a denied access, whose
         // message would send the user to the permissions.
         if (Directory.Exists(fullPath))
@@ -250,6 +256,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         ThrowIfDisposed();
         if (!KnowsEveryCommit()) CatchUp(judge: true);
         SwitchIfReplaced(thorough: false);
+        if (IsReadOnly) ThrowIfUnlinkedForReading();
         lock (_stateLock)
         {
             ThrowIfDisposed();
@@ -785,6 +792,57 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
     }
 
+    /// <summary>
+    /// Refuses to append (with the commit lock held, after any switch to a packed file) when the data
+    /// file or the lock file was deleted, or had another file renamed over it, since this storage opened
+    /// it: the transaction would go to a file no one can open again and be lost when this storage closes,
+    /// or, past a lock file that others no longer lock, could be written over another writer's.
+    /// </summary>
+    private void ThrowIfUnlinked()
+    {
+        if (FileLinks.IsDeleted(_file))
+            throw new PersistenceException(
+                $"{FilePath} was deleted, or replaced by a file moved over it, while this storage had it open: what it commits would be lost when it closes, so nothing is committed. " +
+                "Open the database again (restore the file from a backup if it was deleted by mistake).");
+        if (_lockFile!.IsDeleted)
+            throw new PersistenceException(
+                $"The lock file {_lockFile.Path} was deleted or replaced while {FilePath} was open: writers that open the database now lock another file and do not wait for this one, " +
+                "so their commits could overwrite each other's; nothing is committed. Close every program that uses the database and open it again (never delete the lock file while the database is in use).");
+    }
+
+    /// <summary>
+    /// Refuses to go on reading a data file that was deleted, or had a copy moved over it (the same
+    /// database and file id, so no switch): a reader has no commit of its own to be refused, and would
+    /// read the nameless file as the database for as long as it is open, never seeing a later commit.
+    /// A pack's file renamed over it since the look at the path is switched to first.
+    /// </summary>
+    private void ThrowIfUnlinkedForReading()
+    {
+        if (!FileLinks.IsDeleted(Volatile.Read(ref _file))) return;
+        SwitchIfReplaced(thorough: true);
+        if (FileLinks.IsDeleted(Volatile.Read(ref _file)))
+            throw new PersistenceException(
+                $"{FilePath} was deleted, or replaced by a file moved over it, while this storage had it open: what it reads is no longer the database at that path. " +
+                "Dispose this storage and open the file again.");
+    }
+
+    /// <summary>
+    /// Before an incomplete tail is cut off: refuses when the file's header is no longer the one this
+    /// storage opened, because another file was copied over it in place (<c>cp</c> of another database,
+    /// or of a backup from before a pack): its bytes after this storage's end are that file's
+    /// transactions, not a crash's leftovers, and cutting them and appending would ruin both.
+    /// </summary>
+    private void ThrowIfOverwritten()
+    {
+        Span<byte> header = stackalloc byte[FileHeaderSize];
+        var read = ReadAt(_file, 0, header);
+        var now = ReadFileHeader(header);
+        if (read == FileHeaderSize && now.SignatureMatches && now.ChecksumMatches && now.DatabaseId == _databaseId && ReadFileId(header) == _fileId) return;
+        throw new PersistenceException(
+            $"{FilePath} was overwritten outside Persistence while this storage had it open (it now starts with another file's header); nothing is committed and nothing in it is cut. " +
+            "Dispose this storage and open the file again.");
+    }
+
     /// <summary>Catches up with the file's end with the commit lock held, where every verdict is final.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CatchUpForCommit()
@@ -799,6 +857,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             SwitchIfReplaced(thorough: true);
             state = _lockFile.ReadState();
         }
+        ThrowIfUnlinked();
         lock (_catchUpLock)
         {
             // With the commit lock held no one appends: the verdict on the end is final.
@@ -808,6 +867,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                 // failed) while appending. It goes before this transaction is appended right after the
                 // last complete one; flushed, so that a crash cannot bring back old bytes after the new
                 // transaction. Nothing is left after the end, so no check of free space is needed.
+                ThrowIfOverwritten();
                 RandomAccess.SetLength(_file, _end);
                 RandomAccess.FlushToDisk(_file);
                 _freeSpaceChecked = true;

@@ -138,6 +138,9 @@ internal sealed class FileStorageLock : IDisposable
     /// <summary>The lock file's full path.</summary>
     public string Path { get; }
 
+    /// <summary>Whether the lock file open here was deleted, or replaced by another moved over its path (Linux; false where that cannot be told).</summary>
+    public bool IsDeleted => FileLinks.IsDeleted(_handle);
+
     /// <summary>Whether this open may change the state (a writer's open).</summary>
     public bool CanWrite { get; }
 
@@ -177,12 +180,33 @@ internal sealed class FileStorageLock : IDisposable
         {
             throw new PersistenceException($"The directory of {dataPath} does not exist. Create it first, or check the path.", e);
         }
-        catch (IOException e)
+        catch (IOException e) when (IsSharingViolation(e))
         {
             throw new StorageLockedException(
                 $"The database {dataPath} is held exclusively by another program (it locked {path}): an offline tool, an older version of Persistence " +
                 "that allows one writer only, or on macOS another writer. Close that program first, or open this one read-only (DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly).", e);
         }
+        catch (IOException e)
+        {
+            // Said apart from a lock: on a read-only file system the lock file can be neither created nor
+            // opened for writing, and no other program is to blame.
+            throw new PersistenceException(
+                $"Cannot create or open the lock file {path}, so {dataPath} cannot be opened for writing ({e.Message}). " +
+                "On a read-only file system (a read-only mount, a disc, a snapshot) open the database read-only (DatabaseOptions.ReadOnly or FileStorageOptions.ReadOnly); otherwise check the directory and the disk.", e);
+        }
+    }
+
+    /// <summary>
+    /// Whether an open failed because another program holds the file exclusively: on Unix .NET reports
+    /// the lock it could not take as EWOULDBLOCK, on Windows as a sharing or lock violation. Any other
+    /// failure (a read-only file system, an I/O error) says nothing about other programs.
+    /// </summary>
+    private static bool IsSharingViolation(IOException e)
+    {
+        const int ERROR_SHARING_VIOLATION = 32, ERROR_LOCK_VIOLATION = 33;
+        if (OperatingSystem.IsWindows()) return (e.HResult & 0xFFFF) is ERROR_SHARING_VIOLATION or ERROR_LOCK_VIOLATION;
+        var wouldBlock = OperatingSystem.IsLinux() ? 11 : 35;
+        return e.HResult == wouldBlock;
     }
 
     /// <summary>
