@@ -78,7 +78,7 @@ public sealed partial class FileStorage
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(temporary);
-            throw new PersistenceException($"Could not write the backup of {FilePath} to {destination}: {e.Message} Check the path, its permissions and free space.", e);
+            throw new PersistenceException($"Could not write the backup of {FilePath} to {destination}: {PersistenceException.Sentence(e)} Check the path, its permissions and free space.", e);
         }
         catch
         {

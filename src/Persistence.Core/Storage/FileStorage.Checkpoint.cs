@@ -69,7 +69,7 @@ public sealed partial class FileStorage
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new PersistenceException(
-                $"Could not write the index checkpoint {FileStorageCheckpoint.PathOf(FilePath)}: {e.Message} The database is unaffected (opening scans the file instead); " +
+                $"Could not write the index checkpoint {FileStorageCheckpoint.PathOf(FilePath)}: {PersistenceException.Sentence(e)} The database is unaffected (opening scans the file instead); " +
                 "check the directory's free space and permissions.", e);
         }
     }

@@ -91,7 +91,7 @@ public sealed partial class FileStorage
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
-                        throw new PersistenceException($"Could not pack {FilePath}: {e.Message} Nothing was changed; fix the cause (e.g. free disk space: the pack needs room for the live data) and retry.", e);
+                        throw new PersistenceException($"Could not pack {FilePath}: {PersistenceException.Sentence(e)} Nothing was changed; fix the cause (e.g. free disk space: the pack needs room for the live data) and retry.", e);
                     }
                 }
             }

@@ -393,7 +393,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             catch (IOException e)
             {
                 throw new PersistenceException(
-                    $"Cannot create the database {FilePath}: {e.Message} Free disk space (or fix what the message names) and open it again: that open finishes creating it.", e);
+                    $"Cannot create the database {FilePath}: {PersistenceException.Sentence(e)} Free disk space (or fix what the message names) and open it again: that open finishes creating it.", e);
             }
             length = FileHeaderSize;
             return true;
@@ -930,7 +930,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                     // ArgumentOutOfRangeException) may have left part of the transaction behind.
                     RollBack(start, e);
                     throw new PersistenceException(
-                        $"Could not write the transaction to {FilePath}: {e.Message} Nothing of it was committed; fix the cause (e.g. free disk space) and retry.", e);
+                        $"Could not write the transaction to {FilePath}: {PersistenceException.Sentence(e)} Nothing of it was committed; fix the cause (e.g. free disk space) and retry.", e);
                 }
                 lock (_stateLock)
                 {

@@ -49,6 +49,16 @@ public sealed class FileStorageFullDiskTests : IDisposable
         Assert.Equal(0, SeekDataFrom(lockFile, 0));
     }
 
+    [Fact]
+    public void ASystemMessageThatEndsWithItsPathIsEndedAsASentenceBeforeWhatFollows()
+    {
+        // How .NET words most errors of a file call: the system's text, then the path.
+        var full = new IOException("No space left on device : '/data/shop.db'");
+        Assert.Equal("No space left on device : '/data/shop.db'.", PersistenceException.Sentence(full));
+        var denied = new UnauthorizedAccessException("Access to the path '/data/shop.db' is denied.");
+        Assert.Equal(denied.Message, PersistenceException.Sentence(denied));
+    }
+
     [TmpfsFact]
     public void AWriterOpenOnAFullDiskWithoutALockFileFailsWithAMessageInsteadOfKillingTheProcess()
     {
@@ -98,7 +108,8 @@ public sealed class FileStorageFullDiskTests : IDisposable
 
             var refusal = Assert.Throws<PersistenceException>(() => FileStorage.Open(path));
             Assert.StartsWith($"Cannot create the database {path}: ", refusal.Message);
-            Assert.Contains("Free disk space (or fix what the message names) and open it again: that open finishes creating it.", refusal.Message);
+            // The system's message ends with the path it names; a full stop parts it from what follows.
+            Assert.Contains($"No space left on device : '{path}'. Free disk space (or fix what the message names) and open it again: that open finishes creating it.", refusal.Message);
 
             File.Delete(filler);
             using (var storage = FileStorage.Open(path))
