@@ -19,7 +19,7 @@ internal static class FileLinks
 
     /// <summary>
     /// True when the file open as <paramref name="handle"/> has no name left in any directory (Linux, by
-    /// its link count); false while it has one, and wherever it cannot be told.
+    /// its link count); false while it has one, once the handle is closed, and wherever it cannot be told.
     /// </summary>
     public static unsafe bool IsDeleted(SafeFileHandle handle)
     {
@@ -29,6 +29,11 @@ internal static class FileLinks
         try
         {
             if (Native.statx(handle, &empty, AT_EMPTY_PATH, STATX_NLINK, buffer) != 0) return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed by a Dispose racing a commit's look before its lock: the commit finds it disposed.
+            return false;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
