@@ -11,10 +11,15 @@ namespace Persistence.Storage;
 internal static class FileLinks
 {
     private const int AT_EMPTY_PATH = 0x1000;
+    private const int AT_FDCWD = -100;
     private const uint STATX_NLINK = 0x4;
-    // struct statx: 256 bytes on every architecture; stx_mask at 0, stx_nlink (u32) at 16.
+    private const uint STATX_INO = 0x100;
+    // struct statx: 256 bytes on every architecture; stx_mask at 0, stx_nlink (u32) at 16, stx_ino (u64)
+    // at 32, stx_dev_major and stx_dev_minor (u32 each, read as one u64) at 136.
     private const int StatxSize = 256;
     private const int NlinkOffset = 16;
+    private const int InoOffset = 32;
+    private const int DevOffset = 136;
     private static bool s_noStatx;
 
     /// <summary>
@@ -44,9 +49,41 @@ internal static class FileLinks
         return (*(uint*)buffer & STATX_NLINK) != 0 && *(uint*)(buffer + NlinkOffset) == 0;
     }
 
+    /// <summary>
+    /// True when <paramref name="path"/> names the very file open as <paramref name="handle"/> (the same
+    /// device and inode; Linux), false when it names another or none, or this cannot be told. A rename
+    /// over the file drops its link count before the path stops leading to it, so a file that looks
+    /// deleted may still be the one at its path for a moment (a pack's rename in progress).
+    /// </summary>
+    public static unsafe bool IsAtPath(SafeFileHandle handle, string path)
+    {
+        if (!OperatingSystem.IsLinux() || s_noStatx) return false;
+        var open = stackalloc byte[StatxSize];
+        var named = stackalloc byte[StatxSize];
+        var name = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        byte empty = 0;
+        try
+        {
+            fixed (byte* pathBytes = name)
+            {
+                if (Native.statx(handle, &empty, AT_EMPTY_PATH, STATX_INO, open) != 0) return false;
+                if (Native.statx(AT_FDCWD, pathBytes, 0, STATX_INO, named) != 0) return false;
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+        return (*(uint*)open & STATX_INO) != 0 && (*(uint*)named & STATX_INO) != 0 &&
+            *(ulong*)(open + InoOffset) == *(ulong*)(named + InoOffset) && *(ulong*)(open + DevOffset) == *(ulong*)(named + DevOffset);
+    }
+
     private static unsafe class Native
     {
         [DllImport("libc", SetLastError = true)]
         public static extern int statx(SafeFileHandle dirfd, byte* path, int flags, uint mask, byte* buffer);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int statx(int dirfd, byte* path, int flags, uint mask, byte* buffer);
     }
 }

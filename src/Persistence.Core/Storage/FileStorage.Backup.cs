@@ -98,7 +98,7 @@ public sealed partial class FileStorage
     /// does not exist is kept as it is, so a file that does not exist yet gets its directory resolved;
     /// after <see cref="MaxLinksFollowed"/> links (a loop) the rest is kept as it is too.
     /// </summary>
-    private static string WithLinksResolved(string fullPath)
+    internal static string WithLinksResolved(string fullPath)
     {
         var resolved = Path.GetPathRoot(fullPath)!;
         var pending = new Stack<string>();

@@ -16,7 +16,8 @@ public sealed partial class FileStorage
     public static FileStorageReport Verify(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var fullPath = Path.GetFullPath(path);
+        // Links followed, as Open follows them: the lock file that says how far the file is durable lies beside the file itself.
+        var fullPath = WithLinksResolved(Path.GetFullPath(path));
         SafeFileHandle file;
         try
         {

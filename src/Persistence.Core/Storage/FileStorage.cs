@@ -750,12 +750,14 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EnterCommitLock()
     {
-        // Whether the files were deleted or replaced is looked at before the lock is waited for (two
-        // system calls, which under the lock lengthened every process's wait for it: W7's 8 writers
-        // lost about a tenth of their commits a second), and only when a file looks deleted again under
-        // it, where a pack's switch is told apart (see ThrowIfUnlinked). A file deleted between the two
-        // loses this commit as it would lose one made just before: it is refused from the next on.
-        var unlinked = FileLinks.IsDeleted(Volatile.Read(ref _file)) || _lockFile!.IsDeleted;
+        // Whether the data file was deleted or replaced is looked at before the lock is waited for (a
+        // system call, which under the lock lengthened every process's wait for it: with the lock
+        // file's, W7's 8 writers lost about a tenth of their commits a second), and again under it only
+        // when it looked deleted, where a pack's switch is told apart (see ThrowIfUnlinked). A file
+        // deleted between the two loses this commit as it would lose one made just before: it is
+        // refused from the next on. The lock file is looked at under the lock, every time: a writer
+        // past a deleted lock file could write over the commits of one that locks its successor.
+        var unlinked = FileLinks.IsDeleted(Volatile.Read(ref _file));
         try
         {
             _commitLock.Wait(_disposing.Token);
@@ -804,9 +806,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// it: the transaction would go to a file no one can open again and be lost when this storage closes,
     /// or, past a lock file that others no longer lock, could be written over another writer's.
     /// </summary>
-    private void ThrowIfUnlinked()
+    private void ThrowIfUnlinked(bool dataFile)
     {
-        if (FileLinks.IsDeleted(_file))
+        if (dataFile && FileLinks.IsDeleted(_file))
             throw new PersistenceException(
                 $"{FilePath} was deleted, or replaced by a file moved over it, while this storage had it open: what it commits would be lost when it closes, so nothing is committed. " +
                 "Open the database again (restore the file from a backup if it was deleted by mistake).");
@@ -825,9 +827,18 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     private void ThrowIfUnlinkedForReading()
     {
         if (!FileLinks.IsDeleted(Volatile.Read(ref _file))) return;
-        SwitchIfReplaced(thorough: true);
-        if (FileLinks.IsDeleted(Volatile.Read(ref _file)))
-            throw new PersistenceException(
+        // A pack's rename over the file drops its link count before the path leads to the new file: the
+        // header read at the path may still be this file's, and no switch is made. Still the file at the
+        // path is a rename in progress; past it, the next look switches. Packs one after another can
+        // leave a reader a file behind more than once, so it looks a few times before it refuses.
+        for (var look = 0; look < 4; look++)
+        {
+            SwitchIfReplaced(thorough: true);
+            var file = Volatile.Read(ref _file);
+            if (!FileLinks.IsDeleted(file) || FileLinks.IsAtPath(file, FilePath)) return;
+            Thread.Yield();
+        }
+        throw new PersistenceException(
                 $"{FilePath} was deleted, or replaced by a file moved over it, while this storage had it open: what it reads is no longer the database at that path. " +
                 "Dispose this storage and open the file again.");
     }
@@ -851,8 +862,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
 
     /// <summary>
     /// Catches up with the file's end with the commit lock held, where every verdict is final; refuses
-    /// to go on if <paramref name="unlinked"/> (a look before the lock found the data file or the lock
-    /// file deleted) and they still are once a pack's file is switched to.
+    /// to go on if the lock file was deleted, or if <paramref name="unlinked"/> (a look before the lock
+    /// found the data file deleted) and it still is once a pack's file is switched to.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CatchUpForCommit(bool unlinked)
@@ -867,7 +878,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             SwitchIfReplaced(thorough: true);
             state = _lockFile.ReadState();
         }
-        if (unlinked) ThrowIfUnlinked();
+        ThrowIfUnlinked(dataFile: unlinked);
         lock (_catchUpLock)
         {
             // With the commit lock held no one appends: the verdict on the end is final.

@@ -83,6 +83,26 @@ public sealed class FileStorageFilesChangedTests : IDisposable
     }
 
     [Fact]
+    public void AFileIsAtItsPathUntilAnotherIsMovedOverIt()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var path = _directory.File("data.persist");
+        var other = _directory.File("other.persist");
+        File.WriteAllText(path, "first");
+        File.WriteAllText(other, "second");
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        // A reader that sees its file's link count drop while a pack renames over it asks this before it
+        // refuses: while the path still leads to its file, the rename is in progress.
+        Assert.True(FileLinks.IsAtPath(handle, path));
+        Assert.False(FileLinks.IsDeleted(handle));
+        File.Move(other, path, overwrite: true);
+        Assert.False(FileLinks.IsAtPath(handle, path));
+        Assert.True(FileLinks.IsDeleted(handle));
+        File.Delete(path);
+        Assert.False(FileLinks.IsAtPath(handle, path));
+    }
+
+    [Fact]
     public void ACommitToADataFileDeletedWhileOpenIsRefused()
     {
         if (!OperatingSystem.IsLinux()) return;

@@ -41,7 +41,7 @@ public sealed class FileStorageTests : IDisposable
     {
         using (var storage = FileStorage.Open(_path))
         {
-            Assert.Equal(Path.GetFullPath(_path), storage.FilePath);
+            Assert.Equal(FileStorage.WithLinksResolved(Path.GetFullPath(_path)), storage.FilePath);
             Assert.Equal(64, FileLength);
         }
         Assert.Equal([0x89, (byte)'P', (byte)'S', (byte)'T', 0x0D, 0x0A, 0x1A, 0x0A], File.ReadAllBytes(_path)[..8]);
