@@ -23,6 +23,15 @@ public sealed partial class PersistentGenerator
             writer.WriteDirective("#pragma warning restore CA2255");
             writer.WriteLine("internal static void Register()");
             writer.OpenBlock();
+            if (!spec.ReferencedClasses.IsEmpty)
+            {
+                writer.WriteLine("// A class of each referenced assembly with persistent classes: naming it runs that assembly's initializer");
+                writer.WriteLine("// now, so its objects load even before this program first uses it.");
+            }
+            foreach (var type in spec.ReferencedClasses)
+            {
+                writer.WriteLine($"{KnownNames.PersistentTypes}.Register({type}.{KnownNames.TypeInfoField});");
+            }
             foreach (var type in spec.Classes)
             {
                 writer.WriteLine($"{KnownNames.PersistentTypes}.Register({type.FullyQualifiedName}.{KnownNames.TypeInfoField});");

@@ -12,7 +12,8 @@ namespace Persistence.Generators;
 /// Completes <c>[Persistent]</c> classes (base class, partial property bodies, state serialization,
 /// ghost constructor, type description) and <c>[PersistentValue]</c> types (an inline codec), and
 /// writes one module initializer that registers the project's persistent classes and the closed
-/// persistent collection types it mentions. Invalid declarations get nothing, or placeholders that
+/// persistent collection types it mentions, after running the initializers of the referenced
+/// assemblies that have persistent classes. Invalid declarations get nothing, or placeholders that
 /// throw (<see cref="ClassCompletion"/>); the analyzers report what is wrong.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -81,17 +82,23 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
             .Select(static (use, _) => use!)
             .WithTrackingName(Steps.CollectionUses);
 
+        // Runs on every compilation, but looks only into referenced assemblies compiled against
+        // Persistence.Core; its result changes only with the references, so the registration is cached.
+        var referencedClasses = context.CompilationProvider
+            .Select(static (compilation, cancellationToken) => Parser.ParseReferencedClasses(compilation, cancellationToken));
+
         var registration = classes
             .Where(static spec => spec.Completion == ClassCompletion.Complete)
             .Select(static (spec, _) => new RegisteredClassSpec(spec.Hierarchy.FullyQualifiedName, spec.BaseType))
             .Collect()
             .Combine(collections.Collect())
-            .Select(static (pair, _) => CreateRegistration(pair.Left, pair.Right))
+            .Combine(referencedClasses)
+            .Select(static (input, _) => CreateRegistration(input.Left.Left, input.Left.Right, input.Right))
             .WithTrackingName(Steps.Registration);
 
         context.RegisterSourceOutput(registration, static (context, spec) =>
         {
-            if (spec.Classes.IsEmpty && spec.Collections.IsEmpty) return;
+            if (spec.Classes.IsEmpty && spec.Collections.IsEmpty && spec.ReferencedClasses.IsEmpty) return;
             context.AddSource(KnownNames.RegistrationHintName, Emitter.EmitRegistration(spec));
         });
     }
@@ -101,13 +108,14 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
 
     private static RegistrationSpec CreateRegistration(
         ImmutableArray<RegisteredClassSpec> classes,
-        ImmutableArray<CollectionUseSpec> collections)
+        ImmutableArray<CollectionUseSpec> collections,
+        EquatableArray<string> referencedClasses)
     {
         var ordered = Parser.OrderBaseFirst(classes);
         var distinctCollections = collections
             .GroupBy(static use => use.Type)
             .Select(static group => group.First())
             .OrderBy(static use => use.Type, System.StringComparer.Ordinal);
-        return new RegistrationSpec(ordered.ToEquatableArray(), distinctCollections.ToEquatableArray());
+        return new RegistrationSpec(ordered.ToEquatableArray(), distinctCollections.ToEquatableArray(), referencedClasses);
     }
 }

@@ -5,9 +5,11 @@ namespace Persistence.Generators.Models;
 /// <summary>What the generated module initializer registers.</summary>
 /// <param name="Classes">The persistent classes, each after its base.</param>
 /// <param name="Collections">The closed persistent collection types, ordered by name.</param>
+/// <param name="ReferencedClasses">One persistent class of each referenced assembly that has any this project can name (e.g. <c>global::Shop.Domain.Customer</c>), ordered by name: registering it runs that assembly's initializer.</param>
 internal sealed record RegistrationSpec(
     EquatableArray<RegisteredClassSpec> Classes,
-    EquatableArray<CollectionUseSpec> Collections);
+    EquatableArray<CollectionUseSpec> Collections,
+    EquatableArray<string> ReferencedClasses);
 
 /// <summary>A persistent class to register.</summary>
 /// <param name="FullyQualifiedName">The class, e.g. <c>global::Shop.Customer</c>.</param>

@@ -1,0 +1,140 @@
+using Microsoft.CodeAnalysis;
+using Persistence.Generators.Tests.Infrastructure;
+
+namespace Persistence.Generators.Tests;
+
+/// <summary>
+/// A program's initializer runs the initializers of the referenced assemblies that have persistent
+/// classes, by naming one class of each: the runtime runs an assembly's initializer only once code
+/// uses the assembly, and a program that had not used one yet met its stored objects as classes it
+/// does not define.
+/// </summary>
+public sealed class ReferencedAssemblyRegistrationTests
+{
+    [Fact]
+    public void An_app_names_a_class_of_each_referenced_assembly_with_persistent_classes()
+    {
+        var domain = CompileLibrary("Shop.Domain", """
+            using Persistence;
+
+            namespace Shop.Domain;
+
+            [Persistent]
+            public partial class Customer
+            {
+                public partial string Name { get; set; }
+            }
+            """);
+        var extensions = CompileLibrary("Shop.Extensions", """
+            using Persistence;
+
+            namespace Shop.Extensions;
+
+            [Persistent]
+            public partial class VipCustomer : Shop.Domain.Customer
+            {
+                public partial int Level { get; set; }
+            }
+            """, domain);
+        var plain = CompileLibrary("Shop.Plain", "namespace Shop.Plain; public class Helper { }");
+
+        var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation("Shop.App", ["""
+            namespace Shop.App;
+
+            public static class Program
+            {
+                public static object Open() => new Persistence.PersistentDictionary<string, Shop.Domain.Customer>();
+            }
+            """], [domain, extensions, plain]));
+
+        Assert.Empty(result.Diagnostics);
+        var problems = TestCompiler.Problems(output);
+        Assert.True(problems.IsEmpty, TestCompiler.Format(problems));
+        Snapshot.Verify(result, nameof(An_app_names_a_class_of_each_referenced_assembly_with_persistent_classes));
+    }
+
+    [Fact]
+    public void An_app_without_persistent_classes_or_collections_of_its_own_still_runs_its_references_initializers()
+    {
+        var domain = CompileLibrary("Shop.Domain", """
+            using Persistence;
+
+            namespace Shop.Domain;
+
+            [Persistent]
+            public partial class Customer
+            {
+                public partial string Name { get; set; }
+            }
+            """);
+
+        Assert.Equal(
+            ["global::Persistence.PersistentTypes.Register(global::Shop.Domain.Customer.__PersistentTypeInfo);"],
+            AppRegistration("namespace Shop.App; public static class Program { }", domain));
+    }
+
+    [Fact]
+    public void A_class_the_app_cannot_name_unambiguously_or_at_all_is_not_named()
+    {
+        const string note = """
+            using Persistence;
+
+            namespace Shop.Common;
+
+            [Persistent]
+            public partial class Note
+            {
+                public partial string Text { get; set; }
+            }
+            """;
+        var first = CompileLibrary("First", note + """
+
+            [Persistent]
+            internal partial class Secret
+            {
+                public partial string Text { get; set; }
+            }
+
+            [Persistent]
+            public partial class Other
+            {
+                public partial string Text { get; set; }
+            }
+            """);
+        var second = CompileLibrary("Second", note);
+
+        // Note is in both, Secret is internal: First is reached through Other, Second not at all.
+        Assert.Equal(
+            ["global::Persistence.PersistentTypes.Register(global::Shop.Common.Other.__PersistentTypeInfo);"],
+            AppRegistration("namespace Shop.App; public static class Program { }", first, second));
+    }
+
+    /// <summary>A library compiled with the generator, as a reference for the next compilation.</summary>
+    private static MetadataReference CompileLibrary(string name, string source, params MetadataReference[] references)
+    {
+        var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation(name, [source], references));
+        Assert.Empty(result.Diagnostics);
+        var problems = TestCompiler.Problems(output);
+        Assert.True(problems.IsEmpty, TestCompiler.Format(problems));
+        using var image = new MemoryStream();
+        var emitted = output.Emit(image);
+        Assert.True(emitted.Success, TestCompiler.Format(emitted.Diagnostics));
+        return MetadataReference.CreateFromImage(image.ToArray());
+    }
+
+    /// <summary>The registration lines of an app's initializer, after checking that the app compiles cleanly.</summary>
+    private static List<string> AppRegistration(string source, params MetadataReference[] references)
+    {
+        var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation("Shop.App", [source], references));
+        Assert.Empty(result.Diagnostics);
+        var problems = TestCompiler.Problems(output);
+        Assert.True(problems.IsEmpty, TestCompiler.Format(problems));
+        var file = result.GeneratedSources.SingleOrDefault(s => s.HintName == "Persistence.Generated.PersistentTypeRegistration.g.cs");
+        if (file.SourceText is null) return [];
+        return file.SourceText.ToString()
+            .Split('\n')
+            .Select(line => line.Trim())
+            .Where(line => line.EndsWith(");", StringComparison.Ordinal) && line.Contains(".Register(", StringComparison.Ordinal))
+            .ToList();
+    }
+}
