@@ -123,18 +123,6 @@ public sealed class ReferencedAssemblyRegistrationTests
     }
 
     /// <summary>The registration lines of an app's initializer, after checking that the app compiles cleanly.</summary>
-    private static List<string> AppRegistration(string source, params MetadataReference[] references)
-    {
-        var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation("Shop.App", [source], references));
-        Assert.Empty(result.Diagnostics);
-        var problems = TestCompiler.Problems(output);
-        Assert.True(problems.IsEmpty, TestCompiler.Format(problems));
-        var file = result.GeneratedSources.SingleOrDefault(s => s.HintName == "Persistence.Generated.PersistentTypeRegistration.g.cs");
-        if (file.SourceText is null) return [];
-        return file.SourceText.ToString()
-            .Split('\n')
-            .Select(line => line.Trim())
-            .Where(line => line.EndsWith(");", StringComparison.Ordinal) && line.Contains(".Register(", StringComparison.Ordinal))
-            .ToList();
-    }
+    private static List<string> AppRegistration(string source, params MetadataReference[] references) =>
+        RegistrationTests.RegistrationLines(TestCompiler.CreateCompilation("Shop.App", [source], references));
 }

@@ -76,15 +76,18 @@ public sealed class RegistrationTests
         Assert.Empty(registration);
     }
 
-    internal static List<string> GenerateRegistration(string declarations)
+    internal static List<string> GenerateRegistration(string declarations) => RegistrationLines(TestCompiler.CreateCompilation($$"""
+        using Persistence;
+
+        namespace Shop;
+
+        {{declarations}}
+        """));
+
+    /// <summary>The registration lines of the compilation's generated initializer, after checking that it compiles cleanly.</summary>
+    internal static List<string> RegistrationLines(Microsoft.CodeAnalysis.CSharp.CSharpCompilation compilation)
     {
-        var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation($$"""
-            using Persistence;
-
-            namespace Shop;
-
-            {{declarations}}
-            """));
+        var (result, output) = TestCompiler.Run(compilation);
         Assert.Empty(result.Diagnostics);
         var problems = TestCompiler.Problems(output);
         Assert.True(problems.IsEmpty, TestCompiler.Format(problems));

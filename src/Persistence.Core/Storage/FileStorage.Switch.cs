@@ -254,19 +254,27 @@ public sealed partial class FileStorage
     /// <summary>Reads the database id and file id of the file now at the path; false if it cannot be read.</summary>
     private bool TryReadIdentityAtPath(out Guid databaseId, out ulong fileId)
     {
-        databaseId = default;
-        fileId = 0;
-        Span<byte> header = stackalloc byte[FileHeaderSize];
         try
         {
             using var file = File.OpenHandle(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (ReadAt(file, 0, header) < FileHeaderSize) return false;
+            return TryReadIdentity(file, out databaseId, out fileId);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Missing for a moment or unreadable: keep using the open file; the next call looks again.
+            databaseId = default;
+            fileId = 0;
             return false;
         }
+    }
+
+    /// <summary>Reads the database id and file id from the header of <paramref name="file"/>; false if it has no whole, sound header.</summary>
+    private static bool TryReadIdentity(SafeFileHandle file, out Guid databaseId, out ulong fileId)
+    {
+        databaseId = default;
+        fileId = 0;
+        Span<byte> header = stackalloc byte[FileHeaderSize];
+        if (ReadAt(file, 0, header) < FileHeaderSize) return false;
         var read = ReadFileHeader(header);
         if (!read.SignatureMatches || !read.ChecksumMatches) return false;
         databaseId = read.DatabaseId;

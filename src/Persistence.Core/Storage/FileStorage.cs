@@ -851,10 +851,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// </summary>
     private void ThrowIfOverwritten()
     {
-        Span<byte> header = stackalloc byte[FileHeaderSize];
-        var read = ReadAt(_file, 0, header);
-        var now = ReadFileHeader(header);
-        if (read == FileHeaderSize && now.SignatureMatches && now.ChecksumMatches && now.DatabaseId == _databaseId && ReadFileId(header) == _fileId) return;
+        if (TryReadIdentity(_file, out var databaseId, out var fileId) && databaseId == _databaseId && fileId == _fileId) return;
         throw new PersistenceException(
             $"{FilePath} was overwritten outside Persistence while this storage had it open (it now starts with another file's header); nothing is committed and nothing in it is cut. " +
             "Dispose this storage and open the file again.");
