@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
 using Persistence.Generators.Tests.Infrastructure;
 
@@ -73,21 +75,23 @@ public sealed class ReferencedAssemblyRegistrationTests
             AppRegistration("namespace Shop.App; public static class Program { }", domain));
     }
 
+    /// <summary>A class that two libraries of the tests below both define.</summary>
+    private const string Note = """
+        using Persistence;
+
+        namespace Shop.Common;
+
+        [Persistent]
+        public partial class Note
+        {
+            public partial string Text { get; set; }
+        }
+        """;
+
     [Fact]
     public void A_class_the_app_cannot_name_unambiguously_or_at_all_is_not_named()
     {
-        const string note = """
-            using Persistence;
-
-            namespace Shop.Common;
-
-            [Persistent]
-            public partial class Note
-            {
-                public partial string Text { get; set; }
-            }
-            """;
-        var first = CompileLibrary("First", note + """
+        var first = CompileLibrary("First", Note + """
 
             [Persistent]
             internal partial class Secret
@@ -101,7 +105,7 @@ public sealed class ReferencedAssemblyRegistrationTests
                 public partial string Text { get; set; }
             }
             """);
-        var second = CompileLibrary("Second", note);
+        var second = CompileLibrary("Second", Note);
 
         // Note is in both, Secret is internal: First is reached through Other, Second not at all.
         Assert.Equal(
@@ -109,8 +113,35 @@ public sealed class ReferencedAssemblyRegistrationTests
             AppRegistration("namespace Shop.App; public static class Program { }", first, second));
     }
 
+    [Fact]
+    public void A_second_assembly_defining_a_class_of_the_same_full_name_is_refused_when_it_starts()
+    {
+        // Same name, same properties: the second's objects would have loaded as the first's class.
+        var context = new AssemblyLoadContext("twins", isCollectible: true);
+        try
+        {
+            var left = context.LoadFromStream(new MemoryStream(CompileLibraryImage("Shop.Left", Note)));
+            var right = context.LoadFromStream(new MemoryStream(CompileLibraryImage("Shop.Right", Note)));
+            RuntimeHelpers.RunModuleConstructor(left.ManifestModule.ModuleHandle);
+
+            var error = Assert.ThrowsAny<Exception>(() => RuntimeHelpers.RunModuleConstructor(right.ManifestModule.ModuleHandle));
+
+            var refusal = Assert.IsType<InvalidOperationException>(error.InnerException ?? error);
+            Assert.StartsWith("Two persistent classes are registered under the name 'Shop.Common.Note'", refusal.Message, StringComparison.Ordinal);
+            Assert.Contains("Move one to another namespace or rename it", refusal.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
     /// <summary>A library compiled with the generator, as a reference for the next compilation.</summary>
-    private static MetadataReference CompileLibrary(string name, string source, params MetadataReference[] references)
+    private static MetadataReference CompileLibrary(string name, string source, params MetadataReference[] references) =>
+        MetadataReference.CreateFromImage(CompileLibraryImage(name, source, references));
+
+    /// <summary>The image of a library compiled with the generator, after checking that it compiles cleanly.</summary>
+    private static byte[] CompileLibraryImage(string name, string source, params MetadataReference[] references)
     {
         var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation(name, [source], references));
         Assert.Empty(result.Diagnostics);
@@ -119,7 +150,7 @@ public sealed class ReferencedAssemblyRegistrationTests
         using var image = new MemoryStream();
         var emitted = output.Emit(image);
         Assert.True(emitted.Success, TestCompiler.Format(emitted.Diagnostics));
-        return MetadataReference.CreateFromImage(image.ToArray());
+        return image.ToArray();
     }
 
     /// <summary>The registration lines of an app's initializer, after checking that the app compiles cleanly.</summary>

@@ -60,13 +60,13 @@ internal static class BTreeTypes<TKey, TValue>
             new("Keys", keys),
         ];
         if (valueCodec is not null) bucketFields.Add(new("Values", ArrayCode(valueCodec, s_packedValues)));
-        var bucket = new PersistentTypeInfo(treeName + ".Bucket", [], null, bucketFields, static token => new BTreeBucket<TKey, TValue>(token));
+        var bucket = new PersistentTypeInfo(treeName + ".Bucket", [], null, bucketFields, static token => new BTreeBucket<TKey, TValue>(token)) { IsCollectionType = true };
         var node = new PersistentTypeInfo(
             treeName + ".Node",
             [],
             null,
             [new("Stamp", "i64"), new("Removed", "bool"), new("Separators", keys), new("Children", "array<ref>")],
-            static token => new BTreeNode<TKey, TValue>(token));
+            static token => new BTreeNode<TKey, TValue>(token)) { IsCollectionType = true };
         PersistentTypes.Register(bucket);
         PersistentTypes.Register(node);
         KeyCodec = keyCodec;
@@ -82,7 +82,7 @@ internal static class BTreeTypes<TKey, TValue>
 
     /// <summary>The fields of a tree object (BTree and BTreeSet alike).</summary>
     public static PersistentTypeInfo TreeType(string name, Func<GhostToken, PersistentObject> createGhost) =>
-        new(name, [], null, [new FieldSchema("Root", "ref"), new FieldSchema("Length", "ref"), new FieldSchema("Comparer", "str")], createGhost);
+        new(name, [], null, [new FieldSchema("Root", "ref"), new FieldSchema("Length", "ref"), new FieldSchema("Comparer", "str")], createGhost) { IsCollectionType = true };
 
     /// <summary>Sets small capacities so tests reach splits and several levels with few entries (tests only).</summary>
     internal static void SetCapacities(int bucket, int node)

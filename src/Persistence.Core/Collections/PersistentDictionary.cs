@@ -52,7 +52,7 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
             [],
             null,
             [new FieldSchema("Items", $"dict<{keyCodec.TypeCode},{valueCodec.TypeCode}>")],
-            static token => new PersistentDictionary<TKey, TValue>(token));
+            static token => new PersistentDictionary<TKey, TValue>(token)) { IsCollectionType = true };
         PersistentTypes.Register(type);
         s_keyCodec = keyCodec;
         s_valueCodec = valueCodec;

@@ -43,7 +43,7 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
             [],
             null,
             [new FieldSchema("Items", $"list<{elementCodec.TypeCode}>")],
-            static token => new PersistentList<T>(token));
+            static token => new PersistentList<T>(token)) { IsCollectionType = true };
         PersistentTypes.Register(type);
         s_codec = elementCodec;
         s_type = type;

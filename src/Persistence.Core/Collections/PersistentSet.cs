@@ -45,7 +45,7 @@ public sealed class PersistentSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T
             null,
             // Encoded exactly as a list: a count, then the distinct elements.
             [new FieldSchema("Items", $"list<{elementCodec.TypeCode}>")],
-            static token => new PersistentSet<T>(token));
+            static token => new PersistentSet<T>(token)) { IsCollectionType = true };
         PersistentTypes.Register(type);
         s_codec = elementCodec;
         s_type = type;

@@ -46,6 +46,13 @@ public sealed class PersistentTypeInfo
     /// <summary>The stored name of the class.</summary>
     public string Name { get; }
 
+    /// <summary>
+    /// Whether this is a persistent collection type of the library's (a closed PersistentList, BTree, …):
+    /// each assembly that uses one registers it, and two registrations under one name and layout are one
+    /// type. Two of a program's own classes under one name are two classes (see <see cref="PersistentTypes.Register"/>).
+    /// </summary>
+    internal bool IsCollectionType { get; init; }
+
     /// <summary>A number of this description's own in the process (0, 1, 2, … in the order they were made), by which a schema catalog finds its binding without hashing.</summary>
     internal int Index { get; } = Interlocked.Increment(ref s_created) - 1;
 

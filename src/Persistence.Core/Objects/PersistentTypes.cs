@@ -14,8 +14,10 @@ public static class PersistentTypes
     private static readonly Dictionary<string, PersistentTypeInfo> ByAlias = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Registers a class. Registering the same name twice with the same layout does nothing (several
-    /// assemblies may register one collection type); a different layout under one name is an error.
+    /// Registers a class. Registering it again does nothing (an assembly's initializer names a class of
+    /// each assembly it references), and nor does a persistent collection type registered under one
+    /// name by several assemblies. A second class under a name already taken, as a class's name or as
+    /// an alias, is an error: its objects would load as the other class's.
     /// </summary>
     public static void Register(PersistentTypeInfo type)
     {
@@ -24,19 +26,26 @@ public static class PersistentTypes
         {
             if (ByName.TryGetValue(type.Name, out var known))
             {
+                if (known == type) return;
                 if (known.Signature != type.Signature)
                     throw new InvalidOperationException(
                         $"Two different persistent classes are registered under the name '{type.Name}'. Rename one, or give it a [PersistentAlias] for its old name.");
-                return;
+                if (known.IsCollectionType && type.IsCollectionType) return;
+                throw new InvalidOperationException(
+                    $"Two persistent classes are registered under the name '{type.Name}', the full name of both (two assemblies the program loads define it): " +
+                    $"the objects of each would load as the other's. Move one to another namespace or rename it, and give it a [PersistentAlias(\"{type.Name}\")] if the database holds objects of it.");
             }
-            ByName.Add(type.Name, type);
+            if (ByAlias.TryGetValue(type.Name, out var aliased))
+                throw new InvalidOperationException(
+                    $"The name '{type.Name}' is an alias of the persistent class '{aliased.Name}', whose objects stored under it would load as '{type.Name}'. Each stored name must map to one class: rename '{type.Name}', or remove the alias.");
             foreach (var alias in type.Aliases)
             {
-                if (ByName.ContainsKey(alias) || (ByAlias.TryGetValue(alias, out var other) && other != type))
+                if (ByName.ContainsKey(alias) || ByAlias.ContainsKey(alias))
                     throw new InvalidOperationException(
                         $"The alias '{alias}' of '{type.Name}' is already the name or alias of another persistent class. Each stored name must map to one class.");
-                ByAlias[alias] = type;
             }
+            ByName.Add(type.Name, type);
+            foreach (var alias in type.Aliases) ByAlias[alias] = type;
         }
     }
 

@@ -288,6 +288,40 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_second_class_under_a_name_already_registered_is_refused_and_the_first_keeps_its_objects()
+    {
+        // Two assemblies defining one full class name with the same properties: the second's objects
+        // would load as the first class.
+        const string name = "Persistence.Tests.Late.Twin";
+        var first = LateClass.Register(name);
+        PersistentTypes.Register(first);
+
+        var error = Assert.Throws<InvalidOperationException>(() => LateClass.Register(name));
+
+        Assert.Contains($"Two persistent classes are registered under the name '{name}'", error.Message);
+        Assert.Contains($"[PersistentAlias(\"{name}\")]", error.Message);
+        Assert.Same(first, PersistentTypes.Find(name));
+    }
+
+    [Fact]
+    public void A_class_named_as_another_class_s_alias_is_refused_in_either_order()
+    {
+        const string renamed = "Persistence.Tests.Late.Renamed", formerly = "Persistence.Tests.Late.Formerly";
+        var type = LateClass.Register(renamed, formerly);
+
+        var error = Assert.Throws<InvalidOperationException>(() => LateClass.Register(formerly));
+
+        Assert.Contains($"The name '{formerly}' is an alias of the persistent class '{renamed}'", error.Message);
+        Assert.Same(type, PersistentTypes.Find(formerly));
+        // The other order, as before: the alias of a class registered after one of that name.
+        const string taken = "Persistence.Tests.Late.Taken";
+        var owner = LateClass.Register(taken);
+        Assert.Throws<InvalidOperationException>(() => LateClass.Register("Persistence.Tests.Late.Taker", taken));
+        Assert.Same(owner, PersistentTypes.Find(taken));
+        Assert.Null(PersistentTypes.Find("Persistence.Tests.Late.Taker"));
+    }
+
+    [Fact]
     public void An_object_of_a_class_this_program_does_not_define_says_so_after_the_catalog_reloads()
     {
         using var db = TestDatabase.InMemory();
