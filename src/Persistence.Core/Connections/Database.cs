@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Persistence.Serialization;
 using Persistence.Storage;
 
@@ -171,32 +172,32 @@ public sealed class Database : IDisposable
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
-        using var connection = OpenConnection();
+        var connection = OpenConnection();
         connection.BeginUnitOfWork();
-        for (var attempt = 1; ; attempt++)
+        Exception? failure = null;
+        try
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                var result = work(connection);
-                connection.Commit();
-                return result;
-            }
-            catch (ConflictException) when (attempt < maxAttempts)
-            {
-                connection.Abort();
+                try
+                {
+                    var result = work(connection);
+                    connection.Commit();
+                    return result;
+                }
+                catch (Exception attemptFailure)
+                {
+                    failure = attemptFailure;
+                    EndFailedAttempt(connection, attemptFailure, attempt, maxAttempts, nameof(Transact));
+                    failure = null;
+                }
                 Thread.Sleep(Backoff(attempt));
                 CatchUpAfterBackoff(connection);
             }
-            catch (ConflictException conflict) when (conflict.GetType() == typeof(ConflictException))
-            {
-                connection.Abort();
-                throw GaveUp(nameof(Transact), conflict, maxAttempts);
-            }
-            catch
-            {
-                if (!connection.IsClosed) connection.Abort();
-                throw;
-            }
+        }
+        finally
+        {
+            DisposeAfterWork(connection, failure);
         }
     }
 
@@ -264,28 +265,11 @@ public sealed class Database : IDisposable
                     connection.Commit();
                     return result;
                 }
-                catch (ConflictException) when (attempt < maxAttempts)
+                catch (Exception attemptFailure)
                 {
-                    connection.Abort();
-                }
-                catch (ConflictException conflict) when (conflict.GetType() == typeof(ConflictException))
-                {
-                    connection.Abort();
-                    throw GaveUp(nameof(TransactAsync), conflict, maxAttempts);
-                }
-                catch (Exception workFailure)
-                {
-                    failure = workFailure;
-                    // The work's failure is what the caller learns of, not the abort's: a task the work
-                    // left running inside a call on the connection refuses the abort (and the dispose).
-                    try
-                    {
-                        connection.Abort();
-                    }
-                    catch (PersistenceException abortFailure) when (abortFailure != workFailure)
-                    {
-                    }
-                    throw;
+                    failure = attemptFailure;
+                    EndFailedAttempt(connection, attemptFailure, attempt, maxAttempts, nameof(TransactAsync));
+                    failure = null;
                 }
                 await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
                 CatchUpAfterBackoff(connection);
@@ -293,13 +277,46 @@ public sealed class Database : IDisposable
         }
         finally
         {
-            try
-            {
-                connection.Dispose();
-            }
-            catch (PersistenceException disposeFailure) when (failure is not null && disposeFailure != failure)
-            {
-            }
+            DisposeAfterWork(connection, failure);
+        }
+    }
+
+    /// <summary>
+    /// Aborts an attempt of a unit of work that threw <paramref name="failure"/>, and returns when a
+    /// conflict leaves attempts to retry it. Otherwise throws what the caller of <paramref name="method"/>
+    /// learns: the failure itself, or for the last attempt's conflict one that says the method gave up.
+    /// The failure is what the caller learns of, not the abort's: a task the work left running inside a
+    /// call on the connection refuses the abort.
+    /// </summary>
+    private static void EndFailedAttempt(Connection connection, Exception failure, int attempt, int maxAttempts, string method)
+    {
+        // A closed connection (disposed by the work, or with the Database) has nothing to abort or retry on.
+        var retryable = !connection.IsClosed;
+        try
+        {
+            if (retryable) connection.Abort();
+        }
+        catch (PersistenceException abortFailure) when (abortFailure != failure)
+        {
+            retryable = false;
+        }
+        if (retryable && failure is ConflictException conflict)
+        {
+            if (attempt < maxAttempts) return;
+            if (conflict.GetType() == typeof(ConflictException)) throw GaveUp(method, conflict, maxAttempts);
+        }
+        ExceptionDispatchInfo.Throw(failure);
+    }
+
+    /// <summary>Disposes a unit of work's connection; a failure of the dispose does not replace the work's <paramref name="failure"/>.</summary>
+    private static void DisposeAfterWork(Connection connection, Exception? failure)
+    {
+        try
+        {
+            connection.Dispose();
+        }
+        catch (PersistenceException disposeFailure) when (failure is not null && disposeFailure != failure)
+        {
         }
     }
 

@@ -238,6 +238,36 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task A_conflict_after_the_work_closed_its_connection_is_what_Transact_and_TransactAsync_raise()
+    {
+        // The connection is gone (the work disposed it, as disposing the Database would): nothing to
+        // abort or retry on, and the work's conflict is what the caller learns, not the closed connection.
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var conflict = new ConflictException("the work's conflict", []);
+            var attempts = 0;
+            var error = Assert.Throws<ConflictException>(() => db.Transact((Action<Connection>)(connection =>
+            {
+                attempts++;
+                connection.Dispose();
+                throw conflict;
+            })));
+            var asyncError = await Assert.ThrowsAsync<ConflictException>(() => db.TransactAsync(async connection =>
+            {
+                attempts++;
+                await Task.Yield();
+                connection.Dispose();
+                throw conflict;
+            }));
+
+            Assert.Same(conflict, error);
+            Assert.Same(conflict, asyncError);
+            Assert.Equal(2, attempts);
+        }
+    }
+
+    [Fact]
     public async Task TransactAsync_retries_without_blocking()
     {
         var (db, _, _) = TwoNodes();
