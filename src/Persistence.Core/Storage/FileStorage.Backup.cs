@@ -4,6 +4,9 @@ public sealed partial class FileStorage
 {
     private const int BackupChunkSize = 1 << 20;
 
+    /// <summary>Called after each chunk a backup copies (for tests: a pack can replace the file there).</summary>
+    internal Action? BackupChunkCopied { get; set; }
+
     /// <summary>
     /// Copies the database, while it is in use, to <paramref name="destinationPath"/>: every
     /// transaction committed when the backup starts (by any process), nothing of what is committed
@@ -16,13 +19,17 @@ public sealed partial class FileStorage
     /// (Copying the file with <c>cp</c> works too if its writers reserve no free space
     /// (<see cref="FileStorageOptions.ReserveFreeSpace"/>): a transaction that was half written when
     /// the copy reached it is then an incomplete tail that opening ignores.)
+    /// <para>A pack, by this process or another, that replaces the file while it is copied closes the old
+    /// file here once this instance switches to the packed one: the copy then starts over from the packed
+    /// file, and holds what was committed until it started over too (three copies at most).</para>
     /// </remarks>
     /// <param name="destinationPath">Where the backup goes; an existing file there is replaced.</param>
     /// <returns>The tid of the last transaction in the backup.</returns>
     /// <exception cref="ArgumentException">The destination is the data file itself (or its lock file), by
     /// whatever path, symbolic links followed; or a database that a program has open for writing (where
     /// that can be told: on Linux).</exception>
-    /// <exception cref="PersistenceException">The copy could not be written (the message says why).</exception>
+    /// <exception cref="PersistenceException">The copy could not be written, or the file was packed during
+    /// each of three copies (the message says why).</exception>
     public long Backup(string destinationPath)
     {
         ThrowIfDisposed();
@@ -38,8 +45,23 @@ public sealed partial class FileStorage
             throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));
         ThrowIfInUse(destination);
 
+        for (var attempt = 1; ; attempt++)
+        {
+            if (TryBackup(destination, attempt == MaxBackupAttempts, out var tid)) return tid;
+        }
+    }
+
+    // A pack that replaces the file while it is copied closes the old one: the copy starts over from the packed file, this many times at most.
+    private const int MaxBackupAttempts = 3;
+
+    /// <summary>One copy; false if a pack replaced the file while it was copied (unless <paramref name="last"/>, which throws then).</summary>
+    private bool TryBackup(string destination, bool last, out long tid)
+    {
+        // From the newest file: a pack by another process may have replaced it since this instance last
+        // looked (its commits after that pack are in the new file only).
         CatchUp(judge: true);
-        long end, tid;
+        SwitchIfReplaced(thorough: true);
+        long end;
         // The file with its end: a pack may replace the file meanwhile (see FileStorage.Switch.cs).
         Microsoft.Win32.SafeHandles.SafeFileHandle file;
         lock (_stateLock)
@@ -62,18 +84,20 @@ public sealed partial class FileStorage
                         throw new PersistenceException($"{FilePath} ended at {position + read} while it was backed up up to {end}: it was truncated or replaced outside Persistence.");
                     RandomAccess.Write(output, chunk, position);
                     position += read;
+                    BackupChunkCopied?.Invoke();
                 }
                 RandomAccess.FlushToDisk(output);
             }
             ThrowIfInUse(destination);
             File.Move(temporary, destination, overwrite: true);
             FileSystemSync.FlushDirectoryOf(destination);
-            return tid;
+            return true;
         }
         catch (ObjectDisposedException) when (!_disposed)
         {
             TryDelete(temporary);
-            throw new PersistenceException($"{FilePath} was packed while it was backed up, and the old file is closed. Back it up again.");
+            if (!last) return false;
+            throw new PersistenceException($"{FilePath} was packed each of the {MaxBackupAttempts} times it was being backed up, and the old file was closed each time. Back it up again when it is packed less often.");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

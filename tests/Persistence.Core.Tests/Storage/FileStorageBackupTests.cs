@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Persistence.Storage;
+using Persistence.Tests.Models;
 using Xunit.Abstractions;
 using static Persistence.Tests.Storage.TestRecords;
 
@@ -184,6 +185,67 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
         using var copy = Persistence.Database.Open(backup, new DatabaseOptions { ReadOnly = true });
         using var reader = copy.OpenConnection();
         Assert.IsType<PersistentCounter>(reader.Root["answer"]);
+    }
+
+    [Fact]
+    public void ABackupAfterAnotherProcessPackedHoldsWhatItCommittedToThePackedFile()
+    {
+        // The first has not looked at the file since the second packed it and committed to the packed file.
+        var (first, second, backup) = TwoOnOneFile();
+        using var closeFirst = first;
+        using var closeSecond = second;
+        second.Transact(connection => connection.Root["before the pack"] = new PersistentCounter());
+        ((FileStorage)second.Storage).Pack();
+        second.Transact(connection => connection.Root["after the pack"] = new PersistentCounter());
+
+        var tid = first.Backup(backup);
+
+        Assert.Equal(second.StateNumber, tid);
+        Assert.Equal((true, true), ReadCopy(backup, root => (root.ContainsKey("before the pack"), root.ContainsKey("after the pack"))));
+    }
+
+    [Fact]
+    public void ABackupDuringWhichAPackReplacesTheFileCopiesThePackedFile()
+    {
+        var (db, packer, backup) = TwoOnOneFile();
+        using var closeDb = db;
+        using var closePacker = packer;
+        // Over 1 MB, so the backup copies it in several chunks.
+        db.Transact(connection =>
+        {
+            for (var i = 0; i < 3; i++) connection.Root[$"large {i}"] = new Node { Label = new string('x', 500_000) };
+        });
+        var storage = (FileStorage)db.Storage;
+        var packs = 0;
+        storage.BackupChunkCopied = () =>
+        {
+            if (packs++ > 0) return;
+            // Another process packs and commits; a poll here (another thread of this one) switches to the packed file, closing the old one.
+            ((FileStorage)packer.Storage).Pack();
+            packer.Transact(connection => connection.Root["after the pack"] = new PersistentCounter());
+            _ = db.StateNumber;
+        };
+
+        var tid = db.Backup(backup);
+
+        Assert.Equal(packer.StateNumber, tid);
+        Assert.True(FileStorage.Verify(backup).IsValid);
+        Assert.Equal((500_000, true), ReadCopy(backup, root => (((Node)root["large 2"]).Label!.Length, root.ContainsKey("after the pack"))));
+    }
+
+    /// <summary>Two databases on one new file, as two processes would open it, and a path for a backup.</summary>
+    private (Persistence.Database First, Persistence.Database Second, string Backup) TwoOnOneFile()
+    {
+        var path = _directory.File("data.persist");
+        return (Persistence.Database.Open(path), Persistence.Database.Open(path), _directory.File("backup.persist"));
+    }
+
+    /// <summary>Reads what <paramref name="read"/> asks of the root of the backup at <paramref name="path"/>, opened read-only.</summary>
+    private static T ReadCopy<T>(string path, Func<PersistentDictionary<string, PersistentObject>, T> read)
+    {
+        using var copy = Persistence.Database.Open(path, new DatabaseOptions { ReadOnly = true });
+        using var reader = copy.OpenConnection();
+        return read(reader.Root);
     }
 
     [Fact]
