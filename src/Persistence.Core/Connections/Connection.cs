@@ -51,6 +51,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // The objects of _added as a set, for a merge's check (IsAdded); made by the first merge of a
     // commit with many new objects, and dropped whenever _added is cleared.
     private HashSet<PersistentObject>? _addedSet;
+    // Objects loaded from a record with fields that a newer program stored and this program's class
+    // lacks, with those fields: writing one back would lose them (null until the first such load).
+    private Dictionary<ulong, string>? _withNewerFields;
     // What others changed after this connection's last commit (see Boundary), kept from commit to commit.
     private HashSet<Oid> _changedSince = [];
     // Objects read in this transaction, for the serializable check at commit: what it loaded, and what
@@ -681,7 +684,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Load(PersistentObject obj, StoredRecord record)
     {
-        ReadRecord(obj, record);
+        var newerFields = ReadRecord(obj, record);
+        if (newerFields is not null) (_withNewerFields ??= [])[obj.ObjectOid.Value] = newerFields;
+        else _withNewerFields?.Remove(obj.ObjectOid.Value);
         obj.State = PersistentState.UpToDate;
         LinkLoaded(obj);
         // Only a read-write serializable connection checks its reads (new objects a commit stores are
@@ -689,8 +694,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj.ObjectOid.Value);
     }
 
+    /// <summary>Reads <paramref name="record"/> into <paramref name="obj"/>; returns the fields of a newer program it skipped (see <see cref="ReadBinding.NewerFields"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ReadRecord(PersistentObject obj, StoredRecord record)
+    private string? ReadRecord(PersistentObject obj, StoredRecord record)
     {
         var span = record.Data.Span;
         try
@@ -700,6 +706,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             if (binding.Type != obj.PersistentType) throw StoredAsAnotherClass(obj, binding);
             if (binding.IsCurrent) Read(obj, state);
             else Read(obj, SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName));
+            return binding.NewerFields;
         }
         catch (FormatException e)
         {
@@ -745,8 +752,19 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // reached from another while serializing, which adds it to both _added and _pending).
         var changed = _changed.Count;
         while (_pending.TryDequeue(out var held))
+        {
+            if (_withNewerFields is not null && _records.Count < changed && _withNewerFields.TryGetValue(held.Object.ObjectOid.Value, out var fields))
+                throw WouldLoseNewerFields(held.Object, fields);
             _records.Add((held.Object, Serialize(held.Object), _records.Count >= changed));
+        }
     }
+
+    private static SchemaMismatchException WouldLoseNewerFields(PersistentObject obj, string fields) => new(
+        $"{obj.ObjectOid} ({obj.PersistentType.Name}) was stored by a newer version of the program, with field(s) '{fields}' that this program's class " +
+        "does not have; storing it would lose them, so the commit is refused. Call Abort() and change the object with the program that has those fields " +
+        "(or add them to this class). To drop them on purpose, give the class a layout the database has not stored before (add, remove or reorder a property).",
+        obj.PersistentType.Name,
+        fields);
 
     private RecordSlice Serialize(PersistentObject obj)
     {

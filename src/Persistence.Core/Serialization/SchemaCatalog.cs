@@ -168,7 +168,8 @@ internal sealed class SchemaCatalog
             }
             var type = entry.Resolved ?? ResolvedOrStandIn(entry);
             var fields = entry.Versions[version];
-            var binding = new ReadBinding(type, fields, FieldSchema.Signature(fields) == type.Signature, entry.Name);
+            var isCurrent = FieldSchema.Signature(fields) == type.Signature;
+            var binding = new ReadBinding(type, fields, isCurrent, entry.Name, isCurrent || type.IsMissing ? null : NewerFields(entry, version, type));
             // A stand-in is not kept: the class may be registered later (a class library's registration
             // runs when the library is first used), and the next binding then finds it.
             if (type.IsMissing) return binding;
@@ -179,6 +180,21 @@ internal sealed class SchemaCatalog
             Volatile.Write(ref _lastRead, new(key, binding));
             return binding;
         }
+    }
+
+    /// <summary>
+    /// The fields a record of <paramref name="version"/> has and <paramref name="type"/> lacks, when that
+    /// version came into the catalog after the one this program writes (a newer program stored it):
+    /// writing the object back would lose them. Null when there are none, or when the version is older
+    /// (fields removed since are dropped on purpose) or the program's layout is not stored yet (it will be
+    /// the newest). Names joined for a message.
+    /// </summary>
+    private static string? NewerFields(Entry entry, ushort version, PersistentTypeInfo type)
+    {
+        var written = entry.Versions.FindLastIndex(v => FieldSchema.Signature(v) == type.Signature);
+        if (written < 0 || version < written) return null;
+        var skipped = SchemaTranscoder.SkippedFields(entry.Versions[version], type.Fields);
+        return skipped.Count == 0 ? null : string.Join("', '", skipped);
     }
 
     // BindForReadAnew's errors, built apart from it.
@@ -388,7 +404,11 @@ internal readonly record struct WriteBinding(uint TypeId, ushort Version);
 /// <param name="StoredFields">The fields as the record was written.</param>
 /// <param name="IsCurrent">Whether the stored fields are the class's current fields (read directly, no conversion).</param>
 /// <param name="StoredName">The class name the catalog holds.</param>
-internal readonly record struct ReadBinding(PersistentTypeInfo Type, IReadOnlyList<FieldSchema> StoredFields, bool IsCurrent, string StoredName);
+/// <param name="NewerFields">
+/// The fields, joined by <c>', '</c>, that a newer program stored in records of this version and this
+/// program's class lacks (an object read from one must not be written back), or null.
+/// </param>
+internal readonly record struct ReadBinding(PersistentTypeInfo Type, IReadOnlyList<FieldSchema> StoredFields, bool IsCurrent, string StoredName, string? NewerFields);
 
 /// <summary>A binding with the key <see cref="SchemaCatalog"/> found it under.</summary>
 internal sealed class LastBinding<TKey, TBinding>(TKey key, TBinding binding)

@@ -109,6 +109,39 @@ internal static class SchemaTranscoder
         }
     }
 
+    /// <summary>
+    /// The stored fields that reading a record of <paramref name="storedFields"/> as <paramref name="currentFields"/>
+    /// skips, by path (<c>Home.Country</c> for a field of an inline value), or an empty list.
+    /// </summary>
+    public static List<string> SkippedFields(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields)
+    {
+        var skipped = new List<string>();
+        AddSkipped(
+            storedFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
+            currentFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
+            "",
+            skipped);
+        return skipped;
+    }
+
+    private static void AddSkipped((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, string path, List<string> skipped)
+    {
+        foreach (var (name, shape) in stored)
+        {
+            if (Array.FindIndex(current, f => f.Name == name) is var at and >= 0) AddSkipped(shape, current[at].Shape, path + name, skipped);
+            else skipped.Add(path + name);
+        }
+    }
+
+    // The fields of inline values a stored value has and the current one lacks, inside nullables and collections too.
+    private static void AddSkipped(TypeShape from, TypeShape to, string path, List<string> skipped)
+    {
+        if (from.Kind == ShapeKind.Value && to.Kind == ShapeKind.Value) AddSkipped(from.Fields, to.Fields, path + ".", skipped);
+        else if (to.Kind == ShapeKind.Nullable && from.Kind != ShapeKind.Nullable) AddSkipped(from, to.Arguments[0], path, skipped);
+        else if (from.Arguments.Length == to.Arguments.Length)
+            for (var i = 0; i < from.Arguments.Length; i++) AddSkipped(from.Arguments[i], to.Arguments[i], path, skipped);
+    }
+
     /// <summary>Whether every value stored as <paramref name="from"/> converts to <paramref name="to"/>.</summary>
     internal static bool Convertible(TypeShape from, TypeShape to) => (from.Kind, to.Kind) switch
     {

@@ -123,6 +123,14 @@ public partial class EvolvingItem
     public partial string? AddedLater { get; set; }
 }
 
+/// <summary>A class with an inline value, whose newer versions the schema tests write by hand.</summary>
+[Persistent]
+public partial class HomeOwner
+{
+    public partial string? Name { get; set; }
+    public partial Address Home { get; set; }
+}
+
 [Persistent]
 [PersistentAlias("Persistence.Tests.Models.OldName")]
 public partial class NewName

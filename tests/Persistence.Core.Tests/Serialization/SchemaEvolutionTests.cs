@@ -875,4 +875,89 @@ public class SchemaEvolutionTests
         Assert.True(exitCode == 0, errors);
         Assert.Equal([$"names 1:one,2:two,3:three,{long.MaxValue}:wide", "many 1000 n0 changed", "done"], lines);
     }
+
+    /// <summary>
+    /// Stores <paramref name="current"/> (the catalog's first layout of its class), then
+    /// <paramref name="newer"/> under the same class name with more fields, as a newer program sharing
+    /// the file does; returns the database with them as the root's "current" and "newer".
+    /// </summary>
+    private static Database StoreCurrentThenNewer(PersistentObject current, LegacyObject newer)
+    {
+        var db = TestDatabase.InMemory();
+        TestDatabase.Store(db, "current", current);
+        TestDatabase.Store(db, "newer", newer);
+        return db;
+    }
+
+    [Fact]
+    public void An_object_a_newer_program_stored_is_not_written_back_without_the_fields_it_added()
+    {
+        var fields = new EvolvingItem().PersistentType.Fields;
+        var newer = new LegacyObject(ItemName, [.. fields, new("Extra", "str")], (ref RecordWriter w) =>
+        {
+            w.WriteString("bolt");
+            w.WriteInt64(5);
+            w.WriteDouble(1.5);
+            w.WriteBoolean(false);
+            w.WriteCount(-1);
+            w.WriteString(null);
+            w.WriteString("kept");
+        });
+        using var db = StoreCurrentThenNewer(new EvolvingItem { Name = "mine" }, newer);
+        var stored = db.Storage.Load(newer.PersistentOid)!.Value;
+        using var connection = db.OpenConnection();
+        var item = (EvolvingItem)connection.Root["newer"];
+        Assert.Equal(("bolt", 5L), (item.Name, item.Count));
+        item.Count = 6;
+        var error = Assert.Throws<SchemaMismatchException>(connection.Commit);
+        Assert.Equal((ItemName, "Extra"), (error.ClassName, error.FieldName));
+        Assert.Contains("newer version of the program", error.Message);
+        Assert.Contains("Abort()", error.Message);
+        connection.Abort();
+        // The newer program's record is as it was, and this program's own objects still commit.
+        Assert.Equal(stored.Tid, db.Storage.Load(newer.PersistentOid)!.Value.Tid);
+        ((EvolvingItem)connection.Root["current"]).Count = 7;
+        connection.Commit();
+    }
+
+    [Fact]
+    public void An_object_an_older_program_stored_after_the_current_layout_is_written_back()
+    {
+        // A program without AddedLater stored after this one: nothing of it is lost by writing it again.
+        var older = new LegacyObject(ItemName, [new("Name", "str"), new("Count", "i64")], (ref RecordWriter w) =>
+        {
+            w.WriteString("nut");
+            w.WriteInt64(1);
+        });
+        using var db = StoreCurrentThenNewer(new EvolvingItem { Name = "mine" }, older);
+        using (var connection = db.OpenConnection())
+        {
+            ((EvolvingItem)connection.Root["newer"]).AddedLater = "added";
+            connection.Commit();
+        }
+        using var again = db.OpenConnection();
+        Assert.Equal(("nut", 1L, "added"), (((EvolvingItem)again.Root["newer"]).Name, ((EvolvingItem)again.Root["newer"]).Count, ((EvolvingItem)again.Root["newer"]).AddedLater));
+    }
+
+    [Fact]
+    public void A_field_a_newer_program_added_to_an_inline_value_is_not_dropped_either()
+    {
+        var fields = new HomeOwner().PersistentType.Fields;
+        var home = fields.Single(f => f.Name == "Home");
+        FieldSchema[] newerFields = [.. fields.Select(f => f == home ? new FieldSchema("Home", home.TypeCode.TrimEnd('}') + ",Country:str}") : f)];
+        var newer = new LegacyObject("Persistence.Tests.Models.HomeOwner", newerFields, (ref RecordWriter w) =>
+        {
+            w.WriteString("ada");
+            w.WriteString("Main");
+            w.WriteInt32(1234);
+            w.WriteString("UK");
+        });
+        using var db = StoreCurrentThenNewer(new HomeOwner { Name = "mine" }, newer);
+        using var connection = db.OpenConnection();
+        var owner = (HomeOwner)connection.Root["newer"];
+        Assert.Equal(new Address("Main", 1234), owner.Home);
+        owner.Name = "Ada";
+        var error = Assert.Throws<SchemaMismatchException>(connection.Commit);
+        Assert.Equal("Home.Country", error.FieldName);
+    }
 }
