@@ -675,7 +675,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
             ? $"{obj.ObjectOid} is an object of class '{binding.StoredName}', which was not registered when this connection first met the object, and is now; " +
               "the connection keeps the stand-in it made then. Register persistent classes before reading the database (a class library's generated " +
               "registration runs when the library is first used), or read the object through a new connection (DatabaseOptions.ConnectionPoolSize = 0 for one with an empty cache)."
-            : $"{obj.ObjectOid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
+            : binding.Type.IsMissing
+                ? $"{obj.ObjectOid} was referenced as a '{obj.PersistentType.Name}' and is now stored as a '{binding.StoredName}' (another program renamed its class, " +
+                  "or stored an object of another class in its place). " + StoredNames.WhyUnresolved(binding.StoredName)
+                : $"{obj.ObjectOid} is stored as a '{binding.StoredName}' but was referenced as a '{obj.PersistentType.Name}'.",
         binding.StoredName);
 
     private static FormatException BytesAfterLastField(PersistentObject obj, int remaining) =>

@@ -15,9 +15,9 @@ public class SchemaEvolutionTests
     {
         private readonly PersistentTypeInfo _type;
 
-        public LegacyObject(string storedName, FieldSchema[] fields, WriteFields write)
+        public LegacyObject(string storedName, FieldSchema[] fields, WriteFields write, string[]? aliases = null)
         {
-            _type = new PersistentTypeInfo(storedName, [], null, fields, _ => throw new InvalidOperationException("legacy classes are never loaded"));
+            _type = new PersistentTypeInfo(storedName, aliases ?? [], null, fields, _ => throw new InvalidOperationException("legacy classes are never loaded"));
             Write = write;
         }
 
@@ -959,5 +959,21 @@ public class SchemaEvolutionTests
         owner.Name = "Ada";
         var error = Assert.Throws<SchemaMismatchException>(connection.Commit);
         Assert.Equal("Home.Country", error.FieldName);
+    }
+
+    [Fact]
+    public void An_object_whose_class_another_program_renamed_says_so_and_what_to_do()
+    {
+        using var db = TestDatabase.InMemory();
+        TestDatabase.Store(db, "item", new NewName { Text = "x" });
+        using var connection = db.OpenConnection();
+        var item = (NewName)connection.Root["item"];
+        // A newer program renames the class (its alias names this one's) while this one holds a ghost of it.
+        var renamed = new LegacyObject("Persistence.Tests.Elsewhere.Renamed", [new("Text", "str")], (ref RecordWriter w) => w.WriteString("y"), ["Persistence.Tests.Models.NewName"]);
+        TestDatabase.Store(db, "other", renamed);
+        var error = Assert.Throws<SchemaMismatchException>(() => item.Text);
+        Assert.Contains("is now stored as a 'Persistence.Tests.Elsewhere.Renamed'", error.Message);
+        Assert.Contains("another program renamed its class", error.Message);
+        Assert.Contains("[PersistentAlias(\"Persistence.Tests.Elsewhere.Renamed\")]", error.Message);
     }
 }
