@@ -51,8 +51,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // The objects of _added as a set, for a merge's check (IsAdded); made by the first merge of a
     // commit with many new objects, and dropped whenever _added is cleared.
     private HashSet<PersistentObject>? _addedSet;
-    // Objects loaded from a record with fields that a newer program stored and this program's class
-    // lacks, with those fields: writing one back would lose them (null until the first such load).
+    // Objects loaded from a record with values in fields that a newer program stored and this program's
+    // class lacks, with those fields: writing one back would lose them (null until the first such load).
     private Dictionary<ulong, string>? _withNewerFields;
     // What others changed after this connection's last commit (see Boundary), kept from commit to commit.
     private HashSet<Oid> _changedSince = [];
@@ -697,7 +697,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj.ObjectOid.Value);
     }
 
-    /// <summary>Reads <paramref name="record"/> into <paramref name="obj"/>; returns the fields of a newer program it skipped (see <see cref="ReadBinding.NewerFields"/>).</summary>
+    /// <summary>Reads <paramref name="record"/> into <paramref name="obj"/>; returns the fields of a newer program whose values it skipped (see <see cref="ReadBinding.NewerFields"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? ReadRecord(PersistentObject obj, StoredRecord record)
     {
@@ -709,7 +709,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             if (binding.Type != obj.PersistentType) throw StoredAsAnotherClass(obj, binding);
             if (binding.IsCurrent) Read(obj, state);
             else Read(obj, SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName));
-            return binding.NewerFields;
+            return binding.NewerFields is null ? null : NewerValues(state, binding);
         }
         catch (FormatException e)
         {
@@ -762,8 +762,15 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
     }
 
+    // The fields of a newer program that the record holds values of (not defaults), joined for a message, or null.
+    private static string? NewerValues(ReadOnlySpan<byte> state, ReadBinding binding)
+    {
+        var lost = SchemaTranscoder.SkippedValues(state, binding.StoredFields, binding.Type.Fields);
+        return lost.Count == 0 ? null : string.Join("', '", lost);
+    }
+
     private static SchemaMismatchException WouldLoseNewerFields(PersistentObject obj, string fields) => new(
-        $"{obj.ObjectOid} ({obj.PersistentType.Name}) was stored by a newer version of the program, with field(s) '{fields}' that this program's class " +
+        $"{obj.ObjectOid} ({obj.PersistentType.Name}) was stored by a newer version of the program, with values in field(s) '{fields}' that this program's class " +
         "does not have; storing it would lose them, so the commit is refused. Call Abort() and change the object with the program that has those fields " +
         "(or add them to this class). To drop them on purpose, give the class a layout the database has not stored before (add, remove or reorder a property).",
         obj.PersistentType.Name,

@@ -142,6 +142,72 @@ internal static class SchemaTranscoder
             for (var i = 0; i < from.Arguments.Length; i++) AddSkipped(from.Arguments[i], to.Arguments[i], path, skipped);
     }
 
+    /// <summary>
+    /// Of the fields <see cref="SkippedFields"/> names, those whose value in <paramref name="storedState"/> is not
+    /// the default one (a field of an inline value held in a collection counts when the collection is not null):
+    /// what writing the state back in the current layout would lose. An empty list if nothing would be.
+    /// </summary>
+    public static List<string> SkippedValues(ReadOnlySpan<byte> storedState, IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields)
+    {
+        var lost = new List<string>();
+        var reader = new RecordReader(storedState, null);
+        AddSkippedValues(
+            storedFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
+            currentFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
+            ref reader,
+            "",
+            lost);
+        return lost;
+    }
+
+    private static void AddSkippedValues((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, ref RecordReader reader, string path, List<string> lost)
+    {
+        foreach (var (name, shape) in stored)
+        {
+            var at = Array.FindIndex(current, f => f.Name == name);
+            var to = at >= 0 ? current[at].Shape : null;
+            var (from, into) = (shape, to);
+            if (to is not null && from.Kind == ShapeKind.Nullable && to.Kind == ShapeKind.Nullable)
+            {
+                if (!reader.ReadBoolean()) continue;
+                (from, into) = (from.Arguments[0], to.Arguments[0]);
+            }
+            else if (to is { Kind: ShapeKind.Nullable } && from.Kind != ShapeKind.Nullable)
+            {
+                into = to.Arguments[0];
+            }
+            if (into is not null && from.Kind == ShapeKind.Value && into.Kind == ShapeKind.Value)
+            {
+                AddSkippedValues(from.Fields, into.Fields, ref reader, path + name + ".", lost);
+                continue;
+            }
+            var probe = reader;
+            var before = probe.Remaining;
+            Skip(from, ref probe);
+            var bytes = reader.ReadSpan(before - probe.Remaining);
+            var skips = into is null || SkipsFields(from, into);
+            if (skips && !IsDefault(from, bytes)) lost.Add(path + name);
+        }
+    }
+
+    // Whether reading a value of from as one of to skips a field of an inline value in it.
+    private static bool SkipsFields(TypeShape from, TypeShape to)
+    {
+        var skipped = new List<string>();
+        AddSkipped(from, to, "", skipped);
+        return skipped.Count > 0;
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> are the encoding of <paramref name="shape"/>'s default value.</summary>
+    private static bool IsDefault(TypeShape shape, ReadOnlySpan<byte> bytes)
+    {
+        var buffer = new RecordBuffer(bytes.Length + 16);
+        var writer = buffer.BeginRecord(0, 0, null);
+        WriteDefault(shape, ref writer);
+        var state = RecordFormat.State(buffer.Memory(writer.Complete()).Span);
+        return state.SequenceEqual(bytes);
+    }
+
     /// <summary>Whether every value stored as <paramref name="from"/> converts to <paramref name="to"/>.</summary>
     internal static bool Convertible(TypeShape from, TypeShape to) => (from.Kind, to.Kind) switch
     {

@@ -911,13 +911,40 @@ public class SchemaEvolutionTests
         item.Count = 6;
         var error = Assert.Throws<SchemaMismatchException>(connection.Commit);
         Assert.Equal((ItemName, "Extra"), (error.ClassName, error.FieldName));
-        Assert.Contains("newer version of the program", error.Message);
+        Assert.Contains("newer version of the program, with values in field(s) 'Extra'", error.Message);
         Assert.Contains("Abort()", error.Message);
         connection.Abort();
         // The newer program's record is as it was, and this program's own objects still commit.
         Assert.Equal(stored.Tid, db.Storage.Load(newer.PersistentOid)!.Value.Tid);
         ((EvolvingItem)connection.Root["current"]).Count = 7;
         connection.Commit();
+    }
+
+    [Fact]
+    public void An_object_a_newer_program_stored_with_defaults_in_the_fields_it_added_is_written_back()
+    {
+        // Nothing would be lost: the added fields hold null and an inline value's default.
+        var fields = new HomeOwner().PersistentType.Fields;
+        var home = fields.Single(f => f.Name == "Home");
+        FieldSchema[] newerFields = [.. fields.Select(f => f == home ? new FieldSchema("Home", home.TypeCode.TrimEnd('}') + ",Country:str}") : f), new("Extra", "str"), new("Since", "i64?")];
+        var newer = new LegacyObject("Persistence.Tests.Models.HomeOwner", newerFields, (ref RecordWriter w) =>
+        {
+            w.WriteString("ada");
+            w.WriteString("Main");
+            w.WriteInt32(1234);
+            w.WriteString(null);
+            w.WriteString(null);
+            w.WriteBoolean(false);
+        });
+        using var db = StoreCurrentThenNewer(new HomeOwner { Name = "mine" }, newer);
+        using (var connection = db.OpenConnection())
+        {
+            ((HomeOwner)connection.Root["newer"]).Name = "Ada";
+            connection.Commit();
+        }
+        using var again = db.OpenConnection();
+        var owner = (HomeOwner)again.Root["newer"];
+        Assert.Equal(("Ada", new Address("Main", 1234)), (owner.Name, owner.Home));
     }
 
     [Fact]
