@@ -772,7 +772,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private static SchemaMismatchException WouldLoseNewerFields(PersistentObject obj, string fields) => new(
         $"{obj.ObjectOid} ({obj.PersistentType.Name}) was stored by a newer version of the program, with values in field(s) '{fields}' that this program's class " +
         "does not have; storing it would lose them, so the commit is refused. Call Abort() and change the object with the program that has those fields " +
-        "(or add them to this class). To drop them on purpose, give the class a layout the database has not stored before (add, remove or reorder a property).",
+        "(or add them to this class, or to the value that holds them). To drop them on purpose, give the class (or the value) a layout the database has not stored " +
+        "before (add, remove or reorder a property).",
         obj.PersistentType.Name,
         fields);
 

@@ -185,17 +185,16 @@ internal static class SchemaTranscoder
             var before = probe.Remaining;
             Skip(from, ref probe);
             var bytes = reader.ReadSpan(before - probe.Remaining);
-            var skips = into is null || SkipsFields(from, into);
-            if (skips && !IsDefault(from, bytes)) lost.Add(path + name);
+            if (into is null)
+            {
+                if (!IsDefault(from, bytes)) lost.Add(path + name);
+                continue;
+            }
+            // Fields of inline values held in a collection: lost unless the collection is null.
+            var skipped = new List<string>();
+            AddSkipped(from, into, path + name, skipped);
+            if (skipped.Count > 0 && !IsDefault(from, bytes)) lost.AddRange(skipped);
         }
-    }
-
-    // Whether reading a value of from as one of to skips a field of an inline value in it.
-    private static bool SkipsFields(TypeShape from, TypeShape to)
-    {
-        var skipped = new List<string>();
-        AddSkipped(from, to, "", skipped);
-        return skipped.Count > 0;
     }
 
     /// <summary>Whether <paramref name="bytes"/> are the encoding of <paramref name="shape"/>'s default value.</summary>
@@ -222,8 +221,11 @@ internal static class SchemaTranscoder
         (ShapeKind.Packed, ShapeKind.Packed) => IntegerWidens(from.Arguments[0], to.Arguments[0]),
         (ShapeKind.Collection, ShapeKind.Packed) => from.Name != "dict" && IntegerWidens(from.Arguments[0], to.Arguments[0]),
         (ShapeKind.Packed, ShapeKind.Collection) => to.Name != "dict" && Convertible(from.Arguments[0], to.Arguments[0]),
+        // Another value type with no field of the stored one's name is not an evolution of it (an Address
+        // property made a Money would read every stored address as an empty Money, and the next write lose it).
         (ShapeKind.Value, ShapeKind.Value) =>
-            to.Fields.All(field => Array.Find(from.Fields, old => old.Name == field.Name) is not { Shape: { } old } || Convertible(old, field.Shape)),
+            (from.Fields.Length == 0 || from.Fields.Any(old => Array.Exists(to.Fields, field => field.Name == old.Name)))
+            && to.Fields.All(field => Array.Find(from.Fields, old => old.Name == field.Name) is not { Shape: { } old } || Convertible(old, field.Shape)),
         _ => false,
     };
 

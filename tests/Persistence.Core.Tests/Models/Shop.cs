@@ -131,6 +131,13 @@ public partial class HomeOwner
     public partial Address Home { get; set; }
 }
 
+/// <summary>Uses a persistent list of inline values (the schema tests store a newer program's version of it).</summary>
+[Persistent]
+public partial class HomeList
+{
+    public partial PersistentList<Address>? Homes { get; set; }
+}
+
 [Persistent]
 [PersistentAlias("Persistence.Tests.Models.OldName")]
 public partial class NewName

@@ -921,6 +921,41 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void An_inline_value_property_given_another_value_type_is_refused_not_read_as_its_default()
+    {
+        // HomeOwner.Home was a Money (no field of an Address's name): it read as an empty Address, and the next write lost it.
+        var error = MismatchOnLoad(new LegacyObject("Persistence.Tests.Models.HomeOwner", [new("Name", "str"), new("Home", "{Amount:dec,Currency:str}")], (ref RecordWriter w) =>
+        {
+            w.WriteString("ada");
+            w.WriteDecimal(12.5m);
+            w.WriteString("EUR");
+        }));
+        Assert.Equal(("Persistence.Tests.Models.HomeOwner", "Home"), (error.ClassName, error.FieldName));
+        Assert.Contains("'{Amount:dec,Currency:str}'", error.Message);
+    }
+
+    [Fact]
+    public void A_field_a_newer_program_added_to_the_values_of_a_persistent_list_is_not_dropped()
+    {
+        // The newer program's list of a wider value renames the list's catalog entry and adds a version to it.
+        const string newerValue = "{Street:str,Zip:i32,Country:str}";
+        var newer = new LegacyObject($"Persistence.PersistentList<{newerValue}>", [new("Items", $"list<{newerValue}>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(1);
+            w.WriteString("Elm");
+            w.WriteInt32(2);
+            w.WriteString("UK");
+        }, ["Persistence.PersistentList<{Street:str,Zip:i32}>"]);
+        using var db = StoreCurrentThenNewer(new PersistentList<Address> { new("Main", 1) }, newer);
+        using var connection = db.OpenConnection();
+        var homes = (PersistentList<Address>)connection.Root["newer"];
+        Assert.Equal([new Address("Elm", 2)], homes);
+        homes.Add(new Address("Oak", 3));
+        var error = Assert.Throws<SchemaMismatchException>(connection.Commit);
+        Assert.Equal("Items.Country", error.FieldName);
+    }
+
+    [Fact]
     public void An_object_a_newer_program_stored_with_defaults_in_the_fields_it_added_is_written_back()
     {
         // Nothing would be lost: the added fields hold null and an inline value's default.

@@ -57,6 +57,9 @@ public class SchemaTranscoderTests
     [InlineData("list<str>", "list<i32>")]
     [InlineData("dict<str,i32>", "list<i32>")]
     [InlineData("ref", "str")]
+    [InlineData("{Street:str,Zip:i32}", "{Amount:dec,Currency:str}")]
+    [InlineData("{Street:str,Zip:i32}", "{Amount:dec,Currency:str}?")]
+    [InlineData("list<{Street:str,Zip:i32}>", "list<{Amount:dec,Currency:str}>")]
     public void Narrowing_or_changing_a_type_is_refused(string from, string to)
     {
         var error = Assert.Throws<SchemaMismatchException>(() => Convert(new byte[64], from, to));
