@@ -93,10 +93,10 @@ internal static class DiagnosticDescriptors
     /// <summary>PERSIST009: two classes map to one stored name.</summary>
     public static readonly DiagnosticDescriptor StoredNameCollision = Create(
         StoredNameCollisionId,
-        DiagnosticSeverity.Warning,
+        DiagnosticSeverity.Error,
         "A stored name maps to more than one persistent class",
         "The stored name '{0}' maps to more than one class: {1}",
-        "Records are matched to classes by stored name (the full name, nested types joined with '+') and by the former names given with [PersistentAlias]. A name that two classes claim makes registration fail at start-up, or reads one class's records as the other.",
+        "Records are matched to classes by stored name (the full name, nested types joined with '+') and by the former names given with [PersistentAlias]. A name that two classes claim makes registration fail at start-up, so the build stops first.",
         WellKnownDiagnosticTags.CompilationEnd);
 
     /// <summary>PERSIST010: a [Persistent] class declares constructors but no parameterless one.</summary>

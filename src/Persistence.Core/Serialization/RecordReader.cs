@@ -255,7 +255,7 @@ public ref struct RecordReader
         target is MissingClass missing
             ? missing.Reason()
             : new(
-                $"{target.ObjectOid} is stored as a {target.PersistentType.Name}, but {field} holds a {expected}. Change the field's type back, or migrate the data.",
+                $"{target.ObjectOid} is stored as class '{target.PersistentType.Name}', but {field} holds objects of type '{expected}'. Change the field's type back, or migrate the data.",
                 className ?? target.PersistentType.Name,
                 fieldName);
 

@@ -197,8 +197,8 @@ public class SchemaEvolutionTests
         var error = Assert.Throws<SchemaMismatchException>(() => kennel.Resident);
         Assert.Equal("Persistence.Tests.Models.Kennel", error.ClassName);
         Assert.Equal("Resident", error.FieldName);
-        Assert.Contains("stored as a Persistence.Tests.Models.Node", error.Message);
-        Assert.Contains("Persistence.Tests.Models.Kennel.Resident holds a Animal", error.Message);
+        Assert.Contains("stored as class 'Persistence.Tests.Models.Node'", error.Message);
+        Assert.Contains("Persistence.Tests.Models.Kennel.Resident holds objects of type 'Animal'", error.Message);
         Assert.Equal("not an animal", ((Node)reader.Root["node"]).Label);
         // Setting the property replaces the reference, which then reads back.
         var dog = new Dog { Name = "Rex", GoodBoy = true };
