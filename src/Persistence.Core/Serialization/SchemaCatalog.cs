@@ -191,7 +191,7 @@ internal sealed class SchemaCatalog
     /// </summary>
     private static string? NewerFields(Entry entry, ushort version, PersistentTypeInfo type)
     {
-        var written = entry.Versions.FindLastIndex(v => FieldSchema.Signature(v) == type.Signature);
+        var written = LastVersionOf(entry, type);
         if (written < 0 || version < written) return null;
         var skipped = SchemaTranscoder.SkippedFields(entry.Versions[version], type.Fields);
         return skipped.Count == 0 ? null : string.Join("', '", skipped);
@@ -231,16 +231,15 @@ internal sealed class SchemaCatalog
                 if (_byName.TryGetValue(alias, out entry)) return false; // known under a former name: rename first
             return false;
         }
-        for (var v = entry.Versions.Count - 1; v >= 0; v--)
-        {
-            if (FieldSchema.Signature(entry.Versions[v]) == type.Signature)
-            {
-                version = (ushort)v;
-                return true;
-            }
-        }
-        return false;
+        var last = LastVersionOf(entry, type);
+        if (last < 0) return false;
+        version = (ushort)last;
+        return true;
     }
+
+    /// <summary>The last version of <paramref name="entry"/> stored in <paramref name="type"/>'s layout, or -1 if none is.</summary>
+    private static int LastVersionOf(Entry entry, PersistentTypeInfo type) =>
+        entry.Versions.FindLastIndex(v => FieldSchema.Signature(v) == type.Signature);
 
     /// <summary>
     /// The catalog record with <paramref name="type"/> added, written from a copy of the entries: the
@@ -289,7 +288,7 @@ internal sealed class SchemaCatalog
             byId.Add(id, entry);
             byName.Add(type.Name, entry);
         }
-        if (!entry.Versions.Any(v => FieldSchema.Signature(v) == type.Signature))
+        if (LastVersionOf(entry, type) < 0)
         {
             if (entry.Versions.Count == ushort.MaxValue)
                 throw new SchemaMismatchException($"Class '{type.Name}' has had {ushort.MaxValue} schema versions, the most a database can hold.", type.Name);

@@ -11,8 +11,8 @@ internal static class SchemaTranscoder
     /// <summary>Returns the state bytes in the current layout.</summary>
     public static byte[] Convert(ReadOnlySpan<byte> storedState, IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields, string className)
     {
-        var stored = storedFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray();
-        var current = currentFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray();
+        var stored = Shapes(storedFields);
+        var current = Shapes(currentFields);
         var reader = new RecordReader(storedState, null);
         var buffer = new RecordBuffer(storedState.Length + 64);
         var writer = buffer.BeginRecord(0, 0, null);
@@ -22,6 +22,10 @@ internal static class SchemaTranscoder
         var slice = writer.Complete();
         return RecordFormat.State(buffer.Memory(slice).Span).ToArray();
     }
+
+    /// <summary>Each field's name with the shape its type code describes.</summary>
+    private static (string Name, TypeShape Shape)[] Shapes(IReadOnlyList<FieldSchema> fields) =>
+        fields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray();
 
     private static void CopyFields(
         (string Name, TypeShape Shape)[] stored,
@@ -117,8 +121,8 @@ internal static class SchemaTranscoder
     {
         var skipped = new List<string>();
         AddSkipped(
-            storedFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
-            currentFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
+            Shapes(storedFields),
+            Shapes(currentFields),
             "",
             skipped);
         return skipped;
@@ -152,8 +156,8 @@ internal static class SchemaTranscoder
         var lost = new List<string>();
         var reader = new RecordReader(storedState, null);
         AddSkippedValues(
-            storedFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
-            currentFields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray(),
+            Shapes(storedFields),
+            Shapes(currentFields),
             ref reader,
             "",
             lost);

@@ -73,16 +73,16 @@ public sealed partial class FileStorage
                 // Kept runs lie below it, where oids are stored that this instance did not hand out.
                 _keptRuns.Clear();
             }
-            int count;
+            var count = Math.Max(wanted, 1);
             if (_keptRuns.TryPop(out var kept))
             {
-                count = Math.Min(Math.Max(wanted, 1), kept.Count);
+                count = Math.Min(count, kept.Count);
                 if (count < kept.Count) _keptRuns.Push((kept.First + (ulong)count, kept.Count - count));
                 return (kept.First, count);
             }
             if (_nextOid > _blockLast || _blockLast == 0) ReserveOids();
             var first = _nextOid;
-            count = (int)Math.Min((ulong)Math.Max(wanted, 1), _blockLast - first + 1);
+            count = (int)Math.Min((ulong)count, _blockLast - first + 1);
             _nextOid = first + (ulong)count;
             return (first, count);
         }
