@@ -17,6 +17,10 @@ namespace Persistence.Benchmarks;
 /// work) and <see cref="FileStorage"/> on a file in the temporary directory (the record read from the
 /// file, which the operating system has in its page cache after the first pass). Only one connection
 /// is open, so the database's shared record cache stays empty and every activation asks the storage.</para>
+/// <para>Two layouts: <c>Current</c> (the records were written by this program's <see cref="Person"/>)
+/// and <c>Older</c> (by an earlier version of the class, without <c>Created</c> and with <c>Age</c> a
+/// 16-bit integer, so each activation converts the record to the current layout first: the cost a
+/// program pays for records it has not rewritten since its class changed).</para>
 /// </remarks>
 [MemoryDiagnoser]
 public class ActivationBenchmarks
@@ -30,6 +34,9 @@ public class ActivationBenchmarks
 
     [Params("Memory", "File")]
     public string Storage { get; set; } = "Memory";
+
+    [Params("Current", "Older")]
+    public string Layout { get; set; } = "Current";
 
     [GlobalSetup]
     public void Setup()
@@ -46,23 +53,31 @@ public class ActivationBenchmarks
         }
 
         var expected = 0;
-        using (var writer = _database.OpenConnection())
+        // The reader is another connection than the writer (opened while the writer is still out of the
+        // pool), so it meets none of the objects the writer made and loads every person from its record.
+        var writer = _database.OpenConnection();
+        var list = new PersistentList<PersistentObject>();
+        for (var i = 0; i < Count; i++)
         {
-            var list = new PersistentList<Person>();
-            for (var i = 0; i < Count; i++)
+            var person = People.Persistent(i);
+            var friend = i > 0 ? list[i - 1] : null;
+            if (Layout == "Older")
             {
-                var person = People.Persistent(i);
-                person.Friend = i > 0 ? list[i - 1] : null;
-                list.Add(person);
-                expected += person.Age;
+                list.Add(new EarlierPerson(person, friend));
             }
-            writer.Root["people"] = list;
-            writer.Commit();
+            else
+            {
+                person.Friend = (Person?)friend;
+                list.Add(person);
+            }
+            expected += person.Age;
         }
-
+        writer.Root["people"] = list;
+        writer.Commit();
         _reader = _database.OpenConnection();
+        writer.Dispose();
         _reader.CacheSize = 0;
-        _people = [.. (PersistentList<Person>)_reader.Root["people"]];
+        _people = [.. ((PersistentList<PersistentObject>)_reader.Root["people"]).Cast<Person>()];
         _reader.Abort();
         RequireAll(PersistentState.Ghost, "before the first read");
         if (ReadGhosts_ThenAbort() != expected)
@@ -98,5 +113,34 @@ public class ActivationBenchmarks
             if (person.PersistentState != state)
                 throw new InvalidOperationException($"A person is {person.PersistentState} {when}, not {state}.");
         }
+    }
+
+    /// <summary>
+    /// A person as an earlier version of <see cref="Person"/> stored it: stored under the same class name,
+    /// without <c>Created</c>, and with <c>Age</c> a 16-bit integer. It is only written, never loaded:
+    /// the records load as today's <see cref="Person"/>.
+    /// </summary>
+    private sealed class EarlierPerson(Person person, PersistentObject? friend) : PersistentObject
+    {
+        private static readonly PersistentTypeInfo Type = new(
+            new Person().PersistentType.Name,
+            [],
+            null,
+            [new("Name", "str"), new("Email", "str"), new("Age", "i16"), new("Friend", "ref")],
+            _ => throw new InvalidOperationException("The earlier class is never loaded."));
+
+        public override PersistentTypeInfo PersistentType => Type;
+
+        protected internal override void WriteState(ref Persistence.Serialization.RecordWriter writer)
+        {
+            writer.WriteString(person.Name);
+            writer.WriteString(person.Email);
+            writer.WriteInt16((short)person.Age);
+            writer.WriteReference(friend);
+        }
+
+        protected internal override void ReadState(ref Persistence.Serialization.RecordReader reader) => throw new InvalidOperationException();
+
+        protected internal override void ClearState() { }
     }
 }

@@ -70,6 +70,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly record struct Held(PersistentObject Object);
     private readonly Queue<Held> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
+    // Where records of another layout than their class's are converted before they are read (ReadConverted).
+    private RecordBuffer? _conversions;
     // The records a commit stores; IsNew for the objects it gives oids to (stored from no revision).
     private readonly List<(PersistentObject Object, RecordSlice Record, bool IsNew)> _records = [];
     // The revisions that changed objects were rebased on by merging a conflicting change (see TryMerge),
@@ -707,8 +709,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
             var state = RecordFormat.State(span, out var typeId, out var schemaVersion);
             var binding = _catalog.BindForRead(typeId, schemaVersion);
             if (binding.Type != obj.PersistentType) throw StoredAsAnotherClass(obj, binding);
-            if (binding.IsCurrent) Read(obj, state);
-            else Read(obj, SchemaTranscoder.Convert(state, binding.StoredFields, binding.Type.Fields, binding.StoredName));
+            if (binding.Conversion is null) Read(obj, state);
+            else ReadConverted(obj, state, binding);
             return binding.NewerFields is null ? null : NewerValues(state, binding);
         }
         catch (FormatException e)
@@ -720,6 +722,22 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             obj.ClearState();
             throw;
+        }
+    }
+
+    // A record of another layout than the class's: its state converted into a buffer the connection
+    // keeps for it (taken while in use, should a read ever come back here before it ends).
+    private void ReadConverted(PersistentObject obj, ReadOnlySpan<byte> state, ReadBinding binding)
+    {
+        var buffer = _conversions ?? new RecordBuffer();
+        _conversions = null;
+        try
+        {
+            Read(obj, SchemaTranscoder.Convert(state, binding.Conversion!.Value, buffer, binding.StoredName));
+        }
+        finally
+        {
+            _conversions = buffer;
         }
     }
 
@@ -765,7 +783,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // The fields of a newer program that the record holds values of (not defaults), joined for a message, or null.
     private static string? NewerValues(ReadOnlySpan<byte> state, ReadBinding binding)
     {
-        var lost = SchemaTranscoder.SkippedValues(state, binding.StoredFields, binding.Type.Fields);
+        var lost = SchemaTranscoder.SkippedValues(state, binding.Conversion!.Value);
         return lost.Count == 0 ? null : string.Join("', '", lost);
     }
 

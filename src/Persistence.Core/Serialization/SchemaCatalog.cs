@@ -169,7 +169,11 @@ internal sealed class SchemaCatalog
             var type = entry.Resolved ?? ResolvedOrStandIn(entry);
             var fields = entry.Versions[version];
             var isCurrent = FieldSchema.Signature(fields) == type.Signature;
-            var binding = new ReadBinding(type, fields, isCurrent, entry.Name, isCurrent || type.IsMissing ? null : NewerFields(entry, version, type));
+            var binding = new ReadBinding(
+                type,
+                isCurrent ? null : FieldMap.Later(fields, type.Fields),
+                entry.Name,
+                isCurrent || type.IsMissing ? null : NewerFields(entry, version, type));
             // A stand-in is not kept: the class may be registered later (a class library's registration
             // runs when the library is first used), and the next binding then finds it.
             if (type.IsMissing) return binding;
@@ -400,14 +404,16 @@ internal readonly record struct WriteBinding(uint TypeId, ushort Version);
 
 /// <summary>How a record of one type id and schema version is read in this program.</summary>
 /// <param name="Type">The registered class.</param>
-/// <param name="StoredFields">The fields as the record was written.</param>
-/// <param name="IsCurrent">Whether the stored fields are the class's current fields (read directly, no conversion).</param>
+/// <param name="Conversion">
+/// How the fields as the record was written are read as the class's current fields, or null when they
+/// are the same (the record is read directly, no conversion).
+/// </param>
 /// <param name="StoredName">The class name the catalog holds.</param>
 /// <param name="NewerFields">
 /// The fields, joined by <c>', '</c>, that a newer program stored in records of this version and this
 /// program's class lacks (an object read from one must not be written back), or null.
 /// </param>
-internal readonly record struct ReadBinding(PersistentTypeInfo Type, IReadOnlyList<FieldSchema> StoredFields, bool IsCurrent, string StoredName, string? NewerFields);
+internal readonly record struct ReadBinding(PersistentTypeInfo Type, Lazy<FieldMap>? Conversion, string StoredName, string? NewerFields);
 
 /// <summary>A binding with the key <see cref="SchemaCatalog"/> found it under.</summary>
 internal sealed class LastBinding<TKey, TBinding>(TKey key, TBinding binding)

@@ -9,60 +9,57 @@ namespace Persistence.Serialization;
 internal static class SchemaTranscoder
 {
     /// <summary>Returns the state bytes in the current layout.</summary>
-    public static byte[] Convert(ReadOnlySpan<byte> storedState, IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields, string className)
+    public static byte[] Convert(ReadOnlySpan<byte> storedState, IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields, string className) =>
+        Convert(storedState, FieldMap.Of(storedFields, currentFields), new RecordBuffer(storedState.Length + 64), className).ToArray();
+
+    /// <summary>
+    /// Writes the state in the layout <paramref name="map"/> reads it as into <paramref name="buffer"/>
+    /// (cleared first) and returns it; it stays valid until the buffer's next use.
+    /// </summary>
+    public static ReadOnlySpan<byte> Convert(ReadOnlySpan<byte> storedState, FieldMap map, RecordBuffer buffer, string className)
     {
-        var stored = Shapes(storedFields);
-        var current = Shapes(currentFields);
+        buffer.Clear();
         var reader = new RecordReader(storedState, null);
-        var buffer = new RecordBuffer(storedState.Length + 64);
         var writer = buffer.BeginRecord(0, 0, null);
-        CopyFields(stored, current, ref reader, ref writer, className, "");
+        CopyFields(map, ref reader, ref writer, className, "");
         if (reader.Remaining != 0)
             throw new FormatException($"A record of '{className}' has {reader.Remaining} bytes after its last field.");
-        var slice = writer.Complete();
-        return RecordFormat.State(buffer.Memory(slice).Span).ToArray();
+        return RecordFormat.State(buffer.Memory(writer.Complete()).Span);
     }
 
-    /// <summary>Each field's name with the shape its type code describes.</summary>
-    private static (string Name, TypeShape Shape)[] Shapes(IReadOnlyList<FieldSchema> fields) =>
-        fields.Select(f => (f.Name, TypeShape.Parse(f.TypeCode))).ToArray();
-
-    private static void CopyFields(
-        (string Name, TypeShape Shape)[] stored,
-        (string Name, TypeShape Shape)[] current,
-        ref RecordReader reader,
-        ref RecordWriter writer,
-        string className,
-        string path)
+    private static void CopyFields(FieldMap map, ref RecordReader reader, ref RecordWriter writer, string className, string path)
     {
-        // Find where each stored field lies, then write the current fields in their order.
-        var places = new Dictionary<string, (int Start, int Length, TypeShape Shape)>(StringComparer.Ordinal);
+        var (stored, current, sources) = (map.Stored, map.Current, map.Sources);
+        // Refuse an incompatible change whatever the data: an empty list of strings must not pass as a list of ints.
+        if (map.Mismatched is var wrong and >= 0)
+            throw Mismatch(stored[sources[wrong]].Shape, current[wrong].Shape, className, path + current[wrong].Name);
+        // Find where each stored field starts (and the last one ends), then write the current fields in their order.
+        Span<int> starts = stored.Length < 32 ? stackalloc int[32] : new int[stored.Length + 1];
         var all = reader;
         var before = reader.Remaining;
-        foreach (var (name, shape) in stored)
+        for (var i = 0; i < stored.Length; i++)
         {
-            var start = before - reader.Remaining;
-            Skip(shape, ref reader);
-            places[name] = (start, before - reader.Remaining - start, shape);
+            starts[i] = before - reader.Remaining;
+            Skip(stored[i].Shape, ref reader);
         }
-        var consumed = all.ReadSpan(before - reader.Remaining);
-        // Refuse an incompatible change whatever the data: an empty list of strings must not pass as a list of ints.
-        foreach (var (name, shape) in current)
+        starts[stored.Length] = before - reader.Remaining;
+        var consumed = all.ReadSpan(starts[stored.Length]);
+        for (var i = 0; i < current.Length; i++)
         {
-            if (places.TryGetValue(name, out var place) && !Convertible(place.Shape, shape))
-                throw Mismatch(place.Shape, shape, className, path + name);
-        }
-        foreach (var (name, shape) in current)
-        {
-            if (places.TryGetValue(name, out var place))
+            var source = sources[i];
+            if (source < 0)
             {
-                var field = new RecordReader(consumed.Slice(place.Start, place.Length), null);
-                Copy(place.Shape, shape, ref field, ref writer, className, path + name);
+                WriteDefault(current[i].Shape, ref writer);
+                continue;
             }
-            else
+            var bytes = consumed[starts[source]..starts[source + 1]];
+            if (map.Copied[i])
             {
-                WriteDefault(shape, ref writer);
+                writer.WriteRawBytes(bytes);
+                continue;
             }
+            var field = new RecordReader(bytes, null);
+            Copy(stored[source].Shape, current[i].Shape, ref field, ref writer, className, path + current[i].Name);
         }
     }
 
@@ -99,7 +96,7 @@ internal static class SchemaTranscoder
                         Copy(from.Arguments[a], to.Arguments[a], ref reader, ref writer, className, field);
                 return;
             case (ShapeKind.Value, ShapeKind.Value):
-                CopyFields(from.Fields, to.Fields, ref reader, ref writer, className, field + ".");
+                CopyFields(FieldMap.Of(from, to), ref reader, ref writer, className, field + ".");
                 return;
             case (ShapeKind.Packed, _) or (_, ShapeKind.Packed) when Convertible(from, to):
                 var values = from.Kind == ShapeKind.Packed
@@ -120,11 +117,8 @@ internal static class SchemaTranscoder
     public static List<string> SkippedFields(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields)
     {
         var skipped = new List<string>();
-        AddSkipped(
-            Shapes(storedFields),
-            Shapes(currentFields),
-            "",
-            skipped);
+        var map = FieldMap.Of(storedFields, currentFields);
+        AddSkipped(map.Stored, map.Current, "", skipped);
         return skipped;
     }
 
@@ -151,16 +145,11 @@ internal static class SchemaTranscoder
     /// the default one (a field of an inline value held in a collection counts when the collection is not null):
     /// what writing the state back in the current layout would lose. An empty list if nothing would be.
     /// </summary>
-    public static List<string> SkippedValues(ReadOnlySpan<byte> storedState, IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields)
+    public static List<string> SkippedValues(ReadOnlySpan<byte> storedState, FieldMap map)
     {
         var lost = new List<string>();
         var reader = new RecordReader(storedState, null);
-        AddSkippedValues(
-            Shapes(storedFields),
-            Shapes(currentFields),
-            ref reader,
-            "",
-            lost);
+        AddSkippedValues(map.Stored, map.Current, ref reader, "", lost);
         return lost;
     }
 

@@ -11,6 +11,7 @@ internal sealed class TypeShape
         Code = code;
         Kind = kind;
         Name = name;
+        FixedSize = kind == ShapeKind.Primitive ? PrimitiveSize(name) : -1;
     }
 
     public string Code { get; }
@@ -26,7 +27,7 @@ internal sealed class TypeShape
     public (string Name, TypeShape Shape)[] Fields { get; private set; } = [];
 
     /// <summary>The fixed size in bytes of a primitive, or -1 if the size depends on the value.</summary>
-    public int FixedSize => Kind == ShapeKind.Primitive ? PrimitiveSize(Name) : -1;
+    public int FixedSize { get; }
 
     /// <summary>Parses a type code, caching the result.</summary>
     public static TypeShape Parse(string code)

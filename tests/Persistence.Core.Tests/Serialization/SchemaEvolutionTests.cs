@@ -96,6 +96,53 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void Records_of_older_layouts_read_one_after_another_in_a_connection_each_keep_their_own_values()
+    {
+        // One connection converts every record into one buffer it keeps: records of growing and shrinking
+        // sizes, of two classes and of an inline value with a field added since, read in turn and again.
+        var homeFields = new HomeOwner().PersistentType.Fields;
+        FieldSchema[] olderOwner = [.. homeFields.Select(f => f.Name == "Home" ? new FieldSchema("Home", "{Street:str}") : f)];
+        int[] sizes = [0, 300, 2, 1000, 1, 40];
+        using var db = TestDatabase.InMemory(cacheSize: 0);
+        using (var writer = db.OpenConnection())
+        {
+            var items = new PersistentList<PersistentObject>();
+            foreach (var size in sizes)
+            {
+                items.Add(new LegacyObject(ItemName, [new("Name", "str"), new("Count", "i32"), new("Sizes", "array<i32>")], (ref RecordWriter w) =>
+                {
+                    w.WriteString("item" + size);
+                    w.WriteInt32(-size);
+                    w.WriteCount(size);
+                    for (var i = 0; i < size; i++) w.WriteInt32(i * 7 - size);
+                }));
+                items.Add(new LegacyObject("Persistence.Tests.Models.HomeOwner", olderOwner, (ref RecordWriter w) =>
+                {
+                    w.WriteString("owner" + size);
+                    w.WriteString(new string('s', size));
+                }));
+            }
+            writer.Root["items"] = items;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var items = (PersistentList<PersistentObject>)reader.Root["items"];
+            for (var at = 0; at < sizes.Length; at++)
+            {
+                var size = sizes[at];
+                var item = (EvolvingItem)items[2 * at];
+                Assert.Equal(("item" + size, (long)-size, 0.0, (int?)null), (item.Name, item.Count, item.Weight, item.Rating));
+                Assert.Equal(Enumerable.Range(0, size).Select(i => (long)(i * 7 - size)), item.Sizes!);
+                var owner = (HomeOwner)items[2 * at + 1];
+                Assert.Equal(("owner" + size, new Address(new string('s', size), 0)), (owner.Name, owner.Home));
+            }
+            reader.Abort();
+        }
+    }
+
+    [Fact]
     public void A_property_made_nullable_without_widening_reads_its_old_value()
     {
         // int to int?: the same i32 behind a presence byte (only widening ones, short to int?, read before).

@@ -1,0 +1,76 @@
+namespace Persistence.Serialization;
+
+/// <summary>
+/// How a stored field list is read as another one (a class's current fields, or an inline value's):
+/// both lists' shapes, parsed once, and for each wanted field the stored field it comes from. A record
+/// binding keeps its class's map, and the maps of inline values are kept by their pair of shapes, so a
+/// record of an older layout converts without parsing type codes or building lookups again.
+/// </summary>
+internal sealed class FieldMap
+{
+    private static readonly Dictionary<(TypeShape From, TypeShape To), FieldMap> ValueMaps = [];
+    private static readonly Lock Gate = new();
+
+    private FieldMap((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current)
+    {
+        Stored = stored;
+        Current = current;
+        Sources = new int[current.Length];
+        Copied = new bool[current.Length];
+        for (var i = 0; i < current.Length; i++)
+        {
+            var (name, shape) = current[i];
+            var source = Array.FindIndex(stored, field => field.Name == name);
+            Sources[i] = source;
+            if (source < 0) continue;
+            var from = stored[source].Shape;
+            Copied[i] = from.Code == shape.Code;
+            if (Mismatched < 0 && !SchemaTranscoder.Convertible(from, shape)) Mismatched = i;
+        }
+    }
+
+    /// <summary>The stored fields, in the order their values lie in a record.</summary>
+    public (string Name, TypeShape Shape)[] Stored { get; }
+
+    /// <summary>The wanted fields, in the order they are written.</summary>
+    public (string Name, TypeShape Shape)[] Current { get; }
+
+    /// <summary>For each wanted field, the index of the stored field of its name, or -1 (it gets its default).</summary>
+    public int[] Sources { get; }
+
+    /// <summary>For each wanted field, whether its stored bytes are copied as they are (same type code).</summary>
+    public bool[] Copied { get; }
+
+    /// <summary>The first wanted field whose stored values do not convert to it, or -1.</summary>
+    public int Mismatched { get; } = -1;
+
+    /// <summary>The map of one field list to another, parsing their type codes.</summary>
+    public static FieldMap Of(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields) =>
+        new(Shapes(storedFields), Shapes(currentFields));
+
+    /// <summary>
+    /// The map of a class's stored fields to its current ones, built at the first record read with it
+    /// rather than when the binding is made: a binding that only makes ghosts must not fail on a type code
+    /// this program cannot parse (the record's load does, as the exception it always was).
+    /// </summary>
+    public static Lazy<FieldMap> Later(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields) =>
+        new(() => Of(storedFields, currentFields), LazyThreadSafetyMode.PublicationOnly);
+
+    /// <summary>The map of one inline value's fields to another's, made once per pair of shapes.</summary>
+    public static FieldMap Of(TypeShape storedValue, TypeShape currentValue)
+    {
+        lock (Gate)
+        {
+            if (!ValueMaps.TryGetValue((storedValue, currentValue), out var map))
+                ValueMaps[(storedValue, currentValue)] = map = new(storedValue.Fields, currentValue.Fields);
+            return map;
+        }
+    }
+
+    private static (string Name, TypeShape Shape)[] Shapes(IReadOnlyList<FieldSchema> fields)
+    {
+        var shapes = new (string, TypeShape)[fields.Count];
+        for (var i = 0; i < shapes.Length; i++) shapes[i] = (fields[i].Name, TypeShape.Parse(fields[i].TypeCode));
+        return shapes;
+    }
+}
