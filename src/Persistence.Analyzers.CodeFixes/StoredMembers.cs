@@ -12,8 +12,9 @@ namespace Persistence.Analyzers.CodeFixes;
 
 /// <summary>
 /// Turns an auto-property or a field of a persistent class into a partial property the generator
-/// implements. Partial properties have no initializers, so an initial value moves to the start of
-/// each constructor (or into a new parameterless constructor when the class declares none).
+/// implements, or takes the initializer off a partial property. Partial properties have no
+/// initializers, so an initial value moves to the start of each constructor (or into a new
+/// parameterless constructor when the class declares none).
 /// </summary>
 internal static class StoredMembers
 {
@@ -50,7 +51,7 @@ internal static class StoredMembers
                 .WithInitializer(null)
                 .WithSemicolonToken(default)
                 .WithAccessorList(accessors.WithCloseBraceToken(closeBrace))
-                .WithModifiers(WithPartial(property.Modifiers, ref property)));
+                .WithModifiers(property.Modifiers.Any(SyntaxKind.PartialKeyword) ? property.Modifiers : WithPartial(property.Modifiers, ref property)));
         }
         else
         {

@@ -25,6 +25,7 @@ internal static class DiagnosticDescriptors
     public const string AttributeHasNoEffectId = "PERSIST015";
     public const string UnmarkedSubclassId = "PERSIST016";
     public const string UnawaitedTransactionWorkId = "PERSIST017";
+    public const string PropertyInitializerId = "PERSIST018";
 
     /// <summary>PERSIST001: a [Persistent] class, or a type that contains one, is not partial.</summary>
     public static readonly DiagnosticDescriptor PersistentClassMustBePartial = Create(
@@ -163,6 +164,14 @@ internal static class DiagnosticDescriptors
         "Transaction work returns an awaitable that is not awaited",
         "{0} would commit before this work completes: the work returns '{1}', which {0} takes as a plain result, so the commit stores only what came before the work's first await; {2}",
         "Transact runs synchronous work, and TransactAsync awaits work that returns Task or Task<T>. Work returning another awaitable (ValueTask, ValueTask<T>, an async ValueTask lambda) binds as work returning a plain value: the transaction commits when the work returns at its first await, and the rest runs later, on a connection that has moved on.");
+
+    /// <summary>PERSIST018: a partial property of a [Persistent] class has an initializer.</summary>
+    public static readonly DiagnosticDescriptor PropertyInitializer = Create(
+        PropertyInitializerId,
+        DiagnosticSeverity.Error,
+        "A persistent property cannot have an initializer",
+        "'{0}' has an initializer, which a persistent property cannot have (the compiler reports CS8050: the generator implements the property, and only auto-properties take initializers); set the value in the constructor instead, '{1} = {2};', which runs for new objects only, never for objects loaded from the database",
+        "The generator implements every partial property of a [Persistent] class with change tracking and loading, so the property is not an auto-property and C# refuses its initializer (CS8050). A constructor that assigns the value does what the initializer meant: the generator's constructor for loading runs no user constructor, so a loaded object keeps its stored value.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md", tags);

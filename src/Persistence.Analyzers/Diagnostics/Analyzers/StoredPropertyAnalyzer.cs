@@ -11,14 +11,15 @@ namespace Persistence.Analyzers;
 /// The partial properties of <c>[Persistent]</c> classes, which the generator implements.
 /// PERSIST014: one it cannot implement (<see cref="PropertyRules"/>). PERSIST003: one whose type cannot
 /// be stored (<see cref="StorageRules"/>), or a persistent collection whose type arguments cannot be
-/// (the generated registration skips it, and storing it fails at run time).
+/// (the generated registration skips it, and storing it fails at run time). PERSIST018: one with an
+/// initializer, which C# refuses on a property that is not an auto-property (CS8050).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class StoredPropertyAnalyzer : DiagnosticAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        ImmutableArray.Create(DiagnosticDescriptors.UnsupportedPartialProperty, DiagnosticDescriptors.UnstorableType);
+        ImmutableArray.Create(DiagnosticDescriptors.UnsupportedPartialProperty, DiagnosticDescriptors.UnstorableType, DiagnosticDescriptors.PropertyInitializer);
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)
@@ -39,6 +40,7 @@ public sealed class StoredPropertyAnalyzer : DiagnosticAnalyzer
         if (!property.IsPartialDefinition || !PropertyRules.IsImplementedByGenerator(property)) return;
         if (property.ContainingType is not { } type || !AnalyzerSymbols.IsPersistentClass(type)) return;
         if (AnalyzerSymbols.UserLocation(property) is not { } location) return;
+        ReportInitializer(context, property, type);
 
         var problem = PropertyRules.Problem(property, type, persistentObject, context.CancellationToken);
         if (problem == PropertyProblem.ErrorType) return; // the compiler explains
@@ -65,6 +67,23 @@ public sealed class StoredPropertyAnalyzer : DiagnosticAnalyzer
             TypeLocation(property, context) ?? location,
             $"{AnalyzerSymbols.Display(type)}.{property.Name}",
             Reasons.For(storage, property.Type, referencesAllowed: true)));
+    }
+
+    // PERSIST018, beside the compiler's CS8050, which does not say what to do instead.
+    private static void ReportInitializer(SymbolAnalysisContext context, IPropertySymbol property, INamedTypeSymbol type)
+    {
+        foreach (var reference in property.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax(context.CancellationToken) is PropertyDeclarationSyntax { Initializer: { } initializer })
+            {
+                context.ReportDiagnostic(Diagnostic.Create(
+                    DiagnosticDescriptors.PropertyInitializer,
+                    initializer.GetLocation(),
+                    $"{AnalyzerSymbols.Display(type)}.{property.Name}",
+                    property.Name,
+                    initializer.Value.ToString()));
+            }
+        }
     }
 
     /// <summary>The property's type as written, where the fix goes.</summary>
