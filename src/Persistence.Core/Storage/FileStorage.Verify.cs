@@ -51,6 +51,9 @@ public sealed partial class FileStorage
             using var scanner = new FileStorageScanner(file);
             long position = FileHeaderSize;
             var durableEnd = DurableEnd(databaseId, fileId);
+            // Before the end the index checkpoint vouches for, every transaction was whole on disk: one
+            // that is not whole now was damaged, even with nothing complete after it.
+            var vouchedEnd = FileStorageCheckpoint.VouchedEnd(path, file, length, databaseId, fileId);
             while (position < length)
             {
                 var outcome = scanner.ReadTransaction(position, length, false, out var header, out var problem);
@@ -67,7 +70,7 @@ public sealed partial class FileStorage
                     if (scanner.IsFree(position, length)) break;
                     outcome = ScanOutcome.Damaged;
                 }
-                if (outcome is ScanOutcome.Torn)
+                if (outcome is ScanOutcome.Torn && position >= vouchedEnd)
                 {
                     tail = position;
                     break;
@@ -77,6 +80,12 @@ public sealed partial class FileStorage
                 var trusted = header.Length >= MinimumTransactionSize && header.Length <= length - position;
                 var from = trusted ? position + header.Length : position + 1;
                 var next = from < length ? scanner.FindCompleteTransaction(from, length, _lastTid + 1) : -1;
+                if (outcome is ScanOutcome.Torn or ScanOutcome.Damaged && next < 0 && position < vouchedEnd)
+                {
+                    _problems.Add(new FileStorageProblem(position,
+                        "The last transaction fails its checksum or is cut short, yet the index checkpoint shows it was whole on disk when the checkpoint was written"));
+                    break;
+                }
                 if (outcome == ScanOutcome.Damaged && (next < 0 || position >= durableEnd))
                 {
                     // Nothing complete after it, or past the last flush: what an interrupted write or a

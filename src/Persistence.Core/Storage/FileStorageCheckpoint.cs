@@ -180,7 +180,7 @@ internal static class FileStorageCheckpoint
             {
                 var loaded = Read(file, databaseId, fileId, dataLength, out rejection);
                 if (loaded is null) return null;
-                rejection = CheckAgainstData(loaded.Value, data);
+                rejection = CheckAgainstData(loaded.Value, data, dataPath);
                 return rejection is null ? loaded : null;
             }
             catch (IOException e)
@@ -188,6 +188,26 @@ internal static class FileStorageCheckpoint
                 rejection = "the checkpoint cannot be read: " + e.Message;
                 return null;
             }
+        }
+    }
+
+    /// <summary>
+    /// Where the checkpoint of the data file at <paramref name="dataPath"/> vouches that the file was on
+    /// disk up to: its covered end, when the checkpoint is whole and of this file and the transaction
+    /// ending there has the trailer (length and checksum) the checkpoint recorded; -1 otherwise. The
+    /// data file is flushed before a checkpoint is written, so every transaction before that end was
+    /// complete on disk: one that does not read whole now was damaged since, not cut short by a crash.
+    /// </summary>
+    public static long VouchedEnd(string dataPath, SafeFileHandle data, long dataLength, Guid databaseId, ulong fileId)
+    {
+        try
+        {
+            using var file = File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return Read(file, databaseId, fileId, dataLength, out _) is { } loaded && LastTransactionStart(loaded.Info, data) >= 0 ? loaded.Info.Covered : -1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -1;
         }
     }
 
@@ -283,7 +303,7 @@ internal static class FileStorageCheckpoint
     }
 
     /// <summary>Checks a checkpoint against the data file; the reason it does not match, or null.</summary>
-    private static string? CheckAgainstData(LoadedCheckpoint checkpoint, SafeFileHandle data)
+    private static string? CheckAgainstData(LoadedCheckpoint checkpoint, SafeFileHandle data, string dataPath)
     {
         var info = checkpoint.Info;
         var index = checkpoint.Index;
@@ -293,19 +313,16 @@ internal static class FileStorageCheckpoint
         // The transaction that ends at the covered offset must be the one the checkpoint saw: same
         // tid, same checksum (so a file restored from a backup and written anew does not pass), and
         // its records must be the newest revisions of their objects.
-        Span<byte> trailer = new byte[TrailerSize];
-        if (ReadAt(data, info.Covered - TrailerSize, trailer) < TrailerSize)
-            return "no transaction ends where the checkpoint says";
-        var length = BinaryPrimitives.ReadInt64LittleEndian(trailer);
-        var start = info.Covered - length;
-        if (length < MinimumTransactionSize || start < FileHeaderSize
-            || BinaryPrimitives.ReadUInt32LittleEndian(trailer[8..]) != info.LastTransactionChecksum)
-            return "no transaction ends where the checkpoint says";
+        var start = LastTransactionStart(info, data);
+        if (start < 0) return "no transaction ends where the checkpoint says";
         using (var scanner = new FileStorageScanner(data))
         {
-            if (scanner.ReadTransaction(start, info.Covered, false, out var header, out _) != ScanOutcome.Complete
-                || header.Length != length)
-                return "no transaction ends where the checkpoint says";
+            var outcome = scanner.ReadTransaction(start, info.Covered, false, out var header, out _);
+            // Its trailer is the one the checkpoint recorded, so it was on disk whole (see VouchedEnd):
+            // bytes of it that no longer read are damage, which a scan would take for a crash's
+            // unfinished write and cut off, losing a committed transaction.
+            if (outcome != ScanOutcome.Complete) throw DamagedSince(dataPath, start);
+            if (header.Length != info.Covered - start) return "no transaction ends where the checkpoint says";
             if (header.Tid != info.LastTid)
                 return $"the transaction at the checkpoint's end has tid {header.Tid}, not {info.LastTid}";
             foreach (var record in scanner.Records)
@@ -334,6 +351,30 @@ internal static class FileStorageCheckpoint
         }
         return null;
     }
+
+    /// <summary>
+    /// Where the transaction ending at the checkpoint's covered end starts, read from its trailer, when
+    /// the trailer is the one the checkpoint recorded (a possible length, the recorded checksum); -1 if not.
+    /// </summary>
+    private static long LastTransactionStart(CheckpointInfo info, SafeFileHandle data)
+    {
+        Span<byte> trailer = new byte[TrailerSize];
+        if (info.Covered <= FileHeaderSize || ReadAt(data, info.Covered - TrailerSize, trailer) < TrailerSize) return -1;
+        var length = BinaryPrimitives.ReadInt64LittleEndian(trailer);
+        var start = info.Covered - length;
+        return length < MinimumTransactionSize || start < FileHeaderSize
+            || BinaryPrimitives.ReadUInt32LittleEndian(trailer[8..]) != info.LastTransactionChecksum
+            ? -1
+            : start;
+    }
+
+    /// <summary>The damage a checkpoint shows in the transaction it ends at (see <see cref="VouchedEnd"/>).</summary>
+    public static CorruptDatabaseException DamagedSince(string dataPath, long start) => new(
+        $"The transaction at this offset of {dataPath} fails its checksum or is cut short, yet the index checkpoint {PathOf(dataPath)} " +
+        "shows it was whole on disk when the checkpoint was written: it was damaged since, and is not removed as a crash's unfinished write " +
+        "would be. FileStorage.Verify lists every damaged transaction. (If the file was put in place from a copy taken while the database " +
+        "was in use, delete the checkpoint and open the file again: the copy's unfinished end is then removed.)",
+        start);
 
     private static ulong HighestOid(FileStorageIndex index)
     {

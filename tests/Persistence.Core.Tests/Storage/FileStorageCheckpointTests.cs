@@ -397,6 +397,75 @@ public sealed class FileStorageCheckpointTests : IDisposable
         expected.Check(reopened);
     }
 
+    [Theory]
+    [InlineData(1)]    // the transaction's header
+    [InlineData(40)]   // its first record
+    [InlineData(-20)]  // its last record
+    [InlineData(-1)]   // the commit marker
+    public void TheLastTransactionTheCheckpointCoversDamagedIsReportedNotRemovedAsACrashsTail(int where)
+    {
+        // The checkpoint was written after the file was flushed, and the trailer of the transaction it
+        // ends at is the one it recorded: that transaction was whole on disk, so bytes of it that no
+        // longer read are damage. Taken for a crash's unfinished write, it was cut off: a committed
+        // transaction lost without a word.
+        var expected = new Expected();
+        long start, end;
+        using (var storage = FileStorage.Open(_path))
+        {
+            Fill(storage, expected, 5);
+            start = new FileInfo(_path).Length;
+            Fill(storage, expected, 1);
+            storage.Checkpoint();
+        }
+        end = new FileInfo(_path).Length;
+        var bytes = File.ReadAllBytes(_path);
+        bytes[where >= 0 ? start + where : end + where] ^= 0x5A;
+        File.WriteAllBytes(_path, bytes);
+
+        foreach (var readOnly in new[] { false, true })
+        {
+            var error = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path, new FileStorageOptions { ReadOnly = readOnly }));
+            Assert.Equal(start, error.Offset);
+            Assert.Contains("index checkpoint", error.Message);
+            Assert.Contains("delete the checkpoint", error.Message);
+        }
+        Assert.Equal(end, new FileInfo(_path).Length);
+        var report = FileStorage.Verify(_path);
+        Assert.Null(report.IncompleteTailOffset);
+        Assert.Equal(start, Assert.Single(report.Problems).Offset);
+
+        // What the message says to do for a copy put in place: without the checkpoint, the damaged end
+        // is taken as a crash's and removed.
+        File.Delete(CheckpointPath);
+        using var reopened = FileStorage.Open(_path);
+        Assert.Equal(expected.LastTid - 1, reopened.LastTid);
+        Assert.Equal(start, new FileInfo(_path).Length);
+    }
+
+    [Fact]
+    public void AFileCutShortInsideTheLastTransactionTheCheckpointCoversIsACopysEndAndIsRemoved()
+    {
+        // A copy taken while the last transaction was being written, put in place with a checkpoint
+        // written later: shorter than the checkpoint's end, so the checkpoint vouches for nothing in it.
+        var expected = new Expected();
+        long start;
+        using (var storage = FileStorage.Open(_path))
+        {
+            Fill(storage, expected, 5);
+            start = new FileInfo(_path).Length;
+            Fill(storage, expected, 1);
+            storage.Checkpoint();
+        }
+        using (var stream = new FileStream(_path, FileMode.Open))
+            stream.SetLength(stream.Length - 3);
+        Assert.Equal(start, FileStorage.Verify(_path).IncompleteTailOffset);
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.StartsWith("the checkpoint covers the data file up to", reopened.CheckpointRejection);
+        Assert.Equal(expected.LastTid - 1, reopened.LastTid);
+        Assert.Equal(start, new FileInfo(_path).Length);
+    }
+
     [Fact]
     public void ATornTailAfterTheCheckpointIsIgnoredAsBefore()
     {
