@@ -120,7 +120,17 @@ public static class Program
     private static int Backup(string path, string destination)
     {
         using var db = Database.Open(path);
-        var tid = db.Backup(destination);
+        long tid;
+        try
+        {
+            tid = db.Backup(destination);
+        }
+        catch (ArgumentException e)
+        {
+            // The destination is the database itself (by whatever path), or a database a program has open for writing.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
         var copy = Path.GetFullPath(destination);
         using (var check = Database.Open(copy, new DatabaseOptions { ReadOnly = true }))
         using (var connection = check.OpenReadOnlyConnection())
