@@ -41,7 +41,11 @@ public sealed class DatabaseOptions
     /// </summary>
     public int ConnectionPoolSize { get; init; } = 8;
 
-    /// <summary>Open the file read-only (for <see cref="Database.Open(string, DatabaseOptions?)"/>): commits are refused.</summary>
+    /// <summary>
+    /// Open the file read-only (for <see cref="Database.Open(string, DatabaseOptions?)"/>): nothing is written to
+    /// it, not even the lock file, and every connection refuses changes when they are made (a setter or
+    /// a collection's change throws <see cref="InvalidOperationException"/>). The file must exist.
+    /// </summary>
     public bool ReadOnly { get; init; }
 
     /// <summary>
