@@ -195,6 +195,38 @@ public class TransactionTests
     }
 
     [Fact]
+    public void A_conflict_says_to_wait_before_Abort_as_a_retry_after_a_wait_reads_the_state_of_the_Abort()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var mine = db.OpenConnection();
+            using var theirs = db.OpenConnection();
+            ((Node)mine.Root["a"]).Label = "mine";
+            ((Node)theirs.Root["a"]).Label = "theirs 1";
+            theirs.Commit();
+            var first = Assert.Throws<ConflictException>(mine.Commit);
+            Assert.Contains("wait before Abort() instead", first.Message);
+            Assert.Contains("Database.Transact does this for you", first.Message);
+
+            // A hand-written retry that waits after Abort(): others commit meanwhile, and the redone work
+            // still reads the state of the Abort, so it conflicts again.
+            mine.Abort();
+            ((Node)theirs.Root["a"]).Label = "theirs 2";
+            theirs.Commit();
+            Assert.Equal("theirs 1", ((Node)mine.Root["a"]).Label);
+            ((Node)mine.Root["a"]).Label = "mine";
+            Assert.Throws<ConflictException>(mine.Commit);
+
+            // Waited before Abort(): the work reads the newest state and commits.
+            mine.Abort();
+            Assert.Equal("theirs 2", ((Node)mine.Root["a"]).Label);
+            ((Node)mine.Root["a"]).Label = "mine";
+            mine.Commit();
+        }
+    }
+
+    [Fact]
     public void Transact_gives_up_after_the_last_attempt()
     {
         var (db, _, _) = TwoNodes();
