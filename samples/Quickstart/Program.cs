@@ -27,6 +27,7 @@ public static class Program
                 "list" when args.Length == 1 => List(path),
                 "history" when args.Length == 1 => History(path),
                 "backup" when args.Length == 2 => Backup(path, args[1]),
+                "pack" when args.Length == 1 => Pack(path),
                 "help" or "-h" or "--help" => Usage(0),
                 _ => Usage(2),
             };
@@ -51,6 +52,8 @@ public static class Program
               history                  show every change made so far
               backup <file>            copy the database to <file> while it is in use (a valid
                                        database of every commit made up to then)
+              pack                     drop what the file keeps but no one reads any more
+                                       (earlier versions of objects, removed items)
 
             The data lives in {FileName} in the current folder.
             """);
@@ -141,6 +144,16 @@ public static class Program
         return 0;
     }
 
+    private static int Pack(string path)
+    {
+        using var db = Database.Open(path);
+        // The file only grows: a commit appends the new versions of what it changed. A pack copies
+        // what the root still reaches to a new file, while other programs go on using the database.
+        var result = db.Pack();
+        Console.WriteLine($"Packed {Path.GetFileName(path)}: {result.BytesBefore.ToString("N0", Invariant)} bytes before, {result.BytesAfter.ToString("N0", Invariant)} after; {result.LiveObjects.ToString("N0", Invariant)} object(s) kept, in {result.Duration.TotalMilliseconds.ToString("N0", Invariant)} ms.");
+        return 0;
+    }
+
     // ---- The demo ----
 
     private static int Demo(string path)
@@ -227,7 +240,7 @@ public static class Program
         Console.WriteLine(run == 1
             ? "Run the demo again: it finds these items, and adds to their quantities."
             : $"Step 1 showed what {(run == 2 ? "the first run" : $"the {run - 1} earlier runs")} stored: the data outlives the program.");
-        Console.WriteLine("Try the commands too: add <name> <qty> [shelf] | remove <name> | list | history");
+        Console.WriteLine("Try the commands too: add <name> <qty> [shelf] | remove <name> | list | history | backup <file> | pack");
         return 0;
     }
 

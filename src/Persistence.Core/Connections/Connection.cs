@@ -671,7 +671,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private PersistenceException NoRevisionForSnapshot(PersistentObject obj) =>
         _storage.Load(obj.ObjectOid) is not null
             ? new ReadConflictException(
-                $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry.",
+                $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry. " +
+                "(Database.Pack keeps what the connections open in its own process read; a pack from another process keeps the history after the keepHistoryAfterTid it is given, e.g. the StateNumber when the longest reader began.)",
                 obj.ObjectOid)
             : new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj.ObjectOid);
 

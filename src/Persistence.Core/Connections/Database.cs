@@ -106,6 +106,40 @@ public sealed class Database : IDisposable
         ? file.Backup(path)
         : throw new NotSupportedException($"Backup copies a database file, but this database keeps its records in a {Storage.GetType().Name}. Copy its records another way (e.g. IStorage.Iterate).");
 
+    /// <summary>
+    /// Rewrites the database file, while it is in use, with only what is reachable from the root and the
+    /// history this process's open connections still read (see <see cref="FileStorage.Pack"/>).
+    /// </summary>
+    /// <remarks>
+    /// A connection reads the state of its snapshot until its next <see cref="Connection.Commit"/> or
+    /// <see cref="Connection.Abort"/>, so the revisions every connection open in this process can still
+    /// see are kept, like the history after <paramref name="keepHistoryAfterTid"/>: their reads go on
+    /// as before. Connections in other processes are not known here; one whose snapshot is older than
+    /// what the pack kept gets a <see cref="ReadConflictException"/> when it loads an object changed
+    /// since, and reads the packed file after its next Abort(). A connection left open for long, with
+    /// no Commit() or Abort() since, keeps the history after its snapshot from being packed away: end
+    /// such transactions first to reclaim the most.
+    /// </remarks>
+    /// <param name="keepHistoryAfterTid">Also keep every revision a reader whose snapshot is this tid
+    /// (a <see cref="StateNumber"/>) or later can see; null for none beyond what open connections need.</param>
+    /// <returns>What the pack did: sizes before and after, the live objects, the time it took.</returns>
+    /// <exception cref="NotSupportedException">The database is not in a file (its storage is not a <see cref="FileStorage"/>).</exception>
+    /// <exception cref="StorageLockedException">The database is open read-only.</exception>
+    /// <exception cref="PersistenceException">Another process is packing the database, or the new file could not be
+    /// written (the message says why); nothing was changed.</exception>
+    public PackResult Pack(long? keepHistoryAfterTid = null)
+    {
+        if (_file is null)
+            throw new NotSupportedException($"Pack rewrites a database file, but this database keeps its records in a {Storage.GetType().Name}, which has no file to rewrite.");
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var connection in _open)
+                keepHistoryAfterTid = Math.Min(keepHistoryAfterTid ?? long.MaxValue, connection.Snapshot);
+        }
+        return _file.Pack(keepHistoryAfterTid);
+    }
+
     /// <summary>Opens a database on a storage. The database disposes the storage when it is disposed.</summary>
     public static Database Open(IStorage storage, DatabaseOptions? options = null)
     {
