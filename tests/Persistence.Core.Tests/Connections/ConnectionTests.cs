@@ -58,7 +58,7 @@ public class ConnectionTests
         }
         using var reader = db.OpenConnection();
         var error = Assert.Throws<InvalidCastException>(() => reader.Get<Dog>(oid));
-        Assert.Equal($"{oid} is a Persistence.Tests.Models.Node, not a Dog.", error.Message);
+        Assert.StartsWith($"{oid} is an object of class 'Persistence.Tests.Models.Node', which is not a 'Persistence.Tests.Models.Dog' nor derived from one.", error.Message);
         Assert.Equal("a node", reader.Get<Node>(oid).Label);
     }
 
