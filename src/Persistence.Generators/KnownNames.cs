@@ -43,4 +43,17 @@ internal static class KnownNames
     public const string RegistrationNamespace = "Persistence.Generated";
     public const string RegistrationClass = "PersistentTypeRegistration";
     public const string RegistrationHintName = "Persistence.Generated.PersistentTypeRegistration.g.cs";
+
+    /// <summary>
+    /// The public class, in <see cref="RegistrationNamespace"/>, of an assembly whose persistent classes
+    /// are none of them public: a program that references the assembly names it to run the assembly's
+    /// registration first, as it names a public persistent class of others. Its name comes from the
+    /// assembly's (<c>Shop.Domain</c>: <c>PersistentTypes_Shop_Domain</c>), so each assembly's differs.
+    /// </summary>
+    public static string AssemblyRegistrationClass(string assemblyName)
+    {
+        var name = new System.Text.StringBuilder("PersistentTypes_", 16 + assemblyName.Length);
+        foreach (var c in assemblyName) name.Append(char.IsLetterOrDigit(c) || c == '_' ? c : '_');
+        return name.ToString();
+    }
 }

@@ -48,7 +48,34 @@ public sealed partial class PersistentGenerator
             }
             writer.CloseBlock();
             writer.CloseBlock();
+            WriteAssemblyRegistrationClass(writer, spec);
             return writer.ToString();
+        }
+
+        /// <summary>
+        /// Where none of the assembly's persistent classes is public, a public class for programs that
+        /// reference the assembly to name instead (see <see cref="KnownNames.AssemblyRegistrationClass"/>):
+        /// reading its field runs the assembly's initializer, as reading a public class's type would.
+        /// </summary>
+        private static void WriteAssemblyRegistrationClass(SourceWriter writer, RegistrationSpec spec)
+        {
+            if (spec.Classes.IsEmpty || spec.AssemblyName.Length == 0) return;
+            foreach (var type in spec.Classes)
+            {
+                if (type.IsPublic) return;
+            }
+            writer.WriteLine();
+            writer.WriteLine("/// <summary>");
+            writer.WriteLine("/// For programs that reference this assembly: its persistent classes are not public, so such a");
+            writer.WriteLine("/// program's generated registration names this class to run the registration above first, before");
+            writer.WriteLine("/// it can meet their stored objects. Not for use in code.");
+            writer.WriteLine("/// </summary>");
+            writer.WriteLine("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+            writer.WriteLine($"public static class {KnownNames.AssemblyRegistrationClass(spec.AssemblyName)}");
+            writer.OpenBlock();
+            writer.WriteLine("/// <summary>A persistent class of this assembly (which one does not matter).</summary>");
+            writer.WriteLine($"public static readonly {KnownNames.PersistentTypeInfo} {KnownNames.TypeInfoField} = {spec.Classes[0].FullyQualifiedName}.{KnownNames.TypeInfoField};");
+            writer.CloseBlock();
         }
     }
 }

@@ -27,7 +27,8 @@ public sealed partial class PersistentGenerator
                 cancellationToken.ThrowIfCancellationRequested();
                 // Only assemblies compiled against Persistence.Core can hold persistent classes.
                 if (!assembly.Modules.Any(static module => module.ReferencedAssemblies.Any(static name => name.Name == "Persistence.Core"))) continue;
-                if (FindNameableClass(assembly.GlobalNamespace, compilation, cancellationToken) is { } type) found.Add(type.ToDisplayString(RuntimeFormat));
+                if ((FindNameableClass(assembly.GlobalNamespace, compilation, cancellationToken) ?? FindRegistrationClass(assembly, compilation)) is { } type)
+                    found.Add(type.ToDisplayString(RuntimeFormat));
             }
             found.Sort(System.StringComparer.Ordinal);
             return found.ToEquatableArray();
@@ -54,6 +55,22 @@ public sealed partial class PersistentGenerator
                 }
             }
             return null;
+        }
+
+        /// <summary>
+        /// The public class an assembly whose persistent classes are not public declares for programs
+        /// referencing it to name (<see cref="KnownNames.AssemblyRegistrationClass"/>), if this
+        /// compilation can name it unambiguously; null if the assembly has none (an older generator's).
+        /// </summary>
+        private static INamedTypeSymbol? FindRegistrationClass(IAssemblySymbol assembly, Compilation compilation)
+        {
+            var name = KnownNames.RegistrationNamespace + "." + KnownNames.AssemblyRegistrationClass(assembly.Name);
+            return assembly.GetTypeByMetadataName(name) is { } type
+                && compilation.IsSymbolAccessibleWithin(type, compilation.Assembly)
+                && type.GetMembers(KnownNames.TypeInfoField).Length == 1
+                && SymbolEqualityComparer.Default.Equals(compilation.GetTypeByMetadataName(name), type)
+                ? type
+                : null;
         }
 
         /// <summary>The name <see cref="Compilation.GetTypeByMetadataName"/> finds a type by: <c>Shop.Catalog+Item</c>.</summary>

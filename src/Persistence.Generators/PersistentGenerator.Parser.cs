@@ -74,7 +74,17 @@ public sealed partial class PersistentGenerator
                 type.InstanceConstructors.Any(static c => !c.IsImplicitlyDeclared),
                 HasRequiredMembers(type),
                 properties.ToEquatableArray(),
-                completion);
+                completion,
+                IsPublic(type));
+        }
+
+        private static bool IsPublic(INamedTypeSymbol type)
+        {
+            for (INamedTypeSymbol? level = type; level is not null; level = level.ContainingType)
+            {
+                if (level.DeclaredAccessibility != Accessibility.Public) return false;
+            }
+            return true;
         }
 
         /// <summary>

@@ -89,11 +89,12 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
 
         var registration = classes
             .Where(static spec => spec.Completion == ClassCompletion.Complete)
-            .Select(static (spec, _) => new RegisteredClassSpec(spec.Hierarchy.FullyQualifiedName, spec.BaseType))
+            .Select(static (spec, _) => new RegisteredClassSpec(spec.Hierarchy.FullyQualifiedName, spec.BaseType, spec.IsPublic))
             .Collect()
             .Combine(collections.Collect())
             .Combine(referencedClasses)
-            .Select(static (input, _) => CreateRegistration(input.Left.Left, input.Left.Right, input.Right))
+            .Combine(context.CompilationProvider.Select(static (compilation, _) => compilation.AssemblyName ?? ""))
+            .Select(static (input, _) => CreateRegistration(input.Left.Left.Left, input.Left.Left.Right, input.Left.Right, input.Right))
             .WithTrackingName(Steps.Registration);
 
         context.RegisterSourceOutput(registration, static (context, spec) =>
@@ -109,13 +110,14 @@ public sealed partial class PersistentGenerator : IIncrementalGenerator
     private static RegistrationSpec CreateRegistration(
         ImmutableArray<RegisteredClassSpec> classes,
         ImmutableArray<CollectionUseSpec> collections,
-        EquatableArray<string> referencedClasses)
+        EquatableArray<string> referencedClasses,
+        string assemblyName)
     {
         var ordered = Parser.OrderBaseFirst(classes);
         var distinctCollections = collections
             .GroupBy(static use => use.Type)
             .Select(static group => group.First())
             .OrderBy(static use => use.Type, System.StringComparer.Ordinal);
-        return new RegistrationSpec(ordered.ToEquatableArray(), distinctCollections.ToEquatableArray(), referencedClasses);
+        return new RegistrationSpec(ordered.ToEquatableArray(), distinctCollections.ToEquatableArray(), referencedClasses, assemblyName);
     }
 }

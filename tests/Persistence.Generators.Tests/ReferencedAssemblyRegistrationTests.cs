@@ -113,6 +113,65 @@ public sealed class ReferencedAssemblyRegistrationTests
             AppRegistration("namespace Shop.App; public static class Program { }", first, second));
     }
 
+    /// <summary>A library whose persistent classes are all internal (a class with no modifier is).</summary>
+    private const string Secrets = """
+        using Persistence;
+
+        namespace Shop.Secrets;
+
+        [Persistent]
+        partial class Vault
+        {
+            public partial string Code { get; set; }
+        }
+
+        [Persistent]
+        internal partial class Key
+        {
+            public partial Vault? Opens { get; set; }
+        }
+
+        public static class Keeper
+        {
+            public static object MakeKey() => new Key { Opens = new Vault { Code = "1234" } };
+        }
+        """;
+
+    [Fact]
+    public void An_assembly_whose_persistent_classes_are_not_public_is_reached_through_the_class_it_declares_for_that()
+    {
+        var secrets = CompileLibrary("Shop.Secrets-2", Secrets);
+
+        Assert.Equal(
+            ["global::Persistence.PersistentTypes.Register(global::Persistence.Generated.PersistentTypes_Shop_Secrets_2.__PersistentTypeInfo);"],
+            AppRegistration("namespace Shop.App; public static class Program { }", secrets));
+    }
+
+    [Fact]
+    public void An_app_registers_the_non_public_classes_of_a_library_before_it_first_uses_the_library()
+    {
+        // A stored name no other test registers: the registry is the process's.
+        var ns = "Shop.Hidden" + Guid.NewGuid().ToString("N");
+        var vault = ns + ".Vault";
+        var library = CompileLibraryImage("Shop.Hidden", Secrets.Replace("Shop.Secrets", ns, StringComparison.Ordinal));
+        var app = CompileLibraryImage("Shop.HiddenApp", "namespace Shop.App; public static class Program { }", MetadataReference.CreateFromImage(library));
+        var context = new AssemblyLoadContext("hidden", isCollectible: true);
+        try
+        {
+            var loaded = context.LoadFromStream(new MemoryStream(library));
+            context.Resolving += (_, name) => name.Name == "Shop.Hidden" ? loaded : null;
+            Assert.Null(PersistentTypes.Find(vault));
+
+            RuntimeHelpers.RunModuleConstructor(context.LoadFromStream(new MemoryStream(app)).ManifestModule.ModuleHandle);
+
+            Assert.Equal(vault, PersistentTypes.Find(vault)?.Name);
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
     [Fact]
     public void A_second_assembly_defining_a_class_of_the_same_full_name_is_refused_when_it_starts()
     {

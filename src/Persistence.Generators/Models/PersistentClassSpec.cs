@@ -14,6 +14,7 @@ namespace Persistence.Generators.Models;
 /// <param name="HasRequiredMembers">Whether the class or a base class has <c>required</c> members (the ghost constructor then says it sets them).</param>
 /// <param name="Properties">The partial properties, in declaration order.</param>
 /// <param name="Completion">Whether the class is completed, or only given placeholders (its properties then have no storage).</param>
+/// <param name="IsPublic">Whether other assemblies can name the class (it and every class it is nested in are public).</param>
 internal sealed record PersistentClassSpec(
     TypeHierarchySpec Hierarchy,
     EquatableArray<string> Aliases,
@@ -25,7 +26,8 @@ internal sealed record PersistentClassSpec(
     bool DeclaresConstructor,
     bool HasRequiredMembers,
     EquatableArray<PersistentPropertySpec> Properties,
-    ClassCompletion Completion);
+    ClassCompletion Completion,
+    bool IsPublic);
 
 /// <summary>What the generated part of a <c>[Persistent]</c> class holds.</summary>
 internal enum ClassCompletion

@@ -15,3 +15,15 @@ internal static class PersistentTypeRegistration
         global::Persistence.PersistentTypes.Register(global::Shop.Catalog.Section.Item.__PersistentTypeInfo);
     }
 }
+
+/// <summary>
+/// For programs that reference this assembly: its persistent classes are not public, so such a
+/// program's generated registration names this class to run the registration above first, before
+/// it can meet their stored objects. Not for use in code.
+/// </summary>
+[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+public static class PersistentTypes_TestAssembly
+{
+    /// <summary>A persistent class of this assembly (which one does not matter).</summary>
+    public static readonly global::Persistence.PersistentTypeInfo __PersistentTypeInfo = global::Shop.Catalog.Section.Item.__PersistentTypeInfo;
+}
