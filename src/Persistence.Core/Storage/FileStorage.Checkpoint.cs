@@ -37,6 +37,15 @@ public sealed partial class FileStorage
     /// <summary>The transactions this instance read from the file into its index (at open, catching up, switching files).</summary>
     internal int TransactionsScanned => Volatile.Read(ref _transactionsScanned);
 
+    /// <summary>The bytes the oid → offset index holds in memory (<see cref="FileStorageIndex.AllocatedBytes"/>).</summary>
+    internal long IndexBytes
+    {
+        get
+        {
+            lock (_stateLock) return _index.AllocatedBytes;
+        }
+    }
+
     /// <summary>New transactions between background checkpoints; tests lower it.</summary>
     internal long BackgroundCheckpointInterval
     {
@@ -54,7 +63,7 @@ public sealed partial class FileStorage
     /// on <see cref="Dispose"/> when there is a large tail the checkpoint does not cover.
     /// </summary>
     /// <remarks>Takes a moment of the state lock to share the index with a snapshot; the writing, about
-    /// 8 bytes per object, runs alongside loads and commits.</remarks>
+    /// 8 to 10 bytes per object, runs alongside loads and commits.</remarks>
     /// <exception cref="StorageLockedException">The storage is read-only.</exception>
     /// <exception cref="PersistenceException">The checkpoint could not be written (the message says why);
     /// the database is unaffected, and opening scans the file instead.</exception>

@@ -14,7 +14,7 @@ namespace Persistence.Storage;
 /// <code>
 /// header (96 bytes)
 ///   0   8  signature 89 50 53 49 0D 0A 1A 0A ("\x89PSI\r\n\x1A\n")
-///   8   4  version (u32) = 1
+///   8   4  version (u32) = 2
 ///   12  4  header size (u32) = 96
 ///   16  16 database id, as in the data file's header
 ///   32  8  file id (u64), as in the data file's header (a pack writes a new one)
@@ -23,15 +23,22 @@ namespace Persistence.Storage;
 ///   56  4  that transaction's checksum, as in its trailer (0: none)
 ///   60  4  reserved, zero
 ///   64  8  highest oid stored (u64)
-///   72  8  slot count N (u64): the offsets that follow, for oids 0 .. N-1
-///   80  8  object count (i64): the offsets that are not 0, plus the pairs
+///   72  8  slot count N (u64): the pages cover oids 0 .. N-1
+///   80  8  object count (i64): the objects in the pages, plus the pairs
 ///   88  4  pair count M (u32): objects with oids of 2^32 and more
 ///   92  4  CRC-32C of bytes 0..92 followed by everything after the header
-/// 96       N × i64: the offset of each oid's newest data record, 0 for none
-/// 96+8N    M × (u64 oid, i64 offset)
+/// 96       P = ceil(N / 8192) page entries of 4 bytes: kind (u16), objects k (u16)
+///            kind 0: no objects (k = 0), nothing in the body
+///            kind 1: sparse, 1 ≤ k; body k × u16 slot (oid − 8192 × page, ascending), then k × i64 offset
+///            kind 2: dense, 1 ≤ k; body min(8192, N − 8192 × page) × i64 offset (0 for none), k of them not 0
+///          the bodies of the pages, in page order
+///          M × (u64 oid, i64 offset)
 /// </code>
-/// <para>The offsets are the index's pages written as they are in memory (on a little-endian
-/// machine), so loading is one read per 64 KB page and no per-entry parsing.</para>
+/// <para>Each page is written in the form it has in memory (<see cref="FileStorageIndex"/>), so the file
+/// grows with the objects that have a revision, not with every oid ever handed out, and loading is one
+/// read per dense page straight into its array and a short one per sparse page, with no per-entry
+/// parsing beyond the checks that a page is well formed. The page entries come first so that the sizes
+/// are checked before anything is allocated for the pages.</para>
 /// <para>A checkpoint is only ever a shortcut: it is written to a temporary file, flushed, and
 /// renamed over the old one, and opening uses it only if it matches the data file (database id,
 /// file id, the transaction ending at the covered offset has the recorded tid and checksum and its
@@ -43,10 +50,28 @@ internal static class FileStorageCheckpoint
     /// <summary>The size of the checkpoint header.</summary>
     public const int HeaderSize = 96;
 
-    /// <summary>The checkpoint format version this code writes and reads.</summary>
-    public const uint Version = 1;
+    /// <summary>
+    /// The checkpoint format version this code writes and reads. 2: pages sparse or dense (version 1 had
+    /// every offset up to the slot count); a checkpoint of another version is not used, opening scans
+    /// the file instead and a writer replaces the checkpoint.
+    /// </summary>
+    public const uint Version = 2;
+
+    /// <summary>The kind of a page in the checkpoint: no objects.</summary>
+    private const ushort EmptyPage = 0;
+
+    /// <summary>The kind of a page in the checkpoint: its objects' slots, then their offsets.</summary>
+    private const ushort SparsePage = 1;
+
+    /// <summary>The kind of a page in the checkpoint: an offset for every oid the page covers.</summary>
+    private const ushort DensePage = 2;
+
+    // Reads and writes of the small parts (page entries, sparse pages) go through a buffer of this
+    // size; a dense page, as large, bypasses it and goes straight between the file and its array.
+    private const int BufferSize = FileStorageIndex.PageSize * sizeof(long);
 
     private const int ChecksumOffset = 92;
+    private const string SizesDoNotAddUp = "the checkpoint's sizes do not add up";
     private const int SampleSize = 32;
 
     /// <summary>The signature at the start of a checkpoint.</summary>
@@ -80,7 +105,7 @@ internal static class FileStorageCheckpoint
     /// <summary>Writes a checkpoint of <paramref name="index"/> to <paramref name="path"/> (replacing it) and flushes it to disk.</summary>
     public static void WriteFile(string path, FileStorageIndex index, in CheckpointInfo info)
     {
-        using var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, BufferSize);
         var slots = index.SlotLimit;
         var pairs = index.OverflowCount;
         Span<byte> header = stackalloc byte[HeaderSize];
@@ -99,22 +124,38 @@ internal static class FileStorageCheckpoint
         BinaryPrimitives.WriteUInt32LittleEndian(header[88..], (uint)pairs);
         var crc = Crc32C.Compute(header[..ChecksumOffset]);
 
-        long position = HeaderSize;
-        var zeros = new long[FileStorageIndex.PageSize];
-        var swapped = BitConverter.IsLittleEndian ? null : new long[FileStorageIndex.PageSize];
-        for (var p = 0; (ulong)p << FileStorageIndex.PageShift < slots; p++)
+        var pageCount = PageCountOf(slots);
+        var entries = new byte[4 * pageCount];
+        for (var p = 0; p < pageCount; p++)
         {
-            var count = (int)Math.Min(FileStorageIndex.PageSize, slots - ((ulong)p << FileStorageIndex.PageShift));
-            ReadOnlySpan<long> page = (index.Page(p) ?? zeros).AsSpan(0, count);
-            if (swapped is not null)
+            var (kind, count) = index.DensePage(p, out var denseCount) is not null ? (DensePage, denseCount)
+                : index.SparsePage(p) is { } sparse ? (SparsePage, sparse.Count)
+                : (EmptyPage, 0);
+            BinaryPrimitives.WriteUInt16LittleEndian(entries.AsSpan(4 * p), kind);
+            BinaryPrimitives.WriteUInt16LittleEndian(entries.AsSpan(4 * p + 2), (ushort)count);
+        }
+        file.Position = HeaderSize;
+        Append(file, ref crc, entries);
+
+        var swapped = BitConverter.IsLittleEndian ? null : new long[FileStorageIndex.PageSize];
+        var swappedSlots = BitConverter.IsLittleEndian ? null : new ushort[FileStorageIndex.PageSize];
+        for (var p = 0; p < pageCount; p++)
+        {
+            if (index.DensePage(p, out _) is { } dense)
             {
-                BinaryPrimitives.ReverseEndianness(page, swapped);
-                page = swapped.AsSpan(0, count);
+                AppendOffsets(file, ref crc, dense.AsSpan(0, EntriesOf(p, slots)), swapped);
             }
-            var bytes = MemoryMarshal.AsBytes(page);
-            crc = Crc32C.Append(crc, bytes);
-            RandomAccess.Write(file, bytes, position);
-            position += bytes.Length;
+            else if (index.SparsePage(p) is { } sparse)
+            {
+                var pageSlots = sparse.Slots;
+                if (swappedSlots is not null)
+                {
+                    BinaryPrimitives.ReverseEndianness(pageSlots, swappedSlots);
+                    pageSlots = swappedSlots.AsSpan(0, pageSlots.Length);
+                }
+                Append(file, ref crc, MemoryMarshal.AsBytes(pageSlots));
+                AppendOffsets(file, ref crc, sparse.Offsets, swapped);
+            }
         }
         if (pairs > 0)
         {
@@ -126,14 +167,39 @@ internal static class FileStorageCheckpoint
                 BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i + 8), offset);
                 i += 16;
             }
-            crc = Crc32C.Append(crc, bytes);
-            RandomAccess.Write(file, bytes, position);
+            Append(file, ref crc, bytes);
         }
         BinaryPrimitives.WriteUInt32LittleEndian(header[ChecksumOffset..], crc);
         // The header goes last: a checkpoint cut short by a crash has no valid header at all.
-        RandomAccess.Write(file, header, 0);
-        RandomAccess.FlushToDisk(file);
+        file.Flush();
+        file.Position = 0;
+        file.Write(header);
+        file.Flush(flushToDisk: true);
     }
+
+    /// <summary>Writes <paramref name="bytes"/> at the file's position and adds them to the checksum.</summary>
+    private static void Append(FileStream file, ref uint crc, ReadOnlySpan<byte> bytes)
+    {
+        crc = Crc32C.Append(crc, bytes);
+        file.Write(bytes);
+    }
+
+    /// <summary>Writes offsets little-endian (through <paramref name="swapped"/> on a big-endian machine) and adds them to the checksum.</summary>
+    private static void AppendOffsets(FileStream file, ref uint crc, ReadOnlySpan<long> offsets, long[]? swapped)
+    {
+        if (swapped is not null)
+        {
+            BinaryPrimitives.ReverseEndianness(offsets, swapped);
+            offsets = swapped.AsSpan(0, offsets.Length);
+        }
+        Append(file, ref crc, MemoryMarshal.AsBytes(offsets));
+    }
+
+    /// <summary>The pages a checkpoint of <paramref name="slots"/> slots has.</summary>
+    private static int PageCountOf(ulong slots) => (int)((slots + FileStorageIndex.PageSize - 1) >> FileStorageIndex.PageShift);
+
+    /// <summary>The oids page <paramref name="p"/> covers in a checkpoint of <paramref name="slots"/> slots: all but in the last page.</summary>
+    private static int EntriesOf(int p, ulong slots) => (int)Math.Min(FileStorageIndex.PageSize, slots - ((ulong)p << FileStorageIndex.PageShift));
 
     /// <summary>
     /// The checksum of the transaction that ends at <paramref name="end"/> in the data file, from its
@@ -159,10 +225,10 @@ internal static class FileStorageCheckpoint
     /// <param name="rejection">Why the checkpoint was not used (null when it was).</param>
     public static LoadedCheckpoint? TryLoad(string dataPath, SafeFileHandle data, long dataLength, Guid databaseId, ulong fileId, out string? rejection)
     {
-        SafeFileHandle file;
+        FileStream file;
         try
         {
-            file = File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            file = OpenToRead(dataPath);
         }
         catch (FileNotFoundException)
         {
@@ -202,7 +268,7 @@ internal static class FileStorageCheckpoint
     {
         try
         {
-            using var file = File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var file = OpenToRead(dataPath);
             return Read(file, databaseId, fileId, dataLength, out _) is { } loaded && LastTransactionStart(loaded.Info, data) >= 0 ? loaded.Info.Covered : -1;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -243,14 +309,23 @@ internal static class FileStorageCheckpoint
         return null;
     }
 
-    private static LoadedCheckpoint? Read(SafeFileHandle file, Guid databaseId, ulong fileId, long dataLength, out string? rejection)
+    /// <summary>Opens the checkpoint of the data file at <paramref name="dataPath"/> to read it through.</summary>
+    private static FileStream OpenToRead(string dataPath) =>
+        new(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize);
+
+    /// <summary>
+    /// Reads a checkpoint and checks it is whole and of the data file (ids, covered end within
+    /// <paramref name="dataLength"/>, sizes, pages, checksum), but not against the data file's records;
+    /// null, with the reason, if it is not one.
+    /// </summary>
+    internal static LoadedCheckpoint? Read(FileStream file, Guid databaseId, ulong fileId, long dataLength, out string? rejection)
     {
-        var length = RandomAccess.GetLength(file);
+        var length = file.Length;
         // Arrays rather than stackalloc here and in CheckAgainstData: a method with stackalloc and a
         // loop is compiled fully optimized at its first call (3-5 ms each, in every process's first
         // open), and these run once per open.
         Span<byte> header = new byte[HeaderSize];
-        if (HeaderRejection(header, length < HeaderSize ? 0 : ReadAt(file, 0, header), databaseId, fileId) is { } wrong)
+        if (HeaderRejection(header, length < HeaderSize ? 0 : file.ReadAtLeast(header, HeaderSize, throwOnEndOfStream: false), databaseId, fileId) is { } wrong)
             return Reject(wrong, out rejection);
         var info = new CheckpointInfo(
             databaseId, fileId,
@@ -263,43 +338,99 @@ internal static class FileStorageCheckpoint
         var pairs = BinaryPrimitives.ReadUInt32LittleEndian(header[88..]);
         if (info.Covered < FileHeaderSize || info.Covered > dataLength)
             return Reject($"the checkpoint covers the data file up to offset {info.Covered}, but it is {dataLength} bytes long", out rejection);
-        if (info.LastTid < 0 || slots > FileStorageIndex.DenseLimit || count < 0
-            || (ulong)count > slots + pairs || length != HeaderSize + 8 * (long)slots + 16L * pairs)
-            return Reject("the checkpoint's sizes do not add up", out rejection);
+        if (info.LastTid < 0 || slots > FileStorageIndex.DenseLimit || count < 0 || (ulong)count > slots + pairs)
+            return Reject(SizesDoNotAddUp, out rejection);
+        var pageCount = PageCountOf(slots);
+        if (length < HeaderSize + 4L * pageCount + 16L * pairs) return Reject(SizesDoNotAddUp, out rejection);
 
+        // The page entries, and from them the size of every page: the file must be exactly that long.
         var crc = Crc32C.Compute(header[..ChecksumOffset]);
-        var pageCount = (int)((slots + FileStorageIndex.PageSize - 1) >> FileStorageIndex.PageShift);
-        var pages = new long[]?[pageCount];
-        long position = HeaderSize;
+        var entries = new byte[4 * pageCount];
+        file.ReadExactly(entries);
+        crc = Crc32C.Append(crc, entries);
+        var expectedLength = HeaderSize + entries.Length + 16L * pairs;
+        var objects = (long)pairs;
         for (var p = 0; p < pageCount; p++)
         {
-            var entries = (int)Math.Min(FileStorageIndex.PageSize, slots - ((ulong)p << FileStorageIndex.PageShift));
-            var page = new long[FileStorageIndex.PageSize];
-            var bytes = MemoryMarshal.AsBytes(page.AsSpan(0, entries));
-            if (ReadAt(file, position, bytes) < bytes.Length) return Reject("the checkpoint is cut short", out rejection);
-            crc = Crc32C.Append(crc, bytes);
-            if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(page, page);
-            pages[p] = page;
-            position += bytes.Length;
+            var kind = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p));
+            int k = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p + 2));
+            var covers = EntriesOf(p, slots);
+            if (kind == EmptyPage ? k != 0 : kind is not (SparsePage or DensePage) || k < 1 || k > covers)
+                return Reject($"the checkpoint's page {p} is not well formed", out rejection);
+            expectedLength += kind switch { SparsePage => 10L * k, DensePage => 8L * covers, _ => 0 };
+            objects += k;
+        }
+        if (length != expectedLength || objects != count) return Reject(SizesDoNotAddUp, out rejection);
+
+        var dense = new long[]?[pageCount];
+        var sparse = new FileStorageSparsePage?[pageCount];
+        // A page that is not well formed is reported after the checksum: damage is the likelier cause.
+        string? malformed = null;
+        for (var p = 0; p < pageCount; p++)
+        {
+            var kind = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p));
+            int k = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p + 2));
+            if (kind == DensePage)
+            {
+                // Straight into the page; the index counts its objects when it first changes it.
+                var page = new long[FileStorageIndex.PageSize];
+                crc = ReadOffsets(file, crc, page.AsSpan(0, EntriesOf(p, slots)));
+                dense[p] = page;
+            }
+            else if (kind == SparsePage)
+            {
+                var pageSlots = new ushort[k];
+                var offsets = new long[k];
+                var bytes = MemoryMarshal.AsBytes(pageSlots.AsSpan());
+                file.ReadExactly(bytes);
+                crc = Crc32C.Append(crc, bytes);
+                if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(pageSlots, pageSlots);
+                crc = ReadOffsets(file, crc, offsets);
+                if (!IsSparsePage(pageSlots, offsets, EntriesOf(p, slots))) malformed ??= $"the checkpoint's page {p} is not well formed";
+                sparse[p] = new FileStorageSparsePage(pageSlots, offsets, k);
+            }
         }
         Dictionary<ulong, long>? overflow = null;
         if (pairs > 0)
         {
             var bytes = new byte[16 * pairs];
-            if (ReadAt(file, position, bytes) < bytes.Length) return Reject("the checkpoint is cut short", out rejection);
+            file.ReadExactly(bytes);
             crc = Crc32C.Append(crc, bytes);
             overflow = new Dictionary<ulong, long>((int)pairs);
             for (var i = 0; i < bytes.Length; i += 16)
             {
                 var oid = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(i));
                 if (oid < FileStorageIndex.DenseLimit || !overflow.TryAdd(oid, BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i + 8))))
-                    return Reject("the checkpoint's sizes do not add up", out rejection);
+                    malformed ??= SizesDoNotAddUp;
             }
         }
         if (crc != BinaryPrimitives.ReadUInt32LittleEndian(header[ChecksumOffset..]))
             return Reject("the checkpoint fails its checksum", out rejection);
+        if (malformed is not null) return Reject(malformed, out rejection);
         rejection = null;
-        return new LoadedCheckpoint(info, FileStorageIndex.FromPages(pages, slots, count, overflow), highestOid);
+        return new LoadedCheckpoint(info, FileStorageIndex.FromPages(dense, sparse, slots, count, overflow), highestOid);
+    }
+
+    /// <summary>Reads little-endian offsets straight into <paramref name="offsets"/>; the checksum with them added.</summary>
+    private static uint ReadOffsets(FileStream file, uint crc, Span<long> offsets)
+    {
+        var bytes = MemoryMarshal.AsBytes(offsets);
+        file.ReadExactly(bytes);
+        crc = Crc32C.Append(crc, bytes);
+        if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(offsets, offsets);
+        return crc;
+    }
+
+    /// <summary>Whether a sparse page read from a checkpoint is one: slots ascending and below <paramref name="covers"/>, offsets not 0.</summary>
+    private static bool IsSparsePage(ReadOnlySpan<ushort> slots, ReadOnlySpan<long> offsets, int covers)
+    {
+        var previous = -1;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            if (slots[i] <= previous || offsets[i] <= 0) return false;
+            previous = slots[i];
+        }
+        return previous < covers;
     }
 
     /// <summary>Checks a checkpoint against the data file; the reason it does not match, or null.</summary>

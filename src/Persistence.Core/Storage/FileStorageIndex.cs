@@ -7,16 +7,24 @@ namespace Persistence.Storage;
 /// data record header); older revisions are reached through the records' previous-revision offsets.
 /// </summary>
 /// <remarks>
-/// <para>Oids are handed out densely from 3 upwards, so the index is an array of offsets indexed by
-/// oid (0 = no revision), cut into pages of <see cref="PageSize"/> entries: 8 bytes an object instead
-/// of a dictionary's 30 or so, no rehashing as it grows (a new page, and now and then a larger page
-/// directory), and a checkpoint can be read straight into the pages
-/// (<see cref="FileStorageCheckpoint"/>). A page is allocated when the first oid in it is set, so a
-/// sparse oid costs one page, and oids from <see cref="DenseLimit"/> up (never handed out by
-/// <see cref="IStorage.NewOid"/> in practice, but possible in an imported database) go to a dictionary.</para>
-/// <para><see cref="Snapshot"/> shares the pages with a read-only copy in O(pages): the next
-/// <see cref="Set"/> on a shared page copies that page first (copy on write), so a checkpoint or a pack
-/// can read a consistent index for as long as it needs without holding the storage's lock.</para>
+/// <para>Oids are handed out densely from 3 upwards and never reused, so the index is cut into pages of
+/// <see cref="PageSize"/> oids, each in one of two forms. A page where many oids have a revision is
+/// dense: an array of offsets indexed by oid (0 = no revision), 8 bytes an oid, found with one array
+/// read, and a checkpoint can be read straight into it (<see cref="FileStorageCheckpoint"/>). A page
+/// where few have one (the oids of objects a pack dropped are never handed out again) is a
+/// <see cref="FileStorageSparsePage"/>, 10 bytes a live object. So the index costs memory in proportion
+/// to the objects that have a revision, not to every oid ever handed out: a long-running program that
+/// creates and drops objects keeps a small index after each pack.</para>
+/// <para>A page is sparse up to <see cref="SparseMaximum"/> objects and becomes dense when one more is
+/// set (at a quarter full, where the dense page costs about three times the sparse one, whose binary
+/// search and insertions still stay short); a dense page becomes sparse again when it falls to
+/// <see cref="DenseMinimum"/>, half of that, so a page near the threshold does not change form on every
+/// set. A page is freed when its last object is cleared. Oids from <see cref="DenseLimit"/> up (never
+/// handed out by <see cref="IStorage.NewOid"/> in practice, but possible in an imported database) go to
+/// a dictionary.</para>
+/// <para><see cref="Snapshot"/> shares the pages, of either form, with a read-only copy in O(pages):
+/// the next <see cref="Set"/> on a shared page copies that page first (copy on write), so a checkpoint
+/// or a pack can read a consistent index for as long as it needs without holding the storage's lock.</para>
 /// <para>Not thread-safe: the storage guards it. A snapshot may be read by any one thread while its
 /// source is changed.</para>
 /// </remarks>
@@ -25,33 +33,53 @@ internal sealed class FileStorageIndex
     /// <summary>log2 of <see cref="PageSize"/>.</summary>
     public const int PageShift = 13;
 
-    /// <summary>The entries in a page: 8,192 offsets, 64 KB, which stays out of the large object heap.</summary>
+    /// <summary>The oids in a page: a dense page is 8,192 offsets, 64 KB, which stays out of the large object heap.</summary>
     public const int PageSize = 1 << PageShift;
 
-    /// <summary>Oids below this live in pages; the page directory is at most 4 MB.</summary>
+    /// <summary>Oids below this live in pages; the page directory (24 bytes a page) is at most 12 MB.</summary>
     public const ulong DenseLimit = 1UL << 32;
+
+    /// <summary>The most objects a sparse page holds: one more makes it dense.</summary>
+    public const int SparseMaximum = PageSize / 4;
+
+    /// <summary>A dense page that falls to this many objects becomes sparse.</summary>
+    public const int DenseMinimum = SparseMaximum / 2;
 
     private const int PageMask = PageSize - 1;
 
+    // The dense pages, kept apart from the rest so that Find of an oid in a dense page reads only this.
     private long[]?[] _pages;
-    // _shared[i]: page i may also belong to a snapshot, so it is copied before it is written.
-    private bool[] _shared;
+    // The same length as _pages: for each page that is not dense, its sparse form if any.
+    private PageState[] _states;
     private Dictionary<ulong, long>? _overflow;
     private long _count;
     private ulong _slotLimit;
     private readonly bool _readOnly;
 
+    /// <summary>What the index knows of a page besides its dense form.</summary>
+    private struct PageState
+    {
+        /// <summary>The page in the sparse form, or null if it is dense or has no objects.</summary>
+        public FileStorageSparsePage? Sparse;
+
+        /// <summary>The objects in the page when it is dense; -1 until counted for a page read from a checkpoint.</summary>
+        public int DenseCount;
+
+        /// <summary>The page may also belong to a snapshot, so it is copied before it is written.</summary>
+        public bool Shared;
+    }
+
     /// <summary>Creates an empty index.</summary>
     public FileStorageIndex()
     {
         _pages = [];
-        _shared = [];
+        _states = [];
     }
 
-    private FileStorageIndex(long[]?[] pages, bool[] shared, Dictionary<ulong, long>? overflow, long count, ulong slotLimit, bool readOnly)
+    private FileStorageIndex(long[]?[] pages, PageState[] states, Dictionary<ulong, long>? overflow, long count, ulong slotLimit, bool readOnly)
     {
         _pages = pages;
-        _shared = shared;
+        _states = states;
         _overflow = overflow;
         _count = count;
         _slotLimit = slotLimit;
@@ -61,10 +89,10 @@ internal sealed class FileStorageIndex
     /// <summary>The number of objects that have a revision.</summary>
     public long Count => _count;
 
-    /// <summary>One more than the highest oid below <see cref="DenseLimit"/> that has a revision (0 if none): the length of the offset array.</summary>
+    /// <summary>One more than the highest oid below <see cref="DenseLimit"/> that was given a revision (0 if none): the oids the pages cover.</summary>
     public ulong SlotLimit => _slotLimit;
 
-    /// <summary>How many pages the directory has room for (some may be null).</summary>
+    /// <summary>How many pages the directory has room for (some may be empty).</summary>
     public int PageCount => _pages.Length;
 
     /// <summary>The objects at or above <see cref="DenseLimit"/>, with their offsets.</summary>
@@ -73,6 +101,25 @@ internal sealed class FileStorageIndex
     /// <summary>The number of objects at or above <see cref="DenseLimit"/>.</summary>
     public int OverflowCount => _overflow?.Count ?? 0;
 
+    /// <summary>
+    /// The bytes the index holds in memory: the page directory, the pages of both forms (with the room
+    /// a sparse page has left) and the overflow dictionary, each array's and object's header included.
+    /// </summary>
+    internal long AllocatedBytes
+    {
+        get
+        {
+            const int arrayHeader = 24, sparseObject = 40, overflowEntry = 28;
+            long bytes = 2 * arrayHeader + (long)_pages.Length * (IntPtr.Size + Unsafe.SizeOf<PageState>());
+            for (var p = 0; p < _pages.Length; p++)
+            {
+                if (_pages[p] is not null) bytes += arrayHeader + PageSize * sizeof(long);
+                else if (_states[p].Sparse is { } sparse) bytes += sparseObject + 2 * arrayHeader + sparse.AllocatedBytes;
+            }
+            return bytes + (long)OverflowCount * overflowEntry;
+        }
+    }
+
     /// <summary>Every object that has a revision, dense oids in ascending order first.</summary>
     public IEnumerable<ulong> Oids
     {
@@ -80,11 +127,18 @@ internal sealed class FileStorageIndex
         {
             for (var p = 0; p < _pages.Length; p++)
             {
-                var page = _pages[p];
-                if (page is null) continue;
-                for (var i = 0; i < page.Length; i++)
+                var first = (ulong)p << PageShift;
+                if (_pages[p] is { } page)
                 {
-                    if (page[i] != 0) yield return ((ulong)p << PageShift) | (uint)i;
+                    for (var i = 0; i < page.Length; i++)
+                    {
+                        if (page[i] != 0) yield return first | (uint)i;
+                    }
+                }
+                else if (_states[p].Sparse is { } sparse)
+                {
+                    // One slot at a time: a span cannot live across a yield.
+                    for (var i = 0; i < sparse.Count; i++) yield return first | sparse.Slots[i];
                 }
             }
             if (_overflow is not null)
@@ -95,14 +149,38 @@ internal sealed class FileStorageIndex
     }
 
     /// <summary>
-    /// Builds an index from pages read from a checkpoint. <paramref name="pages"/> becomes the index's
-    /// own; the caller vouches for <paramref name="count"/> and <paramref name="slotLimit"/>.
+    /// Builds an index from pages read from a checkpoint: for each page either a dense page, a sparse page,
+    /// or neither. The arrays become the index's own; the caller vouches for <paramref name="count"/> and
+    /// <paramref name="slotLimit"/>. A dense page's objects are counted when it is first changed (most never
+    /// are, and counting them all would add to every open).
     /// </summary>
-    public static FileStorageIndex FromPages(long[]?[] pages, ulong slotLimit, long count, Dictionary<ulong, long>? overflow) =>
-        new(pages, new bool[pages.Length], overflow is { Count: > 0 } ? overflow : null, count, slotLimit, readOnly: false);
+    public static FileStorageIndex FromPages(long[]?[] dense, FileStorageSparsePage?[] sparse, ulong slotLimit, long count, Dictionary<ulong, long>? overflow)
+    {
+        var states = new PageState[dense.Length];
+        for (var p = 0; p < states.Length; p++)
+        {
+            states[p].Sparse = sparse[p];
+            states[p].DenseCount = -1;
+        }
+        return new(dense, states, overflow is { Count: > 0 } ? overflow : null, count, slotLimit, readOnly: false);
+    }
 
-    /// <summary>The page holding oids [i × <see cref="PageSize"/>, (i + 1) × <see cref="PageSize"/>), or null if none of them has a revision.</summary>
-    public long[]? Page(int i) => i < _pages.Length ? _pages[i] : null;
+    /// <summary>
+    /// The page holding oids [i × <see cref="PageSize"/>, (i + 1) × <see cref="PageSize"/>) if it is dense,
+    /// with the number of its offsets that are not 0; null if it is sparse or empty.
+    /// </summary>
+    public long[]? DensePage(int i, out int count)
+    {
+        var page = i < _pages.Length ? _pages[i] : null;
+        count = page is null ? 0 : _states[i].DenseCount >= 0 ? _states[i].DenseCount : CountObjects(page);
+        return page;
+    }
+
+    /// <summary>The offsets in a dense page that are not 0.</summary>
+    public static int CountObjects(long[] page) => page.Length - page.AsSpan().Count(0L);
+
+    /// <summary>The page holding oids [i × <see cref="PageSize"/>, (i + 1) × <see cref="PageSize"/>) if it is sparse; null if it is dense or empty.</summary>
+    public FileStorageSparsePage? SparsePage(int i) => i < _states.Length ? _states[i].Sparse : null;
 
     /// <summary>The offset of the newest revision of <paramref name="oid"/>, or 0 if it has none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -113,8 +191,12 @@ internal sealed class FileStorageIndex
         var pages = _pages;
         if (p >= pages.Length) return 0;
         var page = pages[p];
-        return page is null ? 0 : page[(int)oid & PageMask];
+        return page is not null ? page[(int)oid & PageMask] : FindSparse(p, (int)oid & PageMask);
     }
+
+    // Out of line: Find is inlined into its callers, and only oids outside dense pages come here.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private long FindSparse(int p, int slot) => _states[p].Sparse is { } sparse ? sparse.Find(slot) : 0;
 
     /// <summary>Makes <paramref name="offset"/> the newest revision of <paramref name="oid"/> (0: none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -136,20 +218,37 @@ internal sealed class FileStorageIndex
         var page = _pages[p];
         if (page is null)
         {
-            if (offset == 0) return;
-            _pages[p] = page = new long[PageSize];
+            SetSparse(p, (int)oid & PageMask, offset);
         }
-        else if (_shared[p])
+        else
         {
-            // A snapshot may be reading this page: write to a copy.
-            page = (long[])page.Clone();
-            _pages[p] = page;
-            _shared[p] = false;
+            ref var state = ref _states[p];
+            if (state.Shared)
+            {
+                // A snapshot may be reading this page: write to a copy.
+                page = (long[])page.Clone();
+                _pages[p] = page;
+                state.Shared = false;
+            }
+            if (state.DenseCount < 0) state.DenseCount = CountObjects(page);
+            ref var slot = ref page[(int)oid & PageMask];
+            if (slot == 0 && offset != 0)
+            {
+                _count++;
+                state.DenseCount++;
+            }
+            else if (slot != 0 && offset == 0)
+            {
+                _count--;
+                if (--state.DenseCount <= DenseMinimum)
+                {
+                    slot = 0;
+                    MakeSparse(p);
+                    return;
+                }
+            }
+            slot = offset;
         }
-        ref var slot = ref page[(int)oid & PageMask];
-        if (slot == 0 && offset != 0) _count++;
-        else if (slot != 0 && offset == 0) _count--;
-        slot = offset;
         if (offset != 0 && oid >= _slotLimit) _slotLimit = oid + 1;
     }
 
@@ -161,19 +260,24 @@ internal sealed class FileStorageIndex
     {
         for (var p = 0; p < _pages.Length; p++)
         {
-            if (_pages[p] is not null) _shared[p] = true;
+            if (_pages[p] is not null || _states[p].Sparse is not null) _states[p].Shared = true;
         }
         var overflow = _overflow is null ? null : new Dictionary<ulong, long>(_overflow);
-        return new FileStorageIndex((long[]?[])_pages.Clone(), new bool[_pages.Length], overflow, _count, _slotLimit, readOnly: true);
+        return new FileStorageIndex((long[]?[])_pages.Clone(), (PageState[])_states.Clone(), overflow, _count, _slotLimit, readOnly: true);
     }
 
     /// <summary>Takes over the contents of <paramref name="other"/>, which must not be used afterwards (a pack's or a reopen's new index).</summary>
     public void ReplaceWith(FileStorageIndex other)
     {
         if (_readOnly) throw new InvalidOperationException("An index snapshot is read-only.");
-        // A copy of the directory: a snapshot's directory may still be read by its reader.
+        // Copies of the directory: a snapshot's directory may still be read by its reader.
         _pages = (long[]?[])other._pages.Clone();
-        _shared = other._readOnly ? Filled(other._pages.Length) : (bool[])other._shared.Clone();
+        _states = (PageState[])other._states.Clone();
+        if (other._readOnly)
+        {
+            // A snapshot's pages are its source's too.
+            for (var p = 0; p < _states.Length; p++) _states[p].Shared = true;
+        }
         _overflow = other._overflow is null ? null : new Dictionary<ulong, long>(other._overflow);
         _count = other._count;
         _slotLimit = other._slotLimit;
@@ -184,17 +288,51 @@ internal sealed class FileStorageIndex
     {
         if (_readOnly) throw new InvalidOperationException("An index snapshot is read-only.");
         _pages = [];
-        _shared = [];
+        _states = [];
         _overflow = null;
         _count = 0;
         _slotLimit = 0;
     }
 
-    private static bool[] Filled(int length)
+    /// <summary>The part of <see cref="Set"/> for a page that is not dense (sparse, or without objects).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void SetSparse(int p, int slot, long offset)
     {
-        var flags = new bool[length];
-        Array.Fill(flags, true);
-        return flags;
+        ref var state = ref _states[p];
+        var sparse = state.Sparse;
+        if (sparse is null)
+        {
+            if (offset == 0) return;
+            state.Sparse = sparse = new FileStorageSparsePage();
+            state.Shared = false;
+        }
+        else if (offset != 0 && sparse.Count >= SparseMaximum && sparse.Find(slot) == 0)
+        {
+            // Full: the page becomes dense. A new array, so a snapshot sharing the sparse page keeps it.
+            var page = sparse.ToDense();
+            page[slot] = offset;
+            _pages[p] = page;
+            state = new PageState { DenseCount = sparse.Count + 1 };
+            _count++;
+            return;
+        }
+        else if (state.Shared)
+        {
+            state.Sparse = sparse = sparse.Clone();
+            state.Shared = false;
+        }
+        _count += sparse.Set(slot, offset);
+        // The page's last object is gone: the page goes too.
+        if (sparse.Count == 0) state.Sparse = null;
+    }
+
+    /// <summary>Turns dense page <paramref name="p"/>, which has fallen to <see cref="DenseMinimum"/> objects, into a sparse page.</summary>
+    private void MakeSparse(int p)
+    {
+        ref var state = ref _states[p];
+        // A new page either way, so a snapshot sharing the dense page keeps it.
+        state = new PageState { Sparse = state.DenseCount == 0 ? null : FileStorageSparsePage.FromDense(_pages[p]!, state.DenseCount) };
+        _pages[p] = null;
     }
 
     private void SetOverflow(ulong oid, long offset)
@@ -214,6 +352,6 @@ internal sealed class FileStorageIndex
         var size = Math.Max(needed, Math.Max(16, _pages.Length * 2));
         size = (int)Math.Min(size, (long)(DenseLimit >> PageShift));
         Array.Resize(ref _pages, size);
-        Array.Resize(ref _shared, size);
+        Array.Resize(ref _states, size);
     }
 }

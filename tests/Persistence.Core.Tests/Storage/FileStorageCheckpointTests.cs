@@ -77,6 +77,25 @@ public sealed class FileStorageCheckpointTests : IDisposable
         File.WriteAllBytes(CheckpointPath, bytes);
     }
 
+    /// <summary>The checkpoint as it is on disk, read without checking it against the data file.</summary>
+    private LoadedCheckpoint ReadCheckpoint(string? path = null)
+    {
+        path ??= CheckpointPath;
+        var header = File.ReadAllBytes(path).AsSpan(0, FileStorageCheckpoint.HeaderSize);
+        using var file = File.OpenRead(path);
+        var loaded = FileStorageCheckpoint.Read(file, new Guid(header[16..32]), BinaryPrimitives.ReadUInt64LittleEndian(header[32..]), long.MaxValue, out var rejection);
+        Assert.Null(rejection);
+        return loaded!.Value;
+    }
+
+    /// <summary>Writes the checkpoint anew, as it covers the same transaction, with <paramref name="change"/> made to its index.</summary>
+    private void RewriteCheckpoint(Action<FileStorageIndex> change)
+    {
+        var loaded = ReadCheckpoint();
+        change(loaded.Index);
+        FileStorageCheckpoint.WriteFile(CheckpointPath, loaded.Index, loaded.Info);
+    }
+
     private Expected DatabaseWithCheckpoint(int transactions = 20)
     {
         var expected = new Expected();
@@ -246,8 +265,14 @@ public sealed class FileStorageCheckpointTests : IDisposable
         var expected = DatabaseWithCheckpoint();
         File.Delete(CheckpointPath);
 
+        OpensByScanningTheWholeFile(expected, "there is no checkpoint");
+    }
+
+    /// <summary>Opens the file of <see cref="DatabaseWithCheckpoint"/> and checks that opening did not use the checkpoint, for the reason given, and reads what was committed.</summary>
+    private void OpensByScanningTheWholeFile(Expected expected, string rejection)
+    {
         using var storage = FileStorage.Open(_path);
-        Assert.Equal("there is no checkpoint", storage.CheckpointRejection);
+        Assert.Equal(rejection, storage.CheckpointRejection);
         Assert.Equal(20, storage.TransactionsScanned);
         expected.Check(storage);
     }
@@ -258,7 +283,8 @@ public sealed class FileStorageCheckpointTests : IDisposable
     [InlineData(41)]      // covered end
     [InlineData(49)]      // last tid
     [InlineData(80)]      // object count
-    [InlineData(100)]     // an offset
+    [InlineData(98)]      // the first page's object count
+    [InlineData(100)]     // the first page's first slot
     [InlineData(-1)]      // the last offset
     public void ADamagedCheckpointIsIgnored(int where)
     {
@@ -360,15 +386,13 @@ public sealed class FileStorageCheckpointTests : IDisposable
     public void ACheckpointThatPointsAnObjectElsewhereIsCaughtBySampling()
     {
         var expected = DatabaseWithCheckpoint(40);
-        var slots = BinaryPrimitives.ReadUInt64LittleEndian(File.ReadAllBytes(CheckpointPath).AsSpan(72));
         // The first sampled slot past zero, pointed at another object's record.
-        var sampled = (int)(slots / 32);
-        var other = sampled + 1;
-        CorruptCheckpoint(bytes =>
+        var sampled = 0UL;
+        RewriteCheckpoint(index =>
         {
-            var wrong = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(96 + 8 * other));
-            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(96 + 8 * sampled), wrong);
-        }, fixChecksum: true);
+            sampled = index.SlotLimit / 32;
+            index.Set(sampled, index.Find(sampled + 1));
+        });
 
         using var storage = FileStorage.Open(_path);
         Assert.Contains($"oid {sampled}", storage.CheckpointRejection);
@@ -389,7 +413,7 @@ public sealed class FileStorageCheckpointTests : IDisposable
             storage.Checkpoint();
             expected.Commit(storage, (victim, "changed after the checkpoint"));
         }
-        CorruptCheckpoint(bytes => BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(96 + 8 * (int)victim.Value), 0), fixChecksum: true);
+        RewriteCheckpoint(index => index.Set(victim.Value, 0));
 
         using var reopened = FileStorage.Open(_path);
         Assert.Contains("do not follow", reopened.CheckpointRejection);
@@ -578,5 +602,152 @@ public sealed class FileStorageCheckpointTests : IDisposable
         using var reopened = FileStorage.Open(_path);
         Assert.Equal(0, reopened.TransactionsScanned);
         expected.Check(reopened);
+    }
+
+    [Fact]
+    public void ACheckpointKeepsEachPageInItsFormAndReadsBackTheSameIndex()
+    {
+        const int size = FileStorageIndex.PageSize;
+        var index = new FileStorageIndex();
+        for (var oid = 3UL; oid < size; oid++) index.Set(oid, 64 + (long)oid);          // page 0 full
+        for (var oid = 3UL; oid < size; oid += 3) index.Set(oid, 0);                    // ... and dense with a third gone
+        for (var oid = size + 10UL; oid < 2 * size; oid += 97) index.Set(oid, 7 * (long)oid); // page 1 sparse
+        index.Set(5UL * size + size - 1, 12_345);                                       // pages 2-4 empty, page 5 one object in its last slot
+        index.Set(9UL * size + 1, 99);
+        index.Set(9UL * size + 1, 0);                                                   // page 9 emptied; it stays in the slot count
+        index.Set(1UL << 40, 777);
+        var path = _directory.File("round-trip.index");
+        var info = new CheckpointInfo(Guid.NewGuid(), 42, 1000, 17, 0xABCD);
+
+        FileStorageCheckpoint.WriteFile(path, index, info);
+        var loaded = ReadCheckpoint(path);
+
+        var copy = loaded.Index;
+        Assert.Equal(info, loaded.Info);
+        Assert.Equal(1UL << 40, loaded.HighestOid);
+        Assert.Equal(index.Count, copy.Count);
+        Assert.Equal(index.SlotLimit, copy.SlotLimit);
+        Assert.Equal(index.Oids, copy.Oids);
+        for (var oid = 0UL; oid < index.SlotLimit; oid++) Assert.Equal(index.Find(oid), copy.Find(oid));
+        Assert.Equal(777, copy.Find(1UL << 40));
+        for (var p = 0; p < 10; p++)
+        {
+            Assert.Equal(index.DensePage(p, out var count) is null, copy.DensePage(p, out var copiedCount) is null);
+            Assert.Equal(count, copiedCount);
+            Assert.Equal(index.SparsePage(p)?.Count, copy.SparsePage(p)?.Count);
+        }
+        Assert.NotNull(copy.DensePage(0, out _));
+        Assert.NotNull(copy.SparsePage(1));
+        Assert.NotNull(copy.SparsePage(5));
+        Assert.Null(copy.SparsePage(9));
+        // One dense page and the sparse objects, not 8 bytes for each of the ten pages' oids.
+        Assert.True(new FileInfo(path).Length < 2 * size * sizeof(long), $"{new FileInfo(path).Length} bytes");
+
+        // The copy is an index like any other.
+        copy.Set(size + 11, 5);
+        copy.Set(4, 0);
+        Assert.Equal(5, copy.Find(size + 11));
+        Assert.Equal(0, copy.Find(4));
+        Assert.Equal(index.Count, copy.Count);
+        // Its dense page, counted on that first change, goes sparse and then away as its objects do.
+        foreach (var oid in copy.Oids.Where(o => o < size).ToList()) copy.Set(oid, 0);
+        Assert.Null(copy.DensePage(0, out _));
+        Assert.Null(copy.SparsePage(0));
+        Assert.Equal(copy.Oids.Count(), copy.Count);
+        Assert.Equal(index.Count - index.Oids.Count(o => o < size) + 1, copy.Count); // + 1: oid size + 11
+    }
+
+    [Fact]
+    public void ASparsePageOutOfOrderIsRejectedEvenWithAValidChecksum()
+    {
+        var expected = DatabaseWithCheckpoint();
+        // The first page's first two slots swapped.
+        CorruptCheckpoint(bytes =>
+        {
+            var first = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(100));
+            bytes.AsSpan(102, 2).CopyTo(bytes.AsSpan(100));
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(102), first);
+        }, fixChecksum: true);
+
+        OpensByScanningTheWholeFile(expected, "the checkpoint's page 0 is not well formed");
+    }
+
+    [Fact]
+    public void ACheckpointOfTheFirstVersionIsNotUsedAndTheWriterReplacesIt()
+    {
+        // Written by an earlier release: every offset up to the slot count, 0 for none.
+        var expected = new Expected();
+        using (var storage = FileStorage.Open(_path))
+        {
+            LargeTail(storage, expected);
+            storage.Checkpoint();
+        }
+        var index = ReadCheckpoint().Index;
+        var header = File.ReadAllBytes(CheckpointPath)[..FileStorageCheckpoint.HeaderSize];
+        var firstVersion = new byte[FileStorageCheckpoint.HeaderSize + 8 * (int)index.SlotLimit];
+        header.CopyTo(firstVersion, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(firstVersion.AsSpan(8), 1);
+        for (var oid = 0UL; oid < index.SlotLimit; oid++)
+            BinaryPrimitives.WriteInt64LittleEndian(firstVersion.AsSpan(FileStorageCheckpoint.HeaderSize + 8 * (int)oid), index.Find(oid));
+        File.WriteAllBytes(CheckpointPath, firstVersion);
+        CorruptCheckpoint(_ => { }, fixChecksum: true);
+        firstVersion = File.ReadAllBytes(CheckpointPath);
+
+        using (var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true }))
+        {
+            Assert.Equal("the checkpoint has another format version", reader.CheckpointRejection);
+            Assert.Equal(4, reader.TransactionsScanned);
+            expected.Check(reader);
+        }
+        Assert.Equal(firstVersion, File.ReadAllBytes(CheckpointPath));
+        using (var writer = FileStorage.Open(_path))
+        {
+            Assert.Equal("the checkpoint has another format version", writer.CheckpointRejection);
+            expected.Check(writer);
+        }
+
+        // The writer closed with over a megabyte the checkpoint did not cover: it wrote one of this version.
+        Assert.Equal(FileStorageCheckpoint.Version, BinaryPrimitives.ReadUInt32LittleEndian(File.ReadAllBytes(CheckpointPath).AsSpan(8)));
+        OpensFromTheCheckpointAlone(expected);
+    }
+
+    [Fact]
+    public void AfterAPackDropsMostObjectsTheIndexAndItsCheckpointAreAFractionOfTheirDenseSize()
+    {
+        // A long-running program's file: 300,000 objects made, 90% of them dropped at random, then a pack.
+        const int objects = 300_000;
+        var random = new Random(11);
+        var kept = new List<Oid>();
+        ulong highest = 0;
+        using (var storage = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed }))
+        {
+            for (var made = 0; made < objects; made += 1000)
+            {
+                using var transaction = storage.Begin();
+                for (var i = 0; i < 1000; i++)
+                {
+                    var oid = storage.NewOid();
+                    transaction.Store(oid, 0, Make($"object {oid.Value}"));
+                    if (random.Next(10) == 0) kept.Add(oid);
+                    highest = oid.Value;
+                }
+                transaction.Vote();
+                transaction.Finish();
+            }
+            Commit(storage, (Oid.Root, 0, Make("root", [.. kept])));
+            storage.Pack();
+
+            // What the index and its checkpoint were: 8 bytes for every oid ever handed out.
+            var denseBytes = (long)(highest + 1) * sizeof(long);
+            Assert.True(storage.IndexBytes < denseBytes / 4, $"{storage.IndexBytes:N0} bytes in memory for {kept.Count + 1:N0} objects; dense {denseBytes:N0}");
+            var checkpointBytes = new FileInfo(CheckpointPath).Length;
+            Assert.True(checkpointBytes < denseBytes / 4, $"{checkpointBytes:N0} bytes on disk for {kept.Count + 1:N0} objects; dense {denseBytes:N0}");
+        }
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Null(reopened.CheckpointRejection);
+        Assert.Equal(0, reopened.TransactionsScanned);
+        foreach (var oid in kept) Assert.Equal($"object {oid.Value}", Text(reopened.Load(oid)));
+        Assert.True(reopened.IndexBytes < (long)(highest + 1) * sizeof(long) / 4);
     }
 }
