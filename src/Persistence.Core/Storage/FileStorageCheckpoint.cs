@@ -470,9 +470,12 @@ internal static class FileStorageCheckpoint
         var slots = index.SlotLimit;
         for (var k = 0; k < SampleSize && slots > 0; k++)
         {
-            var oid = slots * (ulong)k / SampleSize;
+            // The first object at or after each of the evenly spread points: an index that most objects
+            // left (a pack after many deletes) is checked as often as a full one.
+            var end = slots * (ulong)(k + 1) / SampleSize;
+            var oid = index.NextWithRevision(slots * (ulong)k / SampleSize, end);
+            if (oid >= end) continue;
             var offset = index.Find(oid);
-            if (offset == 0) continue;
             if (offset < FileHeaderSize + TransactionHeaderSize || offset > info.Covered - MinDataHeaderSize - TrailerSize)
                 return $"the checkpoint points oid {oid} outside the data it covers";
             var read = ReadAt(data, offset, bytes[..DataHeaderReach(offset, info.Covered)]);

@@ -194,6 +194,35 @@ internal sealed class FileStorageIndex
         return page is not null ? page[(int)oid & PageMask] : FindSparse(p, (int)oid & PageMask);
     }
 
+    /// <summary>
+    /// The lowest oid from <paramref name="oid"/> up to (not including) <paramref name="limit"/> that has
+    /// a revision, or <paramref name="limit"/> if none does; only oids below <see cref="DenseLimit"/>.
+    /// </summary>
+    public ulong NextWithRevision(ulong oid, ulong limit)
+    {
+        var end = Math.Min(limit, Math.Min(_slotLimit, DenseLimit));
+        while (oid < end)
+        {
+            var p = (int)(oid >> PageShift);
+            var slot = (int)oid & PageMask;
+            var first = (ulong)p << PageShift;
+            var next = _pages[p] is { } page ? page.AsSpan(slot).IndexOfAnyExcept(0L) is var i and >= 0 ? slot + i : -1
+                : _states[p].Sparse is { } sparse ? NextSlot(sparse.Slots, slot)
+                : -1;
+            if (next >= 0) return first + (ulong)next < end ? first + (ulong)next : limit;
+            oid = first + PageSize;
+        }
+        return limit;
+    }
+
+    // The first of the ascending slots at or after the given one, or -1.
+    private static int NextSlot(ReadOnlySpan<ushort> slots, int slot)
+    {
+        var i = slots.BinarySearch((ushort)slot);
+        if (i < 0) i = ~i;
+        return i < slots.Length ? slots[i] : -1;
+    }
+
     // Out of line: Find is inlined into its callers, and only oids outside dense pages come here.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private long FindSparse(int p, int slot) => _states[p].Sparse is { } sparse ? sparse.Find(slot) : 0;

@@ -383,6 +383,36 @@ public sealed class FileStorageCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void ACheckpointOfFewObjectsAmongManyOidsIsSampledAtTheObjectsItHas()
+    {
+        var expected = DatabaseWithCheckpoint(40);
+        var lastTransaction = expected.Revisions.Where(r => r.Tid == expected.LastTid).Select(r => r.Oid.Value).ToHashSet();
+        var wrong = 0UL;
+        RewriteCheckpoint(index =>
+        {
+            // The evenly spread points the sample starts from hold no object (as after a pack that dropped
+            // most), and the first object after one of them points at another object's record.
+            var limit = index.SlotLimit;
+            ulong Point(int k) => limit * (ulong)k / 32;
+            for (var k = 1; k < 32; k++)
+            {
+                if (!lastTransaction.Contains(Point(k))) index.Set(Point(k), 0);
+            }
+            for (var k = 1; k < 31 && wrong == 0; k++)
+            {
+                var next = index.NextWithRevision(Point(k), Point(k + 1));
+                if (index.Find(Point(k)) == 0 && next < Point(k + 1) && !lastTransaction.Contains(next)) wrong = next;
+            }
+            Assert.NotEqual(0UL, wrong);
+            index.Set(wrong, index.Find(index.NextWithRevision(wrong + 1, limit)));
+        });
+
+        using var storage = FileStorage.Open(_path);
+        Assert.Contains($"oid {wrong}", storage.CheckpointRejection);
+        expected.Check(storage);
+    }
+
+    [Fact]
     public void ACheckpointThatPointsAnObjectElsewhereIsCaughtBySampling()
     {
         var expected = DatabaseWithCheckpoint(40);

@@ -230,6 +230,12 @@ public sealed class FileStorageIndexTests
         Assert.Equal(model.GetValueOrDefault(FileStorageIndex.DenseLimit + 5), index.Find(FileStorageIndex.DenseLimit + 5));
         var dense = model.Keys.Where(o => o < FileStorageIndex.DenseLimit).Order();
         Assert.Equal(dense.Concat(model.Keys.Where(o => o >= FileStorageIndex.DenseLimit)), index.Oids);
+        // The next object from points spread over the pages, within limits that cross pages or not.
+        for (var from = 0UL; from < (ulong)pages << FileStorageIndex.PageShift; from += 997)
+        {
+            foreach (var limit in new[] { from + 3, from + 3_000, from + 20_000 })
+                Assert.Equal(dense.Where(o => o >= from && o < limit).DefaultIfEmpty(limit).Min(), index.NextWithRevision(from, limit));
+        }
         for (var p = 0; p < pages; p++) FormOf(index, p);
     }
 
