@@ -64,13 +64,15 @@ public sealed partial class FileStorage
                     continue;
                 }
                 if (outcome is ScanOutcome.End) break;
+                // Whether the lock file shows it was on disk whole, should it be the last.
+                var flushedWhole = FlushedWhole(position, header.Length, length, durableEnd);
                 if (outcome is ScanOutcome.Free)
                 {
                     // Zeros to the end of the file: free space a writer reserved, not a tail.
-                    if (scanner.IsFree(position, length)) break;
+                    if (scanner.IsFree(position, length) && !flushedWhole) break;
                     outcome = ScanOutcome.Damaged;
                 }
-                if (outcome is ScanOutcome.Torn && position >= vouchedEnd)
+                if (outcome is ScanOutcome.Torn && position >= vouchedEnd && !flushedWhole)
                 {
                     tail = position;
                     break;
@@ -84,6 +86,12 @@ public sealed partial class FileStorage
                 {
                     _problems.Add(new FileStorageProblem(position,
                         "The last transaction fails its checksum or is cut short, yet the index checkpoint shows it was whole on disk when the checkpoint was written"));
+                    break;
+                }
+                if (outcome is ScanOutcome.Torn or ScanOutcome.Damaged && next < 0 && flushedWhole)
+                {
+                    _problems.Add(new FileStorageProblem(position,
+                        "The last transaction fails its checksum or is cut short, yet the lock file shows it was flushed to disk whole"));
                     break;
                 }
                 if (outcome == ScanOutcome.Damaged && (next < 0 || position >= durableEnd))

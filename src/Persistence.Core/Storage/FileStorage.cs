@@ -457,7 +457,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                 case ScanOutcome.End:
                     return TailState.None;
                 case ScanOutcome.Torn:
-                    return TailState.Incomplete;
+                    if (!FlushedWhole(position, header.Length, length)) return TailState.Incomplete;
+                    goto case ScanOutcome.Damaged;
                 case ScanOutcome.Complete:
                     Apply(header, position, scanner.Records, log);
                     position += header.Length;
@@ -467,7 +468,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                     // too. Checked once: after that, only appends write there (each starts with a header,
                     // so the bytes at the end are zero until one does) and reservations, which write zeros.
                     // Anything else there is what a system crash left (later pages of a lost write).
-                    if (_freeSpaceChecked || scanner.IsFree(position, length))
+                    if (_freeSpaceChecked || (scanner.IsFree(position, length) && !FlushedWhole(position, 0, length)))
                     {
                         _freeSpaceChecked = true;
                         return TailState.Free;
@@ -479,8 +480,10 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                     // when its header can be trusted, so record bytes that happen to look like a
                     // transaction cannot mislead.
                     var from = header.Length > 0 ? position + header.Length : position + 1;
-                    if (from >= length || scanner.FindCompleteTransaction(from, length, _lastTid + 1) < 0)
-                        return TailState.Incomplete;
+                    var followed = from < length && scanner.FindCompleteTransaction(from, length, _lastTid + 1) >= 0;
+                    // The last transaction is what a crash interrupts, unless the lock file shows it was
+                    // flushed whole: then it was damaged after it was acknowledged, as one in the middle.
+                    if (!followed && !FlushedWhole(position, header.Length, length)) return TailState.Incomplete;
                     // Past the last flush, a system crash may leave later pages on disk and lose earlier
                     // ones (the disk need not write them in order): nothing there was acknowledged as
                     // durable, so it is a lost tail, not damage. Before it, every byte was flushed.
@@ -488,9 +491,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                     // Without the commit lock, what looks like damage may be a race: a writer removing
                     // what a killed writer left while this scan read half old bytes, half new ones.
                     if (!final) return TailState.Suspect;
-                    throw new CorruptDatabaseException(
-                        $"The transaction at this offset of {FilePath} fails its checksum or has no commit marker, yet complete transactions follow it",
-                        position);
+                    throw new CorruptDatabaseException(followed
+                        ? $"The transaction at this offset of {FilePath} fails its checksum or has no commit marker, yet complete transactions follow it"
+                        : DamagedLastTransaction(FilePath), position);
                 default:
                     throw new CorruptDatabaseException($"{problem} in {FilePath}", position);
             }
@@ -508,6 +511,32 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         var state = _lockFile.ReadState();
         return state.Valid && state.DurableEnd >= 0 ? state.DurableEnd : long.MaxValue;
     }
+
+    /// <summary>
+    /// Whether the transaction starting at <paramref name="position"/>, the last one the file holds, was
+    /// flushed whole: the lock file's durable end (the end of a transaction) lies beyond its start, the
+    /// file reaches that end, and the transaction's header, if it can be trusted, does not say it ends
+    /// after it. Every byte before the durable end was on disk, so such a transaction failing its checks,
+    /// or zeros in its place, is damage, not the unfinished write of a crash. A file shorter than the
+    /// durable end, or a header that runs past it, is not the file the lock file speaks of (an older copy,
+    /// whose end a crash may have cut).
+    /// </summary>
+    /// <param name="position">Where the transaction starts.</param>
+    /// <param name="declaredLength">Its length as its header gives it, 0 when the header cannot be trusted.</param>
+    /// <param name="length">The file's length.</param>
+    /// <param name="durableEnd">The durable end, <see cref="long.MaxValue"/> when unknown.</param>
+    internal static bool FlushedWhole(long position, long declaredLength, long length, long durableEnd) =>
+        position < durableEnd && durableEnd <= length && (declaredLength <= 0 || declaredLength <= durableEnd - position);
+
+    private bool FlushedWhole(long position, long declaredLength, long length) =>
+        FlushedWhole(position, declaredLength, length, DurableEndForJudging());
+
+    /// <summary>The damage a last transaction flushed whole shows (see FlushedWhole), with what to do about it.</summary>
+    private static string DamagedLastTransaction(string path) =>
+        $"The last transaction of {path} fails its checksum or is cut short, yet the lock file {path}.lock shows it was flushed to disk whole: " +
+        "it was damaged since, and is not removed as a crash's unfinished write would be. FileStorage.Verify lists every damaged transaction. " +
+        "(If the file was put in place from a copy taken while the database was in use, delete the lock file while no process has the database " +
+        "open, and open it again: the copy's unfinished end is then removed.)";
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Apply(TransactionHeader header, long position, List<ScannedRecord> records, bool log)

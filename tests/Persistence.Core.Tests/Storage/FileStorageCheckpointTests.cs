@@ -488,9 +488,12 @@ public sealed class FileStorageCheckpointTests : IDisposable
         Assert.Null(report.IncompleteTailOffset);
         Assert.Equal(start, Assert.Single(report.Problems).Offset);
 
-        // What the message says to do for a copy put in place: without the checkpoint, the damaged end
-        // is taken as a crash's and removed.
+        // What the message says to do for a copy put in place: without the checkpoint, the lock file still
+        // shows the end was flushed whole, and its message says to delete it too; without both, the damaged
+        // end is taken as a crash's and removed.
         File.Delete(CheckpointPath);
+        Assert.Contains("delete the lock file", Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path)).Message);
+        File.Delete(_path + ".lock");
         using var reopened = FileStorage.Open(_path);
         Assert.Equal(expected.LastTid - 1, reopened.LastTid);
         Assert.Equal(start, new FileInfo(_path).Length);

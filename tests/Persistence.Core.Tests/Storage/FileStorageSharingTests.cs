@@ -518,6 +518,65 @@ public sealed class FileStorageSharingTests : IDisposable
         Assert.Equal(starts[1], Assert.Single(report.Problems).Offset);
     }
 
+    /// <summary>Four transactions of a storage closed as usual: the lock file says the file is on disk up to its end.</summary>
+    private long[] FourTransactionsAllDurable()
+    {
+        var starts = new List<long>();
+        using (var storage = FileStorage.Open(_path))
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                starts.Add(FileLength);
+                Commit(storage, (storage.NewOid(), 0, Make($"object {i}")));
+            }
+            starts.Add(FileLength);
+        }
+        return [.. starts];
+    }
+
+    [Fact]
+    public void ADamagedLastTransactionBeforeTheDurableEndIsDamageNotALostTail()
+    {
+        var starts = FourTransactionsAllDurable();
+        FlipByte(starts[3] + 40);
+
+        var reading = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true }));
+        Assert.Equal(starts[3], reading.Offset);
+        Assert.Contains("flushed to disk whole", reading.Message);
+        Assert.Contains("delete the lock file", reading.Message);
+        Assert.Equal(starts[3], Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path)).Offset);
+        // The writer's open removed nothing.
+        Assert.Equal(starts[4], FileLength);
+        var report = FileStorage.Verify(_path);
+        Assert.Equal(starts[3], Assert.Single(report.Problems).Offset);
+        Assert.Null(report.IncompleteTailOffset);
+    }
+
+    [Fact]
+    public void ZerosInPlaceOfTheLastDurableTransactionAreDamageNotFreeSpace()
+    {
+        var starts = FourTransactionsAllDurable();
+        var bytes = File.ReadAllBytes(_path);
+        bytes.AsSpan((int)starts[3]).Clear();
+        File.WriteAllBytes(_path, bytes);
+
+        Assert.Equal(starts[3], Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path)).Offset);
+        Assert.Equal(starts[4], FileLength);
+        Assert.Equal(starts[3], Assert.Single(FileStorage.Verify(_path).Problems).Offset);
+    }
+
+    [Fact]
+    public void AnOlderCopyCutInsideItsLastTransactionStillLosesOnlyThatTail()
+    {
+        var starts = FourTransactionsAllDurable();
+        // Shorter than the durable end the lock file records: a copy from before, not damage.
+        File.WriteAllBytes(_path, File.ReadAllBytes(_path)[..(int)(starts[3] + 40)]);
+
+        using (var writer = FileStorage.Open(_path))
+            Assert.Equal(starts[3], FileLength);
+        Assert.True(FileStorage.Verify(_path).IsValid);
+    }
+
     [Fact]
     public async Task APollThatFindsDamageJudgesItWhileNoOneAppendsThenReportsIt()
     {
