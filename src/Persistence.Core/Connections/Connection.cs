@@ -635,7 +635,17 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private PersistentObject Materialize(ObjectReference reference)
     {
         if (_objects.TryGetValue(reference.Oid.Value, out var known) || TryRecallGhost(reference.Oid.Value, out known)) return known;
-        var binding = _catalog.BindForRead(reference.TypeId, 0);
+        ReadBinding binding;
+        try
+        {
+            binding = _catalog.BindForRead(reference.TypeId, 0);
+        }
+        catch (FormatException e)
+        {
+            // A type id the catalog lacks: damage, also where no record is being read (the root, a
+            // tree's value taken from its bucket when it is first asked for).
+            throw UnknownClass(reference, e);
+        }
         var ghost = binding.Type.CreateGhost();
         ghost.ObjectOid = reference.Oid;
         ghost.OwnerNumber = _number;
@@ -643,6 +653,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _objects.Add(reference.Oid.Value, ghost);
         return ghost;
     }
+
+    private static CorruptDatabaseException UnknownClass(ObjectReference reference, FormatException e) =>
+        new(e.Message.TrimEnd('.'), -1, reference.Oid, e);
 
     // ---- Loading ----
 

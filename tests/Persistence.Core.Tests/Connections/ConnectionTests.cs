@@ -428,4 +428,32 @@ public class ConnectionTests
             }
         }
     }
+
+    [Fact]
+    public void A_root_whose_record_names_a_class_the_catalog_does_not_know_is_reported_as_damage()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("data.persist");
+        using (var db = Database.Open(path))
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["n"] = new Node { Label = "n" };
+            writer.Commit();
+        }
+        // The root's record rewritten to name type id 99 (a file cut inside a packed one reads so: the
+        // root's revision is there, the catalog's that numbers its class comes later).
+        using (var storage = FileStorage.Open(path))
+        {
+            var root = storage.Load(Oid.Root)!.Value;
+            var references = new List<Oid>();
+            RecordFormat.References(root.Data.Span, references);
+            Storage.TestRecords.Commit(storage, (Oid.Root, root.Tid, RecordFormat.Compose(99, 0, RecordFormat.State(root.Data.Span), [.. references])));
+        }
+
+        using var reopened = Database.Open(path);
+        using var reader = reopened.OpenConnection();
+        var error = Assert.Throws<CorruptDatabaseException>(() => reader.Root);
+        Assert.Equal(Oid.Root, error.Oid);
+        Assert.Contains("type id 99", error.Message);
+    }
 }
