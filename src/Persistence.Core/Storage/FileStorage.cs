@@ -208,7 +208,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         var notADatabase = false;
         try
         {
-            notADatabase = file is not null && !StartsWithSignature(file);
+            notADatabase = file is not null && !StartsWithSignature(file) && !HasTransactionAfterHeader(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -372,6 +372,22 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         return bytes[..read].SequenceEqual(Signature[..read]);
     }
 
+    /// <summary>
+    /// Whether a transaction header (its checksum holding) follows where the file header ends: then a file
+    /// that lacks the signature is a database whose header was damaged (a page of zeros, say), not someone
+    /// else's file.
+    /// </summary>
+    internal static bool HasTransactionAfterHeader(SafeFileHandle file)
+    {
+        Span<byte> bytes = stackalloc byte[TransactionHeaderSize];
+        return ReadAt(file, FileHeaderSize, bytes) == TransactionHeaderSize && TryReadTransactionHeader(bytes, out _);
+    }
+
+    /// <summary>The file header of a database lacks the signature (see <see cref="HasTransactionAfterHeader"/>).</summary>
+    private static CorruptDatabaseException SignatureDamaged(string path) => new(
+        $"The file header of {path} lacks the signature, yet the transactions of a database follow it: the header was damaged " +
+        "(FileStorage.Verify checks the transactions)", 0);
+
     /// <summary>Writes the header of a new file, unless another process did so first; true if this one did.</summary>
     private bool CreateHeaderOnce(ref long length)
     {
@@ -418,7 +434,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             throw NotADatabase();
         }
         var header = ReadFileHeader(bytes);
-        if (!header.SignatureMatches) throw NotADatabase();
+        if (!header.SignatureMatches) throw HasTransactionAfterHeader(_file) ? SignatureDamaged(FilePath) : NotADatabase();
         _databaseId = header.DatabaseId;
         _lockFile?.Bind(header.DatabaseId, ReadFileId(bytes));
         if (header.ChecksumMatches && header.Version == FormatVersion && header.HeaderSize == FileHeaderSize) return;

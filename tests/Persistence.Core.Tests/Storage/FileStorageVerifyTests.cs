@@ -109,6 +109,28 @@ public sealed class FileStorageVerifyTests : IDisposable
     }
 
     [Fact]
+    public void AFileHeaderZeroedWholeIsDamageNotAnotherProgramsFile()
+    {
+        var starts = SixTransactions();
+        var bytes = File.ReadAllBytes(_path);
+        bytes.AsSpan(0, 64).Clear();
+        File.WriteAllBytes(_path, bytes);
+
+        foreach (var readOnly in new[] { true, false })
+        {
+            var error = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path, new FileStorageOptions { ReadOnly = readOnly }));
+            Assert.Equal(0, error.Offset);
+            Assert.Contains("header", error.Message);
+        }
+        // Kept: it is this database's (a file that is not a database has its lock file removed).
+        Assert.True(File.Exists(_path + ".lock"));
+        var report = FileStorage.Verify(_path);
+        Assert.Equal(0, Assert.Single(report.Problems).Offset);
+        Assert.Equal(6, report.TransactionCount);
+        Assert.Equal(starts[6], report.FileLength);
+    }
+
+    [Fact]
     public void ADamagedFileHeaderIsReportedAndTheTransactionsStillChecked()
     {
         SixTransactions();
