@@ -12,12 +12,15 @@ public sealed partial class FileStorage
     /// </summary>
     /// <param name="path">The data file.</param>
     /// <returns>The counts of what was checked and the list of problems with their offsets.</returns>
-    /// <exception cref="PersistenceException">There is no such file, or it is not a Persistence database.</exception>
+    /// <exception cref="PersistenceException">There is no such file, it is a directory, or it is not a Persistence database.</exception>
     public static FileStorageReport Verify(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         // Links followed, as Open follows them: the lock file that says how far the file is durable lies beside the file itself.
         var fullPath = WithLinksResolved(Path.GetFullPath(path));
+        // Opening a directory fails as a denied access, whose message would send the user to the permissions.
+        if (Directory.Exists(fullPath))
+            throw new PersistenceException($"{fullPath} is a directory, not a database file. Give the path of the database file in it.");
         SafeFileHandle file;
         try
         {

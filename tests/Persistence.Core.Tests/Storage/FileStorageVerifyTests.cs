@@ -109,6 +109,17 @@ public sealed class FileStorageVerifyTests : IDisposable
     }
 
     [Fact]
+    public void VerifyingADirectorySaysItIsOneNotThatAccessIsDenied()
+    {
+        var directory = _directory.File("folder");
+        Directory.CreateDirectory(directory);
+
+        var error = Assert.Throws<PersistenceException>(() => FileStorage.Verify(directory));
+        Assert.Contains("is a directory", error.Message);
+        Assert.DoesNotContain("denied", error.Message);
+    }
+
+    [Fact]
     public void AFileHeaderZeroedWholeIsDamageNotAnotherProgramsFile()
     {
         var starts = SixTransactions();
