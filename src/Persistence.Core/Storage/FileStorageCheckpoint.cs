@@ -507,7 +507,7 @@ internal static class FileStorageCheckpoint
         $"The transaction at this offset of {dataPath} fails its checksum or is cut short, yet the index checkpoint {PathOf(dataPath)} " +
         "shows it was whole on disk when the checkpoint was written: it was damaged since, and is not removed as a crash's unfinished write " +
         "would be. FileStorage.Verify lists every damaged transaction. (If the file was put in place from a copy taken while the database " +
-        "was in use, delete the checkpoint and open the file again: the copy's unfinished end is then removed.)",
+        $"was in use, delete the checkpoint and the lock file {dataPath}.lock while no process has the database open, and open it again: the copy's unfinished end is then removed.)",
         start);
 
     private static ulong HighestOid(FileStorageIndex index)

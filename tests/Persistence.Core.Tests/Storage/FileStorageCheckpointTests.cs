@@ -481,7 +481,7 @@ public sealed class FileStorageCheckpointTests : IDisposable
             var error = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path, new FileStorageOptions { ReadOnly = readOnly }));
             Assert.Equal(start, error.Offset);
             Assert.Contains("index checkpoint", error.Message);
-            Assert.Contains("delete the checkpoint", error.Message);
+            Assert.Contains("delete the checkpoint and the lock file", error.Message);
         }
         Assert.Equal(end, new FileInfo(_path).Length);
         var report = FileStorage.Verify(_path);
@@ -489,7 +489,7 @@ public sealed class FileStorageCheckpointTests : IDisposable
         Assert.Equal(start, Assert.Single(report.Problems).Offset);
 
         // What the message says to do for a copy put in place: without the checkpoint, the lock file still
-        // shows the end was flushed whole, and its message says to delete it too; without both, the damaged
+        // shows the end was flushed whole (and its own message says to delete it); without both, the damaged
         // end is taken as a crash's and removed.
         File.Delete(CheckpointPath);
         Assert.Contains("delete the lock file", Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path)).Message);
