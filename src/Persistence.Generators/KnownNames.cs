@@ -47,13 +47,21 @@ internal static class KnownNames
     /// <summary>
     /// The public class, in <see cref="RegistrationNamespace"/>, of an assembly whose persistent classes
     /// are none of them public: a program that references the assembly names it to run the assembly's
-    /// registration first, as it names a public persistent class of others. Its name comes from the
-    /// assembly's (<c>Shop.Domain</c>: <c>PersistentTypes_Shop_Domain</c>), so each assembly's differs.
+    /// registration first, as it names a public persistent class of others. Its name is the assembly's,
+    /// letters and digits kept and every other character written as '_' and its four hex digits
+    /// (<c>Shop.Domain</c>: <c>PersistentTypes_Shop_002EDomain</c>), so no two assemblies' are the same:
+    /// replacing each such character by '_' alone gave <c>My.Lib</c>, <c>My-Lib</c> and <c>My_Lib</c> one
+    /// name, which a program referencing two of them could not name, and a library referencing another
+    /// of them declared again (CS0436).
     /// </summary>
     public static string AssemblyRegistrationClass(string assemblyName)
     {
-        var name = new System.Text.StringBuilder("PersistentTypes_", 16 + assemblyName.Length);
-        foreach (var c in assemblyName) name.Append(char.IsLetterOrDigit(c) || c == '_' ? c : '_');
+        var name = new System.Text.StringBuilder("PersistentTypes_", 16 + 5 * assemblyName.Length);
+        foreach (var c in assemblyName)
+        {
+            if (char.IsLetterOrDigit(c)) name.Append(c);
+            else name.Append('_').Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+        }
         return name.ToString();
     }
 }

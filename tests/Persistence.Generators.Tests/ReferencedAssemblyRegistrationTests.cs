@@ -143,8 +143,34 @@ public sealed class ReferencedAssemblyRegistrationTests
         var secrets = CompileLibrary("Shop.Secrets-2", Secrets);
 
         Assert.Equal(
-            ["global::Persistence.PersistentTypes.Register(global::Persistence.Generated.PersistentTypes_Shop_Secrets_2.__PersistentTypeInfo);"],
+            ["global::Persistence.PersistentTypes.Register(global::Persistence.Generated.PersistentTypes_Shop_002ESecrets_002D2.__PersistentTypeInfo);"],
             AppRegistration("namespace Shop.App; public static class Program { }", secrets));
+    }
+
+    [Fact]
+    public void Libraries_whose_names_differ_only_in_characters_a_class_name_cannot_hold_declare_different_classes()
+    {
+        // 'Shop.Secrets', 'Shop-Secrets' and 'Shop_Secrets' all read 'Shop_Secrets' with those characters
+        // replaced by '_': an app referencing two of them could name neither class (GetTypeByMetadataName
+        // finds no one type), and a library referencing another of them declared a class of the other's
+        // name (CS0436) and named its own.
+        var dot = CompileLibrary("Shop.Secrets", Secrets);
+        var dash = CompileLibrary("Shop-Secrets", Secrets.Replace("Shop.Secrets", "Shop.Dashed", StringComparison.Ordinal));
+
+        var lines = AppRegistration("namespace Shop.App; public static class Program { }", dot, dash);
+
+        Assert.Equal(2, lines.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(lines, line => Assert.StartsWith("global::Persistence.PersistentTypes.Register(global::Persistence.Generated.PersistentTypes_Shop", line, StringComparison.Ordinal));
+
+        // A library that references another names that one's class, not its own, and compiles cleanly.
+        var dashLine = Assert.Single(AppRegistration("namespace Shop.App; public static class Program { }", dash));
+        var underscoreSource = Secrets.Replace("Shop.Secrets", "Shop.Underscored", StringComparison.Ordinal);
+        Assert.Equal(
+            [dashLine],
+            RegistrationTests.RegistrationLines(TestCompiler.CreateCompilation("Shop_Secrets", [underscoreSource], [dash]))
+                .Where(line => line.Contains("PersistentTypes_", StringComparison.Ordinal)));
+        var underscore = CompileLibrary("Shop_Secrets", underscoreSource, dash);
+        Assert.Equal(3, AppRegistration("namespace Shop.App; public static class Program { }", dot, dash, underscore).Distinct(StringComparer.Ordinal).Count());
     }
 
     [Fact]
