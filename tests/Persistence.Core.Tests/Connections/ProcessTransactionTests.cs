@@ -129,7 +129,7 @@ public class ProcessTransactionTests
         {
             for (var i = 0; i < accounts; i++) c.Root["account" + i] = new Account { Name = "#" + i, Balance = 1000 };
         });
-        var processes = Enumerable.Range(0, 4).Select(seed => HostProcess.Start("transfer", path, "2", seed.ToString(), accounts.ToString())).ToList();
+        var processes = Enumerable.Range(0, 4).Select(seed => HostProcess.Start("transfer", path, "2", seed.ToString(), accounts.ToString(), "10")).ToList();
         var outputs = processes.Select(p => (Output: p.StandardOutput.ReadToEndAsync(), Errors: p.StandardError.ReadToEndAsync())).ToList();
         var expected = Enumerable.Repeat(1000L, accounts).ToArray();
         var transfers = 0;
@@ -152,7 +152,7 @@ public class ProcessTransactionTests
         using var db = Database.Open(path);
         using var connection = db.OpenConnection();
         var balances = Enumerable.Range(0, accounts).Select(i => ((Account)connection.Root["account" + i]).Balance).ToArray();
-        Assert.True(transfers > 20, $"only {transfers} transfers ran");
+        Assert.True(transfers >= 4 * 10, $"only {transfers} transfers ran");
         Assert.Equal(expected, balances);
         Assert.Equal(accounts * 1000L, balances.Sum());
     }

@@ -36,9 +36,11 @@ internal static partial class HostCommands
     }
 
     /// <summary>
-    /// transfer PATH SECONDS SEED ACCOUNTS: moves random amounts between the accounts under root
-    /// "account0".."accountN-1" through Database.Transact for SECONDS. Prints one line
-    /// "moved FROM TO AMOUNT" per committed transfer, then "attempts A" and "done".
+    /// transfer PATH SECONDS SEED ACCOUNTS [MINIMUM]: moves random amounts between the accounts under root
+    /// "account0".."accountN-1" through Database.Transact for SECONDS, and until MINIMUM transfers are
+    /// done (0 if not given: a disk whose flushes stall for seconds, as right after a large build, can
+    /// leave a few seconds with almost none). Prints one line "moved FROM TO AMOUNT" per committed
+    /// transfer, then "attempts A" and "done".
     /// </summary>
     private static int BankTransfers(string[] args)
     {
@@ -46,8 +48,9 @@ internal static partial class HostCommands
         var until = Stopwatch.GetTimestamp() + (long)(double.Parse(args[1], CultureInfo.InvariantCulture) * Stopwatch.Frequency);
         var random = new Random((int)Number(args[2]));
         var accounts = (int)Number(args[3]);
+        var minimum = args.Length > 4 ? Number(args[4]) : 0;
         var attempts = 0;
-        while (Stopwatch.GetTimestamp() < until)
+        for (var done = 0L; Stopwatch.GetTimestamp() < until || done < minimum; done++)
         {
             var from = random.Next(accounts);
             var to = (from + 1 + random.Next(accounts - 1)) % accounts;
