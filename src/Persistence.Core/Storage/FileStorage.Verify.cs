@@ -85,16 +85,11 @@ public sealed partial class FileStorage
                 var trusted = header.Length >= MinimumTransactionSize && header.Length <= length - position;
                 var from = trusted ? position + header.Length : position + 1;
                 var next = from < length ? scanner.FindCompleteTransaction(from, length, _lastTid + 1) : -1;
-                if (outcome is ScanOutcome.Torn or ScanOutcome.Damaged && next < 0 && position < vouchedEnd)
+                if (outcome is ScanOutcome.Torn or ScanOutcome.Damaged && next < 0 && (position < vouchedEnd || flushedWhole))
                 {
-                    _problems.Add(new FileStorageProblem(position,
-                        "The last transaction fails its checksum or is cut short, yet the index checkpoint shows it was whole on disk when the checkpoint was written"));
-                    break;
-                }
-                if (outcome is ScanOutcome.Torn or ScanOutcome.Damaged && next < 0 && flushedWhole)
-                {
-                    _problems.Add(new FileStorageProblem(position,
-                        "The last transaction fails its checksum or is cut short, yet the lock file shows it was flushed to disk whole"));
+                    _problems.Add(new FileStorageProblem(position, "The last transaction fails its checksum or is cut short, yet " + (position < vouchedEnd
+                        ? "the index checkpoint shows it was whole on disk when the checkpoint was written"
+                        : "the lock file shows it was flushed to disk whole")));
                     break;
                 }
                 if (outcome == ScanOutcome.Damaged && (next < 0 || position >= durableEnd))

@@ -468,12 +468,15 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         var position = _end;
         while (true)
         {
+            // The lock file's durable end, read once and only where a transaction does not read whole.
+            long? durableEnd = null;
             switch (scanner.ReadTransaction(position, length, false, out var header, out var problem))
             {
                 case ScanOutcome.End:
                     return TailState.None;
                 case ScanOutcome.Torn:
-                    if (!FlushedWhole(position, header.Length, length)) return TailState.Incomplete;
+                    durableEnd = DurableEndForJudging();
+                    if (!FlushedWhole(position, header.Length, length, durableEnd.Value)) return TailState.Incomplete;
                     goto case ScanOutcome.Damaged;
                 case ScanOutcome.Complete:
                     Apply(header, position, scanner.Records, log);
@@ -484,7 +487,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                     // too. Checked once: after that, only appends write there (each starts with a header,
                     // so the bytes at the end are zero until one does) and reservations, which write zeros.
                     // Anything else there is what a system crash left (later pages of a lost write).
-                    if (_freeSpaceChecked || (scanner.IsFree(position, length) && !FlushedWhole(position, 0, length)))
+                    if (_freeSpaceChecked || (scanner.IsFree(position, length) && !FlushedWhole(position, 0, length, (durableEnd = DurableEndForJudging()).Value)))
                     {
                         _freeSpaceChecked = true;
                         return TailState.Free;
@@ -497,13 +500,15 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
                     // transaction cannot mislead.
                     var from = header.Length > 0 ? position + header.Length : position + 1;
                     var followed = from < length && scanner.FindCompleteTransaction(from, length, _lastTid + 1) >= 0;
+                    durableEnd ??= DurableEndForJudging();
                     // The last transaction is what a crash interrupts, unless the lock file shows it was
                     // flushed whole: then it was damaged after it was acknowledged, as one in the middle.
-                    if (!followed && !FlushedWhole(position, header.Length, length)) return TailState.Incomplete;
-                    // Past the last flush, a system crash may leave later pages on disk and lose earlier
-                    // ones (the disk need not write them in order): nothing there was acknowledged as
-                    // durable, so it is a lost tail, not damage. Before it, every byte was flushed.
-                    if (position >= DurableEndForJudging()) return TailState.Incomplete;
+                    // One with complete ones after it past the last flush is a lost tail too: a system
+                    // crash may leave later pages on disk and lose earlier ones (the disk need not write
+                    // them in order), and nothing there was acknowledged as durable. Before it, every
+                    // byte was flushed.
+                    if (followed ? position >= durableEnd : !FlushedWhole(position, header.Length, length, durableEnd.Value))
+                        return TailState.Incomplete;
                     // Without the commit lock, what looks like damage may be a race: a writer removing
                     // what a killed writer left while this scan read half old bytes, half new ones.
                     if (!final) return TailState.Suspect;
@@ -543,9 +548,6 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// <param name="durableEnd">The durable end, <see cref="long.MaxValue"/> when unknown.</param>
     internal static bool FlushedWhole(long position, long declaredLength, long length, long durableEnd) =>
         position < durableEnd && durableEnd <= length && (declaredLength <= 0 || declaredLength <= durableEnd - position);
-
-    private bool FlushedWhole(long position, long declaredLength, long length) =>
-        FlushedWhole(position, declaredLength, length, DurableEndForJudging());
 
     /// <summary>The damage a last transaction flushed whole shows (see FlushedWhole), with what to do about it.</summary>
     private static string DamagedLastTransaction(string path) =>
