@@ -125,9 +125,20 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _file = database.File;
         _read = new ReadSet();
         _transactionEpoch = TransactionEpoch.Current;
-        _snapshot = database.Poll(_storage.LastTid).LastTid;
-        _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
         _number = ConnectionNumbers.Take(this);
+    }
+
+    /// <summary>
+    /// Takes the connection's first snapshot, the newest committed state. Called once the database
+    /// counts the connection among its open ones (see Database.Track), so a pack or a trim of the
+    /// storage's change log in between keeps what the snapshot reads; until then its snapshot is 0,
+    /// which keeps everything.
+    /// </summary>
+    internal void TakeFirstSnapshot()
+    {
+        Volatile.Write(ref _snapshot, _database.Poll(_storage.LastTid).LastTid);
+        _transactionStart = _lastRefresh = Stopwatch.GetTimestamp();
+        _database.FirstSnapshotTaken?.Invoke();
     }
 
     /// <summary>The database this connection works on.</summary>

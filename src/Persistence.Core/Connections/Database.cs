@@ -536,13 +536,31 @@ public sealed class Database : IDisposable
         }
     }
 
+    /// <summary>
+    /// Counts a new connection among the open ones, then has it take its snapshot: in that order, a
+    /// <see cref="Pack"/> or a trim of the storage's change log (see ForgetChanges) never misses a
+    /// snapshot that is about to be read.
+    /// </summary>
     private Connection Track(Connection connection)
     {
         lock (_gate)
         {
             if (_disposed)
+            {
+                connection.Release();
                 throw new ObjectDisposedException(nameof(Database));
+            }
             _open.Add(connection);
+        }
+        try
+        {
+            connection.TakeFirstSnapshot();
+        }
+        catch
+        {
+            lock (_gate) _open.Remove(connection);
+            connection.Release();
+            throw;
         }
         return connection;
     }
@@ -561,6 +579,9 @@ public sealed class Database : IDisposable
 
     /// <summary>Called when a retry's back-off is over, before the connection moves to the newest state (for tests).</summary>
     internal Action? AfterBackoff { get; set; }
+
+    /// <summary>Called right after a new connection took its first snapshot, before it is handed out (for tests; see Track).</summary>
+    internal Action? FirstSnapshotTaken { get; set; }
 
     /// <summary>The conflict of a unit of work's last attempt, as the caller of <paramref name="method"/> (Transact or TransactAsync) learns of it.</summary>
     private static ConflictException GaveUp(string method, ConflictException conflict, int attempts) => new(

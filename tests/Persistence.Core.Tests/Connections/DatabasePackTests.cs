@@ -56,6 +56,32 @@ public sealed class DatabasePackTests : IDisposable
     }
 
     [Fact]
+    public void APackWhileAConnectionIsBeingOpenedKeepsWhatItsSnapshotReads()
+    {
+        using var db = Database.Open(_path, Uncached);
+        using (var setUp = db.OpenConnection())
+        {
+            setUp.Root["a"] = new Node { Label = "a0" };
+            setUp.Commit();
+        }
+        // Between the new connection's snapshot and its being handed out: a change and a pack.
+        db.FirstSnapshotTaken = () =>
+        {
+            db.FirstSnapshotTaken = null;
+            using var writer = db.OpenConnection();
+            ((Node)writer.Root["a"]).Label = "a1";
+            writer.Commit();
+            db.Pack();
+        };
+
+        using var reader = db.OpenConnection();
+        Assert.Null(db.FirstSnapshotTaken);
+        Assert.Equal("a0", ((Node)reader.Root["a"]).Label);
+        reader.Abort();
+        Assert.Equal("a1", ((Node)reader.Root["a"]).Label);
+    }
+
+    [Fact]
     public void APackOfTheStorageAloneKeepsNoHistoryAndTheReaderIsToldHowToKeepIt()
     {
         using var db = Database.Open(_path, Uncached);
