@@ -133,7 +133,7 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
     {
         var reference = _pending![index];
         var target = _resolver!.Materialize(reference);
-        _values[index] = target is TValue value ? value : throw RecordReader.WrongReferenceType(target, typeof(TValue).Name);
+        _values[index] = target is TValue value ? value : throw RecordReader.WrongReferenceType(target, ClassNames.Of<TValue>());
         _pending[index] = default;
         if (--_pendingCount == 0)
         {

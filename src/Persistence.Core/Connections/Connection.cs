@@ -259,7 +259,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (obj is T wanted) return wanted;
         // A stand-in for a class the program does not define: its own load says which class to add or alias.
         if (obj is MissingClass) obj.Activate();
-        throw new InvalidCastException($"{oid} is an object of class '{obj.PersistentType.Name}', which is not a '{typeof(T).FullName}' nor derived from one. Ask for it as its own class (or a base class of it), or check where the oid came from.");
+        throw new InvalidCastException($"{oid} is an object of class '{ClassNames.OfStored(obj.PersistentType.Name)}', which is not a '{ClassNames.Of<T>()}' nor derived from one. Ask for it as its own class (or a base class of it), or check where the oid came from.");
     }
 
     // The commit path, here and down to the file (the storage transaction's vote and finish, the

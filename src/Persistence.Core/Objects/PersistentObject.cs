@@ -153,7 +153,7 @@ public abstract class PersistentObject
     protected T? Referenced<T>(PersistentObject? target, string property) where T : PersistentObject
     {
         if (target is T || target is null) return Unsafe.As<T?>(target);
-        throw WrongReferenceType(target, property, typeof(T).Name);
+        throw WrongReferenceType(target, property, ClassNames.Of<T>());
     }
 
     private SchemaMismatchException WrongReferenceType(PersistentObject target, string property, string expected) =>

@@ -225,7 +225,7 @@ public ref struct RecordReader
     /// <summary>Reads a reference to a persistent object, checked to be a <typeparamref name="T"/>: null, an object already loaded, or a ghost.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public T? ReadReference<T>() where T : PersistentObject? =>
-        ReadReference() is { } target ? target as T ?? throw WrongReferenceType(target, typeof(T).Name) : null;
+        ReadReference() is { } target ? target as T ?? throw WrongReferenceType(target, ClassNames.Of<T>()) : null;
 
     /// <summary>
     /// Reads a reference to a persistent object of any class: null, an object already loaded, or a
@@ -255,7 +255,7 @@ public ref struct RecordReader
         target is MissingClass missing
             ? missing.Reason()
             : new(
-                $"{target.ObjectOid} is stored as class '{target.PersistentType.Name}', but {field} holds objects of type '{expected}'. Change the field's type back, or migrate the data.",
+                $"{target.ObjectOid} is stored as class '{ClassNames.OfStored(target.PersistentType.Name)}', but {field} holds objects of type '{expected}'. Change the field's type back, or migrate the data.",
                 className ?? target.PersistentType.Name,
                 fieldName);
 

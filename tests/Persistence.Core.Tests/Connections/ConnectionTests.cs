@@ -63,6 +63,29 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void Get_names_collections_and_nested_classes_as_csharp_writes_them()
+    {
+        using var db = TestDatabase.InMemory();
+        Oid listOid, dictionaryOid;
+        using (var writer = db.OpenConnection())
+        {
+            var list = new PersistentList<Node> { new Node { Label = "in a list" } };
+            var dictionary = new PersistentDictionary<string, List<int>> { ["a"] = [1, 2] };
+            writer.Root["list"] = list;
+            writer.Root["dictionary"] = dictionary;
+            writer.Commit();
+            (listOid, dictionaryOid) = (list.ObjectOid, dictionary.ObjectOid);
+        }
+        using var reader = db.OpenConnection();
+
+        var error = Assert.Throws<InvalidCastException>(() => reader.Get<PersistentList<Outer.Inner>>(listOid));
+        Assert.StartsWith($"{listOid} is an object of class 'Persistence.PersistentList<Persistence.Tests.Models.Node>', which is not a 'Persistence.PersistentList<Persistence.Tests.Models.Outer.Inner>' nor derived", error.Message);
+        error = Assert.Throws<InvalidCastException>(() => reader.Get<PersistentDictionary<string, int?[]>>(dictionaryOid));
+        Assert.StartsWith($"{dictionaryOid} is an object of class 'Persistence.PersistentDictionary<string, List<int>>', which is not a 'Persistence.PersistentDictionary<string, int?[]>' nor derived", error.Message);
+        Assert.Equal([1, 2], reader.Get<PersistentDictionary<string, List<int>>>(dictionaryOid)["a"]);
+    }
+
+    [Fact]
     public void A_commits_new_objects_take_their_oids_a_run_at_a_time_and_small_commits_leave_no_gaps()
     {
         using var folder = new TempFolder();

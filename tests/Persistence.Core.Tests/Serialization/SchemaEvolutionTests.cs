@@ -245,7 +245,7 @@ public class SchemaEvolutionTests
         Assert.Equal("Persistence.Tests.Models.Kennel", error.ClassName);
         Assert.Equal("Resident", error.FieldName);
         Assert.Contains("stored as class 'Persistence.Tests.Models.Node'", error.Message);
-        Assert.Contains("Persistence.Tests.Models.Kennel.Resident holds objects of type 'Animal'", error.Message);
+        Assert.Contains("Persistence.Tests.Models.Kennel.Resident holds objects of type 'Persistence.Tests.Models.Animal'", error.Message);
         Assert.Equal("not an animal", ((Node)reader.Root["node"]).Label);
         // Setting the property replaces the reference, which then reads back.
         var dog = new Dog { Name = "Rex", GoodBoy = true };
