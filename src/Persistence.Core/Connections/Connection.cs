@@ -107,6 +107,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private bool _closed;
     // The number its objects carry (see ConnectionNumbers); Released once let go of (see Release).
     private int _number;
+    // Objects this connection loaded, for the database's metrics (see DatabaseCounts).
+    private long _loaded;
+    // Objects the commit under way merged with others' changes, in its last attempt and the resolving before it (for the metrics).
+    private int _merges;
 
     internal Connection(Database database, bool readOnly, bool autoRefresh)
     {
@@ -300,6 +304,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (IsReadOnly || _storage.IsReadOnly)
             throw new StorageLockedException("This connection or database is read-only: the changes cannot be committed. Call Abort() to drop them.");
         _committing = true;
+        var started = _database.Counts.CommitStarted();
+        _merges = 0;
         long tid;
         try
         {
@@ -315,6 +321,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 {
                     // Merged here, not in the filter: a filter runs before the storage transaction is
                     // disposed, and takes an exception of a ResolveConflict override for "no merge".
+                    // The failed attempt's merges are made again (counted from here: see _merges).
+                    _merges = 0;
                     if (!TryResolve(conflict.Oids)) throw;
                     // Every conflicting object merged the other change into its own: store again,
                     // after a short random pause once the race has been lost a few times.
@@ -325,6 +333,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         catch (ConflictException conflict)
         {
             FailCommit();
+            if (conflict is ReadConflictException) _database.Counts.ReadConflicted();
+            else _database.Counts.Conflicted();
             throw conflict is ReadConflictException ? conflict : Describe(conflict);
         }
         catch
@@ -347,6 +357,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _added.Clear();
         _addedSet = null;
         _database.Committed();
+        if (_merges > 0) _database.Counts.Merged(_merges);
         try
         {
             Boundary(tid);
@@ -357,6 +368,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             // still committed: loaded at the commit's revision, not left marked changed.
             FinishStored();
         }
+        _database.Counts.CommitEnded(started);
     }
 
     /// <summary>
@@ -694,10 +706,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>Why no revision of <paramref name="obj"/> is there for this snapshot: packed away since, or never stored.</summary>
     private PersistenceException NoRevisionForSnapshot(PersistentObject obj) =>
         _storage.Load(obj.ObjectOid) is not null
-            ? new ReadConflictException(
+            ? _database.Counts.ReadConflicted(new ReadConflictException(
                 $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry. " +
                 "(Database.Pack keeps what the connections open in its own process read; a pack from another process keeps the history after the keepHistoryAfterTid it is given, e.g. the StateNumber when the longest reader began.)",
-                obj.ObjectOid)
+                obj.ObjectOid))
             : new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj.ObjectOid);
 
     private static SchemaMismatchException StoredAsAnotherClass(PersistentObject obj, ReadBinding binding) => new(
@@ -717,6 +729,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Load(PersistentObject obj, StoredRecord record)
     {
+        _loaded++;
         var newerFields = ReadRecord(obj, record);
         if (newerFields is not null) (_withNewerFields ??= [])[obj.ObjectOid.Value] = newerFields;
         else _withNewerFields?.Remove(obj.ObjectOid.Value);
@@ -967,6 +980,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // The merged state reaches objects that are new in this transaction only now: they need oids
         // and records of their own, which this vote cannot add; the next attempt stores them.
         if (_pending.Count > 0) return null;
+        _merges++;
         return _buffer.Memory(record);
     }
 
@@ -977,6 +991,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             if (!TryMerge(oid, currentSerial: null, out _)) return false;
         }
+        _merges += oids.Count;
         return true;
     }
 
@@ -1262,9 +1277,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// cannot load or change), the weak handles of the ghosts it let go of are freed, and its number
     /// is given back. Called on the thread that closed it, or once no thread can claim it.
     /// </summary>
+    /// <summary>How many times this connection loaded an object from a record, for the database's metrics.</summary>
+    internal long LoadsCounted => Volatile.Read(ref _loaded);
+
     internal void Release()
     {
         if (_number == ConnectionNumbers.Released) return;
+        _database.Counts.LoadedByGone(_loaded);
         for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount; slot = _objects.NextOccupied(slot + 1))
             _objects.At(slot)!.OwnerNumber = ConnectionNumbers.Released;
         if (_weakGhosts is { } weak)

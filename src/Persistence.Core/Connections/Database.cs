@@ -36,6 +36,7 @@ public sealed class Database : IDisposable
     // How many WaitForStateAsync calls are waiting (see Committed).
     private int _asyncStateWaiters;
     private bool _disposed;
+    private readonly DatabaseCounts _counts;
 
     static Database()
     {
@@ -55,6 +56,7 @@ public sealed class Database : IDisposable
             Catalog = new SchemaCatalog(storage);
             if (storage.Load(Oid.Root) is null) CreateRoot();
             _cache = new RecordCache(options.RecordCacheBytes, storage.LastTid);
+            _counts = new DatabaseCounts(this, _file?.FilePath ?? storage.GetType().Name);
         }
         catch
         {
@@ -430,6 +432,7 @@ public sealed class Database : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
+            _counts.Dispose();
             open = [.. _open];
             _open.Clear();
             foreach (var pooled in _pool) pooled.Release();
@@ -443,6 +446,27 @@ public sealed class Database : IDisposable
 
     /// <summary>The bytes the shared record cache holds now.</summary>
     internal long RecordCacheBytes => _cache.Bytes;
+
+    /// <summary>What the database counts for its metrics (see <see cref="DatabaseMetrics"/>).</summary>
+    internal DatabaseCounts Counts => _counts;
+
+    /// <summary>The objects the connections open or pooled now have loaded (see <see cref="DatabaseMetrics"/>).</summary>
+    internal long LoadedByConnections()
+    {
+        long loaded = 0;
+        lock (_gate)
+        {
+            foreach (var connection in _open) loaded += connection.LoadsCounted;
+            foreach (var connection in _pool) loaded += connection.LoadsCounted;
+        }
+        return loaded;
+    }
+
+    /// <summary>How many connections are open and how many pooled now.</summary>
+    internal (int Open, int Pooled) ConnectionCounts()
+    {
+        lock (_gate) return (_open.Count, _pool.Count);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal StoredRecord? LoadBefore(Oid oid, long beforeTid, FileStorage.ScanReader? scans = null)
@@ -518,6 +542,7 @@ public sealed class Database : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Committed()
     {
+        _counts.Committed();
         lock (_stateSignal) Monitor.PulseAll(_stateSignal);
         // A new task only when someone waits for one: a commit would otherwise allocate two objects for nothing.
         // The barrier keeps the count's read after the new state: a waiter counted too late to be seen here reads that state.
