@@ -70,6 +70,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly record struct Held(PersistentObject Object);
     private readonly Queue<Held> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
+    // The most a connection's record buffer keeps between commits (see CommitInCall).
+    private const int KeptBufferBytes = 4 << 20;
     // Where records of another layout than their class's are converted before they are read (ReadConverted).
     private RecordBuffer? _conversions;
     // The records a commit stores; IsNew for the objects it gives oids to (stored from no revision).
@@ -213,6 +215,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>How many of them are loaded (not ghosts).</summary>
     public int LoadedCount => _loadedCount;
 
+    /// <summary>The bytes the buffer the commits write their records into holds room for (for tests).</summary>
+    internal int RecordBufferCapacity => _buffer.Capacity;
+
     /// <summary>Whether the current transaction has changes to store.</summary>
     public bool HasChanges => _changed.Count > 0;
 
@@ -346,6 +351,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             _committing = false;
             GiveBackSpareOids();
+            // The records are stored (or dropped): a buffer a commit of large objects grew is not kept for the next.
+            _buffer.ClearAndShrink(KeptBufferBytes);
         }
 
         foreach (var (obj, _, isNew) in _records)

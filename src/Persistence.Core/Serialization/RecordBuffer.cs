@@ -7,6 +7,7 @@ namespace Persistence.Serialization;
 /// </summary>
 public sealed class RecordBuffer
 {
+    private readonly int _initialCapacity;
     private byte[] _bytes;
     private int _length;
     private ulong[] _references = new ulong[16];
@@ -14,9 +15,16 @@ public sealed class RecordBuffer
     private bool _writing;
 
     /// <summary>Creates a buffer with room for <paramref name="capacity"/> bytes before it grows.</summary>
-    public RecordBuffer(int capacity = 1024) => _bytes = new byte[Math.Max(capacity, 64)];
+    public RecordBuffer(int capacity = 1024)
+    {
+        _initialCapacity = Math.Max(capacity, 64);
+        _bytes = new byte[_initialCapacity];
+    }
 
     internal byte[] Bytes => _bytes;
+
+    /// <summary>The bytes the buffer holds room for now.</summary>
+    internal int Capacity => _bytes.Length;
 
     /// <summary>The bytes of every completed record.</summary>
     public ReadOnlyMemory<byte> Written => _bytes.AsMemory(0, _length);
@@ -30,6 +38,16 @@ public sealed class RecordBuffer
         _length = 0;
         _referenceCount = 0;
         _writing = false;
+    }
+
+    /// <summary>
+    /// Forgets every record written so far and, if they grew the buffer past <paramref name="keepBytes"/>
+    /// (a commit of large objects), lets go of its memory, going back to the capacity it was created with.
+    /// </summary>
+    internal void ClearAndShrink(int keepBytes)
+    {
+        Clear();
+        if (_bytes.Length > keepBytes) _bytes = new byte[_initialCapacity];
     }
 
     /// <summary>Starts a record: writes its header and returns the writer for its state.</summary>
@@ -68,14 +86,19 @@ public sealed class RecordBuffer
 
     private void EnsureRoom(int position, int needed)
     {
-        if ((long)position + needed <= _bytes.Length) return;
-        var size = Math.Max((long)_bytes.Length * 2, (long)position + needed);
-        if (size > Array.MaxLength)
-            throw new PersistenceException($"A record cannot be larger than {Array.MaxLength} bytes; split the object's state into several persistent objects.");
-        var bigger = new byte[size];
+        var end = (long)position + needed;
+        if (end <= _bytes.Length) return;
+        if (end > Array.MaxLength) throw TooLarge(end - _length);
+        var bigger = new byte[Math.Min(Math.Max((long)_bytes.Length * 2, end), Array.MaxLength)];
         _bytes.AsSpan(0, position).CopyTo(bigger);
         _bytes = bigger;
     }
+
+    // The records of a commit are written one after another into one buffer, which an array bounds.
+    private PersistenceException TooLarge(long recordBytes) => recordBytes > Array.MaxLength
+        ? new($"A record cannot be larger than {Array.MaxLength} bytes (about 2 GB); split the object's state into several persistent objects.")
+        : new($"The records of one commit cannot together be larger than {Array.MaxLength} bytes (about 2 GB), and this one's reach that with a record of {recordBytes} bytes. " +
+              "Commit the work in parts (a commit every few hundred MB of objects). Nothing was stored; Abort() drops the changes.");
 }
 
 /// <summary>Where one completed record lies in a <see cref="RecordBuffer"/>.</summary>

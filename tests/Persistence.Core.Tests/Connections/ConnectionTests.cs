@@ -86,6 +86,27 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void A_commit_of_a_large_object_does_not_leave_its_connection_holding_a_buffer_as_large()
+    {
+        using var folder = new TempFolder();
+        using var db = OnFile(folder, out _);
+        using var connection = db.OpenConnection();
+        connection.Root["small"] = new Everything { Bytes = new byte[1000] };
+        connection.Commit();
+        var usual = connection.RecordBufferCapacity;
+
+        var large = new byte[16 << 20];
+        large[^1] = 42;
+        connection.Root["large"] = new Everything { Bytes = large };
+        connection.Commit();
+        Assert.Equal(usual, connection.RecordBufferCapacity);
+
+        using var reader = db.OpenConnection();
+        Assert.Equal(42, ((Everything)reader.Root["large"]).Bytes![^1]);
+        Assert.Equal(1000, ((Everything)reader.Root["small"]).Bytes!.Length);
+    }
+
+    [Fact]
     public void A_commits_new_objects_take_their_oids_a_run_at_a_time_and_small_commits_leave_no_gaps()
     {
         using var folder = new TempFolder();
