@@ -4,14 +4,16 @@ using System.Diagnostics.Metrics;
 namespace Persistence;
 
 /// <summary>
-/// What a database measures, as instruments of the meter <see cref="MeterName"/> (one meter per open
-/// <see cref="Database"/>, tagged <c>persistence.database</c> with its file's path, or its storage's
-/// class): <c>dotnet-counters monitor --counters Persistence -p &lt;pid&gt;</c> shows them, and
-/// OpenTelemetry collects them with <c>AddMeter("Persistence")</c>.
+/// What the databases of a process measure, as instruments of the meter <see cref="MeterName"/>, a
+/// measurement for each open <see cref="Database"/>, tagged <see cref="DatabaseTag"/> with its file's
+/// path (or its storage's class): <c>dotnet-counters monitor --counters Persistence -p &lt;pid&gt;</c>
+/// shows them, and OpenTelemetry collects them with <c>AddMeter("Persistence")</c>. The meter is
+/// published a second after the first database opens (so that opening does not wait for the metrics
+/// code to load).
 /// </summary>
 /// <remarks>
 /// The counters are read only when a listener collects them: the database counts in plain fields
-/// (a connection its own loads), so measuring costs nothing while no one listens. Only the commit
+/// (a connection its own loads), so measuring costs next to nothing while no one listens. Only the commit
 /// duration is recorded as it happens, and only while a listener has that instrument enabled.
 /// <list type="table">
 /// <listheader><term>instrument</term><description>what it counts</description></listheader>
@@ -37,11 +39,13 @@ public static class DatabaseMetrics
     public const string DatabaseTag = "persistence.database";
 }
 
-/// <summary>The counts of one database, and its meter, which reads them when a listener collects (see <see cref="DatabaseMetrics"/>).</summary>
+/// <summary>
+/// The counts of one database, read by the meter when a listener collects (see <see cref="DatabaseMetrics"/>).
+/// No metrics type is named here: a process that never publishes the meter does not load that code.
+/// </summary>
 internal sealed class DatabaseCounts : IDisposable
 {
-    private readonly Meter _meter;
-    private readonly Histogram<double> _commitDuration;
+    private readonly Database _database;
     private long _commits;
     private long _conflicts;
     private long _merges;
@@ -51,22 +55,23 @@ internal sealed class DatabaseCounts : IDisposable
 
     public DatabaseCounts(Database database, string name)
     {
-        _meter = new Meter(new MeterOptions(DatabaseMetrics.MeterName) { Tags = [new(DatabaseMetrics.DatabaseTag, name)] });
-        _meter.CreateObservableCounter("persistence.commits", () => Volatile.Read(ref _commits), "{transaction}", "Transactions committed that stored changes");
-        _commitDuration = _meter.CreateHistogram<double>("persistence.commit.duration", "s", "How long Commit took, for commits that stored changes");
-        _meter.CreateObservableCounter("persistence.conflicts", () => Volatile.Read(ref _conflicts), "{conflict}", "Commits refused with a ConflictException");
-        _meter.CreateObservableCounter("persistence.merges", () => Volatile.Read(ref _merges), "{object}", "Changed objects merged with another transaction's change instead of a conflict");
-        _meter.CreateObservableCounter("persistence.read_conflicts", () => Volatile.Read(ref _readConflicts), "{conflict}", "Reads of a revision packed away (ReadConflictException)");
-        _meter.CreateObservableCounter("persistence.objects.loaded", () => Volatile.Read(ref _loadedByGone) + database.LoadedByConnections(), "{object}", "Objects loaded from records");
-        _meter.CreateObservableUpDownCounter("persistence.connections.open", () => database.ConnectionCounts().Open, "{connection}", "Connections open");
-        _meter.CreateObservableUpDownCounter("persistence.connections.pooled", () => database.ConnectionCounts().Pooled, "{connection}", "Closed connections kept for reuse");
-        _meter.CreateObservableUpDownCounter("persistence.record_cache.size", () => database.RecordCacheBytes, "By", "Bytes the shared record cache holds");
-        if (database.File is { } file)
-        {
-            _meter.CreateObservableCounter("persistence.storage.flushes", () => file.FlushCount, "{flush}", "Flushes of the data file to disk");
-            _meter.CreateObservableUpDownCounter("persistence.storage.size", () => file.DataEnd, "By", "The end of the data in the file");
-        }
+        _database = database;
+        Tag = new(DatabaseMetrics.DatabaseTag, name);
+        LiveDatabases.Add(this);
     }
+
+    /// <summary>The tag of this database's measurements.</summary>
+    public KeyValuePair<string, object?> Tag { get; }
+
+    public long Commits => Volatile.Read(ref _commits);
+    public long Conflicts => Volatile.Read(ref _conflicts);
+    public long Merges => Volatile.Read(ref _merges);
+    public long ReadConflicts => Volatile.Read(ref _readConflicts);
+    public long Loaded => Volatile.Read(ref _loadedByGone) + _database.LoadedByConnections();
+    public (int Open, int Pooled) Connections => _database.ConnectionCounts();
+    public long RecordCacheBytes => _database.RecordCacheBytes;
+    public long? Flushes => _database.File?.FlushCount;
+    public long? DataEnd => _database.File?.DataEnd;
 
     public void Committed() => Interlocked.Increment(ref _commits);
 
@@ -86,12 +91,96 @@ internal sealed class DatabaseCounts : IDisposable
     public void LoadedByGone(long count) => Interlocked.Add(ref _loadedByGone, count);
 
     /// <summary>A timestamp to pass to <see cref="CommitEnded"/>, or 0 when no listener wants commit durations.</summary>
-    public long CommitStarted() => _commitDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+    public long CommitStarted() => LiveDatabases.DurationsWanted is { } wanted && wanted() ? Stopwatch.GetTimestamp() : 0;
 
     public void CommitEnded(long started)
     {
-        if (started != 0) _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (started != 0) LiveDatabases.RecordDuration?.Invoke(Stopwatch.GetElapsedTime(started).TotalSeconds, Tag);
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose() => LiveDatabases.Remove(this);
+}
+
+/// <summary>
+/// The databases open in the process, for the meter. The meter is published a second after the first
+/// database opens, from the thread pool: making it loads and compiles the metrics code (10-15 ms on
+/// the benchmarks' machine), which opening a database, often the first thing a program does, should
+/// not wait for.
+/// </summary>
+internal static class LiveDatabases
+{
+    private static readonly TimeSpan PublishAfter = TimeSpan.FromSeconds(1);
+    private static readonly Lock Gate = new();
+    private static readonly List<DatabaseCounts> Live = [];
+    private static Timer? s_publish;
+
+    /// <summary>Whether a listener wants commit durations; set once the meter is published.</summary>
+    public static Func<bool>? DurationsWanted;
+
+    /// <summary>Records a commit's duration in seconds; set once the meter is published.</summary>
+    public static Action<double, KeyValuePair<string, object?>>? RecordDuration;
+
+    public static void Add(DatabaseCounts counts)
+    {
+        lock (Gate)
+        {
+            Live.Add(counts);
+            s_publish ??= new Timer(static _ => MeterPublisher.Publish(), null, PublishAfter, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    public static void Remove(DatabaseCounts counts)
+    {
+        lock (Gate) Live.Remove(counts);
+    }
+
+    public static DatabaseCounts[] All()
+    {
+        lock (Gate) return [.. Live];
+    }
+}
+
+/// <summary>The meter <see cref="DatabaseMetrics.MeterName"/>: one for the process, a measurement for each open database.</summary>
+internal static class MeterPublisher
+{
+    private static readonly Lock Gate = new();
+    private static Meter? s_meter;
+
+    /// <summary>Publishes the meter, if not yet (tests call it rather than wait for the timer).</summary>
+    public static void Publish()
+    {
+        lock (Gate)
+        {
+            if (s_meter is not null) return;
+            var meter = new Meter(DatabaseMetrics.MeterName);
+            Observe(meter, "persistence.commits", static counts => counts.Commits, "{transaction}", "Transactions committed that stored changes");
+            Observe(meter, "persistence.conflicts", static counts => counts.Conflicts, "{conflict}", "Commits refused with a ConflictException");
+            Observe(meter, "persistence.merges", static counts => counts.Merges, "{object}", "Changed objects merged with another transaction's change instead of a conflict");
+            Observe(meter, "persistence.read_conflicts", static counts => counts.ReadConflicts, "{conflict}", "Reads of a revision packed away (ReadConflictException)");
+            Observe(meter, "persistence.objects.loaded", static counts => counts.Loaded, "{object}", "Objects loaded from records");
+            Observe(meter, "persistence.storage.flushes", static counts => counts.Flushes, "{flush}", "Flushes of the data file to disk");
+            Observe(meter, "persistence.connections.open", static counts => counts.Connections.Open, "{connection}", "Connections open", upDown: true);
+            Observe(meter, "persistence.connections.pooled", static counts => counts.Connections.Pooled, "{connection}", "Closed connections kept for reuse", upDown: true);
+            Observe(meter, "persistence.record_cache.size", static counts => counts.RecordCacheBytes, "By", "Bytes the shared record cache holds", upDown: true);
+            Observe(meter, "persistence.storage.size", static counts => counts.DataEnd, "By", "The end of the data in the file", upDown: true);
+            var duration = meter.CreateHistogram<double>("persistence.commit.duration", "s", "How long Commit took, for commits that stored changes");
+            LiveDatabases.RecordDuration = (seconds, tag) => duration.Record(seconds, tag);
+            LiveDatabases.DurationsWanted = () => duration.Enabled;
+            s_meter = meter;
+        }
+    }
+
+    private static void Observe(Meter meter, string name, Func<DatabaseCounts, long?> read, string unit, string description, bool upDown = false)
+    {
+        if (upDown) meter.CreateObservableUpDownCounter(name, Measure, unit, description);
+        else meter.CreateObservableCounter(name, Measure, unit, description);
+
+        IEnumerable<Measurement<long>> Measure()
+        {
+            foreach (var counts in LiveDatabases.All())
+            {
+                if (read(counts) is { } value) yield return new(value, counts.Tag);
+            }
+        }
+    }
 }
