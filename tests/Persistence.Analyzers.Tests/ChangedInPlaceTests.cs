@@ -80,6 +80,23 @@ public sealed class ChangedInPlaceTests
             options: null);
 
     [Fact]
+    public async Task Reports_a_change_when_another_element_is_marked_changed() =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer[] customers, int i, int j)
+                {
+                    [|customers[0].Tags!.Add("new")|];
+                    customers[1].MarkChanged();
+                    [|customers[i].Scores![0] = 1|];
+                    customers[j].MarkChanged();
+                    [|customers[i + 1].Scores![0] = 1|];
+                    customers[i + 1].MarkChanged();
+                }
+            }
+            """));
+
+    [Fact]
     public async Task Reports_a_change_inside_the_class_itself() =>
         await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
             [Persistent]
@@ -106,6 +123,16 @@ public sealed class ChangedInPlaceTests
                 {
                     customer.Scores![0] = 1;
                     customer.Scores = customer.Scores;
+                }
+
+                public static void MarkChangedThroughAnArrayOrAList(Customer[] customers, List<Customer> list, int i)
+                {
+                    customers[1].Tags!.Add("new");
+                    customers[1].MarkChanged();
+                    customers[i].Scores![0] = 1;
+                    customers[i].MarkChanged();
+                    list[0].Tags!.Add("new");
+                    list[0].MarkChanged();
                 }
 
                 public static Customer Create()

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -39,7 +41,10 @@ internal static class MarkedChanged
 
     private static IPropertySymbol Definition(IPropertySymbol property) => property.PartialDefinitionPart ?? property;
 
-    /// <summary>Whether two expressions name the same object: this, the same local or parameter, or the same field or property of the same object.</summary>
+    /// <summary>
+    /// Whether two expressions name the same object: this, the same local or parameter, the same field or
+    /// property of the same object, or the same element (the same indices, constants or variables) of the same array or indexer.
+    /// </summary>
     private static bool SameObject(IOperation? left, IOperation? right)
     {
         left = InPlaceChanges.Strip(left);
@@ -51,9 +56,28 @@ internal static class MarkedChanged
             (ILocalReferenceOperation a, ILocalReferenceOperation b) => SymbolEqualityComparer.Default.Equals(a.Local, b.Local),
             (IParameterReferenceOperation a, IParameterReferenceOperation b) => SymbolEqualityComparer.Default.Equals(a.Parameter, b.Parameter),
             (IFieldReferenceOperation a, IFieldReferenceOperation b) => SymbolEqualityComparer.Default.Equals(a.Field, b.Field) && SameObject(a.Instance, b.Instance),
-            (IPropertyReferenceOperation { Property.IsIndexer: false } a, IPropertyReferenceOperation { Property.IsIndexer: false } b) =>
-                SymbolEqualityComparer.Default.Equals(Definition(a.Property), Definition(b.Property)) && SameObject(a.Instance, b.Instance),
+            (IPropertyReferenceOperation a, IPropertyReferenceOperation b) =>
+                SymbolEqualityComparer.Default.Equals(Definition(a.Property), Definition(b.Property)) && SameObject(a.Instance, b.Instance) &&
+                SameIndices(a.Arguments.Select(argument => argument.Value), b.Arguments.Select(argument => argument.Value)),
+            (IArrayElementReferenceOperation a, IArrayElementReferenceOperation b) =>
+                SameObject(a.ArrayReference, b.ArrayReference) && SameIndices(a.Indices, b.Indices),
             _ => false,
         };
+    }
+
+    /// <summary>Whether two lists of indices are the same constants, or the same locals or parameters (not changed in between: the check is by name only).</summary>
+    private static bool SameIndices(IEnumerable<IOperation> left, IEnumerable<IOperation> right)
+    {
+        var (a, b) = (left.ToList(), right.ToList());
+        if (a.Count != b.Count) return false;
+        for (var i = 0; i < a.Count; i++)
+        {
+            var (x, y) = (InPlaceChanges.Strip(a[i]), InPlaceChanges.Strip(b[i]));
+            var same = x?.ConstantValue is { HasValue: true } constant
+                ? y?.ConstantValue is { HasValue: true } other && Equals(constant.Value, other.Value)
+                : x is ILocalReferenceOperation or IParameterReferenceOperation && SameObject(x, y);
+            if (!same) return false;
+        }
+        return true;
     }
 }

@@ -70,6 +70,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly record struct Held(PersistentObject Object);
     private readonly Queue<Held> _pending = new();
     private readonly RecordBuffer _buffer = new(64 * 1024);
+    // Loaded objects whose record is LargeRecordBytes or more, with those sizes (see EvictLarge).
+    private Dictionary<ulong, (PersistentObject Object, int Bytes)>? _large;
+    private readonly long _largeObjectCacheBytes;
     // The most a connection's record buffer keeps between commits (see CommitInCall).
     private const int KeptBufferBytes = 4 << 20;
     // Where records of another layout than their class's are converted before they are read (ReadConverted).
@@ -126,6 +129,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         OpenedReadOnly = readOnly;
         AutoRefresh = autoRefresh;
         CacheSize = database.Options.CacheSize;
+        _largeObjectCacheBytes = database.Options.LargeObjectCacheBytes;
         _mergeWhileVoting = MergeWhileVoting;
         _scans = database.NewScanReader();
         _file = database.File;
@@ -355,9 +359,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
             _buffer.ClearAndShrink(KeptBufferBytes);
         }
 
-        foreach (var (obj, _, isNew) in _records)
+        foreach (var (obj, record, isNew) in _records)
         {
             if (isNew) LinkLoaded(obj);
+            if (record.Length >= LargeRecordBytes) NoteLarge(obj, record.Length);
         }
         // The stored objects stay changed until the boundary has seen whether others changed them since (see Boundary).
         _changed.Clear();
@@ -737,6 +742,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private void Load(PersistentObject obj, StoredRecord record)
     {
         _loaded++;
+        if (record.Data.Length >= LargeRecordBytes) NoteLarge(obj, record.Data.Length);
         var newerFields = ReadRecord(obj, record);
         if (newerFields is not null) (_withNewerFields ??= [])[obj.ObjectOid.Value] = newerFields;
         else _withNewerFields?.Remove(obj.ObjectOid.Value);
@@ -1119,6 +1125,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         FinishStored();
         _rebased?.Clear();
         _snapshot = Math.Max(changes.LastTid, committedTid);
+        EvictLarge();
         Evict();
         SweepGhosts();
         _read.Clear();
@@ -1178,6 +1185,49 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 if (pass == 0 && obj.Touched >= _transactionEpoch) continue;
                 MakeGhost(obj, next);
             }
+        }
+    }
+
+    /// <summary>The size of a record from which its object counts as large (see <see cref="DatabaseOptions.LargeObjectCacheBytes"/>).</summary>
+    internal const int LargeRecordBytes = 1 << 20;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NoteLarge(PersistentObject obj, int bytes) => (_large ??= [])[obj.ObjectOid.Value] = (obj, bytes);
+
+    /// <summary>
+    /// Turns large objects (records of <see cref="LargeRecordBytes"/> or more) back into ghosts, the least
+    /// recently used first, until those loaded take no more than <see cref="DatabaseOptions.LargeObjectCacheBytes"/>;
+    /// changed objects stay. Used or not by the transaction that ended: one such object weighs as much as
+    /// thousands of small ones, which <see cref="CacheSize"/> counts alike.
+    /// </summary>
+    private void EvictLarge()
+    {
+        if (_large is not { Count: > 0 } large) return;
+        long bytes = 0;
+        List<(PersistentObject Object, int Bytes)>? held = null;
+        List<ulong>? gone = null;
+        foreach (var (oid, entry) in large)
+        {
+            // Made a ghost since (by a change of another transaction, or by Evict), or let go of.
+            if (!IsLoadedHere(entry.Object) || entry.Object.ObjectOid.Value != oid) (gone ??= []).Add(oid);
+            else
+            {
+                bytes += entry.Bytes;
+                if (entry.Object.State == PersistentState.UpToDate) (held ??= []).Add(entry);
+            }
+        }
+        if (gone is not null)
+        {
+            foreach (var oid in gone) large.Remove(oid);
+        }
+        if (bytes <= _largeObjectCacheBytes || held is null) return;
+        held.Sort(static (a, b) => a.Object.Touched.CompareTo(b.Object.Touched));
+        foreach (var (obj, size) in held)
+        {
+            if (bytes <= _largeObjectCacheBytes) break;
+            large.Remove(obj.ObjectOid.Value);
+            MakeGhost(obj);
+            bytes -= size;
         }
     }
 
@@ -1291,6 +1341,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         if (_number == ConnectionNumbers.Released) return;
         _database.Counts.LoadedByGone(_loaded);
+        _large = null;
         for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount; slot = _objects.NextOccupied(slot + 1))
             _objects.At(slot)!.OwnerNumber = ConnectionNumbers.Released;
         if (_weakGhosts is { } weak)

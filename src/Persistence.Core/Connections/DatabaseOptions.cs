@@ -11,6 +11,15 @@ public sealed class DatabaseOptions
     /// </summary>
     public int CacheSize { get; init; } = 10_000;
 
+    /// <summary>
+    /// How many bytes of large objects (those whose stored record is 1 MiB or more: big arrays or
+    /// strings) each connection keeps loaded between transactions, counted by their records' sizes. At
+    /// every commit and abort, large objects beyond this are turned back into ghosts, the least recently
+    /// used first, whether or not the transaction that ended used them (they reload when touched);
+    /// changed objects are never dropped. Default 64 MiB; 0 keeps none.
+    /// </summary>
+    public long LargeObjectCacheBytes { get; init; } = 64L << 20;
+
     /// <summary>Which changes by others make a commit fail. Default <see cref="TransactionIsolation.Serializable"/>.</summary>
     public TransactionIsolation Isolation { get; init; } = TransactionIsolation.Serializable;
 

@@ -107,6 +107,43 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void Large_objects_are_kept_loaded_between_transactions_up_to_their_byte_budget_the_least_recently_used_going_first()
+    {
+        using var folder = new TempFolder();
+        using var db = Database.Open(folder.File("data.persist"), new DatabaseOptions { LargeObjectCacheBytes = 5 << 20 });
+        using var connection = db.OpenConnection();
+        var large = new Everything[4];
+        for (var i = 0; i < large.Length; i++)
+        {
+            var bytes = new byte[2 << 20];
+            bytes[0] = (byte)(i + 1);
+            connection.Root[$"large {i}"] = large[i] = new Everything { Bytes = bytes };
+        }
+        connection.Root["small"] = new Everything { Bytes = new byte[100] };
+        connection.Commit();
+
+        // 8 MiB stored, 5 MiB kept: the two stored last stay (stored in one commit, they were touched in that order).
+        Assert.Equal([PersistentState.Ghost, PersistentState.Ghost, PersistentState.UpToDate, PersistentState.UpToDate], large.Select(obj => obj.State));
+        Assert.Equal(PersistentState.UpToDate, ((Everything)connection.Root["small"]).State);
+
+        // Reading the first reloads it; at the next boundary the least recently used of the three goes.
+        Assert.Equal(1, large[0].Bytes![0]);
+        connection.Abort();
+        Assert.Equal(PersistentState.UpToDate, large[0].State);
+        Assert.Equal(2, large.Count(obj => obj.State == PersistentState.UpToDate));
+
+        // Changed and stored: the two this transaction used stay loaded, the others go.
+        large[1].Bytes![1] = 9;
+        large[1].MarkChanged();
+        large[0].Bytes![1] = 9;
+        large[0].MarkChanged();
+        connection.Commit();
+        Assert.Equal([PersistentState.UpToDate, PersistentState.UpToDate, PersistentState.Ghost, PersistentState.Ghost], large.Select(obj => obj.State));
+        using var reader = db.OpenConnection();
+        Assert.Equal([9, 9], new[] { ((Everything)reader.Root["large 0"]).Bytes![1], ((Everything)reader.Root["large 1"]).Bytes![1] });
+    }
+
+    [Fact]
     public void A_commits_new_objects_take_their_oids_a_run_at_a_time_and_small_commits_leave_no_gaps()
     {
         using var folder = new TempFolder();
