@@ -137,7 +137,11 @@ public sealed partial class PersistentGenerator
                 writer.OpenBlock();
                 foreach (var property in stored)
                 {
-                    writer.WriteLine($"new({Literal(property.StoredName)}, {Literal(property.Storage!.TypeCode)}),");
+                    var (name, code) = (Literal(property.StoredName), Literal(property.Storage!.TypeCode));
+                    // The default is read only from records stored before the property existed.
+                    writer.WriteLine(property.Default is { } value
+                        ? $"new {KnownNames.FieldSchema}({name}, {code}).WithDefault({property.Storage.Codec}, {value}),"
+                        : $"new({name}, {code}),");
                 }
                 writer.CloseBlock(",");
             }

@@ -124,7 +124,9 @@ public sealed partial class PersistentGenerator
                 storage = Storage.Get(property.Type, allowReference: true, AnnotatedFormat, visiting, cancellationToken);
                 if (storage is null) return null;
             }
-            return Declaration(property, storage, cancellationToken);
+            // A default the property cannot take leaves the class incomplete, as any property problem does.
+            if (!TryGetDefault(property, storage is not null, out var defaultValue)) return null;
+            return Declaration(property, storage, cancellationToken) is { } declaration ? declaration with { Default = defaultValue } : null;
         }
 
         /// <summary>The property as declared (modifiers, type, accessors) with its storage; null if it is not a plain <c>{ get; set; }</c>/<c>{ get; init; }</c> declaration.</summary>

@@ -435,6 +435,46 @@ public sealed class GeneratedCodeSnapshotTests
         }
         """);
 
+    /// <summary>
+    /// The values properties read as in records stored before they existed: "" for a non-nullable string,
+    /// each [PersistentDefault] value written as a constant of the property's type; none for a string?.
+    /// </summary>
+    [Fact]
+    public void Defaults() => VerifyGenerated("""
+        using Persistence;
+
+        namespace Shop;
+
+        public enum Tier : byte { Basic, Silver, Gold }
+
+        [System.Flags]
+        public enum Access { None = 0, Read = 1, Write = 2 }
+
+        [Persistent]
+        public partial class Account
+        {
+            public partial string Name { get; set; }
+            public partial string? Nickname { get; set; }
+            [PersistentDefault("unknown \"x\"")] public partial string Email { get; set; }
+            [PersistentDefault(null)] public partial string? Note { get; set; }
+            [PersistentDefault(18)] public partial int Age { get; set; }
+            [PersistentDefault(-1)] public partial long Balance { get; set; }
+            [PersistentDefault(200)] public partial byte Level { get; set; }
+            [PersistentDefault(40000)] public partial ushort Port { get; set; }
+            [PersistentDefault(3)] public partial int? Limit { get; set; }
+            [PersistentDefault(7)] public partial ulong Visits { get; set; }
+            [PersistentDefault(1.5)] public partial float Ratio { get; set; }
+            [PersistentDefault(0.1)] public partial decimal Rate { get; set; }
+            [PersistentDefault(2)] public partial double Weight { get; set; }
+            [PersistentDefault(double.NaN)] public partial double Score { get; set; }
+            [PersistentDefault(true)] public partial bool Active { get; set; }
+            [PersistentDefault('x')] public partial char Mark { get; set; }
+            [PersistentDefault(Tier.Silver)] public partial Tier Tier { get; set; }
+            [PersistentDefault(Tier.Gold)] public partial Tier? Upgrade { get; set; }
+            [PersistentDefault(Access.Read | Access.Write)] public partial Access Access { get; set; }
+        }
+        """);
+
     private static void VerifyGenerated(string source, [CallerMemberName] string testName = "")
     {
         var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation(source));

@@ -42,3 +42,49 @@ public sealed class PersistentAliasAttribute : Attribute
 public sealed class TransientAttribute : Attribute
 {
 }
+
+/// <summary>
+/// The value a persistent property reads as in records stored before the property was added to the
+/// class, instead of its type's default (<c>0</c>, <c>false</c>, <c>null</c>; <c>""</c> for a <c>string</c>
+/// that nullable annotations say is never null). Such a record is not rewritten to read it: the object
+/// stores the value when it is next changed and committed.
+/// </summary>
+/// <remarks>
+/// It does not change the objects the program creates: their constructor sets their values, as for any
+/// property. The value is a constant (a string, bool, char, number or enum value) that the property's type
+/// holds exactly, such as <c>5</c> for a <c>long</c> or <c>double</c> property and <c>1.5</c> for a
+/// <c>float</c>; the source generator reads it at compile time.
+/// </remarks>
+/// <example>
+/// <code>
+/// [Persistent]
+/// public partial class Customer
+/// {
+///     public partial string Name { get; set; }
+///
+///     // Added later: objects stored before read "unknown" and Tier.Silver, not "" and Tier.Basic.
+///     [PersistentDefault("unknown")]
+///     public partial string Country { get; set; }
+///
+///     [PersistentDefault(Tier.Silver)]
+///     public partial Tier Tier { get; set; }
+///
+///     public Customer(string name, string country)
+///     {
+///         Name = name;
+///         Country = country;      // new objects take their values from the constructor, as ever
+///         Tier = Tier.Basic;
+///     }
+/// }
+/// </code>
+/// </example>
+[AttributeUsage(AttributeTargets.Property, Inherited = false, AllowMultiple = false)]
+public sealed class PersistentDefaultAttribute : Attribute
+{
+    /// <summary>Gives the value the property reads as in records stored before it existed.</summary>
+    /// <param name="value">A constant the property's type holds, or null for a property that takes null.</param>
+    public PersistentDefaultAttribute(object? value) => Value = value;
+
+    /// <summary>The value the property reads as in records stored before it existed.</summary>
+    public object? Value { get; }
+}

@@ -1,3 +1,5 @@
+using Persistence.Serialization;
+
 namespace Persistence;
 
 /// <summary>
@@ -78,11 +80,50 @@ public sealed class PersistentTypeInfo
     public override string ToString() => Name;
 }
 
-/// <summary>One stored field of a persistent class or value: its name and its type code.</summary>
+/// <summary>
+/// One stored field of a persistent class or value: its name and its type code, and for a field of a
+/// class its default, if not its type's: the value it reads as in a record stored before the class had it.
+/// </summary>
 /// <param name="Name">The property name.</param>
 /// <param name="TypeCode">The encoding of the field (see docs/FORMAT.md): e.g. <c>i32</c>, <c>str</c>, <c>ref</c>, <c>list&lt;i64&gt;</c>, <c>i32?</c>.</param>
+/// <remarks>Two fields are equal when their names and type codes are: the default is no part of the stored layout.</remarks>
 public readonly record struct FieldSchema(string Name, string TypeCode)
 {
+    /// <summary>
+    /// The value a record stored before the class had this field reads as, encoded as the field's type
+    /// code writes it; null for the type's default (zero, false, null). Written in place of the missing
+    /// field when such a record is converted to the current layout: reading a record of the current
+    /// layout never looks at it.
+    /// </summary>
+    internal byte[]? EncodedDefault { get; private init; }
+
+    /// <summary>
+    /// This field, reading as <paramref name="value"/> in records stored before the class had it (a property
+    /// added to the class later) rather than as its type's default. Generated code gives it for a non-nullable
+    /// <c>string</c> (<c>""</c>) and for a <see cref="PersistentDefaultAttribute"/>; objects created by the
+    /// program are not affected.
+    /// </summary>
+    /// <typeparam name="T">The field's type.</typeparam>
+    /// <param name="codec">The codec of the field's type; its type code must be <see cref="TypeCode"/>.</param>
+    /// <param name="value">The value the field reads as.</param>
+    /// <exception cref="ArgumentException">The codec writes another type code, or writes references.</exception>
+    public FieldSchema WithDefault<T>(ValueCodec<T> codec, T value)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        if (codec.TypeCode != TypeCode || codec.IsReference)
+            throw new ArgumentException($"Field '{Name}' is stored as '{TypeCode}': its default cannot be written as '{codec.TypeCode}'.", nameof(codec));
+        var buffer = new RecordBuffer(0);
+        var writer = buffer.BeginRecord(0, 0, null);
+        codec.Write(ref writer, value);
+        return this with { EncodedDefault = RecordFormat.State(buffer.Memory(writer.Complete()).Span).ToArray() };
+    }
+
+    /// <inheritdoc />
+    public bool Equals(FieldSchema other) => Name == other.Name && TypeCode == other.TypeCode;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Name, TypeCode);
+
     /// <summary>The layout signature of a list of fields: <c>name:code,name:code</c>.</summary>
     public static string Signature(IEnumerable<FieldSchema> fields) =>
         string.Join(",", fields.Select(f => f.Name + ":" + f.TypeCode));

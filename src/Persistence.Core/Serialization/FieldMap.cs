@@ -11,10 +11,11 @@ internal sealed class FieldMap
     private static readonly Dictionary<(TypeShape From, TypeShape To), FieldMap> ValueMaps = [];
     private static readonly Lock Gate = new();
 
-    private FieldMap((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current)
+    private FieldMap((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, byte[]?[]? defaults = null)
     {
         Stored = stored;
         Current = current;
+        Defaults = defaults;
         Sources = new int[current.Length];
         Copied = new bool[current.Length];
         for (var i = 0; i < current.Length; i++)
@@ -41,12 +42,18 @@ internal sealed class FieldMap
     /// <summary>For each wanted field, whether its stored bytes are copied as they are (same type code).</summary>
     public bool[] Copied { get; }
 
+    /// <summary>
+    /// For each wanted field of a class, its default encoded (<see cref="FieldSchema.EncodedDefault"/>), written
+    /// when the stored fields lack it; null for its type's default, and for the fields of inline values.
+    /// </summary>
+    public byte[]?[]? Defaults { get; }
+
     /// <summary>The first wanted field whose stored values do not convert to it, or -1.</summary>
     public int Mismatched { get; } = -1;
 
     /// <summary>The map of one field list to another, parsing their type codes.</summary>
     public static FieldMap Of(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields) =>
-        new(Shapes(storedFields), Shapes(currentFields));
+        new(Shapes(storedFields), Shapes(currentFields), currentFields.Select(static f => f.EncodedDefault).ToArray());
 
     /// <summary>
     /// The map of a class's stored fields to its current ones, built at the first record read with it

@@ -3,7 +3,8 @@ namespace Persistence.Serialization;
 /// <summary>
 /// Converts the state of a record written under an old schema of a class into the layout of the
 /// class's current schema, field by field and by name (docs/FORMAT.md, "Schema evolution"): added
-/// fields get their default, removed fields are skipped, safe widenings convert, anything else is a
+/// fields get their default (the field's own, <see cref="FieldSchema.WithDefault{T}"/>, else their
+/// type's), removed fields are skipped, safe widenings convert, anything else is a
 /// <see cref="SchemaMismatchException"/>. Works only on bytes and type codes, never on objects.
 /// </summary>
 internal static class SchemaTranscoder
@@ -49,7 +50,8 @@ internal static class SchemaTranscoder
             var source = sources[i];
             if (source < 0)
             {
-                WriteDefault(current[i].Shape, ref writer);
+                if (map.Defaults?[i] is { } value) writer.WriteRawBytes(value);
+                else WriteDefault(current[i].Shape, ref writer);
                 continue;
             }
             var bytes = consumed[starts[source]..starts[source + 1]];

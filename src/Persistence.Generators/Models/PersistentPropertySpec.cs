@@ -9,6 +9,10 @@ namespace Persistence.Generators.Models;
 /// <param name="Getter">The get accessor, if declared.</param>
 /// <param name="Setter">The set or init accessor, if declared.</param>
 /// <param name="Storage">How the value is stored, or null for a <c>[Transient]</c> property.</param>
+/// <param name="Default">
+/// The C# expression of the value the property reads as in records stored before it existed (<c>""</c> for a
+/// non-nullable string, a <c>[PersistentDefault]</c> value), or null for its type's default.
+/// </param>
 internal sealed record PersistentPropertySpec(
     string Name,
     string StoredName,
@@ -17,7 +21,8 @@ internal sealed record PersistentPropertySpec(
     string Modifiers,
     AccessorSpec? Getter,
     AccessorSpec? Setter,
-    StorageSpec? Storage)
+    StorageSpec? Storage,
+    string? Default = null)
 {
     public string FieldName => "__" + StoredName;
 

@@ -123,6 +123,32 @@ public partial class EvolvingItem
     public partial string? AddedLater { get; set; }
 }
 
+/// <summary>
+/// The current version of a class first stored with <see cref="Name"/> alone (the schema tests write that
+/// version by hand): the properties added since read as their defaults from its records.
+/// </summary>
+[Persistent]
+public partial class EvolvingContact
+{
+    public EvolvingContact(string name, string email)
+    {
+        Name = name;
+        Email = email;
+        Country = "NZ";
+    }
+
+    public partial string Name { get; set; }
+    public partial string Email { get; set; }
+    public partial string? Nickname { get; set; }
+    public partial List<string> Tags { get; set; }
+    [PersistentDefault("unknown")] public partial string Country { get; set; }
+    [PersistentDefault(3)] public partial int Level { get; set; }
+    [PersistentDefault(Tier.Silver)] public partial Tier Tier { get; set; }
+    [PersistentDefault(true)] public partial bool Active { get; set; }
+    [PersistentDefault(2.5)] public partial double Weight { get; set; }
+    [PersistentDefault(7)] public partial long? Limit { get; set; }
+}
+
 /// <summary>A class with an inline value, whose newer versions the schema tests write by hand.</summary>
 [Persistent]
 public partial class HomeOwner

@@ -72,6 +72,70 @@ public class SchemaEvolutionTests
         });
     }
 
+    private const string ContactName = "Persistence.Tests.Models.EvolvingContact";
+
+    private static LegacyObject FirstContact() =>
+        new(ContactName, [new("Name", "str")], (ref RecordWriter w) => w.WriteString("ada"));
+
+    [Fact]
+    public void A_non_nullable_string_added_later_reads_as_empty_and_a_nullable_one_as_null() =>
+        StoreLegacyAndReadCurrent<EvolvingContact>(FirstContact(), contact =>
+        {
+            Assert.Equal(("ada", ""), (contact.Name, contact.Email));
+            Assert.Null(contact.Nickname);
+            // Only strings read as empty: a non-nullable list added later is still null.
+            Assert.Null(contact.Tags);
+        });
+
+    [Fact]
+    public void Properties_added_later_read_as_their_PersistentDefault_in_older_records() =>
+        StoreLegacyAndReadCurrent<EvolvingContact>(FirstContact(), contact =>
+            Assert.Equal(
+                ("unknown", 3, Tier.Silver, true, 2.5, (long?)7),
+                (contact.Country, contact.Level, contact.Tier, contact.Active, contact.Weight, contact.Limit)));
+
+    [Fact]
+    public void New_objects_keep_the_values_their_constructor_sets_not_the_defaults()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["contact"] = new EvolvingContact("bob", "bob@example.com");
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var contact = (EvolvingContact)reader.Root["contact"];
+        Assert.Equal(
+            ("bob@example.com", "NZ", 0, Tier.Basic, false, 0.0, (long?)null),
+            (contact.Email, contact.Country, contact.Level, contact.Tier, contact.Active, contact.Weight, contact.Limit));
+    }
+
+    [Fact]
+    public void An_older_record_changed_and_committed_stores_the_defaults_it_read()
+    {
+        using var db = TestDatabase.InMemory();
+        var legacy = FirstContact();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["contact"] = legacy;
+            writer.Commit();
+        }
+        var oldVersion = RecordFormat.SchemaVersion(db.Storage.Load(legacy.PersistentOid)!.Value.Data.Span);
+        using (var changer = db.OpenConnection())
+        {
+            var contact = (EvolvingContact)changer.Root["contact"];
+            contact.Level++;
+            changer.Commit();
+        }
+        // The record is of the current layout now: the values are read from it, not from the defaults.
+        Assert.NotEqual(oldVersion, RecordFormat.SchemaVersion(db.Storage.Load(legacy.PersistentOid)!.Value.Data.Span));
+        using var reader = db.OpenConnection();
+        var stored = (EvolvingContact)reader.Root["contact"];
+        Assert.Equal(
+            ("ada", "", (string?)null, "unknown", 4, Tier.Silver, true, 2.5, (long?)7),
+            (stored.Name, stored.Email, stored.Nickname, stored.Country, stored.Level, stored.Tier, stored.Active, stored.Weight, stored.Limit));
+    }
+
     [Fact]
     public void Safe_widenings_convert_int_to_long_float_to_double_and_T_to_nullable()
     {

@@ -8,6 +8,31 @@ public class SchemaTranscoderTests
     private static byte[] Convert(byte[] state, string from, string to) =>
         SchemaTranscoder.Convert(state, [new("F", from)], [new("F", to)], "C");
 
+    [Fact]
+    public void A_field_missing_from_the_stored_ones_is_written_as_its_default_or_its_type_s()
+    {
+        var state = State((ref RecordWriter w) => w.WriteInt32(5));
+        FieldSchema[] current =
+        [
+            new("Email", "str"),
+            new FieldSchema("Country", "str").WithDefault(ValueCodecs.String, "unknown"),
+            new("Kept", "i32"),
+            new FieldSchema("Limit", "i64?").WithDefault(ValueCodecs.Nullable(ValueCodecs.Int64), 7),
+            new("Level", "i32"),
+        ];
+        var reader = new RecordReader(SchemaTranscoder.Convert(state, [new("Kept", "i32")], current, "C"), null);
+        Assert.Equal(((string?)null, "unknown", 5, (long?)7, 0), (reader.ReadString(), reader.ReadString(), reader.ReadInt32(), reader.ReadBoolean() ? reader.ReadInt64() : (long?)null, reader.ReadInt32()));
+        Assert.Equal(0, reader.Remaining);
+    }
+
+    [Fact]
+    public void A_default_is_written_by_a_codec_of_the_field_s_type_code()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new FieldSchema("Level", "i64").WithDefault(ValueCodecs.Int32, 3));
+        Assert.Contains("'Level' is stored as 'i64'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(new FieldSchema("Level", "i64"), new FieldSchema("Level", "i64").WithDefault(ValueCodecs.Int64, 3));
+    }
+
     [Theory]
     [InlineData("i8", "i16")]
     [InlineData("i8", "i64")]

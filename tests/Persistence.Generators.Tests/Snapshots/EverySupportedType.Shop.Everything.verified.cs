@@ -45,7 +45,7 @@ partial class Everything : global::Persistence.PersistentObject
             new("Double", "f64"),
             new("Half", "f16"),
             new("Decimal", "dec"),
-            new("String", "str"),
+            new global::Persistence.FieldSchema("String", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
             new("NullableString", "str"),
             new("DateTime", "datetime"),
             new("DateTimeOffset", "dto"),

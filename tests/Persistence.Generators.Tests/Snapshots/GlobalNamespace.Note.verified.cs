@@ -11,7 +11,7 @@ partial class Note : global::Persistence.PersistentObject
         null,
         new global::Persistence.FieldSchema[]
         {
-            new("Text", "str"),
+            new global::Persistence.FieldSchema("Text", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
         },
         static token => new global::Note(token));
 

@@ -13,7 +13,7 @@ partial class Animal : global::Persistence.PersistentObject
         null,
         new global::Persistence.FieldSchema[]
         {
-            new("Name", "str"),
+            new global::Persistence.FieldSchema("Name", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
             new("Mother", "ref"),
         },
         static _ => throw new global::System.InvalidOperationException("Zoo.Animal is abstract: no object of it can be loaded."));

@@ -17,7 +17,7 @@ partial class Catalog
                 null,
                 new global::Persistence.FieldSchema[]
                 {
-                    new("Title", "str"),
+                    new global::Persistence.FieldSchema("Title", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
                 },
                 static token => new global::Shop.Catalog.Section.Item(token));
 

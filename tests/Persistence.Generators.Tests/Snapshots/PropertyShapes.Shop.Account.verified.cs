@@ -13,12 +13,12 @@ partial class Account : global::Persistence.PersistentObject
         null,
         new global::Persistence.FieldSchema[]
         {
-            new("Id", "str"),
+            new global::Persistence.FieldSchema("Id", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
             new("Balance", "i32"),
             new("Version", "i64"),
             new("Locked", "bool"),
             new("Note", "str"),
-            new("Owner", "str"),
+            new global::Persistence.FieldSchema("Owner", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
             new("class", "i32"),
         },
         static token => new global::Shop.Account(token));

@@ -13,7 +13,7 @@ partial class SpecialInvoice
         global::Shop.Invoice.__PersistentTypeInfo,
         new global::Persistence.FieldSchema[]
         {
-            new("Reason", "str"),
+            new global::Persistence.FieldSchema("Reason", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
         },
         static token => new global::Shop.SpecialInvoice(token));
 

@@ -13,7 +13,7 @@ partial class Customer : global::Persistence.PersistentObject
         null,
         new global::Persistence.FieldSchema[]
         {
-            new("Name", "str"),
+            new global::Persistence.FieldSchema("Name", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
             new("Orders", "i32"),
             new("Nickname", "str"),
         },
