@@ -11,9 +11,11 @@ namespace Persistence.Analyzers.Tests;
 /// nothing; the analyzers must then say why, and must say nothing when it completes the type. For every [Persistent] class and [PersistentValue] type
 /// of a corpus: the generator completed it exactly when no analyzer error (or PERSIST008, which
 /// also stops its codec) lies inside it or on the types around it.
-/// Two errors are deliberately about use, not generation, and kept out of the corpus: PERSIST011
-/// (an abstract class nothing derives from) and PERSIST003 for a persistent collection whose type
-/// argument cannot be stored (the class is generated; the collection fails when stored).
+/// Three errors are deliberately about use, not generation, and kept out of the corpus: PERSIST011
+/// (an abstract class nothing derives from), PERSIST003 for a persistent collection whose type
+/// argument cannot be stored (the class is generated; the collection fails when stored), and PERSIST019
+/// for [PersistentDefault] on a property the generator does not implement (an ordinary property, a
+/// member of a [PersistentValue] type: the type is generated, and the attribute would do nothing).
 /// </summary>
 public sealed class GeneratorAgreementTests
 {
@@ -66,6 +68,10 @@ public sealed class GeneratorAgreementTests
         "[Persistent] [PersistentValue] public partial class Both { public partial int X { get; set; } } [Persistent] public partial class Customer : Both { public partial int Y { get; set; } }",
         "[Persistent] public partial class Person { public partial int X { get; set; } } public class Guest : Person { } [Persistent] public partial class Customer { public partial Guest? Visitor { get; set; } }",
         "[Persistent] public partial record Person { public partial int X { get; set; } } [Persistent] public partial class Customer { public partial List<Person>? People { get; set; } }",
+        "public enum Tier { Basic, Silver } [Persistent] public partial class Customer { [PersistentDefault(Tier.Silver)] public partial Tier Tier { get; set; } [PersistentDefault(\"x\")] public partial string Name { get; set; } }",
+        "[Persistent] public partial class Customer { [PersistentDefault(300)] public partial byte Level { get; set; } }",
+        "[Persistent] public partial class Customer { [PersistentDefault(null)] public partial string Name { get; set; } }",
+        "[Persistent] public partial class Customer { [Transient, PersistentDefault(5)] public partial int Views { get; set; } }",
     };
 
     [Theory]

@@ -26,6 +26,7 @@ internal static class DiagnosticDescriptors
     public const string UnmarkedSubclassId = "PERSIST016";
     public const string UnawaitedTransactionWorkId = "PERSIST017";
     public const string PropertyInitializerId = "PERSIST018";
+    public const string PersistentDefaultNotApplicableId = "PERSIST019";
 
     /// <summary>PERSIST001: a [Persistent] class, or a type that contains one, is not partial.</summary>
     public static readonly DiagnosticDescriptor PersistentClassMustBePartial = Create(
@@ -172,6 +173,14 @@ internal static class DiagnosticDescriptors
         "A persistent property cannot have an initializer",
         "'{0}' has an initializer, which a persistent property cannot have (the compiler reports CS8050: the generator implements the property, and only auto-properties take initializers); set the value in the constructor instead, '{1} = {2};', which runs for new objects only, never for objects loaded from the database",
         "The generator implements every partial property of a [Persistent] class with change tracking and loading, so the property is not an auto-property and C# refuses its initializer (CS8050). A constructor that assigns the value does what the initializer meant: the generator's constructor for loading runs no user constructor, so a loaded object keeps its stored value.");
+
+    /// <summary>PERSIST019: a [PersistentDefault] value the property's type does not hold, or the attribute on a property that is not stored.</summary>
+    public static readonly DiagnosticDescriptor PersistentDefaultNotApplicable = Create(
+        PersistentDefaultNotApplicableId,
+        DiagnosticSeverity.Error,
+        "[PersistentDefault] needs a stored property and a value of its type",
+        "[PersistentDefault] cannot give '{0}' a default: {1}",
+        "[PersistentDefault] gives the value a stored property of a [Persistent] class reads as in records stored before the property existed. The value must be a constant the property's type holds exactly (a string, bool, char, number or enum value; null only for a type that takes null), and the generator completes no class whose property has one that is not. Anywhere else the attribute would do nothing.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md", tags);

@@ -53,7 +53,8 @@ public sealed class TransientAttribute : Attribute
 /// It does not change the objects the program creates: their constructor sets their values, as for any
 /// property. The value is a constant (a string, bool, char, number or enum value) that the property's type
 /// holds exactly, such as <c>5</c> for a <c>long</c> or <c>double</c> property and <c>1.5</c> for a
-/// <c>float</c>; the source generator reads it at compile time.
+/// <c>float</c>; the source generator reads it at compile time, and the analyzers report (PERSIST019)
+/// a value that does not convert, or the attribute on a property that is not stored.
 /// </remarks>
 /// <example>
 /// <code>
