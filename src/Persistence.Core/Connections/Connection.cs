@@ -1328,15 +1328,15 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return true;
     }
 
+    /// <summary>How many times this connection loaded an object from a record, for the database's metrics.</summary>
+    internal long LoadsCounted => Volatile.Read(ref _loaded);
+
     /// <summary>
     /// Lets go of a closed connection that will not be used again: its objects carry
     /// <see cref="ConnectionNumbers.Released"/> from now on (what they loaded stays readable; they
     /// cannot load or change), the weak handles of the ghosts it let go of are freed, and its number
     /// is given back. Called on the thread that closed it, or once no thread can claim it.
     /// </summary>
-    /// <summary>How many times this connection loaded an object from a record, for the database's metrics.</summary>
-    internal long LoadsCounted => Volatile.Read(ref _loaded);
-
     internal void Release()
     {
         if (_number == ConnectionNumbers.Released) return;
