@@ -219,6 +219,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>How many of them are loaded (not ghosts).</summary>
     public int LoadedCount => _loadedCount;
 
+    /// <summary>The bytes of the read windows this connection's loads keep, its own and its file's (for tests; 0 on other storages).</summary>
+    internal long KeptWindowBytes => _scans is { } scans ? _file!.KeptWindowBytes(scans) : 0;
+
     /// <summary>The bytes the buffer the commits write their records into holds room for (for tests).</summary>
     internal int RecordBufferCapacity => _buffer.Capacity;
 

@@ -46,6 +46,8 @@ public sealed partial class FileStorage
 
     // The largest window a scan reads at once: a few hundred small records per read call.
     private const int MaxReadWindow = 64 << 10;
+    // The largest read kept for the loads after it (see LoadWindow): larger ones are of one large record.
+    private const int MaxKeptWindow = 1 << 20;
 
     // The recent tail: at most this many of the newest bytes, of which a transaction or catch-up adds at most half.
     private const int RecentTailSize = 32 << 10;
@@ -101,6 +103,9 @@ public sealed partial class FileStorage
 
     /// <summary>How many bytes those read calls asked for (for tests of what the windows serve).</summary>
     internal long LoadReadBytes => Interlocked.Read(ref _loadReadBytes);
+
+    /// <summary>The bytes of the read windows the storage keeps for all loads, and <paramref name="scans"/> for its connection's (for tests).</summary>
+    internal long KeptWindowBytes(ScanReader scans) => _singles.Bytes + scans.Blocks.Bytes + (Volatile.Read(ref scans.LastUsed)?.Bytes.Length ?? 0);
 
     /// <summary>Where the newest revision of <paramref name="oid"/> starts, 0 if it has none (for tests of what the windows serve).</summary>
     internal long NewestOffset(Oid oid)
@@ -239,7 +244,9 @@ public sealed partial class FileStorage
         Interlocked.Add(ref _loadReadBytes, size);
         var read = ReadAt(file, start, bytes.AsSpan(0, size));
         var window = new ReadWindow(file, start, bytes, size, read);
-        if (start + read > end) return window;
+        // Nor is a window of a large record kept (or noted as the last used): it would hold as much
+        // memory as the record, decoded once, until other windows replaced it.
+        if (start + read > end || size > MaxKeptWindow) return window;
         if (paged) KeepPages(window);
         else if (block) scans.Keep(window);
         else _singles.Keep(window);
@@ -501,6 +508,17 @@ public sealed partial class FileStorage
 
         /// <summary>Forgets every window.</summary>
         public void Clear() => Array.Clear(_windows);
+
+        /// <summary>The bytes of the windows it keeps.</summary>
+        public long Bytes
+        {
+            get
+            {
+                long bytes = 0;
+                foreach (var window in _windows) bytes += window?.Bytes.Length ?? 0;
+                return bytes;
+            }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void MoveToFront(ReadWindow window, int from)

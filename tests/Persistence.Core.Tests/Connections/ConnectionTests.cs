@@ -104,6 +104,8 @@ public class ConnectionTests
         using var reader = db.OpenConnection();
         Assert.Equal(42, ((Everything)reader.Root["large"]).Bytes![^1]);
         Assert.Equal(1000, ((Everything)reader.Root["small"]).Bytes!.Length);
+        // Nor does a read of it leave the bytes read in the windows kept for the loads after it.
+        Assert.InRange(reader.KeptWindowBytes, 1, 1 << 20);
     }
 
     [Fact]
