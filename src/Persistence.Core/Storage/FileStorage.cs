@@ -438,7 +438,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         _databaseId = header.DatabaseId;
         _lockFile?.Bind(header.DatabaseId, ReadFileId(bytes));
         if (header.ChecksumMatches && header.Version == FormatVersion && header.HeaderSize == FileHeaderSize) return;
-        if (header.Version > FormatVersion)
+        // The version is believed only when the checksum holds: a flipped bit there is damage, not a newer file.
+        if (header.ChecksumMatches && header.Version > FormatVersion)
             throw new PersistenceException(
                 $"{FilePath} was written by a newer version of Persistence (file format {header.Version}; this version reads format {FormatVersion}). " +
                 "Open it with a newer version of Persistence.");

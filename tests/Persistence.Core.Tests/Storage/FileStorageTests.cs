@@ -430,6 +430,25 @@ public sealed class FileStorageTests : IDisposable
         Assert.Equal(bytes, File.ReadAllBytes(_path));
     }
 
+    [Fact]
+    public void AFlippedBitInTheFormatVersionIsDamageNotANewerVersion()
+    {
+        FourTransactions();
+        var bytes = File.ReadAllBytes(_path);
+        // Format 2 reads as 6 (a newer version's number), but the header's checksum no longer holds.
+        bytes[8] ^= 4;
+        File.WriteAllBytes(_path, bytes);
+
+        foreach (var readOnly in new[] { true, false })
+        {
+            var error = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path, new FileStorageOptions { ReadOnly = readOnly }));
+            Assert.Equal(0, error.Offset);
+            Assert.Contains("file header", error.Message);
+            Assert.DoesNotContain("newer version", error.Message);
+        }
+        Assert.Equal(bytes, File.ReadAllBytes(_path));
+    }
+
     // ---- locking ----
 
     [Fact]
