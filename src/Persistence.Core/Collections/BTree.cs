@@ -113,9 +113,12 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     }
 
     /// <summary>The number of entries (from the tree's length counter; no bucket is loaded).</summary>
+    /// <exception cref="OverflowException">More than <see cref="int.MaxValue"/> entries: read <see cref="LongCount"/>.</exception>
+    /// <exception cref="CorruptDatabaseException">The length counter holds a number no tree of this depth can reach (below zero, or beyond every node and bucket full).</exception>
     public int Count => checked((int)LongCount);
 
     /// <summary>The number of entries, as a 64-bit number.</summary>
+    /// <exception cref="CorruptDatabaseException">The length counter holds a number no tree of this depth can reach.</exception>
     public long LongCount
     {
         get

@@ -72,7 +72,45 @@ internal sealed class BTreeCore<TKey, TValue>
         Length = new PersistentCounter();
     }
 
-    public long Count => Length!.ExactValue;
+    /// <summary>The number of entries, from the length counter; a value no tree can hold is damage (see <see cref="MostEntries"/>).</summary>
+    public long Count
+    {
+        get
+        {
+            var count = Length!.ExactValue;
+            // Within an int, the counter is taken as it is (a copy of the entries finds a wrong one).
+            return (ulong)count <= int.MaxValue ? count : LargeCount(count);
+        }
+    }
+
+    /// <summary>A length counter above int.MaxValue (or below 0): the value if a tree of this depth can hold that many entries, else damage.</summary>
+    private long LargeCount(long count)
+    {
+        if (count >= 0 && count <= MostEntries()) return count;
+        throw new CorruptDatabaseException(
+            $"The tree's length counter says it holds {count} entries, " +
+            (count < 0 ? "fewer than none" : $"more than a tree of its depth can hold (at most {MostEntries():0} entries)") +
+            ": the counter's record is damaged", -1, _owner.PersistentOid);
+    }
+
+    /// <summary>
+    /// The most entries a tree as deep as this one can hold: every node and bucket full, twice over
+    /// (a merge may leave a bucket over its capacity until its next split). Walks down the first
+    /// children, loading one node a level.
+    /// </summary>
+    private double MostEntries()
+    {
+        var most = 2.0 * Math.Max(BTreeTypes<TKey, TValue>.BucketCapacity, 512);
+        var current = Root!;
+        for (var depth = 0; current is BTreeNode<TKey, TValue> node; depth++)
+        {
+            if (depth >= MaxDepth) throw TooDeep(node);
+            node.Read(this);
+            most *= 2.0 * Math.Max(BTreeTypes<TKey, TValue>.NodeCapacity, 128);
+            current = node._count > 0 && node._children[0] is { } child ? child : throw NoChild(node);
+        }
+        return most;
+    }
 
     // The lookup path (this, FindBucket, the binary search, the ReadState of buckets and nodes, the
     // reading of their arrays, a bucket's reference resolution) is compiled optimized on first use, as

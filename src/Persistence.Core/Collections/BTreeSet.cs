@@ -80,9 +80,12 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
     }
 
     /// <summary>The number of elements (from the set's length counter; no bucket is loaded).</summary>
+    /// <exception cref="OverflowException">More than <see cref="int.MaxValue"/> elements: read <see cref="LongCount"/>.</exception>
+    /// <exception cref="CorruptDatabaseException">The length counter holds a number no tree of this depth can reach (below zero, or beyond every node and bucket full).</exception>
     public int Count => checked((int)LongCount);
 
     /// <summary>The number of elements, as a 64-bit number.</summary>
+    /// <exception cref="CorruptDatabaseException">The length counter holds a number no tree of this depth can reach.</exception>
     public long LongCount
     {
         get

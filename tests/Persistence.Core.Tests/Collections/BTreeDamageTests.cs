@@ -1,3 +1,5 @@
+using Persistence.Tests.Storage;
+
 namespace Persistence.Tests.Collections;
 
 /// <summary>
@@ -108,6 +110,47 @@ public sealed class BTreeDamageTests
             {
                 var error = Assert.Throws<CorruptDatabaseException>(copy);
                 Assert.Contains($"says it holds {Keys + wrong} entries, but its buckets hold {(wrong < 0 ? "more" : "fewer")}", error.Message);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_length_counter_no_tree_of_its_depth_can_reach_is_reported_as_damage_naming_the_tree()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("tree.db");
+        Oid treeOid;
+        using (var db = Database.Open(path))
+        using (var writer = db.OpenConnection())
+        {
+            var tree = new BTree<long, long>();
+            for (var key = 0L; key < Keys; key++) tree.Add(key, key);
+            writer.Root["tree"] = tree;
+            writer.Commit();
+            treeOid = tree.PersistentOid;
+        }
+        // A counter changed in its record (with the checksums made to hold again): below zero, or beyond
+        // what a tree of two levels holds.
+        foreach (var damaged in new[] { -3L, long.MinValue, int.MaxValue + 1L, 1L << 56 })
+        {
+            using (var db = Database.Open(path))
+            using (var writer = db.OpenConnection())
+            {
+                var length = ((BTree<long, long>)writer.Root["tree"]).Core.Length!;
+                length.Add(damaged - length.ExactValue);
+                writer.Commit();
+            }
+            using (var db = Database.Open(path, new DatabaseOptions { ReadOnly = true }))
+            using (var reader = db.OpenConnection())
+            {
+                var tree = (BTree<long, long>)reader.Root["tree"];
+                foreach (var count in new Func<long>[] { () => tree.Count, () => tree.LongCount })
+                {
+                    var error = Assert.Throws<CorruptDatabaseException>(() => count());
+                    Assert.Equal(treeOid, error.Oid);
+                    Assert.Contains($"says it holds {damaged} entries", error.Message);
+                }
+                Assert.Equal(Keys - 1, tree[Keys - 1]);
             }
         }
     }
