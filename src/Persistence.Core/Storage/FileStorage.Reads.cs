@@ -133,6 +133,9 @@ public sealed partial class FileStorage
             }
             if (header.Tid >= beforeTid)
             {
+                // A revision newer than the snapshot is MVCC's, unless no transaction this instance knows
+                // of has that tid: then the header is damaged, and no retry would find the revision.
+                if (header.Tid > Volatile.Read(ref _lastTid)) throw TidBeyondLastTransaction(header, offset, oid);
                 offset = header.Previous;
                 continue;
             }
@@ -158,6 +161,10 @@ public sealed partial class FileStorage
 
     private CorruptDatabaseException IndexPointsElsewhere(DataHeader header, long offset, Oid oid) =>
         new($"The index of {FilePath} points at a record of oid {header.Oid} here", offset, oid);
+
+    private CorruptDatabaseException TidBeyondLastTransaction(DataHeader header, long offset, Oid oid) =>
+        new($"The record header in {FilePath} carries tid {header.Tid}, yet the last transaction in the file has tid {Volatile.Read(ref _lastTid)}: " +
+            "the header is damaged (FileStorage.Verify lists the transaction it lies in)", offset, oid);
 
     private CorruptDatabaseException ImpossibleHeader(DataHeader header, long offset, Oid oid) =>
         new($"The record header in {FilePath} is impossible (length {header.Length}, tid {header.Tid}, previous revision at {header.Previous})", offset, oid);

@@ -360,6 +360,50 @@ public sealed class FileStorageTests : IDisposable
     }
 
     [Fact]
+    public void ARecordWhoseTidNoTransactionHasIsDamageNotARevisionNewerThanTheSnapshot()
+    {
+        // Enough objects that the checkpoint's check of a sample of its entries passes over the damaged one.
+        Oid[] oids;
+        long first, second, third, firstEnd, recordOffset;
+        using (var storage = FileStorage.Open(_path))
+        {
+            oids = Enumerable.Range(0, 300).Select(_ => storage.NewOid()).ToArray();
+            first = Commit(storage, [.. oids.Select(oid => (oid, 0L, Make($"object {oid.Value}")))]);
+            firstEnd = FileLength;
+            second = Commit(storage, (Oid.Root, 0, Make("root", oids)));
+            third = Commit(storage, (oids[0], first, Make("changed")));
+            storage.Checkpoint();
+            recordOffset = storage.NewestOffset(oids[2]);
+        }
+        // The header of the only revision of oids[2] is given a tid beyond the last transaction's, every
+        // checksum made to hold again: the checkpoint covers it, so opening does not read it.
+        var bytes = File.ReadAllBytes(_path);
+        Assert.True(FileStorageFormat.TryReadDataHeader(bytes.AsSpan((int)recordOffset), recordOffset, out var header));
+        Assert.Equal(oids[2].Value, header.Oid);
+        // The oid and the tid are one byte each.
+        var tidAt = (int)recordOffset + 5;
+        Assert.Equal(first, bytes[tidAt]);
+        bytes[tidAt] |= 0x40;
+        var damagedTid = (long)bytes[tidAt];
+        var recordEnd = (int)recordOffset + header.Size + (int)header.Length;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan((int)recordOffset), Crc32C.Compute(bytes.AsSpan((int)recordOffset + 4, recordEnd - (int)recordOffset - 4)));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan((int)firstEnd - 8), Crc32C.Compute(bytes.AsSpan(64, (int)firstEnd - 16 - 64)));
+        File.WriteAllBytes(_path, bytes);
+
+        using var reopened = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        Assert.Equal(third, reopened.LastTid);
+        var error = Assert.Throws<CorruptDatabaseException>(() => reopened.LoadBefore(oids[2], reopened.LastTid + 1));
+        Assert.Equal(oids[2], error.Oid);
+        Assert.Equal(recordOffset, error.Offset);
+        Assert.Contains($"tid {damagedTid}", error.Message);
+        // A revision newer than the snapshot asked for is not damage: an older one is read, and before
+        // an object's first revision there is none.
+        Assert.Equal($"object {oids[0].Value}", Text(reopened.LoadBefore(oids[0], third)));
+        Assert.Null(reopened.LoadBefore(Oid.Root, second));
+        Assert.Equal($"object {oids[1].Value}", Text(reopened.LoadBefore(oids[1], second)));
+    }
+
+    [Fact]
     public void AFileThatIsNotADatabaseIsRefusedAndLeftAlone()
     {
         var text = "These are my notes, not a database. " + new string('x', 200);
