@@ -10,9 +10,12 @@ public sealed class TamperingStorage(IStorage inner) : DelegatingStorage(inner)
 {
     public Dictionary<Oid, byte[]> Replacements { get; } = [];
 
-    public override StoredRecord? Load(Oid oid) => Tamper(base.Load(oid));
+    /// <summary>Oids whose records the storage no longer holds, as a lost record would leave them.</summary>
+    public HashSet<Oid> Hidden { get; } = [];
 
-    public override StoredRecord? LoadBefore(Oid oid, long tid) => Tamper(base.LoadBefore(oid, tid));
+    public override StoredRecord? Load(Oid oid) => Hidden.Contains(oid) ? null : Tamper(base.Load(oid));
+
+    public override StoredRecord? LoadBefore(Oid oid, long tid) => Hidden.Contains(oid) ? null : Tamper(base.LoadBefore(oid, tid));
 
     private StoredRecord? Tamper(StoredRecord? record) =>
         record is { } r && Replacements.TryGetValue(r.Oid, out var bytes) ? r with { Data = bytes } : record;

@@ -251,7 +251,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         MaybeAutocommit();
         if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known)) return known;
         var record = _database.LoadBefore(oid, _snapshot + 1, _scans)
-            ?? throw new KeyNotFoundException($"No object with {oid} exists in this database (as of this connection's snapshot).");
+            ?? throw (oid == Oid.Root ? NoRoot() : new KeyNotFoundException($"No object with {oid} exists in this database (as of this connection's snapshot)."));
         uint typeId;
         try
         {
@@ -725,7 +725,52 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry. " +
                 "(Database.Pack keeps what the connections open in its own process read; a pack from another process keeps the history after the keepHistoryAfterTid it is given, e.g. the StateNumber when the longest reader began.)",
                 obj.ObjectOid))
-            : new CorruptDatabaseException($"The object is referenced but no revision of it exists as of tid {_snapshot}", -1, obj.ObjectOid);
+            : Dangling(obj.ObjectOid);
+
+    /// <summary>
+    /// A reference to an oid the storage has no revision of: the referring record or the referred one is
+    /// damaged (or lost). Names the object whose record refers to it, found among those this connection
+    /// loaded (their records read again: an error path only).
+    /// </summary>
+    private CorruptDatabaseException Dangling(Oid oid)
+    {
+        var referrer = Oid.Null;
+        for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount && referrer.IsNull; slot = _objects.NextOccupied(slot + 1))
+        {
+            if (_objects.At(slot) is { State: not PersistentState.Ghost } loaded && loaded.ObjectOid != oid && Refers(loaded.ObjectOid, oid))
+                referrer = loaded.ObjectOid;
+        }
+        return new CorruptDatabaseException(
+            (referrer.IsNull
+                ? $"{oid} is referenced by an object this connection loaded, whose record's reference list does not name it (that record's state is damaged)"
+                : $"{oid} is referenced by {referrer}") +
+            $", but the database holds no revision of it as of tid {_snapshot}: the reference dangles (a record of the two is damaged or lost). FileStorage.Verify checks the file's transactions",
+            -1, oid);
+    }
+
+    /// <summary>Whether the record of <paramref name="referrer"/> in this connection's snapshot lists a reference to <paramref name="oid"/>.</summary>
+    private bool Refers(Oid referrer, Oid oid)
+    {
+        try
+        {
+            if (_database.LoadBefore(referrer, _snapshot + 1) is not { } record) return false;
+            var references = RecordFormat.ReferencesOf(record.Data.Span);
+            while (references.MoveNext())
+            {
+                if (references.Current == oid) return true;
+            }
+        }
+        catch (Exception e) when (e is PersistenceException or FormatException)
+        {
+            // Damaged too: not the one to name.
+        }
+        return false;
+    }
+
+    /// <summary>No root object in the snapshot: a database has one from the moment it is opened (see Database), so it was damaged or lost.</summary>
+    private CorruptDatabaseException NoRoot() => new(
+        $"The database has no root object as of tid {_snapshot}, though it had one when it was opened: its record was damaged or lost. FileStorage.Verify checks the file's transactions",
+        -1, Oid.Root);
 
     private static SchemaMismatchException StoredAsAnotherClass(PersistentObject obj, ReadBinding binding) => new(
         obj.PersistentType.IsMissing

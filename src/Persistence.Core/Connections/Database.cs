@@ -54,7 +54,15 @@ public sealed class Database : IDisposable
         try
         {
             Catalog = new SchemaCatalog(storage);
-            if (storage.Load(Oid.Root) is null) CreateRoot();
+            if (storage.Load(Oid.Root) is null)
+            {
+                // Only the schema catalog is stored before the root (by the commit that creates it);
+                // objects of other oids without a root mean the root's record was damaged or lost.
+                // Creating a new root then would hide everything the database holds.
+                var held = storage.LastTid > 0 ? storage.Iterate().Select(record => record.Oid).FirstOrDefault(oid => oid != Oid.Catalog) : Oid.Null;
+                if (!held.IsNull) throw NoRoot(storage, held);
+                CreateRoot();
+            }
             _cache = new RecordCache(options.RecordCacheBytes, storage.LastTid);
             _counts = new DatabaseCounts(this, _file?.FilePath ?? storage.GetType().Name);
         }
@@ -616,6 +624,11 @@ public sealed class Database : IDisposable
 
     private static TimeSpan Backoff(int attempt) =>
         TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + Math.Min(100, 2 << Math.Min(attempt, 10))));
+
+    private static CorruptDatabaseException NoRoot(IStorage storage, Oid held) => new(
+        $"The database has no root object (oid 1), though it holds objects ({held} among them): the root's record was damaged or lost. " +
+        $"A new root is not created, which would hide every object it held.{(storage is FileStorage file ? $" FileStorage.Verify(\"{file.FilePath}\") checks the file's transactions" : "")}",
+        -1, Oid.Root);
 
     private void CreateRoot()
     {

@@ -364,12 +364,11 @@ public sealed class FileStorageTests : IDisposable
     {
         // Enough objects that the checkpoint's check of a sample of its entries passes over the damaged one.
         Oid[] oids;
-        long first, second, third, firstEnd, recordOffset;
+        long first, second, third, recordOffset;
         using (var storage = FileStorage.Open(_path))
         {
             oids = Enumerable.Range(0, 300).Select(_ => storage.NewOid()).ToArray();
             first = Commit(storage, [.. oids.Select(oid => (oid, 0L, Make($"object {oid.Value}")))]);
-            firstEnd = FileLength;
             second = Commit(storage, (Oid.Root, 0, Make("root", oids)));
             third = Commit(storage, (oids[0], first, Make("changed")));
             storage.Checkpoint();
@@ -385,9 +384,7 @@ public sealed class FileStorageTests : IDisposable
         Assert.Equal(first, bytes[tidAt]);
         bytes[tidAt] |= 0x40;
         var damagedTid = (long)bytes[tidAt];
-        var recordEnd = (int)recordOffset + header.Size + (int)header.Length;
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan((int)recordOffset), Crc32C.Compute(bytes.AsSpan((int)recordOffset + 4, recordEnd - (int)recordOffset - 4)));
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan((int)firstEnd - 8), Crc32C.Compute(bytes.AsSpan(64, (int)firstEnd - 16 - 64)));
+        MakeChecksumsHold(bytes, recordOffset);
         File.WriteAllBytes(_path, bytes);
 
         using var reopened = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });

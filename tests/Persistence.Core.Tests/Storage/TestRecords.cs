@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using Persistence.Serialization;
 using Persistence.Storage;
@@ -37,5 +38,20 @@ internal static class TestRecords
             transaction.Store(oid, serial, data);
         transaction.Vote();
         return transaction.Finish();
+    }
+
+    /// <summary>Makes the checksums of the record at <paramref name="offset"/> of a data file's <paramref name="bytes"/> and of the transaction it lies in hold again (after a change to them, as a crafted file or an unlucky disk could make).</summary>
+    public static void MakeChecksumsHold(byte[] bytes, long offset)
+    {
+        var recordOffset = (int)offset;
+        Assert.True(FileStorageFormat.TryReadDataHeader(bytes.AsSpan(recordOffset), recordOffset, out var header));
+        var recordEnd = recordOffset + header.Size + (int)header.Length;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(recordOffset), Crc32C.Compute(bytes.AsSpan(recordOffset + 4, recordEnd - recordOffset - 4)));
+        // The transaction it lies in, walked to from the first by the lengths their headers give.
+        var start = FileStorageFormat.FileHeaderSize;
+        int LengthAt(int transaction) => (int)BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(transaction + 16));
+        while (start + LengthAt(start) <= recordOffset) start += LengthAt(start);
+        var end = start + LengthAt(start);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(end - 8), Crc32C.Compute(bytes.AsSpan(start, end - 16 - start)));
     }
 }
