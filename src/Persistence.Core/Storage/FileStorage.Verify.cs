@@ -113,10 +113,10 @@ public sealed partial class FileStorage
         {
             Span<byte> bytes = stackalloc byte[FileHeaderSize];
             var read = length >= FileHeaderSize ? RandomAccess.Read(file, bytes, 0) : 0;
-            if (read == FileHeaderSize && !ReadFileHeader(bytes).SignatureMatches && HasTransactionAfterHeader(file))
+            if (read == FileHeaderSize && !ReadFileHeader(bytes).SignatureMatches && HeldDataEvidence(path, file) is { } evidence)
             {
                 // A database's damaged header: its ids are unknown, so no lock file or checkpoint vouches for anything.
-                _problems.Add(new FileStorageProblem(0, "The file header lacks the signature (it is damaged), yet the transactions of a database follow it"));
+                _problems.Add(new FileStorageProblem(0, $"The file header lacks the signature (it is damaged), yet {evidence}"));
                 return (Guid.Empty, 0);
             }
             if (read < FileHeaderSize || !ReadFileHeader(bytes).SignatureMatches)

@@ -188,27 +188,28 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Release(file, lockFile);
+            Release(fullPath, file, lockFile);
             throw new PersistenceException($"Cannot open the database {fullPath}: {e.Message}", e);
         }
         catch
         {
-            Release(file, lockFile);
+            Release(fullPath, file, lockFile);
             throw;
         }
     }
 
     /// <summary>
     /// Closes what a failed open opened. A lock file the open created beside a file that is not a
-    /// database (it does not start with the signature, so every open of it fails) is deleted too,
-    /// when no other writer has it open: a mistaken path leaves nothing behind.
+    /// database (it does not start with the signature, so every open of it fails, and nothing shows it
+    /// held one: see <see cref="HeldDataEvidence"/>) is deleted too, when no other writer has it open: a
+    /// mistaken path leaves nothing behind.
     /// </summary>
-    private static void Release(SafeFileHandle? file, FileStorageLock? lockFile)
+    private static void Release(string path, SafeFileHandle? file, FileStorageLock? lockFile)
     {
         var notADatabase = false;
         try
         {
-            notADatabase = file is not null && !StartsWithSignature(file) && !HasTransactionAfterHeader(file);
+            notADatabase = file is not null && !StartsWithSignature(file) && HeldDataEvidence(path, file) is null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -383,9 +384,33 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         return ReadAt(file, FileHeaderSize, bytes) == TransactionHeaderSize && TryReadTransactionHeader(bytes, out _);
     }
 
-    /// <summary>The file header of a database lacks the signature (see <see cref="HasTransactionAfterHeader"/>).</summary>
-    private static CorruptDatabaseException SignatureDamaged(string path) => new(
-        $"The file header of {path} lacks the signature, yet the transactions of a database follow it: the header was damaged " +
+    // How far into a file without the signature a complete transaction is looked for (see HeldDataEvidence):
+    // a damaged first page leaves the next one soon after it, and someone else's large file is not read whole.
+    private const long EvidenceSearchBytes = 16 << 20;
+
+    /// <summary>
+    /// What shows that the file at <paramref name="path"/>, whose first bytes are not a database's header
+    /// (it lacks the signature), held a database: a transaction header
+    /// whose checksum holds at offset 64, the durable end its lock file records, the end its index
+    /// checkpoint covers, or a complete transaction in its first 16 MB. Worded to follow "yet"; null if
+    /// nothing does (someone else's file, or a creation that was interrupted).
+    /// </summary>
+    internal static string? HeldDataEvidence(string path, SafeFileHandle file)
+    {
+        if (HasTransactionAfterHeader(file)) return "the transactions of a database follow it";
+        if (FileStorageLock.RecordedDurableEnd(path) is var durableEnd and >= FileHeaderSize)
+            return $"the lock file {path}.lock records that the database was on disk up to offset {durableEnd}";
+        if (FileStorageCheckpoint.CoveredEndOfAny(path) is { } covered and >= FileHeaderSize)
+            return $"the index checkpoint {FileStorageCheckpoint.PathOf(path)} covers the database up to offset {covered}";
+        var length = RandomAccess.GetLength(file);
+        using var scanner = new FileStorageScanner(file);
+        var found = length > FileHeaderSize ? scanner.FindCompleteTransaction(FileHeaderSize, Math.Min(length, FileHeaderSize + EvidenceSearchBytes), 1) : -1;
+        return found < 0 ? null : $"a complete transaction of a database lies at offset {found}";
+    }
+
+    /// <summary>The file header of a database lacks the signature (see <see cref="HeldDataEvidence"/>).</summary>
+    private static CorruptDatabaseException SignatureDamaged(string path, string evidence) => new(
+        $"The file header of {path} lacks the signature, yet {evidence}: the header was damaged " +
         "(FileStorage.Verify checks the transactions)", 0);
 
     /// <summary>Writes the header of a new file, unless another process did so first; true if this one did.</summary>
@@ -434,7 +459,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             throw NotADatabase();
         }
         var header = ReadFileHeader(bytes);
-        if (!header.SignatureMatches) throw HasTransactionAfterHeader(_file) ? SignatureDamaged(FilePath) : NotADatabase();
+        if (!header.SignatureMatches) throw HeldDataEvidence(FilePath, _file) is { } evidence ? SignatureDamaged(FilePath, evidence) : NotADatabase();
         _databaseId = header.DatabaseId;
         _lockFile?.Bind(header.DatabaseId, ReadFileId(bytes));
         if (header.ChecksumMatches && header.Version == FormatVersion && header.HeaderSize == FileHeaderSize) return;

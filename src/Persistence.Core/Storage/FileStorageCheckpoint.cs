@@ -282,7 +282,7 @@ internal static class FileStorageCheckpoint
     /// file (from its header only: it is not checked, so only for deciding whether writing another is
     /// worth it); null if there is none or it is of another file.
     /// </summary>
-    public static long? CoveredEnd(string dataPath, Guid databaseId, ulong fileId)
+    public static long? CoveredEnd(string dataPath, Guid? databaseId, ulong fileId)
     {
         try
         {
@@ -297,12 +297,19 @@ internal static class FileStorageCheckpoint
         }
     }
 
-    /// <summary>Why a header (<paramref name="read"/> bytes of it read) is not a checkpoint of this file, or null if it is one.</summary>
-    private static string? HeaderRejection(ReadOnlySpan<byte> header, int read, Guid databaseId, ulong fileId)
+    /// <summary>
+    /// Where the checkpoint at the path says it covers a data file up to, whichever database and file it
+    /// names (from its header only); null if there is none. For judging a data file whose header is gone.
+    /// </summary>
+    public static long? CoveredEndOfAny(string dataPath) => CoveredEnd(dataPath, null, 0);
+
+    /// <summary>Why a header (<paramref name="read"/> bytes of it read) is not a checkpoint of this file (of any, for a null <paramref name="databaseId"/>), or null if it is one.</summary>
+    private static string? HeaderRejection(ReadOnlySpan<byte> header, int read, Guid? databaseId, ulong fileId)
     {
         if (read < HeaderSize || !header[..8].SequenceEqual(Signature)) return "the checkpoint has no valid header";
         if (BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != Version || BinaryPrimitives.ReadUInt32LittleEndian(header[12..]) != HeaderSize)
             return "the checkpoint has another format version";
+        if (databaseId is null) return null;
         if (new Guid(header[16..32]) != databaseId) return "the checkpoint belongs to another database";
         if (BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) != fileId)
             return "the checkpoint belongs to another file of this database (before or after a pack)";

@@ -289,6 +289,34 @@ internal sealed class FileStorageLock : IDisposable
         }
     }
 
+    /// <summary>
+    /// The durable end the lock file of <paramref name="dataPath"/> records, of whichever data file and
+    /// database its state names (the larger of the state's and the durable hint's), or -1 if it has no
+    /// state whose checksum holds. For judging a data file whose header is gone: a recorded end says a
+    /// database was on disk at this path up to there.
+    /// </summary>
+    public static long RecordedDurableEnd(string dataPath)
+    {
+        try
+        {
+            using var stream = new FileStream(dataPath + ".lock", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            Span<byte> bytes = stackalloc byte[FlushSignal.DurableHintOffset + sizeof(long)];
+            var read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            if (read < StateSize
+                || !bytes[..8].SequenceEqual(Magic)
+                || BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) != StateVersion
+                || BinaryPrimitives.ReadUInt32LittleEndian(bytes[ChecksumOffset..]) != Crc32C.Compute(bytes[..ChecksumOffset]))
+                return -1;
+            var durableEnd = BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]);
+            var hint = read == bytes.Length ? MemoryMarshal.Read<long>(bytes[FlushSignal.DurableHintOffset..]) : 0;
+            return hint == 0 ? durableEnd : Math.Max(durableEnd, hint & FlushSignal.LargestHintedEnd);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>Opens the lock file at <paramref name="path"/> as a reader does: shared, taking no lock and writing nothing.</summary>
     private static FileStorageLock OpenForReading(string path) =>
         new(path, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1), canWrite: false);

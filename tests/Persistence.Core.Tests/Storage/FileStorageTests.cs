@@ -420,6 +420,40 @@ public sealed class FileStorageTests : IDisposable
     }
 
     [Fact]
+    public void AZeroedFirstPageIsDamageWhenTheLockFileOrALaterTransactionShowsADatabase()
+    {
+        using (var storage = FileStorage.Open(_path))
+        {
+            var oid = storage.NewOid();
+            var serial = 0L;
+            for (var i = 0; i < 12; i++) serial = Commit(storage, (oid, serial, Make(new string((char)('a' + i), 1000))));
+        }
+        var bytes = File.ReadAllBytes(_path);
+        Assert.True(bytes.Length > 3 * 4096);
+        bytes.AsSpan(0, 4096).Clear();
+        File.WriteAllBytes(_path, bytes);
+
+        // Shown by the lock file's durable end; then, with the lock file gone, by the transactions after the page.
+        foreach (var evidence in new[] { $"the lock file {_path}.lock records", "a complete transaction of a database lies at offset" })
+        {
+            foreach (var readOnly in new[] { true, false })
+            {
+                var error = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path, new FileStorageOptions { ReadOnly = readOnly }));
+                Assert.Equal(0, error.Offset);
+                Assert.Contains("lacks the signature, yet " + evidence, error.Message);
+                Assert.Equal(bytes, File.ReadAllBytes(_path));
+            }
+            // A read-write open made the lock file if there was none: it stays beside a damaged database.
+            Assert.True(File.Exists(_path + ".lock"));
+            var report = FileStorage.Verify(_path);
+            Assert.False(report.IsValid);
+            Assert.Equal(0, report.Problems[0].Offset);
+            Assert.Contains("lacks the signature", report.Problems[0].Description);
+            File.Delete(_path + ".lock");
+        }
+    }
+
+    [Fact]
     public void ADirectoryIsRefusedAsSuchAndNothingIsLeftBesideIt()
     {
         var directory = Path.Combine(_directory.Path, "data");
