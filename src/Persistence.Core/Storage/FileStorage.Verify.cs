@@ -113,10 +113,12 @@ public sealed partial class FileStorage
         {
             Span<byte> bytes = stackalloc byte[FileHeaderSize];
             var read = length >= FileHeaderSize ? RandomAccess.Read(file, bytes, 0) : 0;
-            if (read == FileHeaderSize && !ReadFileHeader(bytes).SignatureMatches && HeldDataEvidence(path, file) is { } evidence)
+            if ((read < FileHeaderSize || !ReadFileHeader(bytes).SignatureMatches) && HeldDataEvidence(path, file) is { } evidence)
             {
-                // A database's damaged header: its ids are unknown, so no lock file or checkpoint vouches for anything.
-                _problems.Add(new FileStorageProblem(0, $"The file header lacks the signature (it is damaged), yet {evidence}"));
+                // A database's damaged or cut header: its ids are unknown, so no lock file or checkpoint vouches for anything.
+                _problems.Add(new FileStorageProblem(0, read < FileHeaderSize
+                    ? $"The file is {length} bytes long, shorter than its header, yet {evidence}"
+                    : $"The file header lacks the signature (it is damaged), yet {evidence}"));
                 return (Guid.Empty, 0);
             }
             if (read < FileHeaderSize || !ReadFileHeader(bytes).SignatureMatches)

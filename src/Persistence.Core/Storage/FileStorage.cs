@@ -66,7 +66,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     // The end of the last transaction this instance appended (0: none yet).
     private long _appendedEnd;
 
-    private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability, bool reserveFreeSpace, long pageCacheBytes)
+    private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability, bool reserveFreeSpace, long pageCacheBytes, bool existed)
     {
         FilePath = path;
         if (!reserveFreeSpace) _nextReservation = 0;
@@ -79,7 +79,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         var length = RandomAccess.GetLength(file);
         var created = false;
         if (length < FileHeaderSize && !readOnly && StartsWithSignature(file))
-            created = CreateHeaderOnce(ref length);
+            created = CreateHeaderOnce(ref length, existed);
         CheckHeader(length);
         if (!readOnly) _lockFile!.Initialize(created ? FileHeaderSize : -1);
         _end = FileHeaderSize;
@@ -182,9 +182,11 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         SafeFileHandle? file = null;
         try
         {
+            // A file this open creates is a new database; one that was there, however short, may be a cut one (see CreateHeaderOnce).
+            var existed = File.Exists(fullPath);
             lockFile = readOnly ? FileStorageLock.TryOpenForReading(fullPath) : FileStorageLock.OpenForWriting(fullPath);
             file = OpenDataFile(fullPath, readOnly);
-            return new FileStorage(fullPath, file, lockFile, readOnly, durability, options?.ReserveFreeSpace ?? true, pageCacheBytes);
+            return new FileStorage(fullPath, file, lockFile, readOnly, durability, options?.ReserveFreeSpace ?? true, pageCacheBytes, existed);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -390,7 +392,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
 
     /// <summary>
     /// What shows that the file at <paramref name="path"/>, whose first bytes are not a database's header
-    /// (it lacks the signature), held a database: a transaction header
+    /// (it lacks the signature, or is shorter than a header), held a database: a transaction header
     /// whose checksum holds at offset 64, the durable end its lock file records, the end its index
     /// checkpoint covers, or a complete transaction in its first 16 MB. Worded to follow "yet"; null if
     /// nothing does (someone else's file, or a creation that was interrupted).
@@ -413,8 +415,19 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         $"The file header of {path} lacks the signature, yet {evidence}: the header was damaged " +
         "(FileStorage.Verify checks the transactions)", 0);
 
-    /// <summary>Writes the header of a new file, unless another process did so first; true if this one did.</summary>
-    private bool CreateHeaderOnce(ref long length)
+    /// <summary>A data file shorter than its header, though something shows it held a database (see <see cref="HeldDataEvidence"/>).</summary>
+    private static CorruptDatabaseException CutBelowHeader(string path, long length, string evidence) => new(
+        $"{path} is {length} bytes long, shorter than its {FileHeaderSize}-byte header, yet {evidence}: the file was cut short, and is left as it is; " +
+        $"if it is a copy put in place on purpose, delete the lock file {path}.lock and the checkpoint {FileStorageCheckpoint.PathOf(path)} while no process has the database open",
+        0);
+
+    /// <summary>
+    /// Writes the header of a new file, unless another process did so first; true if this one did. A file
+    /// that was there before the open (<paramref name="existed"/>) and is shorter than a header is a
+    /// database cut short, not one being created, if its lock file or checkpoint shows it held one: it is
+    /// refused and left as it is.
+    /// </summary>
+    private bool CreateHeaderOnce(ref long length, bool existed)
     {
         // Several processes may be creating the database at once: they take turns under the commit
         // lock, and only the first writes the header (a second would wipe the first one's commits).
@@ -423,6 +436,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         {
             length = RandomAccess.GetLength(_file);
             if (length >= FileHeaderSize || !StartsWithSignature(_file)) return false;
+            if ((existed || length > 0) && HeldDataEvidence(FilePath, _file) is { } evidence) throw CutBelowHeader(FilePath, length, evidence);
             Span<byte> header = stackalloc byte[FileHeaderSize];
             WriteFileHeader(header, Guid.NewGuid());
             try
@@ -452,6 +466,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         if (read < FileHeaderSize)
         {
             var prefix = Math.Min(read, Signature.Length);
+            if (bytes[..prefix].SequenceEqual(Signature[..prefix]) && HeldDataEvidence(FilePath, _file) is { } evidence)
+                throw CutBelowHeader(FilePath, read, evidence);
             if (bytes[..prefix].SequenceEqual(Signature[..prefix]))
                 throw new PersistenceException(
                     $"{FilePath} is not a complete Persistence database yet (it is {read} bytes long: being created, or its creation was interrupted). " +

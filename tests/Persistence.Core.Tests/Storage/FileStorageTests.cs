@@ -419,6 +419,38 @@ public sealed class FileStorageTests : IDisposable
         Assert.False(File.Exists(_path + ".lock"));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(16)]
+    [InlineData(40)]
+    public void AFileCutBelowItsHeaderIsDamageWhenTheLockFileShowsItHeldDataAndIsLeftAsItIs(int length)
+    {
+        FourTransactions();
+        var bytes = File.ReadAllBytes(_path)[..length];
+        File.WriteAllBytes(_path, bytes);
+
+        foreach (var readOnly in new[] { true, false })
+        {
+            var error = Assert.Throws<CorruptDatabaseException>(() => FileStorage.Open(_path, new FileStorageOptions { ReadOnly = readOnly }));
+            Assert.Equal(0, error.Offset);
+            Assert.Contains($"is {length} bytes long, shorter than its 64-byte header, yet the lock file {_path}.lock records", error.Message);
+            Assert.Contains("delete the lock file", error.Message);
+            Assert.Equal(bytes, File.ReadAllBytes(_path));
+        }
+        var report = FileStorage.Verify(_path);
+        Assert.False(report.IsValid);
+        Assert.Equal(0, Assert.Single(report.Problems).Offset);
+
+        // A copy put in place on purpose: without the lock file, the file is a database being created.
+        File.Delete(_path + ".lock");
+        using (var created = FileStorage.Open(_path)) Assert.Equal(0, created.LastTid);
+        // A data file deleted (its lock file stays, as it always does) is a new database too.
+        FourTransactions();
+        File.Delete(_path);
+        using var fresh = FileStorage.Open(_path);
+        Assert.Equal(0, fresh.LastTid);
+    }
+
     [Fact]
     public void AZeroedFirstPageIsDamageWhenTheLockFileOrALaterTransactionShowsADatabase()
     {
