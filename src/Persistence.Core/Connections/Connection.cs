@@ -753,12 +753,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         try
         {
-            if (_database.LoadBefore(referrer, _snapshot + 1) is not { } record) return false;
-            var references = RecordFormat.ReferencesOf(record.Data.Span);
-            while (references.MoveNext())
-            {
-                if (references.Current == oid) return true;
-            }
+            return _database.LoadBefore(referrer, _snapshot + 1) is { } record && RecordFormat.Lists(record.Data.Span, oid);
         }
         catch (Exception e) when (e is PersistenceException or FormatException)
         {

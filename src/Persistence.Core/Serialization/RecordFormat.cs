@@ -86,6 +86,18 @@ public static class RecordFormat
         while (list.MoveNext()) into.Add(list.Current);
     }
 
+    /// <summary>Whether the record lists <paramref name="oid"/> among its references.</summary>
+    /// <exception cref="FormatException">The record or its reference list is damaged.</exception>
+    internal static bool Lists(ReadOnlySpan<byte> record, Oid oid)
+    {
+        var list = ReferencesOf(record);
+        while (list.MoveNext())
+        {
+            if (list.Current == oid) return true;
+        }
+        return false;
+    }
+
     /// <summary>
     /// Makes a record from its parts: for tools and storage tests that write records without a
     /// class (a database's records come from <see cref="RecordBuffer"/>).

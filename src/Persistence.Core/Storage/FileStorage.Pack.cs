@@ -144,22 +144,44 @@ public sealed partial class FileStorage
     {
         var floor = _oidFloor;
         if (floor == 0) return;
+        var (from, missing) = (Oid.Null, Oid.Null);
         lock (_stateLock)
         {
             foreach (var store in stores)
             {
                 var references = RecordFormat.ReferencesOf(store.Data.Span);
-                while (references.MoveNext())
+                while (references.MoveNext() && missing.IsNull)
                 {
                     var oid = references.Current.Value;
                     if (oid == 0 || oid > floor || stored.Contains(oid) || _index.Find(oid) != 0) continue;
-                    // A read conflict: what the transaction relied on is gone, and no merge can bring it back.
-                    throw new ReadConflictException(
-                        $"This transaction links {new Oid(oid)} (from {store.Oid}), which a pack removed from the database: it was unreachable " +
-                        "when the pack ran, and this connection still held the object from before. The transaction was aborted: abort and " +
-                        "retry the work from fresh state, reaching the objects from the root again.",
-                        new Oid(oid));
+                    (from, missing) = (store.Oid, new Oid(oid));
                 }
+                if (!missing.IsNull) break;
+            }
+        }
+        if (missing.IsNull) return;
+        // A reference the stored revision of the object already holds is no link to a dropped object:
+        // the file's graph dangles there, and every retry would link it again.
+        if (StoredRevisionLists(from, missing))
+            throw new CorruptDatabaseException(
+                $"The stored revision of {from} in {FilePath} references {missing}, of which the file holds no revision: the reference dangles " +
+                "(a record of the two is damaged or lost). FileStorage.Verify checks the file's transactions", NewestOffset(from), from);
+        // A read conflict: what the transaction relied on is gone, and no merge can bring it back.
+        throw new ReadConflictException(
+            $"This transaction links {missing} (from {from}), which a pack removed from the database: it was unreachable " +
+            "when the pack ran, and this connection still held the object from before. The transaction was aborted: abort and " +
+            "retry the work from fresh state, reaching the objects from the root again.",
+            missing);
+
+        bool StoredRevisionLists(Oid referrer, Oid oid)
+        {
+            try
+            {
+                return Load(referrer) is { } committed && RecordFormat.Lists(committed.Data.Span, oid);
+            }
+            catch (FormatException e)
+            {
+                throw new CorruptDatabaseException($"The stored revision of {referrer} in {FilePath} is damaged: {e.Message.TrimEnd('.')}", NewestOffset(referrer), referrer, e);
             }
         }
     }

@@ -335,6 +335,38 @@ public sealed class FileStoragePackTests : IDisposable
     }
 
     [Fact]
+    public void AStoredReferenceToAnObjectThePackedFileLacksIsDamageNotALinkToADroppedObject()
+    {
+        Graph g;
+        long recordOffset;
+        using (var storage = FileStorage.Open(_path))
+        {
+            g = Build(storage);
+            storage.Pack();
+            recordOffset = storage.NewestOffset(g.B);
+        }
+        // b's record is given an oid no object has, its checksums made to hold again, and the checkpoint
+        // is deleted: the packed file no longer holds b, which a's stored revision references.
+        var bytes = File.ReadAllBytes(_path);
+        Assert.Equal(g.B.Value, bytes[(int)recordOffset + 4]);
+        bytes[(int)recordOffset + 4] = 0x7F;
+        MakeChecksumsHold(bytes, recordOffset);
+        File.WriteAllBytes(_path, bytes);
+        File.Delete(_path + ".index");
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Null(reopened.Load(g.B));
+        // A writer that changes a and keeps its reference to b: no retry would help.
+        var error = Assert.Throws<CorruptDatabaseException>(() => Commit(reopened, (g.A, Serial(reopened, g.A), Make("a3", g.B))));
+        Assert.Equal(g.A, error.Oid);
+        Assert.Equal(reopened.NewestOffset(g.A), error.Offset);
+        Assert.Contains($"The stored revision of {g.A}", error.Message);
+        Assert.Contains($"references {g.B}, of which the file holds no revision", error.Message);
+        // Linking an object the pack dropped, which no stored revision references, is still a read conflict.
+        Assert.Throws<ReadConflictException>(() => Commit(reopened, (g.A, Serial(reopened, g.A), Make("a links d", g.D))));
+    }
+
+    [Fact]
     public void AConnectionThatKeptAnObjectAPackDroppedCannotLinkItBack()
     {
         using (var db = Database.Open(_path))
