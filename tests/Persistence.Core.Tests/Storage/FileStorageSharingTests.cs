@@ -338,13 +338,30 @@ public sealed class FileStorageSharingTests : IDisposable
         const int threads = 8;
         const int commits = 40;
         using var storage = FileStorage.Open(_path);
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
+        // Threads of their own, started together: the thread pool of a new test process has as many
+        // threads as cores, and with two of them each commit's flush ran before the next was appended.
+        using var start = new Barrier(threads);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var writers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
         {
-            var oid = storage.NewOid();
-            var serial = 0L;
-            for (var i = 0; i < commits; i++)
-                serial = Commit(storage, (oid, serial, Make($"{i}")));
-        });
+            try
+            {
+                var oid = storage.NewOid();
+                var serial = 0L;
+                start.SignalAndWait();
+                for (var i = 0; i < commits; i++)
+                    serial = Commit(storage, (oid, serial, Make($"{i}")));
+            }
+            catch (Exception e)
+            {
+                // Thrown on a thread of its own it would end the test process; the test reports it.
+                failures.Enqueue(e);
+                start.RemoveParticipant();
+            }
+        })).ToList();
+        writers.ForEach(writer => writer.Start());
+        writers.ForEach(writer => writer.Join());
+        Assert.Empty(failures);
 
         _output.WriteLine($"{threads * commits} commits from {threads} threads, {storage.FlushCount} flushes");
         Assert.InRange(storage.FlushCount, 1, threads * commits - 1);
