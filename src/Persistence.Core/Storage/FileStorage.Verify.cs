@@ -1,3 +1,4 @@
+using Persistence.Serialization;
 using Microsoft.Win32.SafeHandles;
 using static Persistence.Storage.FileStorageFormat;
 
@@ -42,6 +43,8 @@ public sealed partial class FileStorage
         private readonly Dictionary<ulong, long> _newest = [];
         // Damaged transactions: records after them may link to revisions inside, which cannot be checked.
         private readonly List<(long Start, long End)> _damaged = [];
+        // For each oid a record refers to, the offset of the first such record: every one must have a revision (see CheckReferences).
+        private readonly Dictionary<ulong, long> _referrers = [];
         private long _lastTid;
         private int _transactions;
         private long _records;
@@ -59,7 +62,7 @@ public sealed partial class FileStorage
             var vouchedEnd = FileStorageCheckpoint.VouchedEnd(path, file, length, databaseId, fileId);
             while (position < length)
             {
-                var outcome = scanner.ReadTransaction(position, length, false, out var header, out var problem);
+                var outcome = scanner.ReadTransaction(position, length, true, out var header, out var problem);
                 if (outcome == ScanOutcome.Complete)
                 {
                     Check(header, position, scanner.Records);
@@ -106,7 +109,39 @@ public sealed partial class FileStorage
                 _damaged.Add((position, next));
                 position = next;
             }
+            CheckReferences();
             return new FileStorageReport(path, length, _transactions, _records, _lastTid, _problems, tail);
+        }
+
+        /// <summary>
+        /// Reports references to oids of which the file holds no revision (a reference that dangles: the
+        /// referring record or the referred one damaged or lost, or a pack that dropped too much). Skipped
+        /// where damaged transactions were found, which may hold the missing revisions.
+        /// </summary>
+        private void CheckReferences()
+        {
+            if (_damaged.Count > 0 || _problems.Count > 0) return;
+            foreach (var (oid, referrer) in _referrers)
+            {
+                if (!_newest.ContainsKey(oid))
+                    _problems.Add(new FileStorageProblem(referrer, $"The record at offset {referrer} refers to oid {oid}, of which the file holds no revision (the reference dangles)"));
+            }
+        }
+
+        private void NoteReferences(ScannedRecord record)
+        {
+            try
+            {
+                var references = RecordFormat.ReferencesOf(record.Data!);
+                while (references.MoveNext())
+                {
+                    if (!references.Current.IsNull) _referrers.TryAdd(references.Current.Value, record.Offset);
+                }
+            }
+            catch (FormatException e)
+            {
+                _problems.Add(new FileStorageProblem(record.Offset, $"The record of oid {record.Oid} has a damaged reference list ({e.Message})"));
+            }
         }
 
         private (Guid DatabaseId, ulong FileId) CheckHeader(long length)
@@ -159,7 +194,10 @@ public sealed partial class FileStorage
                 }
             }
             foreach (var record in records)
+            {
                 _newest[record.Oid] = record.Offset;
+                NoteReferences(record);
+            }
             _lastTid = header.Tid;
             if (!sound) return;
             _transactions++;

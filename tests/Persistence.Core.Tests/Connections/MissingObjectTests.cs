@@ -47,6 +47,32 @@ public sealed class MissingObjectTests : IDisposable
         var error = Assert.Throws<CorruptDatabaseException>(() => node.Next!.Label);
         Assert.Equal(missing, error.Oid);
         Assert.Contains($"{missing} is referenced by {referrer}", error.Message);
+
+        // Verify finds it too: every transaction is whole, but a reference dangles.
+        var report = FileStorage.Verify(_path);
+        var problem = Assert.Single(report.Problems);
+        Assert.Equal(((FileStorage)reopened.Storage).NewestOffset(referrer), problem.Offset);
+        Assert.Contains($"refers to oid {missing.Value}, of which the file holds no revision", problem.Description);
+    }
+
+    [Fact]
+    public void Verify_finds_no_dangling_reference_in_a_sound_file_with_history_and_a_pack()
+    {
+        using (var db = Database.Open(_path))
+        using (var writer = db.OpenConnection())
+        {
+            var first = new Node { Label = "first", Next = new Node { Label = "second" } };
+            writer.Root["first"] = first;
+            writer.Root["list"] = new PersistentList<Node> { first, new Node { Label = "third" } };
+            writer.Commit();
+            first.Next = new Node { Label = "replaced" };
+            ((PersistentList<Node>)writer.Root["list"]).RemoveAt(1);
+            writer.Commit();
+            Assert.True(FileStorage.Verify(_path).IsValid);
+            db.Pack();
+        }
+        var report = FileStorage.Verify(_path);
+        Assert.True(report.IsValid, string.Join("; ", report.Problems.Select(p => p.Description)));
     }
 
     [Fact]
