@@ -345,9 +345,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         catch (ConflictException conflict)
         {
             FailCommit();
-            if (conflict is ReadConflictException) _database.Counts.ReadConflicted();
-            else _database.Counts.Conflicted();
-            throw conflict is ReadConflictException ? conflict : Describe(conflict);
+            if (conflict is ReadConflictException read) throw _database.Counts.ReadConflicted(read);
+            _database.Counts.Conflicted();
+            throw Describe(conflict);
         }
         catch
         {

@@ -79,12 +79,10 @@ internal sealed class DatabaseCounts : IDisposable
 
     public void Merged(int objects) => Interlocked.Add(ref _merges, objects);
 
-    public void ReadConflicted() => Interlocked.Increment(ref _readConflicts);
-
     /// <summary>Counts <paramref name="conflict"/>, a read conflict about to be raised, and returns it.</summary>
     public ReadConflictException ReadConflicted(ReadConflictException conflict)
     {
-        ReadConflicted();
+        Interlocked.Increment(ref _readConflicts);
         return conflict;
     }
 

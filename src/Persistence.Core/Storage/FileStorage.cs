@@ -190,12 +190,12 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Release(fullPath, file, lockFile);
+            Release(fullPath, file, lockFile, e);
             throw new PersistenceException($"Cannot open the database {fullPath}: {e.Message}", e);
         }
-        catch
+        catch (Exception e)
         {
-            Release(fullPath, file, lockFile);
+            Release(fullPath, file, lockFile, e);
             throw;
         }
     }
@@ -204,14 +204,15 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// Closes what a failed open opened. A lock file the open created beside a file that is not a
     /// database (it does not start with the signature, so every open of it fails, and nothing shows it
     /// held one: see <see cref="HeldDataEvidence"/>) is deleted too, when no other writer has it open: a
-    /// mistaken path leaves nothing behind.
+    /// mistaken path leaves nothing behind. Where the open judged the file a damaged database
+    /// (<paramref name="failure"/>), that judgement stands, rather than look for the evidence again.
     /// </summary>
-    private static void Release(string path, SafeFileHandle? file, FileStorageLock? lockFile)
+    private static void Release(string path, SafeFileHandle? file, FileStorageLock? lockFile, Exception failure)
     {
         var notADatabase = false;
         try
         {
-            notADatabase = file is not null && !StartsWithSignature(file) && HeldDataEvidence(path, file) is null;
+            notADatabase = failure is not CorruptDatabaseException && file is not null && !StartsWithSignature(file) && HeldDataEvidence(path, file) is null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -466,16 +467,14 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         if (read < FileHeaderSize)
         {
             var prefix = Math.Min(read, Signature.Length);
-            if (bytes[..prefix].SequenceEqual(Signature[..prefix]) && HeldDataEvidence(FilePath, _file) is { } evidence)
-                throw CutBelowHeader(FilePath, read, evidence);
-            if (bytes[..prefix].SequenceEqual(Signature[..prefix]))
-                throw new PersistenceException(
-                    $"{FilePath} is not a complete Persistence database yet (it is {read} bytes long: being created, or its creation was interrupted). " +
-                    "Open it for writing once to finish creating it.");
-            throw NotADatabase();
+            if (!bytes[..prefix].SequenceEqual(Signature[..prefix])) throw new PersistenceException(NotADatabaseMessage);
+            if (HeldDataEvidence(FilePath, _file) is { } evidence) throw CutBelowHeader(FilePath, read, evidence);
+            throw new PersistenceException(
+                $"{FilePath} is not a complete Persistence database yet (it is {read} bytes long: being created, or its creation was interrupted). " +
+                "Open it for writing once to finish creating it.");
         }
         var header = ReadFileHeader(bytes);
-        if (!header.SignatureMatches) throw HeldDataEvidence(FilePath, _file) is { } evidence ? SignatureDamaged(FilePath, evidence) : NotADatabase();
+        if (!header.SignatureMatches) throw HeldDataEvidence(FilePath, _file) is { } evidence ? SignatureDamaged(FilePath, evidence) : new PersistenceException(NotADatabaseMessage);
         _databaseId = header.DatabaseId;
         _lockFile?.Bind(header.DatabaseId, ReadFileId(bytes));
         if (header.ChecksumMatches && header.Version == FormatVersion && header.HeaderSize == FileHeaderSize) return;
@@ -491,9 +490,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         throw new CorruptDatabaseException("The file header of " + FilePath + " is damaged", 0);
     }
 
-    private PersistenceException NotADatabase() => new(
+    private string NotADatabaseMessage =>
         $"{FilePath} is not a Persistence database: it does not start with the file storage signature. " +
-        "Check the path; a new database is created only where no file exists.");
+        "Check the path; a new database is created only where no file exists.";
 
     /// <summary>
     /// Reads the transactions from <see cref="_end"/> to <paramref name="length"/> into the index,

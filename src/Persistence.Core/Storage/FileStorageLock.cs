@@ -302,11 +302,7 @@ internal sealed class FileStorageLock : IDisposable
             using var stream = new FileStream(dataPath + ".lock", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
             Span<byte> bytes = stackalloc byte[FlushSignal.DurableHintOffset + sizeof(long)];
             var read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-            if (read < StateSize
-                || !bytes[..8].SequenceEqual(Magic)
-                || BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) != StateVersion
-                || BinaryPrimitives.ReadUInt32LittleEndian(bytes[ChecksumOffset..]) != Crc32C.Compute(bytes[..ChecksumOffset]))
-                return -1;
+            if (!StateHolds(bytes, read)) return -1;
             var durableEnd = BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]);
             var hint = read == bytes.Length ? MemoryMarshal.Read<long>(bytes[FlushSignal.DurableHintOffset..]) : 0;
             return hint == 0 ? durableEnd : Math.Max(durableEnd, hint & FlushSignal.LargestHintedEnd);
@@ -514,6 +510,14 @@ internal sealed class FileStorageLock : IDisposable
         else RandomAccess.Write(_handle, stackalloc byte[sizeof(long)], FlushSignal.DurableHintOffset);
     }
 
+    /// <summary>Whether <paramref name="read"/> bytes read of a lock file hold a state: its magic, version and checksum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool StateHolds(ReadOnlySpan<byte> bytes, int read) =>
+        read >= StateSize
+        && bytes[..8].SequenceEqual(Magic)
+        && BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) == StateVersion
+        && BinaryPrimitives.ReadUInt32LittleEndian(bytes[ChecksumOffset..]) == Crc32C.Compute(bytes[..ChecksumOffset]);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private LockState Read()
     {
@@ -529,12 +533,7 @@ internal sealed class FileStorageLock : IDisposable
             if (n == 0) break;
             read += n;
         }
-        if (read < StateSize
-            || !bytes[..8].SequenceEqual(Magic)
-            || BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) != StateVersion
-            || BinaryPrimitives.ReadUInt32LittleEndian(bytes[ChecksumOffset..]) != Crc32C.Compute(bytes[..ChecksumOffset])
-            || new Guid(bytes[16..32]) != _databaseId)
-            return LockState.Unknown;
+        if (!StateHolds(bytes, read) || new Guid(bytes[16..32]) != _databaseId) return LockState.Unknown;
         var fileId = BinaryPrimitives.ReadUInt64LittleEndian(bytes[32..]);
         var durableEnd = BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]);
         // Raised since the state was last written (see RaiseDurableEnd), for the file the state names.
