@@ -138,10 +138,12 @@ public sealed partial class PersistentGenerator
                 foreach (var property in stored)
                 {
                     var (name, code) = (Literal(property.StoredName), Literal(property.Storage!.TypeCode));
-                    // The default is read only from records stored before the property existed.
-                    writer.WriteLine(property.Default is { } value
-                        ? $"new {KnownNames.FieldSchema}({name}, {code}).WithDefault({property.Storage.Codec}, {value}),"
-                        : $"new({name}, {code}),");
+                    // The default and the former names are read only from records stored before the property existed.
+                    var defaultPart = property.Default is { } value ? $".WithDefault({property.Storage.Codec}, {value})" : "";
+                    var aliasPart = property.Aliases.IsEmpty ? "" : ".WithAliases(" + string.Join(", ", property.Aliases.Select(Literal)) + ")";
+                    writer.WriteLine(defaultPart.Length + aliasPart.Length == 0
+                        ? $"new({name}, {code}),"
+                        : $"new {KnownNames.FieldSchema}({name}, {code}){defaultPart}{aliasPart},");
                 }
                 writer.CloseBlock(",");
             }

@@ -57,15 +57,9 @@ public sealed partial class PersistentGenerator
             }
             if (completion != ClassCompletion.Complete) properties = properties.Select(static p => p with { Storage = null }).ToList();
 
-            var aliases = type.GetAttributes()
-                .Where(static a => IsPersistenceType(a.AttributeClass, KnownNames.PersistentAliasAttributeName))
-                .Select(static a => a.ConstructorArguments.Length == 1 ? a.ConstructorArguments[0].Value as string : null)
-                .Where(static alias => !string.IsNullOrEmpty(alias))
-                .Select(static alias => alias!);
-
             return new PersistentClassSpec(
                 hierarchy,
-                aliases.ToEquatableArray(),
+                Aliases(type),
                 baseType,
                 addsBaseClass,
                 StateMethodsAreProtectedInternal(type, persistentObject, compilation),
@@ -126,8 +120,19 @@ public sealed partial class PersistentGenerator
             }
             // A default the property cannot take leaves the class incomplete, as any property problem does.
             if (!TryGetDefault(property, storage is not null, out var defaultValue)) return null;
-            return Declaration(property, storage, cancellationToken) is { } declaration ? declaration with { Default = defaultValue } : null;
+            return Declaration(property, storage, cancellationToken) is { } declaration
+                ? declaration with { Default = defaultValue, Aliases = storage is null ? default : Aliases(property) }
+                : null;
         }
+
+        /// <summary>The former names <c>[PersistentAlias]</c> gives a class or a property, in the order written (empty ones left out).</summary>
+        private static EquatableArray<string> Aliases(ISymbol symbol) =>
+            symbol.GetAttributes()
+                .Where(static a => IsPersistenceType(a.AttributeClass, KnownNames.PersistentAliasAttributeName))
+                .Select(static a => a.ConstructorArguments.Length == 1 ? a.ConstructorArguments[0].Value as string : null)
+                .Where(static alias => !string.IsNullOrWhiteSpace(alias))
+                .Select(static alias => alias!)
+                .ToEquatableArray();
 
         /// <summary>The property as declared (modifiers, type, accessors) with its storage; null if it is not a plain <c>{ get; set; }</c>/<c>{ get; init; }</c> declaration.</summary>
         private static PersistentPropertySpec? Declaration(IPropertySymbol property, StorageSpec? storage, CancellationToken cancellationToken)

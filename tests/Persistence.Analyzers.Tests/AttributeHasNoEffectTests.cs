@@ -36,12 +36,56 @@ public sealed class AttributeHasNoEffectTests
             "[Transient] has no effect here: 'Plain' is neither [Persistent] nor [PersistentValue], so none of its members is stored");
 
     [Fact]
+    public async Task Reports_property_aliases_that_do_nothing() =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
+            [PersistentValue]
+            public partial record struct Money
+            {
+                [[|PersistentAlias("Amount")|]]
+                public decimal Value { get; init; }
+            }
+
+            public class Plain
+            {
+                [[|PersistentAlias("Old")|]]
+                public int Value { get; set; }
+            }
+
+            [Persistent]
+            public partial class Person
+            {
+                public partial string Name { get; set; }
+                [PersistentAlias("Handle")] public partial string? Nick { get; set; }
+            }
+
+            [Persistent]
+            public partial class Customer : Person
+            {
+                [[|PersistentAlias("Name")|]] public partial string FullName { get; set; }
+                [[|PersistentAlias("Handle")|]] public partial string? Nickname { get; set; }
+                [[|PersistentAlias("Email")|]] public partial string Email { get; set; }
+                [[|PersistentAlias(" ")|]] public partial int Orders { get; set; }
+                [Transient, [|PersistentAlias("Clicks")|]] public partial int Views { get; set; }
+                [[|PersistentAlias("Total")|]] public static int Count { get; set; }
+            }
+            """),
+            "[PersistentAlias] has no effect here: 'Money' is a [PersistentValue] type, and only the properties of [Persistent] classes read their former names",
+            "[PersistentAlias] has no effect here: 'Plain' is not a [Persistent] class, so its properties are not stored",
+            "[PersistentAlias] has no effect here: 'Name' is the name of the stored property 'Person.Name', which reads the stored field of that name (rename that property first, giving it its own [PersistentAlias])",
+            "[PersistentAlias] has no effect here: 'Person.Nick' already reads the stored field 'Handle' as its former name",
+            "[PersistentAlias] has no effect here: 'Email' is the property's own name; give the name it had before it was renamed",
+            "[PersistentAlias] has no effect here: an empty name is no former name; give the name the property had",
+            "[PersistentAlias] has no effect here: 'Views' is not stored (static, [Transient], or not a partial property the generator implements)",
+            "[PersistentAlias] has no effect here: 'Count' is not stored (static, [Transient], or not a partial property the generator implements)");
+
+    [Fact]
     public async Task Accepts_attributes_where_they_act() =>
         await Expect.CleanAsync(Sources.Wrap("""
             [Persistent]
             [PersistentAlias("Shop.Client")]
             public partial class Customer
             {
+                [PersistentAlias("FullName"), PersistentAlias("Views")]
                 public partial string Name { get; set; }
 
                 [Transient]

@@ -475,6 +475,26 @@ public sealed class GeneratedCodeSnapshotTests
         }
         """);
 
+    /// <summary>
+    /// Renamed properties: each [PersistentAlias] former name in the field's description, in the order
+    /// written, beside a default; none for a [Transient] property or a class's own alias.
+    /// </summary>
+    [Fact]
+    public void PropertyAliases() => VerifyGenerated("""
+        using Persistence;
+
+        namespace Shop;
+
+        [Persistent, PersistentAlias("Shop.Client")]
+        public partial class Customer
+        {
+            [PersistentAlias("Name")] public partial string FullName { get; set; }
+            [PersistentAlias("Nickname"), PersistentAlias("Handle")] public partial string? Nick { get; set; }
+            [PersistentAlias("Level"), PersistentDefault(1)] public partial int Tier { get; set; }
+            public partial int Orders { get; set; }
+        }
+        """);
+
     private static void VerifyGenerated(string source, [CallerMemberName] string testName = "")
     {
         var (result, output) = TestCompiler.Run(TestCompiler.CreateCompilation(source));

@@ -20,17 +20,22 @@ public sealed class PersistentValueAttribute : Attribute
 }
 
 /// <summary>
-/// Names a former full name of a persistent class, so records stored under that name are read as
-/// this class after a rename or a move to another namespace. May be given several times.
+/// Names a former name, so records stored under it are read after a rename. On a persistent class: a
+/// full name it had, before a rename or a move to another namespace. On a stored property of a persistent
+/// class: a name the property had, whose stored values it reads in the objects stored before the rename
+/// (unless the class has a property of that name again). May be given several times.
 /// </summary>
-[AttributeUsage(AttributeTargets.Class | AttributeTargets.Struct, Inherited = false, AllowMultiple = true)]
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Struct | AttributeTargets.Property, Inherited = false, AllowMultiple = true)]
 public sealed class PersistentAliasAttribute : Attribute
 {
     /// <summary>Creates the alias.</summary>
-    /// <param name="formerName">The full name the class had (namespace, dot, name; nested types joined with '+').</param>
+    /// <param name="formerName">
+    /// For a class, the full name it had (namespace, dot, name; nested types joined with '+'); for a
+    /// property, the name it had.
+    /// </param>
     public PersistentAliasAttribute(string formerName) => FormerName = formerName;
 
-    /// <summary>The former full name.</summary>
+    /// <summary>The former name.</summary>
     public string FormerName { get; }
 }
 

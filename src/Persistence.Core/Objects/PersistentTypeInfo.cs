@@ -82,11 +82,12 @@ public sealed class PersistentTypeInfo
 
 /// <summary>
 /// One stored field of a persistent class or value: its name and its type code, and for a field of a
-/// class its default, if not its type's: the value it reads as in a record stored before the class had it.
+/// class its default, if not its type's (the value it reads as in a record stored before the class had
+/// it), and its former names (the field it reads in a record stored before it was renamed).
 /// </summary>
 /// <param name="Name">The property name.</param>
 /// <param name="TypeCode">The encoding of the field (see docs/FORMAT.md): e.g. <c>i32</c>, <c>str</c>, <c>ref</c>, <c>list&lt;i64&gt;</c>, <c>i32?</c>.</param>
-/// <remarks>Two fields are equal when their names and type codes are: the default is no part of the stored layout.</remarks>
+/// <remarks>Two fields are equal when their names and type codes are: the default and the former names are no part of the stored layout.</remarks>
 public readonly record struct FieldSchema(string Name, string TypeCode)
 {
     /// <summary>
@@ -116,6 +117,32 @@ public readonly record struct FieldSchema(string Name, string TypeCode)
         var writer = buffer.BeginRecord(0, 0, null);
         codec.Write(ref writer, value);
         return this with { EncodedDefault = RecordFormat.State(buffer.Memory(writer.Complete()).Span).ToArray() };
+    }
+
+    /// <summary>
+    /// Former names of the field (<see cref="PersistentAliasAttribute"/> on a renamed property): a record stored
+    /// before the rename, which has no field of <see cref="Name"/>, reads its value from the field of the first
+    /// of these it has, unless the class has a field of that name now. Empty if there are none.
+    /// </summary>
+    public IReadOnlyList<string> Aliases => FormerNames ?? [];
+
+    private string[]? FormerNames { get; init; }
+
+    /// <summary>
+    /// This field, reading its value in records stored before a rename from the field of a former name
+    /// (<see cref="Aliases"/>). Generated code gives it for a <see cref="PersistentAliasAttribute"/> on a property.
+    /// </summary>
+    /// <param name="formerNames">The field's former names, the most recent first.</param>
+    /// <exception cref="ArgumentException">A former name is empty, or is the field's own name.</exception>
+    public FieldSchema WithAliases(params string[] formerNames)
+    {
+        ArgumentNullException.ThrowIfNull(formerNames);
+        foreach (var former in formerNames)
+        {
+            if (string.IsNullOrEmpty(former) || former == Name)
+                throw new ArgumentException($"Field '{Name}' cannot have {(string.IsNullOrEmpty(former) ? "an empty former name" : "its own name as a former name")}: give the names the property had before it was renamed.", nameof(formerNames));
+        }
+        return this with { FormerNames = [.. Aliases, .. formerNames] };
     }
 
     /// <inheritdoc />

@@ -11,23 +11,43 @@ internal sealed class FieldMap
     private static readonly Dictionary<(TypeShape From, TypeShape To), FieldMap> ValueMaps = [];
     private static readonly Lock Gate = new();
 
-    private FieldMap((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, byte[]?[]? defaults = null)
+    private FieldMap((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, IReadOnlyList<FieldSchema>? currentFields = null)
     {
         Stored = stored;
         Current = current;
-        Defaults = defaults;
+        Defaults = currentFields?.Select(static f => f.EncodedDefault).ToArray();
         Sources = new int[current.Length];
+        Targets = new int[stored.Length];
+        Array.Fill(Targets, -1);
         Copied = new bool[current.Length];
         for (var i = 0; i < current.Length; i++)
         {
-            var (name, shape) = current[i];
-            var source = Array.FindIndex(stored, field => field.Name == name);
+            var source = Source(stored, current, i, currentFields?[i].Aliases);
             Sources[i] = source;
             if (source < 0) continue;
+            if (Targets[source] < 0) Targets[source] = i;
             var from = stored[source].Shape;
-            Copied[i] = from.Code == shape.Code;
-            if (Mismatched < 0 && !SchemaTranscoder.Convertible(from, shape)) Mismatched = i;
+            Copied[i] = from.Code == current[i].Shape.Code;
+            if (Mismatched < 0 && !SchemaTranscoder.Convertible(from, current[i].Shape)) Mismatched = i;
         }
+    }
+
+    /// <summary>
+    /// The stored field that wanted field <paramref name="at"/> reads: the one of its name, else the first of
+    /// its former names (<see cref="FieldSchema.WithAliases"/>) that no wanted field has as its own name.
+    /// </summary>
+    private static int Source((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, int at, IReadOnlyList<string>? aliases)
+    {
+        var name = current[at].Name;
+        var source = Array.FindIndex(stored, field => field.Name == name);
+        if (source >= 0 || aliases is null) return source;
+        foreach (var alias in aliases)
+        {
+            if (Array.Exists(current, field => field.Name == alias)) continue;
+            source = Array.FindIndex(stored, field => field.Name == alias);
+            if (source >= 0) return source;
+        }
+        return -1;
     }
 
     /// <summary>The stored fields, in the order their values lie in a record.</summary>
@@ -36,8 +56,11 @@ internal sealed class FieldMap
     /// <summary>The wanted fields, in the order they are written.</summary>
     public (string Name, TypeShape Shape)[] Current { get; }
 
-    /// <summary>For each wanted field, the index of the stored field of its name, or -1 (it gets its default).</summary>
+    /// <summary>For each wanted field, the index of the stored field of its name (or a former name), or -1 (it gets its default).</summary>
     public int[] Sources { get; }
+
+    /// <summary>For each stored field, the index of the wanted field that reads it, or -1 (it is skipped).</summary>
+    public int[] Targets { get; }
 
     /// <summary>For each wanted field, whether its stored bytes are copied as they are (same type code).</summary>
     public bool[] Copied { get; }
@@ -53,7 +76,7 @@ internal sealed class FieldMap
 
     /// <summary>The map of one field list to another, parsing their type codes.</summary>
     public static FieldMap Of(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields) =>
-        new(Shapes(storedFields), Shapes(currentFields), currentFields.Select(static f => f.EncodedDefault).ToArray());
+        new(Shapes(storedFields), Shapes(currentFields), currentFields);
 
     /// <summary>
     /// The map of a class's stored fields to its current ones, built at the first record read with it

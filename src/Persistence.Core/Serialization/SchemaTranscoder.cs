@@ -119,16 +119,16 @@ internal static class SchemaTranscoder
     public static List<string> SkippedFields(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields)
     {
         var skipped = new List<string>();
-        var map = FieldMap.Of(storedFields, currentFields);
-        AddSkipped(map.Stored, map.Current, "", skipped);
+        AddSkipped(FieldMap.Of(storedFields, currentFields), "", skipped);
         return skipped;
     }
 
-    private static void AddSkipped((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, string path, List<string> skipped)
+    private static void AddSkipped(FieldMap map, string path, List<string> skipped)
     {
-        foreach (var (name, shape) in stored)
+        for (var i = 0; i < map.Stored.Length; i++)
         {
-            if (Array.FindIndex(current, f => f.Name == name) is var at and >= 0) AddSkipped(shape, current[at].Shape, path + name, skipped);
+            var (name, shape) = map.Stored[i];
+            if (map.Targets[i] is var at and >= 0) AddSkipped(shape, map.Current[at].Shape, path + name, skipped);
             else skipped.Add(path + name);
         }
     }
@@ -136,7 +136,7 @@ internal static class SchemaTranscoder
     // The fields of inline values a stored value has and the current one lacks, inside nullables and collections too.
     private static void AddSkipped(TypeShape from, TypeShape to, string path, List<string> skipped)
     {
-        if (from.Kind == ShapeKind.Value && to.Kind == ShapeKind.Value) AddSkipped(from.Fields, to.Fields, path + ".", skipped);
+        if (from.Kind == ShapeKind.Value && to.Kind == ShapeKind.Value) AddSkipped(FieldMap.Of(from, to), path + ".", skipped);
         else if (to.Kind == ShapeKind.Nullable && from.Kind != ShapeKind.Nullable) AddSkipped(from, to.Arguments[0], path, skipped);
         else if (from.Arguments.Length == to.Arguments.Length)
             for (var i = 0; i < from.Arguments.Length; i++) AddSkipped(from.Arguments[i], to.Arguments[i], path, skipped);
@@ -151,16 +151,16 @@ internal static class SchemaTranscoder
     {
         var lost = new List<string>();
         var reader = new RecordReader(storedState, null);
-        AddSkippedValues(map.Stored, map.Current, ref reader, "", lost);
+        AddSkippedValues(map, ref reader, "", lost);
         return lost;
     }
 
-    private static void AddSkippedValues((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, ref RecordReader reader, string path, List<string> lost)
+    private static void AddSkippedValues(FieldMap map, ref RecordReader reader, string path, List<string> lost)
     {
-        foreach (var (name, shape) in stored)
+        for (var i = 0; i < map.Stored.Length; i++)
         {
-            var at = Array.FindIndex(current, f => f.Name == name);
-            var to = at >= 0 ? current[at].Shape : null;
+            var (name, shape) = map.Stored[i];
+            var to = map.Targets[i] is var at and >= 0 ? map.Current[at].Shape : null;
             var (from, into) = (shape, to);
             if (to is not null && from.Kind == ShapeKind.Nullable && to.Kind == ShapeKind.Nullable)
             {
@@ -173,7 +173,7 @@ internal static class SchemaTranscoder
             }
             if (into is not null && from.Kind == ShapeKind.Value && into.Kind == ShapeKind.Value)
             {
-                AddSkippedValues(from.Fields, into.Fields, ref reader, path + name + ".", lost);
+                AddSkippedValues(FieldMap.Of(from, into), ref reader, path + name + ".", lost);
                 continue;
             }
             var probe = reader;

@@ -1,3 +1,5 @@
+using Persistence.Generators.Helpers;
+
 namespace Persistence.Generators.Models;
 
 /// <summary>A partial property of a persistent class that the generator implements.</summary>
@@ -13,6 +15,7 @@ namespace Persistence.Generators.Models;
 /// The C# expression of the value the property reads as in records stored before it existed (<c>""</c> for a
 /// non-nullable string, a <c>[PersistentDefault]</c> value), or null for its type's default.
 /// </param>
+/// <param name="Aliases">The property's former names, from <c>[PersistentAlias]</c>.</param>
 internal sealed record PersistentPropertySpec(
     string Name,
     string StoredName,
@@ -22,7 +25,8 @@ internal sealed record PersistentPropertySpec(
     AccessorSpec? Getter,
     AccessorSpec? Setter,
     StorageSpec? Storage,
-    string? Default = null)
+    string? Default = null,
+    EquatableArray<string> Aliases = default)
 {
     public string FieldName => "__" + StoredName;
 

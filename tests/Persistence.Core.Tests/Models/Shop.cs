@@ -149,6 +149,28 @@ public partial class EvolvingContact
     [PersistentDefault(7)] public partial long? Limit { get; set; }
 }
 
+/// <summary>
+/// The current version of a class whose properties were renamed (the schema tests write its first
+/// version, with Name, Age, Handle and Email, by hand): each reads its former field through its aliases.
+/// </summary>
+[Persistent]
+public partial class RenamedContact
+{
+    [PersistentAlias("Name")] public partial string FullName { get; set; }
+    // Renamed and widened (int to long) at once.
+    [PersistentAlias("Age")] public partial long Years { get; set; }
+    // Renamed twice: Handle, then Nickname, then Nick.
+    [PersistentAlias("Nickname"), PersistentAlias("Handle")] public partial string? Nick { get; set; }
+    public partial string Email { get; set; }
+}
+
+/// <summary>A derived class whose property renames one of the first version's fields of its own.</summary>
+[Persistent]
+public partial class RenamedVipContact : RenamedContact
+{
+    [PersistentDefault(1)][PersistentAlias("Level")] public partial int Tier { get; set; }
+}
+
 /// <summary>A class with an inline value, whose newer versions the schema tests write by hand.</summary>
 [Persistent]
 public partial class HomeOwner

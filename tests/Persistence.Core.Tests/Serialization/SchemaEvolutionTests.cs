@@ -265,6 +265,106 @@ public class SchemaEvolutionTests
         StoreLegacyAndReadCurrent<NewName>(legacy, renamed => Assert.Equal("hello", renamed.Text));
     }
 
+    private const string RenamedName = "Persistence.Tests.Models.RenamedContact";
+
+    // The first version of RenamedContact: Name, Age (an int), Handle, Email.
+    private static readonly FieldSchema[] FirstRenamedFields = [new("Name", "str"), new("Age", "i32"), new("Handle", "str"), new("Email", "str")];
+
+    private static LegacyObject FirstRenamedContact(string name = "ada", int age = 36) =>
+        new(RenamedName, FirstRenamedFields, (ref RecordWriter w) =>
+        {
+            w.WriteString(name);
+            w.WriteInt32(age);
+            w.WriteString("ace");
+            w.WriteString("ada@example.com");
+        });
+
+    [Fact]
+    public void Renamed_properties_read_the_fields_of_their_former_names()
+    {
+        StoreLegacyAndReadCurrent<RenamedContact>(FirstRenamedContact(), contact =>
+            Assert.Equal(("ada", 36L, "ace", "ada@example.com"), (contact.FullName, contact.Years, contact.Nick, contact.Email)));
+        // A record of the version between: Handle had become Nickname. The most recent former name is found too.
+        var second = new LegacyObject(RenamedName, [new("FullName", "str"), new("Years", "i64"), new("Nickname", "str"), new("Email", "str")], (ref RecordWriter w) =>
+        {
+            w.WriteString("bob");
+            w.WriteInt64(41);
+            w.WriteString("bee");
+            w.WriteString("bob@example.com");
+        });
+        StoreLegacyAndReadCurrent<RenamedContact>(second, contact =>
+            Assert.Equal(("bob", 41L, "bee"), (contact.FullName, contact.Years, contact.Nick)));
+    }
+
+    [Fact]
+    public void A_renamed_property_of_a_derived_class_reads_its_former_field_beside_the_base_class_s()
+    {
+        var legacy = new LegacyObject("Persistence.Tests.Models.RenamedVipContact", [.. FirstRenamedFields, new("Level", "i32")], (ref RecordWriter w) =>
+        {
+            w.WriteString("cy");
+            w.WriteInt32(50);
+            w.WriteString("sea");
+            w.WriteString("cy@example.com");
+            w.WriteInt32(3);
+        });
+        StoreLegacyAndReadCurrent<RenamedVipContact>(legacy, vip =>
+            Assert.Equal(("cy", 50L, "sea", 3), (vip.FullName, vip.Years, vip.Nick, vip.Tier)));
+    }
+
+    [Fact]
+    public void An_object_stored_before_a_rename_is_stored_under_the_new_names_when_it_next_changes()
+    {
+        using var db = TestDatabase.InMemory();
+        var legacy = FirstRenamedContact();
+        TestDatabase.Store(db, "contact", legacy);
+        var oldVersion = RecordFormat.SchemaVersion(db.Storage.Load(legacy.PersistentOid)!.Value.Data.Span);
+        using (var changer = db.OpenConnection())
+        {
+            ((RenamedContact)changer.Root["contact"]).Years++;
+            changer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var stored = (RenamedContact)reader.Root["contact"];
+        Assert.Equal(("ada", 37L, "ace", "ada@example.com"), (stored.FullName, stored.Years, stored.Nick, stored.Email));
+        // Read from a record of the current layout now.
+        Assert.NotEqual(oldVersion, RecordFormat.SchemaVersion(db.Storage.Load(legacy.PersistentOid)!.Value.Data.Span));
+    }
+
+    [Fact]
+    public void An_object_an_older_program_stored_under_the_former_names_after_the_rename_is_written_back()
+    {
+        // This program's layout goes into the catalog first; an older program, which still has the former
+        // names, then stores an object: its fields are this program's renamed ones, so nothing would be lost.
+        using var db = StoreCurrentThenNewer(new RenamedContact { FullName = "mine", Email = "" }, FirstRenamedContact("old", 70));
+        using (var connection = db.OpenConnection())
+        {
+            var contact = (RenamedContact)connection.Root["newer"];
+            Assert.Equal(("old", 70L), (contact.FullName, contact.Years));
+            contact.Years = 71;
+            connection.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var written = (RenamedContact)reader.Root["newer"];
+        Assert.Equal(("old", 71L, "ace"), (written.FullName, written.Years, written.Nick));
+    }
+
+    [Fact]
+    public void An_object_a_newer_program_stored_under_new_names_is_not_written_back_by_the_program_with_the_former_ones()
+    {
+        // The older program's class (EvolvingItem, with Name) shares the file with a newer one that renamed
+        // Name to Title: the older one reads Title as missing and must not write the object back without it.
+        var fields = new EvolvingItem().PersistentType.Fields;
+        var renamed = fields.Select(f => f.Name == "Name" ? new FieldSchema("Title", f.TypeCode) : f).ToArray();
+        var newer = new LegacyObject(ItemName, renamed, WriteNewerItem);
+        using var db = StoreCurrentThenNewer(new EvolvingItem { Name = "mine" }, newer);
+        using var connection = db.OpenConnection();
+        var item = (EvolvingItem)connection.Root["newer"];
+        Assert.Equal(((string?)null, 5L), (item.Name, item.Count));
+        item.Count = 6;
+        var error = Assert.Throws<SchemaMismatchException>(connection.Commit);
+        Assert.Equal((ItemName, "Title"), (error.ClassName, error.FieldName));
+    }
+
     [Fact]
     public void A_change_that_is_not_a_widening_names_the_class_and_field()
     {
@@ -1000,18 +1100,24 @@ public class SchemaEvolutionTests
         return db;
     }
 
+    /// <summary>The values of EvolvingItem's fields as a newer program writes them: Name (or what it renamed it to) "bolt", Count 5, Weight 1.5, no Rating, Sizes null, AddedLater null.</summary>
+    private static void WriteNewerItem(ref RecordWriter w)
+    {
+        w.WriteString("bolt");
+        w.WriteInt64(5);
+        w.WriteDouble(1.5);
+        w.WriteBoolean(false);
+        w.WriteCount(-1);
+        w.WriteString(null);
+    }
+
     [Fact]
     public void An_object_a_newer_program_stored_is_not_written_back_without_the_fields_it_added()
     {
         var fields = new EvolvingItem().PersistentType.Fields;
         var newer = new LegacyObject(ItemName, [.. fields, new("Extra", "str")], (ref RecordWriter w) =>
         {
-            w.WriteString("bolt");
-            w.WriteInt64(5);
-            w.WriteDouble(1.5);
-            w.WriteBoolean(false);
-            w.WriteCount(-1);
-            w.WriteString(null);
+            WriteNewerItem(ref w);
             w.WriteString("kept");
         });
         using var db = StoreCurrentThenNewer(new EvolvingItem { Name = "mine" }, newer);

@@ -33,6 +33,44 @@ public class SchemaTranscoderTests
         Assert.Equal(new FieldSchema("Level", "i64"), new FieldSchema("Level", "i64").WithDefault(ValueCodecs.Int64, 3));
     }
 
+    [Fact]
+    public void A_field_reads_its_own_name_first_then_the_first_former_name_no_current_field_has()
+    {
+        var state = State((ref RecordWriter w) =>
+        {
+            w.WriteString("title");
+            w.WriteString("name");
+            w.WriteInt32(7);
+            w.WriteInt32(9);
+        });
+        FieldSchema[] stored = [new("Title", "str"), new("Name", "str"), new("Count", "i32"), new("Old", "i32")];
+        FieldSchema[] current =
+        [
+            // Its own name is stored: the alias is not used.
+            new FieldSchema("Title", "str").WithAliases("Name"),
+            // Title is a current field's own name; Name is not, so it is read.
+            new FieldSchema("Label", "str").WithAliases("Title", "Name"),
+            // The first former name stored, widened.
+            new FieldSchema("Total", "i64").WithAliases("Missing", "Count", "Old"),
+            new FieldSchema("Gone", "i32").WithAliases("Missing"),
+        ];
+        var reader = new RecordReader(SchemaTranscoder.Convert(state, stored, current, "C"), null);
+        Assert.Equal(("title", "name", 7L, 0), (reader.ReadString(), reader.ReadString(), reader.ReadInt64(), reader.ReadInt32()));
+        Assert.Equal(0, reader.Remaining);
+        // Only the field no current field reads is skipped.
+        Assert.Equal(["Old"], SchemaTranscoder.SkippedFields(stored, current));
+    }
+
+    [Fact]
+    public void Former_names_are_no_part_of_a_field_s_layout_and_must_be_other_names()
+    {
+        Assert.Equal(new FieldSchema("Title", "str"), new FieldSchema("Title", "str").WithAliases("Name"));
+        Assert.Equal(["Name", "Label"], new FieldSchema("Title", "str").WithAliases("Name").WithAliases("Label").Aliases);
+        Assert.Empty(default(FieldSchema).Aliases);
+        Assert.Contains("its own name", Assert.Throws<ArgumentException>(() => new FieldSchema("Title", "str").WithAliases("Title")).Message, StringComparison.Ordinal);
+        Assert.Contains("an empty former name", Assert.Throws<ArgumentException>(() => new FieldSchema("Title", "str").WithAliases("")).Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("i8", "i16")]
     [InlineData("i8", "i64")]

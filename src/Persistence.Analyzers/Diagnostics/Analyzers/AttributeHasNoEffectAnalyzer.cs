@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -8,8 +10,9 @@ using Persistence.Rules;
 namespace Persistence.Analyzers;
 
 /// <summary>
-/// PERSIST015: <c>[PersistentAlias]</c> on a type that is not <c>[Persistent]</c>, or with an empty
-/// name; <c>[Transient]</c> on a static member, or on a member of a type that is neither
+/// PERSIST015: <c>[PersistentAlias]</c> on a type that is not <c>[Persistent]</c>, on a property that is
+/// not stored, with an empty name, or naming a field another stored property reads;
+/// <c>[Transient]</c> on a static member, or on a member of a type that is neither
 /// <c>[Persistent]</c> nor <c>[PersistentValue]</c>. Looks only at attributes whose name could be one of these.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -43,7 +46,17 @@ public sealed class AttributeHasNoEffectAnalyzer : DiagnosticAnalyzer
 
         if (RuleSymbols.IsPersistenceType(attributeType, RuleSymbols.PersistentAliasAttribute))
         {
-            if (context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken) is not INamedTypeSymbol type) return;
+            var declared = context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken);
+            if (declared is IPropertySymbol property)
+            {
+                var alias = attribute.ArgumentList?.Arguments is { Count: 1 } given &&
+                    context.SemanticModel.GetConstantValue(given[0].Expression, context.CancellationToken) is { HasValue: true, Value: var name }
+                    ? name as string ?? ""
+                    : null;
+                if (PropertyAliasProblem(property, alias) is { } problem) Report(context, attribute, "PersistentAlias", problem);
+                return;
+            }
+            if (declared is not INamedTypeSymbol type) return;
             if (!AnalyzerSymbols.IsPersistentClass(type))
             {
                 Report(context, attribute, "PersistentAlias", $"'{AnalyzerSymbols.Display(type)}' is not a [Persistent] class, and only persistent classes are found by stored name");
@@ -71,6 +84,44 @@ public sealed class AttributeHasNoEffectAnalyzer : DiagnosticAnalyzer
             }
         }
     }
+
+    /// <summary>
+    /// Why <c>[PersistentAlias(<paramref name="alias"/>)]</c> does nothing on <paramref name="property"/>, or null:
+    /// a property that is not stored; an empty name; a name that a stored property of the class (or of a
+    /// base class) has now, whose field that property reads; a name an earlier property of the layout
+    /// already gives as its former name. <paramref name="alias"/> is null when it is not a constant yet.
+    /// </summary>
+    private static string? PropertyAliasProblem(IPropertySymbol property, string? alias)
+    {
+        if (property.ContainingType is not { } type) return null;
+        if (!AnalyzerSymbols.IsPersistentClass(type))
+        {
+            return AnalyzerSymbols.IsPersistentValue(type)
+                ? $"'{AnalyzerSymbols.Display(type)}' is a [PersistentValue] type, and only the properties of [Persistent] classes read their former names"
+                : $"'{AnalyzerSymbols.Display(type)}' is not a [Persistent] class, so its properties are not stored";
+        }
+        if (!AnalyzerSymbols.IsStoredProperty(property)) return $"'{property.Name}' is not stored (static, [Transient], or not a partial property the generator implements)";
+        if (alias is null) return null;
+        if (string.IsNullOrWhiteSpace(alias)) return "an empty name is no former name; give the name the property had";
+        if (alias == property.Name) return $"'{alias}' is the property's own name; give the name it had before it was renamed";
+        // The stored layout: the base classes' properties first, each class's in declaration order.
+        var layout = new List<IPropertySymbol>();
+        for (var level = type; level is not null && AnalyzerSymbols.IsPersistentClass(level); level = level.BaseType)
+            layout.InsertRange(0, level.GetMembers().OfType<IPropertySymbol>().Where(static p => p.PartialDefinitionPart is null && AnalyzerSymbols.IsStoredProperty(p)));
+        if (layout.FirstOrDefault(p => p.Name == alias) is { } current)
+            return $"'{alias}' is the name of the stored property '{AnalyzerSymbols.Display(current.ContainingType)}.{alias}', which reads the stored field of that name (rename that property first, giving it its own [PersistentAlias])";
+        foreach (var earlier in layout.TakeWhile(p => !SymbolEqualityComparer.Default.Equals(p, property.PartialDefinitionPart ?? property)))
+        {
+            if (AliasesOf(earlier).Contains(alias))
+                return $"'{AnalyzerSymbols.Display(earlier.ContainingType)}.{earlier.Name}' already reads the stored field '{alias}' as its former name";
+        }
+        return null;
+    }
+
+    private static IEnumerable<string?> AliasesOf(IPropertySymbol property) =>
+        property.GetAttributes()
+            .Where(static a => RuleSymbols.IsPersistenceType(a.AttributeClass, RuleSymbols.PersistentAliasAttribute))
+            .Select(static a => a.ConstructorArguments.Length == 1 ? a.ConstructorArguments[0].Value as string : null);
 
     private static void Report(SyntaxNodeAnalysisContext context, AttributeSyntax attribute, string name, string detail) =>
         context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.AttributeHasNoEffect, attribute.GetLocation(), name, detail));
