@@ -31,6 +31,22 @@ public sealed partial class PersistentGenerator
             }
             if (codecMembers.Count > 0) writer.WriteLine();
 
+            // What the type code does not say of the fields: the defaults and former names that values stored
+            // before a member was added or renamed read. Described only where one member has either.
+            if (spec.Members.Any(static m => m.Default is not null || !m.Aliases.IsEmpty))
+            {
+                writer.WriteLine($"public {ValueCodecClass}() => DescribeFields(");
+                writer.Indent();
+                for (var i = 0; i < spec.Members.Count; i++)
+                {
+                    var member = spec.Members[i];
+                    var field = FieldSchema(member.StoredName, member.Storage.TypeCode, member.Storage.Codec, member.Default, member.Aliases, targetTyped: false);
+                    writer.WriteLine(field + (i == spec.Members.Count - 1 ? ");" : ","));
+                }
+                writer.Unindent();
+                writer.WriteLine();
+            }
+
             writer.WriteLine($"public override string TypeCode => {Literal(spec.TypeCode)};");
             writer.WriteLine();
             writer.WriteLine($"public override int MinimumSize => {spec.MinimumSize};");

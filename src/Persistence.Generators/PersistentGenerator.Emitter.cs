@@ -137,18 +137,27 @@ public sealed partial class PersistentGenerator
                 writer.OpenBlock();
                 foreach (var property in stored)
                 {
-                    var (name, code) = (Literal(property.StoredName), Literal(property.Storage!.TypeCode));
-                    // The default and the former names are read only from records stored before the property existed.
-                    var defaultPart = property.Default is { } value ? $".WithDefault({property.Storage.Codec}, {value})" : "";
-                    var aliasPart = property.Aliases.IsEmpty ? "" : ".WithAliases(" + string.Join(", ", property.Aliases.Select(Literal)) + ")";
-                    writer.WriteLine(defaultPart.Length + aliasPart.Length == 0
-                        ? $"new({name}, {code}),"
-                        : $"new {KnownNames.FieldSchema}({name}, {code}){defaultPart}{aliasPart},");
+                    writer.WriteLine(FieldSchema(property.StoredName, property.Storage!.TypeCode, property.Storage.Codec, property.Default, property.Aliases, targetTyped: true) + ",");
                 }
                 writer.CloseBlock(",");
             }
             writer.WriteLine(factory + ");");
             writer.Unindent();
+        }
+
+        /// <summary>
+        /// The expression of a stored field's description: its name and type code, and the default and former
+        /// names it reads in records (or values) stored before it existed or before it was renamed; a plain one
+        /// as a target-typed <c>new(…)</c> where <paramref name="targetTyped"/>.
+        /// </summary>
+        internal static string FieldSchema(string storedName, string typeCode, string codec, string? defaultValue, EquatableArray<string> aliases, bool targetTyped)
+        {
+            var (name, code) = (Literal(storedName), Literal(typeCode));
+            var defaultPart = defaultValue is null ? "" : $".WithDefault({codec}, {defaultValue})";
+            var aliasPart = aliases.IsEmpty ? "" : ".WithAliases(" + string.Join(", ", aliases.Select(Literal)) + ")";
+            return targetTyped && defaultPart.Length + aliasPart.Length == 0
+                ? $"new({name}, {code})"
+                : $"new {KnownNames.FieldSchema}({name}, {code}){defaultPart}{aliasPart}";
         }
 
         /// <summary>The ghost constructor, and a public parameterless one if the user declared no constructor.</summary>

@@ -186,13 +186,16 @@ public sealed partial class PersistentGenerator
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     var storage = Storage.Get(property.Type, allowReference: false, AnnotatedFormat, visiting, cancellationToken);
-                    if (storage is null) return null;
+                    // A default the member cannot take leaves the value without a codec, as any member problem does.
+                    if (storage is null || !TryGetDefault(property, stored: true, out var defaultValue)) return null;
                     members.Add(new ValueMemberSpec(
                         EscapeIdentifier(property.Name),
                         property.Name,
                         property.Type.ToDisplayString(AnnotatedFormat),
                         IsNonNullableReference(property.Type),
-                        storage));
+                        storage,
+                        defaultValue,
+                        Aliases(property)));
                 }
 
                 var constructorArguments = new List<string>();

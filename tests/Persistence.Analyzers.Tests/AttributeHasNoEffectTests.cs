@@ -39,10 +39,18 @@ public sealed class AttributeHasNoEffectTests
     public async Task Reports_property_aliases_that_do_nothing() =>
         await Expect.DiagnosticsAsync(Id, Sources.Wrap("""
             [PersistentValue]
-            public partial record struct Money
+            public partial record struct Money([property: PersistentAlias("Cost")] decimal Amount)
             {
-                [[|PersistentAlias("Amount")|]]
+                public decimal Total { get; init; }
+
+                [[|PersistentAlias("Total")|]]
+                public decimal Sum { get; init; }
+
+                [[|PersistentAlias("Cost")|]]
                 public decimal Value { get; init; }
+
+                [[|PersistentAlias("Old")|]]
+                private int Hidden { get; set; }
             }
 
             public class Plain
@@ -69,8 +77,10 @@ public sealed class AttributeHasNoEffectTests
                 [[|PersistentAlias("Total")|]] public static int Count { get; set; }
             }
             """),
-            "[PersistentAlias] has no effect here: 'Money' is a [PersistentValue] type, and only the properties of [Persistent] classes read their former names",
-            "[PersistentAlias] has no effect here: 'Plain' is not a [Persistent] class, so its properties are not stored",
+            "[PersistentAlias] has no effect here: 'Total' is the name of the stored property 'Money.Total', which reads the stored field of that name (rename that property first, giving it its own [PersistentAlias])",
+            "[PersistentAlias] has no effect here: 'Money.Amount' already reads the stored field 'Cost' as its former name",
+            "[PersistentAlias] has no effect here: 'Hidden' is not stored (static, [Transient], or not a stored member of the value)",
+            "[PersistentAlias] has no effect here: 'Plain' is neither a [Persistent] class nor a [PersistentValue] type, so its properties are not stored",
             "[PersistentAlias] has no effect here: 'Name' is the name of the stored property 'Person.Name', which reads the stored field of that name (rename that property first, giving it its own [PersistentAlias])",
             "[PersistentAlias] has no effect here: 'Person.Nick' already reads the stored field 'Handle' as its former name",
             "[PersistentAlias] has no effect here: 'Email' is the property's own name; give the name it had before it was renamed",
@@ -98,8 +108,11 @@ public sealed class AttributeHasNoEffectTests
             }
 
             [PersistentValue]
-            public partial record Address(string Street)
+            public partial record Address([property: PersistentAlias("Road")] string Street)
             {
+                [PersistentAlias("Town")]
+                public string City { get; init; } = "";
+
                 [Transient]
                 public string? Display { get; set; }
             }

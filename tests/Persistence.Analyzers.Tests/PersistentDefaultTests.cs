@@ -31,6 +31,12 @@ public sealed class PersistentDefaultTests
                 [[|PersistentDefault(0)|]] public partial DateTime Since { get; set; }
                 [[|PersistentDefault(null)|]] public partial List<int> Scores { get; set; }
             }
+
+            [PersistentValue]
+            public partial record struct Money(decimal Amount, [property: [|PersistentDefault(300)|]] byte Level)
+            {
+                [[|PersistentDefault(null)|]] public string Currency { get; init; }
+            }
             """),
             "[PersistentDefault] cannot give 'Customer.Level' a default: 300 is not a value of its type 'byte' (give a constant that type holds exactly: a string, bool, char, number or value of the enum)",
             "[PersistentDefault] cannot give 'Customer.Country' a default: null is not a value of its type 'string', which nullable annotations say is never null",
@@ -45,7 +51,9 @@ public sealed class PersistentDefaultTests
             "[PersistentDefault] cannot give 'Customer.Letter' a default: 'x' is not a value of its type 'string' (give a constant that type holds exactly: a string, bool, char, number or value of the enum)",
             "[PersistentDefault] cannot give 'Customer.Kind' a default: typeof(int) is not a value of its type 'string' (give a constant that type holds exactly: a string, bool, char, number or value of the enum)",
             "[PersistentDefault] cannot give 'Customer.Since' a default: 0 is not a value of its type 'DateTime' (give a constant that type holds exactly: a string, bool, char, number or value of the enum)",
-            "[PersistentDefault] cannot give 'Customer.Scores' a default: null is not a value of its type 'List<int>', which nullable annotations say is never null");
+            "[PersistentDefault] cannot give 'Customer.Scores' a default: null is not a value of its type 'List<int>', which nullable annotations say is never null",
+            "[PersistentDefault] cannot give 'Money.Level' a default: 300 is not a value of its type 'byte' (give a constant that type holds exactly: a string, bool, char, number or value of the enum)",
+            "[PersistentDefault] cannot give 'Money.Currency' a default: null is not a value of its type 'string', which nullable annotations say is never null");
 
     [Fact]
     public async Task Reports_the_attribute_on_properties_that_are_not_stored() =>
@@ -62,7 +70,8 @@ public sealed class PersistentDefaultTests
             [PersistentValue]
             public partial record struct Money(decimal Amount)
             {
-                [[|PersistentDefault("NZD")|]] public string Currency { get; set; }
+                [[|PersistentDefault("NZD")|]] private string Currency { get; set; }
+                [Transient, [|PersistentDefault(1)|]] public int Cents { get; set; }
             }
 
             public class Plain
@@ -73,8 +82,9 @@ public sealed class PersistentDefaultTests
             "[PersistentDefault] cannot give 'Customer.Views' a default: it is [Transient], so it is not stored",
             "[PersistentDefault] cannot give 'Customer.Plain' a default: it is not a partial property the generator implements, so it is not stored",
             "[PersistentDefault] cannot give 'Customer.Written' a default: it is not a partial property the generator implements, so it is not stored",
-            "[PersistentDefault] cannot give 'Money.Currency' a default: 'Money' is a [PersistentValue] type, and only the properties of [Persistent] classes take a default",
-            "[PersistentDefault] cannot give 'Plain.Value' a default: 'Plain' is not a [Persistent] class, so its properties are not stored");
+            "[PersistentDefault] cannot give 'Money.Currency' a default: it is not a stored member of 'Money' (a public property with a getter that a setter, an init accessor or a constructor parameter of its name sets)",
+            "[PersistentDefault] cannot give 'Money.Cents' a default: it is [Transient], so it is not stored",
+            "[PersistentDefault] cannot give 'Plain.Value' a default: 'Plain' is neither a [Persistent] class nor a [PersistentValue] type, so its properties are not stored");
 
     [Fact]
     public async Task Accepts_values_the_property_s_type_holds() =>
@@ -97,6 +107,12 @@ public sealed class PersistentDefaultTests
                 [PersistentDefault('x')] public partial char Mark { get; set; }
                 [PersistentDefault(Tier.Silver)] public partial Tier Tier { get; set; }
                 [PersistentDefault(Tier.Silver)] public partial Tier? Upgrade { get; set; }
+            }
+
+            [PersistentValue]
+            public partial record struct Money(decimal Amount, [property: PersistentDefault("NZD")] string Currency)
+            {
+                [PersistentDefault(Tier.Silver)] public Tier Tier { get; init; }
             }
             """));
 

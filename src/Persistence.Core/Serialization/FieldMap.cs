@@ -66,8 +66,9 @@ internal sealed class FieldMap
     public bool[] Copied { get; }
 
     /// <summary>
-    /// For each wanted field of a class, its default encoded (<see cref="FieldSchema.EncodedDefault"/>), written
-    /// when the stored fields lack it; null for its type's default, and for the fields of inline values.
+    /// For each wanted field, its default encoded (<see cref="FieldSchema.EncodedDefault"/>), written when the
+    /// stored fields lack it; null for its type's default. Null for an inline value its codec did not describe
+    /// (<see cref="ValueLayouts"/>).
     /// </summary>
     public byte[]?[]? Defaults { get; }
 
@@ -86,13 +87,16 @@ internal sealed class FieldMap
     public static Lazy<FieldMap> Later(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields) =>
         new(() => Of(storedFields, currentFields), LazyThreadSafetyMode.PublicationOnly);
 
-    /// <summary>The map of one inline value's fields to another's, made once per pair of shapes.</summary>
+    /// <summary>
+    /// The map of one inline value's fields to another's, made once per pair of shapes, with the defaults and
+    /// former names the current value's codec described (<see cref="ValueLayouts"/>).
+    /// </summary>
     public static FieldMap Of(TypeShape storedValue, TypeShape currentValue)
     {
         lock (Gate)
         {
             if (!ValueMaps.TryGetValue((storedValue, currentValue), out var map))
-                ValueMaps[(storedValue, currentValue)] = map = new(storedValue.Fields, currentValue.Fields);
+                ValueMaps[(storedValue, currentValue)] = map = new(storedValue.Fields, currentValue.Fields, ValueLayouts.Find(currentValue.Code));
             return map;
         }
     }

@@ -2,8 +2,8 @@ namespace Persistence.Serialization;
 
 /// <summary>
 /// Converts the state of a record written under an old schema of a class into the layout of the
-/// class's current schema, field by field and by name (docs/FORMAT.md, "Schema evolution"): added
-/// fields get their default (the field's own, <see cref="FieldSchema.WithDefault{T}"/>, else their
+/// class's current schema, field by field and by name or former name (docs/FORMAT.md, "Schema evolution"):
+/// added fields get their default (the field's own, <see cref="FieldSchema.WithDefault{T}"/>, else their
 /// type's), removed fields are skipped, safe widenings convert, anything else is a
 /// <see cref="SchemaMismatchException"/>. Works only on bytes and type codes, never on objects.
 /// </summary>
@@ -216,11 +216,12 @@ internal static class SchemaTranscoder
         (ShapeKind.Packed, ShapeKind.Packed) => IntegerWidens(from.Arguments[0], to.Arguments[0]),
         (ShapeKind.Collection, ShapeKind.Packed) => from.Name != "dict" && IntegerWidens(from.Arguments[0], to.Arguments[0]),
         (ShapeKind.Packed, ShapeKind.Collection) => to.Name != "dict" && Convertible(from.Arguments[0], to.Arguments[0]),
-        // Another value type with no field of the stored one's name is not an evolution of it (an Address
-        // property made a Money would read every stored address as an empty Money, and the next write lose it).
-        (ShapeKind.Value, ShapeKind.Value) =>
-            (from.Fields.Length == 0 || from.Fields.Any(old => Array.Exists(to.Fields, field => field.Name == old.Name)))
-            && to.Fields.All(field => Array.Find(from.Fields, old => old.Name == field.Name) is not { Shape: { } old } || Convertible(old, field.Shape)),
+        // Another value type that reads no field of the stored one (by its name or a former one) is not an evolution
+        // of it (an Address property made a Money would read every stored address as an empty Money, and the next
+        // write lose it).
+        (ShapeKind.Value, ShapeKind.Value) => FieldMap.Of(from, to) is var map
+            && (from.Fields.Length == 0 || Array.Exists(map.Sources, static source => source >= 0))
+            && map.Mismatched < 0,
         _ => false,
     };
 
@@ -408,7 +409,12 @@ internal static class SchemaTranscoder
                 writer.WriteBoolean(false);
                 break;
             case ShapeKind.Value:
-                foreach (var (_, field) in shape.Fields) WriteDefault(field, ref writer);
+                var described = ValueLayouts.Find(shape.Code);
+                for (var i = 0; i < shape.Fields.Length; i++)
+                {
+                    if (described?[i].EncodedDefault is { } value) writer.WriteRawBytes(value);
+                    else WriteDefault(shape.Fields[i].Shape, ref writer);
+                }
                 break;
         }
     }

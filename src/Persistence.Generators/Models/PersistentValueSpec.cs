@@ -23,12 +23,16 @@ internal sealed record PersistentValueSpec(
 /// <param name="Type">The property type, fully qualified, with nullable annotations.</param>
 /// <param name="IsNonNullableReference">Whether the type is a reference type not annotated nullable.</param>
 /// <param name="Storage">How the member is stored.</param>
+/// <param name="Default">The C# expression of the value it reads as in values stored before it existed, or null for its type's default.</param>
+/// <param name="Aliases">Its former names, from <c>[PersistentAlias]</c>.</param>
 internal sealed record ValueMemberSpec(
     string Name,
     string StoredName,
     string Type,
     bool IsNonNullableReference,
-    StorageSpec Storage)
+    StorageSpec Storage,
+    string? Default = null,
+    EquatableArray<string> Aliases = default)
 {
     public string LocalName => "__" + StoredName;
 

@@ -171,6 +171,27 @@ public partial class RenamedVipContact : RenamedContact
     [PersistentDefault(1)][PersistentAlias("Level")] public partial int Tier { get; set; }
 }
 
+/// <summary>
+/// The current version of an inline value first stored with Weight alone (the schema tests write that version
+/// by hand): Weight was renamed Kilograms, and the members added since read as their defaults.
+/// </summary>
+[PersistentValue]
+public partial record struct Parcel(
+    [property: PersistentAlias("Weight")] double Kilograms,
+    string Label,
+    [property: PersistentDefault("NZ")] string Country,
+    string? Note,
+    [property: PersistentDefault(1)] int Count);
+
+/// <summary>Holds <see cref="Parcel"/> values, alone and in a list.</summary>
+[Persistent]
+public partial class Shipment
+{
+    public partial string? Name { get; set; }
+    public partial Parcel Parcel { get; set; }
+    public partial List<Parcel>? Extra { get; set; }
+}
+
 /// <summary>A class with an inline value, whose newer versions the schema tests write by hand.</summary>
 [Persistent]
 public partial class HomeOwner

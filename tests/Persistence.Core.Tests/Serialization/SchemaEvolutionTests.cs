@@ -365,6 +365,36 @@ public class SchemaEvolutionTests
         Assert.Equal((ItemName, "Title"), (error.ClassName, error.FieldName));
     }
 
+    private const string ShipmentName = "Persistence.Tests.Models.Shipment";
+
+    [Fact]
+    public void Members_added_to_an_inline_value_read_as_their_defaults_and_a_renamed_one_reads_its_former_field()
+    {
+        var legacy = new LegacyObject(ShipmentName, [new("Name", "str"), new("Parcel", "{Weight:f64}"), new("Extra", "list<{Weight:f64}>")], (ref RecordWriter w) =>
+        {
+            w.WriteString("box");
+            w.WriteDouble(2.5);
+            w.WriteCount(2);
+            w.WriteDouble(1.25);
+            w.WriteDouble(4);
+        });
+        StoreLegacyAndReadCurrent<Shipment>(legacy, shipment =>
+        {
+            Assert.Equal(new Parcel(2.5, "", "NZ", null, 1), shipment.Parcel);
+            Assert.Equal([new Parcel(1.25, "", "NZ", null, 1), new Parcel(4, "", "NZ", null, 1)], shipment.Extra);
+        });
+    }
+
+    [Fact]
+    public void An_inline_value_added_later_reads_as_a_value_of_its_members_defaults() =>
+        StoreLegacyAndReadCurrent<Shipment>(
+            new LegacyObject(ShipmentName, [new("Name", "str")], (ref RecordWriter w) => w.WriteString("box")),
+            shipment =>
+            {
+                Assert.Equal(new Parcel(0, "", "NZ", null, 1), shipment.Parcel);
+                Assert.Null(shipment.Extra);
+            });
+
     [Fact]
     public void A_change_that_is_not_a_widening_names_the_class_and_field()
     {

@@ -62,6 +62,26 @@ public class SchemaTranscoderTests
     }
 
     [Fact]
+    public void Two_value_types_of_one_type_code_described_differently_read_as_neither_describes()
+    {
+        // Type codes of their own: the registry is the process's.
+        const string same = "{TranscoderSame:str,TranscoderCount:i32}";
+        const string differing = "{TranscoderDiffers:str}";
+        FieldSchema[] described = [new FieldSchema("TranscoderSame", "str").WithDefault(ValueCodecs.String, "x"), new FieldSchema("TranscoderCount", "i32").WithAliases("Old")];
+        ValueLayouts.Describe(same, described);
+        ValueLayouts.Describe(same, [new FieldSchema("TranscoderSame", "str").WithDefault(ValueCodecs.String, "x"), new FieldSchema("TranscoderCount", "i32").WithAliases("Old")]);
+        Assert.Same(described, ValueLayouts.Find(same));
+        ValueLayouts.Describe(differing, [new FieldSchema("TranscoderDiffers", "str").WithDefault(ValueCodecs.String, "")]);
+        ValueLayouts.Describe(differing, [new("TranscoderDiffers", "str")]);
+        Assert.Null(ValueLayouts.Find(differing));
+        // A value stored without the field reads as its type's default then.
+        var state = State((ref RecordWriter w) => w.WriteInt32(0));
+        var reader = new RecordReader(SchemaTranscoder.Convert(state, [new("Id", "i32"), new("Part", "{}")], [new("Id", "i32"), new("Part", differing)], "C"), null);
+        Assert.Equal((0, (string?)null), (reader.ReadInt32(), reader.ReadString()));
+        Assert.Contains("are not those of the value type code", Assert.Throws<ArgumentException>(() => ValueLayouts.Describe(same, [new("TranscoderSame", "str")])).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Former_names_are_no_part_of_a_field_s_layout_and_must_be_other_names()
     {
         Assert.Equal(new FieldSchema("Title", "str"), new FieldSchema("Title", "str").WithAliases("Name"));

@@ -10,6 +10,10 @@ partial record Address
 
     private sealed class __PersistentValueCodec : global::Persistence.Serialization.ValueCodec<global::Shop.Address>
     {
+        public __PersistentValueCodec() => DescribeFields(
+            new global::Persistence.FieldSchema("Street", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
+            new global::Persistence.FieldSchema("City", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""));
+
         public override string TypeCode => "{Street:str,City:str}";
 
         public override int MinimumSize => 2;

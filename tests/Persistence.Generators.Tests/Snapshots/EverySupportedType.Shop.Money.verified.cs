@@ -10,6 +10,10 @@ partial struct Money
 
     private sealed class __PersistentValueCodec : global::Persistence.Serialization.ValueCodec<global::Shop.Money>
     {
+        public __PersistentValueCodec() => DescribeFields(
+            new global::Persistence.FieldSchema("Amount", "dec"),
+            new global::Persistence.FieldSchema("Currency", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""));
+
         public override string TypeCode => "{Amount:dec,Currency:str}";
 
         public override int MinimumSize => 17;

@@ -10,6 +10,11 @@ partial record Address
 
     private sealed class __PersistentValueCodec : global::Persistence.Serialization.ValueCodec<global::Shop.Address>
     {
+        public __PersistentValueCodec() => DescribeFields(
+            new global::Persistence.FieldSchema("Street", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
+            new global::Persistence.FieldSchema("City", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
+            new global::Persistence.FieldSchema("Zip", "str"));
+
         public override string TypeCode => "{Street:str,City:str,Zip:str}";
 
         public override int MinimumSize => 3;

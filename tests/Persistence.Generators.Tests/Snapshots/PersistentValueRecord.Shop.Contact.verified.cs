@@ -10,6 +10,11 @@ partial class Contact
 
     private sealed class __PersistentValueCodec : global::Persistence.Serialization.ValueCodec<global::Shop.Contact>
     {
+        public __PersistentValueCodec() => DescribeFields(
+            new global::Persistence.FieldSchema("Email", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
+            new global::Persistence.FieldSchema("Name", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
+            new global::Persistence.FieldSchema("Since", "date"));
+
         public override string TypeCode => "{Email:str,Name:str,Since:date}";
 
         public override int MinimumSize => 6;

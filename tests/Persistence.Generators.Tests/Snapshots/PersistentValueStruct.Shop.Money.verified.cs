@@ -12,6 +12,12 @@ partial struct Money
     {
         private static readonly global::Persistence.Serialization.ValueCodec<global::System.Collections.Generic.List<string>?> __Notes_Codec = global::Persistence.Serialization.ValueCodecs.List<string>(global::Persistence.Serialization.ValueCodecs.String!);
 
+        public __PersistentValueCodec() => DescribeFields(
+            new global::Persistence.FieldSchema("Amount", "dec"),
+            new global::Persistence.FieldSchema("Currency", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
+            new global::Persistence.FieldSchema("Cents", "i32?"),
+            new global::Persistence.FieldSchema("Notes", "list<str>"));
+
         public override string TypeCode => "{Amount:dec,Currency:str,Cents:i32?,Notes:list<str>}";
 
         public override int MinimumSize => 19;

@@ -11,7 +11,7 @@ namespace Persistence.Analyzers;
 
 /// <summary>
 /// PERSIST015: <c>[PersistentAlias]</c> on a type that is not <c>[Persistent]</c>, on a property that is
-/// not stored, with an empty name, or naming a field another stored property reads;
+/// not stored (of a persistent class or a value), with an empty name, or naming a field another stored property reads;
 /// <c>[Transient]</c> on a static member, or on a member of a type that is neither
 /// <c>[Persistent]</c> nor <c>[PersistentValue]</c>. Looks only at attributes whose name could be one of these.
 /// </summary>
@@ -42,11 +42,18 @@ public sealed class AttributeHasNoEffectAnalyzer : DiagnosticAnalyzer
             : "";
         if (written is not ("PersistentAlias" or "PersistentAliasAttribute" or "Transient" or "TransientAttribute")) return;
         if (context.SemanticModel.GetSymbolInfo(attribute, context.CancellationToken).Symbol is not IMethodSymbol { ContainingType: var attributeType }) return;
-        if (attribute.Parent is not AttributeListSyntax { Parent: { } declaration, Target: null }) return;
+        if (attribute.Parent is not AttributeListSyntax { Parent: { } declaration } list) return;
+        // [property: …] on a positional record's parameter goes to the property of the parameter's name.
+        var onParameterProperty = list.Target?.Identifier.IsKind(SyntaxKind.PropertyKeyword) == true && declaration is ParameterSyntax;
+        if (list.Target is not null && !onParameterProperty) return;
 
         if (RuleSymbols.IsPersistenceType(attributeType, RuleSymbols.PersistentAliasAttribute))
         {
             var declared = context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken);
+            if (onParameterProperty)
+                declared = declared is IParameterSymbol { ContainingSymbol: IMethodSymbol { ContainingType: { } record } } parameter
+                    ? record.GetMembers(parameter.Name).OfType<IPropertySymbol>().FirstOrDefault()
+                    : null;
             if (declared is IPropertySymbol property)
             {
                 var alias = attribute.ArgumentList?.Arguments is { Count: 1 } given &&
@@ -94,20 +101,19 @@ public sealed class AttributeHasNoEffectAnalyzer : DiagnosticAnalyzer
     private static string? PropertyAliasProblem(IPropertySymbol property, string? alias)
     {
         if (property.ContainingType is not { } type) return null;
-        if (!AnalyzerSymbols.IsPersistentClass(type))
-        {
-            return AnalyzerSymbols.IsPersistentValue(type)
-                ? $"'{AnalyzerSymbols.Display(type)}' is a [PersistentValue] type, and only the properties of [Persistent] classes read their former names"
-                : $"'{AnalyzerSymbols.Display(type)}' is not a [Persistent] class, so its properties are not stored";
-        }
-        if (!AnalyzerSymbols.IsStoredProperty(property)) return $"'{property.Name}' is not stored (static, [Transient], or not a partial property the generator implements)";
+        var isValue = AnalyzerSymbols.IsPersistentValue(type);
+        if (!isValue && !AnalyzerSymbols.IsPersistentClass(type))
+            return $"'{AnalyzerSymbols.Display(type)}' is neither a [Persistent] class nor a [PersistentValue] type, so its properties are not stored";
+        // The stored layout: a value's stored members; a class's, the base classes' properties first, each class's in declaration order.
+        var layout = new List<IPropertySymbol>();
+        if (isValue) layout.AddRange(ValueRules.StoredMembers(type, ValueRules.Constructors(type)));
+        for (var level = type; !isValue && level is not null && AnalyzerSymbols.IsPersistentClass(level); level = level.BaseType)
+            layout.InsertRange(0, level.GetMembers().OfType<IPropertySymbol>().Where(static p => p.PartialDefinitionPart is null && AnalyzerSymbols.IsStoredProperty(p)));
+        if (!layout.Contains(property.PartialDefinitionPart ?? property, SymbolEqualityComparer.Default))
+            return $"'{property.Name}' is not stored (static, [Transient], or {(isValue ? "not a stored member of the value" : "not a partial property the generator implements")})";
         if (alias is null) return null;
         if (string.IsNullOrWhiteSpace(alias)) return "an empty name is no former name; give the name the property had";
         if (alias == property.Name) return $"'{alias}' is the property's own name; give the name it had before it was renamed";
-        // The stored layout: the base classes' properties first, each class's in declaration order.
-        var layout = new List<IPropertySymbol>();
-        for (var level = type; level is not null && AnalyzerSymbols.IsPersistentClass(level); level = level.BaseType)
-            layout.InsertRange(0, level.GetMembers().OfType<IPropertySymbol>().Where(static p => p.PartialDefinitionPart is null && AnalyzerSymbols.IsStoredProperty(p)));
         if (layout.FirstOrDefault(p => p.Name == alias) is { } current)
             return $"'{alias}' is the name of the stored property '{AnalyzerSymbols.Display(current.ContainingType)}.{alias}', which reads the stored field of that name (rename that property first, giving it its own [PersistentAlias])";
         foreach (var earlier in layout.TakeWhile(p => !SymbolEqualityComparer.Default.Equals(p, property.PartialDefinitionPart ?? property)))

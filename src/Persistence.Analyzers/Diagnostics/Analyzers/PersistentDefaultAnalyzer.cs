@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -8,9 +9,10 @@ namespace Persistence.Analyzers;
 
 /// <summary>
 /// PERSIST019: <c>[PersistentDefault]</c> whose value the property's type does not hold
-/// (<see cref="DefaultRules.TryConvert"/>), or on a property that is not stored: of a class that is not
-/// <c>[Persistent]</c> or a <c>[PersistentValue]</c> type, static, <c>[Transient]</c>, or one the generator
-/// does not implement. On a stored property the generator then completes no class, as for any property problem.
+/// (<see cref="DefaultRules.TryConvert"/>), or on a property that is not stored: of a type that is neither
+/// <c>[Persistent]</c> nor <c>[PersistentValue]</c>, static, <c>[Transient]</c>, one the generator does not
+/// implement, or not a stored member of a value. On a stored property the generator then completes no class
+/// (or value codec), as for any property problem.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class PersistentDefaultAnalyzer : DiagnosticAnalyzer
@@ -50,18 +52,26 @@ public sealed class PersistentDefaultAnalyzer : DiagnosticAnalyzer
 
     private static string? Reason(IPropertySymbol property, INamedTypeSymbol type, AttributeData attribute, INamedTypeSymbol persistentObject, SymbolAnalysisContext context)
     {
-        if (!AnalyzerSymbols.IsPersistentClass(type))
+        if (AnalyzerSymbols.IsPersistentValue(type))
         {
-            return AnalyzerSymbols.IsPersistentValue(type)
-                ? $"'{AnalyzerSymbols.Display(type)}' is a [PersistentValue] type, and only the properties of [Persistent] classes take a default"
-                : $"'{AnalyzerSymbols.Display(type)}' is not a [Persistent] class, so its properties are not stored";
+            if (property.IsStatic) return "it is static, and static properties are never stored";
+            if (AnalyzerSymbols.IsTransient(property)) return "it is [Transient], so it is not stored";
+            if (!ValueRules.StoredMembers(type, ValueRules.Constructors(type)).Contains(property, SymbolEqualityComparer.Default))
+                return $"it is not a stored member of '{AnalyzerSymbols.Display(type)}' (a public property with a getter that a setter, an init accessor or a constructor parameter of its name sets)";
         }
-        if (property.IsStatic) return "it is static, and static properties are never stored";
-        if (AnalyzerSymbols.IsTransient(property)) return "it is [Transient], so it is not stored";
-        if (!property.IsPartialDefinition || !PropertyRules.IsImplementedByGenerator(property))
-            return "it is not a partial property the generator implements, so it is not stored";
-        // PERSIST014 or the compiler explains these.
-        if (PropertyRules.Problem(property, type, persistentObject, context.CancellationToken) != PropertyProblem.None) return null;
+        else if (!AnalyzerSymbols.IsPersistentClass(type))
+        {
+            return $"'{AnalyzerSymbols.Display(type)}' is neither a [Persistent] class nor a [PersistentValue] type, so its properties are not stored";
+        }
+        else
+        {
+            if (property.IsStatic) return "it is static, and static properties are never stored";
+            if (AnalyzerSymbols.IsTransient(property)) return "it is [Transient], so it is not stored";
+            if (!property.IsPartialDefinition || !PropertyRules.IsImplementedByGenerator(property))
+                return "it is not a partial property the generator implements, so it is not stored";
+            // PERSIST014 or the compiler explains these.
+            if (PropertyRules.Problem(property, type, persistentObject, context.CancellationToken) != PropertyProblem.None) return null;
+        }
         if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0] is not { Kind: not TypedConstantKind.Error } constant) return null;
         if (DefaultRules.TryConvert(attribute, property.Type, out _)) return null;
         var shown = AnalyzerSymbols.Display(property.Type);
