@@ -120,7 +120,7 @@ public sealed partial class FileStorage
         {
             while (true)
             {
-                var outcome = scanner.ReadTransaction(position, length, false, out var transaction, out var problem);
+                var outcome = scanner.ReadTransaction(position, length, RecordBytes.None, out var transaction, out var problem);
                 if (outcome == ScanOutcome.Corrupt)
                     throw new CorruptDatabaseException($"{problem} in {FilePath}", position);
                 if (outcome != ScanOutcome.Complete || (transaction.Tid > known && !restartLog)) break;

@@ -62,7 +62,7 @@ public sealed partial class FileStorage
             var vouchedEnd = FileStorageCheckpoint.VouchedEnd(path, file, length, databaseId, fileId);
             while (position < length)
             {
-                var outcome = scanner.ReadTransaction(position, length, true, out var header, out var problem);
+                var outcome = scanner.ReadTransaction(position, length, RecordBytes.Shared, out var header, out var problem);
                 if (outcome == ScanOutcome.Complete)
                 {
                     Check(header, position, scanner.Records);
@@ -132,7 +132,7 @@ public sealed partial class FileStorage
         {
             try
             {
-                var references = RecordFormat.ReferencesOf(record.Data!);
+                var references = RecordFormat.ReferencesOf(record.Data.Span);
                 while (references.MoveNext())
                 {
                     if (!references.Current.IsNull) _referrers.TryAdd(references.Current.Value, record.Offset);

@@ -511,7 +511,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         {
             // The lock file's durable end, read once and only where a transaction does not read whole.
             long? durableEnd = null;
-            switch (scanner.ReadTransaction(position, length, false, out var header, out var problem))
+            switch (scanner.ReadTransaction(position, length, RecordBytes.None, out var header, out var problem))
             {
                 case ScanOutcome.End:
                     return TailState.None;
@@ -755,7 +755,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             string? problem;
             try
             {
-                outcome = scanner.ReadTransaction(position, end, true, out header, out problem);
+                outcome = scanner.ReadTransaction(position, end, RecordBytes.Copied, out header, out problem);
             }
             catch (ObjectDisposedException) when (!_disposed)
             {

@@ -455,7 +455,7 @@ internal static class FileStorageCheckpoint
         if (start < 0) return "no transaction ends where the checkpoint says";
         using (var scanner = new FileStorageScanner(data))
         {
-            var outcome = scanner.ReadTransaction(start, info.Covered, false, out var header, out _);
+            var outcome = scanner.ReadTransaction(start, info.Covered, RecordBytes.None, out var header, out _);
             // Its trailer is the one the checkpoint recorded, so it was on disk whole (see VouchedEnd):
             // bytes of it that no longer read are damage, which a scan would take for a crash's
             // unfinished write and cut off, losing a committed transaction.

@@ -242,7 +242,7 @@ internal sealed class FileStoragePacker : IDisposable
         while (position < end)
         {
             _cancel.ThrowIfCancellationRequested();
-            var outcome = scanner.ReadTransaction(position, end, true, out var header, out var problem);
+            var outcome = scanner.ReadTransaction(position, end, RecordBytes.Shared, out var header, out var problem);
             if (outcome != ScanOutcome.Complete)
                 throw new CorruptDatabaseException(
                     problem is null ? $"The transaction in {_sourcePath} no longer reads back whole while it is packed" : $"{problem} in {_sourcePath}", position);
@@ -250,7 +250,7 @@ internal sealed class FileStoragePacker : IDisposable
                 throw new CorruptDatabaseException($"The transaction in {_sourcePath} has tid {header.Tid}, not greater than the previous transaction's {_lastTid}", position);
             foreach (var record in scanner.Records)
             {
-                var data = record.Data!;
+                var data = record.Data.Span;
                 if (!RecordFormat.TryGetReferences(data, out var references)) throw UnreadableReferences(data, record.Offset, record.Oid);
                 while (references.TryMoveNext()) _tailReferences.Add(references.Current.Value);
                 if (references.IsDamaged) throw UnreadableReferences(data, record.Offset, record.Oid);

@@ -23,6 +23,9 @@ internal sealed class FileStorageScanner : IDisposable
 
     private readonly SafeFileHandle _file;
     private byte[] _buffer;
+    // The records' bytes of the transaction last read with RecordBytes.Shared, one after another.
+    private byte[] _shared = [];
+    private int _sharedUsed;
     private long _bufferStart;
     private int _bufferLength;
     private int _readSize = FirstReadSize;
@@ -54,17 +57,33 @@ internal sealed class FileStorageScanner : IDisposable
         _buffer = ArrayPool<byte>.Shared.Rent(FirstReadSize);
     }
 
+    /// <summary>
+    /// <paramref name="length"/> bytes of the shared record space, after those of the transaction's records
+    /// before: a space outgrown is replaced, the records before keep theirs.
+    /// </summary>
+    private Memory<byte> SharedSpace(int length)
+    {
+        if (_shared.Length - _sharedUsed < length)
+        {
+            _shared = new byte[Math.Max(length, Math.Min(Array.MaxLength, Math.Max(64 << 10, 2L * _shared.Length)))];
+            _sharedUsed = 0;
+        }
+        var space = _shared.AsMemory(_sharedUsed, length);
+        _sharedUsed += length;
+        return space;
+    }
+
     /// <summary>The data records of the transaction last read by <see cref="ReadTransaction"/>.</summary>
     public List<ScannedRecord> Records { get; } = [];
 
     /// <summary>
     /// Reads and checks the transaction at <paramref name="position"/>, looking no further than
     /// <paramref name="end"/>. On <see cref="ScanOutcome.Complete"/>, <see cref="Records"/> holds its
-    /// records (with their bytes if <paramref name="keepData"/>).
+    /// records (with their bytes as <paramref name="bytes"/> says).
     /// </summary>
     /// <param name="position">Where the transaction starts.</param>
     /// <param name="end">The end of the readable file.</param>
-    /// <param name="keepData">Whether to copy each record's bytes into <see cref="ScannedRecord.Data"/>.</param>
+    /// <param name="bytes">Whether and how each record's bytes go into <see cref="ScannedRecord.Data"/>.</param>
     /// <param name="header">The transaction's header, if it could be read (default otherwise).</param>
     /// <param name="problem">For <see cref="ScanOutcome.Corrupt"/>, what is wrong; for
     /// <see cref="ScanOutcome.Damaged"/>, the failed check of a record inside, if one failed.</param>
@@ -73,9 +92,10 @@ internal sealed class FileStorageScanner : IDisposable
     /// every process's first open paid for the few transactions after the index checkpoint. A long
     /// scan gets the optimized code once the runtime sees it called often.
     /// </remarks>
-    public ScanOutcome ReadTransaction(long position, long end, bool keepData, out TransactionHeader header, out string? problem)
+    public ScanOutcome ReadTransaction(long position, long end, RecordBytes bytes, out TransactionHeader header, out string? problem)
     {
         Records.Clear();
+        _sharedUsed = 0;
         header = default;
         problem = null;
         if (position >= end) return ScanOutcome.End;
@@ -129,7 +149,12 @@ internal sealed class FileStorageScanner : IDisposable
             p += record.Size;
             problem = CheckDataHeader(record, header.Tid, position, recordOffset, bodyEnd);
             if (problem is not null) break;
-            var data = keepData ? new byte[record.Length] : null;
+            var data = bytes switch
+            {
+                RecordBytes.Copied => new byte[record.Length],
+                RecordBytes.Shared => SharedSpace(checked((int)record.Length)),
+                _ => Memory<byte>.Empty,
+            };
             var copied = 0;
             var remaining = (long)record.Length;
             while (remaining > 0)
@@ -139,9 +164,9 @@ internal sealed class FileStorageScanner : IDisposable
                 if (chunk.Length > remaining) chunk = chunk[..(int)remaining];
                 crc = Crc32C.Append(crc, chunk);
                 recordCrc = Crc32C.Append(recordCrc, chunk);
-                if (data is not null)
+                if (bytes != RecordBytes.None)
                 {
-                    chunk.CopyTo(data.AsSpan(copied));
+                    chunk.CopyTo(data.Span[copied..]);
                     copied += chunk.Length;
                 }
                 p += chunk.Length;
@@ -197,7 +222,7 @@ internal sealed class FileStorageScanner : IDisposable
             var candidate = p + hit;
             var headerBytes = ReadExact(candidate, TransactionHeaderSize, end);
             if (TryReadTransactionHeader(headerBytes, out var header) && header.Tid >= minimumTid
-                && ReadTransaction(candidate, end, false, out _, out _) == ScanOutcome.Complete)
+                && ReadTransaction(candidate, end, RecordBytes.None, out _, out _) == ScanOutcome.Complete)
                 return candidate;
             p = candidate + 1;
         }
@@ -345,5 +370,18 @@ internal enum ScanOutcome
 /// <param name="Oid">The object.</param>
 /// <param name="Offset">The file offset of its data record header.</param>
 /// <param name="Previous">The offset of the object's previous revision, 0 if none.</param>
-/// <param name="Data">The record bytes, if they were asked for.</param>
-internal readonly record struct ScannedRecord(ulong Oid, long Offset, long Previous, byte[]? Data);
+/// <param name="Data">The record bytes, if they were asked for (empty otherwise).</param>
+internal readonly record struct ScannedRecord(ulong Oid, long Offset, long Previous, ReadOnlyMemory<byte> Data);
+
+/// <summary>Whether <see cref="FileStorageScanner.ReadTransaction"/> gives the records' bytes, and how long they stay valid.</summary>
+internal enum RecordBytes
+{
+    /// <summary>No bytes: the records are checked, not kept.</summary>
+    None,
+
+    /// <summary>Each record's bytes in an array of its own, for the caller to keep.</summary>
+    Copied,
+
+    /// <summary>Each record's bytes in space the scanner reuses: valid until its next transaction is read.</summary>
+    Shared,
+}

@@ -76,6 +76,27 @@ public sealed class MissingObjectTests : IDisposable
     }
 
     [Fact]
+    public void Verify_reads_the_references_of_every_record_of_a_transaction_with_records_larger_than_its_buffers()
+    {
+        using (var db = Database.Open(_path))
+        using (var writer = db.OpenConnection())
+        {
+            // One transaction: small records that refer to others, between records of 100 KB to 1 MB.
+            var list = new PersistentList<PersistentObject>();
+            for (var i = 0; i < 6; i++)
+            {
+                list.Add(new Node { Label = "before " + i, Next = new Node { Label = "target " + i } });
+                list.Add(new Everything { Bytes = new byte[(100 << 10) * (i + 1) + i] });
+            }
+            writer.Root["list"] = list;
+            writer.Commit();
+        }
+        var report = FileStorage.Verify(_path);
+        Assert.True(report.IsValid, string.Join("; ", report.Problems.Select(p => p.Description)));
+        Assert.True(report.RecordCount >= 19, $"{report.RecordCount} records");
+    }
+
+    [Fact]
     public void A_file_that_holds_objects_but_no_root_is_damage_and_gets_no_new_root()
     {
         // Objects and no root object (oid 1): the root's record was damaged or lost.
