@@ -249,9 +249,15 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private PersistentObject GetInCall(Oid oid)
     {
         MaybeAutocommit();
-        if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known)) return known;
+        if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known))
+        {
+            // This connection may hold an object that a pack has removed since (once nothing reachable from
+            // the root referred to it): after a pack, the snapshot is asked whether it still holds the object.
+            if (_database.Packed && oid != Oid.Root && _database.LoadBefore(oid, _snapshot + 1, _scans) is null) throw NoObject(oid, packed: true);
+            return known;
+        }
         var record = _database.LoadBefore(oid, _snapshot + 1, _scans)
-            ?? throw (oid == Oid.Root ? NoRoot() : new KeyNotFoundException($"No object with {oid} exists in this database (as of this connection's snapshot)."));
+            ?? throw (oid == Oid.Root ? NoRoot() : NoObject(oid, _database.Packed));
         uint typeId;
         try
         {
@@ -265,6 +271,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
         Load(ghost, record);
         return ghost;
     }
+
+    private static KeyNotFoundException NoObject(Oid oid, bool packed) => new(
+        $"No object with {oid} exists in this database (as of this connection's snapshot)." + (packed
+            ? " The database was packed, and a pack removes the objects that nothing reachable from the root refers to any more: an oid kept from before may name an object deleted since."
+            : ""));
 
     /// <summary>Returns the object with the given oid as a <typeparamref name="T"/>.</summary>
     /// <exception cref="InvalidCastException">The object is of another class (the message names it).</exception>
@@ -718,28 +729,50 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // code to compile, and the methods that would build them are compiled optimized on first use. The
     // other optimized methods of the load and commit paths build theirs apart for the same reason.
 
-    /// <summary>Why no revision of <paramref name="obj"/> is there for this snapshot: packed away since, or never stored.</summary>
+    /// <summary>Why no revision of <paramref name="obj"/> is there for this snapshot: packed away since, removed by a pack, or damage.</summary>
     private PersistenceException NoRevisionForSnapshot(PersistentObject obj) =>
         _storage.Load(obj.ObjectOid) is not null
             ? _database.Counts.ReadConflicted(new ReadConflictException(
                 $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry. " +
                 "(Database.Pack keeps what the connections open in its own process read; a pack from another process keeps the history after the keepHistoryAfterTid it is given, e.g. the StateNumber when the longest reader began.)",
                 obj.ObjectOid))
-            : Dangling(obj.ObjectOid);
+            : Missing(obj);
+
+    /// <summary>
+    /// An object the storage has no revision of. Where no record this connection loaded refers to it and the
+    /// database was packed, the connection held it from before a pack that removed it (unreachable from the
+    /// root by then; a long-lived or pooled connection keeps what it loaded): a read conflict, which reading
+    /// again from the root resolves. Otherwise a reference dangles (see <see cref="Dangling"/>).
+    /// </summary>
+    private PersistenceException Missing(PersistentObject obj)
+    {
+        var referrer = Referrer(obj.ObjectOid);
+        if (!referrer.IsNull || !_database.Packed) return Dangling(obj.ObjectOid, referrer);
+        return _database.Counts.ReadConflicted(new ReadConflictException(
+            $"{obj.ObjectOid} ({obj.PersistentType.Name}) no longer exists in this database as of this connection's snapshot (tid {_snapshot}): the database was packed, " +
+            "and a pack removes the objects that nothing reachable from the root refers to any more. This connection held the object from before that " +
+            "(a connection keeps what it loaded, in the pool too) or was given its oid. Call Abort() and read the objects again from the root.",
+            obj.ObjectOid));
+    }
+
+    /// <summary>An object this connection loaded whose record (in its snapshot) refers to <paramref name="oid"/>, or the null oid.</summary>
+    private Oid Referrer(Oid oid)
+    {
+        for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount; slot = _objects.NextOccupied(slot + 1))
+        {
+            if (_objects.At(slot) is { State: not PersistentState.Ghost } loaded && loaded.ObjectOid != oid && Refers(loaded.ObjectOid, oid))
+                return loaded.ObjectOid;
+        }
+        return Oid.Null;
+    }
 
     /// <summary>
     /// A reference to an oid the storage has no revision of: the referring record or the referred one is
-    /// damaged (or lost). Names the object whose record refers to it, found among those this connection
-    /// loaded (their records read again: an error path only).
+    /// damaged (or lost). Names <paramref name="referrer"/>, the object whose record refers to it, if one
+    /// this connection loaded does (<see cref="Referrer"/>: their records read again, an error path only).
     /// </summary>
-    private CorruptDatabaseException Dangling(Oid oid)
+    private CorruptDatabaseException Dangling(Oid oid, Oid referrer)
     {
-        var referrer = Oid.Null;
-        for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount && referrer.IsNull; slot = _objects.NextOccupied(slot + 1))
-        {
-            if (_objects.At(slot) is { State: not PersistentState.Ghost } loaded && loaded.ObjectOid != oid && Refers(loaded.ObjectOid, oid))
-                referrer = loaded.ObjectOid;
-        }
         return new CorruptDatabaseException(
             (referrer.IsNull
                 ? $"{oid} is referenced by an object this connection loaded, whose record's reference list does not name it (that record's state is damaged)"
@@ -1105,8 +1138,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         var names = conflict.Oids.Select(oid =>
             _objects.TryGetValue(oid.Value, out var obj) ? $"{oid} ({obj.PersistentType.Name})" : oid.ToString());
+        // After a pack, an object this connection held may be gone rather than changed.
+        var removed = _database.Packed ? conflict.Oids.Where(oid => _storage.Load(oid) is null).ToList() : [];
         return new ConflictException(
             $"The commit conflicts with another transaction that changed {string.Join(", ", names)} after this transaction's snapshot (tid {_snapshot})." +
+            (removed.Count == 0 ? "" : $" Of those, {string.Join(", ", removed)} no longer exist: a pack removed them, as nothing reachable from the root referred to them any more; read the objects again from the root after Abort().") +
             (_unitOfWork ? "" : " " + RetryAdvice),
             conflict.Oids);
     }

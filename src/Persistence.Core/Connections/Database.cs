@@ -210,17 +210,51 @@ public sealed class Database : IDisposable
     }
 
     /// <summary>
+    /// The unit of work (<see cref="Transact{T}(Func{Connection, T}, int)"/>, <see cref="TransactAsync{T}(Func{Connection, Task{T}}, int, CancellationToken)"/>)
+    /// whose work the current flow runs, if any: a Transact called inside it, on the same database, joins it.
+    /// </summary>
+    private static readonly AsyncLocal<UnitOfWork?> CurrentWork = new();
+
+    /// <summary>A unit of work under way: its database and connection, until it ends (a task the work left running may still see it then).</summary>
+    private sealed class UnitOfWork(Database database, Connection connection)
+    {
+        public Database Database { get; } = database;
+
+        public Connection Connection { get; } = connection;
+
+        private volatile bool _ended;
+
+        /// <summary>Whether the unit of work has ended (its connection closed, maybe handed to other work by the pool).</summary>
+        public bool Ended
+        {
+            get => _ended;
+            set => _ended = value;
+        }
+    }
+
+    /// <summary>The connection of the unit of work of this database that the current flow runs the work of, or null.</summary>
+    private Connection? JoinedConnection() =>
+        CurrentWork.Value is { Ended: false } outer && outer.Database == this ? outer.Connection : null;
+
+    /// <summary>
     /// Runs a unit of work in a transaction and commits it. On a <see cref="ConflictException"/> it
     /// aborts, waits a short random time and runs the work again, up to <paramref name="maxAttempts"/>
     /// times; any other exception aborts and propagates. The work must not keep objects between attempts.
+    /// Called inside the work of another Transact (or TransactAsync) on this database, it joins that unit
+    /// of work: <paramref name="work"/> runs on its connection and commits with it, and a conflict retries
+    /// the outer work (so helpers that each call Transact compose into one transaction).
     /// </summary>
-    /// <returns>The result of the attempt that committed.</returns>
+    /// <returns>The result of the attempt that committed (joined: the work's result).</returns>
     public T Transact<T>(Func<Connection, T> work, int maxAttempts = 10)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        if (JoinedConnection() is { } joined) return work(joined);
         var connection = OpenConnection();
         connection.BeginUnitOfWork();
+        var unit = new UnitOfWork(this, connection);
+        var outer = CurrentWork.Value;
+        CurrentWork.Value = unit;
         Exception? failure = null;
         try
         {
@@ -244,6 +278,8 @@ public sealed class Database : IDisposable
         }
         finally
         {
+            unit.Ended = true;
+            CurrentWork.Value = outer;
             DisposeAfterWork(connection, failure);
         }
     }
@@ -296,10 +332,14 @@ public sealed class Database : IDisposable
     private async Task<T> RunTransactionAsync<T>(Func<Connection, Task<T>> work, int maxAttempts, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
+        if (JoinedConnection() is { } joined) return await work(joined).ConfigureAwait(false);
         // Opened in this method's async flow, which the work's awaits continue: the connection goes on
         // from whatever thread they resume on.
         var connection = OpenConnection();
         connection.BeginUnitOfWork();
+        // Set in this method's flow: the caller's flow does not see it once the method returns.
+        var unit = new UnitOfWork(this, connection);
+        CurrentWork.Value = unit;
         Exception? failure = null;
         try
         {
@@ -324,6 +364,7 @@ public sealed class Database : IDisposable
         }
         finally
         {
+            unit.Ended = true;
             DisposeAfterWork(connection, failure);
         }
     }
@@ -498,6 +539,12 @@ public sealed class Database : IDisposable
 
     /// <summary>The storage when it is a file (null for other storages): connections take new oids from it a run at a time.</summary>
     internal FileStorage? File => _file;
+
+    /// <summary>
+    /// Whether the storage switched to a packed file since it opened (a pack of this process's or another's):
+    /// objects that connections loaded before it may have been removed (see Connection.Get).
+    /// </summary>
+    internal bool Packed => _file is { FileEpoch: > 0 };
 
     /// <summary>
     /// The oids written after <paramref name="sinceTid"/>, up to the newest transaction the last

@@ -1,3 +1,5 @@
+using static Persistence.Storage.FileStorageFormat;
+
 namespace Persistence.Storage;
 
 public sealed partial class FileStorage
@@ -23,11 +25,11 @@ public sealed partial class FileStorage
     /// file here once this instance switches to the packed one: the copy then starts over from the packed
     /// file, and holds what was committed until it started over too (three copies at most).</para>
     /// </remarks>
-    /// <param name="destinationPath">Where the backup goes; an existing file there is replaced.</param>
+    /// <param name="destinationPath">Where the backup goes; an existing database file there (an earlier backup) is replaced, an empty file too.</param>
     /// <returns>The tid of the last transaction in the backup.</returns>
     /// <exception cref="ArgumentException">The destination is the data file itself (or its lock file), by
-    /// whatever path, symbolic links followed; or a database that a program has open for writing (where
-    /// that can be told: on Linux).</exception>
+    /// whatever path, symbolic links followed; a database that a program has open for writing (where
+    /// that can be told: on Linux); or an existing file that is not a database.</exception>
     /// <exception cref="PersistenceException">The copy could not be written, or the file was packed during
     /// each of three copies (the message says why).</exception>
     public long Backup(string destinationPath)
@@ -44,6 +46,7 @@ public sealed partial class FileStorage
         if (string.Equals(resolved, WithLinksResolved(FilePath), comparison) || string.Equals(resolved, WithLinksResolved(FilePath + ".lock"), comparison))
             throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));
         ThrowIfInUse(destination);
+        ThrowIfNotADatabase(destination);
 
         for (var attempt = 1; ; attempt++)
         {
@@ -188,6 +191,31 @@ public sealed partial class FileStorage
             throw new ArgumentException(
                 $"{destination} is a database that a program has open for writing: a backup would replace it under that program, and what it commits after would be lost. " +
                 "Close that program first, or choose another path.",
+                "destinationPath");
+    }
+
+    /// <summary>
+    /// Refuses to replace a file that is not a database (an earlier backup is one): a mistyped path must not
+    /// cost the file that is there. An empty file may be replaced.
+    /// </summary>
+    private static void ThrowIfNotADatabase(string destination)
+    {
+        if (!File.Exists(destination)) return;
+        Span<byte> header = stackalloc byte[FileHeaderSize];
+        int read;
+        try
+        {
+            using var existing = File.OpenHandle(destination, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (RandomAccess.GetLength(existing) == 0) return;
+            read = RandomAccess.Read(existing, header, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"{destination} exists and cannot be read ({e.Message}), so whether it is a database a backup may replace is not known. Choose another path, or delete the file first.", "destinationPath", e);
+        }
+        if (read < FileHeaderSize || !ReadFileHeader(header).SignatureMatches)
+            throw new ArgumentException(
+                $"{destination} exists and is not a Persistence database: a backup replaces only a database file (an earlier backup). Choose another path, or delete the file first if it is to go.",
                 "destinationPath");
     }
 

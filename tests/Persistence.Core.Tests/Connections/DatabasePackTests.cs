@@ -55,6 +55,70 @@ public sealed class DatabasePackTests : IDisposable
         Assert.Empty(FileStorage.Verify(_path).Problems);
     }
 
+    /// <summary>root["items"] holds three nodes; the second is removed from it. Returns its oid.</summary>
+    private static Oid RemoveTheSecond(Database db)
+    {
+        using var writer = db.OpenConnection();
+        var items = (PersistentList<Node>)writer.Root["items"];
+        var removed = items[1].PersistentOid;
+        items.RemoveAt(1);
+        writer.Commit();
+        return removed;
+    }
+
+    private static void StoreThreeItems(Connection connection)
+    {
+        connection.Root["items"] = new PersistentList<Node> { new() { Label = "one" }, new() { Label = "two" }, new() { Label = "three" } };
+        connection.Commit();
+    }
+
+    [Fact]
+    public void A_pooled_connection_that_held_an_object_a_pack_removed_does_not_give_it_out_by_its_oid()
+    {
+        using var db = Database.Open(_path);
+        Oid removed;
+        using (var first = db.OpenConnection())
+        {
+            StoreThreeItems(first);
+            // Loaded, so the pooled connection keeps it in its cache.
+            Assert.Equal("two", ((PersistentList<Node>)first.Root["items"])[1].Label);
+        }
+        removed = RemoveTheSecond(db);
+        db.Pack();
+        using var again = db.OpenConnection();
+        var error = Assert.Throws<KeyNotFoundException>(() => again.Get<Node>(removed));
+        Assert.Contains($"No object with {removed} exists", error.Message);
+        Assert.Contains("a pack removes the objects that nothing reachable from the root refers to", error.Message);
+        // The others are as they were.
+        Assert.Equal(["one", "three"], ((PersistentList<Node>)again.Root["items"]).Select(n => n.Label));
+    }
+
+    [Fact]
+    public void A_change_to_an_object_a_pack_removed_is_a_conflict_then_a_read_conflict_not_damage()
+    {
+        using var db = Database.Open(_path);
+        using var holder = db.OpenConnection();
+        StoreThreeItems(holder);
+        var held = ((PersistentList<Node>)holder.Root["items"])[1];
+        Assert.Equal("two", held.Label);
+        var removed = RemoveTheSecond(db);
+        // The holder moves past the removal (its snapshot no longer needs the node) and keeps the node it loaded,
+        // which nobody changed; the pack then removes it.
+        holder.Abort();
+        db.Pack();
+
+        held.Label = "changed";
+        var conflict = Assert.Throws<ConflictException>(holder.Commit);
+        Assert.Contains($"{removed} no longer exist: a pack removed them", conflict.Message);
+        holder.Abort();
+        var gone = Assert.Throws<ReadConflictException>(() => held.Label);
+        Assert.Equal([removed], gone.Oids);
+        Assert.Contains("no longer exists in this database", gone.Message);
+        Assert.Contains("read the objects again from the root", gone.Message);
+        Assert.Throws<KeyNotFoundException>(() => holder.Get<Node>(removed));
+        Assert.True(FileStorage.Verify(_path).IsValid);
+    }
+
     [Fact]
     public void APackWhileAConnectionIsBeingOpenedKeepsWhatItsSnapshotReads()
     {

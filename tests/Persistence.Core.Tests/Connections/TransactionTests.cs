@@ -174,6 +174,82 @@ public class TransactionTests
         }
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task A_Transact_inside_the_work_of_another_joins_it_and_commits_once_with_it(bool outerAsync, bool innerAsync)
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var before = db.StateNumber;
+            var (outerAttempts, innerRuns) = (0, 0);
+            // A helper that makes its own unit of work, called from inside another one.
+            async Task<string> AppendB(Connection outer)
+            {
+                string Inner(Connection connection)
+                {
+                    innerRuns++;
+                    Assert.Same(outer, connection);
+                    ((Node)connection.Root["b"]).Label += "+";
+                    return ((Node)connection.Root["b"]).Label!;
+                }
+                return innerAsync ? await db.TransactAsync(Inner) : db.Transact(Inner);
+            }
+            string Outer(Connection connection)
+            {
+                outerAttempts++;
+                ((Node)connection.Root["a"]).Label += "+";
+                var b = AppendB(connection).GetAwaiter().GetResult();
+                if (outerAttempts == 1)
+                {
+                    // Another writer changes a: the outer work, the inner one with it, runs again.
+                    using var other = db.OpenConnection();
+                    ((Node)other.Root["a"]).Label += "!";
+                    other.Commit();
+                }
+                return b;
+            }
+            var result = outerAsync ? await db.TransactAsync(Outer) : db.Transact(Outer);
+
+            Assert.Equal((2, 2, "b0+"), (outerAttempts, innerRuns, result));
+            // One commit of the other writer and one of the unit of work, both changes in it.
+            Assert.Equal(before + 2, db.StateNumber);
+            using var reader = db.OpenConnection();
+            Assert.Equal(("a0!+", "b0+"), (((Node)reader.Root["a"]).Label, ((Node)reader.Root["b"]).Label));
+        }
+    }
+
+    [Fact]
+    public async Task A_Transact_after_another_has_ended_or_on_another_database_is_a_unit_of_work_of_its_own()
+    {
+        var (db, _, _) = TwoNodes();
+        using var other = Database.Open(new MemoryStorage());
+        using (db)
+        {
+            Task? later = null;
+            db.Transact(connection =>
+            {
+                ((Node)connection.Root["a"]).Label = "outer";
+                // Another database's unit of work inside this one commits by itself.
+                other.Transact(inner => inner.Root["x"] = new Node { Label = "other" });
+                // A task the work leaves running sees the unit of work, which has ended when it runs.
+                later = Task.Run(async () =>
+                {
+                    await Task.Delay(50);
+                    db.Transact(inner => ((Node)inner.Root["b"]).Label = "later");
+                });
+            });
+            await later!;
+            using var reader = db.OpenConnection();
+            Assert.Equal(("outer", "later"), (((Node)reader.Root["a"]).Label, ((Node)reader.Root["b"]).Label));
+            using var otherReader = other.OpenConnection();
+            Assert.Equal("other", ((Node)otherReader.Root["x"]).Label);
+        }
+    }
+
     [Fact]
     public void Transact_aborts_and_propagates_other_exceptions()
     {

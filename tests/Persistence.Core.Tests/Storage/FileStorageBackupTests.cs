@@ -167,10 +167,10 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     {
         var path = _directory.File("data.persist");
         var backup = _directory.File("backup.persist");
-        File.WriteAllText(backup, "an older backup");
-        long tid;
+        long older, tid;
         using (var db = Persistence.Database.Open(path))
         {
+            older = db.Backup(backup);
             using (var connection = db.OpenConnection())
             {
                 connection.Root["answer"] = new PersistentCounter();
@@ -178,6 +178,7 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
             }
             tid = db.Backup(backup);
         }
+        Assert.True(tid > older);
 
         var report = FileStorage.Verify(backup);
         Assert.True(report.IsValid, report.ToString());
@@ -185,6 +186,26 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
         using var copy = Persistence.Database.Open(backup, new DatabaseOptions { ReadOnly = true });
         using var reader = copy.OpenConnection();
         Assert.IsType<PersistentCounter>(reader.Root["answer"]);
+    }
+
+    [Fact]
+    public void ABackupDoesNotReplaceAFileThatIsNotADatabaseButDoesAnEmptyOne()
+    {
+        var path = _directory.File("data.persist");
+        var notes = _directory.File("notes.txt");
+        File.WriteAllText(notes, "the only copy of something else");
+        var empty = _directory.File("empty.persist");
+        File.WriteAllBytes(empty, []);
+        using var db = Persistence.Database.Open(path);
+
+        var error = Assert.Throws<ArgumentException>(() => db.Backup(notes));
+        Assert.Contains("exists and is not a Persistence database", error.Message);
+        Assert.Contains("delete the file first", error.Message);
+        Assert.Equal("the only copy of something else", File.ReadAllText(notes));
+        Assert.Empty(Directory.GetFiles(_directory.Path, "*.partial"));
+
+        db.Backup(empty);
+        Assert.True(FileStorage.Verify(empty).IsValid);
     }
 
     [Fact]
