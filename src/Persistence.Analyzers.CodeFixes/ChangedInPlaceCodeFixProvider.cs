@@ -35,14 +35,15 @@ public sealed class ChangedInPlaceCodeFixProvider : CodeFixProvider
         var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
         if (root is null || model is null) return;
         var node = root.FindNode(context.Span, getInnermostNodeForTie: true);
-        var holder = model.GetOperation(node, context.CancellationToken) switch
+        var changed = model.GetOperation(node, context.CancellationToken) switch
         {
             IInvocationOperation invocation => InPlaceChanges.ChangedBy(invocation),
             IAssignmentOperation assignment => InPlaceChanges.ChangedBy(assignment.Target),
             IIncrementOrDecrementOperation increment => InPlaceChanges.ChangedBy(increment.Target),
             _ => null,
         };
-        if (holder?.Instance is not { } owner) return;
+        // The object to mark is the one at the root of the path, also for a change inside one of its values.
+        if (changed?.Root.Instance is not { } owner) return;
 
         if (node.FirstAncestorOrSelf<StatementSyntax>() is ExpressionStatementSyntax { Parent: BlockSyntax or SwitchSectionSyntax or GlobalStatementSyntax } statement &&
             OwnerText(owner) is { } ownerText)
@@ -55,7 +56,7 @@ public sealed class ChangedInPlaceCodeFixProvider : CodeFixProvider
                 diagnostic);
         }
 
-        var property = holder.Property.PartialDefinitionPart ?? holder.Property;
+        var property = changed.Root.Property.PartialDefinitionPart ?? changed.Root.Property;
         if (diagnostic.Properties.TryGetValue(ChangedInPlaceAnalyzer.CollectionProperty, out var collection) && collection is not null &&
             property.DeclaringSyntaxReferences.FirstOrDefault() is { } reference &&
             context.Document.Project.Solution.GetDocument(reference.SyntaxTree) is { } declaringDocument &&

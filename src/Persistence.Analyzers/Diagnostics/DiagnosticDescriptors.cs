@@ -74,7 +74,7 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Warning,
         "A stored collection or value changed in place is not saved",
         "'{0}' is changed in place, which does not mark the persistent object as changed, so the change is not saved: {1}",
-        "A generated setter marks its object as changed; changing the contents of a List, Dictionary, HashSet, array or [PersistentValue] class held in a stored property goes around it. Use a persistent collection (it tracks its own changes), assign a new value to the property, or call MarkChanged() on the object after the change.");
+        "A generated setter marks its object as changed; changing the contents of a List, Dictionary, HashSet, array or [PersistentValue] class held in a stored property, or inside a value held there, goes around it. Use a persistent collection (it tracks its own changes), assign a new value to the property, or call MarkChanged() on the object after the change.");
 
     /// <summary>PERSIST007: a static field or auto-property holds persistent objects.</summary>
     public static readonly DiagnosticDescriptor PersistentObjectInStatic = Create(

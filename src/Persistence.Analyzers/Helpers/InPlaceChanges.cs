@@ -1,4 +1,6 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 using Persistence.Rules;
@@ -6,8 +8,8 @@ using Persistence.Rules;
 namespace Persistence.Analyzers;
 
 /// <summary>
-/// Finds the changes made inside a stored mutable collection or <c>[PersistentValue]</c> class (the
-/// operations PERSIST006 looks at), and the stored property they change.
+/// Finds the changes made inside a stored mutable collection or <c>[PersistentValue]</c> class, held by a
+/// stored property or inside the values it holds (the operations PERSIST006 looks at), and the path they change.
 /// </summary>
 internal static class InPlaceChanges
 {
@@ -17,19 +19,19 @@ internal static class InPlaceChanges
 
     private static readonly ImmutableHashSet<string> ArrayParameters = ImmutableHashSet.Create("array", "keys", "items", "destinationArray");
 
-    /// <summary>The stored property whose contents an invocation changes, or null.</summary>
-    public static IPropertyReferenceOperation? ChangedBy(IInvocationOperation invocation)
+    /// <summary>What an invocation changes inside the stored state of a persistent object, or null.</summary>
+    public static ChangedPath? ChangedBy(IInvocationOperation invocation)
     {
         var method = invocation.TargetMethod;
         if (!MutatingMethods.Contains(method.Name) && method.Name is not ("Copy" or "ConstrainedCopy" or "SetCount" or "GetValueRefOrAddDefault")) return null;
-        if (invocation.Instance is { } instance) return MutatingMethods.Contains(method.Name) ? StoredHolder(instance) : null;
+        if (invocation.Instance is { } instance) return MutatingMethods.Contains(method.Name) ? StoredPath(instance) : null;
         if (method.IsExtensionMethod)
         {
             // CollectionExtensions.AddRange/InsertRange/TryAdd/Remove, and MemoryExtensions.Reverse/Sort/Fill/Clear, which
             // C# 14 picks for an array receiver (array.Reverse() then reverses the array in place).
             var extensions = method.ContainingType?.ToDisplayString();
             return invocation.Arguments.Length > 0 && extensions is "System.Collections.Generic.CollectionExtensions" or "System.MemoryExtensions"
-                ? StoredHolder(invocation.Arguments[0].Value)
+                ? StoredPath(invocation.Arguments[0].Value)
                 : null;
         }
         var container = method.ContainingType?.ToDisplayString();
@@ -38,34 +40,96 @@ internal static class InPlaceChanges
             var changes =
                 (container == "System.Array" && argument.Parameter is { } parameter && ArrayParameters.Contains(parameter.Name)) ||
                 (container == "System.Runtime.InteropServices.CollectionsMarshal" && argument.Parameter?.Ordinal == 0);
-            if (changes && StoredHolder(argument.Value) is { } holder) return holder;
+            if (changes && StoredPath(argument.Value) is { } path) return path;
         }
         return null;
     }
 
-    /// <summary>The stored property whose contents an assignment (or ++/--) changes, or null.</summary>
-    public static IPropertyReferenceOperation? ChangedBy(IOperation target) => Strip(target) switch
+    /// <summary>What an assignment (or ++/--) changes inside the stored state of a persistent object, or null.</summary>
+    public static ChangedPath? ChangedBy(IOperation target) => Strip(target) switch
     {
-        IArrayElementReferenceOperation element => StoredHolder(element.ArrayReference),
-        IPropertyReferenceOperation { Property.IsIndexer: true } indexer => StoredHolder(indexer.Instance),
-        IMemberReferenceOperation { Instance: { } instance } member when member.Member.ContainingType is { TypeKind: TypeKind.Class } type && AnalyzerSymbols.IsPersistentValue(type) => StoredHolder(instance),
+        IArrayElementReferenceOperation element => StoredPath(element.ArrayReference),
+        IPropertyReferenceOperation { Property.IsIndexer: true } indexer => StoredPath(indexer.Instance),
+        // A member of a value class, or of a value struct that is an array's element (the only struct a setter changes in place).
+        IMemberReferenceOperation { Instance: { } instance } member
+            when member.Member.ContainingType is { } type && AnalyzerSymbols.IsPersistentValue(type) && !AnalyzerSymbols.IsTransient(member.Member) => StoredPath(instance),
         _ => null,
     };
 
     /// <summary>
-    /// The stored property of a persistent class that holds the collection or value <paramref name="operation"/>
-    /// evaluates to, directly or through the elements of other stored collections.
+    /// Where the collection or value <paramref name="changed"/> evaluates to is stored: the stored property of a persistent
+    /// object that holds it, directly, through members of <c>[PersistentValue]</c> types, or through the elements of
+    /// Lists, Dictionaries and arrays. Null when it is not a collection or value changed in place, or not held there.
     /// </summary>
-    private static IPropertyReferenceOperation? StoredHolder(IOperation? operation) => Strip(operation) switch
+    private static ChangedPath? StoredPath(IOperation? changed)
     {
-        IPropertyReferenceOperation { Property.IsIndexer: false } reference when IsMutable(reference.Property.Type) && AnalyzerSymbols.IsStoredProperty(reference.Property) => reference,
-        IPropertyReferenceOperation { Property.IsIndexer: true } indexer => StoredHolder(indexer.Instance),
-        IArrayElementReferenceOperation element => StoredHolder(element.ArrayReference),
-        IConditionalAccessInstanceOperation instance => StoredHolder(ConditionalReceiver(instance)),
-        // A span over a stored array or list writes into it.
-        IInvocationOperation { TargetMethod.Name: "AsSpan" or "AsMemory" } view => StoredHolder(view.Instance ?? (view.Arguments.Length > 0 ? view.Arguments[0].Value : null)),
-        _ => null,
-    };
+        var operation = Unwrap(changed);
+        if (operation?.Type is not { } type ||
+            !(IsMutable(type) || (operation is IArrayElementReferenceOperation && type is INamedTypeSymbol value && AnalyzerSymbols.IsPersistentValue(value))))
+        {
+            return null;
+        }
+
+        // The steps from the root down, found from the changed end up; the steps at that end that are not values (the
+        // inner collections of a collection of collections) are not named: the root's own contents change.
+        var below = new List<string>();
+        var named = false;
+        while (true)
+        {
+            string step;
+            switch (operation)
+            {
+                case IPropertyReferenceOperation { Property.IsIndexer: false } reference when AnalyzerSymbols.IsStoredProperty(reference.Property):
+                    below.Reverse();
+                    return new ChangedPath(reference, string.Concat(below));
+                case IPropertyReferenceOperation { Property.IsIndexer: false, Instance: { } instance } member when IsStoredValueMember(member.Property):
+                    step = "." + member.Property.Name;
+                    operation = instance;
+                    break;
+                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { Type: { } collectionType } collection } when IsCollection(collectionType):
+                    step = "[]";
+                    operation = collection;
+                    break;
+                case IArrayElementReferenceOperation element:
+                    step = "[]";
+                    operation = element.ArrayReference;
+                    break;
+                default:
+                    return null;
+            }
+            named |= step != "[]" || (type is INamedTypeSymbol held && AnalyzerSymbols.IsPersistentValue(held));
+            if (named) below.Add(step);
+            operation = Unwrap(operation);
+            if (operation?.Type is not { } next) return null;
+            type = next;
+        }
+    }
+
+    /// <summary>The collection an operation stands for: without conversions, the receiver of <c>x?.</c>, the array or list under a span over it.</summary>
+    private static IOperation? Unwrap(IOperation? operation)
+    {
+        while (true)
+        {
+            operation = Strip(operation);
+            switch (operation)
+            {
+                case IConditionalAccessInstanceOperation instance:
+                    operation = ConditionalReceiver(instance);
+                    break;
+                // A span over a stored array or list writes into it.
+                case IInvocationOperation { TargetMethod.Name: "AsSpan" or "AsMemory" } view:
+                    operation = view.Instance ?? (view.Arguments.Length > 0 ? view.Arguments[0].Value : null);
+                    break;
+                default:
+                    return operation;
+            }
+        }
+    }
+
+    /// <summary>Whether a property is a stored member of a <c>[PersistentValue]</c> type: it is written with the value, inline.</summary>
+    private static bool IsStoredValueMember(IPropertySymbol property) =>
+        property.ContainingType is { } type && AnalyzerSymbols.IsPersistentValue(type) &&
+        ValueRules.StoredMembers(type, ValueRules.Constructors(type)).Contains(property, SymbolEqualityComparer.Default);
 
     /// <summary>What <c>x</c> in <c>x?.Add(…)</c> stands for: the receiver of the enclosing conditional access.</summary>
     private static IOperation? ConditionalReceiver(IOperation instance)
@@ -78,13 +142,16 @@ internal static class InPlaceChanges
     }
 
     /// <summary>A type whose contents can change without its holder's setter: List, Dictionary, HashSet, arrays, [PersistentValue] classes.</summary>
-    public static bool IsMutable(ITypeSymbol type) => type switch
+    private static bool IsMutable(ITypeSymbol type) =>
+        IsCollection(type) || (type is INamedTypeSymbol { TypeKind: TypeKind.Class } named && AnalyzerSymbols.IsPersistentValue(named));
+
+    /// <summary>A collection stored inline, whose elements are part of its holder's state: List, Dictionary, HashSet, arrays.</summary>
+    private static bool IsCollection(ITypeSymbol type) => type switch
     {
         IArrayTypeSymbol => true,
         INamedTypeSymbol named => StorageRules.IsGenericCollection(named, "List", 1) ||
                                   StorageRules.IsGenericCollection(named, "Dictionary", 2) ||
-                                  StorageRules.IsGenericCollection(named, "HashSet", 1) ||
-                                  (named.TypeKind == TypeKind.Class && AnalyzerSymbols.IsPersistentValue(named)),
+                                  StorageRules.IsGenericCollection(named, "HashSet", 1),
         _ => false,
     };
 

@@ -8,9 +8,9 @@ namespace Persistence.Analyzers;
 
 /// <summary>
 /// PERSIST006 (the classic ZODB trap): the contents of a List, Dictionary, HashSet, array or
-/// <c>[PersistentValue]</c> class held in a stored property are changed in place
-/// (<c>order.Lines.Add(x)</c>, <c>order.Lines[i] = y</c>, <c>order.Price.Amount = 3</c>), which the
-/// generated setter never sees. Not reported where the same code marks the object changed
+/// <c>[PersistentValue]</c> class held in a stored property, or inside the values it holds, are changed in place
+/// (<c>order.Lines.Add(x)</c>, <c>order.Lines[i] = y</c>, <c>order.Price.Amount = 3</c>,
+/// <c>order.Address.Lines.Add(x)</c>), which the generated setter never sees. Not reported where the same code marks the object changed
 /// (<c>MarkChanged()</c> or assigning the property) or where the object is new (created in the same
 /// code, or in its own constructor): a new object is stored whole.
 /// </summary>
@@ -42,19 +42,24 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
         });
     }
 
-    private static void Check(OperationAnalysisContext context, IPropertyReferenceOperation? holder)
+    private static void Check(OperationAnalysisContext context, ChangedPath? changed)
     {
-        if (holder is null || MarkedChanged.Covers(context, holder)) return;
+        if (changed is null || MarkedChanged.Covers(context, changed.Root)) return;
 
-        var property = holder.Property.PartialDefinitionPart ?? holder.Property;
+        var property = changed.Root.Property.PartialDefinitionPart ?? changed.Root.Property;
         var type = property.Type;
-        var collection = type is INamedTypeSymbol named && !property.DeclaringSyntaxReferences.IsEmpty
+        var root = $"{AnalyzerSymbols.Display(property.ContainingType)}.{property.Name}";
+        var collection = !changed.ThroughValue && type is INamedTypeSymbol named && !property.DeclaringSyntaxReferences.IsEmpty
             ? Replacement(named, context.Compilation)
             : null;
         var advice = type switch
         {
+            // A value is stored whole with the object: a new one goes through the setter (a persistent collection of
+            // values would not help, its elements are values changed in place just the same).
+            _ when changed.ThroughValue =>
+                $"assign a new {(type is IArrayTypeSymbol ? "array" : IsValue(type) ? "value" : "collection")} with the change to '{root}'{(type.IsRecord ? " (a copy made with 'with { … }')" : "")}, or call MarkChanged() on the object after the change",
             IArrayTypeSymbol => "assign a new array to the property, or call MarkChanged() on the object after the change",
-            INamedTypeSymbol { TypeKind: TypeKind.Class } value when AnalyzerSymbols.IsPersistentValue(value) =>
+            _ when IsValue(type) =>
                 "assign a new value to the property (make the value immutable, e.g. a record with init accessors), or call MarkChanged() on the object after the change",
             _ when collection is not null => $"use {collection}<{string.Join(", ", ((INamedTypeSymbol)type).TypeArguments.Select(AnalyzerSymbols.Display))}> instead, assign a new collection to the property, or call MarkChanged() on the object after the change",
             _ => "assign a new collection to the property, or call MarkChanged() on the object after the change",
@@ -65,9 +70,11 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
             DiagnosticDescriptors.ChangedInPlace,
             context.Operation.Syntax.GetLocation(),
             properties,
-            $"{AnalyzerSymbols.Display(property.ContainingType)}.{property.Name}",
+            root + changed.Below,
             advice));
     }
+
+    private static bool IsValue(ITypeSymbol type) => type is INamedTypeSymbol named && AnalyzerSymbols.IsPersistentValue(named);
 
     /// <summary>The persistent collection that tracks its own changes, if the project has it: PersistentList for List, PersistentDictionary for Dictionary, PersistentSet for HashSet.</summary>
     private static string? Replacement(INamedTypeSymbol type, Compilation compilation)

@@ -1,0 +1,336 @@
+using Persistence.Analyzers.Tests.Infrastructure;
+
+namespace Persistence.Analyzers.Tests;
+
+/// <summary>
+/// PERSIST006 through inline values: a collection or a mutable value reached through <c>[PersistentValue]</c> members (and the
+/// elements of stored lists and arrays of values) is stored with the persistent object at the root of the path, so changing it in
+/// place is lost just the same.
+/// </summary>
+public sealed class ChangedInPlaceThroughValueTests
+{
+    private const string Id = "PERSIST006";
+
+    private const string Model = """
+        [Persistent]
+        public partial class Customer
+        {
+            public partial List<string>? Tags { get; set; }
+            public partial Address? Home { get; set; }
+            public partial Place Place { get; set; }
+            public partial List<Address>? Addresses { get; set; }
+            public partial Dictionary<string, Address>? AddressBook { get; set; }
+            public partial List<Site>? Sites { get; set; }
+            public partial Point[]? Points { get; set; }
+            public partial Site? Site { get; set; }
+            public partial Money? Price { get; set; }
+
+            [Transient]
+            public partial Address? Scratch { get; set; }
+        }
+
+        [PersistentValue]
+        public partial record Address(List<string> Lines, int[] Codes, Geo Geo, string City);
+
+        [PersistentValue]
+        public partial record Geo(List<string> Tags, Dictionary<string, int> Counts, Note? Note);
+
+        [PersistentValue]
+        public partial class Note
+        {
+            public string Text { get; set; } = "";
+        }
+
+        [PersistentValue]
+        public partial record struct Place(List<string> Lines, Geo Geo);
+
+        [PersistentValue]
+        public partial record struct Point(int X, int Y);
+
+        [PersistentValue]
+        public partial class Site
+        {
+            public string City { get; set; } = "";
+            public Address? Main { get; set; }
+
+            [Transient]
+            public List<string>? Seen { get; set; }
+        }
+
+        [PersistentValue]
+        public partial record Money(decimal Amount, string Currency);
+
+        """;
+
+    private static string Message(string path, string advice) =>
+        $"'{path}' is changed in place, which does not mark the persistent object as changed, so the change is not saved: {advice}";
+
+    private static string ValueAdvice(string root, bool record = true) =>
+        $"assign a new value with the change to '{root}'{(record ? " (a copy made with 'with { … }')" : "")}, or call MarkChanged() on the object after the change";
+
+    private const string ElementAdvice =
+        "assign a new collection with the change to 'Customer.Addresses', or call MarkChanged() on the object after the change";
+
+    /// <summary>Checks that the source compiles (with the generator), then that PERSIST006 reports exactly the marked changes.</summary>
+    private static async Task ReportsAsync(string markup, params string[] messages)
+    {
+        var (output, _) = TestCompiler.Generate(TestCompiler.CreateCompilation([Markup.Parse(markup).Source]));
+        Assert.Empty(TestCompiler.CompilerProblems(output));
+        await Expect.DiagnosticsAsync(Id, markup, messages);
+    }
+
+    private const string PointsAdvice =
+        "assign a new array with the change to 'Customer.Points', or call MarkChanged() on the object after the change";
+
+    [Fact]
+    public async Task Reports_a_collection_changed_in_place_inside_a_stored_value_naming_the_whole_path() =>
+        await ReportsAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line)
+                {
+                    [|customer.Home!.Lines.Add(line)|];
+                    [|customer.Home.Lines[0] = line|];
+                    [|customer.Home.Codes[0] = 1|];
+                    [|customer.Home.Codes[1]++|];
+                    [|Array.Sort(customer.Home.Codes)|];
+                    [|customer.Home.Geo.Tags.Add(line)|];
+                    [|customer.Home.Geo.Counts["k"] += 1|];
+                    [|customer.Home.Geo.Note!.Text = line|];
+                    customer.Home?[|.Lines.Clear()|];
+                }
+            }
+            """),
+            Message("Customer.Home.Lines", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Lines", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Codes", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Codes", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Codes", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Geo.Tags", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Geo.Counts", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Geo.Note", ValueAdvice("Customer.Home")),
+            Message("Customer.Home.Lines", ValueAdvice("Customer.Home")));
+
+    [Fact]
+    public async Task Reports_a_change_in_place_inside_a_stored_struct_value() =>
+        await ReportsAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line)
+                {
+                    [|customer.Place.Lines.Add(line)|];
+                    [|customer.Place.Geo.Tags.Remove(line)|];
+                }
+            }
+            """),
+            Message("Customer.Place.Lines", ValueAdvice("Customer.Place")),
+            Message("Customer.Place.Geo.Tags", ValueAdvice("Customer.Place")));
+
+    [Fact]
+    public async Task Reports_a_change_in_place_inside_an_element_of_a_stored_list_or_array_of_values() =>
+        await ReportsAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line, int i)
+                {
+                    [|customer.Addresses![0].Lines.Add(line)|];
+                    [|customer.Addresses[i].Geo.Tags.Add(line)|];
+                    [|customer.Points![0].X = 3|];
+                    [|customer.Points[i].Y += 1|];
+                    [|customer.AddressBook!["home"].Codes[0] = 1|];
+                    [|customer.Sites![0].City = line|];
+                }
+            }
+            """),
+            Message("Customer.Addresses[].Lines", ElementAdvice),
+            Message("Customer.Addresses[].Geo.Tags", ElementAdvice),
+            Message("Customer.Points[]", PointsAdvice),
+            Message("Customer.Points[]", PointsAdvice),
+            Message("Customer.AddressBook[].Codes", "assign a new collection with the change to 'Customer.AddressBook', or call MarkChanged() on the object after the change"),
+            Message("Customer.Sites[]", "assign a new collection with the change to 'Customer.Sites', or call MarkChanged() on the object after the change"));
+
+    [Fact]
+    public async Task Reports_a_change_in_place_through_a_mutable_value_class() =>
+        await ReportsAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line)
+                {
+                    [|customer.Site!.City = line|];
+                    [|customer.Site.Main!.Lines.Add(line)|];
+                }
+            }
+            """),
+            Message("Customer.Site", "assign a new value to the property (make the value immutable, e.g. a record with init accessors), or call MarkChanged() on the object after the change"),
+            Message("Customer.Site.Main.Lines", ValueAdvice("Customer.Site", record: false)));
+
+    [Fact]
+    public async Task Accepts_a_change_through_a_value_when_the_object_at_the_root_is_marked_changed_or_new() =>
+        await Expect.CleanAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void MarkChanged(Customer customer, string line)
+                {
+                    customer.Home!.Lines.Add(line);
+                    customer.Place.Geo.Tags.Add(line);
+                    customer.Addresses![0].Lines.Add(line);
+                    customer.Points![0].X = 1;
+                    customer.MarkChanged();
+                }
+
+                public static void Reassign(Customer customer, string line)
+                {
+                    customer.Home!.Geo.Tags.Add(line);
+                    customer.Home = customer.Home with { City = line };
+                }
+
+                public static void AssignNewValue(Customer customer, string line)
+                {
+                    customer.Home = customer.Home! with { Lines = [.. customer.Home.Lines, line] };
+                    customer.Place = customer.Place with { Lines = [.. customer.Place.Lines, line] };
+                }
+
+                public static void MarkChangedThroughAnArray(Customer[] customers, string line)
+                {
+                    customers[0].Home!.Lines.Add(line);
+                    customers[0].MarkChanged();
+                }
+
+                public static Customer Create(string line)
+                {
+                    var customer = new Customer { Home = new Address([], [0], new Geo([], [], null), "Paris") };
+                    customer.Home.Lines.Add(line);
+                    customer.Home.Geo.Counts["k"] = 1;
+                    return customer;
+                }
+
+                public static void Transient(Customer customer, string line)
+                {
+                    customer.Scratch?.Lines.Add(line);
+                    customer.Site!.Seen = [line];
+                    customer.Site.Seen.Add(line);
+                }
+            }
+            """));
+
+    [Fact]
+    public async Task Accepts_reading_through_values_and_values_with_only_immutable_members() =>
+        await Expect.CleanAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static int Read(Customer customer, string line)
+                {
+                    var count = customer.Home!.Lines.Count + customer.Home.Codes.Length + customer.Place.Lines.Count;
+                    if (customer.Home.Lines.Contains(line) && customer.Home.Geo.Counts.TryGetValue(line, out var n)) count += n;
+                    foreach (var address in customer.Addresses ?? []) count += address.Lines.IndexOf(line);
+                    count += customer.Addresses![0].Geo.Tags.Count + customer.Points![0].X;
+                    _ = customer.Home.Lines[0].Remove(0);
+                    _ = customer.Home.City.Remove(0);
+                    _ = customer.Tags![0].Remove(0);
+                    _ = customer.Price!.Currency.Replace("a", "b");
+                    _ = customer.Price.Amount.ToString();
+                    _ = customer.Home.Geo.Note?.Text.Insert(0, line);
+                    _ = customer.Site?.Main?.Lines.ToArray();
+                    return count;
+                }
+
+                public static Address Copy(Customer customer, string line) => customer.Home! with { City = line };
+
+                public static Money Raise(Customer customer) => customer.Price! with { Amount = customer.Price.Amount + 1 };
+            }
+            """));
+
+    [Fact]
+    public async Task Does_not_follow_a_value_copied_to_a_local() =>
+        // The documented limit: a change through a local copy of the value (or of its collection) is not followed.
+        await Expect.CleanAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line)
+                {
+                    var home = customer.Home!;
+                    home.Lines.Add(line);
+                    var place = customer.Place;
+                    place.Lines.Add(line);
+                }
+            }
+            """));
+
+    [Fact]
+    public async Task Fix_calls_MarkChanged_on_the_object_at_the_root_of_the_path() =>
+        await CodeFixTest.VerifyAsync(Id, "Call customer.MarkChanged() after the change",
+            """
+            using System.Collections.Generic;
+            using Persistence;
+
+            namespace Shop;
+
+            /// <summary>A customer.</summary>
+            [Persistent]
+            public partial class Customer
+            {
+                /// <summary>Home.</summary>
+                public partial Address Home { get; set; }
+            }
+
+            /// <summary>An address.</summary>
+            [PersistentValue]
+            public partial record Address(List<string> Lines);
+
+            /// <summary>Uses customers.</summary>
+            public static class Moving
+            {
+                /// <summary>Adds a line.</summary>
+                public static void AddLine(Customer customer, string line)
+                {
+                    customer.Home.Lines.Add(line);
+                }
+            }
+            """,
+            """
+            using System.Collections.Generic;
+            using Persistence;
+
+            namespace Shop;
+
+            /// <summary>A customer.</summary>
+            [Persistent]
+            public partial class Customer
+            {
+                /// <summary>Home.</summary>
+                public partial Address Home { get; set; }
+            }
+
+            /// <summary>An address.</summary>
+            [PersistentValue]
+            public partial record Address(List<string> Lines);
+
+            /// <summary>Uses customers.</summary>
+            public static class Moving
+            {
+                /// <summary>Adds a line.</summary>
+                public static void AddLine(Customer customer, string line)
+                {
+                    customer.Home.Lines.Add(line);
+                    customer.MarkChanged();
+                }
+            }
+            """);
+
+    [Fact]
+    public async Task No_collection_switch_is_offered_for_a_collection_inside_a_value()
+    {
+        string[] sources = [Sources.Wrap(Model + """
+                public static class Shop
+                {
+                    public static void Change(Customer customer)
+                    {
+                        customer.Home!.Lines.Add("x");
+                        customer.Addresses![0].Lines.Add("x");
+                    }
+                }
+                """)];
+        Assert.Equal(["Call customer.MarkChanged() after the change"], await CodeFixRunner.TitlesAsync(Id, sources));
+        Assert.Equal(["Call customer.MarkChanged() after the change"], await CodeFixRunner.TitlesAsync(Id, sources, index: 1));
+    }
+}
