@@ -15,7 +15,7 @@ namespace Persistence.Analyzers.CodeFixes;
 
 /// <summary>
 /// Fixes PERSIST006 (a stored collection or value changed in place): calls <c>MarkChanged()</c> on the
-/// object right after the statement that changes it, or changes the property's type from List,
+/// object (or persistent collection) right after the statement that changes it, or changes the property's type from List,
 /// Dictionary or HashSet to the persistent collection, which tracks its own changes.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ChangedInPlaceCodeFixProvider)), Shared]
@@ -42,10 +42,11 @@ public sealed class ChangedInPlaceCodeFixProvider : CodeFixProvider
             IIncrementOrDecrementOperation increment => InPlaceChanges.ChangedBy(increment.Target),
             _ => null,
         };
-        // The object to mark is the one at the root of the path, also for a change inside one of its values.
+        // The object to mark is the one at the root of the path, also for a change inside one of its values; for an element
+        // of a persistent collection, the collection (not a BTree: its elements are stored in its buckets).
         if (changed?.Root.Instance is not { } owner) return;
 
-        if (node.FirstAncestorOrSelf<StatementSyntax>() is ExpressionStatementSyntax { Parent: BlockSyntax or SwitchSectionSyntax or GlobalStatementSyntax } statement &&
+        if (changed.Markable && node.FirstAncestorOrSelf<StatementSyntax>() is ExpressionStatementSyntax { Parent: BlockSyntax or SwitchSectionSyntax or GlobalStatementSyntax } statement &&
             OwnerText(owner) is { } ownerText)
         {
             context.RegisterCodeFix(

@@ -21,6 +21,9 @@ public sealed class ChangedInPlaceThroughValueTests
             public partial List<Address>? Addresses { get; set; }
             public partial Dictionary<string, Address>? AddressBook { get; set; }
             public partial List<Site>? Sites { get; set; }
+            public partial PersistentList<Address>? History { get; set; }
+            public partial PersistentDictionary<string, Site>? SitesByName { get; set; }
+            public partial BTree<string, Address>? Book { get; set; }
             public partial Point[]? Points { get; set; }
             public partial Site? Site { get; set; }
             public partial Money? Price { get; set; }
@@ -256,6 +259,70 @@ public sealed class ChangedInPlaceThroughValueTests
             }
             """));
 
+    private const string ListElementAdvice =
+        "assign the element a new value with the change (a copy made with 'with { … }'), or call MarkChanged() on the collection after the change";
+
+    [Fact]
+    public async Task Reports_a_change_in_place_inside_a_value_held_by_a_persistent_collection() =>
+        await ReportsAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, PersistentList<Address> history, string line)
+                {
+                    [|customer.History![0].Lines.Add(line)|];
+                    [|customer.SitesByName!["a"].City = line|];
+                    [|customer.Book!["a"].Codes[0] = 1|];
+                    [|history[0].Geo.Tags.Add(line)|];
+                }
+
+                public static void MarkedTheWrongObject(Customer customer, string line)
+                {
+                    // The collections are persistent objects of their own; a BTree's elements are in its buckets.
+                    [|customer.History![0].Lines.Add(line)|];
+                    customer.MarkChanged();
+                    [|customer.Book!["a"].Lines.Add(line)|];
+                    customer.Book.MarkChanged();
+                    [|customer.SitesByName!["b"].City = line|];
+                    customer.SitesByName["b"] = customer.SitesByName["b"];
+                }
+            }
+            """),
+            Message("Customer.History[].Lines", ListElementAdvice),
+            Message("Customer.SitesByName[]", "assign the element a new value with the change, or call MarkChanged() on the collection after the change"),
+            Message("Customer.Book[].Codes", "assign the element a new value with the change (a copy made with 'with { … }')"),
+            Message("PersistentList<Address>[].Geo.Tags", ListElementAdvice),
+            Message("Customer.History[].Lines", ListElementAdvice),
+            Message("Customer.Book[].Lines", "assign the element a new value with the change (a copy made with 'with { … }')"),
+            Message("Customer.SitesByName[]", "assign the element a new value with the change, or call MarkChanged() on the collection after the change"));
+
+    [Fact]
+    public async Task Accepts_a_change_inside_an_element_of_a_persistent_collection_that_is_marked_or_assigned() =>
+        await Expect.CleanAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void MarkChanged(Customer customer, string line)
+                {
+                    customer.History![0].Lines.Add(line);
+                    customer.History.MarkChanged();
+                }
+
+                public static void Assign(Customer customer, string line)
+                {
+                    customer.Book!["a"].Lines.Add(line);
+                    customer.Book["a"] = customer.Book["a"] with { City = line };
+                }
+
+                public static int Read(Customer customer, string line) =>
+                    customer.Book!["a"].Lines.IndexOf(line) + customer.History![0].Codes.Length + customer.SitesByName!["a"].City.Length;
+
+                public static void Replace(Customer customer, string line)
+                {
+                    customer.History![0] = customer.History[0] with { Lines = [.. customer.History[0].Lines, line] };
+                    customer.History.Add(customer.History[0]);
+                }
+            }
+            """));
+
     [Fact]
     public async Task Fix_calls_MarkChanged_on_the_object_at_the_root_of_the_path() =>
         await CodeFixTest.VerifyAsync(Id, "Call customer.MarkChanged() after the change",
@@ -332,5 +399,22 @@ public sealed class ChangedInPlaceThroughValueTests
                 """)];
         Assert.Equal(["Call customer.MarkChanged() after the change"], await CodeFixRunner.TitlesAsync(Id, sources));
         Assert.Equal(["Call customer.MarkChanged() after the change"], await CodeFixRunner.TitlesAsync(Id, sources, index: 1));
+    }
+
+    [Fact]
+    public async Task Fix_marks_a_persistent_list_or_dictionary_but_not_a_BTree()
+    {
+        string[] sources = [Sources.Wrap(Model + """
+                public static class Shop
+                {
+                    public static void Change(Customer customer)
+                    {
+                        customer.History![0].Lines.Add("x");
+                        customer.Book!["a"].Lines.Add("x");
+                    }
+                }
+                """)];
+        Assert.Equal(["Call customer.History.MarkChanged() after the change"], await CodeFixRunner.TitlesAsync(Id, sources));
+        Assert.Empty(await CodeFixRunner.TitlesAsync(Id, sources, index: 1));
     }
 }

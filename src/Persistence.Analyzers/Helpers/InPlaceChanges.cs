@@ -81,11 +81,15 @@ internal static class InPlaceChanges
             {
                 case IPropertyReferenceOperation { Property.IsIndexer: false } reference when AnalyzerSymbols.IsStoredProperty(reference.Property):
                     below.Reverse();
-                    return new ChangedPath(reference, string.Concat(below));
+                    return new ChangedPath(reference, string.Concat(below), inPersistentCollection: false, markable: true);
                 case IPropertyReferenceOperation { Property.IsIndexer: false, Instance: { } instance } member when IsStoredValueMember(member.Property):
                     step = "." + member.Property.Name;
                     operation = instance;
                     break;
+                // An element of a persistent collection is stored inline in the collection's record (a BTree's: its bucket's).
+                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance.Type: { } collectionType } element when PersistentCollection(collectionType) is { } kind:
+                    below.Reverse();
+                    return new ChangedPath(element, string.Concat(below), inPersistentCollection: true, markable: kind != "BTree");
                 case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { Type: { } collectionType } collection } when IsCollection(collectionType):
                     step = "[]";
                     operation = collection;
@@ -140,6 +144,12 @@ internal static class InPlaceChanges
         }
         return null;
     }
+
+    /// <summary>"PersistentList", "PersistentDictionary" or "BTree" for those collections, whose indexer gets and sets elements stored in their own records; else null.</summary>
+    private static string? PersistentCollection(ITypeSymbol type) =>
+        type is INamedTypeSymbol { Name: "PersistentList" or "PersistentDictionary" or "BTree", ContainingNamespace: { Name: "Persistence", ContainingNamespace.IsGlobalNamespace: true } } named
+            ? named.Name
+            : null;
 
     /// <summary>A type whose contents can change without its holder's setter: List, Dictionary, HashSet, arrays, [PersistentValue] classes.</summary>
     private static bool IsMutable(ITypeSymbol type) =>

@@ -8,13 +8,15 @@ namespace Persistence.Analyzers;
 
 /// <summary>
 /// Whether an in-place change needs no warning because the code around it already takes care:
-/// the same body calls <c>MarkChanged()</c> on the object or assigns the property on it, or the
-/// object is new (made in this body, or this is its constructor), so it is stored whole.
+/// the same body calls <c>MarkChanged()</c> on the object or assigns the property on it (for an element
+/// of a persistent collection: on the collection, and the element), or the object is new (made in this
+/// body, or this is its constructor), so it is stored whole.
 /// </summary>
 internal static class MarkedChanged
 {
-    public static bool Covers(OperationAnalysisContext context, IPropertyReferenceOperation holder)
+    public static bool Covers(OperationAnalysisContext context, ChangedPath changed)
     {
+        var holder = changed.Root;
         var owner = InPlaceChanges.Strip(holder.Instance);
         if (owner is null) return false;
         if (owner is IInstanceReferenceOperation && context.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor }) return true;
@@ -25,10 +27,11 @@ internal static class MarkedChanged
         {
             switch (operation)
             {
-                case IInvocationOperation { TargetMethod: { Name: "MarkChanged", Parameters.IsEmpty: true } } call when call.Instance is not null && SameObject(call.Instance, owner):
+                case IInvocationOperation { TargetMethod: { Name: "MarkChanged", Parameters.IsEmpty: true } } call when changed.Markable && call.Instance is not null && SameObject(call.Instance, owner):
                     return true;
-                case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation { Instance: { } instance } assigned }
-                    when SymbolEqualityComparer.Default.Equals(Definition(assigned.Property), Definition(holder.Property)) && SameObject(instance, owner):
+                // A persistent collection writes nothing when given back the element it holds (list[0] = list[0]).
+                case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation assigned } assignment
+                    when SameObject(assigned, holder) && !(changed.InPersistentCollection && SameObject(assignment.Value, assigned)):
                     return true;
                 case IVariableDeclaratorOperation { Initializer.Value: { } value } declarator
                     when owner is ILocalReferenceOperation local && SymbolEqualityComparer.Default.Equals(declarator.Symbol, local.Local) &&

@@ -8,9 +8,10 @@ namespace Persistence.Analyzers;
 
 /// <summary>
 /// PERSIST006 (the classic ZODB trap): the contents of a List, Dictionary, HashSet, array or
-/// <c>[PersistentValue]</c> class held in a stored property, or inside the values it holds, are changed in place
-/// (<c>order.Lines.Add(x)</c>, <c>order.Lines[i] = y</c>, <c>order.Price.Amount = 3</c>,
-/// <c>order.Address.Lines.Add(x)</c>), which the generated setter never sees. Not reported where the same code marks the object changed
+/// <c>[PersistentValue]</c> class held in a stored property, or inside the values it holds, or in an element of a
+/// persistent collection, are changed in place (<c>order.Lines.Add(x)</c>, <c>order.Lines[i] = y</c>,
+/// <c>order.Price.Amount = 3</c>, <c>order.Address.Lines.Add(x)</c>, <c>history[0].Lines.Add(x)</c>), which
+/// the generated setter (or the collection) never sees. Not reported where the same code marks the object changed
 /// (<c>MarkChanged()</c> or assigning the property) or where the object is new (created in the same
 /// code, or in its own constructor): a new object is stored whole.
 /// </summary>
@@ -44,7 +45,15 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
 
     private static void Check(OperationAnalysisContext context, ChangedPath? changed)
     {
-        if (changed is null || MarkedChanged.Covers(context, changed.Root)) return;
+        if (changed is null || MarkedChanged.Covers(context, changed)) return;
+
+        if (changed.InPersistentCollection)
+        {
+            var element = changed.Root.Type!;
+            Report(context, changed, $"{Collection(changed.Root.Instance!)}[]",
+                $"assign the element a new {Kind(element)} with the change{CopyHint(element)}{(changed.Markable ? ", or call MarkChanged() on the collection after the change" : "")}");
+            return;
+        }
 
         var property = changed.Root.Property.PartialDefinitionPart ?? changed.Root.Property;
         var type = property.Type;
@@ -56,14 +65,18 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
         {
             // A value is stored whole with the object: a new one goes through the setter (a persistent collection of
             // values would not help, its elements are values changed in place just the same).
-            _ when changed.ThroughValue =>
-                $"assign a new {(type is IArrayTypeSymbol ? "array" : IsValue(type) ? "value" : "collection")} with the change to '{root}'{(type.IsRecord ? " (a copy made with 'with { … }')" : "")}, or call MarkChanged() on the object after the change",
+            _ when changed.ThroughValue => $"assign a new {Kind(type)} with the change to '{root}'{CopyHint(type)}, or call MarkChanged() on the object after the change",
             IArrayTypeSymbol => "assign a new array to the property, or call MarkChanged() on the object after the change",
             _ when IsValue(type) =>
                 "assign a new value to the property (make the value immutable, e.g. a record with init accessors), or call MarkChanged() on the object after the change",
             _ when collection is not null => $"use {collection}<{string.Join(", ", ((INamedTypeSymbol)type).TypeArguments.Select(AnalyzerSymbols.Display))}> instead, assign a new collection to the property, or call MarkChanged() on the object after the change",
             _ => "assign a new collection to the property, or call MarkChanged() on the object after the change",
         };
+        Report(context, changed, root, advice, collection);
+    }
+
+    private static void Report(OperationAnalysisContext context, ChangedPath changed, string root, string advice, string? collection = null)
+    {
         var properties = ImmutableDictionary<string, string?>.Empty;
         if (collection is not null) properties = properties.Add(CollectionProperty, collection);
         context.ReportDiagnostic(Diagnostic.Create(
@@ -73,6 +86,16 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
             root + changed.Below,
             advice));
     }
+
+    /// <summary>A persistent collection as messages name it: the stored property that holds it ('Customer.History'), else its type.</summary>
+    private static string Collection(IOperation collection) =>
+        InPlaceChanges.Strip(collection) is IPropertyReferenceOperation { Property: var property } && AnalyzerSymbols.IsStoredProperty(property)
+            ? $"{AnalyzerSymbols.Display((property.PartialDefinitionPart ?? property).ContainingType)}.{property.Name}"
+            : AnalyzerSymbols.Display(collection.Type!);
+
+    private static string Kind(ITypeSymbol type) => type is IArrayTypeSymbol ? "array" : IsValue(type) ? "value" : "collection";
+
+    private static string CopyHint(ITypeSymbol type) => type.IsRecord ? " (a copy made with 'with { … }')" : "";
 
     private static bool IsValue(ITypeSymbol type) => type is INamedTypeSymbol named && AnalyzerSymbols.IsPersistentValue(named);
 
