@@ -27,6 +27,7 @@ internal static class DiagnosticDescriptors
     public const string UnawaitedTransactionWorkId = "PERSIST017";
     public const string PropertyInitializerId = "PERSIST018";
     public const string PersistentDefaultNotApplicableId = "PERSIST019";
+    public const string HandWrittenPersistentObjectId = "PERSIST020";
 
     /// <summary>PERSIST001: a [Persistent] class, or a type that contains one, is not partial.</summary>
     public static readonly DiagnosticDescriptor PersistentClassMustBePartial = Create(
@@ -180,7 +181,15 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Error,
         "[PersistentDefault] needs a stored property and a value of its type",
         "[PersistentDefault] cannot give '{0}' a default: {1}",
-        "[PersistentDefault] gives the value a stored property of a [Persistent] class reads as in records stored before the property existed. The value must be a constant the property's type holds exactly (a string, bool, char, number or enum value; null only for a type that takes null), and the generator completes no class whose property has one that is not. Anywhere else the attribute would do nothing.");
+        "[PersistentDefault] gives the value a stored property of a [Persistent] class or [PersistentValue] type reads as in records (or values) stored before the property existed. The value must be a constant the property's type holds exactly (a string, bool, char, number or enum value; null only for a type that takes null), and the generator completes no class whose property has one that is not. Anywhere else the attribute would do nothing.");
+
+    /// <summary>PERSIST020: a class derives from PersistentObject itself without [Persistent] and leaves its members to be written.</summary>
+    public static readonly DiagnosticDescriptor HandWrittenPersistentObject = Create(
+        HandWrittenPersistentObjectId,
+        DiagnosticSeverity.Warning,
+        "A class derives from PersistentObject without [Persistent]",
+        "'{0}' derives from PersistentObject without being [Persistent], so nothing writes PersistentObject's members for it (the compiler asks for them); mark it [Persistent] and partial, give it partial properties, and the generator writes them",
+        "PersistentObject's members (the class's stored description, the writing and reading of its state) are written by the source generator for [Persistent] partial classes. A class deriving from PersistentObject directly without the attribute has none of them, and the compiler reports each one missing (CS0534); the attribute is what was meant.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md", tags);

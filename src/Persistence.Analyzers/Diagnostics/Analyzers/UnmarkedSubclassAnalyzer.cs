@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -9,13 +10,15 @@ namespace Persistence.Analyzers;
 /// PERSIST016: a class deriving from a <c>[Persistent]</c> class without the attribute itself. Its
 /// objects inherit the base's generated description, so stored they would load as the base class;
 /// the commit refuses them (the generated <c>PersistentType</c> checks the class).
+/// PERSIST020: a class that is not abstract deriving from <c>PersistentObject</c> itself without the
+/// attribute and without writing its members: the compiler lists them missing, and the attribute is the fix.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UnmarkedSubclassAnalyzer : DiagnosticAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        ImmutableArray.Create(DiagnosticDescriptors.UnmarkedSubclass);
+        ImmutableArray.Create(DiagnosticDescriptors.UnmarkedSubclass, DiagnosticDescriptors.HandWrittenPersistentObject);
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)
@@ -33,6 +36,13 @@ public sealed class UnmarkedSubclassAnalyzer : DiagnosticAnalyzer
     {
         var type = (INamedTypeSymbol)context.Symbol;
         if (type.TypeKind != TypeKind.Class || AnalyzerSymbols.IsPersistentClass(type)) return;
+        if (RuleSymbols.IsPersistenceType(type.BaseType, RuleSymbols.PersistentObject))
+        {
+            // A class that writes the members itself (a hand-written persistent class) is left alone.
+            if (!type.IsAbstract && !type.GetMembers("PersistentType").Any(static m => m.IsOverride) && AnalyzerSymbols.UserLocation(type) is { } where)
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.HandWrittenPersistentObject, where, AnalyzerSymbols.Display(type)));
+            return;
+        }
         for (var baseType = type.BaseType; baseType is not null; baseType = baseType.BaseType)
         {
             if (RuleSymbols.IsPersistenceType(baseType, RuleSymbols.PersistentObject)) return;
