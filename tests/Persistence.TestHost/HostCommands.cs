@@ -30,6 +30,7 @@ internal static partial class HostCommands
         ["fsync-latency"] = FsyncLatency,
         ["as-user"] = AsUser,
         ["pack-loop"] = PackLoop,
+        ["change-and-pack"] = ChangeAndPack,
         ["btree-insert"] = BTreeInserts,
         ["read-widened"] = ReadWidened,
         ["widen-names"] = WidenNames,

@@ -733,8 +733,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private PersistenceException NoRevisionForSnapshot(PersistentObject obj) =>
         _storage.Load(obj.ObjectOid) is not null
             ? _database.Counts.ReadConflicted(new ReadConflictException(
-                $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed). Call Abort() and retry. " +
-                "(Database.Pack keeps what the connections open in its own process read; a pack from another process keeps the history after the keepHistoryAfterTid it is given, e.g. the StateNumber when the longest reader began.)",
+                $"{obj.ObjectOid} ({obj.PersistentType.Name}) changed after this connection's snapshot (tid {_snapshot}) and the revision the snapshot needs is no longer stored (the database was packed without keeping it). Call Abort() and retry. " +
+                "(Database.Pack keeps what the connections open in its own process read, and a process whose file another process packed keeps the replaced file while its open connections read it; " +
+                "FileStorage.Pack, called on the storage itself, keeps only the history after the keepHistoryAfterTid it is given, e.g. the StateNumber when the longest reader began.)",
                 obj.ObjectOid))
             : Missing(obj);
 
@@ -1204,6 +1205,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
         FinishStored();
         _rebased?.Clear();
         _snapshot = Math.Max(changes.LastTid, committedTid);
+        // A file another process packed may have been kept for this connection's old snapshot (see Database.ReleaseReplacedFiles).
+        if (_file is { HoldsReplacedFiles: true }) _database.ReleaseReplacedFiles();
         EvictLarge();
         Evict();
         SweepGhosts();

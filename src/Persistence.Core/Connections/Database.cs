@@ -65,6 +65,8 @@ public sealed class Database : IDisposable
             }
             _cache = new RecordCache(options.RecordCacheBytes, storage.LastTid);
             _counts = new DatabaseCounts(this, _file?.FilePath ?? storage.GetType().Name);
+            // The connections' snapshots are known here: a file another process packs is kept for them (see ReleaseReplacedFiles).
+            _file?.KeepReplacedFiles();
         }
         catch
         {
@@ -118,17 +120,20 @@ public sealed class Database : IDisposable
 
     /// <summary>
     /// Rewrites the database file, while it is in use, with only what is reachable from the root and the
-    /// history this process's open connections still read (see <see cref="FileStorage.Pack"/>).
+    /// history this process's open connections still read (see <see cref="FileStorage.Pack"/>); the
+    /// open connections of other processes read on as before.
     /// </summary>
     /// <remarks>
     /// A connection reads the state of its snapshot until its next <see cref="Connection.Commit"/> or
     /// <see cref="Connection.Abort"/>, so the revisions every connection open in this process can still
     /// see are kept, like the history after <paramref name="keepHistoryAfterTid"/>: their reads go on
-    /// as before. Connections in other processes are not known here; one whose snapshot is older than
-    /// what the pack kept gets a <see cref="ReadConflictException"/> when it loads an object changed
-    /// since, and reads the packed file after its next Abort(). A connection left open for long, with
-    /// no Commit() or Abort() since, keeps the history after its snapshot from being packed away: end
-    /// such transactions first to reclaim the most.
+    /// as before. Connections in other processes are not known here, and need not be: a process that
+    /// moves to the packed file keeps the file it replaced open (with its index) while its connections'
+    /// snapshots from before the switch read it, and loads what the packed file no longer holds from
+    /// there, so their reads go on as before too; it closes that file once they all moved past it (at a
+    /// Commit(), Abort() or close). A connection left open for long, with no Commit() or Abort() since,
+    /// keeps the history after its snapshot from being packed away (in its process, the replaced file
+    /// open, its disk space not yet freed): end such transactions first to reclaim the most.
     /// </remarks>
     /// <param name="keepHistoryAfterTid">Also keep every revision a reader whose snapshot is this tid
     /// (a <see cref="StateNumber"/>) or later can see; null for none beyond what open connections need.</param>
@@ -614,6 +619,25 @@ public sealed class Database : IDisposable
             if (!_disposed && connection.Poolable && _pool.Count < Options.ConnectionPoolSize) _pool.Push(connection);
             else connection.Release();
         }
+        if (_file is { HoldsReplacedFiles: true }) ReleaseReplacedFiles();
+    }
+
+    /// <summary>
+    /// Tells the file storage the oldest snapshot the open connections hold, so it closes the data files
+    /// packs by other processes replaced that none of them reads any more (see FileStorage.KeepReplacedFiles).
+    /// Called at a connection's transaction boundary and close while the storage keeps such a file. A
+    /// pooled connection reads nothing until it is handed out again, at the newest state. The newest tid
+    /// is read before the connections are looked at: one that opens meanwhile takes a snapshot no older.
+    /// </summary>
+    internal void ReleaseReplacedFiles()
+    {
+        var file = _file!;
+        var oldest = file.LastTid;
+        lock (_gate)
+        {
+            foreach (var connection in _open) oldest = Math.Min(oldest, connection.Snapshot);
+        }
+        file.ReleaseReplacedFiles(oldest);
     }
 
     /// <summary>

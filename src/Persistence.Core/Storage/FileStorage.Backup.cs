@@ -21,9 +21,10 @@ public sealed partial class FileStorage
     /// (Copying the file with <c>cp</c> works too if its writers reserve no free space
     /// (<see cref="FileStorageOptions.ReserveFreeSpace"/>): a transaction that was half written when
     /// the copy reached it is then an incomplete tail that opening ignores.)
-    /// <para>A pack, by this process or another, that replaces the file while it is copied closes the old
-    /// file here once this instance switches to the packed one: the copy then starts over from the packed
-    /// file, and holds what was committed until it started over too (three copies at most).</para>
+    /// <para>A pack, by this process or another, that replaces the file while it is copied makes the copy
+    /// start over from the packed file once this instance switches to it (the old file may stay open for
+    /// the snapshots of connections from before), and the copy holds what was committed until it
+    /// started over too (three copies at most).</para>
     /// </remarks>
     /// <param name="destinationPath">Where the backup goes; an existing database file there (an earlier backup) is replaced, an empty file too.</param>
     /// <returns>The tid of the last transaction in the backup.</returns>
@@ -54,7 +55,7 @@ public sealed partial class FileStorage
         }
     }
 
-    // A pack that replaces the file while it is copied closes the old one: the copy starts over from the packed file, this many times at most.
+    // A pack that replaces the file while it is copied makes the copy start over from the packed file, this many times at most.
     private const int MaxBackupAttempts = 3;
 
     /// <summary>One copy; false if a pack replaced the file while it was copied (unless <paramref name="last"/>, which throws then).</summary>
@@ -76,11 +77,15 @@ public sealed partial class FileStorage
         var temporary = destination + "." + Guid.NewGuid().ToString("N")[..8] + ".partial";
         try
         {
+            var overtaken = false;
             using (var output = File.OpenHandle(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 var buffer = new byte[(int)Math.Min(BackupChunkSize, end)];
                 for (long position = 0; position < end;)
                 {
+                    // Switched to a packed file: the old one may stay open for old snapshots (FileStorage.Replaced.cs), but the copy starts over from the new one.
+                    overtaken = !ReferenceEquals(file, Volatile.Read(ref _file));
+                    if (overtaken) break;
                     var chunk = buffer.AsSpan(0, (int)Math.Min(buffer.Length, end - position));
                     var read = ReadAt(file, position, chunk);
                     if (read < chunk.Length)
@@ -89,8 +94,9 @@ public sealed partial class FileStorage
                     position += read;
                     BackupChunkCopied?.Invoke();
                 }
-                RandomAccess.FlushToDisk(output);
+                if (!overtaken) RandomAccess.FlushToDisk(output);
             }
+            if (overtaken) return StartOver(temporary, last);
             ThrowIfInUse(destination);
             File.Move(temporary, destination, overwrite: true);
             FileSystemSync.FlushDirectoryOf(destination);
@@ -98,9 +104,7 @@ public sealed partial class FileStorage
         }
         catch (ObjectDisposedException) when (!_disposed)
         {
-            TryDelete(temporary);
-            if (!last) return false;
-            throw new PersistenceException($"{FilePath} was packed each of the {MaxBackupAttempts} times it was being backed up, and the old file was closed each time. Back it up again when it is packed less often.");
+            return StartOver(temporary, last);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -112,6 +116,14 @@ public sealed partial class FileStorage
             TryDelete(temporary);
             throw;
         }
+    }
+
+    /// <summary>A copy that a pack overtook: deleted, to start over from the packed file (false), unless it was the <paramref name="last"/> attempt.</summary>
+    private bool StartOver(string temporary, bool last)
+    {
+        TryDelete(temporary);
+        if (!last) return false;
+        throw new PersistenceException($"{FilePath} was packed each of the {MaxBackupAttempts} times it was being backed up, and the copy started over each time. Back it up again when it is packed less often.");
     }
 
     // As many links as Linux follows in one path (MAXSYMLINKS) before it gives up with ELOOP.

@@ -328,6 +328,17 @@ public sealed partial class FileStorage
         if (_pageMisses is { } misses) Array.Clear(misses);
     }
 
+    /// <summary>Lets go of the pages read from <paramref name="file"/>, a replaced file no load reads any more.</summary>
+    private void ForgetPagesOf(SafeFileHandle file)
+    {
+        if (_pages is not { } pages) return;
+        for (var i = 0; i < pages.Length; i++)
+        {
+            if (Volatile.Read(ref pages[i]) is { } page && ReferenceEquals(page.File, file))
+                Interlocked.CompareExchange(ref pages[i], null, page);
+        }
+    }
+
     /// <summary>The slots of a page cache of at most <paramref name="bytes"/> (a power of two pages), or null for none.</summary>
     private static ReadWindow?[]? NewPageTable(long bytes) =>
         bytes < PageSize ? null : new ReadWindow?[1 << BitOperations.Log2((ulong)Math.Min(bytes / PageSize, 1 << 24))];
@@ -515,6 +526,16 @@ public sealed partial class FileStorage
 
         /// <summary>Forgets every window.</summary>
         public void Clear() => Array.Clear(_windows);
+
+        /// <summary>Forgets the windows read from <paramref name="file"/> (a replaced file let go of).</summary>
+        public void Forget(SafeFileHandle file)
+        {
+            for (var i = 0; i < _windows.Length; i++)
+            {
+                if (Volatile.Read(ref _windows[i]) is { } window && ReferenceEquals(window.File, file))
+                    Interlocked.CompareExchange(ref _windows[i], null, window);
+            }
+        }
 
         /// <summary>The bytes of the windows it keeps.</summary>
         public long Bytes

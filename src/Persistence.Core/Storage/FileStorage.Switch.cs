@@ -38,15 +38,21 @@ public sealed partial class FileStorage
                 file = _file;
                 end = _end;
             }
-            if (offset == 0) return null;
-            try
+            if (offset != 0)
             {
-                return ReadRevision(file, end, oid, offset, beforeTid, scans);
+                try
+                {
+                    if (ReadRevision(file, end, oid, offset, beforeTid, scans) is { } found) return found;
+                }
+                catch (ObjectDisposedException) when (!_disposed && !ReferenceEquals(file, Volatile.Read(ref _file)))
+                {
+                    // The file was replaced by a packed one while this load read it: read it there.
+                    continue;
+                }
             }
-            catch (ObjectDisposedException) when (!_disposed && !ReferenceEquals(file, Volatile.Read(ref _file)))
-            {
-                // The file was replaced by a packed one while this load read it: read it there.
-            }
+            // No revision that old here: a snapshot from before a pack by another process reads the
+            // replaced file, if this instance keeps it (FileStorage.Replaced.cs).
+            return HoldsReplacedFiles ? LoadReplaced(oid, beforeTid, scans) : null;
         }
     }
 
@@ -149,6 +155,7 @@ public sealed partial class FileStorage
         if (FileSystemSync.FlushDirectoryOf(FilePath)) Interlocked.Increment(ref _switchDirectoryFlushes);
 
         SafeFileHandle old;
+        var oldKept = false;
         BeginFileSwitch();
         try
         {
@@ -157,6 +164,9 @@ public sealed partial class FileStorage
                 lock (_stateLock)
                 {
                     old = _file;
+                    // For the snapshots of this process the new file may not serve (FileStorage.Replaced.cs):
+                    // those before the newest tid seen, and that one too where a packed file may have gone unseen.
+                    oldKept = KeepReplaced(old, _end, restartLog ? known + 1 : known);
                     _file = file;
                     _index.ReplaceWith(index);
                     _revisionTids.Clear();
@@ -184,7 +194,7 @@ public sealed partial class FileStorage
             // What this process flushed of the new file is not known: the next commit flushes.
             EndFileSwitch(true, 0);
         }
-        old.Dispose();
+        if (!oldKept) old.Dispose();
     }
 
     /// <summary>Waits until no flush is running and keeps new ones out while the file is switched.</summary>

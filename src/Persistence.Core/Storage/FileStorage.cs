@@ -27,7 +27,10 @@ namespace Persistence.Storage;
 /// file without one), checking every checksum. An incomplete transaction at the end is ignored; damage
 /// anywhere else raises <see cref="CorruptDatabaseException"/> (<see cref="Verify"/> lists all of it).</para>
 /// <para><see cref="Pack"/> drops what is no longer reachable while the database is in use; every
-/// instance moves to the packed file at its next <see cref="Poll"/> or commit.</para>
+/// instance moves to the packed file at its next <see cref="Poll"/> or commit. An instance that a
+/// <see cref="Database"/> was opened on keeps the file a pack by another instance replaced open while
+/// the database's connections hold snapshots from before the switch, and loads for those snapshots
+/// what the packed file no longer holds from it.</para>
 /// </remarks>
 public sealed partial class FileStorage : IStorage, IKnownChanges
 {
@@ -297,7 +300,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
 
     /// <inheritdoc />
     /// <remarks>Reads the file as it was committed when this method was called; checks every checksum.
-    /// A pack that replaces the file meanwhile ends the iteration with a <see cref="PersistenceException"/>.</remarks>
+    /// A pack that replaces the file meanwhile ends the iteration with a <see cref="PersistenceException"/>
+    /// once this instance closes the old file: when it switches to the packed one, or, where it keeps
+    /// the old file for the snapshots of a database's connections, when they have moved on.</remarks>
     public IEnumerable<StoredRecord> Iterate()
     {
         ThrowIfDisposed();
@@ -335,6 +340,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         {
             CheckpointAtClose();
             _file.Dispose();
+            ReleaseAllReplacedFiles();
             _lockFile?.Dispose();
             lock (_catchUpLock) _catchUpScanner?.Dispose();
         }

@@ -60,6 +60,25 @@ internal static partial class HostCommands
         }
     }
 
+    /// <summary>
+    /// change-and-pack PATH KEY VALUE [UNLINK]: sets the cell at root KEY to VALUE, removes root UNLINK
+    /// (which leaves that cell unreachable) if given, commits, then packs the database, keeping no
+    /// history (no connection of this process is open), and prints "packed LIVE" (the live objects).
+    /// </summary>
+    private static int ChangeAndPack(string[] args)
+    {
+        using var db = Database.Open(args[0]);
+        using (var connection = db.OpenConnection())
+        {
+            ((Cell)connection.Root[args[1]]).Value = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+            if (args.Length > 3 && !connection.Root.Remove(args[3])) return Fail($"there is no {args[3]} to unlink");
+            connection.Commit();
+        }
+        var packed = db.Pack();
+        Console.WriteLine($"packed {packed.LiveObjects}");
+        return 0;
+    }
+
     private static byte[] PackLoopRecord(string state, params Oid[] references) =>
         RecordFormat.Compose(7, 1, Encoding.UTF8.GetBytes(state), references);
 }
