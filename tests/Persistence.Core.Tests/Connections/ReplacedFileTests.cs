@@ -156,6 +156,75 @@ public sealed class ReplacedFileTests : IDisposable
     }
 
     [Fact]
+    public void Loads_from_many_threads_at_an_old_snapshot_read_it_whole_while_the_storage_switches_to_packed_files()
+    {
+        using (var setUp = Database.Open(_path))
+        {
+            setUp.Transact(c =>
+            {
+                for (var i = 0; i < 200; i++) c.Root[$"cell {i}"] = new Cell { Value = 1 };
+            });
+        }
+        using var db = Database.Open(_path, Uncached);
+        var file = (FileStorage)db.Storage;
+        using var reader = db.OpenReadOnlyConnection();
+        var cells = Enumerable.Range(0, 200).Select(i => ((Cell)reader.Root[$"cell {i}"]).PersistentOid).ToArray();
+        var before = reader.Snapshot + 1;
+        var expected = cells.Select(oid => file.LoadBefore(oid, before)!.Value.Tid).ToArray();
+
+        // Four threads load every cell as of the reader's snapshot, over and over, while another
+        // instance changes them all and packs three times, and this one switches after each pack.
+        var stop = false;
+        var loads = new long[4];
+        var failures = new Exception?[4];
+        var loaders = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            try
+            {
+                while (!Volatile.Read(ref stop))
+                {
+                    for (var i = 0; i < cells.Length; i++)
+                    {
+                        var record = file.LoadBefore(cells[i], before) ?? throw new InvalidOperationException($"no revision of {cells[i]} before {before}");
+                        if (record.Tid != expected[i]) throw new InvalidOperationException($"{cells[i]} read at tid {record.Tid}, not {expected[i]}");
+                        loads[t]++;
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                failures[t] = e;
+            }
+        })).ToArray();
+        foreach (var loader in loaders) loader.Start();
+        using (var packer = Database.Open(_path))
+        {
+            for (var round = 2; round <= 4; round++)
+            {
+                var value = round;
+                packer.Transact(c =>
+                {
+                    for (var i = 0; i < 200; i++) ((Cell)c.Root[$"cell {i}"]).Value = value;
+                });
+                packer.Pack();
+                db.Transact(c => ((Cell)c.Root["w"]).Value = value);
+                Assert.Equal(round - 1, file.ReplacedFilesKept);
+            }
+        }
+        Thread.Sleep(200);
+        Volatile.Write(ref stop, true);
+        foreach (var loader in loaders) loader.Join();
+        Assert.All(failures, failure => Assert.Null(failure));
+        Assert.All(loads, count => Assert.True(count >= cells.Length, $"{count} loads"));
+        Assert.Equal(1, ((Cell)reader.Root["cell 7"]).Value);
+
+        reader.Abort();
+        Assert.Equal(0, file.ReplacedFilesKept);
+        AssertHandlesOnReplacedFiles(0, file.FilePath);
+        Assert.Equal(4, ((Cell)reader.Root["cell 7"]).Value);
+    }
+
+    [Fact]
     public void Closing_the_last_connection_that_reads_a_replaced_file_closes_it()
     {
         using var db = Database.Open(_path, Uncached);
