@@ -152,7 +152,10 @@ public sealed partial class FileStorage
                 throw new CorruptDatabaseException($"The checksum of the record in {FilePath} does not match its bytes", offset, oid);
             return new StoredRecord(oid, header.Tid, data);
         }
-        return null;
+        // No revision that old in this file: a snapshot from before a pack by another process reads the
+        // files it replaced, if this instance keeps them (FileStorage.Replaced.cs). Here, on the miss
+        // path, rather than in LoadRevision after each load: a check there made every load 8-10% slower.
+        return HoldsReplacedFiles ? LoadReplaced(file, oid, beforeTid, scans) : null;
     }
 
     // The errors of ReadRevision and CurrentSerial, built apart from them (see Connection.Activate).

@@ -71,20 +71,31 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// The revision of <paramref name="oid"/> a reader before <paramref name="beforeTid"/> sees, read in
-    /// the replaced files kept for such readers (the most recently replaced first: an older one is read
-    /// only where the newer ones have no revision that old, their packs having dropped it); null if none has it.
+    /// the replaced files kept for such readers that were replaced before <paramref name="after"/> (every
+    /// kept file when it is the current file, or null), the most recently replaced first; null if none
+    /// has it. A file that has the object but no revision that old (its pack dropped it) goes on with the
+    /// files replaced before it (ReadRevision calls this again), so each file is read at most once.
     /// </summary>
+    /// <remarks>Any file that holds a revision before the tid holds the newest one: a pack keeps, of each
+    /// object it keeps, every revision from some point on, so which file answers first does not matter.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private StoredRecord? LoadReplaced(Oid oid, long beforeTid, ScanReader scans)
+    private StoredRecord? LoadReplaced(SafeFileHandle? after, Oid oid, long beforeTid, ScanReader scans)
     {
-        foreach (var replaced in Volatile.Read(ref _replaced))
+        var kept = Volatile.Read(ref _replaced);
+        var from = 0;
+        for (var i = 0; i < kept.Length && after is not null; i++)
         {
+            if (ReferenceEquals(kept[i].File, after)) from = i + 1;
+        }
+        for (var i = from; i < kept.Length; i++)
+        {
+            var replaced = kept[i];
             if (beforeTid > replaced.NeededBelow) continue;
             var offset = replaced.Index.Find(oid.Value);
             if (offset == 0) continue;
             try
             {
-                if (ReadRevision(replaced.File, replaced.End, oid, offset, beforeTid, scans) is { } found) return found;
+                return ReadRevision(replaced.File, replaced.End, oid, offset, beforeTid, scans);
             }
             catch (ObjectDisposedException) when (!_disposed)
             {

@@ -38,21 +38,18 @@ public sealed partial class FileStorage
                 file = _file;
                 end = _end;
             }
-            if (offset != 0)
+            // Not in this file at all: a snapshot from before a pack by another process may find it in
+            // a replaced file this instance keeps (FileStorage.Replaced.cs), as ReadRevision does for a
+            // revision older than the file holds.
+            if (offset == 0) return HoldsReplacedFiles ? LoadReplaced(null, oid, beforeTid, scans) : null;
+            try
             {
-                try
-                {
-                    if (ReadRevision(file, end, oid, offset, beforeTid, scans) is { } found) return found;
-                }
-                catch (ObjectDisposedException) when (!_disposed && !ReferenceEquals(file, Volatile.Read(ref _file)))
-                {
-                    // The file was replaced by a packed one while this load read it: read it there.
-                    continue;
-                }
+                return ReadRevision(file, end, oid, offset, beforeTid, scans);
             }
-            // No revision that old here: a snapshot from before a pack by another process reads the
-            // replaced file, if this instance keeps it (FileStorage.Replaced.cs).
-            return HoldsReplacedFiles ? LoadReplaced(oid, beforeTid, scans) : null;
+            catch (ObjectDisposedException) when (!_disposed && !ReferenceEquals(file, Volatile.Read(ref _file)))
+            {
+                // The file was replaced by a packed one while this load read it: read it there.
+            }
         }
     }
 
