@@ -227,6 +227,56 @@ public sealed class Database : IDisposable
 
         public Connection Connection { get; } = connection;
 
+        /// <summary>
+        /// What a joined unit of work's work threw in this attempt, if anything: its changes cannot be undone
+        /// apart from the outer work's, so the attempt must not commit even if the outer work went on.
+        /// </summary>
+        public Exception? Doomed { get; set; }
+
+        /// <summary>Runs joined work on this unit's connection, noting a failure of it (see <see cref="Doomed"/>).</summary>
+        public T RunJoined<T>(Func<Connection, T> work)
+        {
+            try
+            {
+                return work(Connection);
+            }
+            catch (Exception failure)
+            {
+                Doomed ??= failure;
+                throw;
+            }
+        }
+
+        /// <summary>Runs joined async work on this unit's connection, noting a failure of it (see <see cref="Doomed"/>).</summary>
+        public async Task<T> RunJoinedAsync<T>(Func<Connection, Task<T>> work)
+        {
+            try
+            {
+                return await work(Connection).ConfigureAwait(false);
+            }
+            catch (Exception failure)
+            {
+                Doomed ??= failure;
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Before the commit of an attempt: refuses it if joined work failed in it and the outer work went on
+        /// (a conflict as it was, so the attempt is retried; anything else as the reason the unit cannot commit).
+        /// </summary>
+        public void ThrowIfDoomed(string method)
+        {
+            if (Doomed is not { } failure) return;
+            Doomed = null;
+            if (failure is ConflictException) ExceptionDispatchInfo.Throw(failure);
+            throw new InvalidOperationException(
+                $"A {method} inside this one's work, which joined it, failed ({failure.GetType().Name}: {failure.Message}), and the outer work went on. " +
+                "Its changes are part of the outer unit of work and cannot be undone apart from it, so nothing is committed. Let the exception end the outer work, " +
+                "or do the inner work where a failure of it need not undo the rest (a connection of its own, outside the outer work).",
+                failure);
+        }
+
         private volatile bool _ended;
 
         /// <summary>Whether the unit of work has ended (its connection closed, maybe handed to other work by the pool).</summary>
@@ -237,9 +287,9 @@ public sealed class Database : IDisposable
         }
     }
 
-    /// <summary>The connection of the unit of work of this database that the current flow runs the work of, or null.</summary>
-    private Connection? JoinedConnection() =>
-        CurrentWork.Value is { Ended: false } outer && outer.Database == this ? outer.Connection : null;
+    /// <summary>The unit of work of this database that the current flow runs the work of, or null.</summary>
+    private UnitOfWork? JoinedUnit() =>
+        CurrentWork.Value is { Ended: false } outer && outer.Database == this ? outer : null;
 
     /// <summary>
     /// Runs a unit of work in a transaction and commits it. On a <see cref="ConflictException"/> it
@@ -247,14 +297,15 @@ public sealed class Database : IDisposable
     /// times; any other exception aborts and propagates. The work must not keep objects between attempts.
     /// Called inside the work of another Transact (or TransactAsync) on this database, it joins that unit
     /// of work: <paramref name="work"/> runs on its connection and commits with it, and a conflict retries
-    /// the outer work (so helpers that each call Transact compose into one transaction).
+    /// the outer work (so helpers that each call Transact compose into one transaction). If joined work
+    /// throws, the outer attempt does not commit, even if the outer work catches the exception and goes on.
     /// </summary>
     /// <returns>The result of the attempt that committed (joined: the work's result).</returns>
     public T Transact<T>(Func<Connection, T> work, int maxAttempts = 10)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
-        if (JoinedConnection() is { } joined) return work(joined);
+        if (JoinedUnit() is { } joined) return joined.RunJoined(work);
         var connection = OpenConnection();
         connection.BeginUnitOfWork();
         var unit = new UnitOfWork(this, connection);
@@ -267,7 +318,9 @@ public sealed class Database : IDisposable
             {
                 try
                 {
+                    unit.Doomed = null;
                     var result = work(connection);
+                    unit.ThrowIfDoomed(nameof(Transact));
                     connection.Commit();
                     return result;
                 }
@@ -337,7 +390,7 @@ public sealed class Database : IDisposable
     private async Task<T> RunTransactionAsync<T>(Func<Connection, Task<T>> work, int maxAttempts, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
-        if (JoinedConnection() is { } joined) return await work(joined).ConfigureAwait(false);
+        if (JoinedUnit() is { } joined) return await joined.RunJoinedAsync(work).ConfigureAwait(false);
         // Opened in this method's async flow, which the work's awaits continue: the connection goes on
         // from whatever thread they resume on.
         var connection = OpenConnection();
@@ -353,7 +406,9 @@ public sealed class Database : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 try
                 {
+                    unit.Doomed = null;
                     var result = await work(connection).ConfigureAwait(false);
+                    unit.ThrowIfDoomed(nameof(TransactAsync));
                     connection.Commit();
                     return result;
                 }

@@ -222,6 +222,72 @@ public class TransactionTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Joined_work_that_throws_keeps_the_outer_unit_of_work_from_committing_even_if_the_outer_work_goes_on(bool async)
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var before = db.StateNumber;
+            bool Outer(Connection connection)
+            {
+                ((Node)connection.Root["a"]).Label = "outer";
+                try
+                {
+                    db.Transact((Action<Connection>)(inner =>
+                    {
+                        ((Node)inner.Root["b"]).Label = "half done";
+                        throw new FormatException("bad input");
+                    }));
+                }
+                catch (FormatException)
+                {
+                    // Goes on as if the inner unit of work had been undone.
+                }
+                return true;
+            }
+            var error = async
+                ? await Assert.ThrowsAsync<InvalidOperationException>(() => db.TransactAsync(Outer))
+                : Assert.Throws<InvalidOperationException>(() => db.Transact(Outer));
+            Assert.IsType<FormatException>(error.InnerException);
+            Assert.Contains("inside this one's work, which joined it, failed (FormatException: bad input)", error.Message);
+            Assert.Contains("nothing is committed", error.Message);
+            Assert.Equal(before, db.StateNumber);
+            using var reader = db.OpenConnection();
+            Assert.Equal(("a0", "b0"), (((Node)reader.Root["a"]).Label, ((Node)reader.Root["b"]).Label));
+        }
+    }
+
+    [Fact]
+    public void A_conflict_that_joined_work_raised_and_the_outer_work_swallowed_still_retries_the_outer_work()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            db.Transact(connection =>
+            {
+                attempts++;
+                ((Node)connection.Root["a"]).Label += "+";
+                try
+                {
+                    db.Transact(inner =>
+                    {
+                        if (attempts == 1) throw new ConflictException("a conflict the inner work met", []);
+                    });
+                }
+                catch (ConflictException)
+                {
+                }
+            });
+            Assert.Equal(2, attempts);
+            using var reader = db.OpenConnection();
+            Assert.Equal("a0+", ((Node)reader.Root["a"]).Label);
+        }
+    }
+
     [Fact]
     public async Task A_Transact_after_another_has_ended_or_on_another_database_is_a_unit_of_work_of_its_own()
     {
