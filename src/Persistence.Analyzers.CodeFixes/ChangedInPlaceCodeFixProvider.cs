@@ -43,10 +43,10 @@ public sealed class ChangedInPlaceCodeFixProvider : CodeFixProvider
             _ => null,
         };
         // The object to mark is the one at the root of the path, also for a change inside one of its values; for an element
-        // of a persistent collection, the collection (not a BTree: its elements are stored in its buckets).
+        // of a persistent collection, the collection (a BTree marks its loaded buckets).
         if (changed?.Root.Instance is not { } owner) return;
 
-        if (changed.Markable && node.FirstAncestorOrSelf<StatementSyntax>() is ExpressionStatementSyntax { Parent: BlockSyntax or SwitchSectionSyntax or GlobalStatementSyntax } statement &&
+        if (node.FirstAncestorOrSelf<StatementSyntax>() is ExpressionStatementSyntax { Parent: BlockSyntax or SwitchSectionSyntax or GlobalStatementSyntax } statement &&
             OwnerText(owner) is { } ownerText)
         {
             context.RegisterCodeFix(

@@ -277,11 +277,11 @@ public sealed class ChangedInPlaceThroughValueTests
 
                 public static void MarkedTheWrongObject(Customer customer, string line)
                 {
-                    // The collections are persistent objects of their own; a BTree's elements are in its buckets.
+                    // The collections are persistent objects of their own.
                     [|customer.History![0].Lines.Add(line)|];
                     customer.MarkChanged();
                     [|customer.Book!["a"].Lines.Add(line)|];
-                    customer.Book.MarkChanged();
+                    customer.MarkChanged();
                     [|customer.SitesByName!["b"].City = line|];
                     customer.SitesByName["b"] = customer.SitesByName["b"];
                 }
@@ -289,10 +289,10 @@ public sealed class ChangedInPlaceThroughValueTests
             """),
             Message("Customer.History[].Lines", ListElementAdvice),
             Message("Customer.SitesByName[]", "assign the element a new value with the change, or call MarkChanged() on the collection after the change"),
-            Message("Customer.Book[].Codes", "assign the element a new value with the change (a copy made with 'with { … }')"),
+            Message("Customer.Book[].Codes", "assign the element a new value with the change (a copy made with 'with { … }'), or call MarkChanged() on the collection after the change"),
             Message("PersistentList<Address>[].Geo.Tags", ListElementAdvice),
             Message("Customer.History[].Lines", ListElementAdvice),
-            Message("Customer.Book[].Lines", "assign the element a new value with the change (a copy made with 'with { … }')"),
+            Message("Customer.Book[].Lines", "assign the element a new value with the change (a copy made with 'with { … }'), or call MarkChanged() on the collection after the change"),
             Message("Customer.SitesByName[]", "assign the element a new value with the change, or call MarkChanged() on the collection after the change"));
 
     [Fact]
@@ -304,6 +304,9 @@ public sealed class ChangedInPlaceThroughValueTests
                 {
                     customer.History![0].Lines.Add(line);
                     customer.History.MarkChanged();
+                    // A BTree's MarkChanged() stores its loaded buckets.
+                    customer.Book!["b"].Lines.Add(line);
+                    customer.Book.MarkChanged();
                 }
 
                 public static void Assign(Customer customer, string line)
@@ -402,7 +405,7 @@ public sealed class ChangedInPlaceThroughValueTests
     }
 
     [Fact]
-    public async Task Fix_marks_a_persistent_list_or_dictionary_but_not_a_BTree()
+    public async Task Fix_marks_the_persistent_collection_a_BTree_too()
     {
         string[] sources = [Sources.Wrap(Model + """
                 public static class Shop
@@ -415,6 +418,6 @@ public sealed class ChangedInPlaceThroughValueTests
                 }
                 """)];
         Assert.Equal(["Call customer.History.MarkChanged() after the change"], await CodeFixRunner.TitlesAsync(Id, sources));
-        Assert.Empty(await CodeFixRunner.TitlesAsync(Id, sources, index: 1));
+        Assert.Equal(["Call customer.Book.MarkChanged() after the change"], await CodeFixRunner.TitlesAsync(Id, sources, index: 1));
     }
 }

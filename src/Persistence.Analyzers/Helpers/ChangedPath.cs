@@ -7,7 +7,7 @@ namespace Persistence.Analyzers;
 /// collection, and the path from it to the collection or value whose contents change, through <c>[PersistentValue]</c>
 /// members and collection elements.
 /// </summary>
-internal sealed class ChangedPath(IPropertyReferenceOperation root, string below, bool inPersistentCollection, bool markable)
+internal sealed class ChangedPath(IPropertyReferenceOperation root, string below, bool inPersistentCollection)
 {
     /// <summary>
     /// What the change is saved with: a stored property (its object is the one to mark changed, it the one to assign), or the
@@ -20,9 +20,6 @@ internal sealed class ChangedPath(IPropertyReferenceOperation root, string below
 
     /// <summary>Whether <see cref="Root"/> is an element of a persistent collection.</summary>
     public bool InPersistentCollection { get; } = inPersistentCollection;
-
-    /// <summary>Whether <c>MarkChanged()</c> on the root's object saves the change (not on a BTree: its elements are in its buckets).</summary>
-    public bool Markable { get; } = markable;
 
     /// <summary>Whether the change is inside a value held by the root (a member of a value, or an element that is a value), not in the root's own contents.</summary>
     public bool ThroughValue => Below.Length > 0;

@@ -81,15 +81,15 @@ internal static class InPlaceChanges
             {
                 case IPropertyReferenceOperation { Property.IsIndexer: false } reference when AnalyzerSymbols.IsStoredProperty(reference.Property):
                     below.Reverse();
-                    return new ChangedPath(reference, string.Concat(below), inPersistentCollection: false, markable: true);
+                    return new ChangedPath(reference, string.Concat(below), inPersistentCollection: false);
                 case IPropertyReferenceOperation { Property.IsIndexer: false, Instance: { } instance } member when IsStoredValueMember(member.Property):
                     step = "." + member.Property.Name;
                     operation = instance;
                     break;
                 // An element of a persistent collection is stored inline in the collection's record (a BTree's: its bucket's).
-                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance.Type: { } collectionType } element when PersistentCollection(collectionType) is { } kind:
+                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance.Type: { } collectionType } element when PersistentCollection(collectionType) is not null:
                     below.Reverse();
-                    return new ChangedPath(element, string.Concat(below), inPersistentCollection: true, markable: kind != "BTree");
+                    return new ChangedPath(element, string.Concat(below), inPersistentCollection: true);
                 case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { Type: { } collectionType } collection } when IsCollection(collectionType):
                     step = "[]";
                     operation = collection;

@@ -27,7 +27,7 @@ internal static class MarkedChanged
         {
             switch (operation)
             {
-                case IInvocationOperation { TargetMethod: { Name: "MarkChanged", Parameters.IsEmpty: true } } call when changed.Markable && call.Instance is not null && SameObject(call.Instance, owner):
+                case IInvocationOperation { TargetMethod: { Name: "MarkChanged", Parameters.IsEmpty: true } } call when call.Instance is not null && SameObject(call.Instance, owner):
                     return true;
                 // A persistent collection writes nothing when given back the element it holds (list[0] = list[0]).
                 case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation assigned } assignment

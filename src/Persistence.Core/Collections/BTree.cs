@@ -210,6 +210,18 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     }
 
     /// <summary>
+    /// Marks the tree, and each of its buckets that is loaded, as changed, so the next commit stores them: call it
+    /// after changing a value held in the tree in place (a member of a mutable value, a list inside one), which
+    /// the tree cannot see. Such a change can only be in a loaded bucket; buckets not loaded are not read.
+    /// Assigning the changed value again (<c>tree[key] = value</c>) stores only the bucket that holds it.
+    /// </summary>
+    public new void MarkChanged()
+    {
+        base.MarkChanged();
+        _core.MarkLoadedBucketsChanged();
+    }
+
+    /// <summary>
     /// Removes every entry (the tree gets a new empty bucket and length counter). Unlike other changes,
     /// this conflicts with every concurrent change of the tree.
     /// </summary>

@@ -258,6 +258,25 @@ internal sealed class BTreeCore<TKey, TValue>
     /// </summary>
     internal const int MaxDepth = 64;
 
+    /// <summary>Marks each bucket of the tree that is loaded as changed (see BTree.MarkChanged); ghosts are not loaded for it.</summary>
+    public void MarkLoadedBucketsChanged()
+    {
+        var pending = new Stack<PersistentObject>();
+        if (Root is { } root) pending.Push(root);
+        while (pending.TryPop(out var item))
+        {
+            if (item.State == PersistentState.Ghost) continue;
+            if (item is BTreeNode<TKey, TValue> node)
+            {
+                for (var i = 0; i < node._count; i++) pending.Push(node._children[i]);
+            }
+            else
+            {
+                item.MarkChanged();
+            }
+        }
+    }
+
     /// <summary>The error of a walk down the tree that went <see cref="MaxDepth"/> levels deep.</summary>
     internal static CorruptDatabaseException TooDeep(BTreeNode<TKey, TValue> node) => new(
         $"The tree is more than {MaxDepth} levels deep at this node: its nodes form a cycle, so its records are damaged. Restore the database from a backup, or pack it from a copy after removing the tree.",

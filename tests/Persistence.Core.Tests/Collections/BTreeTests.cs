@@ -320,6 +320,46 @@ public sealed class BTreeTests
     }
 
     [Fact]
+    public void MarkChanged_stores_the_loaded_buckets_so_values_changed_in_place_are_kept()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("tree.db");
+        using (var db = Database.Open(path))
+        {
+            db.Transact(c =>
+            {
+                var tree = new BTree<int, List<int>>();
+                for (var k = 1; k <= 2000; k++) tree.Add(k, [k]);
+                c.Root["lists"] = tree;
+            });
+        }
+        using (var db = Database.Open(path))
+        {
+            using (var connection = db.OpenConnection())
+            {
+                var tree = (BTree<int, List<int>>)connection.Root["lists"];
+                // In place, in two buckets far apart: the tree cannot see it.
+                tree[7].Add(70);
+                tree[1999].Add(19990);
+                var loaded = connection.LoadedCount;
+                tree.MarkChanged();
+                // Nothing more was loaded to mark the buckets.
+                Assert.Equal(loaded, connection.LoadedCount);
+                connection.Commit();
+            }
+        }
+        using (var db = Database.Open(path))
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<int, List<int>>)connection.Root["lists"];
+            Assert.Equal([7, 70], tree[7]);
+            Assert.Equal([1999, 19990], tree[1999]);
+            Assert.Equal([1000], tree[1000]);
+            Assert.Equal(2000, tree.Count);
+        }
+    }
+
+    [Fact]
     public void Changes_reach_a_cold_connection_and_aborts_undo_them()
     {
         using var db = TestDatabase.InMemory();

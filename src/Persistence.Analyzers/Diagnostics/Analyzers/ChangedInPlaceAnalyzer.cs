@@ -51,7 +51,7 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
         {
             var element = changed.Root.Type!;
             Report(context, changed, $"{Collection(changed.Root.Instance!)}[]",
-                $"assign the element a new {Kind(element)} with the change{CopyHint(element)}{(changed.Markable ? ", or call MarkChanged() on the collection after the change" : "")}");
+                $"assign the element a new {Kind(element)} with the change{CopyHint(element)}, or call MarkChanged() on the collection after the change");
             return;
         }
 
