@@ -87,7 +87,7 @@ internal static class InPlaceChanges
                     operation = instance;
                     break;
                 // An element of a persistent collection is stored inline in the collection's record (a BTree's: its bucket's).
-                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance.Type: { } collectionType } element when PersistentCollection(collectionType) is not null:
+                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance.Type: { } collectionType } element when IsPersistentCollection(collectionType):
                     below.Reverse();
                     return new ChangedPath(element, string.Concat(below), inPersistentCollection: true);
                 case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { Type: { } collectionType } collection } when IsCollection(collectionType):
@@ -145,11 +145,9 @@ internal static class InPlaceChanges
         return null;
     }
 
-    /// <summary>"PersistentList", "PersistentDictionary" or "BTree" for those collections, whose indexer gets and sets elements stored in their own records; else null.</summary>
-    private static string? PersistentCollection(ITypeSymbol type) =>
-        type is INamedTypeSymbol { Name: "PersistentList" or "PersistentDictionary" or "BTree", ContainingNamespace: { Name: "Persistence", ContainingNamespace.IsGlobalNamespace: true } } named
-            ? named.Name
-            : null;
+    /// <summary>Whether the type is a PersistentList, PersistentDictionary or BTree, whose indexer gets and sets elements stored in their own records.</summary>
+    private static bool IsPersistentCollection(ITypeSymbol type) =>
+        type is INamedTypeSymbol { Name: "PersistentList" or "PersistentDictionary" or "BTree", ContainingNamespace: { Name: "Persistence", ContainingNamespace.IsGlobalNamespace: true } };
 
     /// <summary>A type whose contents can change without its holder's setter: List, Dictionary, HashSet, arrays, [PersistentValue] classes.</summary>
     private static bool IsMutable(ITypeSymbol type) =>

@@ -252,8 +252,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
         if (_objects.TryGetValue(oid.Value, out var known) || TryRecallGhost(oid.Value, out known))
         {
             // This connection may hold an object that a pack has removed since (once nothing reachable from
-            // the root referred to it): after a pack, the snapshot is asked whether it still holds the object.
-            if (_database.Packed && oid != Oid.Root && _database.LoadBefore(oid, _snapshot + 1, _scans) is null) throw NoObject(oid, packed: true);
+            // the root referred to it): after a pack, the snapshot is asked whether it still holds the object,
+            // and a ghost is loaded from the record read for it.
+            if (_database.Packed && oid != Oid.Root)
+            {
+                var current = _database.LoadBefore(oid, _snapshot + 1, _scans) ?? throw NoObject(oid, packed: true);
+                if (known.State == PersistentState.Ghost) Load(known, current);
+            }
             return known;
         }
         var record = _database.LoadBefore(oid, _snapshot + 1, _scans)

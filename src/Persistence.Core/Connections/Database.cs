@@ -149,8 +149,7 @@ public sealed class Database : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            foreach (var connection in _open)
-                keepHistoryAfterTid = Math.Min(keepHistoryAfterTid ?? long.MaxValue, connection.Snapshot);
+            if (_open.Count > 0) keepHistoryAfterTid = OldestOpenSnapshot(keepHistoryAfterTid ?? long.MaxValue);
         }
         return _file.Pack(keepHistoryAfterTid);
     }
@@ -647,8 +646,7 @@ public sealed class Database : IDisposable
         long oldest;
         lock (_gate)
         {
-            oldest = _cache.KnownThrough;
-            foreach (var connection in _open) oldest = Math.Min(oldest, connection.Snapshot);
+            oldest = OldestOpenSnapshot(_cache.KnownThrough);
             foreach (var connection in _pool) oldest = Math.Min(oldest, connection.Snapshot);
         }
         known.ForgetChangesThrough(oldest);
@@ -687,12 +685,17 @@ public sealed class Database : IDisposable
     internal void ReleaseReplacedFiles()
     {
         var file = _file!;
-        var oldest = file.LastTid;
-        lock (_gate)
-        {
-            foreach (var connection in _open) oldest = Math.Min(oldest, connection.Snapshot);
-        }
+        var newest = file.LastTid;
+        long oldest;
+        lock (_gate) oldest = OldestOpenSnapshot(newest);
         file.ReleaseReplacedFiles(oldest);
+    }
+
+    /// <summary>The oldest snapshot an open connection holds, or <paramref name="atMost"/> if that is older; with the lock held.</summary>
+    private long OldestOpenSnapshot(long atMost)
+    {
+        foreach (var connection in _open) atMost = Math.Min(atMost, connection.Snapshot);
+        return atMost;
     }
 
     /// <summary>

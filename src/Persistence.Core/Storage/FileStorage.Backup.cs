@@ -1,5 +1,3 @@
-using static Persistence.Storage.FileStorageFormat;
-
 namespace Persistence.Storage;
 
 public sealed partial class FileStorage
@@ -208,24 +206,22 @@ public sealed partial class FileStorage
 
     /// <summary>
     /// Refuses to replace a file that is not a database (an earlier backup is one): a mistyped path must not
-    /// cost the file that is there. An empty file may be replaced.
+    /// cost the file that is there. An empty file may be replaced (see <see cref="StartsWithSignature"/>).
     /// </summary>
     private static void ThrowIfNotADatabase(string destination)
     {
         if (!File.Exists(destination)) return;
-        Span<byte> header = stackalloc byte[FileHeaderSize];
-        int read;
+        bool database;
         try
         {
             using var existing = File.OpenHandle(destination, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (RandomAccess.GetLength(existing) == 0) return;
-            read = RandomAccess.Read(existing, header, 0);
+            database = StartsWithSignature(existing);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ArgumentException($"{destination} exists and cannot be read ({e.Message}), so whether it is a database a backup may replace is not known. Choose another path, or delete the file first.", "destinationPath", e);
         }
-        if (read < FileHeaderSize || !ReadFileHeader(header).SignatureMatches)
+        if (!database)
             throw new ArgumentException(
                 $"{destination} exists and is not a Persistence database: a backup replaces only a database file (an earlier backup). Choose another path, or delete the file first if it is to go.",
                 "destinationPath");

@@ -334,12 +334,7 @@ public sealed partial class FileStorage
     /// <summary>Lets go of the pages read from <paramref name="file"/>, a replaced file no load reads any more.</summary>
     private void ForgetPagesOf(SafeFileHandle file)
     {
-        if (_pages is not { } pages) return;
-        for (var i = 0; i < pages.Length; i++)
-        {
-            if (Volatile.Read(ref pages[i]) is { } page && ReferenceEquals(page.File, file))
-                Interlocked.CompareExchange(ref pages[i], null, page);
-        }
+        if (_pages is { } pages) WindowSet.Forget(pages, file);
     }
 
     /// <summary>The slots of a page cache of at most <paramref name="bytes"/> (a power of two pages), or null for none.</summary>
@@ -531,12 +526,15 @@ public sealed partial class FileStorage
         public void Clear() => Array.Clear(_windows);
 
         /// <summary>Forgets the windows read from <paramref name="file"/> (a replaced file let go of).</summary>
-        public void Forget(SafeFileHandle file)
+        public void Forget(SafeFileHandle file) => Forget(_windows, file);
+
+        /// <summary>Empties the slots of <paramref name="windows"/> (a set's, or the page cache's) that hold a window read from <paramref name="file"/>.</summary>
+        public static void Forget(ReadWindow?[] windows, SafeFileHandle file)
         {
-            for (var i = 0; i < _windows.Length; i++)
+            for (var i = 0; i < windows.Length; i++)
             {
-                if (Volatile.Read(ref _windows[i]) is { } window && ReferenceEquals(window.File, file))
-                    Interlocked.CompareExchange(ref _windows[i], null, window);
+                if (Volatile.Read(ref windows[i]) is { } window && ReferenceEquals(window.File, file))
+                    Interlocked.CompareExchange(ref windows[i], null, window);
             }
         }
 

@@ -130,16 +130,7 @@ public sealed partial class FileStorage
     }
 
     /// <summary>Closes every replaced data file kept (the storage is being closed).</summary>
-    private void ReleaseAllReplacedFiles()
-    {
-        ReplacedFile[] released;
-        lock (_stateLock)
-        {
-            released = _replaced;
-            Volatile.Write(ref _replaced, []);
-        }
-        foreach (var replaced in released) Forget(replaced);
-    }
+    private void ReleaseAllReplacedFiles() => ReleaseReplacedFiles(long.MaxValue);
 
     /// <summary>Closes a replaced file and lets go of the pages and the storage's windows read from it.</summary>
     private void Forget(ReplacedFile replaced)
