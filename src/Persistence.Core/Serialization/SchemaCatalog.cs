@@ -300,6 +300,13 @@ internal sealed class SchemaCatalog
         }
     }
 
+    /// <summary>Every class the catalog names, with the field list of each schema version (for <see cref="DatabaseInspector"/>).</summary>
+    public IReadOnlyList<StoredClass> Describe()
+    {
+        lock (_gate)
+            return [.. _byId.Values.OrderBy(static e => e.TypeId).Select(static e => new StoredClass(e.TypeId, e.Name, [.. e.Versions.Select(static v => (IReadOnlyList<FieldSchema>)v)]))];
+    }
+
     /// <summary>Commits the catalog record <paramref name="record"/> over the revision <paramref name="serial"/>; without the lock.</summary>
     private void Save(ReadOnlyMemory<byte> record, long serial)
     {

@@ -419,7 +419,7 @@ internal static class SchemaTranscoder
         }
     }
 
-    private static int MinimumSize(TypeShape shape) => shape.Kind switch
+    internal static int MinimumSize(TypeShape shape) => shape.Kind switch
     {
         ShapeKind.Primitive => shape.FixedSize,
         ShapeKind.Sized or ShapeKind.Collection or ShapeKind.Packed or ShapeKind.Reference or ShapeKind.Nullable => 1,

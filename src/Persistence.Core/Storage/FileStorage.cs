@@ -149,6 +149,15 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     /// <inheritdoc />
     public bool IsReadOnly { get; }
 
+    /// <summary>How many objects the file holds a revision of (reachable or not: a pack drops the others).</summary>
+    internal long ObjectCount
+    {
+        get
+        {
+            lock (_stateLock) return _index.Count;
+        }
+    }
+
     /// <summary>
     /// Opens the data file at <paramref name="path"/>, creating it if it does not exist (unless read-only).
     /// </summary>

@@ -1,0 +1,3 @@
+using Persistence.Tool;
+
+return ToolApp.Run(args, Console.Out, Console.Error, color: !Console.IsOutputRedirected);
