@@ -98,6 +98,11 @@ internal static class InPlaceChanges
                     step = "[]";
                     operation = element.ArrayReference;
                     break;
+                // The variable of a foreach over a stored list, set or array is one of its elements, as list[i] is.
+                case ILocalReferenceOperation reference when Origin(reference).Iterated is { Type: { } collectionType } collection && IsCollection(collectionType):
+                    step = "[]";
+                    operation = collection;
+                    break;
                 default:
                     return null;
             }
@@ -124,10 +129,62 @@ internal static class InPlaceChanges
                 case IInvocationOperation { TargetMethod.Name: "AsSpan" or "AsMemory" } view:
                     operation = view.Instance ?? (view.Arguments.Length > 0 ? view.Arguments[0].Value : null);
                     break;
+                // A local still holding what it was initialized with (var lines = order.Lines; lines.Add(x)).
+                case ILocalReferenceOperation reference when Origin(reference).Initial is { } initial:
+                    operation = initial;
+                    break;
                 default:
                     return operation;
             }
         }
+    }
+
+    /// <summary>
+    /// What a local holds as long as nothing else is put in it in its method (it is not assigned again, nor passed by ref
+    /// or out, nor a ref local): what it was initialized with, or for the variable of a foreach, the collection it walks
+    /// (it holds one element at a time). Both null for a local declared otherwise (without an initializer, by a pattern).
+    /// </summary>
+    private static (IOperation? Initial, IOperation? Iterated) Origin(ILocalReferenceOperation reference)
+    {
+        if (reference.Local.IsRef) return default;
+        (IOperation? Initial, IOperation? Iterated) origin = default;
+        foreach (var operation in Body(reference).Descendants())
+        {
+            switch (operation)
+            {
+                case IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, reference.Local):
+                    if (declarator.Parent is IForEachLoopOperation loop) origin = (null, Strip(loop.Collection));
+                    else origin = (declarator.Initializer?.Value, null);
+                    break;
+                case ILocalReferenceOperation other when SymbolEqualityComparer.Default.Equals(other.Local, reference.Local) && IsWritten(other):
+                    return default;
+            }
+        }
+        return origin;
+    }
+
+    /// <summary>The whole body (method, accessor, top-level statements) an operation is in.</summary>
+    private static IOperation Body(IOperation operation)
+    {
+        while (operation.Parent is not null) operation = operation.Parent;
+        return operation;
+    }
+
+    /// <summary>Whether this use of a local puts something else in it: an assignment's or deconstruction's target, ++/--, a ref or out argument, a ref taken.</summary>
+    private static bool IsWritten(ILocalReferenceOperation local)
+    {
+        if (local.IsDeclaration) return true;
+        IOperation current = local;
+        // A deconstruction's target is the local inside a tuple: (a, b) = (x, y).
+        while (current.Parent is ITupleOperation tuple) current = tuple;
+        return current.Parent switch
+        {
+            IAssignmentOperation assignment => ReferenceEquals(assignment.Target, current),
+            IIncrementOrDecrementOperation => true,
+            IArgumentOperation argument => argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out,
+            IVariableInitializerOperation { Parent: IVariableDeclaratorOperation { Symbol.IsRef: true } } => true,
+            _ => false,
+        };
     }
 
     /// <summary>Whether a property is a stored member of a <c>[PersistentValue]</c> type: it is written with the value, inline.</summary>

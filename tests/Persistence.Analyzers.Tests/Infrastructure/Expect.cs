@@ -39,6 +39,18 @@ internal static class Expect
         return found;
     }
 
+    /// <summary>Checks that the marked source compiles (with the generator), then that the diagnostics with <paramref name="id"/> are exactly the marked ones.</summary>
+    public static async Task CompilesAndReportsAsync(string id, string markup, params string[] messages)
+    {
+        var (output, _) = TestCompiler.Generate(TestCompiler.CreateCompilation([Markup.Parse(markup).Source]));
+        Assert.Empty(TestCompiler.CompilerProblems(output));
+        await DiagnosticsAsync(id, markup, messages);
+    }
+
+    /// <summary>PERSIST006's message for a change in place of <paramref name="path"/>.</summary>
+    public static string ChangedInPlace(string path, string advice) =>
+        $"'{path}' is changed in place, which does not mark the persistent object as changed, so the change is not saved: {advice}";
+
     /// <summary>Checks that <paramref name="source"/> compiles with the generator and gets no Persistence diagnostic at all (no false positive).</summary>
     public static async Task CleanAsync(string source, CSharpCompilationOptions? options = null)
     {
