@@ -107,6 +107,26 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void List_finds_a_class_by_its_short_name_and_lists_its_reachable_objects()
+    {
+        var path = Library(books: 30, kept: 12);
+        var (code, output, error) = Run("list", path, "Book", "--most", "100");
+        Assert.Equal(ToolApp.Done, code);
+        Assert.Equal("", error);
+        for (var i = 0; i < 30; i++)
+            Assert.Equal(i < 12, output.Contains($"\"Book {i} of the shelf", StringComparison.Ordinal));
+        Assert.Contains("12 objects of Persistence.Tool.Tests.Book", output);
+
+        var few = Run("list", path, "Persistence.Tool.Tests.Book", "--most", "5");
+        Assert.Equal(5, few.Output.Split('\n').Count(line => line.Contains("\"Book ", StringComparison.Ordinal)));
+        Assert.Contains("the first 5", few.Output);
+
+        var unknown = Run("list", path, "Author");
+        Assert.Equal(ToolApp.Failed, unknown.Code);
+        Assert.Contains("stores no class 'Author'", unknown.Error);
+    }
+
+    [Fact]
     public void Verify_exits_with_1_on_damage_and_0_on_a_sound_file()
     {
         var path = Library(books: 2_000, kept: 2_000);

@@ -80,6 +80,11 @@ public static class ToolApp
         var history = new Command("history", "The revisions of one object the file still holds, newest first.") { file, oid, most };
         history.SetAction(parsed => History(console, error, Existing(parsed.GetValue(file)!), new Oid(parsed.GetValue(oid)), parsed.GetValue(most)));
 
+        var className = new Argument<string>("class") { Description = "The class as `classes` names it; its name without the namespace will do if no other class has it." };
+        var listMost = new Option<int>("--most") { Description = "List at most this many objects.", DefaultValueFactory = _ => 50 };
+        var list = new Command("list", "The objects of one class reachable from the root, with their fields in short.") { file, className, listMost };
+        list.SetAction(parsed => List(console, error, Existing(parsed.GetValue(file)!), parsed.GetValue(className)!, parsed.GetValue(listMost)));
+
         var verify = new Command("verify", "Reads the whole file and checks every checksum and reference; exit code 1 if it finds damage.") { file };
         verify.SetAction(parsed => Verify(console, Existing(parsed.GetValue(file)!)));
 
@@ -91,7 +96,7 @@ public static class ToolApp
         var backup = new Command("backup", "Copies the database, consistent as of one transaction, while it is in use.") { file, destination };
         backup.SetAction(parsed => Backup(console, Existing(parsed.GetValue(file)!), parsed.GetValue(destination)!));
 
-        return new RootCommand("Looks into, verifies, packs and backs up a Persistence database file.") { info, classes, show, history, verify, pack, backup };
+        return new RootCommand("Looks into, verifies, packs and backs up a Persistence database file.") { info, classes, list, show, history, verify, pack, backup };
     }
 
     private static string Existing(FileInfo file) =>
@@ -139,6 +144,32 @@ public static class ToolApp
                     Plain(version.ToString(CultureInfo.InvariantCulture)),
                     Plain(string.Join(", ", stored.Versions[version].Select(static f => $"{f.Name}: {f.TypeCode}"))));
         console.Write(table);
+        return Done;
+    }
+
+    private static int List(IAnsiConsole console, TextWriter error, string path, string className, int most)
+    {
+        using var inspector = DatabaseInspector.Open(path);
+        var names = inspector.Classes.Select(static c => c.Name).Where(name => name == className).ToList();
+        if (names.Count == 0)
+            names = [.. inspector.Classes.Select(static c => c.Name).Where(name => name.EndsWith("." + className, StringComparison.Ordinal) || name.EndsWith("+" + className, StringComparison.Ordinal)).Distinct()];
+        if (names.Count != 1)
+        {
+            error.WriteLine(names.Count == 0
+                ? $"persistence: the database stores no class '{className}' (`persistence classes {path}` lists them)."
+                : $"persistence: '{className}' could be {string.Join(" or ", names)}; give the full name.");
+            return Failed;
+        }
+        var table = new Table().AddColumn(new TableColumn("oid").RightAligned()).AddColumn(new TableColumn("tid").RightAligned()).AddColumn("fields");
+        var shown = 0;
+        foreach (var stored in inspector.ObjectsOf(names[0]))
+        {
+            if (shown++ == most) break;
+            var fields = string.Join(", ", stored.Fields.Select(static f => $"{f.Name}: {f.Value}"));
+            table.AddRow(Plain(stored.Oid.Value.ToString(CultureInfo.InvariantCulture)), Plain(stored.Tid.ToString(CultureInfo.InvariantCulture)), Plain(fields.Length > 200 ? fields[..200] + "..." : fields));
+        }
+        console.Write(table);
+        console.WriteLine(shown > most ? $"the first {most} of {names[0]}; --most shows more." : $"{shown} object{(shown == 1 ? "" : "s")} of {names[0]}.");
         return Done;
     }
 

@@ -80,31 +80,22 @@ public sealed class DatabaseInspector : IDisposable
     /// <param name="cancellationToken">Stops the walk (<see cref="OperationCanceledException"/>).</param>
     public StorageUsage MeasureUsage(CancellationToken cancellationToken = default)
     {
-        var seen = new HashSet<ulong> { Oid.Root.Value, Oid.Catalog.Value };
-        // Each with the object that references it (null for the root and the catalog, which may be absent).
-        var pending = new Stack<(Oid From, Oid Oid)>([(Oid.Null, Oid.Catalog), (Oid.Null, Oid.Root)]);
         var byType = new Dictionary<uint, (long Objects, long Bytes)>();
         var missing = new List<(Oid, Oid)>();
-        var references = new List<Oid>();
         long objects = 0, bytes = 0;
-        while (pending.TryPop(out var next))
+        foreach (var (from, oid, record) in Walk(cancellationToken))
         {
-            if ((objects & 1023) == 0) cancellationToken.ThrowIfCancellationRequested();
-            if (Read(next.Oid) is not { } record)
+            if (record is not { } found)
             {
-                if (!next.From.IsNull) missing.Add((next.From, next.Oid));
+                missing.Add((from, oid));
                 continue;
             }
-            var data = record.Data.Span;
+            var length = found.Data.Length;
             objects++;
-            bytes += data.Length;
-            var typeId = RecordFormat.TypeId(data);
+            bytes += length;
+            var typeId = RecordFormat.TypeId(found.Data.Span);
             var (count, total) = byType.GetValueOrDefault(typeId);
-            byType[typeId] = (count + 1, total + data.Length);
-            references.Clear();
-            RecordFormat.References(data, references);
-            foreach (var target in references)
-                if (seen.Add(target.Value)) pending.Push((next.Oid, target));
+            byType[typeId] = (count + 1, total + length);
         }
         var classes = byType
             .Select(pair => new ClassUsage(ClassName(pair.Key), pair.Value.Objects, pair.Value.Bytes))
@@ -112,6 +103,21 @@ public sealed class DatabaseInspector : IDisposable
             .ThenBy(static c => c.ClassName, StringComparer.Ordinal)
             .ToList();
         return new StorageUsage(FileBytes, StoredObjects, objects, bytes, classes, missing);
+    }
+
+    /// <summary>
+    /// The objects reachable from the root whose class is stored as <paramref name="className"/> (as <see cref="Classes"/>
+    /// names it), decoded as <see cref="Describe(Oid)"/> does, in the order a walk from the root finds them.
+    /// </summary>
+    public IEnumerable<StoredObject> ObjectsOf(string className, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(className);
+        var typeIds = Classes.Where(c => c.Name == className).Select(static c => c.TypeId).ToHashSet();
+        if (typeIds.Count == 0) yield break;
+        foreach (var (_, _, record) in Walk(cancellationToken))
+        {
+            if (record is { } found && typeIds.Contains(RecordFormat.TypeId(found.Data.Span))) yield return Decode(found);
+        }
     }
 
     /// <summary>
@@ -143,6 +149,30 @@ public sealed class DatabaseInspector : IDisposable
     public void Dispose()
     {
         if (_ownsStorage) _storage.Dispose();
+    }
+
+    /// <summary>
+    /// Every object reachable from the root and the catalog, each once, with the object that referenced it first (null for
+    /// the two roots): its record, or null for a referenced object the storage lacks (an absent root is passed over).
+    /// </summary>
+    private IEnumerable<(Oid From, Oid Oid, StoredRecord? Record)> Walk(CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<ulong> { Oid.Root.Value, Oid.Catalog.Value };
+        var pending = new Stack<(Oid From, Oid Oid)>([(Oid.Null, Oid.Catalog), (Oid.Null, Oid.Root)]);
+        var references = new List<Oid>();
+        var visited = 0L;
+        while (pending.TryPop(out var next))
+        {
+            if ((visited++ & 1023) == 0) cancellationToken.ThrowIfCancellationRequested();
+            var record = Read(next.Oid);
+            if (record is null && next.From.IsNull) continue;
+            yield return (next.From, next.Oid, record);
+            if (record is not { } found) continue;
+            references.Clear();
+            RecordFormat.References(found.Data.Span, references);
+            foreach (var target in references)
+                if (seen.Add(target.Value)) pending.Push((next.Oid, target));
+        }
     }
 
     private StoredRecord? Read(Oid oid) => _storage.LoadBefore(oid, SnapshotTid + 1);

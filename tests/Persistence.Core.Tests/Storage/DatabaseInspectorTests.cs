@@ -130,6 +130,10 @@ public sealed class DatabaseInspectorTests
                 Assert.Equal(usage.ReachableObjects, usage.Classes.Sum(k => k.Objects));
                 Assert.Equal(usage.ReachableBytes, usage.Classes.Sum(k => k.Bytes));
                 Assert.Empty(usage.MissingReferences);
+                var customers = inspector.ObjectsOf("Persistence.Tests.Models.Customer").ToList();
+                Assert.Equal(1500, customers.Count);
+                Assert.Equal(Enumerable.Range(500, 1500).Select(i => $"\"c{i}\"").Order(), customers.Select(c => c.Fields.Single(f => f.Name == "Name").Value).Order());
+                Assert.Empty(inspector.ObjectsOf("No.Such.Class"));
 
                 var packed = db.Pack();
                 Assert.Equal(packed.LiveObjects, usage.ReachableObjects);
