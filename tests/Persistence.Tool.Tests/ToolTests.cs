@@ -65,6 +65,14 @@ public sealed class ToolTests : IDisposable
         Assert.Contains(" 1,000 ", bookRow);
         Assert.Contains("reachable from the root", output);
         Assert.Contains("`persistence pack` frees it", output);
+
+        // What info said a pack would leave is what the pack leaves.
+        using (var inspector = DatabaseInspector.Open(path))
+        {
+            var expected = inspector.MeasureUsage().PackedBytes;
+            Assert.Equal(ToolApp.Done, Run("pack", path).Code);
+            Assert.Equal(expected, new FileInfo(path).Length);
+        }
     }
 
     [Fact]

@@ -115,9 +115,7 @@ public static class ToolApp
         console.Write(summary);
         if (usage.FileBytes is { } fileBytes && fileBytes > 0)
         {
-            // Record headers (about 10 bytes an object) and transaction framing come on top of the records.
-            var kept = usage.ReachableBytes + (usage.ReachableObjects * 10);
-            console.WriteLine($"A pack would keep about {Size(Math.Min(kept, fileBytes))} of {Size(fileBytes)}" + (kept < fileBytes / 2 && fileBytes >= 1 << 20
+            console.WriteLine($"A pack now would leave {Size(usage.PackedBytes)} of {Size(fileBytes)}" + (usage.PackedBytes < fileBytes / 2 && fileBytes >= 1 << 20
                 ? ": the rest is old revisions and unreachable objects; `persistence pack` frees it."
                 : "."));
         }

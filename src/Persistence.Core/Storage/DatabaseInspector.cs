@@ -82,7 +82,10 @@ public sealed class DatabaseInspector : IDisposable
     {
         var byType = new Dictionary<uint, (long Objects, long Bytes)>();
         var missing = new List<(Oid, Oid)>();
-        long objects = 0, bytes = 0;
+        // What a pack that keeps no history writes: each current revision with a header of its own (no previous
+        // revision), grouped into transactions by their tids, after the file header.
+        var tids = new HashSet<long>();
+        long objects = 0, bytes = 0, packed = FileStorageFormat.FileHeaderSize;
         foreach (var (from, oid, record) in Walk(cancellationToken))
         {
             if (record is not { } found)
@@ -93,6 +96,8 @@ public sealed class DatabaseInspector : IDisposable
             var length = found.Data.Length;
             objects++;
             bytes += length;
+            packed += FileStorageFormat.DataHeaderSize(oid.Value, found.Tid, 0, 0, length) + length;
+            if (tids.Add(found.Tid)) packed += FileStorageFormat.MinimumTransactionSize;
             var typeId = RecordFormat.TypeId(found.Data.Span);
             var (count, total) = byType.GetValueOrDefault(typeId);
             byType[typeId] = (count + 1, total + length);
@@ -102,7 +107,7 @@ public sealed class DatabaseInspector : IDisposable
             .OrderByDescending(static c => c.Bytes)
             .ThenBy(static c => c.ClassName, StringComparer.Ordinal)
             .ToList();
-        return new StorageUsage(FileBytes, StoredObjects, objects, bytes, classes, missing);
+        return new StorageUsage(FileBytes, StoredObjects, objects, bytes, packed, classes, missing);
     }
 
     /// <summary>
@@ -227,9 +232,10 @@ public sealed record StoredClass(uint TypeId, string Name, IReadOnlyList<IReadOn
 /// <param name="StoredObjects">The objects the file holds a revision of, reachable or not (null without a file).</param>
 /// <param name="ReachableObjects">The objects reachable from the root, with the catalog and the root.</param>
 /// <param name="ReachableBytes">The bytes of their current records (a record's header of about 10 bytes not counted).</param>
+/// <param name="PackedBytes">The size of the file a pack keeping no history would write now (<see cref="FileStorage.Pack"/>).</param>
 /// <param name="Classes">Reachable objects and bytes by class, the most bytes first.</param>
 /// <param name="MissingReferences">References (from, to) to objects the database does not hold: damage, see <see cref="FileStorage.Verify(string)"/>.</param>
-public sealed record StorageUsage(long? FileBytes, long? StoredObjects, long ReachableObjects, long ReachableBytes, IReadOnlyList<ClassUsage> Classes, IReadOnlyList<(Oid From, Oid To)> MissingReferences);
+public sealed record StorageUsage(long? FileBytes, long? StoredObjects, long ReachableObjects, long ReachableBytes, long PackedBytes, IReadOnlyList<ClassUsage> Classes, IReadOnlyList<(Oid From, Oid To)> MissingReferences);
 
 /// <summary>The reachable objects of one class (<see cref="StorageUsage"/>).</summary>
 public sealed record ClassUsage(string ClassName, long Objects, long Bytes);

@@ -137,6 +137,7 @@ public sealed class DatabaseInspectorTests
 
                 var packed = db.Pack();
                 Assert.Equal(packed.LiveObjects, usage.ReachableObjects);
+                Assert.Equal(packed.BytesAfter, usage.PackedBytes);
             }
 
             using (var after = new DatabaseInspector(db.Storage))
