@@ -149,6 +149,11 @@ public sealed class ToolTests : IDisposable
         var damaged = Run("verify", path);
         Assert.Equal(ToolApp.ProblemsFound, damaged.Code);
         Assert.DoesNotContain("no damage", damaged.Output);
+
+        // Every record is current (one commit), so the walk of info reads the damaged one too.
+        var info = Run("info", path);
+        Assert.Equal(ToolApp.ProblemsFound, info.Code);
+        Assert.Contains("`persistence verify` lists every damaged transaction", info.Error);
     }
 
     [Fact]

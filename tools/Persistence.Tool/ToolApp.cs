@@ -9,8 +9,8 @@ namespace Persistence.Tool;
 /// <summary>
 /// The <c>persistence</c> command: looks into a database file without the program that stored it
 /// (<see cref="DatabaseInspector"/>), and verifies, packs and backs it up. Exit codes: 0 done, 1 the
-/// file has problems (verify found damage, info found references to missing objects), 2 the command
-/// could not run (no such file, not a database, wrong arguments).
+/// file is damaged (verify found damage, info found references to missing objects, any command read a
+/// damaged record), 2 the command could not run (no such file, not a database, wrong arguments).
 /// </summary>
 public static class ToolApp
 {
@@ -49,6 +49,12 @@ public static class ToolApp
                 return Failed;
             }
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (CorruptDatabaseException e)
+        {
+            error.WriteLine($"persistence: {e.Message}");
+            error.WriteLine("`persistence verify` lists every damaged transaction; restore the file from a backup.");
+            return ProblemsFound;
         }
         catch (Exception e) when (e is PersistenceException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
