@@ -18,6 +18,7 @@ public sealed class ChangedInPlaceThroughValueTests
             public partial List<string>? Tags { get; set; }
             public partial Address? Home { get; set; }
             public partial Place Place { get; set; }
+            public partial Place? MaybePlace { get; set; }
             public partial List<Address>? Addresses { get; set; }
             public partial Dictionary<string, Address>? AddressBook { get; set; }
             public partial List<Site>? Sites { get; set; }
@@ -235,6 +236,24 @@ public sealed class ChangedInPlaceThroughValueTests
                 public static Money Raise(Customer customer) => customer.Price! with { Amount = customer.Price.Amount + 1 };
             }
             """));
+
+    [Fact]
+    public async Task Reports_a_change_inside_a_nullable_value_struct() =>
+        await ReportsAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line)
+                {
+                    [|customer.MaybePlace!.Value.Lines.Add(line)|];
+                    [|customer.MaybePlace.GetValueOrDefault().Geo.Tags.Add(line)|];
+                    var place = customer.MaybePlace.Value;
+                    [|place.Lines.Clear()|];
+                }
+            }
+            """),
+            Message("Customer.MaybePlace.Lines", ValueAdvice("Customer.MaybePlace")),
+            Message("Customer.MaybePlace.Geo.Tags", ValueAdvice("Customer.MaybePlace")),
+            Message("Customer.MaybePlace.Lines", ValueAdvice("Customer.MaybePlace")));
 
     [Fact]
     public async Task Follows_a_value_copied_to_a_local() =>

@@ -129,6 +129,13 @@ internal static class InPlaceChanges
                 case IInvocationOperation { TargetMethod.Name: "AsSpan" or "AsMemory" } view:
                     operation = view.Instance ?? (view.Arguments.Length > 0 ? view.Arguments[0].Value : null);
                     break;
+                // The value of a nullable value struct is a copy holding the same collections (order.Place.Value.Lines).
+                case IPropertyReferenceOperation { Property.Name: "Value", Instance: { } nullable } when IsNullableStruct(nullable.Type):
+                    operation = nullable;
+                    break;
+                case IInvocationOperation { TargetMethod.Name: "GetValueOrDefault", Instance: { } nullable } when IsNullableStruct(nullable.Type):
+                    operation = nullable;
+                    break;
                 // A local still holding what it was initialized with (var lines = order.Lines; lines.Add(x)).
                 case ILocalReferenceOperation reference when Origin(reference).Initial is { } initial:
                     operation = initial;
@@ -162,6 +169,8 @@ internal static class InPlaceChanges
         }
         return origin;
     }
+
+    private static bool IsNullableStruct(ITypeSymbol? type) => type?.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T;
 
     /// <summary>The whole body (method, accessor, top-level statements) an operation is in.</summary>
     private static IOperation Body(IOperation operation)

@@ -93,9 +93,13 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
             ? $"{AnalyzerSymbols.Display((property.PartialDefinitionPart ?? property).ContainingType)}.{property.Name}"
             : AnalyzerSymbols.Display(collection.Type!);
 
-    private static string Kind(ITypeSymbol type) => type is IArrayTypeSymbol ? "array" : IsValue(type) ? "value" : "collection";
+    private static string Kind(ITypeSymbol type) => type is IArrayTypeSymbol ? "array" : IsValue(Underlying(type)) ? "value" : "collection";
 
-    private static string CopyHint(ITypeSymbol type) => type.IsRecord ? " (a copy made with 'with { … }')" : "";
+    private static string CopyHint(ITypeSymbol type) => Underlying(type).IsRecord ? " (a copy made with 'with { … }')" : "";
+
+    /// <summary>T for a nullable value struct T?, else the type itself.</summary>
+    private static ITypeSymbol Underlying(ITypeSymbol type) =>
+        type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable ? nullable.TypeArguments[0] : type;
 
     private static bool IsValue(ITypeSymbol type) => type is INamedTypeSymbol named && AnalyzerSymbols.IsPersistentValue(named);
 
