@@ -59,6 +59,9 @@ public sealed class ChangedInPlaceThroughValueTests
 
             [Transient]
             public List<string>? Seen { get; set; }
+
+            // Fields of a value are not stored.
+            public int Visits;
         }
 
         [PersistentValue]
@@ -206,6 +209,8 @@ public sealed class ChangedInPlaceThroughValueTests
                     customer.Scratch?.Lines.Add(line);
                     customer.Site!.Seen = [line];
                     customer.Site.Seen.Add(line);
+                    customer.Site.Visits = 3;
+                    customer.Site.Visits++;
                 }
             }
             """));

@@ -50,9 +50,9 @@ internal static class InPlaceChanges
     {
         IArrayElementReferenceOperation element => StoredPath(element.ArrayReference),
         IPropertyReferenceOperation { Property.IsIndexer: true } indexer => StoredPath(indexer.Instance),
-        // A member of a value class, or of a value struct that is an array's element (the only struct a setter changes in place).
-        IMemberReferenceOperation { Instance: { } instance } member
-            when member.Member.ContainingType is { } type && AnalyzerSymbols.IsPersistentValue(type) && !AnalyzerSymbols.IsTransient(member.Member) => StoredPath(instance),
+        // A stored member of a value class, or of a value struct that is an array's element (the only struct a setter changes
+        // in place). Fields and [Transient] properties are not stored: changing them loses nothing.
+        IPropertyReferenceOperation { Instance: { } instance } member when IsStoredValueMember(member.Property) => StoredPath(instance),
         _ => null,
     };
 
