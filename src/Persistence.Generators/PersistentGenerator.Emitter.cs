@@ -30,9 +30,8 @@ public sealed partial class PersistentGenerator
                 writer,
                 spec,
                 $"The stored description of <see cref=\"{name}\"/>: its stored name, former names, fields and ghost factory.",
-                spec.IsAbstract
-                    ? $"static _ => throw new global::System.InvalidOperationException({Literal(hierarchy.StoredName + " is abstract: no object of it can be loaded.")})"
-                    : $"static token => new {hierarchy.FullyQualifiedName}(token)");
+                // An abstract class has no ghost factory: objects stored while it was concrete load as stand-ins.
+                spec.IsAbstract ? "null" : $"static token => new {hierarchy.FullyQualifiedName}(token)");
             var stored = spec.Properties.Where(static p => !p.IsTransient).ToList();
 
             if (spec.Properties.Count > 0) writer.WriteLine();

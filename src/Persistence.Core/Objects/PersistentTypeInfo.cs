@@ -9,20 +9,23 @@ namespace Persistence;
 /// </summary>
 public sealed class PersistentTypeInfo
 {
-    private readonly Func<GhostToken, PersistentObject> _createGhost;
+    private readonly Func<GhostToken, PersistentObject>? _createGhost;
 
     /// <summary>Creates the description of a persistent class.</summary>
     /// <param name="name">The stored name: the full name of the class (nested types joined with '+').</param>
     /// <param name="aliases">Former stored names (<see cref="PersistentAliasAttribute"/>).</param>
     /// <param name="baseType">The persistent base class, if the class derives from one.</param>
     /// <param name="declaredFields">The fields this class declares, in the order its state writes them (after its base's).</param>
-    /// <param name="createGhost">Makes an empty instance without running user constructors.</param>
+    /// <param name="createGhost">
+    /// Makes an empty instance without running user constructors; null for an abstract class, whose
+    /// objects stored by a program in which it was concrete load as stand-ins that say so (see <see cref="IsAbstract"/>).
+    /// </param>
     public PersistentTypeInfo(
         string name,
         IReadOnlyList<string> aliases,
         PersistentTypeInfo? baseType,
         IReadOnlyList<FieldSchema> declaredFields,
-        Func<GhostToken, PersistentObject> createGhost)
+        Func<GhostToken, PersistentObject>? createGhost)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         Name = name;
@@ -73,8 +76,18 @@ public sealed class PersistentTypeInfo
     /// <summary>One string that is equal for two classes exactly when their stored layouts are equal.</summary>
     public string Signature { get; }
 
+    /// <summary>
+    /// Whether the class is abstract (made without a ghost factory): no object is of it, but a database may
+    /// hold objects a program stored while it was concrete; they load as stand-ins whose own load raises
+    /// <see cref="SchemaMismatchException"/>, so what refers to them still loads.
+    /// </summary>
+    public bool IsAbstract => _createGhost is null;
+
     /// <summary>Makes an empty instance (a ghost) of the class.</summary>
-    public PersistentObject CreateGhost() => _createGhost(new GhostToken(true));
+    /// <exception cref="InvalidOperationException">The class is abstract.</exception>
+    public PersistentObject CreateGhost() => _createGhost is { } create
+        ? create(new GhostToken(true))
+        : throw new InvalidOperationException($"{Name} is abstract: no object of it can be made.");
 
     /// <inheritdoc />
     public override string ToString() => Name;

@@ -214,14 +214,21 @@ internal sealed class SchemaCatalog
     /// </summary>
     private PersistentTypeInfo ResolvedOrStandIn(Entry entry)
     {
-        if (StoredNames.TryResolve(entry.Name) is { } type)
+        var type = StoredNames.TryResolve(entry.Name);
+        if (type is { IsAbstract: false })
         {
             _standIns.Remove(entry.TypeId);
             return entry.Resolved = type;
         }
         if (_standIns.TryGetValue(entry.TypeId, out var standIn)) return standIn;
-        return _standIns[entry.TypeId] = MissingClass.TypeFor(entry.Name, entry.TypeId, StoredNames.WhyUnresolved(entry.Name));
+        // A class made abstract since its objects were stored: they stand in as a missing class's do.
+        var reason = type is null ? StoredNames.WhyUnresolved(entry.Name) : MadeAbstract(entry.Name, type);
+        return _standIns[entry.TypeId] = MissingClass.TypeFor(entry.Name, entry.TypeId, reason);
     }
+
+    private static string MadeAbstract(string storedName, PersistentTypeInfo type) =>
+        $"The database holds objects of class '{storedName}', which this program declares abstract{(type.Name == storedName ? "" : $" (as '{type.Name}')")}, so they cannot load. " +
+        "Make the class concrete again (remove 'abstract') to read them, and replace them with objects of a concrete class before you make it abstract; until then what refers to them loads, and can let go of them.";
 
     private static FormatException UnknownVersion(Entry entry, ushort version) =>
         new($"A record of '{entry.Name}' names schema version {version}, which the schema catalog does not know.");

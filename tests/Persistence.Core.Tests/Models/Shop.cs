@@ -239,3 +239,16 @@ public class UnmarkedBox<T> : Customer
     public T? Content { get; set; }
 }
 #pragma warning restore PERSIST016
+
+/// <summary>A class made abstract after objects of it were stored (SchemaEvolutionTests stores those by hand).</summary>
+[Persistent]
+public abstract partial class AbstractShape
+{
+    public partial string? Label { get; set; }
+}
+
+[Persistent]
+public partial class SquareShape : AbstractShape
+{
+    public partial int Side { get; set; }
+}

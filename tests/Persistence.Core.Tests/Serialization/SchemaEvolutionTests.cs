@@ -657,6 +657,44 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void Objects_of_a_class_made_abstract_since_load_as_stand_ins_that_say_so_and_what_refers_to_them_still_loads()
+    {
+        const string name = "Persistence.Tests.Models.AbstractShape";
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            // Stored by a version of the program in which the class was concrete.
+            var concrete = new LegacyObject(name, [new("Label", "str")], (ref RecordWriter w) => w.WriteString("square-ish"));
+            writer.Root["shape"] = concrete;
+            writer.Root["other"] = new AnyHolder { Label = "unrelated", Held = concrete };
+            writer.Root["square"] = new SquareShape { Label = "square", Side = 2 };
+            writer.Commit();
+        }
+        using (var reader = db.OpenConnection())
+        {
+            // The root and what refers to the object load; the object itself says why it cannot.
+            Assert.Equal(["other", "shape", "square"], reader.Root.Keys.Order());
+            Assert.Equal("square", ((SquareShape)reader.Root["square"]).Label);
+            var other = (AnyHolder)reader.Root["other"];
+            Assert.Equal("unrelated", other.Label);
+            Assert.Same(reader.Root["shape"], other.Held);
+            var error = Assert.Throws<SchemaMismatchException>(reader.Root["shape"].Activate);
+            Assert.Equal(name, error.ClassName);
+            Assert.Contains("abstract", error.Message);
+            Assert.Contains("concrete", error.Message);
+            Assert.Throws<SchemaMismatchException>(() => reader.Root.GetOrAdd("shape", () => new SquareShape()));
+
+            // It can be let go of, and the rest commits.
+            other.Held = null;
+            Assert.True(reader.Root.Remove("shape"));
+            reader.Commit();
+        }
+        using var after = db.OpenConnection();
+        Assert.Equal(["other", "square"], after.Root.Keys.Order());
+        Assert.Null(((AnyHolder)after.Root["other"]).Held);
+    }
+
+    [Fact]
     public void A_BTree_bucket_stored_with_plain_key_and_value_arrays_reads_and_is_stored_packed_when_it_next_changes()
     {
         // The layout of BTree buckets before their integer keys and values were packed.

@@ -16,7 +16,7 @@ partial class Animal : global::Persistence.PersistentObject
             new global::Persistence.FieldSchema("Name", "str").WithDefault(global::Persistence.Serialization.ValueCodecs.String, ""),
             new("Mother", "ref"),
         },
-        static _ => throw new global::System.InvalidOperationException("Zoo.Animal is abstract: no object of it can be loaded."));
+        null);
 
     private string __Name = default!;
     private global::Persistence.PersistentObject? __Mother;
