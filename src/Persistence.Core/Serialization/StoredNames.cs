@@ -7,7 +7,7 @@ namespace Persistence.Serialization;
 /// (<c>Persistence.PersistentList&lt;Shop.Customer&gt;</c>, <c>Persistence.BTree&lt;i32,i64&gt;.Bucket</c>),
 /// so its name changes when a class it holds is renamed or its element type is widened: it is found as
 /// the one registered collection of the same kind whose every type argument is the stored one, the
-/// current name of a renamed class, or a safe widening of a stored value type (whose records the
+/// current name of a renamed class or a persistent base class of it, or a safe widening of a stored value type (whose records the
 /// <see cref="SchemaTranscoder"/> then converts, as any class's fields). Only registered names are
 /// compared: nothing is looked up by reflection.
 /// </summary>
@@ -42,12 +42,21 @@ internal static class StoredNames
         return found;
     }
 
+    /// <summary>Whether <paramref name="type"/> is the class named <paramref name="current"/> or derives from it.</summary>
+    private static bool IsOrDerivesFrom(PersistentTypeInfo type, string current)
+    {
+        for (PersistentTypeInfo? t = type; t is not null; t = t.Base)
+            if (t.Name == current) return true;
+        return false;
+    }
+
     /// <summary>Whether what a collection stored as type argument <paramref name="stored"/> reads as one of <paramref name="current"/>.</summary>
     private static bool ArgumentReadsAs(string stored, string current)
     {
         if (stored == current) return true;
-        // A class by its current or a former name; a collection whose arguments name renamed classes.
-        if (PersistentTypes.Find(stored) is { } type) return type.Name == current;
+        // A class by its current or a former name, or a persistent class it derives from (every element
+        // stored is one of those); a collection whose arguments name renamed classes.
+        if (PersistentTypes.Find(stored) is { } type) return IsOrDerivesFrom(type, current);
         // A value: the same or a safe widening (the records' fields are converted as they are read).
         if (ValueShape(stored) is { } from) return ValueShape(current) is { } to && SchemaTranscoder.Convertible(from, to);
         // A collection whose own arguments widened: its objects are records of their own, found by their own names.
@@ -96,7 +105,7 @@ internal static class StoredNames
             if (UnknownClass(argument) is { } unknown)
                 return $"The database holds objects of '{storedName}', whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became: the collection is then found under the class's new name.";
         }
-        return $"The database holds objects of '{storedName}', which this program does not use, nor a {stored.Definition} it can read them as: each type argument must be the stored one, the class it names renamed with [PersistentAlias], or a safe widening of it (int→long, float→double, T→T?). " +
+        return $"The database holds objects of '{storedName}', which this program does not use, nor a {stored.Definition} it can read them as: each type argument must be the stored one, the class it names renamed with [PersistentAlias] or a [Persistent] base class of it, or a safe widening of it (int→long, float→double, T→T?). " +
             $"Change the property that holds it back to type arguments it can be read as, or migrate: read it with the program that stored it and copy its contents into a collection of the new type.";
     }
 

@@ -252,3 +252,11 @@ public partial class SquareShape : AbstractShape
 {
     public partial int Side { get; set; }
 }
+
+/// <summary>Holds collections of a base class only (this program uses none of <see cref="SquareShape"/>).</summary>
+[Persistent]
+public partial class ShapeYard
+{
+    public partial PersistentList<AbstractShape>? Shapes { get; set; }
+    public partial PersistentDictionary<string, AbstractShape>? ByName { get; set; }
+}

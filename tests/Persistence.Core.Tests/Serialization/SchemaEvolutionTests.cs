@@ -879,6 +879,47 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_collection_whose_element_class_became_a_base_class_of_it_reads_the_stored_elements()
+    {
+        // Stored by a program that declared PersistentList<SquareShape> and PersistentDictionary<string, SquareShape>;
+        // this one declares them of the base class AbstractShape.
+        const string square = "Persistence.Tests.Models.SquareShape";
+        var (a, b) = (new SquareShape { Label = "a", Side = 1 }, new SquareShape { Label = "b", Side = 2 });
+        var list = new LegacyObject($"Persistence.PersistentList<{square}>", [new("Items", "list<ref>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(2);
+            w.WriteReference(a);
+            w.WriteReference(b);
+        });
+        var dictionary = new LegacyObject($"Persistence.PersistentDictionary<str,{square}>", [new("Items", "dict<str,ref>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(1);
+            w.WriteString("a");
+            w.WriteReference(a);
+        });
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["list"] = list;
+            writer.Root["dict"] = dictionary;
+            writer.Commit();
+        }
+        using (var reader = db.OpenConnection())
+        {
+            var shapes = (PersistentList<AbstractShape>)reader.Root["list"];
+            Assert.Equal([("a", 1), ("b", 2)], shapes.Select(s => (s.Label, ((SquareShape)s).Side)));
+            var byName = (PersistentDictionary<string, AbstractShape>)reader.Root["dict"];
+            Assert.Same(shapes[0], byName["a"]);
+            shapes.Add(new SquareShape { Label = "c", Side = 3 });
+            byName["b"] = shapes[1];
+            reader.Commit();
+        }
+        using var again = db.OpenConnection();
+        Assert.Equal(["a", "b", "c"], ((PersistentList<AbstractShape>)again.Root["list"]).Select(s => s.Label));
+        Assert.Equal(["a", "b"], ((PersistentDictionary<string, AbstractShape>)again.Root["dict"]).Keys.Order());
+    }
+
+    [Fact]
     public void A_collection_nested_in_a_collection_is_found_through_the_alias_of_the_innermost_class()
     {
         var inner = new LegacyObject($"Persistence.PersistentList<{OldName}>", [new("Items", "list<ref>")], (ref RecordWriter w) =>
