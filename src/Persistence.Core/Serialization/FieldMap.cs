@@ -34,20 +34,23 @@ internal sealed class FieldMap
 
     /// <summary>
     /// The stored field that wanted field <paramref name="at"/> reads: the one of its name, else the first of
-    /// its former names (<see cref="FieldSchema.WithAliases"/>) that no wanted field has as its own name.
+    /// its former names (<see cref="FieldSchema.WithAliases"/>) that no wanted field has as its own name. A
+    /// field of its name whose values do not convert gives way to a former name's that do: a property whose
+    /// type was changed through a new name (the old property kept beside it while values were copied over)
+    /// and that was then renamed back reads the new field of the records that hold both.
     /// </summary>
     private static int Source((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, int at, IReadOnlyList<string>? aliases)
     {
-        var name = current[at].Name;
-        var source = Array.FindIndex(stored, field => field.Name == name);
-        if (source >= 0 || aliases is null) return source;
+        var (name, shape) = current[at];
+        var own = Array.FindIndex(stored, field => field.Name == name);
+        if (aliases is null || (own >= 0 && SchemaTranscoder.Convertible(stored[own].Shape, shape))) return own;
         foreach (var alias in aliases)
         {
             if (Array.Exists(current, field => field.Name == alias)) continue;
-            source = Array.FindIndex(stored, field => field.Name == alias);
-            if (source >= 0) return source;
+            var source = Array.FindIndex(stored, field => field.Name == alias);
+            if (source >= 0 && (own < 0 || SchemaTranscoder.Convertible(stored[source].Shape, shape))) return source;
         }
-        return -1;
+        return own;
     }
 
     /// <summary>The stored fields, in the order their values lie in a record.</summary>

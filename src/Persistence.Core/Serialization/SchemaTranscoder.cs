@@ -304,7 +304,7 @@ internal static class SchemaTranscoder
     }
 
     private static SchemaMismatchException Mismatch(TypeShape from, TypeShape to, string className, string field) =>
-        new($"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, give the new type a new property name, or migrate the stored objects.",
+        new($"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, or change its type in two versions: keep the property as it was, add one of the new type under a new name and copy the values into it (the objects are then stored with both), then remove the old property and rename the new one back, with [PersistentAlias(\"<new name>\")] on it.",
             className,
             field);
 

@@ -297,6 +297,35 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_property_whose_type_changed_through_a_new_name_reads_that_field_when_renamed_back()
+    {
+        // The way to change a property's type: a version kept the old 'Years' (a string then) and added
+        // 'Age' of the new type, copying the values over; the next renamed 'Age' back to 'Years'
+        // ([PersistentAlias("Age")]). Its records hold both: the alias's field is read, not the old one.
+        var migrated = new LegacyObject(RenamedName, [new("FullName", "str"), new("Years", "str"), new("Age", "i32"), new("Email", "str")], (ref RecordWriter w) =>
+        {
+            w.WriteString("ada");
+            w.WriteString("thirty-six");
+            w.WriteInt32(36);
+            w.WriteString("ada@example.com");
+        });
+        StoreLegacyAndReadCurrent<RenamedContact>(migrated, contact =>
+            Assert.Equal(("ada", 36L, "ada@example.com"), (contact.FullName, contact.Years, contact.Email)));
+
+        // A record of the version before, which has only the old field, still names it as not convertible.
+        var unmigrated = new LegacyObject(RenamedName, [new("FullName", "str"), new("Years", "str"), new("Email", "str")], (ref RecordWriter w) =>
+        {
+            w.WriteString("bob");
+            w.WriteString("forty-one");
+            w.WriteString("bob@example.com");
+        });
+        using var db = StoreLegacy("item", unmigrated);
+        using var reader = db.OpenConnection();
+        var error = Assert.Throws<SchemaMismatchException>(reader.Root["item"].Activate);
+        Assert.Contains("'Years'", error.Message);
+    }
+
+    [Fact]
     public void A_renamed_property_of_a_derived_class_reads_its_former_field_beside_the_base_class_s()
     {
         var legacy = new LegacyObject("Persistence.Tests.Models.RenamedVipContact", [.. FirstRenamedFields, new("Level", "i32")], (ref RecordWriter w) =>
