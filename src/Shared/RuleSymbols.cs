@@ -76,6 +76,15 @@ internal static class RuleSymbols
         return false;
     }
 
+    /// <summary>Whether a type is, or has inside it (as an element or type argument), a type parameter.</summary>
+    public static bool ContainsTypeParameter(ITypeSymbol type) => type switch
+    {
+        ITypeParameterSymbol => true,
+        IArrayTypeSymbol array => ContainsTypeParameter(array.ElementType),
+        INamedTypeSymbol named => named.TypeArguments.Any(ContainsTypeParameter),
+        _ => false,
+    };
+
     public static bool ContainsTypeParameterOrError(ITypeSymbol type) => type switch
     {
         ITypeParameterSymbol => true,

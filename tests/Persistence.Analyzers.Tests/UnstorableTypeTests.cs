@@ -123,6 +123,37 @@ public sealed class UnstorableTypeTests
             "'Tags.Owners' cannot be stored: its type 'List<Customer>' holds the persistent type 'Customer', but lists, arrays, dictionaries, nullables and values can only hold values; a value cannot hold persistent objects, not even in a persistent collection: keep them in a [Persistent] class" + Supported);
 
     [Fact]
+    public async Task Leaves_the_type_parameters_of_a_generic_class_to_PERSIST002()
+    {
+        // A generic [Persistent] class gets PERSIST002 ("declare a non-generic class"); its properties of
+        // the class's type parameters are not each reported again, other unstorable ones still are.
+        static string Pair(string className, string tagType) => Sources.Wrap($$"""
+            [Persistent]
+            public partial class {{className}}<T>
+            {
+                public partial T First { get; set; }
+                public partial List<T>? Rest { get; set; }
+                public partial PersistentList<T>? Items { get; set; }
+                public partial {{tagType}} Tag { get; set; }
+            }
+            """);
+        var found = await Expect.DiagnosticsAsync(Id, Pair("Pair", "[|object|]"),
+            "'Pair<T>.Tag' cannot be stored: its type 'object' is not a type Persistence can store" + Supported);
+        Assert.Single(found);
+        await Expect.DiagnosticsAsync("PERSIST002", Pair("[|Pair|]", "object"));
+
+        // The same for a generic [PersistentValue] type, which PERSIST012 reports.
+        static string Value(string typeName, string tagType) => Sources.Wrap($$"""
+            [PersistentValue]
+            public partial record struct {{typeName}}<T>(T First, List<T> Rest, {{tagType}} Tag);
+            """);
+        found = await Expect.DiagnosticsAsync(Id, Value("Duo", "[|object|]"),
+            "'Duo<T>.Tag' cannot be stored: its type 'object' is not a type Persistence can store" + Supported);
+        Assert.Single(found);
+        await Expect.DiagnosticsAsync("PERSIST012", Value("[|Duo|]", "object"));
+    }
+
+    [Fact]
     public async Task Ignores_transient_properties_and_members_that_are_not_stored() =>
         await Expect.CleanAsync(Sources.Wrap("""
             [Persistent]

@@ -74,6 +74,8 @@ public sealed class PersistentValueAnalyzer : DiagnosticAnalyzer
         foreach (var (member, problem) in ValueRules.MemberProblems(type, members, visiting, context.CancellationToken))
         {
             if (problem.Kind == StorageProblemKind.ErrorType || (containsItself && problem.Kind == StorageProblemKind.InvalidValue)) continue;
+            // A member of the value's type parameters: PERSIST012 says the value cannot be generic.
+            if (RuleSymbols.ContainsTypeParameter(member.Type)) continue;
             if (AnalyzerSymbols.UserLocation(member) is not { } location) continue;
             var name = $"{AnalyzerSymbols.Display(type)}.{member.Name}";
             context.ReportDiagnostic(problem.Kind == StorageProblemKind.ReferenceNotAllowed && SymbolEqualityComparer.Default.Equals(problem.Type, member.Type)

@@ -11,7 +11,8 @@ namespace Persistence.Analyzers;
 /// The partial properties of <c>[Persistent]</c> classes, which the generator implements.
 /// PERSIST014: one it cannot implement (<see cref="PropertyRules"/>). PERSIST003: one whose type cannot
 /// be stored (<see cref="StorageRules"/>), or a persistent collection whose type arguments cannot be
-/// (the generated registration skips it, and storing it fails at run time). PERSIST018: one with an
+/// (the generated registration skips it, and storing it fails at run time), except one of a generic
+/// class's type parameters, left to PERSIST002. PERSIST018: one with an
 /// initializer, which C# refuses on a property that is not an auto-property (CS8050).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -54,6 +55,9 @@ public sealed class StoredPropertyAnalyzer : DiagnosticAnalyzer
             return;
         }
         if (AnalyzerSymbols.IsTransient(property)) return;
+        // A type parameter comes from a generic class (or one it is nested in), which PERSIST002 reports
+        // with what to declare instead: its properties of those parameters are not reported again.
+        if (RuleSymbols.ContainsTypeParameter(property.Type)) return;
 
         var storage = StorageRules.Check(property.Type, allowReference: true, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), context.CancellationToken);
         if (storage is null && property.Type is INamedTypeSymbol { Arity: > 0 } named && CollectionRules.IsRegistrableCollection(named.OriginalDefinition))
