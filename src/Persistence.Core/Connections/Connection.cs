@@ -82,6 +82,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // The revisions that changed objects were rebased on by merging a conflicting change (see TryMerge),
     // newer than the snapshot; until the transaction's end.
     private Dictionary<ulong, long>? _rebased;
+    // The conflict a commit of this transaction failed with, until Abort() (see FailTransaction).
+    private ConflictException? _failedWith;
     private readonly ConflictResolver _mergeWhileVoting;
     // How many objects are loaded, and where eviction looks next in the identity map (see Evict).
     private int _loadedCount;
@@ -324,6 +326,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private void CommitInCall()
     {
         if (_committing) throw CommittingError("committed again");
+        if (_failedWith is { } failed) throw FailedTransaction("The transaction cannot be committed again", failed);
         if (_changed.Count == 0)
         {
             Boundary(committedTid: 0);
@@ -361,9 +364,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
         catch (ConflictException conflict)
         {
             FailCommit();
-            if (conflict is ReadConflictException read) throw _database.Counts.ReadConflicted(read);
+            if (conflict is ReadConflictException read) throw FailTransaction(_database.Counts.ReadConflicted(read));
             _database.Counts.Conflicted();
-            throw Describe(conflict);
+            throw FailTransaction(Describe(conflict));
         }
         catch
         {
@@ -487,7 +490,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             // A failed commit (a conflict) still closes the connection, dropping the changes, and is
             // reported to the caller: a connection that could not be disposed would never be let go of.
             // Another code's transaction is not committed for it.
-            if (_autocommit is not null && !_unitOfWork && !_disposedByOtherCode && _changed.Count > 0 && !IsReadOnly) Commit();
+            if (_autocommit is not null && !_unitOfWork && !_disposedByOtherCode && _changed.Count > 0 && !IsReadOnly && _failedWith is null) Commit();
         }
         finally
         {
@@ -725,6 +728,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Activate(PersistentObject obj)
     {
+        if (_failedWith is not null && TryGetRebased(obj.ObjectOid, out _)) throw MergedInFailedCommit(obj);
         var record = _database.LoadBefore(obj.ObjectOid, _snapshot + 1, _scans);
         if (record is null) throw NoRevisionForSnapshot(obj);
         Load(obj, record.Value);
@@ -1153,6 +1157,39 @@ public sealed class Connection : IDisposable, IReferenceResolver
             conflict.Oids);
     }
 
+    /// <summary>
+    /// Ends what a commit that failed with <paramref name="conflict"/> leaves of the transaction: it can only be
+    /// aborted (its snapshot conflicts with what others committed, so no later commit of it can succeed), and
+    /// the objects its merges rebased on others' newer revisions (see TryMerge) hold a state from after the
+    /// snapshot, mixed with this transaction's changes that were not stored: they become ghosts that refuse to
+    /// load, rather than show a mix of two states (a tree whose count is the newer one and whose buckets are
+    /// not, a bucket that links to one created after the snapshot). Abort() starts the next transaction.
+    /// </summary>
+    private ConflictException FailTransaction(ConflictException conflict)
+    {
+        _failedWith = conflict;
+        if (_rebased is not null)
+        {
+            foreach (var oid in _rebased.Keys)
+            {
+                if (_objects.TryGetValue(oid, out var merged) && merged.State == PersistentState.Changed) MakeGhost(merged);
+            }
+        }
+        return conflict;
+    }
+
+    /// <summary>Why <paramref name="obj"/>, merged by a commit that then failed, cannot load (see FailTransaction).</summary>
+    private InvalidOperationException MergedInFailedCommit(PersistentObject obj) => FailedTransaction(
+        $"{obj.ObjectOid} ({obj.PersistentType.Name}) cannot be read in this transaction any more: its failed commit merged another transaction's newer state into it, which was not stored",
+        _failedWith!);
+
+    /// <summary>What a call on a transaction whose commit failed with <paramref name="failure"/> raises (see FailTransaction).</summary>
+    private static InvalidOperationException FailedTransaction(string refused, ConflictException failure) => new(
+        $"{refused}: this transaction's commit failed with a conflict, and such a transaction can only be aborted. " +
+        "Call Abort(), which drops its changes and moves the connection to the newest state, then redo the work (Database.Transact does this for you). " +
+        $"The conflict: {failure.Message}",
+        failure);
+
     private void FailCommit()
     {
         _pending.Clear();
@@ -1173,6 +1210,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private void DropChanges()
     {
+        _failedWith = null;
         foreach (var obj in _changed)
         {
             if (obj.State == PersistentState.Changed) MakeGhost(obj);
