@@ -111,7 +111,7 @@ public sealed class Database : IDisposable
     /// <param name="path">Where the backup goes; an existing file there is replaced, unless it is this database or one a program has open for writing.</param>
     /// <returns>The tid (state number) of the last transaction in the backup.</returns>
     /// <exception cref="NotSupportedException">The database is not in a file (its storage is not a <see cref="FileStorage"/>).</exception>
-    /// <exception cref="ArgumentException"><paramref name="path"/> is the data file itself (or its lock file), by whatever path,
+    /// <exception cref="ArgumentException"><paramref name="path"/> is the data file itself (or a file it keeps beside it: its lock file, index checkpoint, a pack's new file), by whatever path,
     /// or a database that a program has open for writing (where that can be told: on Linux).</exception>
     /// <exception cref="PersistenceException">The copy could not be written (the message says why: a full disk, permissions).</exception>
     public long Backup(string path) => Storage is FileStorage file

@@ -26,7 +26,8 @@ public sealed partial class FileStorage
     /// </remarks>
     /// <param name="destinationPath">Where the backup goes; an existing database file there (an earlier backup) is replaced, an empty file too.</param>
     /// <returns>The tid of the last transaction in the backup.</returns>
-    /// <exception cref="ArgumentException">The destination is the data file itself (or its lock file), by
+    /// <exception cref="ArgumentException">The destination is the data file itself (or a file the database keeps beside it: its lock
+    /// file, index checkpoint, or a pack's new file and its checkpoint), by
     /// whatever path, symbolic links followed; a database that a program has open for writing (where
     /// that can be told: on Linux); or an existing file that is not a database.</exception>
     /// <exception cref="PersistenceException">The copy could not be written, or the file was packed during
@@ -42,8 +43,15 @@ public sealed partial class FileStorage
         // to the old file, would be lost on reopen. FilePath had its links followed when it was opened;
         // it and the lock file are resolved again, as a link may have been put in their place since.
         var resolved = WithLinksResolved(destination);
-        if (string.Equals(resolved, WithLinksResolved(FilePath), comparison) || string.Equals(resolved, WithLinksResolved(FilePath + ".lock"), comparison))
+        if (string.Equals(resolved, WithLinksResolved(FilePath), comparison))
             throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));
+        // The files the database keeps beside it: their owners write, rename over or delete them (a
+        // checkpoint renames over the index, the next pack deletes a pack's leftovers), losing a backup there.
+        foreach (var (companion, what) in CompanionFiles())
+        {
+            if (string.Equals(resolved, WithLinksResolved(companion), comparison))
+                throw new ArgumentException($"The backup of {FilePath} cannot be written to {companion}: that is the database's {what}, which the database writes or deletes itself, losing a backup there; choose another path.", nameof(destinationPath));
+        }
         ThrowIfInUse(destination);
         ThrowIfNotADatabase(destination);
 
@@ -52,6 +60,15 @@ public sealed partial class FileStorage
             if (TryBackup(destination, attempt == MaxBackupAttempts, out var tid)) return tid;
         }
     }
+
+    /// <summary>The files the database keeps beside its data file, each with what it is.</summary>
+    private (string Path, string What)[] CompanionFiles() =>
+    [
+        (FilePath + ".lock", "lock file"),
+        (FileStorageCheckpoint.PathOf(FilePath), "index checkpoint"),
+        (PackPath, "new file while it is packed"),
+        (PackCheckpointPath, "packed file's index checkpoint"),
+    ];
 
     // A pack that replaces the file while it is copied makes the copy start over from the packed file, this many times at most.
     private const int MaxBackupAttempts = 3;

@@ -286,6 +286,26 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     }
 
     [Fact]
+    public void ABackupOverAFileTheDatabaseKeepsBesideItIsRefused()
+    {
+        // The index checkpoint is not there yet (a small file): a backup to its name was written, and the
+        // next checkpoint (a close after 1 MiB, Checkpoint(), a pack) renamed over it, losing the backup.
+        var path = _directory.File("data.persist");
+        using var storage = FileStorage.Open(path);
+        Commit(storage, "kept");
+        foreach (var companion in new[] { ".index", ".pack", ".pack.index", ".lock" })
+        {
+            var refused = Assert.Throws<ArgumentException>(() => storage.Backup(path + companion));
+            Assert.Contains("choose another path", refused.Message);
+            Assert.Contains(path + companion, refused.Message);
+        }
+        Assert.False(File.Exists(path + ".index"));
+        storage.Backup(path + ".backup");
+        storage.Checkpoint();
+        Assert.True(FileStorage.Verify(path + ".backup").IsValid);
+    }
+
+    [Fact]
     public void ABackupOverAnotherDatabaseThatAWriterHasOpenIsRefused()
     {
         if (!OperatingSystem.IsLinux()) return;
