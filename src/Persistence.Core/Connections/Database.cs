@@ -139,9 +139,9 @@ public sealed class Database : IDisposable
     /// (a <see cref="StateNumber"/>) or later can see; null for none beyond what open connections need.</param>
     /// <returns>What the pack did: sizes before and after, the live objects, the time it took.</returns>
     /// <exception cref="NotSupportedException">The database is not in a file (its storage is not a <see cref="FileStorage"/>).</exception>
-    /// <exception cref="StorageLockedException">The database is open read-only.</exception>
-    /// <exception cref="PersistenceException">Another process is packing the database, or the new file could not be
-    /// written (the message says why); nothing was changed.</exception>
+    /// <exception cref="StorageLockedException">The database is open read-only, or another process is packing it (a pack run
+    /// periodically can skip that turn); nothing was changed.</exception>
+    /// <exception cref="PersistenceException">The new file could not be written (the message says why); nothing was changed.</exception>
     public PackResult Pack(long? keepHistoryAfterTid = null)
     {
         if (_file is null)

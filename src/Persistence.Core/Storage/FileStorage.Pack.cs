@@ -48,10 +48,9 @@ public sealed partial class FileStorage
     /// later can see (<see cref="IStorage.LoadBefore"/> with any tid above it answers as before). Null
     /// (the default) keeps no history: only each reachable object's current revision.</param>
     /// <returns>What the pack did.</returns>
-    /// <exception cref="StorageLockedException">The storage is read-only.</exception>
+    /// <exception cref="StorageLockedException">The storage is read-only, or another process is packing the database; nothing was changed.</exception>
     /// <exception cref="CorruptDatabaseException">A record to keep is damaged; nothing was changed.</exception>
-    /// <exception cref="PersistenceException">Another process is packing the database, or the pack
-    /// could not be written (the message says why); nothing was changed.</exception>
+    /// <exception cref="PersistenceException">The pack could not be written (the message says why); nothing was changed.</exception>
     public PackResult Pack(long? keepHistoryAfterTid = null)
     {
         ThrowIfDisposed();
@@ -70,7 +69,7 @@ public sealed partial class FileStorage
         try
         {
             if (!_lockFile!.TryEnterPack())
-                throw new PersistenceException($"Another process is packing {FilePath}. Wait for it to finish: every process uses the packed file once it is done.");
+                throw new StorageLockedException($"Another process is packing {FilePath}. Wait for it to finish: every process uses the packed file once it is done (a pack run periodically can skip this turn).");
             try
             {
                 DeletePackLeftovers();
