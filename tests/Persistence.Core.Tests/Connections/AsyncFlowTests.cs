@@ -358,3 +358,39 @@ public class AsyncFlowTests
         Assert.All(Enumerable.Range(0, flows), flow => Assert.Equal((rounds - 1).ToString(), ((Node)check.Root["last" + flow]).Label));
     }
 }
+
+/// <summary>The count of threads inside the flow that opened a connection stays right when flows open connections inside one another.</summary>
+public class NestedFlowTests
+{
+    [Fact]
+    public async Task A_connection_opened_in_an_async_method_while_the_caller_holds_one_is_left_by_its_flow_when_the_method_returns()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 4 });
+        using var outer = db.OpenConnection();
+        Connection? inner = null;
+
+        // The method's flow holds both openings; returning restores the caller's, which holds the outer one alone.
+        async Task OpenInner()
+        {
+            inner = db.OpenConnection();
+            await Task.CompletedTask;
+        }
+        await OpenInner();
+
+        // Its opening flow has ended, so the caller disposing it is not other code racing the opener: it is pooled.
+        inner!.Dispose();
+        Assert.Equal((1, 1), db.ConnectionCounts());
+    }
+
+    [Fact]
+    public async Task Thousands_of_connections_left_open_in_one_flow_still_open_and_close_in_order()
+    {
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 0 });
+        var open = new List<Connection>();
+        for (var i = 0; i < 3000; i++) open.Add(db.OpenConnection());
+        // A flow that holds them all switches threads with them.
+        Assert.Equal(0, await Task.Run(() => open[^1].Root.Count));
+        foreach (var connection in open) connection.Dispose();
+        Assert.Equal((0, 0), db.ConnectionCounts());
+    }
+}
