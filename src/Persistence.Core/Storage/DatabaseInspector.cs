@@ -114,11 +114,16 @@ public sealed class DatabaseInspector : IDisposable
     /// The objects reachable from the root whose class is stored as <paramref name="className"/> (as <see cref="Classes"/>
     /// names it), decoded as <see cref="Describe(Oid)"/> does, in the order a walk from the root finds them.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="className"/> is null or empty (thrown at the call, not at the first element).</exception>
     public IEnumerable<StoredObject> ObjectsOf(string className, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(className);
         var typeIds = Classes.Where(c => c.Name == className).Select(static c => c.TypeId).ToHashSet();
-        if (typeIds.Count == 0) yield break;
+        return typeIds.Count == 0 ? [] : Decoded(typeIds, cancellationToken);
+    }
+
+    private IEnumerable<StoredObject> Decoded(HashSet<uint> typeIds, CancellationToken cancellationToken)
+    {
         foreach (var (_, _, record) in Walk(cancellationToken))
         {
             if (record is { } found && typeIds.Contains(RecordFormat.TypeId(found.Data.Span))) yield return Decode(found);

@@ -134,6 +134,7 @@ public sealed class DatabaseInspectorTests
                 Assert.Equal(1500, customers.Count);
                 Assert.Equal(Enumerable.Range(500, 1500).Select(i => $"\"c{i}\"").Order(), customers.Select(c => c.Fields.Single(f => f.Name == "Name").Value).Order());
                 Assert.Empty(inspector.ObjectsOf("No.Such.Class"));
+                Assert.Throws<ArgumentException>(() => inspector.ObjectsOf(""));
 
                 var packed = db.Pack();
                 Assert.Equal(packed.LiveObjects, usage.ReachableObjects);
