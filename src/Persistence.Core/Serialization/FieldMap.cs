@@ -87,8 +87,23 @@ internal sealed class FieldMap
     /// rather than when the binding is made: a binding that only makes ghosts must not fail on a type code
     /// this program cannot parse (the record's load does, as the exception it always was).
     /// </summary>
-    public static Lazy<FieldMap> Later(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields) =>
-        new(() => Of(storedFields, currentFields), LazyThreadSafetyMode.PublicationOnly);
+    /// <param name="storedFields">The fields as the record was written.</param>
+    /// <param name="currentFields">The class's fields in this program.</param>
+    /// <param name="storedByNewerProgram">Whether a newer program than this one wrote records with the stored fields (see <see cref="StoredByNewerProgram"/>).</param>
+    public static Lazy<FieldMap> Later(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields, bool storedByNewerProgram = false) =>
+        new(() =>
+        {
+            var map = Of(storedFields, currentFields);
+            map.StoredByNewerProgram = storedByNewerProgram;
+            return map;
+        }, LazyThreadSafetyMode.PublicationOnly);
+
+    /// <summary>
+    /// Whether the stored fields are a layout a newer program wrote (its catalog version came after the one
+    /// this program writes): a field that does not convert is then a change the newer program made, which
+    /// this program cannot undo, and the error says so rather than advise how to change the type.
+    /// </summary>
+    public bool StoredByNewerProgram { get; private set; }
 
     /// <summary>
     /// The map of one inline value's fields to another's, made once per pair of shapes, with the defaults and

@@ -171,7 +171,7 @@ internal sealed class SchemaCatalog
             var isCurrent = FieldSchema.Signature(fields) == type.Signature;
             var binding = new ReadBinding(
                 type,
-                isCurrent ? null : FieldMap.Later(fields, type.Fields),
+                isCurrent ? null : FieldMap.Later(fields, type.Fields, storedByNewerProgram: !type.IsMissing && LastVersionOf(entry, type) is >= 0 and var written && version > written),
                 entry.Name,
                 isCurrent || type.IsMissing ? null : NewerFields(entry, version, type));
             // A stand-in is not kept: the class may be registered later (a class library's registration

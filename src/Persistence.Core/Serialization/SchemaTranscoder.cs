@@ -33,7 +33,9 @@ internal static class SchemaTranscoder
         var (stored, current, sources) = (map.Stored, map.Current, map.Sources);
         // Refuse an incompatible change whatever the data: an empty list of strings must not pass as a list of ints.
         if (map.Mismatched is var wrong and >= 0)
-            throw Mismatch(stored[sources[wrong]].Shape, current[wrong].Shape, className, path + current[wrong].Name);
+            throw map.StoredByNewerProgram
+                ? ChangedByNewerProgram(stored[sources[wrong]].Shape, current[wrong].Shape, className, path + current[wrong].Name)
+                : Mismatch(stored[sources[wrong]].Shape, current[wrong].Shape, className, path + current[wrong].Name);
         // Find where each stored field starts (and the last one ends), then write the current fields in their order.
         Span<int> starts = stored.Length < 32 ? stackalloc int[32] : new int[stored.Length + 1];
         var all = reader;
@@ -305,6 +307,11 @@ internal static class SchemaTranscoder
 
     private static SchemaMismatchException Mismatch(TypeShape from, TypeShape to, string className, string field) =>
         new($"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, or change its type in two versions: keep the property as it was, add one of the new type under a new name and copy the values into it (the objects are then stored with both), then remove the old property and rename the new one back, with [PersistentAlias(\"<new name>\")] on it.",
+            className,
+            field);
+
+    private static SchemaMismatchException ChangedByNewerProgram(TypeShape from, TypeShape to, string className, string field) =>
+        new($"Field '{field}' of class '{className}' was stored as '{from.Code}' by a newer version of the program, which changed its type; this program has it as '{to.Code}' and cannot read it. Read and change such objects with the newer version of the program: an older one cannot undo a change of type.",
             className,
             field);
 

@@ -1250,6 +1250,31 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_field_whose_type_a_newer_program_changed_is_refused_saying_so()
+    {
+        // The newer program made Count a string; this program, with Count a long, reads such an object.
+        var fields = new EvolvingItem().PersistentType.Fields.Select(f => f.Name == "Count" ? new FieldSchema("Count", "str") : f).ToArray();
+        var newer = new LegacyObject(ItemName, fields, (ref RecordWriter w) =>
+        {
+            w.WriteString("bolt");
+            w.WriteString("five");
+            w.WriteDouble(1.5);
+            w.WriteBoolean(false);
+            w.WriteCount(-1);
+            w.WriteString(null);
+        });
+        using var db = StoreCurrentThenNewer(new EvolvingItem { Name = "mine" }, newer);
+        using var connection = db.OpenConnection();
+        var item = (EvolvingItem)connection.Root["newer"];
+        var error = Assert.Throws<SchemaMismatchException>(() => item.Count);
+        Assert.Equal((ItemName, "Count"), (error.ClassName, error.FieldName));
+        Assert.Contains("by a newer version of the program", error.Message);
+        Assert.DoesNotContain("Change the field back", error.Message);
+        // This program's own objects read on.
+        Assert.Equal("mine", ((EvolvingItem)connection.Root["current"]).Name);
+    }
+
+    [Fact]
     public void An_object_a_newer_program_stored_is_not_written_back_without_the_fields_it_added()
     {
         var fields = new EvolvingItem().PersistentType.Fields;
