@@ -77,20 +77,17 @@ internal static class RuleSymbols
     }
 
     /// <summary>Whether a type is, or has inside it (as an element or type argument), a type parameter.</summary>
-    public static bool ContainsTypeParameter(ITypeSymbol type) => type switch
-    {
-        ITypeParameterSymbol => true,
-        IArrayTypeSymbol array => ContainsTypeParameter(array.ElementType),
-        INamedTypeSymbol named => named.TypeArguments.Any(ContainsTypeParameter),
-        _ => false,
-    };
+    public static bool ContainsTypeParameter(ITypeSymbol type) => ContainsTypeParameter(type, orError: false);
 
-    public static bool ContainsTypeParameterOrError(ITypeSymbol type) => type switch
+    /// <summary>The same, or an error type, or a type that is neither named nor an array (a pointer, dynamic).</summary>
+    public static bool ContainsTypeParameterOrError(ITypeSymbol type) => ContainsTypeParameter(type, orError: true);
+
+    private static bool ContainsTypeParameter(ITypeSymbol type, bool orError) => type switch
     {
         ITypeParameterSymbol => true,
-        IArrayTypeSymbol array => ContainsTypeParameterOrError(array.ElementType),
-        INamedTypeSymbol named => named.TypeKind == TypeKind.Error || named.TypeArguments.Any(ContainsTypeParameterOrError),
-        _ => true,
+        IArrayTypeSymbol array => ContainsTypeParameter(array.ElementType, orError),
+        INamedTypeSymbol named => (orError && named.TypeKind == TypeKind.Error) || named.TypeArguments.Any(argument => ContainsTypeParameter(argument, orError)),
+        _ => orError,
     };
 
     /// <summary>

@@ -169,11 +169,13 @@ internal sealed class SchemaCatalog
             var type = entry.Resolved ?? ResolvedOrStandIn(entry);
             var fields = entry.Versions[version];
             var isCurrent = FieldSchema.Signature(fields) == type.Signature;
+            // A version that came into the catalog after the one this program writes: a newer program stored it.
+            var newer = !isCurrent && !type.IsMissing && LastVersionOf(entry, type) is >= 0 and var written && version > written;
             var binding = new ReadBinding(
                 type,
-                isCurrent ? null : FieldMap.Later(fields, type.Fields, storedByNewerProgram: !type.IsMissing && LastVersionOf(entry, type) is >= 0 and var written && version > written),
+                isCurrent ? null : FieldMap.Later(fields, type.Fields, storedByNewerProgram: newer),
                 entry.Name,
-                isCurrent || type.IsMissing ? null : NewerFields(entry, version, type));
+                newer ? NewerFields(fields, type) : null);
             // A stand-in is not kept: the class may be registered later (a class library's registration
             // runs when the library is first used), and the next binding then finds it.
             if (type.IsMissing) return binding;
@@ -187,17 +189,13 @@ internal sealed class SchemaCatalog
     }
 
     /// <summary>
-    /// The fields a record of <paramref name="version"/> has and <paramref name="type"/> lacks, when that
-    /// version came into the catalog after the one this program writes (a newer program stored it):
-    /// writing the object back would lose them. Null when there are none, or when the version is older
-    /// (fields removed since are dropped on purpose) or the program's layout is not stored yet (it will be
-    /// the newest). Names joined for a message.
+    /// The fields a newer program's layout <paramref name="stored"/> has and <paramref name="type"/> lacks: writing
+    /// the object back would lose them. Null when there are none. Names joined for a message. (A layout older than
+    /// the one this program writes is not asked about: fields removed since are dropped on purpose.)
     /// </summary>
-    private static string? NewerFields(Entry entry, ushort version, PersistentTypeInfo type)
+    private static string? NewerFields(IReadOnlyList<FieldSchema> stored, PersistentTypeInfo type)
     {
-        var written = LastVersionOf(entry, type);
-        if (written < 0 || version < written) return null;
-        var skipped = SchemaTranscoder.SkippedFields(entry.Versions[version], type.Fields);
+        var skipped = SchemaTranscoder.SkippedFields(stored, type.Fields);
         return skipped.Count == 0 ? null : string.Join("', '", skipped);
     }
 
