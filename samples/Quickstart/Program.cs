@@ -150,6 +150,11 @@ public static class Program
         // The file only grows: a commit appends the new versions of what it changed. A pack copies
         // what the root still reaches to a new file, while other programs go on using the database.
         var result = db.Pack();
+        if (!result.Rewritten)
+        {
+            Console.WriteLine($"Nothing to reclaim in {Path.GetFileName(path)}: its {result.BytesBefore.ToString("N0", Invariant)} bytes hold only what the root reaches ({result.LiveObjects.ToString("N0", Invariant)} object(s)); left as it was.");
+            return 0;
+        }
         Console.WriteLine($"Packed {Path.GetFileName(path)}: {result.BytesBefore.ToString("N0", Invariant)} bytes before, {result.BytesAfter.ToString("N0", Invariant)} after; {result.LiveObjects.ToString("N0", Invariant)} object(s) kept, in {result.Duration.TotalMilliseconds.ToString("N0", Invariant)} ms.");
         return 0;
     }

@@ -164,6 +164,11 @@ public sealed class ToolTests : IDisposable
         var packed = Run("pack", path);
         Assert.Equal(ToolApp.Done, packed.Code);
         Assert.True(new FileInfo(path).Length < before / 4, $"{before} -> {new FileInfo(path).Length}");
+        Assert.StartsWith("packed ", packed.Output);
+        // A second pack finds nothing to drop and says so.
+        var again = Run("pack", path);
+        Assert.Equal(ToolApp.Done, again.Code);
+        Assert.StartsWith("nothing to reclaim in ", again.Output);
         using (var db = Database.Open(path))
         using (var c = db.OpenConnection())
         {

@@ -226,7 +226,9 @@ public static class ToolApp
     {
         using var storage = FileStorage.Open(path);
         var result = storage.Pack(keepHistoryAfter);
-        console.WriteLine($"packed {path}: {Size(result.BytesBefore)} -> {Size(result.BytesAfter)}, {result.LiveObjects:N0} objects, {result.RevisionsKept:N0} revisions kept, in {result.Duration.TotalSeconds:0.###} s");
+        console.WriteLine(result.Rewritten
+            ? $"packed {path}: {Size(result.BytesBefore)} -> {Size(result.BytesAfter)}, {result.LiveObjects:N0} objects, {result.RevisionsKept:N0} revisions kept, in {result.Duration.TotalSeconds:0.###} s"
+            : $"nothing to reclaim in {path}: its {Size(result.BytesBefore)} hold {result.LiveObjects:N0} reachable objects and no revision a pack would drop; left as it was (checked in {result.Duration.TotalSeconds:0.###} s)");
         return Done;
     }
 

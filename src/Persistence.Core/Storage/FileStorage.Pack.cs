@@ -41,6 +41,8 @@ public sealed partial class FileStorage
     /// <see cref="Poll"/> or commit. Interrupted anywhere (even killed), the data file is as it was
     /// until the rename and the new file after it; a leftover <c>.pack</c> file is removed by the next
     /// pack or writer.</para>
+    /// <para>A file that holds nothing to drop (every object reachable, every revision within the history
+    /// kept) is left as it is, found so by the first step alone (<see cref="PackResult.Rewritten"/> is false).</para>
     /// <para>Memory grows with the number of live objects (about 9 bytes each for the marks and the
     /// new index, plus 8 per kept revision, 16 while they are sorted), not with the size of the file.</para>
     /// </remarks>
@@ -214,6 +216,10 @@ public sealed partial class FileStorage
             using var packer = new FileStoragePacker(FilePath, source, snapshot, start, keep, target, _databaseId, fileId, oidFloor, _disposing.Token);
             packer.Mark();
             Step("marked");
+            // A file that holds nothing to drop is left as it is: the copy would hold the same records,
+            // and every process would switch to it (dropping what it cached of the file) for nothing.
+            if (packer.DropsNothing)
+                return new PackResult(start, start, snapshot.Count, packer.RevisionsMarked, packer.BytesMarked, clock.Elapsed, attempt, Rewritten: false);
             packer.CopyKept();
             // The bulk of the new file goes to disk while the pack catches up and writes its checkpoint,
             // so the flush under the commit lock below, which holds up every writer, has little to do.
@@ -389,4 +395,7 @@ public sealed partial class FileStorage
 /// <param name="LiveBytes">The bytes of the records kept from the old file (headers included), the work the pack did.</param>
 /// <param name="Duration">How long the pack took.</param>
 /// <param name="Attempts">How many times it started over because commits during the pack linked dropped objects back (usually 1).</param>
-public sealed record PackResult(long BytesBefore, long BytesAfter, long LiveObjects, long RevisionsKept, long LiveBytes, TimeSpan Duration, int Attempts);
+/// <param name="Rewritten">False if the file held nothing to drop (every object reachable, no revision outside the history
+/// kept) and was left as it was: then <paramref name="BytesAfter"/> equals <paramref name="BytesBefore"/>, and
+/// <paramref name="LiveBytes"/> counts the records found, none copied.</param>
+public sealed record PackResult(long BytesBefore, long BytesAfter, long LiveObjects, long RevisionsKept, long LiveBytes, TimeSpan Duration, int Attempts, bool Rewritten = true);

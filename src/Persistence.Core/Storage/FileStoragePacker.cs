@@ -121,6 +121,21 @@ internal sealed class FileStoragePacker : IDisposable
     /// <summary>The objects reached from the roots.</summary>
     public long ObjectsReached { get; private set; }
 
+    /// <summary>The revisions <see cref="Mark"/> chose to keep.</summary>
+    public long RevisionsMarked => _keptCount;
+
+    /// <summary>The bytes of the revisions <see cref="Mark"/> chose to keep (headers included), as they are in the old file.</summary>
+    public long BytesMarked { get; private set; }
+
+    /// <summary>
+    /// Whether <see cref="Mark"/> found nothing to drop: every object with a revision is reachable and
+    /// every revision of each is kept, so the packed file would hold the same records as the old one.
+    /// </summary>
+    public bool DropsNothing => !_dropsRevisions && ObjectsReached == _snapshot.Count;
+
+    // Whether some kept object has an older revision that is not kept.
+    private bool _dropsRevisions;
+
     /// <summary>Finds the revisions to keep: everything reachable from the root and the catalog.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Mark()
@@ -171,6 +186,7 @@ internal sealed class FileStoragePacker : IDisposable
                     var bytes = _window.Record(offset, readUntil, out var header);
                     if (header.Oid != oid) throw NotItsRecord(offset, oid, header.Oid);
                     Keep(offset);
+                    BytesMarked += header.Size + header.Length;
                     var record = bytes[header.Size..];
                     if (!RecordFormat.TryGetReferences(record, out var references)) throw UnreadableReferences(record, offset, oid);
                     while (references.TryMoveNext())
@@ -188,7 +204,11 @@ internal sealed class FileStoragePacker : IDisposable
                     if (references.IsDamaged) throw UnreadableReferences(record, offset, oid);
                     // The revision before this one was current until this one's tid: a reader whose
                     // snapshot is the chosen tid or later can see it only if that is after the chosen tid.
-                    if (header.Tid <= _keepAfterTid) break;
+                    if (header.Tid <= _keepAfterTid)
+                    {
+                        _dropsRevisions |= header.Previous != 0;
+                        break;
+                    }
                     offset = header.Previous;
                     readUntil = offset + MaxDataHeaderSize + RecordReadSize;
                 }

@@ -204,24 +204,76 @@ public sealed class FileStoragePackTests : IDisposable
     }
 
     [Fact]
-    public void APackThatDropsNothingIsSeenByAReaderAtTheLatestWithTheNextCommit()
+    public void APackThatDropsNothingLeavesTheFileAndAReaderGoesOnWithIt()
     {
         using var writer = FileStorage.Open(_path);
         var a = writer.NewOid();
         var t1 = Commit(writer, (a, 0, Make("a")), (Oid.Root, 0, Make("root", a)));
         using var reader = FileStorage.Open(_path, new FileStorageOptions { ReadOnly = true });
+        var bytes = File.ReadAllBytes(_path);
 
         var result = writer.Pack();
-        Assert.Equal(result.BytesBefore, result.BytesAfter);
-        // The packed file holds the same bytes: whether the reader switches now or later, it reads the same.
+
+        Assert.False(result.Rewritten);
+        Assert.Equal((bytes.Length, bytes.Length), (result.BytesBefore, result.BytesAfter));
+        Assert.Equal((2, 2), (result.LiveObjects, result.RevisionsKept));
+        Assert.Equal(bytes, File.ReadAllBytes(_path));
+        Assert.False(File.Exists(_path + ".pack"));
+        Assert.Equal(0, writer.FileEpoch);
         Assert.Empty(reader.Poll(t1).ChangedOids);
         Assert.Equal("a", Text(reader.Load(a)));
 
         var t2 = Commit(writer, (a, t1, Make("a2")));
         Assert.Equal(new[] { a }, reader.Poll(t1).ChangedOids);
-        Assert.Equal(1, reader.FileEpoch);
+        Assert.Equal(0, reader.FileEpoch);
         Assert.Equal("a2", Text(reader.Load(a)));
         Assert.Equal(t2, reader.LastTid);
+    }
+
+    [Fact]
+    public void PackingAPackedFileAgainLeavesItAsItWas()
+    {
+        using var storage = FileStorage.Open(_path);
+        var g = Build(storage);
+        var first = storage.Pack();
+        var packed = File.ReadAllBytes(_path);
+
+        var second = storage.Pack();
+
+        Assert.True(first.Rewritten);
+        Assert.False(second.Rewritten);
+        Assert.Equal((first.BytesAfter, first.BytesAfter), (second.BytesBefore, second.BytesAfter));
+        Assert.Equal((first.LiveObjects, first.RevisionsKept, first.LiveBytes), (second.LiveObjects, second.RevisionsKept, second.LiveBytes));
+        Assert.Equal(packed, File.ReadAllBytes(_path));
+        Assert.Equal(1, storage.FileEpoch);
+        Assert.Equal("a2", Text(storage.Load(g.A)));
+    }
+
+    [Fact]
+    public void AnOlderRevisionOrAnUnreachableObjectIsEnoughToRewrite()
+    {
+        using var storage = FileStorage.Open(_path);
+        var (a, c) = (storage.NewOid(), storage.NewOid());
+        var t1 = Commit(storage, (a, 0, Make("a")), (Oid.Root, 0, Make("root", a)));
+        Commit(storage, (a, t1, Make("a, changed")));
+
+        // All the history kept: every revision stays, so there is nothing to drop.
+        var keepingAll = storage.Pack(keepHistoryAfterTid: 0);
+        Assert.False(keepingAll.Rewritten);
+        Assert.Equal(3, keepingAll.RevisionsKept);
+        // a's first revision is older than what is kept now.
+        var current = storage.Pack();
+        Assert.True(current.Rewritten);
+        Assert.True(current.BytesAfter < current.BytesBefore);
+        Assert.Equal(2, current.RevisionsKept);
+        Assert.False(storage.Pack().Rewritten);
+
+        Commit(storage, (c, 0, Make("c, never referenced")));
+        var unreachable = storage.Pack();
+        Assert.True(unreachable.Rewritten);
+        Assert.Equal(2, unreachable.LiveObjects);
+        Assert.Null(storage.Load(c));
+        Assert.Equal("a, changed", Text(storage.Load(a)));
     }
 
     [Fact]
@@ -451,7 +503,9 @@ public sealed class FileStoragePackTests : IDisposable
     {
         using var storage = FileStorage.Open(_path);
         var (x, y) = (storage.NewOid(), storage.NewOid());
-        Commit(storage, (y, 0, Make("y")), (x, 0, Make("x, to be damaged", y)), (Oid.Root, 0, Make("root", x)));
+        var z = storage.NewOid();
+        // z is never referenced, so the pack has something to drop and copies x.
+        Commit(storage, (y, 0, Make("y")), (x, 0, Make("x, to be damaged", y)), (Oid.Root, 0, Make("root", x)), (z, 0, Make("z")));
         Damage("x, to be damaged", skip);
         var bytes = File.ReadAllBytes(_path);
 
