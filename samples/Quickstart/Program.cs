@@ -28,6 +28,7 @@ public static class Program
                 "history" when args.Length == 1 => History(path),
                 "backup" when args.Length == 2 => Backup(path, args[1]),
                 "pack" when args.Length == 1 => Pack(path),
+                "check" when args.Length == 1 => Check(path),
                 "help" or "-h" or "--help" => Usage(0),
                 _ => Usage(2),
             };
@@ -54,6 +55,8 @@ public static class Program
                                        database of every commit made up to then)
               pack                     drop what the file keeps but no one reads any more
                                        (earlier versions of objects, removed items)
+              check                    say how this version of the program reads each class
+                                       stored in the file (run it before you deploy a new one)
 
             The data lives in {FileName} in the current folder.
             """);
@@ -157,6 +160,19 @@ public static class Program
         }
         Console.WriteLine($"Packed {Path.GetFileName(path)}: {result.BytesBefore.ToString("N0", Invariant)} bytes before, {result.BytesAfter.ToString("N0", Invariant)} after; {result.LiveObjects.ToString("N0", Invariant)} object(s) kept, in {result.Duration.TotalMilliseconds.ToString("N0", Invariant)} ms.");
         return 0;
+    }
+
+    private static int Check(string path)
+    {
+        using var db = Database.Open(path, new DatabaseOptions { ReadOnly = true });
+        // Each class layout the file holds, as this program reads it: a new version of the program
+        // run on a copy of the deployed file shows what it could not load before it goes out.
+        var check = db.CheckSchema();
+        Console.WriteLine(check);
+        Console.WriteLine(check.ReadsEverything
+            ? "This program loads every object the file holds."
+            : $"This program cannot load the objects of {check.Unreadable.Count.ToString(Invariant)} stored layout(s) above.");
+        return check.ReadsEverything ? 0 : 1;
     }
 
     // ---- The demo ----

@@ -154,6 +154,21 @@ public sealed class Database : IDisposable
         return _file.Pack(keepHistoryAfterTid);
     }
 
+    /// <summary>
+    /// How this program reads each schema version of each class the database holds, with the number of objects
+    /// reachable from the root stored in each (see <see cref="DatabaseInspector.CheckSchema"/>): check a copy of a
+    /// deployed database with a new version of the program before it goes out, and the layouts it cannot load
+    /// (<see cref="SchemaCheck.Unreadable"/>) show up before an object fails to load. Reads the newest committed
+    /// state, walking every reachable object once.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the walk (<see cref="OperationCanceledException"/>).</param>
+    public SchemaCheck CheckSchema(CancellationToken cancellationToken = default)
+    {
+        lock (_gate) ObjectDisposedException.ThrowIf(_disposed, this);
+        using var inspector = new DatabaseInspector(Storage);
+        return inspector.CheckSchema(cancellationToken);
+    }
+
     /// <summary>Opens a database on a storage. The database disposes the storage when it is disposed.</summary>
     public static Database Open(IStorage storage, DatabaseOptions? options = null)
     {

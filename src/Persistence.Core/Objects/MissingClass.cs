@@ -29,7 +29,7 @@ internal sealed class MissingClass : PersistentObject
     public static PersistentTypeInfo TypeFor(string storedName, uint typeId, string reason)
     {
         PersistentTypeInfo? type = null;
-        type = new PersistentTypeInfo(storedName, [], null, [], token => new MissingClass(token, type!, reason)) { MissingTypeId = typeId };
+        type = new PersistentTypeInfo(storedName, [], null, [], token => new MissingClass(token, type!, reason)) { MissingTypeId = typeId, MissingReason = reason };
         return type;
     }
 

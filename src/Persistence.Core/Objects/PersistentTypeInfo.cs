@@ -48,6 +48,9 @@ public sealed class PersistentTypeInfo
     /// <summary>For a stand-in (see <see cref="MissingClass"/>), the type id its objects are stored under in the database it was made for.</summary>
     internal uint? MissingTypeId { get; init; }
 
+    /// <summary>For a stand-in (<see cref="IsMissing"/>), why its objects cannot load: the message they fail with.</summary>
+    internal string? MissingReason { get; init; }
+
     /// <summary>The stored name of the class.</summary>
     public string Name { get; }
 

@@ -32,10 +32,7 @@ internal static class SchemaTranscoder
     {
         var (stored, current, sources) = (map.Stored, map.Current, map.Sources);
         // Refuse an incompatible change whatever the data: an empty list of strings must not pass as a list of ints.
-        if (map.Mismatched is var wrong and >= 0)
-            throw map.StoredByNewerProgram
-                ? ChangedByNewerProgram(stored[sources[wrong]].Shape, current[wrong].Shape, className, path + current[wrong].Name)
-                : Mismatch(stored[sources[wrong]].Shape, current[wrong].Shape, className, path + current[wrong].Name);
+        if (Refusal(map, className, path) is { } refusal) throw refusal;
         // Find where each stored field starts (and the last one ends), then write the current fields in their order.
         Span<int> starts = stored.Length < 32 ? stackalloc int[32] : new int[stored.Length + 1];
         var all = reader;
@@ -65,6 +62,14 @@ internal static class SchemaTranscoder
             var field = new RecordReader(bytes, null);
             Copy(stored[source].Shape, current[i].Shape, ref field, ref writer, className, path + current[i].Name);
         }
+    }
+
+    /// <summary>Why records of the map's stored layout cannot be read as its current one (a field whose values do not convert), or null if they can.</summary>
+    internal static SchemaMismatchException? Refusal(FieldMap map, string className, string path = "")
+    {
+        if (map.Mismatched is not (var wrong and >= 0)) return null;
+        var (from, to, field) = (map.Stored[map.Sources[wrong]].Shape, map.Current[wrong].Shape, path + map.Current[wrong].Name);
+        return map.StoredByNewerProgram ? ChangedByNewerProgram(from, to, className, field) : Mismatch(from, to, className, field);
     }
 
     private static void Copy(TypeShape from, TypeShape to, ref RecordReader reader, ref RecordWriter writer, string className, string field)

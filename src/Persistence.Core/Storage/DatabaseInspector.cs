@@ -111,6 +111,64 @@ public sealed class DatabaseInspector : IDisposable
     }
 
     /// <summary>
+    /// How this program (the persistent classes registered in this process) reads each schema version of each class
+    /// the file holds, and how many reachable objects are stored in it: as it writes them, converted, or not at all
+    /// (a class it lacks, a field whose type changed in a way that does not convert). Run it on a copy of a
+    /// deployed database before a new version of the program goes out, and the layouts it cannot read show up
+    /// before the first object fails to load.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the walk (<see cref="OperationCanceledException"/>).</param>
+    public SchemaCheck CheckSchema(CancellationToken cancellationToken = default)
+    {
+        var objects = new Dictionary<(uint TypeId, ushort Version), long>();
+        foreach (var (_, _, record) in Walk(cancellationToken))
+        {
+            if (record is not { } found) continue;
+            RecordFormat.State(found.Data.Span, out var typeId, out var version);
+            objects[(typeId, version)] = objects.GetValueOrDefault((typeId, version)) + 1;
+        }
+        var layouts = new List<StoredLayoutCheck>();
+        foreach (var stored in Classes)
+        {
+            for (var version = 0; version < stored.Versions.Count; version++)
+                layouts.Add(CheckLayout(stored, (ushort)version, objects.GetValueOrDefault((stored.TypeId, (ushort)version))));
+        }
+        return new SchemaCheck(layouts);
+    }
+
+    private StoredLayoutCheck CheckLayout(StoredClass stored, ushort version, long objects)
+    {
+        var binding = _catalog.BindForRead(stored.TypeId, version);
+        var type = binding.Type;
+        if (type.IsMissing)
+            return new(stored.Name, version, null, objects, LayoutReading.ClassMissing, type.MissingReason);
+        if (binding.Conversion is not { } conversion)
+            return new(stored.Name, version, type.Name, objects, LayoutReading.AsWritten, null);
+        FieldMap map;
+        try
+        {
+            map = conversion.Value;
+        }
+        catch (FormatException e)
+        {
+            return new(stored.Name, version, type.Name, objects, LayoutReading.Unconvertible, e.Message);
+        }
+        if (SchemaTranscoder.Refusal(map, type.Name) is { } refusal)
+            return new(stored.Name, version, type.Name, objects, LayoutReading.Unconvertible, refusal.Message);
+        if (binding.NewerFields is { } newer)
+            return new(stored.Name, version, type.Name, objects, LayoutReading.NewerFields,
+                $"A newer version of the program stored it with field(s) '{newer}', which this program's class lacks: such objects load, but a change to one holding values there is refused (it would lose them).");
+        var added = map.Current.Where((_, i) => map.Sources[i] < 0).Select(static f => f.Name).ToList();
+        var dropped = map.Stored.Where((_, i) => map.Targets[i] < 0).Select(static f => f.Name).ToList();
+        var detail = string.Join("; ", new[]
+        {
+            added.Count == 0 ? null : $"read with the default of '{string.Join("', '", added)}'",
+            dropped.Count == 0 ? null : $"'{string.Join("', '", dropped)}' no longer read",
+        }.OfType<string>());
+        return new(stored.Name, version, type.Name, objects, LayoutReading.Converted, detail.Length == 0 ? null : detail);
+    }
+
+    /// <summary>
     /// The objects reachable from the root whose class is stored as <paramref name="className"/> (as <see cref="Classes"/>
     /// names it), decoded as <see cref="Describe(Oid)"/> does, in the order a walk from the root finds them.
     /// </summary>
@@ -231,6 +289,72 @@ public sealed class DatabaseInspector : IDisposable
 /// <param name="Name">The class's stored name.</param>
 /// <param name="Versions">The field list of each schema version, oldest (version 0) first.</param>
 public sealed record StoredClass(uint TypeId, string Name, IReadOnlyList<IReadOnlyList<FieldSchema>> Versions);
+
+/// <summary>How this program reads a schema version of a stored class (<see cref="DatabaseInspector.CheckSchema"/>).</summary>
+public enum LayoutReading
+{
+    /// <summary>It is the layout this program writes: read as it is.</summary>
+    AsWritten,
+
+    /// <summary>Another layout of the class (an older program's, usually): read converted, fields added since with their defaults, fields removed skipped.</summary>
+    Converted,
+
+    /// <summary>A newer program's layout, with fields this program's class lacks: read, but a change to an object holding values there is refused.</summary>
+    NewerFields,
+
+    /// <summary>This program has no concrete class for it (removed, renamed without an alias, made abstract): its objects do not load.</summary>
+    ClassMissing,
+
+    /// <summary>A field was stored as a type that does not convert to the field's type in this program: its objects do not load.</summary>
+    Unconvertible,
+}
+
+/// <summary>One schema version of a stored class, and how this program reads it (<see cref="DatabaseInspector.CheckSchema"/>).</summary>
+/// <param name="StoredName">The class's name in the file.</param>
+/// <param name="SchemaVersion">The schema version (0 is the first layout stored).</param>
+/// <param name="ProgramClass">The class of this program that reads it, or null if none does.</param>
+/// <param name="ReachableObjects">The objects reachable from the root stored with this layout (0: none left, whatever the reading).</param>
+/// <param name="Reading">How this program reads it.</param>
+/// <param name="Detail">What a conversion does, or why the objects cannot load or be changed (the message a load or commit would give); null for nothing to say.</param>
+public sealed record StoredLayoutCheck(string StoredName, int SchemaVersion, string? ProgramClass, long ReachableObjects, LayoutReading Reading, string? Detail)
+{
+    /// <summary>Whether objects of this layout fail to load in this program.</summary>
+    public bool FailsToLoad => Reading is LayoutReading.ClassMissing or LayoutReading.Unconvertible;
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var reading = Reading switch
+        {
+            LayoutReading.AsWritten => "read as written",
+            LayoutReading.Converted => $"read converted{(ProgramClass == StoredName ? "" : $" as {ProgramClass}")}",
+            LayoutReading.NewerFields => "stored by a newer program",
+            LayoutReading.ClassMissing => "CANNOT LOAD: no class",
+            _ => "CANNOT LOAD: a field does not convert",
+        };
+        return $"{StoredName} v{SchemaVersion}: {ReachableObjects:N0} reachable object(s), {reading}{(Detail is null ? "" : $". {Detail}")}";
+    }
+}
+
+/// <summary>What <see cref="DatabaseInspector.CheckSchema"/> found: every schema version of every stored class.</summary>
+/// <param name="Layouts">Each class's schema versions, in the catalog's order.</param>
+public sealed record SchemaCheck(IReadOnlyList<StoredLayoutCheck> Layouts)
+{
+    /// <summary>The layouts whose reachable objects this program cannot load; empty if it loads everything the root reaches.</summary>
+    public IReadOnlyList<StoredLayoutCheck> Unreadable => [.. Layouts.Where(static l => l.ReachableObjects > 0 && l.FailsToLoad)];
+
+    /// <summary>The layouts of reachable objects a newer program stored with fields this program lacks (changing such an object may be refused).</summary>
+    public IReadOnlyList<StoredLayoutCheck> FromNewerProgram => [.. Layouts.Where(static l => l.ReachableObjects > 0 && l.Reading == LayoutReading.NewerFields)];
+
+    /// <summary>Whether this program loads every object reachable from the root.</summary>
+    public bool ReadsEverything => Unreadable.Count == 0;
+
+    /// <summary>One line per layout with reachable objects, those that cannot load first.</summary>
+    public override string ToString() => string.Join(Environment.NewLine, Layouts
+        .Where(static l => l.ReachableObjects > 0)
+        .OrderByDescending(static l => l.FailsToLoad)
+        .Select(static l => l.ToString()));
+}
 
 /// <summary>What <see cref="DatabaseInspector.MeasureUsage"/> found.</summary>
 /// <param name="FileBytes">The bytes of the file's transactions (null without a file).</param>

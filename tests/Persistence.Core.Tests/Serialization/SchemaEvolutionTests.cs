@@ -48,23 +48,26 @@ public class SchemaEvolutionTests
 
     private const string ItemName = "Persistence.Tests.Models.EvolvingItem";
 
+    /// <summary>An EvolvingItem as first stored: with Obsolete, which was removed since, and without AddedLater.</summary>
+    private static LegacyObject OlderItem() => new(ItemName,
+        [new("Obsolete", "str"), new("Name", "str"), new("Count", "i64"), new("Weight", "f64"), new("Rating", "i32?"), new("Sizes", "list<i64>")],
+        (ref RecordWriter w) =>
+        {
+            w.WriteString("gone");
+            w.WriteString("bolt");
+            w.WriteInt64(5);
+            w.WriteDouble(1.5);
+            w.WriteBoolean(true);
+            w.WriteInt32(4);
+            w.WriteCount(2);
+            w.WriteInt64(10);
+            w.WriteInt64(20);
+        });
+
     [Fact]
     public void Added_fields_get_their_default_and_removed_fields_are_skipped()
     {
-        var legacy = new LegacyObject(ItemName,
-            [new("Obsolete", "str"), new("Name", "str"), new("Count", "i64"), new("Weight", "f64"), new("Rating", "i32?"), new("Sizes", "list<i64>")],
-            (ref RecordWriter w) =>
-            {
-                w.WriteString("gone");
-                w.WriteString("bolt");
-                w.WriteInt64(5);
-                w.WriteDouble(1.5);
-                w.WriteBoolean(true);
-                w.WriteInt32(4);
-                w.WriteCount(2);
-                w.WriteInt64(10);
-                w.WriteInt64(20);
-            });
+        var legacy = OlderItem();
         StoreLegacyAndReadCurrent<EvolvingItem>(legacy, item =>
         {
             Assert.Equal(("bolt", 5L, 1.5, (int?)4, (string?)null), (item.Name, item.Count, item.Weight, item.Rating, item.AddedLater));
@@ -1417,5 +1420,84 @@ public class SchemaEvolutionTests
         Assert.Contains("is now stored as a 'Persistence.Tests.Elsewhere.Renamed'", error.Message);
         Assert.Contains("another program renamed its class", error.Message);
         Assert.Contains("[PersistentAlias(\"Persistence.Tests.Elsewhere.Renamed\")]", error.Message);
+    }
+
+    [Fact]
+    public void A_schema_check_says_how_each_stored_layout_reads_and_which_reachable_objects_cannot_load()
+    {
+        using var db = TestDatabase.InMemory();
+        // Stored first, as a program before this one would have.
+        TestDatabase.Store(db, "older", OlderItem());
+        TestDatabase.Store(db, "current", new EvolvingItem { Name = "mine" });
+        TestDatabase.Store(db, "current too", new EvolvingItem { Name = "also mine" });
+        TestDatabase.Store(db, "gone", new LegacyObject("Somewhere.Else.Gone", [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(1)));
+        TestDatabase.Store(db, "incompatible", new LegacyObject("Persistence.Tests.Models.IncompatibleItem", [new("Value", "str")], (ref RecordWriter w) => w.WriteString("forty-two")));
+        // A class whose last object was let go: its layout stays in the catalog with nothing reachable.
+        TestDatabase.Store(db, "dropped", new LegacyObject("Somewhere.Else.Dropped", [new("X", "i32")], (ref RecordWriter w) => w.WriteInt32(1)));
+        using (var c = db.OpenConnection())
+        {
+            c.Root.Remove("dropped");
+            c.Commit();
+        }
+
+        var check = db.CheckSchema();
+
+        StoredLayoutCheck Layout(string name, LayoutReading reading) => Assert.Single(check.Layouts, l => l.StoredName == name && l.Reading == reading);
+        var current = Layout(ItemName, LayoutReading.AsWritten);
+        Assert.Equal((2L, ItemName, (string?)null), (current.ReachableObjects, current.ProgramClass, current.Detail));
+        var older = Layout(ItemName, LayoutReading.Converted);
+        Assert.Equal(1, older.ReachableObjects);
+        Assert.Equal("read with the default of 'AddedLater'; 'Obsolete' no longer read", older.Detail);
+        Assert.NotEqual(current.SchemaVersion, older.SchemaVersion);
+        var gone = Layout("Somewhere.Else.Gone", LayoutReading.ClassMissing);
+        Assert.Equal((1L, (string?)null), (gone.ReachableObjects, gone.ProgramClass));
+        var dropped = Layout("Somewhere.Else.Dropped", LayoutReading.ClassMissing);
+        Assert.Equal(0, dropped.ReachableObjects);
+        var incompatible = Layout("Persistence.Tests.Models.IncompatibleItem", LayoutReading.Unconvertible);
+        Assert.Equal(1, incompatible.ReachableObjects);
+        Assert.False(check.ReadsEverything);
+        Assert.Equal(new[] { gone, incompatible }, check.Unreadable);
+        Assert.Empty(check.FromNewerProgram);
+
+        // What the check says is what loading says.
+        using var reader = db.OpenConnection();
+        Assert.Equal(gone.Detail, Assert.Throws<SchemaMismatchException>(reader.Root["gone"].Activate).Message);
+        Assert.Equal(incompatible.Detail, Assert.Throws<SchemaMismatchException>(reader.Root["incompatible"].Activate).Message);
+        Assert.Equal("bolt", ((EvolvingItem)reader.Root["older"]).Name);
+        var lines = check.ToString().Split(Environment.NewLine);
+        // The layouts that cannot load come first, in the catalog's order.
+        Assert.StartsWith("Somewhere.Else.Gone v0: 1 reachable object(s), CANNOT LOAD: no class", lines[0]);
+        Assert.StartsWith("Persistence.Tests.Models.IncompatibleItem v0: 1 reachable object(s), CANNOT LOAD: a field does not convert. Field 'Value'", lines[1]);
+        Assert.DoesNotContain("Somewhere.Else.Dropped", check.ToString());
+        Assert.Contains($"{ItemName} v{older.SchemaVersion}: 1 reachable object(s), read converted. read with the default of 'AddedLater'", check.ToString());
+    }
+
+    [Fact]
+    public void A_schema_check_of_a_file_this_program_wrote_reads_everything_and_names_a_newer_program_s_layout()
+    {
+        var newer = new LegacyObject(ItemName, [.. new EvolvingItem().PersistentType.Fields, new("Extra", "str")], (ref RecordWriter w) =>
+        {
+            WriteNewerItem(ref w);
+            w.WriteString("kept");
+        });
+        using var directory = new Persistence.Tests.Storage.TempDirectory();
+        var path = directory.File("check.db");
+        using (var db = Database.Open(path))
+        {
+            TestDatabase.Store(db, "current", new EvolvingItem { Name = "mine" });
+            Assert.True(db.CheckSchema().ReadsEverything);
+            Assert.Empty(db.CheckSchema().FromNewerProgram);
+            TestDatabase.Store(db, "newer", newer);
+        }
+
+        using var inspector = DatabaseInspector.Open(path);
+        var check = inspector.CheckSchema();
+
+        Assert.True(check.ReadsEverything);
+        var fromNewer = Assert.Single(check.FromNewerProgram);
+        Assert.Equal((ItemName, 1L), (fromNewer.StoredName, fromNewer.ReachableObjects));
+        Assert.Contains("field(s) 'Extra'", fromNewer.Detail);
+        Assert.Equal(1, Assert.Single(check.Layouts, l => l.StoredName == ItemName && l.Reading == LayoutReading.AsWritten).ReachableObjects);
+        Assert.All(check.Layouts.Where(l => l.StoredName != ItemName), l => Assert.Equal(LayoutReading.AsWritten, l.Reading));
     }
 }
