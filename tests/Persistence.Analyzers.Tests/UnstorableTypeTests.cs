@@ -59,6 +59,57 @@ public sealed class UnstorableTypeTests
         },
     };
 
+    private const string InterfaceWhy = "; classes that cannot be stored may implement an interface, so a reference is typed with a persistent class: ";
+
+    public static TheoryData<string, string> Interfaces => new()
+    {
+        { "public partial [|IShape?|] Outline { get; set; }", "'Drawing.Outline' cannot be stored: its type 'IShape' is not a type Persistence can store" + InterfaceWhy + "use 'Figure', the [Persistent] class that the classes implementing 'IShape' derive from, or PersistentObject" },
+        { "public partial [|PersistentList<IShape>|] Shapes { get; set; }", "'Drawing.Shapes' cannot be stored: its type 'PersistentList<IShape>' holds 'IShape', which is not a type Persistence can store" + InterfaceWhy + "use 'Figure', the [Persistent] class that the classes implementing 'IShape' derive from, or PersistentObject" },
+        { "public partial [|IRound?|] Wheel { get; set; }", "'Drawing.Wheel' cannot be stored: its type 'IRound' is not a type Persistence can store" + InterfaceWhy + "use 'Circle', the only [Persistent] class that implements 'IRound', or PersistentObject" },
+        { "public partial [|ILabelled?|] Tagged { get; set; }", "'Drawing.Tagged' cannot be stored: its type 'ILabelled' is not a type Persistence can store" + InterfaceWhy + "give the [Persistent] classes that implement 'ILabelled' ('Circle', 'Note') a [Persistent] base class (abstract if need be) and use it, or use PersistentObject" },
+        { "public partial [|IUnused?|] Nothing { get; set; }", "'Drawing.Nothing' cannot be stored: its type 'IUnused' is not a type Persistence can store" + InterfaceWhy + "use the [Persistent] class that the classes implementing 'IUnused' derive from, or PersistentObject" },
+        // Inline, where no reference may be: nothing to suggest.
+        { "public partial [|List<IShape>|] Inline { get; set; }", "'Drawing.Inline' cannot be stored: its type 'List<IShape>' holds 'IShape', which is not a type Persistence can store" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Interfaces))]
+    public async Task An_interface_type_names_the_persistent_class_its_implementers_share(string property, string message) =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap($$"""
+            public interface IShape { }
+            public interface IRound { }
+            public interface ILabelled { }
+            public interface IUnused { }
+
+            [Persistent]
+            public abstract partial class Figure : IShape { }
+
+            [Persistent]
+            public partial class Circle : Figure, IRound, ILabelled
+            {
+                public partial double Radius { get; set; }
+            }
+
+            [Persistent]
+            public partial class Square : Figure
+            {
+                public partial double Side { get; set; }
+            }
+
+            [Persistent]
+            public partial class Note : ILabelled
+            {
+                public partial string Text { get; set; }
+            }
+
+            [Persistent]
+            public partial class Drawing
+            {
+                {{property}}
+            }
+            """),
+            message + Supported);
+
     [Theory]
     [MemberData(nameof(Unstorable))]
     public async Task Reports_the_type_and_what_can_be_stored(string property, string message) =>

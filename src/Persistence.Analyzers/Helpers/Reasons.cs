@@ -115,6 +115,12 @@ internal static class Reasons
             return choices.Count == 0 ? "" : "; store " + string.Join(" or ", choices) + " instead";
         }
 
+        if (type.TypeKind == TypeKind.Interface)
+        {
+            var holdsReferences = referencesAllowed && (references || declared is INamedTypeSymbol collection && RuleSymbols.IsPersistentReference(collection));
+            return holdsReferences ? InsteadOfInterface(type) : "";
+        }
+
         // A class or struct of the project's own, not marked: the attribute that would make it storable here.
         if (type.TypeKind is not (TypeKind.Class or TypeKind.Struct) || !type.Locations.Any(l => l.IsInSource) || RuleSymbols.IsInGenericType(type)) return "";
         var asValue = type.TypeKind == TypeKind.Struct || (!type.IsAbstract && type.BaseType is { SpecialType: SpecialType.System_Object });
@@ -127,6 +133,59 @@ internal static class Reasons
             (false, true) => $"; mark '{name}' [Persistent] to store it as an object of its own",
             _ => "",
         };
+    }
+
+    /// <summary>
+    /// What to hold instead of an interface where a persistent reference may be: the <c>[Persistent]</c> class that the
+    /// <c>[Persistent]</c> classes implementing it (in its own project) have in common, else advice to give them one.
+    /// </summary>
+    private static string InsteadOfInterface(INamedTypeSymbol type)
+    {
+        var name = AnalyzerSymbols.Display(type);
+        var implementers = type.Locations.Any(l => l.IsInSource) ? PersistentImplementers(type.ContainingAssembly.GlobalNamespace, type) : [];
+        const string Why = "; classes that cannot be stored may implement an interface, so a reference is typed with a persistent class: ";
+        if (implementers.Count == 0)
+            return Why + $"use the [Persistent] class that the classes implementing '{name}' derive from, or PersistentObject";
+        var shared = PersistentChain(implementers[0]).FirstOrDefault(candidate => implementers.All(i => PersistentChain(i).Contains(candidate, SymbolEqualityComparer.Default)));
+        if (shared is not null)
+        {
+            var which = implementers.Count == 1 ? $"the only [Persistent] class that implements '{name}'" : $"the [Persistent] class that the classes implementing '{name}' derive from";
+            return Why + $"use '{AnalyzerSymbols.Display(shared)}', {which}, or PersistentObject";
+        }
+        var listed = string.Join(", ", implementers.Take(3).Select(i => $"'{AnalyzerSymbols.Display(i)}'")) + (implementers.Count > 3 ? ", ..." : "");
+        return Why + $"give the [Persistent] classes that implement '{name}' ({listed}) a [Persistent] base class (abstract if need be) and use it, or use PersistentObject";
+    }
+
+    /// <summary>The non-generic <c>[Persistent]</c> classes in <paramref name="ns"/> and below that implement <paramref name="contract"/>, by name.</summary>
+    private static List<INamedTypeSymbol> PersistentImplementers(INamespaceSymbol ns, INamedTypeSymbol contract)
+    {
+        var found = new List<INamedTypeSymbol>();
+        var pending = new Stack<INamespaceOrTypeSymbol>([ns]);
+        while (pending.Count > 0)
+        {
+            foreach (var member in pending.Pop().GetMembers())
+            {
+                if (member is INamespaceSymbol inner) pending.Push(inner);
+                else if (member is INamedTypeSymbol named)
+                {
+                    pending.Push(named);
+                    if (named.TypeKind == TypeKind.Class && named.Arity == 0 && RuleSymbols.HasAttribute(named, RuleSymbols.PersistentAttribute)
+                        && named.AllInterfaces.Contains(contract, SymbolEqualityComparer.Default))
+                        found.Add(named);
+                }
+            }
+        }
+        found.Sort(static (a, b) => string.CompareOrdinal(AnalyzerSymbols.Display(a), AnalyzerSymbols.Display(b)));
+        return found;
+    }
+
+    /// <summary>The class and its bases that are <c>[Persistent]</c>, the class first.</summary>
+    private static IEnumerable<INamedTypeSymbol> PersistentChain(INamedTypeSymbol type)
+    {
+        for (INamedTypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            if (RuleSymbols.HasAttribute(current, RuleSymbols.PersistentAttribute)) yield return current;
+        }
     }
 
     /// <summary>The persistent collection to hold the persistent objects of a list, array or dictionary of them.</summary>
