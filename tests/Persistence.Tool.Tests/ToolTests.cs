@@ -129,6 +129,21 @@ public sealed class ToolTests : IDisposable
         Assert.Equal(5, few.Output.Split('\n').Count(line => line.Contains("\"Book ", StringComparison.Ordinal)));
         Assert.Contains("the first 5", few.Output);
 
+        // A long value is cut short, not the row: the fields after it still show.
+        using (var db = Database.Open(path))
+        using (var c = db.OpenConnection())
+        {
+            foreach (var book in ((BTree<int, Book>)c.Root["books"]!).Values) book.Title = new string('x', 500) + " the end";
+            c.Commit();
+        }
+        var cut = Run("list", path, "Book", "--most", "1").Output;
+        Assert.Contains("xxx...", cut);
+        Assert.DoesNotContain("the end", cut);
+        Assert.Contains("Pages: 1", cut);
+        Assert.Contains("Sequel: null", cut);
+        Assert.Contains("cut short", cut);
+        Assert.DoesNotContain("cut short", few.Output);
+
         var unknown = Run("list", path, "Author");
         Assert.Equal(ToolApp.Failed, unknown.Code);
         Assert.Contains("stores no class 'Author'", unknown.Error);

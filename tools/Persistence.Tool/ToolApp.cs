@@ -151,8 +151,18 @@ public static class ToolApp
         return Done;
     }
 
+    private const int ListedValueLength = 60;
+
     private static int List(IAnsiConsole console, TextWriter error, string path, string className, int most)
     {
+        var shortened = false;
+        string Shortened(string value)
+        {
+            if (value.Length <= ListedValueLength) return value;
+            shortened = true;
+            return value[..(ListedValueLength - 3)] + "...";
+        }
+
         using var inspector = DatabaseInspector.Open(path);
         var names = inspector.Classes.Select(static c => c.Name).Where(name => name == className).ToList();
         if (names.Count == 0)
@@ -169,11 +179,13 @@ public static class ToolApp
         foreach (var stored in inspector.ObjectsOf(names[0]))
         {
             if (shown++ == most) break;
-            var fields = string.Join(", ", stored.Fields.Select(static f => $"{f.Name}: {f.Value}"));
-            table.AddRow(Plain(stored.Oid.Value.ToString(CultureInfo.InvariantCulture)), Plain(stored.Tid.ToString(CultureInfo.InvariantCulture)), Plain(fields.Length > 200 ? fields[..200] + "..." : fields));
+            // Each value is shortened rather than the row, so every field shows; `show` prints them whole.
+            var fields = string.Join(", ", stored.Fields.Select(f => $"{f.Name}: {Shortened(f.Value)}"));
+            table.AddRow(Plain(stored.Oid.Value.ToString(CultureInfo.InvariantCulture)), Plain(stored.Tid.ToString(CultureInfo.InvariantCulture)), Plain(fields));
         }
         console.Write(table);
         console.WriteLine(shown > most ? $"the first {most} of {names[0]}; --most shows more." : $"{shown} object{(shown == 1 ? "" : "s")} of {names[0]}.");
+        if (shortened) console.WriteLine($"Values longer than {ListedValueLength} characters are cut short (...); `persistence show {path} <oid>` prints an object's values whole.");
         return Done;
     }
 
