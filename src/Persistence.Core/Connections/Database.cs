@@ -137,7 +137,8 @@ public sealed class Database : IDisposable
     /// </remarks>
     /// <param name="keepHistoryAfterTid">Also keep every revision a reader whose snapshot is this tid
     /// (a <see cref="StateNumber"/>) or later can see; null for none beyond what open connections need.</param>
-    /// <returns>What the pack did: sizes before and after, the live objects, the time it took.</returns>
+    /// <returns>What the pack did: sizes before and after, the live objects, the time it took, and how many open connections
+    /// kept history (<see cref="PackResult.ConnectionsKeepingHistory"/>: one never disposed keeps it at every pack).</returns>
     /// <exception cref="NotSupportedException">The database is not in a file (its storage is not a <see cref="FileStorage"/>).</exception>
     /// <exception cref="StorageLockedException">The database is open read-only, or another process is packing it (a pack run
     /// periodically can skip that turn); nothing was changed.</exception>
@@ -146,12 +147,22 @@ public sealed class Database : IDisposable
     {
         if (_file is null)
             throw new NotSupportedException($"Pack rewrites a database file, but this database keeps its records in a {Storage.GetType().Name}, which has no file to rewrite.");
+        var holding = 0;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_open.Count > 0) keepHistoryAfterTid = OldestOpenSnapshot(keepHistoryAfterTid ?? long.MaxValue);
+            if (_open.Count > 0)
+            {
+                // A connection whose snapshot is older than both the history asked for and the newest state keeps what changed since.
+                var asked = Math.Min(keepHistoryAfterTid ?? long.MaxValue, _file.LastTid);
+                foreach (var connection in _open)
+                {
+                    if (connection.Snapshot < asked) holding++;
+                }
+                keepHistoryAfterTid = OldestOpenSnapshot(keepHistoryAfterTid ?? long.MaxValue);
+            }
         }
-        return _file.Pack(keepHistoryAfterTid);
+        return _file.Pack(keepHistoryAfterTid) with { ConnectionsKeepingHistory = holding };
     }
 
     /// <summary>

@@ -398,4 +398,7 @@ public sealed partial class FileStorage
 /// <param name="Rewritten">False if the file held nothing to drop (every object reachable, no revision outside the history
 /// kept) and was left as it was: then <paramref name="BytesAfter"/> equals <paramref name="BytesBefore"/>, and
 /// <paramref name="LiveBytes"/> counts the records found, none copied.</param>
-public sealed record PackResult(long BytesBefore, long BytesAfter, long LiveObjects, long RevisionsKept, long LiveBytes, TimeSpan Duration, int Attempts, bool Rewritten = true);
+/// <param name="ConnectionsKeepingHistory">From <see cref="Database.Pack"/>: the connections open in this process whose snapshots
+/// made the pack keep revisions that changed after them (0 from <see cref="FileStorage.Pack"/>). A connection keeps its snapshot
+/// until its next Commit(), Abort() or Dispose(); one that is never disposed keeps history at every pack (and its cache in memory).</param>
+public sealed record PackResult(long BytesBefore, long BytesAfter, long LiveObjects, long RevisionsKept, long LiveBytes, TimeSpan Duration, int Attempts, bool Rewritten = true, int ConnectionsKeepingHistory = 0);

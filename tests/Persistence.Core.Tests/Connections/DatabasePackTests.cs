@@ -43,13 +43,18 @@ public sealed class DatabasePackTests : IDisposable
         using var db = Database.Open(_path, Uncached);
         using var reader = ReaderBeforeAChange(db);
 
+        // A connection at the newest state keeps nothing: only the reader is counted.
+        using var current = db.OpenConnection();
+        _ = current.Root.Count;
         var kept = db.Pack();
+        Assert.Equal(1, kept.ConnectionsKeepingHistory);
         var a = (Node)reader.Root["a"];
         Assert.Equal(("a0", "leaf"), (a.Label, a.Next?.Label));
 
         reader.Abort();
         Assert.Equal(("a1", null), (a.Label, a.Next?.Label));
         var packed = db.Pack();
+        Assert.Equal(0, packed.ConnectionsKeepingHistory);
         Assert.True(packed.BytesAfter < kept.BytesAfter, $"{packed.BytesAfter} bytes after the second pack, {kept.BytesAfter} after the first");
         Assert.Equal(kept.LiveObjects - 1, packed.LiveObjects);
         Assert.Empty(FileStorage.Verify(_path).Problems);
