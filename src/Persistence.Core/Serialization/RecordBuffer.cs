@@ -14,11 +14,12 @@ public sealed class RecordBuffer
     private int _referenceCount;
     private bool _writing;
 
-    /// <summary>Creates a buffer with room for <paramref name="capacity"/> bytes before it grows.</summary>
+    /// <summary>Creates a buffer with room for <paramref name="capacity"/> bytes before it grows, taken when the first record is written.</summary>
+    /// <remarks>The room is not taken before a record needs it: a connection that never commits (a reader, one left open) holds no buffer.</remarks>
     public RecordBuffer(int capacity = 1024)
     {
         _initialCapacity = Math.Max(capacity, 64);
-        _bytes = new byte[_initialCapacity];
+        _bytes = [];
     }
 
     internal byte[] Bytes => _bytes;
@@ -89,7 +90,7 @@ public sealed class RecordBuffer
         var end = (long)position + needed;
         if (end <= _bytes.Length) return;
         if (end > Array.MaxLength) throw TooLarge(end - _length);
-        var bigger = new byte[Math.Min(Math.Max((long)_bytes.Length * 2, end), Array.MaxLength)];
+        var bigger = new byte[Math.Min(Math.Max(Math.Max((long)_bytes.Length * 2, _initialCapacity), end), Array.MaxLength)];
         _bytes.AsSpan(0, position).CopyTo(bigger);
         _bytes = bigger;
     }

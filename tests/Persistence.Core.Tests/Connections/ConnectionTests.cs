@@ -86,6 +86,23 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void A_connection_that_only_reads_holds_no_record_buffer()
+    {
+        using var folder = new TempFolder();
+        // No pool: the reader is a new connection, not the one that stored the object.
+        using var db = Database.Open(FileStorage.Open(folder.File("data.persist")), new DatabaseOptions { ConnectionPoolSize = 0 });
+        db.Transact(c => c.Root["small"] = new Everything { Bytes = new byte[10] });
+        using var reader = db.OpenConnection();
+        Assert.Equal(10, ((Everything)reader.Root["small"]).Bytes!.Length);
+        reader.Abort();
+
+        Assert.Equal(0, reader.RecordBufferCapacity);
+        ((Everything)reader.Root["small"]).Bytes = new byte[20];
+        reader.Commit();
+        Assert.True(reader.RecordBufferCapacity > 0);
+    }
+
+    [Fact]
     public void A_commit_of_a_large_object_does_not_leave_its_connection_holding_a_buffer_as_large()
     {
         using var folder = new TempFolder();
