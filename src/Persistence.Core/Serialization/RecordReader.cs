@@ -255,7 +255,9 @@ public ref struct RecordReader
         target is MissingClass missing
             ? missing.Reason()
             : new(
-                $"{target.ObjectOid} is stored as class '{ClassNames.OfStored(target.PersistentType.Name)}', but {field} holds objects of type '{expected}'. Change the field's type back, or migrate the data.",
+                StoredNames.WhyNotReadAs(target.PersistentType, expected, field) is { } why
+                    ? $"{target.ObjectOid}: {why}"
+                    : $"{target.ObjectOid} is stored as class '{ClassNames.OfStored(target.PersistentType.Name)}', but {field} holds objects of type '{expected}'. Change the field's type back, or migrate the data.",
                 className ?? target.PersistentType.Name,
                 fieldName);
 

@@ -28,18 +28,43 @@ internal static class StoredNames
     /// The registered collections of the kind <paramref name="storedName"/> names (no registered class has that
     /// name) whose type arguments the stored ones can be read as. Empty if it is not the name of a generic type.
     /// </summary>
-    private static List<PersistentTypeInfo> ReadableAs(string storedName)
+    private static List<PersistentTypeInfo> ReadableAs(string storedName) =>
+        GenericName.TryParse(storedName, out var stored) ? Matching(stored, ArgumentReadsAs) : [];
+
+    /// <summary>
+    /// The registered collections of the kind <paramref name="stored"/> names whose type arguments pair with the
+    /// stored ones by <paramref name="matches"/> (called with the stored argument, then the registered one).
+    /// </summary>
+    private static List<PersistentTypeInfo> Matching(GenericName stored, Func<string, string, bool> matches)
     {
         var found = new List<PersistentTypeInfo>();
-        if (!GenericName.TryParse(storedName, out var stored)) return found;
         foreach (var type in PersistentTypes.All)
         {
             if (!GenericName.TryParse(type.Name, out var current) || !stored.IsSameKind(current)) continue;
             var readable = true;
-            for (var i = 0; i < stored.Arguments.Length && readable; i++) readable = ArgumentReadsAs(stored.Arguments[i], current.Arguments[i]);
+            for (var i = 0; i < stored.Arguments.Length && readable; i++) readable = matches(stored.Arguments[i], current.Arguments[i]);
             if (readable) found.Add(type);
         }
         return found;
+    }
+
+    /// <summary>
+    /// Why <paramref name="target"/>, an object of a registered collection class, is not the
+    /// <paramref name="expected"/> (as C# names it) that <paramref name="field"/> holds although it could be
+    /// read as one (its type arguments read as that one's): this program also uses its class, so its objects
+    /// load as that. Null when it could not be read as one.
+    /// </summary>
+    public static string? WhyNotReadAs(PersistentTypeInfo target, string expected, string field)
+    {
+        if (!GenericName.TryParse(target.Name, out var stored) ||
+            !Matching(stored, ArgumentReadsAs).Exists(t => ClassNames.OfStored(t.Name) == expected))
+        {
+            return null;
+        }
+        var storedClass = ClassNames.OfStored(target.Name);
+        return $"{field} holds objects of type '{expected}', and the collection it refers to is stored as a '{storedClass}', which reads as one only in a program that does not use '{storedClass}' itself: " +
+            $"this program also uses '{storedClass}', so the stored collection loads as one of those. To change the property's type while the program uses both, declare it as '{storedClass}' again, " +
+            $"add a property of type '{expected}' under a new name, copy the elements into it, and in a later version drop the old property (the new one may then take its name with [PersistentAlias]).";
     }
 
     /// <summary>Whether <paramref name="type"/> is the class named <paramref name="current"/> or derives from it.</summary>
@@ -104,6 +129,14 @@ internal static class StoredNames
         {
             if (UnknownClass(argument) is { } unknown)
                 return $"The database holds objects of '{storedName}', whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became: the collection is then found under the class's new name.";
+        }
+        // A collection this program declares with narrower type arguments: a newer version widened it.
+        var narrower = Matching(stored, (storedArgument, current) => ArgumentReadsAs(current, storedArgument));
+        if (narrower.Count > 0)
+        {
+            var names = string.Join(", ", narrower.Select(c => $"'{c.Name}'").Order(StringComparer.Ordinal));
+            return $"The database holds objects of '{storedName}', which a newer version of the program stored: it widened {(narrower.Count == 1 ? "" : "one of ")}this program's {names} to that, and a collection is not read back as narrower type arguments. " +
+                "Read and change these objects with the newer version of the program (to go back to this version, give the property that holds them the newer version's type arguments).";
         }
         return $"The database holds objects of '{storedName}', which this program does not use, nor a {stored.Definition} it can read them as: each type argument must be the stored one, the class it names renamed with [PersistentAlias] or a [Persistent] base class of it, or a safe widening of it (int→long, float→double, T→T?). " +
             $"Change the property that holds it back to type arguments it can be read as, or migrate: read it with the program that stored it and copy its contents into a collection of the new type.";

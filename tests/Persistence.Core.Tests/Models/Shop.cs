@@ -56,6 +56,17 @@ public partial class Kennel
     public partial Animal? Resident { get; set; }
 }
 
+/// <summary>
+/// Holds a list of the base class beside one of the derived class: a list stored as a
+/// <c>PersistentList&lt;Dog&gt;</c> loads as one of those here, not as a <c>PersistentList&lt;Animal&gt;</c> (SchemaEvolutionTests).
+/// </summary>
+[Persistent]
+public partial class Shelter
+{
+    public partial PersistentList<Animal>? Animals { get; set; }
+    public partial PersistentList<Dog>? Dogs { get; set; }
+}
+
 public partial class Outer
 {
     [Persistent]

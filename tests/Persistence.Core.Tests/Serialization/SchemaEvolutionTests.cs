@@ -1068,6 +1068,47 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_collection_a_newer_program_widened_says_so_in_the_program_before_it()
+    {
+        // The newer program made a PersistentSet<int> a PersistentSet<long>; this one, which still uses
+        // PersistentSet<int> (and no PersistentSet<long>), meets a set the newer one stored.
+        var error = MismatchOnLoad(new LegacyObject("Persistence.PersistentSet<i64>", [new("Items", "list<i64>")], (ref RecordWriter w) => w.WriteCount(0)));
+        Assert.Equal("Persistence.PersistentSet<i64>", error.ClassName);
+        Assert.Contains("a newer version of the program", error.Message);
+        Assert.Contains("'Persistence.PersistentSet<i32>'", error.Message);
+        Assert.DoesNotContain("does not use", error.Message);
+        Assert.DoesNotContain("Change the property that holds it back", error.Message);
+    }
+
+    [Fact]
+    public void A_collection_whose_element_class_became_a_base_class_while_the_program_still_uses_the_stored_collection_says_what_to_do()
+    {
+        // Shelter.Animals was a PersistentList<Dog> when its list was stored; this program declares it a
+        // PersistentList<Animal>, and also uses PersistentList<Dog> (Shelter.Dogs), so the stored list loads
+        // as one of those: one stored class reads as one class of the program.
+        var dogs = new PersistentList<Dog> { new Dog { Name = "Rex" } };
+        var legacy = new LegacyObject("Persistence.Tests.Models.Shelter", [new("Animals", "ref"), new("Dogs", "ref")], (ref RecordWriter w) =>
+        {
+            w.WriteReference(dogs);
+            w.WriteReference(null);
+        });
+        using var db = TestDatabase.InMemory();
+        using (var writer = db.OpenConnection())
+        {
+            writer.Root["item"] = legacy;
+            writer.Root["dogs"] = dogs;
+            writer.Commit();
+        }
+        using var reader = db.OpenConnection();
+        var shelter = (Shelter)reader.Root["item"];
+        var error = Assert.Throws<SchemaMismatchException>(() => shelter.Animals);
+        Assert.Equal(("Persistence.Tests.Models.Shelter", "Animals"), (error.ClassName, error.FieldName));
+        Assert.Contains("this program also uses 'Persistence.PersistentList<Persistence.Tests.Models.Dog>'", error.Message);
+        Assert.Contains("under a new name", error.Message);
+        Assert.DoesNotContain("Change the field's type back, or migrate the data", error.Message);
+    }
+
+    [Fact]
     public void The_schema_is_stored_once_in_the_catalog_not_in_every_record()
     {
         using var db = TestDatabase.InMemory();
