@@ -711,6 +711,29 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return ghost;
     }
 
+    /// <summary>
+    /// The object of the registered collection class C# names <paramref name="expected"/> that this connection has
+    /// for <paramref name="target"/>'s oid, when the target is a collection of a class this program also uses and
+    /// reads as that one (the property referring to it changed to a base class's or wider type arguments): the
+    /// ghost <paramref name="target"/> is replaced by one of that class in the identity map (the referring field
+    /// keeps the old ghost, and finds the new one here). Null when there is none: the target is not a ghost of this
+    /// connection any more, or does not read as that class.
+    /// </summary>
+    internal PersistentObject? ReadAs(PersistentObject target, string expected)
+    {
+        if (target.OwnerNumber != _number || target.ObjectOid.IsNull) return null;
+        var oid = target.ObjectOid.Value;
+        if ((_objects.TryGetValue(oid, out var known) || TryRecallGhost(oid, out known)) && known != target) return known;
+        if (target.State != PersistentState.Ghost || StoredNames.RegisteredReadAs(target.PersistentType, expected) is not { IsAbstract: false } type) return null;
+        var ghost = type.CreateGhost();
+        ghost.ObjectOid = target.ObjectOid;
+        ghost.OwnerNumber = _number;
+        ghost.State = PersistentState.Ghost;
+        _objects.Remove(oid);
+        _objects.Add(oid, ghost);
+        return ghost;
+    }
+
     private static CorruptDatabaseException UnknownClass(ObjectReference reference, FormatException e) =>
         new(e.Message.TrimEnd('.'), -1, reference.Oid, e);
 
@@ -848,7 +871,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             var state = RecordFormat.State(span, out var typeId, out var schemaVersion);
             var binding = _catalog.BindForRead(typeId, schemaVersion);
-            if (binding.Type != obj.PersistentType) throw StoredAsAnotherClass(obj, binding);
+            if (binding.Type != obj.PersistentType)
+            {
+                // A collection retyped for the property that refers to it (ReadAs).
+                binding = StoredNames.ReadsAs(binding.Type, obj.PersistentType)
+                    ? _catalog.BindForReadAs(typeId, schemaVersion, obj.PersistentType)
+                    : throw StoredAsAnotherClass(obj, binding);
+            }
             if (binding.Conversion is null) Read(obj, state);
             else ReadConverted(obj, state, binding);
             return binding.NewerFields is null ? null : NewerValues(state, binding);

@@ -153,7 +153,20 @@ public abstract class PersistentObject
     protected T? Referenced<T>(PersistentObject? target, string property) where T : PersistentObject
     {
         if (target is T || target is null) return Unsafe.As<T?>(target);
-        throw WrongReferenceType(target, property, ClassNames.Of<T>());
+        return ReferencedAs<T>(target, property);
+    }
+
+    /// <summary>
+    /// <see cref="Referenced{T}"/> of an object not of the property's class: a collection stored as one of a class
+    /// the program still uses for other properties, which reads as the property's (<see cref="Connection.ReadAs"/>),
+    /// or else an error.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private T ReferencedAs<T>(PersistentObject target, string property) where T : PersistentObject
+    {
+        var expected = ClassNames.Of<T>();
+        if (ConnectionNumbers.Find(OwnerNumber)?.ReadAs(target, expected) is T read) return read;
+        throw WrongReferenceType(target, property, expected);
     }
 
     private SchemaMismatchException WrongReferenceType(PersistentObject target, string property, string expected) =>

@@ -154,13 +154,7 @@ internal sealed class SchemaCatalog
     {
         lock (_gate)
         {
-            if (!_byId.TryGetValue(typeId, out var entry) || version >= entry.Versions.Count)
-            {
-                // Written by a newer catalog than ours (another connection or process added it).
-                Reload();
-                if (!_byId.TryGetValue(typeId, out entry)) throw UnknownTypeId(typeId);
-                if (version >= entry.Versions.Count) throw UnknownVersion(entry, version);
-            }
+            var entry = EntryOf(typeId, version);
             if (version < entry.Reads.Length && entry.Reads[version] is { } known)
             {
                 Volatile.Write(ref _lastRead, new(key, known));
@@ -185,6 +179,37 @@ internal sealed class SchemaCatalog
             entry.Reads = reads;
             Volatile.Write(ref _lastRead, new(key, binding));
             return binding;
+        }
+    }
+
+    /// <summary>The entry of <paramref name="typeId"/>, holding <paramref name="version"/>; with the lock held.</summary>
+    private Entry EntryOf(uint typeId, ushort version)
+    {
+        if (!_byId.TryGetValue(typeId, out var entry) || version >= entry.Versions.Count)
+        {
+            // Written by a newer catalog than ours (another connection or process added it).
+            Reload();
+            if (!_byId.TryGetValue(typeId, out entry)) throw UnknownTypeId(typeId);
+            if (version >= entry.Versions.Count) throw UnknownVersion(entry, version);
+        }
+        return entry;
+    }
+
+    /// <summary>
+    /// A binding of a record of <paramref name="typeId"/> and <paramref name="version"/> to <paramref name="type"/>,
+    /// a collection class it reads as (<see cref="StoredNames.ReadsAs"/>) other than the one its type id stands
+    /// for: a collection referenced by a property whose type changed to one of a base class, or of wider type
+    /// arguments, while the program still uses the stored collection type for other properties. Not kept: such
+    /// records are read until the object is next stored (in its own class's layout).
+    /// </summary>
+    public ReadBinding BindForReadAs(uint typeId, ushort version, PersistentTypeInfo type)
+    {
+        lock (_gate)
+        {
+            var entry = EntryOf(typeId, version);
+            var fields = entry.Versions[version];
+            var conversion = FieldSchema.Signature(fields) == type.Signature ? null : FieldMap.Later(fields, type.Fields, storedByNewerProgram: false);
+            return new ReadBinding(type, conversion, entry.Name, null);
         }
     }
 

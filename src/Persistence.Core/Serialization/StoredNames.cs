@@ -56,16 +56,24 @@ internal static class StoredNames
     /// </summary>
     public static string? WhyNotReadAs(PersistentTypeInfo target, string expected, string field)
     {
-        if (!GenericName.TryParse(target.Name, out var stored) ||
-            !Matching(stored, ArgumentReadsAs).Exists(t => ClassNames.OfStored(t.Name) == expected))
-        {
-            return null;
-        }
+        if (RegisteredReadAs(target, expected) is null) return null;
         var storedClass = ClassNames.OfStored(target.Name);
-        return $"{field} holds objects of type '{expected}', and the collection it refers to is stored as a '{storedClass}', which reads as one only in a program that does not use '{storedClass}' itself: " +
-            $"this program also uses '{storedClass}', so the stored collection loads as one of those. To change the property's type while the program uses both, declare it as '{storedClass}' again, " +
-            $"add a property of type '{expected}' under a new name, copy the elements into it, and in a later version drop the old property (the new one may then take its name with [PersistentAlias]).";
+        return $"{field} holds objects of type '{expected}', and the collection it refers to is stored as a '{storedClass}', which this program also uses, and this connection " +
+            $"has already loaded it as one (through another reference): one object is of one class in a connection. Refer to the collection from properties of one type, " +
+            $"or read it through {field} first (in a new connection) and store it, after which it is a '{expected}'.";
     }
+
+    /// <summary>
+    /// The registered collection class C# names <paramref name="expected"/> that objects of the registered collection
+    /// class <paramref name="stored"/> read as (its type arguments are the stored ones, base classes of them or safe
+    /// widenings of them), or null if there is none.
+    /// </summary>
+    public static PersistentTypeInfo? RegisteredReadAs(PersistentTypeInfo stored, string expected) =>
+        GenericName.TryParse(stored.Name, out var name) ? Matching(name, ArgumentReadsAs).Find(t => ClassNames.OfStored(t.Name) == expected) : null;
+
+    /// <summary>Whether a record of the class <paramref name="stored"/> reads as an object of the collection class <paramref name="type"/>.</summary>
+    public static bool ReadsAs(PersistentTypeInfo stored, PersistentTypeInfo type) =>
+        GenericName.TryParse(stored.Name, out var name) && Matching(name, ArgumentReadsAs).Contains(type);
 
     /// <summary>Whether <paramref name="type"/> is the class named <paramref name="current"/> or derives from it.</summary>
     private static bool IsOrDerivesFrom(PersistentTypeInfo type, string current)

@@ -58,13 +58,15 @@ public partial class Kennel
 
 /// <summary>
 /// Holds a list of the base class beside one of the derived class: a list stored as a
-/// <c>PersistentList&lt;Dog&gt;</c> loads as one of those here, not as a <c>PersistentList&lt;Animal&gt;</c> (SchemaEvolutionTests).
+/// <c>PersistentList&lt;Dog&gt;</c> is one of those here, and reads as a <c>PersistentList&lt;Animal&gt;</c> for Animals (SchemaEvolutionTests).
 /// </summary>
 [Persistent]
 public partial class Shelter
 {
     public partial PersistentList<Animal>? Animals { get; set; }
     public partial PersistentList<Dog>? Dogs { get; set; }
+    /// <summary>Stored as a PersistentList&lt;int&gt; by the tests, which this program also uses.</summary>
+    public partial PersistentList<long>? Weights { get; set; }
 }
 
 public partial class Outer

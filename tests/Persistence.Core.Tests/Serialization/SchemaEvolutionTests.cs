@@ -1081,32 +1081,83 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
-    public void A_collection_whose_element_class_became_a_base_class_while_the_program_still_uses_the_stored_collection_says_what_to_do()
+    public void A_collection_whose_element_class_became_a_base_class_reads_as_the_property_s_while_the_program_still_uses_the_stored_collection()
     {
         // Shelter.Animals was a PersistentList<Dog> when its list was stored; this program declares it a
-        // PersistentList<Animal>, and also uses PersistentList<Dog> (Shelter.Dogs), so the stored list loads
-        // as one of those: one stored class reads as one class of the program.
-        var dogs = new PersistentList<Dog> { new Dog { Name = "Rex" } };
-        var legacy = new LegacyObject("Persistence.Tests.Models.Shelter", [new("Animals", "ref"), new("Dogs", "ref")], (ref RecordWriter w) =>
+        // PersistentList<Animal>, and still uses PersistentList<Dog> (Shelter.Dogs, a list of its own), so the
+        // stored type id stands for PersistentList<Dog>: the property reads its list as a PersistentList<Animal>.
+        var (rex, fido) = (new Dog { Name = "Rex" }, new Dog { Name = "Fido" });
+        var (animals, dogs) = (new PersistentList<Dog> { rex }, new PersistentList<Dog> { fido });
+        using var db = StoreShelter(animals, dogs);
+        using (var reader = db.OpenConnection())
         {
-            w.WriteReference(dogs);
+            var shelter = (Shelter)reader.Root["item"];
+            Assert.Equal(["Rex"], shelter.Animals!.Select(a => a.Name));
+            Assert.Same(shelter.Animals, shelter.Animals);
+            Assert.Same(shelter.Animals![0], reader.Get(rex.PersistentOid));
+            Assert.Equal(["Fido"], shelter.Dogs!.Select(d => d.Name));
+            shelter.Animals.Add(new Animal { Name = "Tom" });
+            reader.Commit();
+        }
+        using var again = db.OpenConnection();
+        var reread = (Shelter)again.Root["item"];
+        Assert.Equal(["Rex", "Tom"], reread.Animals!.Select(a => a.Name));
+        Assert.IsType<Dog>(reread.Animals![0]);
+        Assert.Equal(["Fido"], reread.Dogs!.Select(d => d.Name));
+    }
+
+    [Fact]
+    public void A_collection_whose_element_type_was_widened_reads_as_the_property_s_while_the_program_still_uses_the_stored_collection()
+    {
+        // Shelter.Weights was a PersistentList<int>, which this program still uses elsewhere.
+        var weights = new PersistentList<int> { 1, int.MaxValue };
+        using var db = StoreLegacy("item", new LegacyObject("Persistence.Tests.Models.Shelter", [new("Animals", "ref"), new("Dogs", "ref"), new("Weights", "ref")], (ref RecordWriter w) =>
+        {
             w.WriteReference(null);
-        });
+            w.WriteReference(null);
+            w.WriteReference(weights);
+        }));
+        using (var reader = db.OpenConnection())
+        {
+            var shelter = (Shelter)reader.Root["item"];
+            Assert.Equal([1L, int.MaxValue], shelter.Weights!);
+            shelter.Weights!.Add(long.MaxValue);
+            reader.Commit();
+        }
+        using var again = db.OpenConnection();
+        Assert.Equal([1L, int.MaxValue, long.MaxValue], ((Shelter)again.Root["item"]).Weights!);
+    }
+
+    [Fact]
+    public void A_collection_loaded_as_its_stored_class_through_another_reference_says_why_a_property_of_a_base_class_cannot_read_it()
+    {
+        var animals = new PersistentList<Dog> { new Dog { Name = "Rex" } };
         using var db = TestDatabase.InMemory();
         using (var writer = db.OpenConnection())
         {
-            writer.Root["item"] = legacy;
-            writer.Root["dogs"] = dogs;
+            writer.Root["item"] = LegacyShelter(animals, null);
+            writer.Root["dogs"] = animals;
             writer.Commit();
         }
         using var reader = db.OpenConnection();
+        Assert.Single((PersistentList<Dog>)reader.Root["dogs"]);
         var shelter = (Shelter)reader.Root["item"];
         var error = Assert.Throws<SchemaMismatchException>(() => shelter.Animals);
         Assert.Equal(("Persistence.Tests.Models.Shelter", "Animals"), (error.ClassName, error.FieldName));
-        Assert.Contains("this program also uses 'Persistence.PersistentList<Persistence.Tests.Models.Dog>'", error.Message);
-        Assert.Contains("under a new name", error.Message);
+        Assert.Contains("this program also uses, and this connection has already loaded it as one", error.Message);
         Assert.DoesNotContain("Change the field's type back, or migrate the data", error.Message);
     }
+
+    /// <summary>A Shelter stored (as the root's "item") by a program whose Shelter.Animals was a PersistentList&lt;Dog&gt;.</summary>
+    private static Database StoreShelter(PersistentList<Dog> animals, PersistentList<Dog>? dogs) => StoreLegacy("item", LegacyShelter(animals, dogs));
+
+    /// <summary>A Shelter as a program whose Shelter.Animals was a PersistentList&lt;Dog&gt; stores it.</summary>
+    private static LegacyObject LegacyShelter(PersistentList<Dog> animals, PersistentList<Dog>? dogs) =>
+        new("Persistence.Tests.Models.Shelter", [new("Animals", "ref"), new("Dogs", "ref")], (ref RecordWriter w) =>
+        {
+            w.WriteReference(animals);
+            w.WriteReference(dogs);
+        });
 
     [Fact]
     public void The_schema_is_stored_once_in_the_catalog_not_in_every_record()
