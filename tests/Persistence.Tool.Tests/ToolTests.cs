@@ -218,6 +218,9 @@ public sealed class ToolTests : IDisposable
         var backupOverNotes = Run("backup", Library(10, 10), notes);
         Assert.Equal(ToolApp.Failed, backupOverNotes.Code);
         Assert.StartsWith("a shopping list", System.IO.File.ReadAllText(notes));
+        // The reason is for the person at the command line: no name of a method's parameter.
+        Assert.Contains("is not a Persistence database", backupOverNotes.Error);
+        Assert.DoesNotContain("(Parameter '", backupOverNotes.Error);
 
         var wrong = Run("show", File("x.db"), "not-a-number");
         Assert.Equal(ToolApp.Failed, wrong.Code);

@@ -58,7 +58,7 @@ public static class ToolApp
         }
         catch (Exception e) when (e is PersistenceException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
-            error.WriteLine($"persistence: {e.Message}");
+            error.WriteLine($"persistence: {Reason(e)}");
             return Failed;
         }
         finally
@@ -66,6 +66,15 @@ public static class ToolApp
             CultureInfo.CurrentCulture = culture;
         }
     }
+
+    /// <summary>
+    /// What went wrong, for the person at the command line: an <see cref="ArgumentException"/>'s message without the
+    /// " (Parameter 'destinationPath')" the runtime adds, which names a method's parameter, not what they typed.
+    /// </summary>
+    private static string Reason(Exception e) =>
+        e is ArgumentException { ParamName: { } name } && e.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+            ? e.Message[..^$" (Parameter '{name}')".Length]
+            : e.Message;
 
     private static RootCommand Commands(IAnsiConsole console, TextWriter error)
     {
