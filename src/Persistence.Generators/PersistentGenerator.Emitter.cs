@@ -37,7 +37,10 @@ public sealed partial class PersistentGenerator
             if (spec.Properties.Count > 0) writer.WriteLine();
             foreach (var property in spec.Properties)
             {
-                writer.WriteLine($"private {property.FieldType} {property.FieldName}{(property.IsNonNullableReference && !property.IsReferenceField ? " = default!" : "")};");
+                // A [PersistentDefault] is a new object's value too (its constructor runs after this, and a load overwrites it).
+                var initial = property.DefaultDeclared && property.Default is { } declared ? $" = {declared}"
+                    : property.IsNonNullableReference && !property.IsReferenceField ? " = default!" : "";
+                writer.WriteLine($"private {property.FieldType} {property.FieldName}{initial};");
             }
 
             WriteConstructors(writer, spec);

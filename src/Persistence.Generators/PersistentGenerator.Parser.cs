@@ -121,7 +121,7 @@ public sealed partial class PersistentGenerator
             // A default the property cannot take leaves the class incomplete, as any property problem does.
             if (!TryGetDefault(property, storage is not null, out var defaultValue)) return null;
             return Declaration(property, storage, cancellationToken) is { } declaration
-                ? declaration with { Default = defaultValue, Aliases = storage is null ? default : Aliases(property) }
+                ? declaration with { Default = defaultValue, Aliases = storage is null ? default : Aliases(property), DefaultDeclared = DefaultRules.Attribute(property) is not null }
                 : null;
         }
 

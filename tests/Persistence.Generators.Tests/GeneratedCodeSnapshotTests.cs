@@ -437,7 +437,8 @@ public sealed class GeneratedCodeSnapshotTests
 
     /// <summary>
     /// The values properties read as in records stored before they existed: "" for a non-nullable string,
-    /// each [PersistentDefault] value written as a constant of the property's type; none for a string?.
+    /// each [PersistentDefault] value written as a constant of the property's type; none for a string?. A
+    /// [PersistentDefault] also initializes the backing field, so a new object starts with it.
     /// </summary>
     [Fact]
     public void Defaults() => VerifyGenerated("""

@@ -55,8 +55,9 @@ public sealed class TransientAttribute : Attribute
 /// stores the value when it is next changed and committed.
 /// </summary>
 /// <remarks>
-/// It does not change the objects the program creates: their constructor sets their values, as for any
-/// property. The value is a constant (a string, bool, char, number or enum value) that the property's type
+/// On a <c>[Persistent]</c> class's property it is also the value a new object starts with (the generated
+/// backing field is initialized with it), until its constructor or the program sets another; a new
+/// <c>[PersistentValue]</c> gets what its constructor gives. The value is a constant (a string, bool, char, number or enum value) that the property's type
 /// holds exactly, such as <c>5</c> for a <c>long</c> or <c>double</c> property and <c>1.5</c> for a
 /// <c>float</c>; the source generator reads it at compile time, and the analyzers report (PERSIST019)
 /// a value that does not convert, or the attribute on a property that is not stored.
@@ -78,8 +79,8 @@ public sealed class TransientAttribute : Attribute
 ///     public Customer(string name, string country)
 ///     {
 ///         Name = name;
-///         Country = country;      // new objects take their values from the constructor, as ever
-///         Tier = Tier.Basic;
+///         Country = country;      // the constructor's value replaces "unknown"
+///                                 // Tier is not set: a new customer starts at Tier.Silver
 ///     }
 /// }
 /// </code>

@@ -16,6 +16,8 @@ namespace Persistence.Generators.Models;
 /// non-nullable string, a <c>[PersistentDefault]</c> value), or null for its type's default.
 /// </param>
 /// <param name="Aliases">The property's former names, from <c>[PersistentAlias]</c>.</param>
+/// <param name="DefaultDeclared">Whether <paramref name="Default"/> comes from <c>[PersistentDefault]</c>: then it is also
+/// the value of a new object's property until the constructor or the program sets it.</param>
 internal sealed record PersistentPropertySpec(
     string Name,
     string StoredName,
@@ -26,7 +28,8 @@ internal sealed record PersistentPropertySpec(
     AccessorSpec? Setter,
     StorageSpec? Storage,
     string? Default = null,
-    EquatableArray<string> Aliases = default)
+    EquatableArray<string> Aliases = default,
+    bool DefaultDeclared = false)
 {
     public string FieldName => "__" + StoredName;
 

@@ -98,8 +98,10 @@ public class SchemaEvolutionTests
                 (contact.Country, contact.Level, contact.Tier, contact.Active, contact.Weight, contact.Limit)));
 
     [Fact]
-    public void New_objects_keep_the_values_their_constructor_sets_not_the_defaults()
+    public void New_objects_start_with_the_declared_defaults_and_keep_what_their_constructor_sets()
     {
+        // The constructor sets Country ("unknown" by default) and leaves the other defaulted properties alone.
+
         using var db = TestDatabase.InMemory();
         using (var writer = db.OpenConnection())
         {
@@ -109,7 +111,7 @@ public class SchemaEvolutionTests
         using var reader = db.OpenConnection();
         var contact = (EvolvingContact)reader.Root["contact"];
         Assert.Equal(
-            ("bob@example.com", "NZ", 0, Tier.Basic, false, 0.0, (long?)null),
+            ("bob@example.com", "NZ", 3, Tier.Silver, true, 2.5, (long?)7),
             (contact.Email, contact.Country, contact.Level, contact.Tier, contact.Active, contact.Weight, contact.Limit));
     }
 

@@ -37,23 +37,23 @@ partial class Account : global::Persistence.PersistentObject
 
     private string __Name = default!;
     private string? __Nickname;
-    private string __Email = default!;
+    private string __Email = "unknown \"x\"";
     private string? __Note;
-    private int __Age;
-    private long __Balance;
-    private byte __Level;
-    private ushort __Port;
-    private int? __Limit;
-    private ulong __Visits;
-    private float __Ratio;
-    private decimal __Rate;
-    private double __Weight;
-    private double __Score;
-    private bool __Active;
-    private char __Mark;
-    private global::Shop.Tier __Tier;
-    private global::Shop.Tier? __Upgrade;
-    private global::Shop.Access __Access;
+    private int __Age = 18;
+    private long __Balance = -1L;
+    private byte __Level = (byte)200;
+    private ushort __Port = (ushort)40000;
+    private int? __Limit = 3;
+    private ulong __Visits = 7UL;
+    private float __Ratio = 1.5F;
+    private decimal __Rate = 0.1M;
+    private double __Weight = 2D;
+    private double __Score = double.NaN;
+    private bool __Active = true;
+    private char __Mark = 'x';
+    private global::Shop.Tier __Tier = global::Shop.Tier.Silver;
+    private global::Shop.Tier? __Upgrade = global::Shop.Tier.Gold;
+    private global::Shop.Access __Access = (global::Shop.Access)(3);
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
     protected Account(global::Persistence.GhostToken token)

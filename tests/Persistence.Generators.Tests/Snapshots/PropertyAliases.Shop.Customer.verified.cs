@@ -22,7 +22,7 @@ partial class Customer : global::Persistence.PersistentObject
 
     private string __FullName = default!;
     private string? __Nick;
-    private int __Tier;
+    private int __Tier = 1;
     private int __Orders;
 
     /// <summary>Creates an empty instance (a ghost) without running constructors; only the library calls this.</summary>
