@@ -124,10 +124,18 @@ internal static class StoredNames
         return null;
     }
 
+    /// <summary>
+    /// What to do about a stored class name no registered class has: add the class, or alias the class this program has
+    /// for it. That class may be the one it was renamed to, or, in a program older than the one that renamed it, the one
+    /// it was renamed from: the advice names neither direction.
+    /// </summary>
+    private static string AddOrAlias(string storedName) =>
+        $"Add the class (marked [Persistent]); or, if this program has it under another name (renamed since it was stored, or before a newer version of the program renamed it), put [PersistentAlias(\"{storedName}\")] on that class.";
+
     private static string Unresolved(string storedName, List<PersistentTypeInfo> candidates)
     {
         if (!GenericName.TryParse(storedName, out var stored))
-            return $"The database holds objects of class '{storedName}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{storedName}\")] on the class it became.";
+            return $"The database holds objects of class '{storedName}', which this program does not define or register. {AddOrAlias(storedName)}";
         if (candidates.Count > 1)
         {
             return $"The database holds objects of '{storedName}', which this program could read as any of {string.Join(", ", candidates.Select(c => $"'{c.Name}'").Order(StringComparer.Ordinal))} (their type arguments are safe widenings of the stored ones), and it cannot tell which one the property that holds them became. " +
@@ -136,7 +144,7 @@ internal static class StoredNames
         foreach (var argument in stored.Arguments)
         {
             if (UnknownClass(argument) is { } unknown)
-                return $"The database holds objects of '{storedName}', whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became: the collection is then found under the class's new name.";
+                return $"The database holds objects of '{storedName}', whose type arguments name the class '{unknown}', which this program does not define or register. {AddOrAlias(unknown)} The collection is then found through it.";
         }
         // A collection this program declares with narrower type arguments: a newer version widened it.
         var narrower = Matching(stored, (storedArgument, current) => ArgumentReadsAs(current, storedArgument));
@@ -170,7 +178,7 @@ internal static class StoredNames
         foreach (var argument in part.Arguments)
         {
             if (UnknownClass(argument) is { } unknown)
-                return $"{stored}, whose type arguments name the class '{unknown}', which this program does not define or register. Add the class (marked [Persistent]), or a [PersistentAlias(\"{unknown}\")] on the class it became.";
+                return $"{stored}, whose type arguments name the class '{unknown}', which this program does not define or register. {AddOrAlias(unknown)}";
         }
         var readable = true;
         for (var i = 0; i < part.Arguments.Length && readable; i++) readable = ArgumentReadsAs(part.Arguments[i], tree.Arguments[i]);

@@ -1514,6 +1514,9 @@ public class SchemaEvolutionTests
         Assert.Contains("is now stored as a 'Persistence.Tests.Elsewhere.Renamed'", error.Message);
         Assert.Contains("another program renamed its class", error.Message);
         Assert.Contains("[PersistentAlias(\"Persistence.Tests.Elsewhere.Renamed\")]", error.Message);
+        // This program is the older one: the alias goes on the class it has (the one renamed), which the advice covers.
+        Assert.Contains("before a newer version of the program renamed it), put [PersistentAlias(\"Persistence.Tests.Elsewhere.Renamed\")] on that class", error.Message);
+        Assert.DoesNotContain("the class it became", error.Message);
     }
 
     [Fact]
