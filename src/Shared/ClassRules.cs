@@ -55,7 +55,8 @@ internal static class ClassRules
             yield return genericContainer ? ClassProblem.NestedInGeneric : ClassProblem.NotPartial;
         }
         if (!AccessibleInItsAssembly(type)) yield return ClassProblem.NotAccessible;
-        if (HasPrimaryConstructor(type, cancellationToken)) yield return ClassProblem.PrimaryConstructor;
+        // A positional record's parameters are the record's own matter, already refused above.
+        if (!type.IsRecord && HasPrimaryConstructor(type, cancellationToken)) yield return ClassProblem.PrimaryConstructor;
         if (isClass && !IsSupportedBase(type.BaseType, cancellationToken)) yield return ClassProblem.UnsupportedBase;
         if (compilation is not null && compilation.GetTypeByMetadataName(RuleSymbols.PersistentObjectMetadataName) is null) yield return ClassProblem.NoRuntime;
     }

@@ -43,6 +43,21 @@ public sealed class StateNotSavedTests
             options: null);
 
     [Fact]
+    public async Task A_persistent_record_gets_PERSIST002_alone_not_one_PERSIST005_per_positional_property()
+    {
+        const string markup = """
+            [Persistent]
+            public partial record [|Point|](int X, int Y)
+            {
+                public string Label { get; set; } = "";
+            }
+            """;
+        // The record itself is refused (declare a partial class instead): its members are not reported one by one.
+        await Expect.DiagnosticsAsync("PERSIST002", Sources.Wrap(markup));
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap(markup.Replace("[|", "").Replace("|]", "")));
+    }
+
+    [Fact]
     public async Task Accepts_transient_members_constants_statics_and_computed_properties() =>
         await Expect.CleanAsync(Sources.Wrap("""
             [Persistent]

@@ -37,7 +37,8 @@ public sealed class StateNotSavedAnalyzer : DiagnosticAnalyzer
     private static void Analyze(SymbolAnalysisContext context)
     {
         var type = (INamedTypeSymbol)context.Symbol;
-        if (type.TypeKind != TypeKind.Class || !AnalyzerSymbols.IsPersistentClass(type)) return;
+        // A record is refused whole (PERSIST002: declare a partial class instead), so its members are not reported one by one.
+        if (type.TypeKind != TypeKind.Class || type.IsRecord || !AnalyzerSymbols.IsPersistentClass(type)) return;
 
         foreach (var member in type.GetMembers())
         {
