@@ -166,11 +166,28 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     /// <summary>Returns the value under <paramref name="key"/>, adding the one <paramref name="create"/> makes if there is none.</summary>
     public TValue GetOrAdd(TKey key, Func<TValue> create)
     {
+        ArgumentNullException.ThrowIfNull(create);
+        return GetOrAdd(key, static (_, create) => create(), create);
+    }
+
+    /// <summary>Returns the value under <paramref name="key"/>, adding the one <paramref name="create"/> makes of the key if there is none.</summary>
+    public TValue GetOrAdd(TKey key, Func<TKey, TValue> create)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        return GetOrAdd(key, static (key, create) => create(key), create);
+    }
+
+    /// <summary>
+    /// Returns the value under <paramref name="key"/>, adding the one <paramref name="create"/> makes of the key and
+    /// <paramref name="argument"/> if there is none (a static lambda and an argument allocate no closure).
+    /// </summary>
+    public TValue GetOrAdd<TArg>(TKey key, Func<TKey, TArg, TValue> create, TArg argument)
+    {
         ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(create);
         ActivateIfGhost();
         if (_core.TryGetValue(key, out var existing)) return existing;
-        var created = create();
+        var created = create(key, argument);
         _core.Set(key, created, overwrite: false);
         return created;
     }

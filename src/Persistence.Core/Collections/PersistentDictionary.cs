@@ -125,6 +125,23 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
     public T GetOrAdd<T>(TKey key, Func<T> create) where T : TValue
     {
         ArgumentNullException.ThrowIfNull(create);
+        return GetOrAdd(key, static (_, create) => create(), create);
+    }
+
+    /// <summary>Returns the value under <paramref name="key"/>, adding the one <paramref name="create"/> makes of the key if there is none.</summary>
+    public T GetOrAdd<T>(TKey key, Func<TKey, T> create) where T : TValue
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        return GetOrAdd(key, static (key, create) => create(key), create);
+    }
+
+    /// <summary>
+    /// Returns the value under <paramref name="key"/>, adding the one <paramref name="create"/> makes of the key and
+    /// <paramref name="argument"/> if there is none (a static lambda and an argument allocate no closure).
+    /// </summary>
+    public T GetOrAdd<T, TArg>(TKey key, Func<TKey, TArg, T> create, TArg argument) where T : TValue
+    {
+        ArgumentNullException.ThrowIfNull(create);
         ActivateIfGhost();
         if (_items.TryGetValue(key, out var existing))
         {
@@ -134,7 +151,7 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
                     ? throw missing.Reason()
                     : throw new InvalidCastException($"The entry '{key}' holds a {existing?.GetType().Name ?? "null"}, not a {typeof(T).Name}.");
         }
-        var created = create();
+        var created = create(key, argument);
         BeforeWrite();
         _items.Add(key, created);
         return created;

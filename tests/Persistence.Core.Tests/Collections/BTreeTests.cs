@@ -403,6 +403,10 @@ public sealed class BTreeTests
         Assert.Throws<KeyNotFoundException>(() => tree[2]);
         Assert.Equal(3, tree.GetOrAdd(2, () => 3));
         Assert.Equal(3, tree.GetOrAdd(2, () => 4));
+        // The key-taking forms, as ConcurrentDictionary has them: the factory gets the key (and the argument).
+        Assert.Equal(70, tree.GetOrAdd(7, key => (int)key * 10));
+        Assert.Equal(70, tree.GetOrAdd(7, key => -1));
+        Assert.Equal(85, tree.GetOrAdd(8, static (key, offset) => (int)key * 10 + offset, 5));
         Assert.Throws<NotSupportedException>(() => tree.Keys.Add(5));
         Assert.Contains(3, tree.Values);
         Assert.Throws<InvalidOperationException>(() =>
