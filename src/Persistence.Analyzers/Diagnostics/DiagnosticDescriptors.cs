@@ -28,6 +28,7 @@ internal static class DiagnosticDescriptors
     public const string PropertyInitializerId = "PERSIST018";
     public const string PersistentDefaultNotApplicableId = "PERSIST019";
     public const string HandWrittenPersistentObjectId = "PERSIST020";
+    public const string UnstorableCollectionId = "PERSIST021";
 
     /// <summary>PERSIST001: a [Persistent] class, or a type that contains one, is not partial.</summary>
     public static readonly DiagnosticDescriptor PersistentClassMustBePartial = Create(
@@ -190,6 +191,14 @@ internal static class DiagnosticDescriptors
         "A class derives from PersistentObject without [Persistent]",
         "'{0}' derives from PersistentObject without being [Persistent], so nothing writes PersistentObject's members for it (the compiler asks for them); mark it [Persistent] and partial, give it partial properties, and the generator writes them",
         "PersistentObject's members (the class's stored description, the writing and reading of its state) are written by the source generator for [Persistent] partial classes. A class deriving from PersistentObject directly without the attribute has none of them, and the compiler reports each one missing (CS0534); the attribute is what was meant.");
+
+    /// <summary>PERSIST021: a persistent collection is created with a type argument that cannot be stored.</summary>
+    public static readonly DiagnosticDescriptor UnstorableCollection = Create(
+        UnstorableCollectionId,
+        DiagnosticSeverity.Error,
+        "A persistent collection is created with a type argument that cannot be stored",
+        "'{0}' cannot be stored or loaded: {1}. A persistent collection's type arguments must be types a stored property could have, and a BTree's keys values kept in order: for a composite key, use a [PersistentValue] record struct that implements IComparable<T>.",
+        "The generator registers every closed persistent collection type a project mentions whose type arguments it can store; any other is not registered, so creating one fails at run time. A BTree's keys are values kept in their natural order (IComparable<T>) or in the order of a comparer registered by name.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md", tags);

@@ -4,7 +4,10 @@ namespace Persistence;
 internal static class CollectionTypes
 {
     public static InvalidOperationException NotRegistered(string collection, string arguments) =>
-        new($"{collection}<{arguments}> is not registered, so it cannot be stored or loaded. The source generator registers every closed collection type it sees in a project that references Persistence; make sure the generator runs for the project that uses this type, or call {collection}<{arguments}>.Register(...) at start-up.");
+        new($"{collection}<{arguments}> is not registered, so it cannot be stored or loaded. The source generator registers every closed collection type it sees in a project that references Persistence " +
+            "whose type arguments can be stored (the types a stored property may have: not a tuple, object or an interface, and for a BTree's key a value, not a persistent object; " +
+            "error PERSIST021 reports such a collection at build time; a composite key is a [PersistentValue] record struct that implements IComparable<T>). " +
+            $"Otherwise make sure the generator runs for the project that uses this type, or call {collection}<{arguments}>.Register(...) at start-up.");
 
     /// <summary>A collection record's count, which is never null (a null count is damage, not an empty collection).</summary>
     public static int StoredCount(int count, string collection) =>
