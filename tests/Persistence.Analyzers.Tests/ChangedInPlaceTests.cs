@@ -109,6 +109,24 @@ public sealed class ChangedInPlaceTests
             """));
 
     [Fact]
+    public async Task Reports_a_change_to_an_object_made_in_the_method_once_a_commit_stored_it() =>
+        await Expect.DiagnosticsAsync(Id, Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Create(Connection connection)
+                {
+                    var customer = new Customer { Name = "Ada", Tags = [] };
+                    customer.Tags.Add("before the commit: stored whole");
+                    connection.Root["ada"] = customer;
+                    connection.Commit();
+                    [|customer.Tags.Add("after the commit: lost")|];
+                    connection.Commit();
+                }
+            }
+            """),
+            $"'Customer.Tags' is changed in place, which does not mark the persistent object as changed, so the change is not saved: {ListAdvice}");
+
+    [Fact]
     public async Task Accepts_code_that_marks_the_object_changed_or_changes_a_new_object() =>
         await Expect.CleanAsync(Sources.Wrap(Model + """
             public static class Shop

@@ -3,6 +3,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using Persistence.Rules;
 
 namespace Persistence.Analyzers;
 
@@ -10,7 +11,7 @@ namespace Persistence.Analyzers;
 /// Whether an in-place change needs no warning because the code around it already takes care:
 /// the same body calls <c>MarkChanged()</c> on the object or assigns the property on it (for an element
 /// of a persistent collection: on the collection, and the element), or the object is new (made in this
-/// body, or this is its constructor), so it is stored whole.
+/// body and not committed since, or this is its constructor), so it is stored whole.
 /// </summary>
 internal static class MarkedChanged
 {
@@ -35,12 +36,22 @@ internal static class MarkedChanged
                     return true;
                 case IVariableDeclaratorOperation { Initializer.Value: { } value } declarator
                     when owner is ILocalReferenceOperation local && SymbolEqualityComparer.Default.Equals(declarator.Symbol, local.Local) &&
-                         InPlaceChanges.Strip(value) is IObjectCreationOperation:
+                         InPlaceChanges.Strip(value) is IObjectCreationOperation && !CommitsBetween(body, declarator, context.Operation):
                     return true;
             }
         }
         return false;
     }
+
+    /// <summary>
+    /// Whether a connection's <c>Commit()</c> stands between the object's creation and the change: the commit
+    /// stored the new object, which is from then on an object like any other (a change in place after it is lost).
+    /// </summary>
+    private static bool CommitsBetween(IOperation body, IOperation created, IOperation change) =>
+        body.Descendants().Any(operation =>
+            operation is IInvocationOperation { TargetMethod: { Name: "Commit", Parameters.IsEmpty: true, ContainingType: { Name: "Connection" } connection } } &&
+            connection.ContainingNamespace is { Name: RuleSymbols.Namespace, ContainingNamespace.IsGlobalNamespace: true } &&
+            operation.Syntax.SpanStart > created.Syntax.SpanStart && operation.Syntax.SpanStart < change.Syntax.SpanStart);
 
     private static IPropertySymbol Definition(IPropertySymbol property) => property.PartialDefinitionPart ?? property;
 

@@ -13,7 +13,7 @@ namespace Persistence.Analyzers;
 /// <c>order.Price.Amount = 3</c>, <c>order.Address.Lines.Add(x)</c>, <c>history[0].Lines.Add(x)</c>), which
 /// the generated setter (or the collection) never sees. Not reported where the same code marks the object changed
 /// (<c>MarkChanged()</c> or assigning the property) or where the object is new (created in the same
-/// code, or in its own constructor): a new object is stored whole.
+/// code and not committed since, or in its own constructor): a new object is stored whole.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
