@@ -225,7 +225,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal long KeptWindowBytes => _scans is { } scans ? _file!.KeptWindowBytes(scans) : 0;
 
     /// <summary>The bytes the buffer the commits write their records into holds room for (for tests).</summary>
-    internal int RecordBufferCapacity => _buffer.Capacity;
+    internal long RecordBufferCapacity => _buffer.Capacity;
 
     /// <summary>Whether the current transaction has changes to store.</summary>
     public bool HasChanges => _changed.Count > 0;

@@ -14,7 +14,7 @@ public ref struct RecordWriter
 {
     private readonly RecordBuffer _owner;
     private readonly IReferenceResolver? _resolver;
-    private readonly int _start;
+    private int _start;
     private byte[] _buffer;
     private int _position;
 
@@ -277,7 +277,7 @@ public ref struct RecordWriter
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Grow(int needed)
     {
-        _owner.Grow(_position, needed);
+        _owner.Grow(ref _start, ref _position, needed);
         _buffer = _owner.Bytes;
     }
 }
