@@ -106,6 +106,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private bool _releaseClaim;
     // This opening of the connection, as the async flow that opened it knows it (see OpenedHere).
     private FlowToken _openToken = new();
+
+    /// <summary>When the connection was last handed out, among the database's connections (see <see cref="Database.NextOpening"/>).</summary>
+    internal long Opening { get; private set; }
     private long _transactionStart;
     private long _lastRefresh;
     private bool _committing;
@@ -618,6 +621,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         // transaction, after others' changes to the same object, unchecked.
         if (obj.State == PersistentState.Ghost) Activate(obj);
         if (obj.State != PersistentState.UpToDate) return;
+        _database.NoteChangeAroundWork(this, obj);
         obj.State = PersistentState.Changed;
         obj.Touched = TransactionEpoch.Current;
         _changed.Add(obj);
@@ -1641,6 +1645,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     internal Connection OpenedHere()
     {
+        Opening = _database.NextOpening();
         var token = new FlowToken();
         _openToken = token;
         OpenedInFlow.Value = new FlowMark(token, StillOpen(OpenedInFlow.Value));

@@ -26,6 +26,8 @@ public sealed class Database : IDisposable
 
     private readonly bool _ownsStorage;
     private readonly Lock _gate = new();
+    // How many times a connection was handed out (see Connection.Opening).
+    private long _openings;
     private readonly List<Connection> _open = [];
     private readonly Stack<Connection> _pool = new();
     private readonly RecordCache _cache;
@@ -258,6 +260,41 @@ public sealed class Database : IDisposable
         /// </summary>
         public Exception? Doomed { get; set; }
 
+        // Objects of connections opened before the work that the work changed (see NoteChangeAroundWork).
+        private List<PersistentObject>? _changedOutside;
+
+        public void ChangedOutside(PersistentObject obj)
+        {
+            lock (this) (_changedOutside ??= []).Add(obj);
+        }
+
+        /// <summary>Starts an attempt: no joined work failed in it, and it changed nothing outside yet.</summary>
+        public void BeginAttempt()
+        {
+            Doomed = null;
+            lock (this) _changedOutside = null;
+        }
+
+        /// <summary>
+        /// Before the commit of an attempt: refuses it if the work changed an object of a connection opened before it
+        /// and left that change pending, which this commit would not store (the other connection's next Commit() would,
+        /// its Abort() would lose it).
+        /// </summary>
+        public void ThrowIfChangedOutside(string method)
+        {
+            List<PersistentObject>? changed;
+            lock (this) (changed, _changedOutside) = (_changedOutside, null);
+            if (changed is null) return;
+            foreach (var obj in changed)
+            {
+                if (obj.PersistentState != PersistentState.Changed) continue;
+                throw new InvalidOperationException(
+                    $"The work of {method} changed an object of class '{obj.PersistentType.Name}' ({obj.ObjectOid}) that belongs to a connection opened before the work, and left the change pending: " +
+                    $"{method} commits only the connection it gives the work, so nothing was committed (the other connection's Commit() would store that change, its Abort() drop it). " +
+                    $"Load the object through the work's connection (connection.Get(new Oid({obj.ObjectOid.Value})), or from its Root) and change it there: the work keeps no objects from outside, nor between attempts.");
+            }
+        }
+
         /// <summary>Runs joined work on this unit's connection, noting a failure of it (see <see cref="Doomed"/>).</summary>
         public T RunJoined<T>(Func<Connection, T> work)
         {
@@ -312,6 +349,20 @@ public sealed class Database : IDisposable
         }
     }
 
+    /// <summary>Numbers a connection handed out, in the order they are (see <see cref="Connection.Opening"/>).</summary>
+    internal long NextOpening() => Interlocked.Increment(ref _openings);
+
+    /// <summary>
+    /// Notes the first change of <paramref name="obj"/> in a transaction of <paramref name="connection"/> when the
+    /// current flow runs the work of a Transact of this database on a connection opened after that one: the work
+    /// changed an object it took from outside (its own connections, opened in the work, are its business), which
+    /// Transact does not commit. Before it commits, Transact refuses a change so noted that is still pending.
+    /// </summary>
+    internal void NoteChangeAroundWork(Connection connection, PersistentObject obj)
+    {
+        if (JoinedUnit() is { } unit && unit.Connection != connection && connection.Opening < unit.Connection.Opening) unit.ChangedOutside(obj);
+    }
+
     /// <summary>The unit of work of this database that the current flow runs the work of, or null.</summary>
     private UnitOfWork? JoinedUnit() =>
         CurrentWork.Value is { Ended: false } outer && outer.Database == this ? outer : null;
@@ -343,9 +394,10 @@ public sealed class Database : IDisposable
             {
                 try
                 {
-                    unit.Doomed = null;
+                    unit.BeginAttempt();
                     var result = work(connection);
                     unit.ThrowIfDoomed(nameof(Transact));
+                    unit.ThrowIfChangedOutside(nameof(Transact));
                     connection.Commit();
                     return result;
                 }
@@ -431,9 +483,10 @@ public sealed class Database : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 try
                 {
-                    unit.Doomed = null;
+                    unit.BeginAttempt();
                     var result = await work(connection).ConfigureAwait(false);
                     unit.ThrowIfDoomed(nameof(TransactAsync));
+                    unit.ThrowIfChangedOutside(nameof(TransactAsync));
                     connection.Commit();
                     return result;
                 }

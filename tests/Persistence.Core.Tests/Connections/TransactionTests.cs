@@ -316,6 +316,43 @@ public class TransactionTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Work_that_leaves_a_change_pending_in_a_connection_opened_before_it_is_not_committed(bool async)
+    {
+        // The change went to the other connection, Transact committed its own (unchanged) one and
+        // returned, and the change waited for a commit of the other connection that never came.
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var outside = db.OpenConnection();
+            var a = (Node)outside.Root["a"];
+            void Work(Connection connection)
+            {
+                // A connection the work opens for itself is its own business.
+                using (var own = db.OpenConnection())
+                {
+                    ((Node)own.Root["b"]).Label = "b1";
+                    own.Commit();
+                }
+                _ = connection.Root.Count;
+                a.Label = "a1";
+            }
+
+            var error = async
+                ? await Assert.ThrowsAsync<InvalidOperationException>(() => db.TransactAsync(async connection => { await Task.Yield(); Work(connection); }))
+                : Assert.Throws<InvalidOperationException>(() => db.Transact(Work));
+            Assert.Contains("opened before", error.Message);
+            Assert.Contains("Get(", error.Message);
+            // The change waits in its own connection, which the test drops.
+            Assert.Equal(PersistentState.Changed, a.PersistentState);
+            outside.Abort();
+            using var reader = db.OpenConnection();
+            Assert.Equal(("a0", "b1"), (((Node)reader.Root["a"]).Label, ((Node)reader.Root["b"]).Label));
+        }
+    }
+
     [Fact]
     public void Transact_aborts_and_propagates_other_exceptions()
     {
