@@ -68,6 +68,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
     private Guid _databaseId;
     // The end of the last transaction this instance appended (0: none yet).
     private long _appendedEnd;
+    // The removal of checkpoint temporaries a dead process left (started by a writer's open; see DeleteLeftovers).
+    private Task? _leftoverSweep;
 
     private FileStorage(string path, SafeFileHandle file, FileStorageLock? lockFile, bool readOnly, Durability durability, bool reserveFreeSpace, long pageCacheBytes, bool existed)
     {
@@ -105,7 +107,9 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         if (!readOnly)
         {
             DeletePackLeftoversAtOpen();
-            FileStorageCheckpoint.DeleteLeftovers(path);
+            // Finding them reads the whole directory, which in a folder of thousands of files took most of an
+            // open (7.9 ms against 2.9 for a file of 100,000 objects): off the open's path, finished by Dispose.
+            _leftoverSweep = Task.Run(() => FileStorageCheckpoint.DeleteLeftovers(path));
         }
 
         TailState ScanFile()
@@ -348,6 +352,14 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         finally
         {
             CheckpointAtClose();
+            // Waited for so that nothing of this storage runs past its Dispose; it is only tidying, so it fails nothing.
+            try
+            {
+                _leftoverSweep?.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
             _file.Dispose();
             ReleaseAllReplacedFiles();
             _lockFile?.Dispose();
