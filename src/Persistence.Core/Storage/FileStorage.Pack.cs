@@ -343,11 +343,13 @@ public sealed partial class FileStorage
                     _fileId = fileId;
                     _oidFloor = oidFloor;
                     _checkpointEnd = FileHeaderSize;
+                    _checkpointTid = 0;
                 }
                 try
                 {
                     File.Move(PackCheckpointPath, FileStorageCheckpoint.PathOf(FilePath), overwrite: true);
                     _checkpointEnd = checkpoint.Covered;
+                    _checkpointTid = checkpoint.LastTid;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {

@@ -174,6 +174,8 @@ public sealed partial class FileStorage
                     _fileId = fileId;
                     _oidFloor = oidFloor;
                     _checkpointEnd = checkpointEnd;
+                    // Its tid is not at hand: counted as 0, the close at worst writes a checkpoint it could skip.
+                    _checkpointTid = 0;
                     if (oidFloor != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(oidFloor));
                     if (highestOid != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(highestOid));
                     if (restartLog)

@@ -227,6 +227,21 @@ public sealed class FileStorageCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void ACloseWritesACheckpointAfterManySmallTransactionsEvenIfTheirBytesAreFew()
+    {
+        var expected = DatabaseWithCheckpoint(2);
+        // 300 transactions of one small object: far less than a megabyte, but each one an open would scan.
+        using (var storage = FileStorage.Open(_path))
+            Fill(storage, expected, 300, perTransaction: 1);
+        Assert.True(new FileInfo(_path).Length < 1 << 20);
+
+        using var reopened = FileStorage.Open(_path);
+        Assert.Null(reopened.CheckpointRejection);
+        Assert.Equal(0, reopened.TransactionsScanned);
+        expected.Check(reopened);
+    }
+
+    [Fact]
     public void NoCheckpointIsWrittenForASmallTail()
     {
         using (var storage = FileStorage.Open(_path))
