@@ -26,8 +26,9 @@ public sealed partial class FileStorage
     private ulong _oidFloor;
     // The end covered by the newest checkpoint this instance loaded or wrote (the file header's end if none).
     private long _checkpointEnd = FileHeaderSize;
-    // The tid of the last transaction _checkpointEnd covers, where this instance knows it (0 where it does not:
-    // the close then counts every transaction as uncovered, and at worst writes a checkpoint it could have skipped).
+    // The tid of the last transaction _checkpointEnd covers (0 for none). Where another process's checkpoint moved
+    // _checkpointEnd, it stays the older one's: the close then counts more transactions as uncovered than there are,
+    // and at worst writes a checkpoint it could have skipped.
     private long _checkpointTid;
     private long _nextBackgroundCheckpoint = BackgroundCheckpointBytes;
     private int _backgroundCheckpointRunning;

@@ -104,14 +104,14 @@ public sealed partial class FileStorage
 
         // The pack's checkpoint normally covers the new file up to shortly before the switch.
         var index = new FileStorageIndex();
-        long position = FileHeaderSize, lastTid = 0, checkpointEnd = FileHeaderSize;
+        long position = FileHeaderSize, lastTid = 0, checkpointEnd = FileHeaderSize, checkpointTid = 0;
         ulong highestOid = 0;
         var checkpoint = FileStorageCheckpoint.TryLoad(FilePath, file, length, _databaseId, fileId, out _);
         if (checkpoint is { } loaded)
         {
             index = loaded.Index;
             position = checkpointEnd = loaded.Info.Covered;
-            lastTid = loaded.Info.LastTid;
+            lastTid = checkpointTid = loaded.Info.LastTid;
             highestOid = loaded.HighestOid;
         }
         // Up to the last transaction this instance has seen, without logging: the old file's
@@ -174,8 +174,7 @@ public sealed partial class FileStorage
                     _fileId = fileId;
                     _oidFloor = oidFloor;
                     _checkpointEnd = checkpointEnd;
-                    // Its tid is not at hand: counted as 0, the close at worst writes a checkpoint it could skip.
-                    _checkpointTid = 0;
+                    _checkpointTid = checkpointTid;
                     if (oidFloor != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(oidFloor));
                     if (highestOid != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(highestOid));
                     if (restartLog)
