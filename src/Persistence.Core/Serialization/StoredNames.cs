@@ -40,10 +40,7 @@ internal static class StoredNames
         var found = new List<PersistentTypeInfo>();
         foreach (var type in PersistentTypes.All)
         {
-            if (!GenericName.TryParse(type.Name, out var current) || !stored.IsSameKind(current)) continue;
-            var readable = true;
-            for (var i = 0; i < stored.Arguments.Length && readable; i++) readable = matches(stored.Arguments[i], current.Arguments[i]);
-            if (readable) found.Add(type);
+            if (GenericName.TryParse(type.Name, out var current) && stored.IsSameKind(current) && stored.ArgumentsPair(current, matches)) found.Add(type);
         }
         return found;
     }
@@ -71,9 +68,10 @@ internal static class StoredNames
     public static PersistentTypeInfo? RegisteredReadAs(PersistentTypeInfo stored, string expected) =>
         GenericName.TryParse(stored.Name, out var name) ? Matching(name, ArgumentReadsAs).Find(t => ClassNames.OfStored(t.Name) == expected) : null;
 
-    /// <summary>Whether a record of the class <paramref name="stored"/> reads as an object of the collection class <paramref name="type"/>.</summary>
+    /// <summary>Whether a record of the class <paramref name="stored"/> reads as an object of the registered collection class <paramref name="type"/> (a pair of names compared, not every registered class).</summary>
     public static bool ReadsAs(PersistentTypeInfo stored, PersistentTypeInfo type) =>
-        GenericName.TryParse(stored.Name, out var name) && Matching(name, ArgumentReadsAs).Contains(type);
+        PersistentTypes.Find(type.Name) == type &&
+        GenericName.TryParse(stored.Name, out var from) && GenericName.TryParse(type.Name, out var to) && from.IsSameKind(to) && from.ArgumentsPair(to, ArgumentReadsAs);
 
     /// <summary>Whether <paramref name="type"/> is the class named <paramref name="current"/> or derives from it.</summary>
     private static bool IsOrDerivesFrom(PersistentTypeInfo type, string current)
@@ -180,9 +178,7 @@ internal static class StoredNames
             if (UnknownClass(argument) is { } unknown)
                 return $"{stored}, whose type arguments name the class '{unknown}', which this program does not define or register. {AddOrAlias(unknown)}";
         }
-        var readable = true;
-        for (var i = 0; i < part.Arguments.Length && readable; i++) readable = ArgumentReadsAs(part.Arguments[i], tree.Arguments[i]);
-        if (readable)
+        if (part.ArgumentsPair(tree, ArgumentReadsAs))
         {
             return $"{stored}, which reads as a part of this program's '{treeName}' (a safe widening), but this program also uses '{storedTree}', or another tree type the part could be read as, so the part does not load as one of its own tree's. " +
                 $"Read the tree with a program that uses only '{treeName}' of those types: it stores each part it changes as a part of a '{treeName}'.";
@@ -221,6 +217,16 @@ internal static class StoredNames
     {
         public bool IsSameKind(GenericName other) =>
             Definition == other.Definition && Suffix == other.Suffix && Arguments.Length == other.Arguments.Length;
+
+        /// <summary>Whether each type argument pairs with <paramref name="other"/>'s at its place by <paramref name="matches"/> (called with this one's, then the other's); both have as many.</summary>
+        public bool ArgumentsPair(GenericName other, Func<string, string, bool> matches)
+        {
+            for (var i = 0; i < Arguments.Length; i++)
+            {
+                if (!matches(Arguments[i], other.Arguments[i])) return false;
+            }
+            return true;
+        }
 
         /// <summary>Splits <paramref name="name"/> if it is a name (letters, digits, '_', '.', '+') followed by type arguments in angle brackets (and maybe a suffix).</summary>
         public static bool TryParse(string name, out GenericName parsed)
