@@ -45,6 +45,9 @@ public sealed partial class FileStorage
     /// <summary>The transactions this instance read from the file into its index (at open, catching up, switching files).</summary>
     internal int TransactionsScanned => Volatile.Read(ref _transactionsScanned);
 
+    /// <summary>The dense pages of the index still in the checkpoint file this instance opened with (for tests).</summary>
+    internal int PendingIndexPages => _index.PendingPageCount;
+
     /// <summary>The bytes the oid → offset index holds in memory (<see cref="FileStorageIndex.AllocatedBytes"/>).</summary>
     internal long IndexBytes
     {

@@ -361,6 +361,7 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
             {
             }
             _file.Dispose();
+            _index.ReleasePending();
             ReleaseAllReplacedFiles();
             _lockFile?.Dispose();
             lock (_catchUpLock) _catchUpScanner?.Dispose();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
@@ -36,8 +37,9 @@ namespace Persistence.Storage;
 /// </code>
 /// <para>Each page is written in the form it has in memory (<see cref="FileStorageIndex"/>), so the file
 /// grows with the objects that have a revision, not with every oid ever handed out, and loading is one
-/// read per dense page straight into its array and a short one per sparse page, with no per-entry
-/// parsing beyond the checks that a page is well formed. The page entries come first so that the sizes
+/// read per dense page (through a reused buffer, to check it; into its array when first looked in, see
+/// <see cref="FileStoragePendingPages"/>) and a short one per sparse page, with no per-entry parsing
+/// beyond the checks that a page is well formed. The page entries come first so that the sizes
 /// are checked before anything is allocated for the pages.</para>
 /// <para>A checkpoint is only ever a shortcut: it is written to a temporary file, flushed, and
 /// renamed over the old one, and opening uses it only if it matches the data file (database id,
@@ -225,7 +227,7 @@ internal static class FileStorageCheckpoint
     /// <param name="rejection">Why the checkpoint was not used (null when it was).</param>
     public static LoadedCheckpoint? TryLoad(string dataPath, SafeFileHandle data, long dataLength, Guid databaseId, ulong fileId, out string? rejection)
     {
-        FileStream file;
+        SafeFileHandle file;
         try
         {
             file = OpenToRead(dataPath);
@@ -240,20 +242,25 @@ internal static class FileStorageCheckpoint
             rejection = "the checkpoint cannot be read: " + e.Message;
             return null;
         }
-        using (file)
+        var handedOver = false;
+        try
         {
-            try
-            {
-                var loaded = Read(file, databaseId, fileId, dataLength, out rejection);
-                if (loaded is null) return null;
-                rejection = CheckAgainstData(loaded.Value, data, dataPath);
-                return rejection is null ? loaded : null;
-            }
-            catch (IOException e)
-            {
-                rejection = "the checkpoint cannot be read: " + e.Message;
-                return null;
-            }
+            var loaded = Read(file, PathOf(dataPath), databaseId, fileId, dataLength, out rejection);
+            if (loaded is null) return null;
+            rejection = CheckAgainstData(loaded.Value, data, dataPath);
+            if (rejection is not null) return null;
+            // The index reads its dense pages through the file from now on, and closes it after the last.
+            handedOver = loaded.Value.Index.HasPendingPages;
+            return loaded;
+        }
+        catch (IOException e)
+        {
+            rejection = "the checkpoint cannot be read: " + e.Message;
+            return null;
+        }
+        finally
+        {
+            if (!handedOver) file.Dispose();
         }
     }
 
@@ -269,7 +276,7 @@ internal static class FileStorageCheckpoint
         try
         {
             using var file = OpenToRead(dataPath);
-            return Read(file, databaseId, fileId, dataLength, out _) is { } loaded && LastTransactionStart(loaded.Info, data) >= 0 ? loaded.Info.Covered : -1;
+            return Read(file, PathOf(dataPath), databaseId, fileId, dataLength, out _) is { } loaded && LastTransactionStart(loaded.Info, data) >= 0 ? loaded.Info.Covered : -1;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -317,22 +324,25 @@ internal static class FileStorageCheckpoint
     }
 
     /// <summary>Opens the checkpoint of the data file at <paramref name="dataPath"/> to read it through.</summary>
-    private static FileStream OpenToRead(string dataPath) =>
-        new(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize);
+    private static SafeFileHandle OpenToRead(string dataPath) =>
+        File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 
     /// <summary>
     /// Reads a checkpoint and checks it is whole and of the data file (ids, covered end within
     /// <paramref name="dataLength"/>, sizes, pages, checksum), but not against the data file's records;
-    /// null, with the reason, if it is not one.
+    /// null, with the reason, if it is not one. The dense pages stay in the file: the index reads each
+    /// through <paramref name="file"/> when it is first looked in (<see cref="FileStoragePendingPages"/>),
+    /// so the caller either hands the file to the index (<see cref="FileStorageIndex.HasPendingPages"/>)
+    /// or keeps it open for as long as the index is used.
     /// </summary>
-    internal static LoadedCheckpoint? Read(FileStream file, Guid databaseId, ulong fileId, long dataLength, out string? rejection)
+    internal static LoadedCheckpoint? Read(SafeFileHandle file, string path, Guid databaseId, ulong fileId, long dataLength, out string? rejection)
     {
-        var length = file.Length;
+        var length = RandomAccess.GetLength(file);
         // Arrays rather than stackalloc here and in CheckAgainstData: a method with stackalloc and a
         // loop is compiled fully optimized at its first call (3-5 ms each, in every process's first
         // open), and these run once per open.
         Span<byte> header = new byte[HeaderSize];
-        if (HeaderRejection(header, length < HeaderSize ? 0 : file.ReadAtLeast(header, HeaderSize, throwOnEndOfStream: false), databaseId, fileId) is { } wrong)
+        if (HeaderRejection(header, length < HeaderSize ? 0 : ReadAt(file, 0, header), databaseId, fileId) is { } wrong)
             return Reject(wrong, out rejection);
         var info = new CheckpointInfo(
             databaseId, fileId,
@@ -352,8 +362,9 @@ internal static class FileStorageCheckpoint
 
         // The page entries, and from them the size of every page: the file must be exactly that long.
         var crc = Crc32C.Compute(header[..ChecksumOffset]);
+        var position = (long)HeaderSize;
         var entries = new byte[4 * pageCount];
-        file.ReadExactly(entries);
+        ReadExactly(file, ref position, entries);
         crc = Crc32C.Append(crc, entries);
         var expectedLength = HeaderSize + entries.Length + 16L * pairs;
         var objects = (long)pairs;
@@ -369,39 +380,51 @@ internal static class FileStorageCheckpoint
         }
         if (length != expectedLength || objects != count) return Reject(SizesDoNotAddUp, out rejection);
 
-        var dense = new long[]?[pageCount];
+        var pendingAt = new long[pageCount];
         var sparse = new FileStorageSparsePage?[pageCount];
+        var sample = new EntrySample(slots);
         // A page that is not well formed is reported after the checksum: damage is the likelier cause.
         string? malformed = null;
-        for (var p = 0; p < pageCount; p++)
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
         {
-            var kind = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p));
-            int k = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p + 2));
-            if (kind == DensePage)
+            for (var p = 0; p < pageCount; p++)
             {
-                // Straight into the page; the index counts its objects when it first changes it.
-                var page = new long[FileStorageIndex.PageSize];
-                crc = ReadOffsets(file, crc, page.AsSpan(0, EntriesOf(p, slots)));
-                dense[p] = page;
+                var kind = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p));
+                int k = BinaryPrimitives.ReadUInt16LittleEndian(entries.AsSpan(4 * p + 2));
+                var first = (ulong)p << FileStorageIndex.PageShift;
+                if (kind == DensePage)
+                {
+                    // Checked and sampled through the buffer; read into a page of its own when first looked in.
+                    pendingAt[p] = position;
+                    var offsets = MemoryMarshal.Cast<byte, long>(buffer.AsSpan(0, sizeof(long) * EntriesOf(p, slots)));
+                    crc = ReadOffsets(file, ref position, crc, offsets);
+                    sample.Observe(first, offsets);
+                }
+                else if (kind == SparsePage)
+                {
+                    var pageSlots = new ushort[k];
+                    var offsets = new long[k];
+                    var bytes = MemoryMarshal.AsBytes(pageSlots.AsSpan());
+                    ReadExactly(file, ref position, bytes);
+                    crc = Crc32C.Append(crc, bytes);
+                    if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(pageSlots, pageSlots);
+                    crc = ReadOffsets(file, ref position, crc, offsets);
+                    if (!IsSparsePage(pageSlots, offsets, EntriesOf(p, slots))) malformed ??= $"the checkpoint's page {p} is not well formed";
+                    else sample.Observe(first, pageSlots, offsets);
+                    sparse[p] = new FileStorageSparsePage(pageSlots, offsets, k);
+                }
             }
-            else if (kind == SparsePage)
-            {
-                var pageSlots = new ushort[k];
-                var offsets = new long[k];
-                var bytes = MemoryMarshal.AsBytes(pageSlots.AsSpan());
-                file.ReadExactly(bytes);
-                crc = Crc32C.Append(crc, bytes);
-                if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(pageSlots, pageSlots);
-                crc = ReadOffsets(file, crc, offsets);
-                if (!IsSparsePage(pageSlots, offsets, EntriesOf(p, slots))) malformed ??= $"the checkpoint's page {p} is not well formed";
-                sparse[p] = new FileStorageSparsePage(pageSlots, offsets, k);
-            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
         Dictionary<ulong, long>? overflow = null;
         if (pairs > 0)
         {
             var bytes = new byte[16 * pairs];
-            file.ReadExactly(bytes);
+            ReadExactly(file, ref position, bytes);
             crc = Crc32C.Append(crc, bytes);
             overflow = new Dictionary<ulong, long>((int)pairs);
             for (var i = 0; i < bytes.Length; i += 16)
@@ -415,17 +438,84 @@ internal static class FileStorageCheckpoint
             return Reject("the checkpoint fails its checksum", out rejection);
         if (malformed is not null) return Reject(malformed, out rejection);
         rejection = null;
-        return new LoadedCheckpoint(info, FileStorageIndex.FromPages(dense, sparse, slots, count, overflow), highestOid);
+        var pending = new FileStoragePendingPages(file, path, pendingAt, pageCount == 0 ? 0 : EntriesOf(pageCount - 1, slots));
+        return new LoadedCheckpoint(info, FileStorageIndex.FromPages(sparse, pending, slots, count, overflow), highestOid) { Sample = sample.Found() };
+    }
+
+    /// <summary>Reads exactly <paramref name="into"/>'s length from <paramref name="position"/> on, and moves it past them.</summary>
+    private static void ReadExactly(SafeFileHandle file, ref long position, Span<byte> into)
+    {
+        if (ReadAt(file, position, into) < into.Length) throw new EndOfStreamException("the checkpoint is shorter than its sizes say");
+        position += into.Length;
     }
 
     /// <summary>Reads little-endian offsets straight into <paramref name="offsets"/>; the checksum with them added.</summary>
-    private static uint ReadOffsets(FileStream file, uint crc, Span<long> offsets)
+    private static uint ReadOffsets(SafeFileHandle file, ref long position, uint crc, Span<long> offsets)
     {
         var bytes = MemoryMarshal.AsBytes(offsets);
-        file.ReadExactly(bytes);
+        ReadExactly(file, ref position, bytes);
         crc = Crc32C.Append(crc, bytes);
         if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(offsets, offsets);
         return crc;
+    }
+
+    /// <summary>
+    /// The entries a checkpoint is checked at against the data file (see <see cref="CheckAgainstData"/>):
+    /// the first object at or after each of <see cref="SampleSize"/> points spread evenly over the slots,
+    /// found as the pages go by while the checkpoint is read, so that no dense page is kept for it.
+    /// </summary>
+    private sealed class EntrySample(ulong slots)
+    {
+        private readonly ulong[] _oids = new ulong[SampleSize];
+        private readonly long[] _offsets = new long[SampleSize];
+
+        /// <summary>Looks at a dense page's offsets, of the oids from <paramref name="first"/> on.</summary>
+        public void Observe(ulong first, ReadOnlySpan<long> offsets)
+        {
+            for (var k = 0; k < SampleSize; k++)
+            {
+                if (!Overlap(k, first, first + (ulong)offsets.Length, out var from, out var to)) continue;
+                var i = offsets[(int)(from - first)..(int)(to - first)].IndexOfAnyExcept(0L);
+                if (i >= 0) Take(k, from + (ulong)i, offsets[(int)(from - first) + i]);
+            }
+        }
+
+        /// <summary>Looks at a sparse page's objects: its slots ascending, the page's first oid <paramref name="first"/>.</summary>
+        public void Observe(ulong first, ReadOnlySpan<ushort> pageSlots, ReadOnlySpan<long> offsets)
+        {
+            for (var k = 0; k < SampleSize; k++)
+            {
+                if (!Overlap(k, first, first + FileStorageIndex.PageSize, out var from, out var to)) continue;
+                var i = pageSlots.BinarySearch((ushort)(from - first));
+                if (i < 0) i = ~i;
+                if (i < pageSlots.Length && first + pageSlots[i] < to) Take(k, first + pageSlots[i], offsets[i]);
+            }
+        }
+
+        // Where point k's range (up to the next point) meets the oids [first, last), if it is still unanswered.
+        private bool Overlap(int k, ulong first, ulong last, out ulong from, out ulong to)
+        {
+            from = Math.Max(slots * (ulong)k / SampleSize, first);
+            to = Math.Min(slots * (ulong)(k + 1) / SampleSize, last);
+            return _offsets[k] == 0 && from < to;
+        }
+
+        private void Take(int k, ulong oid, long offset)
+        {
+            _oids[k] = oid;
+            _offsets[k] = offset;
+        }
+
+        /// <summary>The objects found, in the order of the points.</summary>
+        public (ulong Oid, long Offset)[] Found()
+        {
+            var found = new List<(ulong, long)>(SampleSize);
+            for (var k = 0; k < SampleSize; k++)
+            {
+                if (_offsets[k] != 0) found.Add((_oids[k], _offsets[k]));
+            }
+            return [.. found];
+        }
     }
 
     /// <summary>Whether a sparse page read from a checkpoint is one: slots ascending and below <paramref name="covers"/>, offsets not 0.</summary>
@@ -473,16 +563,11 @@ internal static class FileStorageCheckpoint
         // A sample of the other entries, spread over the oids: each must point at a record header of
         // its own oid within the covered part. Cheap (a few small reads), and it catches an index that
         // was written from the wrong state.
+        // The first object at or after each of the evenly spread points (EntrySample): an index that
+        // most objects left (a pack after many deletes) is checked as often as a full one.
         Span<byte> bytes = new byte[MaxDataHeaderSize];
-        var slots = index.SlotLimit;
-        for (var k = 0; k < SampleSize && slots > 0; k++)
+        foreach (var (oid, offset) in checkpoint.Sample)
         {
-            // The first object at or after each of the evenly spread points: an index that most objects
-            // left (a pack after many deletes) is checked as often as a full one.
-            var end = slots * (ulong)(k + 1) / SampleSize;
-            var oid = index.NextWithRevision(slots * (ulong)k / SampleSize, end);
-            if (oid >= end) continue;
-            var offset = index.Find(oid);
             if (offset < FileHeaderSize + TransactionHeaderSize || offset > info.Covered - MinDataHeaderSize - TrailerSize)
                 return $"the checkpoint points oid {oid} outside the data it covers";
             var read = ReadAt(data, offset, bytes[..DataHeaderReach(offset, info.Covered)]);
@@ -589,4 +674,8 @@ internal readonly record struct CheckpointInfo(Guid DatabaseId, ulong FileId, lo
 /// <param name="Info">What it covers.</param>
 /// <param name="Index">The index it holds.</param>
 /// <param name="HighestOid">The highest oid stored in the covered part.</param>
-internal readonly record struct LoadedCheckpoint(CheckpointInfo Info, FileStorageIndex Index, ulong HighestOid);
+internal readonly record struct LoadedCheckpoint(CheckpointInfo Info, FileStorageIndex Index, ulong HighestOid)
+{
+    /// <summary>The entries sampled while it was read, checked against the data file's records (see EntrySample).</summary>
+    public (ulong Oid, long Offset)[] Sample { get; init; } = [];
+}

@@ -25,8 +25,12 @@ namespace Persistence.Storage;
 /// <para><see cref="Snapshot"/> shares the pages, of either form, with a read-only copy in O(pages):
 /// the next <see cref="Set"/> on a shared page copies that page first (copy on write), so a checkpoint
 /// or a pack can read a consistent index for as long as it needs without holding the storage's lock.</para>
+/// <para>An index built from a checkpoint reads its dense pages from the checkpoint file when something
+/// first looks in them (<see cref="FileStoragePendingPages"/>), so an open allocates only the pages
+/// it uses; a snapshot reads every page still pending first, and never has pending pages itself.</para>
 /// <para>Not thread-safe: the storage guards it. A snapshot may be read by any one thread while its
-/// source is changed.</para>
+/// source is changed. Two threads may look in the index at once (the commit path reads it without the
+/// storage's state lock) while nothing changes it: a pending page is read once, under its own lock.</para>
 /// </remarks>
 internal sealed class FileStorageIndex
 {
@@ -52,6 +56,8 @@ internal sealed class FileStorageIndex
     // The same length as _pages: for each page that is not dense, its sparse form if any.
     private PageState[] _states;
     private Dictionary<ulong, long>? _overflow;
+    // The dense pages of the checkpoint this index was read from that are still in its file; null when none.
+    private FileStoragePendingPages? _pending;
     private long _count;
     private ulong _slotLimit;
     private readonly bool _readOnly;
@@ -104,6 +110,7 @@ internal sealed class FileStorageIndex
     /// <summary>
     /// The bytes the index holds in memory: the page directory, the pages of both forms (with the room
     /// a sparse page has left) and the overflow dictionary, each array's and object's header included.
+    /// Dense pages still in the checkpoint file are not counted.
     /// </summary>
     internal long AllocatedBytes
     {
@@ -120,6 +127,20 @@ internal sealed class FileStorageIndex
         }
     }
 
+    /// <summary>Whether dense pages are still to be read from the checkpoint file, which the index then keeps open.</summary>
+    public bool HasPendingPages => Volatile.Read(ref _pending) is not null;
+
+    /// <summary>The dense pages still to be read from the checkpoint file (for tests).</summary>
+    internal int PendingPageCount
+    {
+        get
+        {
+            var pending = Volatile.Read(ref _pending);
+            if (pending is null) return 0;
+            lock (pending.Gate) return pending.Remaining;
+        }
+    }
+
     /// <summary>Every object that has a revision, dense oids in ascending order first.</summary>
     public IEnumerable<ulong> Oids
     {
@@ -128,7 +149,7 @@ internal sealed class FileStorageIndex
             for (var p = 0; p < _pages.Length; p++)
             {
                 var first = (ulong)p << PageShift;
-                if (_pages[p] is { } page)
+                if (Dense(p) is { } page)
                 {
                     for (var i = 0; i < page.Length; i++)
                     {
@@ -149,21 +170,64 @@ internal sealed class FileStorageIndex
     }
 
     /// <summary>
-    /// Builds an index from pages read from a checkpoint: for each page either a dense page, a sparse page,
-    /// or neither. The arrays become the index's own; the caller vouches for <paramref name="count"/> and
+    /// Builds an index from pages read from a checkpoint: for each page either a sparse page, a dense page
+    /// still in the checkpoint file (<paramref name="pending"/>, which the index takes over), or neither.
+    /// The arrays become the index's own; the caller vouches for <paramref name="count"/> and
     /// <paramref name="slotLimit"/>. A dense page's objects are counted when it is first changed (most never
     /// are, and counting them all would add to every open).
     /// </summary>
-    public static FileStorageIndex FromPages(long[]?[] dense, FileStorageSparsePage?[] sparse, ulong slotLimit, long count, Dictionary<ulong, long>? overflow)
+    public static FileStorageIndex FromPages(FileStorageSparsePage?[] sparse, FileStoragePendingPages? pending, ulong slotLimit, long count, Dictionary<ulong, long>? overflow)
     {
-        var states = new PageState[dense.Length];
+        var states = new PageState[sparse.Length];
         for (var p = 0; p < states.Length; p++)
         {
             states[p].Sparse = sparse[p];
             states[p].DenseCount = -1;
         }
-        return new(dense, states, overflow is { Count: > 0 } ? overflow : null, count, slotLimit, readOnly: false);
+        return new(new long[]?[sparse.Length], states, overflow is { Count: > 0 } ? overflow : null, count, slotLimit, readOnly: false)
+        {
+            _pending = pending is { Remaining: > 0 } ? pending : null,
+        };
     }
+
+    /// <summary>Dense page <paramref name="p"/>, read from the checkpoint file if it is still there; null if the page is not dense.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long[]? Dense(int p) => _pages[p] ?? (_pending is null ? null : LoadPending(p));
+
+    /// <summary>
+    /// Reads dense page <paramref name="p"/> from the checkpoint file if it is still there; the page as it
+    /// is in the directory otherwise (dense, or null).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long[]? LoadPending(int p)
+    {
+        var pending = Volatile.Read(ref _pending);
+        if (pending is null) return Volatile.Read(ref _pages[p]);
+        lock (pending.Gate)
+        {
+            if (!pending.Contains(p)) return Volatile.Read(ref _pages[p]);
+            var page = pending.Take(p);
+            Volatile.Write(ref _pages[p], page);
+            if (pending.Remaining == 0) Interlocked.CompareExchange(ref _pending, null, pending);
+            return page;
+        }
+    }
+
+    /// <summary>Reads every dense page still in the checkpoint file.</summary>
+    internal void LoadAllPending()
+    {
+        if (Volatile.Read(ref _pending) is not { } pending) return;
+        for (var p = 0; p < pending.PageCount && p < _pages.Length; p++)
+        {
+            if (_pages[p] is null) LoadPending(p);
+        }
+    }
+
+    /// <summary>
+    /// Closes the checkpoint file that pages still pending would be read from (the storage is closing,
+    /// or the index is being replaced); a look in such a page afterwards throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void ReleasePending() => Interlocked.Exchange(ref _pending, null)?.Dispose();
 
     /// <summary>
     /// The page holding oids [i × <see cref="PageSize"/>, (i + 1) × <see cref="PageSize"/>) if it is dense,
@@ -171,7 +235,7 @@ internal sealed class FileStorageIndex
     /// </summary>
     public long[]? DensePage(int i, out int count)
     {
-        var page = i < _pages.Length ? _pages[i] : null;
+        var page = i < _pages.Length ? Dense(i) : null;
         count = page is null ? 0 : _states[i].DenseCount >= 0 ? _states[i].DenseCount : CountObjects(page);
         return page;
     }
@@ -206,7 +270,7 @@ internal sealed class FileStorageIndex
             var p = (int)(oid >> PageShift);
             var slot = (int)oid & PageMask;
             var first = (ulong)p << PageShift;
-            var next = _pages[p] is { } page ? page.AsSpan(slot).IndexOfAnyExcept(0L) is var i and >= 0 ? slot + i : -1
+            var next = Dense(p) is { } page ? page.AsSpan(slot).IndexOfAnyExcept(0L) is var i and >= 0 ? slot + i : -1
                 : _states[p].Sparse is { } sparse ? NextSlot(sparse.Slots, slot)
                 : -1;
             if (next >= 0) return first + (ulong)next < end ? first + (ulong)next : limit;
@@ -223,9 +287,13 @@ internal sealed class FileStorageIndex
         return i < slots.Length ? slots[i] : -1;
     }
 
-    // Out of line: Find is inlined into its callers, and only oids outside dense pages come here.
+    // Out of line: Find is inlined into its callers, and only oids outside dense pages come here
+    // (and those in dense pages still in the checkpoint file, once each).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private long FindSparse(int p, int slot) => _states[p].Sparse is { } sparse ? sparse.Find(slot) : 0;
+    private long FindSparse(int p, int slot) =>
+        _states[p].Sparse is { } sparse ? sparse.Find(slot)
+        : _pending is not null && LoadPending(p) is { } page ? page[slot]
+        : 0;
 
     /// <summary>Makes <paramref name="offset"/> the newest revision of <paramref name="oid"/> (0: none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -244,7 +312,7 @@ internal sealed class FileStorageIndex
             if (offset == 0) return;
             GrowDirectory(p + 1);
         }
-        var page = _pages[p];
+        var page = Dense(p);
         if (page is null)
         {
             SetSparse(p, (int)oid & PageMask, offset);
@@ -287,6 +355,8 @@ internal sealed class FileStorageIndex
     /// </summary>
     public FileStorageIndex Snapshot()
     {
+        // The snapshot may be read by another thread while this index reads its pending pages.
+        LoadAllPending();
         for (var p = 0; p < _pages.Length; p++)
         {
             if (_pages[p] is not null || _states[p].Sparse is not null) _states[p].Shared = true;
@@ -310,12 +380,15 @@ internal sealed class FileStorageIndex
         _overflow = other._overflow is null ? null : new Dictionary<ulong, long>(other._overflow);
         _count = other._count;
         _slotLimit = other._slotLimit;
+        ReleasePending();
+        Volatile.Write(ref _pending, Interlocked.Exchange(ref other._pending, null));
     }
 
     /// <summary>Forgets every object.</summary>
     public void Clear()
     {
         if (_readOnly) throw new InvalidOperationException("An index snapshot is read-only.");
+        ReleasePending();
         _pages = [];
         _states = [];
         _overflow = null;

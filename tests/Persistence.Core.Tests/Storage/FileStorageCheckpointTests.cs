@@ -82,10 +82,12 @@ public sealed class FileStorageCheckpointTests : IDisposable
     {
         path ??= CheckpointPath;
         var header = File.ReadAllBytes(path).AsSpan(0, FileStorageCheckpoint.HeaderSize);
-        using var file = File.OpenRead(path);
-        var loaded = FileStorageCheckpoint.Read(file, new Guid(header[16..32]), BinaryPrimitives.ReadUInt64LittleEndian(header[32..]), long.MaxValue, out var rejection);
+        using var file = File.OpenHandle(path);
+        var loaded = FileStorageCheckpoint.Read(file, path, new Guid(header[16..32]), BinaryPrimitives.ReadUInt64LittleEndian(header[32..]), long.MaxValue, out var rejection);
         Assert.Null(rejection);
-        return loaded!.Value;
+        // Every dense page into memory before the file closes: the tests change and rewrite the index.
+        loaded!.Value.Index.LoadAllPending();
+        return loaded.Value;
     }
 
     /// <summary>Writes the checkpoint anew, as it covers the same transaction, with <paramref name="change"/> made to its index.</summary>
@@ -103,6 +105,86 @@ public sealed class FileStorageCheckpointTests : IDisposable
         Fill(storage, expected, transactions);
         storage.Checkpoint();
         return expected;
+    }
+
+    /// <summary>
+    /// A database whose checkpoint has dense pages: three transactions of 8,192 new objects (pages 0 to 2
+    /// dense, page 3 sparse), then the root, which references them all (so a pack keeps them).
+    /// </summary>
+    private (Expected Expected, List<Oid> Oids) DenseDatabase()
+    {
+        var expected = new Expected();
+        var oids = new List<Oid>();
+        using var storage = FileStorage.Open(_path, new FileStorageOptions { Durability = Durability.Relaxed });
+        for (var t = 0; t < 3; t++)
+        {
+            var changes = Enumerable.Range(0, FileStorageIndex.PageSize).Select(i => (storage.NewOid(), $"object {t}.{i}")).ToArray();
+            oids.AddRange(changes.Select(c => c.Item1));
+            expected.Commit(storage, changes);
+        }
+        expected.LastTid = Commit(storage, (Oid.Root, 0, Make("root", [.. oids])));
+        storage.Checkpoint();
+        return (expected, oids);
+    }
+
+    private static Oid InPage(List<Oid> oids, int page) => oids.First(o => (int)(o.Value >> FileStorageIndex.PageShift) == page);
+
+    [Fact]
+    public void AnOpenReadsADensePageOfTheCheckpointOnlyWhenSomethingFirstLooksInIt()
+    {
+        var (expected, oids) = DenseDatabase();
+
+        using var storage = FileStorage.Open(_path);
+        Assert.Null(storage.CheckpointRejection);
+        // The open checked the root's record (page 0) against the data file; pages 1 and 2 wait.
+        Assert.Equal(2, storage.PendingIndexPages);
+        var inPageOne = InPage(oids, 1);
+        Assert.Equal(expected.Current[inPageOne].Text, Text(storage.Load(inPageOne)));
+        Assert.Equal(1, storage.PendingIndexPages);
+        // The storage keeps the checkpoint it checked open: a new one renamed over the name, or none at all, changes nothing.
+        File.Delete(CheckpointPath);
+        expected.Check(storage);
+        Assert.Equal(0, storage.PendingIndexPages);
+    }
+
+    [Fact]
+    public void ChangesPollsCheckpointsAndPacksOfAStorageWithPagesPendingSeeEveryObject()
+    {
+        var (expected, oids) = DenseDatabase();
+        using (var storage = FileStorage.Open(_path))
+        {
+            Assert.Equal(2, storage.PendingIndexPages);
+            var checkpointTid = expected.LastTid;
+            expected.Commit(storage, (InPage(oids, 2), "changed"));
+            Assert.Equal(1, storage.PendingIndexPages);
+            // A poll from before the checkpoint lists every object, those in pages still pending too.
+            Assert.Equal(oids.Count + 1, storage.Poll(checkpointTid - 1).ChangedOids.Count);
+        }
+        using (var storage = FileStorage.Open(_path))
+        {
+            // The scan of the change after the checkpoint read page 2.
+            Assert.Equal(1, storage.PendingIndexPages);
+            storage.Checkpoint();
+            Assert.Equal(0, storage.PendingIndexPages);
+        }
+        using (var storage = FileStorage.Open(_path))
+        {
+            Assert.Null(storage.CheckpointRejection);
+            Assert.Equal(0, storage.TransactionsScanned);
+            expected.Check(storage);
+        }
+        using (var storage = FileStorage.Open(_path))
+        {
+            // The open checked the change (page 2) against the data file; pages 0 and 1 wait.
+            Assert.Equal(2, storage.PendingIndexPages);
+            Assert.Equal(oids.Count + 1, storage.Pack().LiveObjects);
+            foreach (var (oid, (_, text)) in expected.Current) Assert.Equal(text, Text(storage.Load(oid)));
+        }
+        using (var storage = FileStorage.Open(_path))
+        {
+            Assert.Null(storage.CheckpointRejection);
+            foreach (var (oid, (_, text)) in expected.Current) Assert.Equal(text, Text(storage.Load(oid)));
+        }
     }
 
     [Fact]
@@ -441,6 +523,26 @@ public sealed class FileStorageCheckpointTests : IDisposable
 
         using var storage = FileStorage.Open(_path);
         Assert.Contains($"oid {sampled}", storage.CheckpointRejection);
+        expected.Check(storage);
+    }
+
+    [Fact]
+    public void ACheckpointThatPointsAnObjectInADensePageElsewhereIsCaughtBySampling()
+    {
+        // The sample is taken while the dense pages stream by, not from pages kept in memory.
+        var (expected, _) = DenseDatabase();
+        var sampled = 0UL;
+        RewriteCheckpoint(index =>
+        {
+            // The first sampled slot in page 1, which is dense.
+            var k = (int)((1UL << FileStorageIndex.PageShift) * 32 / index.SlotLimit) + 1;
+            sampled = index.SlotLimit * (ulong)k / 32;
+            Assert.NotNull(index.DensePage((int)(sampled >> FileStorageIndex.PageShift), out _));
+            index.Set(sampled, index.Find(sampled + 1));
+        });
+
+        using var storage = FileStorage.Open(_path);
+        Assert.Contains($"oid {sampled} ", storage.CheckpointRejection);
         expected.Check(storage);
     }
 
