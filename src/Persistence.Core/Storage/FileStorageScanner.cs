@@ -76,6 +76,9 @@ internal sealed class FileStorageScanner : IDisposable
     /// <summary>The data records of the transaction last read by <see cref="ReadTransaction"/>.</summary>
     public List<ScannedRecord> Records { get; } = [];
 
+    // The most records ReadTransaction makes room for before reading them (40 bytes each).
+    private const int MaxRecordsReserved = 1 << 16;
+
     /// <summary>
     /// Reads and checks the transaction at <paramref name="position"/>, looking no further than
     /// <paramref name="end"/>. On <see cref="ScanOutcome.Complete"/>, <see cref="Records"/> holds its
@@ -125,6 +128,10 @@ internal sealed class FileStorageScanner : IDisposable
         }
         if (header.Length > end - position) return ScanOutcome.Torn;
 
+        // Room for every record at once, rather than a list grown by doubling (an open reads a
+        // transaction of a thousand records to check its checkpoint: 40 KB of grown-out arrays each time).
+        // The count is vouched for by the header's checksum and bounded by the bytes the transaction has.
+        Records.EnsureCapacity((int)Math.Min(header.RecordCount, MaxRecordsReserved));
         var bodyEnd = position + header.Length - TrailerSize;
         var p = position + TransactionHeaderSize;
         for (var i = 0u; i < header.RecordCount && problem is null; i++)
