@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Persistence.Generators.Helpers;
@@ -265,11 +266,45 @@ public sealed partial class PersistentGenerator
                 writer.OpenBlock();
                 // A transient value is not stored, so changing it does not make the object changed;
                 // it only lives while the object is loaded, hence the activation.
-                writer.WriteLine(property.IsTransient ? "ActivateIfGhost();" : "BeforeWrite();");
+                if (property.IsTransient)
+                {
+                    writer.WriteLine("ActivateIfGhost();");
+                }
+                else if (UnchangedTest(property) is { } unchanged)
+                {
+                    // Setting the value the object holds is no change: the object is not stored again
+                    // (no new revision, no conflict with another connection's change of it).
+                    writer.WriteLine("ActivateIfGhost();");
+                    writer.WriteLine($"if ({unchanged}) return;");
+                    writer.WriteLine("BeforeWrite();");
+                }
+                else
+                {
+                    writer.WriteLine("BeforeWrite();");
+                }
                 writer.WriteLine($"{property.FieldName} = value;");
                 writer.CloseBlock();
             }
             writer.CloseBlock();
+        }
+
+        // The type codes whose == holds exactly when the stored bytes would be the same. Not floating
+        // point (0.0 == -0.0, NaN != NaN), decimal (1.0m == 1.00m), DateTime (== ignores Kind) or
+        // anything with a codec (a value's Equals may be any of those, an array's contents may have
+        // changed in place): those are stored again whatever the value.
+        private static readonly HashSet<string> ExactlyComparable = ["bool", "u8", "i8", "i16", "u16", "char", "i32", "u32", "i64", "u64", "str"];
+
+        /// <summary>
+        /// The condition under which setting <c>value</c> leaves the stored state of <paramref name="property"/>
+        /// as it is (the same object referenced, or an equal value of a type compared exactly); null where
+        /// every set is a change.
+        /// </summary>
+        private static string? UnchangedTest(PersistentPropertySpec property)
+        {
+            if (property.IsReferenceField) return $"global::System.Object.ReferenceEquals({property.FieldName}, value)";
+            var storage = property.Storage!;
+            if (storage.Kind is not (StorageKind.Inline or StorageKind.NullableInline)) return null;
+            return ExactlyComparable.Contains(storage.TypeCode.TrimEnd('?')) ? $"{property.FieldName} == value" : null;
         }
 
         private static string Accessor(AccessorSpec accessor) =>

@@ -68,7 +68,7 @@ public class ProcessTransactionTests
         {
             for (var i = 0; i < 5; i++)
             {
-                ((Cell)connection.Root["cell"]).Value = i;
+                ((Cell)connection.Root["cell"]).Value = i + 1;
                 connection.Commit();
             }
         }

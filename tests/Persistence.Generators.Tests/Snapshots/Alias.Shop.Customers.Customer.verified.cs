@@ -42,6 +42,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Name == value) return;
             BeforeWrite();
             __Name = value;
         }

@@ -78,6 +78,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Name == value) return;
             BeforeWrite();
             __Name = value;
         }
@@ -92,6 +94,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Nickname == value) return;
             BeforeWrite();
             __Nickname = value;
         }
@@ -106,6 +110,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Email == value) return;
             BeforeWrite();
             __Email = value;
         }
@@ -120,6 +126,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Note == value) return;
             BeforeWrite();
             __Note = value;
         }
@@ -134,6 +142,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Age == value) return;
             BeforeWrite();
             __Age = value;
         }
@@ -148,6 +158,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Balance == value) return;
             BeforeWrite();
             __Balance = value;
         }
@@ -162,6 +174,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Level == value) return;
             BeforeWrite();
             __Level = value;
         }
@@ -176,6 +190,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Port == value) return;
             BeforeWrite();
             __Port = value;
         }
@@ -190,6 +206,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Limit == value) return;
             BeforeWrite();
             __Limit = value;
         }
@@ -204,6 +222,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Visits == value) return;
             BeforeWrite();
             __Visits = value;
         }
@@ -274,6 +294,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Active == value) return;
             BeforeWrite();
             __Active = value;
         }
@@ -288,6 +310,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Mark == value) return;
             BeforeWrite();
             __Mark = value;
         }
@@ -302,6 +326,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Tier == value) return;
             BeforeWrite();
             __Tier = value;
         }
@@ -316,6 +342,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Upgrade == value) return;
             BeforeWrite();
             __Upgrade = value;
         }
@@ -330,6 +358,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Access == value) return;
             BeforeWrite();
             __Access = value;
         }

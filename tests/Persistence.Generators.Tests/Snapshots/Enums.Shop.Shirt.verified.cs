@@ -48,6 +48,8 @@ partial class Shirt : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Color == value) return;
             BeforeWrite();
             __Color = value;
         }
@@ -62,6 +64,8 @@ partial class Shirt : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Size == value) return;
             BeforeWrite();
             __Size = value;
         }
@@ -76,6 +80,8 @@ partial class Shirt : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Permissions == value) return;
             BeforeWrite();
             __Permissions = value;
         }
@@ -90,6 +96,8 @@ partial class Shirt : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Kind == value) return;
             BeforeWrite();
             __Kind = value;
         }

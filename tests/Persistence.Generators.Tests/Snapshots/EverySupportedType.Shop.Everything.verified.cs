@@ -146,6 +146,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Bool == value) return;
             BeforeWrite();
             __Bool = value;
         }
@@ -160,6 +162,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Byte == value) return;
             BeforeWrite();
             __Byte = value;
         }
@@ -174,6 +178,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__SByte == value) return;
             BeforeWrite();
             __SByte = value;
         }
@@ -188,6 +194,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Short == value) return;
             BeforeWrite();
             __Short = value;
         }
@@ -202,6 +210,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__UShort == value) return;
             BeforeWrite();
             __UShort = value;
         }
@@ -216,6 +226,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Int == value) return;
             BeforeWrite();
             __Int = value;
         }
@@ -230,6 +242,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__UInt == value) return;
             BeforeWrite();
             __UInt = value;
         }
@@ -244,6 +258,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Long == value) return;
             BeforeWrite();
             __Long = value;
         }
@@ -258,6 +274,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__ULong == value) return;
             BeforeWrite();
             __ULong = value;
         }
@@ -300,6 +318,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Char == value) return;
             BeforeWrite();
             __Char = value;
         }
@@ -370,6 +390,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__String == value) return;
             BeforeWrite();
             __String = value;
         }
@@ -384,6 +406,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__NullableString == value) return;
             BeforeWrite();
             __NullableString = value;
         }
@@ -482,6 +506,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Color == value) return;
             BeforeWrite();
             __Color = value;
         }
@@ -496,6 +522,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__NullableInt == value) return;
             BeforeWrite();
             __NullableInt = value;
         }
@@ -524,6 +552,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__NullableColor == value) return;
             BeforeWrite();
             __NullableColor = value;
         }
@@ -748,6 +778,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Next, value)) return;
             BeforeWrite();
             __Next = value;
         }
@@ -762,6 +794,8 @@ partial class Everything : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Anything, value)) return;
             BeforeWrite();
             __Anything = value;
         }

@@ -40,6 +40,8 @@ partial class Note : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Text == value) return;
             BeforeWrite();
             __Text = value;
         }

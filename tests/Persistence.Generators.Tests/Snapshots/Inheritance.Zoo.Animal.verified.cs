@@ -44,6 +44,8 @@ partial class Animal : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Name == value) return;
             BeforeWrite();
             __Name = value;
         }
@@ -58,6 +60,8 @@ partial class Animal : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Mother, value)) return;
             BeforeWrite();
             __Mother = value;
         }

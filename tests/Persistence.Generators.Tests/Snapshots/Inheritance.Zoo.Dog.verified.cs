@@ -42,6 +42,8 @@ partial class Dog
         }
         set
         {
+            ActivateIfGhost();
+            if (__GoodBoy == value) return;
             BeforeWrite();
             __GoodBoy = value;
         }

@@ -44,6 +44,8 @@ partial class Puppy
         }
         set
         {
+            ActivateIfGhost();
+            if (__AgeInWeeks == value) return;
             BeforeWrite();
             __AgeInWeeks = value;
         }
@@ -58,6 +60,8 @@ partial class Puppy
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Sibling, value)) return;
             BeforeWrite();
             __Sibling = value;
         }

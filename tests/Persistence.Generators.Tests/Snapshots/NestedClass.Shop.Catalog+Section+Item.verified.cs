@@ -46,6 +46,8 @@ partial class Catalog
                 }
                 set
                 {
+                    ActivateIfGhost();
+                    if (__Title == value) return;
                     BeforeWrite();
                     __Title = value;
                 }

@@ -37,6 +37,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Name == value) return;
             BeforeWrite();
             __Name = value;
         }

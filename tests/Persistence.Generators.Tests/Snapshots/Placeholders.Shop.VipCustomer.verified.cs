@@ -45,6 +45,8 @@ partial class VipCustomer
         }
         set
         {
+            ActivateIfGhost();
+            if (__Level == value) return;
             BeforeWrite();
             __Level = value;
         }

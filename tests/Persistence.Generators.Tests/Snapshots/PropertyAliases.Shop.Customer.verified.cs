@@ -48,6 +48,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__FullName == value) return;
             BeforeWrite();
             __FullName = value;
         }
@@ -62,6 +64,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Nick == value) return;
             BeforeWrite();
             __Nick = value;
         }
@@ -76,6 +80,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Tier == value) return;
             BeforeWrite();
             __Tier = value;
         }
@@ -90,6 +96,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Orders == value) return;
             BeforeWrite();
             __Orders = value;
         }

@@ -57,6 +57,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         init
         {
+            ActivateIfGhost();
+            if (__Id == value) return;
             BeforeWrite();
             __Id = value;
         }
@@ -71,6 +73,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         private set
         {
+            ActivateIfGhost();
+            if (__Balance == value) return;
             BeforeWrite();
             __Balance = value;
         }
@@ -94,6 +98,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Locked == value) return;
             BeforeWrite();
             __Locked = value;
         }
@@ -108,6 +114,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Note == value) return;
             BeforeWrite();
             __Note = value;
         }
@@ -122,6 +130,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Owner == value) return;
             BeforeWrite();
             __Owner = value;
         }
@@ -136,6 +146,8 @@ partial class Account : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__class == value) return;
             BeforeWrite();
             __class = value;
         }

@@ -52,6 +52,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Name == value) return;
             BeforeWrite();
             __Name = value;
         }
@@ -66,6 +68,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__ReferredBy, value)) return;
             BeforeWrite();
             __ReferredBy = value;
         }
@@ -80,6 +84,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__LastInvoice, value)) return;
             BeforeWrite();
             __LastInvoice = value;
         }
@@ -94,6 +100,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Invoices, value)) return;
             BeforeWrite();
             __Invoices = value;
         }
@@ -108,6 +116,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__ByNumber, value)) return;
             BeforeWrite();
             __ByNumber = value;
         }
@@ -122,6 +132,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Anything, value)) return;
             BeforeWrite();
             __Anything = value;
         }

@@ -58,6 +58,8 @@ partial class Invoice : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Customer, value)) return;
             BeforeWrite();
             __Customer = value;
         }

@@ -42,6 +42,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (global::System.Object.ReferenceEquals(__Invoices, value)) return;
             BeforeWrite();
             __Invoices = value;
         }

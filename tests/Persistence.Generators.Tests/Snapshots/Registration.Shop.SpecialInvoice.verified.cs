@@ -42,6 +42,8 @@ partial class SpecialInvoice
         }
         set
         {
+            ActivateIfGhost();
+            if (__Reason == value) return;
             BeforeWrite();
             __Reason = value;
         }

@@ -46,6 +46,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Name == value) return;
             BeforeWrite();
             __Name = value;
         }
@@ -60,6 +62,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Orders == value) return;
             BeforeWrite();
             __Orders = value;
         }
@@ -74,6 +78,8 @@ partial class Customer : global::Persistence.PersistentObject
         }
         set
         {
+            ActivateIfGhost();
+            if (__Nickname == value) return;
             BeforeWrite();
             __Nickname = value;
         }
