@@ -73,7 +73,7 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     }
 
     /// <inheritdoc />
-    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("BTree", typeof(TKey).Name + ", " + typeof(TValue).Name);
+    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("BTree", CollectionTypes.NameOf(typeof(TKey)) + ", " + CollectionTypes.NameOf(typeof(TValue)));
 
     /// <summary>The registered name of the tree's key order, or null for the natural order.</summary>
     public string? ComparerName

@@ -66,11 +66,11 @@ public static class BTreeComparers
         {
             IComparer<TKey> comparer => comparer,
             null => throw new SchemaMismatchException(
-                $"The {treeName} is ordered by the comparer '{name}', which is not registered in this program. Call BTreeComparers.Register<{typeof(TKey).Name}>(\"{name}\", comparer) at start-up, before creating or loading a tree ordered by it (for a stored tree, with the comparer it was created with). " +
+                $"The {treeName} is ordered by the comparer '{name}', which is not registered in this program. Call BTreeComparers.Register<{CollectionTypes.NameOf(typeof(TKey))}>(\"{name}\", comparer) at start-up, before creating or loading a tree ordered by it (for a stored tree, with the comparer it was created with). " +
                 $"The built-in comparers are named by BTreeComparers.Ordinal (\"{Ordinal}\") and BTreeComparers.OrdinalIgnoreCase (\"{OrdinalIgnoreCase}\").",
                 treeName),
             _ => throw new SchemaMismatchException(
-                $"The {treeName} is ordered by the comparer '{name}', but the comparer registered under that name does not compare {typeof(TKey).Name} keys.",
+                $"The {treeName} is ordered by the comparer '{name}', but the comparer registered under that name does not compare {CollectionTypes.NameOf(typeof(TKey))} keys.",
                 treeName),
         };
     }

@@ -57,7 +57,7 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
     }
 
     /// <inheritdoc />
-    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("BTreeSet", typeof(T).Name);
+    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("BTreeSet", CollectionTypes.NameOf(typeof(T)));
 
     /// <summary>The registered name of the set's order, or null for the natural order.</summary>
     public string? ComparerName

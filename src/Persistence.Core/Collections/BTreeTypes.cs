@@ -94,7 +94,7 @@ internal static class BTreeTypes<TKey, TValue>
     }
 
     public static InvalidOperationException NotRegistered() =>
-        new($"The buckets of a BTree of {typeof(TKey).Name} keys are not registered, so they cannot be stored or loaded. Register the tree type (BTree<,>.Register or BTreeSet<>.Register) at start-up; the source generator does this for every tree type a program mentions.");
+        new($"The buckets of a BTree of {CollectionTypes.NameOf(typeof(TKey))} keys are not registered, so they cannot be stored or loaded. Register the tree type (BTree<,>.Register or BTreeSet<>.Register) at start-up; the source generator does this for every tree type a program mentions.");
 
     /// <summary>
     /// About 2 KiB of entries per bucket: 170 entries of an int key and a long value, fewer large

@@ -9,6 +9,39 @@ internal static class CollectionTypes
             "error PERSIST021 reports such a collection at build time; a composite key is a [PersistentValue] record struct that implements IComparable<T>). " +
             $"Otherwise make sure the generator runs for the project that uses this type, or call {collection}<{arguments}>.Register(...) at start-up.");
 
+    /// <summary>
+    /// A type argument's name as C# code writes it, short: a keyword for a built-in type, <c>(…, …)</c> for
+    /// a tuple, <c>Name&lt;…&gt;</c> for another generic type (its arguments left out), else its name.
+    /// </summary>
+    public static string NameOf(Type type)
+    {
+        var name = type.Name;
+        var tick = name.IndexOf('`');
+        if (tick < 0)
+        {
+            return type.IsEnum ? name : Type.GetTypeCode(type) switch
+            {
+                TypeCode.Boolean => "bool",
+                TypeCode.Byte => "byte",
+                TypeCode.SByte => "sbyte",
+                TypeCode.Int16 => "short",
+                TypeCode.UInt16 => "ushort",
+                TypeCode.Int32 => "int",
+                TypeCode.UInt32 => "uint",
+                TypeCode.Int64 => "long",
+                TypeCode.UInt64 => "ulong",
+                TypeCode.Char => "char",
+                TypeCode.Single => "float",
+                TypeCode.Double => "double",
+                TypeCode.Decimal => "decimal",
+                TypeCode.String => "string",
+                _ => type == typeof(object) ? "object" : name,
+            };
+        }
+        var holes = string.Join(", ", Enumerable.Repeat("…", int.Parse(name.AsSpan(tick + 1), provider: System.Globalization.CultureInfo.InvariantCulture)));
+        return name.StartsWith("ValueTuple`", StringComparison.Ordinal) ? $"({holes})" : $"{name[..tick]}<{holes}>";
+    }
+
     /// <summary>A collection record's count, which is never null (a null count is damage, not an empty collection).</summary>
     public static int StoredCount(int count, string collection) =>
         count >= 0 ? count : throw new FormatException($"A record is damaged: a {collection} has no count (stored as null).");

@@ -60,7 +60,7 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
     }
 
     /// <inheritdoc />
-    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentDictionary", typeof(TKey).Name + ", " + typeof(TValue).Name);
+    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentDictionary", CollectionTypes.NameOf(typeof(TKey)) + ", " + CollectionTypes.NameOf(typeof(TValue)));
 
     /// <summary>
     /// The value under <paramref name="key"/>. Assigning the value already there (the same object,

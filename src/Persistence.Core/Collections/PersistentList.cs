@@ -50,7 +50,7 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
     }
 
     /// <inheritdoc />
-    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentList", typeof(T).Name);
+    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentList", CollectionTypes.NameOf(typeof(T)));
 
     /// <summary>The element at <paramref name="index"/>. Assigning the element already there (the same object, string or integer) writes nothing.</summary>
     public T this[int index]

@@ -52,7 +52,7 @@ public sealed class PersistentSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T
     }
 
     /// <inheritdoc />
-    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentSet", typeof(T).Name);
+    public override PersistentTypeInfo PersistentType => s_type ?? throw CollectionTypes.NotRegistered("PersistentSet", CollectionTypes.NameOf(typeof(T)));
 
     /// <inheritdoc cref="ICollection{T}.Count" />
     public int Count
