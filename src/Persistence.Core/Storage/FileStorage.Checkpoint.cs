@@ -196,10 +196,12 @@ public sealed partial class FileStorage
                 end = _end;
                 if (end == _checkpointEnd && !force) return;
                 fileId = _fileId;
+                file = _file;
             }
             // Another process may have written one meanwhile (writers of one file all write them): one newer than
-            // this instance's that leaves little after it will do.
-            if (!force && FileStorageCheckpoint.CoveredEnd(FilePath, _databaseId, fileId) is { } covered && covered > _checkpointEnd && end - covered < CloseCheckpointBytes)
+            // this instance's that leaves little after it will do, if it is of the file as it is (the one an open
+            // rejected because an older copy of the file was put back is not).
+            if (!force && FileStorageCheckpoint.CoveredEnd(FilePath, _databaseId, fileId, file) is { } covered && covered > _checkpointEnd && end - covered < CloseCheckpointBytes)
             {
                 _checkpointEnd = Math.Max(_checkpointEnd, Math.Min(covered, end));
                 Volatile.Write(ref _nextBackgroundCheckpoint, _checkpointEnd + BackgroundCheckpointInterval);

@@ -287,16 +287,23 @@ internal static class FileStorageCheckpoint
     /// <summary>
     /// Where the checkpoint at the path says it covers the data file up to, if it is one of this
     /// file (from its header only: it is not checked, so only for deciding whether writing another is
-    /// worth it); null if there is none or it is of another file.
+    /// worth it); null if there is none or it is of another file. Given the open <paramref name="data"/>
+    /// file, also null unless a transaction with the trailer the checkpoint recorded ends there in it: a
+    /// checkpoint of the same file as it was before an older copy was put back in its place (a restored
+    /// backup) names the file's ids too, but speaks of transactions the file no longer holds.
     /// </summary>
-    public static long? CoveredEnd(string dataPath, Guid? databaseId, ulong fileId)
+    public static long? CoveredEnd(string dataPath, Guid? databaseId, ulong fileId, SafeFileHandle? data = null)
     {
         try
         {
             using var file = File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             Span<byte> header = stackalloc byte[HeaderSize];
             if (HeaderRejection(header, ReadAt(file, 0, header), databaseId, fileId) is not null) return null;
-            return BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
+            var covered = BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
+            if (data is not null && covered > FileHeaderSize
+                && LastTransactionStart(new CheckpointInfo(Guid.Empty, fileId, covered, 0, BinaryPrimitives.ReadUInt32LittleEndian(header[56..])), data) < 0)
+                return null;
+            return covered;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -445,6 +445,34 @@ public sealed class FileStorageCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void AWriterReplacesTheCheckpointOfTheLongerFileABackupWasRestoredOver()
+    {
+        // The data file was put back to an older copy while the checkpoint of the longer file stayed
+        // beside it: each open rejects that checkpoint, so the next writer to close after a large tail
+        // must write one of the restored file, not take the stale one, which claims to cover more than
+        // the file holds, for another process's.
+        var expected = new Expected();
+        var backup = _directory.File("backup.persist");
+        using (var storage = FileStorage.Open(_path))
+        {
+            Fill(storage, expected, 10);
+            File.Copy(_path, backup);
+            LargeTail(storage, new Expected());
+            LargeTail(storage, new Expected());
+        }
+        Assert.True(File.Exists(CheckpointPath));
+        File.Copy(backup, _path, overwrite: true);
+
+        using (var storage = FileStorage.Open(_path))
+        {
+            Assert.Contains("bytes long", storage.CheckpointRejection);
+            LargeTail(storage, expected);
+        }
+
+        OpensFromTheCheckpointAlone(expected);
+    }
+
+    [Fact]
     public void ACheckpointOfAFileThatWasRestoredAndWrittenAnewIsIgnored()
     {
         // The same number of transactions of the same sizes after a restore: the transaction that ends
