@@ -192,7 +192,7 @@ public sealed partial class FileStorage
             // What this process flushed of the new file is not known: the next commit flushes.
             EndFileSwitch(true, 0);
         }
-        if (!oldKept) old.Dispose();
+        if (!oldKept) CloseReplacedInBackground(old);
     }
 
     /// <summary>Waits until no flush is running and keeps new ones out while the file is switched.</summary>
