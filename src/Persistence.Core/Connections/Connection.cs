@@ -547,13 +547,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     internal static Connection OwnerOf(PersistentObject obj) =>
         ConnectionNumbers.Find(obj.OwnerNumber) ?? throw (obj.OwnerNumber == ConnectionNumbers.Released
-            ? ClosedError()
+            ? ObjectOfClosedError()
             : new InvalidOperationException("This object is not stored in a database yet, so it has nothing to load."));
 
     /// <summary>The first read in a transaction of an object whose connection was let go of: what was loaded stays readable, a ghost cannot load.</summary>
     internal static void TouchReleased(PersistentObject obj)
     {
-        if (obj.State == PersistentState.Ghost) throw ClosedError();
+        if (obj.State == PersistentState.Ghost) throw ObjectOfClosedError();
         obj.Touched = TransactionEpoch.Current;
     }
 
@@ -562,6 +562,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private static InvalidOperationException CommittingError(string what) => new(
         $"The connection was {what} while it was committing (from a WriteState or ResolveConflict override, say). Let the commit finish: a conflict it cannot resolve is thrown from Commit(); then call Abort().");
+
+    // An object, not a call on the connection: the likeliest way to hold one is to have returned it
+    // from Transact's work, whose connection closed when the work ended, so the message says that.
+    private static ConnectionClosedException ObjectOfClosedError() =>
+        new("The connection this object was loaded through is closed: what it had loaded stays readable, but the object cannot load or change. " +
+            "Database.Transact and TransactAsync close their connection when the work ends, so return ids or values from the work rather than persistent objects; " +
+            "a connection's Dispose closes it too, and disposing the Database closes them all. Load the object again through an open connection (from its Root, or connection.Get).");
 
     private static ConnectionClosedException ClosedError() =>
         new("This connection is closed (disposing its Database closes it too), and so are the objects it loaded. Open a new connection and load the objects again through it.");
@@ -596,7 +603,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void Register(PersistentObject obj)
     {
         // The object was let go of with the connection that had this number before (see Touch).
-        if (obj.OwnerNumber != _number) throw ClosedError();
+        if (obj.OwnerNumber != _number) throw ObjectOfClosedError();
         var claim = BeginCall();
         try
         {

@@ -337,6 +337,28 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void An_object_returned_from_Transact_says_why_it_cannot_load_or_change()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c => { c.Root["n"] = new Node { Label = "n", Next = new Node { Label = "m" } }; });
+        // A common slip: handing persistent objects out of the work (its connection closes when it ends).
+        var (loaded, ghost) = db.Transact(c => { var n = (Node)c.Root["n"]; _ = n.Label; return (n, n.Next!); });
+
+        Assert.Equal("n", loaded.Label);
+        var load = Assert.Throws<ConnectionClosedException>(() => ghost.Label);
+        var change = Assert.Throws<ConnectionClosedException>(() => loaded.Label = "changed");
+        foreach (var error in new[] { load, change })
+        {
+            Assert.Contains("Transact", error.Message);
+            Assert.Contains("return ids or values", error.Message);
+        }
+        // A call on the closed connection itself is told as before.
+        var closed = db.OpenConnection();
+        closed.Dispose();
+        Assert.DoesNotContain("Transact", Assert.Throws<ConnectionClosedException>(closed.Commit).Message);
+    }
+
+    [Fact]
     public void Objects_of_a_closed_connection_say_so_when_touched()
     {
         using var db = TestDatabase.InMemory();
