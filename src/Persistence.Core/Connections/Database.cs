@@ -567,13 +567,27 @@ public sealed class Database : IDisposable
     [EditorBrowsable(EditorBrowsableState.Never)]
     public T Transact<T>(Func<Connection, Task<T>> work, int maxAttempts = 10) => throw new NotSupportedException(AsyncWorkMessage);
 
+    // Work waiting for another commit inside Transact never sees it: the work reads its snapshot until
+    // it returns, so a loop of "look, wait, look again" spins (the state is reached at once) and looks
+    // at the same state every time.
+    private void ThrowIfWaitingInWork(string method)
+    {
+        if (JoinedUnit() is not null)
+            throw new InvalidOperationException(
+                $"{method} was called inside the work of Transact or TransactAsync, which reads one snapshot until the work returns: a commit it waits for would not show in that work. " +
+                $"Return from the work (with the connection's Snapshot if nothing was found: var (job, seen) = db.Transact(c => (TryTake(c), c.Snapshot))), then {method}(seen + 1, ...) and run Transact again.");
+    }
+
     /// <summary>
     /// Blocks until <see cref="StateNumber"/> reaches <paramref name="state"/> (commits by this process
     /// wake it at once; other processes' commits are noticed within a few tens of milliseconds).
     /// </summary>
     /// <returns>True if the state was reached, false if the time ran out.</returns>
+    /// <exception cref="InvalidOperationException">Called inside the work of <see cref="Transact{T}(Func{Connection, T}, int)"/> or
+    /// <see cref="TransactAsync{T}(Func{Connection, T}, int, CancellationToken)"/>, whose snapshot moves only when the work ends: return from the work and wait between transactions.</exception>
     public bool WaitForState(long state, TimeSpan timeout)
     {
+        ThrowIfWaitingInWork(nameof(WaitForState));
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
@@ -586,8 +600,10 @@ public sealed class Database : IDisposable
 
     /// <summary>Waits without blocking a thread until <see cref="StateNumber"/> reaches <paramref name="state"/>.</summary>
     /// <returns>True if the state was reached, false if the time ran out.</returns>
+    /// <exception cref="InvalidOperationException">Called inside the work of Transact or TransactAsync (see <see cref="WaitForState"/>).</exception>
     public async Task<bool> WaitForStateAsync(long state, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        ThrowIfWaitingInWork(nameof(WaitForStateAsync));
         var started = Stopwatch.GetTimestamp();
         // Counted before the task is taken and the state read, so a commit that makes the state after
         // this look replaces the task (see Committed).

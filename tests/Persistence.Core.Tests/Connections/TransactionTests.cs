@@ -842,6 +842,21 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task WaitForState_inside_Transact_work_says_to_wait_between_transactions()
+    {
+        using var db = TestDatabase.InMemory();
+        // Inside the work the snapshot does not move, so a "look, wait, look again" loop would spin on one state.
+        var blocking = Assert.Throws<InvalidOperationException>(() => db.Transact(c => db.WaitForState(c.Snapshot + 1, TimeSpan.FromSeconds(5))));
+        Assert.Contains("Snapshot", blocking.Message);
+        var awaiting = await Assert.ThrowsAsync<InvalidOperationException>(() => db.TransactAsync(async c => await db.WaitForStateAsync(c.Snapshot + 1, TimeSpan.FromSeconds(5))));
+        Assert.Contains("WaitForStateAsync", awaiting.Message);
+        // Between transactions it waits as before.
+        var seen = db.Transact(c => c.Snapshot);
+        Assert.True(db.WaitForState(seen, TimeSpan.Zero));
+        Assert.False(await db.WaitForStateAsync(seen + 1, TimeSpan.FromMilliseconds(20)));
+    }
+
+    [Fact]
     public async Task WaitForState_wakes_when_another_connection_commits()
     {
         using var db = TestDatabase.InMemory();
