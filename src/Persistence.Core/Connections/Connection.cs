@@ -603,7 +603,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal void Register(PersistentObject obj)
     {
         // The object was let go of with the connection that had this number before (see Touch).
-        if (obj.OwnerNumber != _number) throw ObjectOfClosedError();
+        // A closed connection in the pool keeps its number, and its objects with it, until it is handed out again.
+        if (obj.OwnerNumber != _number || _closed) throw ObjectOfClosedError();
         var claim = BeginCall();
         try
         {

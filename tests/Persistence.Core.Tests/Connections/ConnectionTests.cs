@@ -336,11 +336,22 @@ public class ConnectionTests
         Assert.Contains("another database", error.Message);
     }
 
-    [Fact]
-    public void An_object_returned_from_Transact_says_why_it_cannot_load_or_change()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(8)]
+    public void An_object_returned_from_Transact_says_why_it_cannot_load_or_change(int poolSize)
     {
-        using var db = TestDatabase.InMemory();
+        // With a pool, the closed connection waits there with its objects; without one, they are let go of.
+        using var db = Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = poolSize });
         db.Transact(c => { c.Root["n"] = new Node { Label = "n", Next = new Node { Label = "m" } }; });
+        // Another connection changes "m", so that the connection Transact runs on holds it as a ghost.
+        var held = db.OpenConnection();
+        using (var other = db.OpenConnection())
+        {
+            ((Node)other.Root["n"]).Next!.Label = "m2";
+            other.Commit();
+        }
+        held.Dispose();
         // A common slip: handing persistent objects out of the work (its connection closes when it ends).
         var (loaded, ghost) = db.Transact(c => { var n = (Node)c.Root["n"]; _ = n.Label; return (n, n.Next!); });
 
