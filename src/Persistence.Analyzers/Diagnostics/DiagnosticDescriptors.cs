@@ -29,6 +29,7 @@ internal static class DiagnosticDescriptors
     public const string PersistentDefaultNotApplicableId = "PERSIST019";
     public const string HandWrittenPersistentObjectId = "PERSIST020";
     public const string UnstorableCollectionId = "PERSIST021";
+    public const string PersistentObjectFromTransactId = "PERSIST022";
 
     /// <summary>PERSIST001: a [Persistent] class, or a type that contains one, is not partial.</summary>
     public static readonly DiagnosticDescriptor PersistentClassMustBePartial = Create(
@@ -199,6 +200,14 @@ internal static class DiagnosticDescriptors
         "A persistent collection is created with a type argument that cannot be stored",
         "'{0}' cannot be stored or loaded: {1}. A persistent collection's type arguments must be types a stored property could have, and a BTree's keys values kept in order: for a composite key, use a [PersistentValue] record struct that implements IComparable<T>.",
         "The generator registers every closed persistent collection type a project mentions whose type arguments it can store; any other is not registered, so creating one fails at run time. A BTree's keys are values kept in their natural order (IComparable<T>) or in the order of a comparer registered by name.");
+
+    /// <summary>PERSIST022: work passed to Transact or TransactAsync returns a persistent object, or a value that holds one, past the end of its connection.</summary>
+    public static readonly DiagnosticDescriptor PersistentObjectFromTransact = Create(
+        PersistentObjectFromTransactId,
+        DiagnosticSeverity.Warning,
+        "Transaction work returns a persistent object",
+        "{0} closes its connection when the work ends, so the persistent object the work returns ('{1}'{2}) cannot load or change afterwards: return ids (PersistentOid) or plain values from the work and load the object again through an open connection (connection.Get<T>(oid), or from its Root), or do what needs the object inside the work",
+        "Database.Transact and TransactAsync run the work on a connection of their own and close it when the work ends. An object loaded through it keeps what it had loaded, but cannot load what it has not (a ghost, a reference not yet followed, a collection's other pages) or be changed: either throws ConnectionClosedException. Work that returns an object, or a tuple, collection, nullable or record that holds one, hands the caller objects of a closed connection.");
 
     private static DiagnosticDescriptor Create(string id, DiagnosticSeverity severity, string title, string message, string description, params string[] tags) =>
         new(id, title, message, Category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md", tags);
