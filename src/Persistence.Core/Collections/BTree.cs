@@ -254,6 +254,16 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     /// <summary>The entry with the largest key, if the tree is not empty.</summary>
     public bool TryGetLast(out KeyValuePair<TKey, TValue> entry) => TryGetEdge(last: true, out entry);
 
+    /// <summary>
+    /// Takes the entry with the smallest key out of the tree, if it is not empty: a queue's claim in one call.
+    /// It reads and changes what <see cref="TryGetFirst"/> then <see cref="Remove(TKey)"/> would, so it merges
+    /// and conflicts as they do: two transactions that take the same entry conflict, and the retried one takes the next.
+    /// </summary>
+    public bool TryRemoveFirst(out KeyValuePair<TKey, TValue> entry) => TryRemoveEdge(last: false, out entry);
+
+    /// <summary>Takes the entry with the largest key out of the tree, if it is not empty (see <see cref="TryRemoveFirst"/>).</summary>
+    public bool TryRemoveLast(out KeyValuePair<TKey, TValue> entry) => TryRemoveEdge(last: true, out entry);
+
     /// <summary>The entries with keys from <paramref name="from"/> to <paramref name="to"/>, both included, in key order.</summary>
     public BTreeRange<TKey, TValue> Range(TKey from, TKey to) => new(this, BTreeBounds<TKey>.Between(from, to), reverse: false);
 
@@ -285,6 +295,19 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
         var found = _core.TryGetEdge(last, out var key, out var value);
         entry = new KeyValuePair<TKey, TValue>(key, value);
         return found;
+    }
+
+    private bool TryRemoveEdge(bool last, out KeyValuePair<TKey, TValue> entry)
+    {
+        ActivateIfGhost();
+        if (!_core.TryGetEdge(last, out var key, out var value))
+        {
+            entry = default;
+            return false;
+        }
+        _core.Remove(key, out _);
+        entry = new KeyValuePair<TKey, TValue>(key, value);
+        return true;
     }
 
     private static InvalidOperationException Empty() => new("The tree is empty.");

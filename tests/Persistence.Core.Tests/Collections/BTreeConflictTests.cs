@@ -87,6 +87,28 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Two_transactions_taking_the_same_edge_entry_conflict_and_the_retry_takes_the_next()
+    {
+        var (db, a, b) = Setup([10, 20, 30]);
+        Assert.True(Tree(a).TryRemoveLast(out var taken));
+        Assert.True(Tree(b).TryRemoveLast(out var same));
+        Assert.Equal(new KeyValuePair<int, int>(30, 30), taken);
+        Assert.Equal(taken, same);
+        a.Commit();
+        Assert.Throws<ConflictException>(b.Commit);
+        b.Abort();
+        Assert.True(Tree(b).TryRemoveLast(out var next));
+        Assert.Equal(new KeyValuePair<int, int>(20, 20), next);
+        b.Commit();
+
+        var tree = Fresh(db);
+        tree.Core.Verify();
+        Assert.Equal([10], Keys(tree));
+        Assert.Equal(1 + (BallastBuckets * Bucket), tree.Count);
+        db.Dispose();
+    }
+
+    [Fact]
     public void A_split_racing_a_change_to_the_half_it_moved_conflicts_and_the_tree_stays_whole()
     {
         // A full bucket 10..80: inserting 45 splits it in halves; the other transaction's 75 was in the moved half.

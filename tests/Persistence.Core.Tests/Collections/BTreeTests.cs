@@ -214,6 +214,80 @@ public sealed class BTreeTests
     }
 
     [Fact]
+    public void TryRemoveFirst_and_TryRemoveLast_take_the_edge_entries_out_level_by_level_until_the_tree_is_empty()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c =>
+        {
+            var tree = new BTree<long, int>();
+            for (var k = 1L; k <= 100; k++) tree.Add(k, (int)(k * 10));
+            c.Root["queue"] = tree;
+        });
+        var left = new LinkedList<long>(Enumerable.Range(1, 100).Select(k => (long)k));
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<long, int>)connection.Root["queue"];
+            for (var i = 0; i < 60; i++)
+            {
+                var last = i % 3 == 2;
+                Assert.True(last ? tree.TryRemoveLast(out var entry) : tree.TryRemoveFirst(out entry));
+                var expected = last ? left.Last!.Value : left.First!.Value;
+                Assert.Equal(new KeyValuePair<long, int>(expected, (int)(expected * 10)), entry);
+                if (last) left.RemoveLast();
+                else left.RemoveFirst();
+                tree.Core.Verify();
+                Assert.Equal(left.ToList(), tree.Keys.ToList());
+            }
+            connection.Commit();
+        }
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<long, int>)connection.Root["queue"];
+            Assert.Equal(left.ToList(), tree.Keys.ToList());
+            Assert.Equal(40L, tree.LongCount);
+            while (tree.TryRemoveFirst(out var entry))
+            {
+                Assert.Equal(left.First!.Value, entry.Key);
+                left.RemoveFirst();
+            }
+            Assert.Empty(left);
+            Assert.Equal((1, 1), tree.Core.Verify());
+            Assert.Empty(tree);
+            Assert.False(tree.TryRemoveFirst(out var none));
+            Assert.Equal(default, none);
+            Assert.False(tree.TryRemoveLast(out _));
+        }
+    }
+
+    [Fact]
+    public void Jobs_claimed_with_TryRemoveFirst_in_Transact_are_each_taken_once_in_key_order()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c =>
+        {
+            var queue = new BTree<long, int>();
+            for (var k = 1L; k <= 40; k++) queue.Add(k, (int)k);
+            c.Root["queue"] = queue;
+        });
+        var claimed = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        var workers = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            while (true)
+            {
+                var job = db.Transact(c => ((BTree<long, int>)c.Root["queue"]).TryRemoveFirst(out var entry) ? entry.Key : 0, maxAttempts: 1000);
+                if (job == 0) return;
+                claimed.Enqueue(job);
+            }
+        })).ToList();
+        workers.ForEach(worker => worker.Start());
+        workers.ForEach(worker => worker.Join());
+
+        Assert.Equal(Enumerable.Range(1, 40).Select(k => (long)k), claimed.Order());
+        using var connection = db.OpenConnection();
+        Assert.Empty((BTree<long, int>)connection.Root["queue"]);
+    }
+
+    [Fact]
     public void Removing_a_bucket_at_each_position_of_its_node_keeps_the_rest()
     {
         for (var victim = 0; victim < NodeSize; victim++)
