@@ -35,7 +35,11 @@ public sealed partial class FileStorage
     public long Backup(string destinationPath)
     {
         ThrowIfDisposed();
-        ArgumentException.ThrowIfNullOrEmpty(destinationPath);
+        // The refusals below name no parameter: the runtime would end each message with "(Parameter 'destinationPath')",
+        // the name of this method's parameter, which a program that shows the message to its user (Database.Backup's
+        // caller, the command-line tool) never mentioned. The path and the reason are in the message.
+        if (destinationPath is null) throw new ArgumentNullException(NoDestination, innerException: null);
+        if (destinationPath.Length == 0) throw new ArgumentException(NoDestination);
         var destination = Path.GetFullPath(destinationPath);
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         // Compared with symbolic links followed: through a linked directory (or a link to the file) the
@@ -44,13 +48,13 @@ public sealed partial class FileStorage
         // it and the lock file are resolved again, as a link may have been put in their place since.
         var resolved = WithLinksResolved(destination);
         if (string.Equals(resolved, WithLinksResolved(FilePath), comparison))
-            throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.", nameof(destinationPath));
+            throw new ArgumentException($"The backup of {FilePath} cannot be written over the database itself; choose another path.");
         // The files the database keeps beside it: their owners write, rename over or delete them (a
         // checkpoint renames over the index, the next pack deletes a pack's leftovers), losing a backup there.
         foreach (var (companion, what) in CompanionFiles())
         {
             if (string.Equals(resolved, WithLinksResolved(companion), comparison))
-                throw new ArgumentException($"The backup of {FilePath} cannot be written to {companion}: that is the database's {what}, which the database writes or deletes itself, losing a backup there; choose another path.", nameof(destinationPath));
+                throw new ArgumentException($"The backup of {FilePath} cannot be written to {companion}: that is the database's {what}, which the database writes or deletes itself, losing a backup there; choose another path.");
         }
         ThrowIfInUse(destination);
         ThrowIfNotADatabase(destination);
@@ -207,6 +211,8 @@ public sealed partial class FileStorage
         }
     }
 
+    private const string NoDestination = "A backup needs the path of the file to write it to; none was given.";
+
     /// <summary>
     /// Refuses a destination that is a database other writers have open: the rename would put the copy
     /// in place of their file while they go on committing to the old one, and everything they commit
@@ -217,8 +223,7 @@ public sealed partial class FileStorage
         if (FileStorageLock.HasWriters(destination))
             throw new ArgumentException(
                 $"{destination} is a database that a program has open for writing: a backup would replace it under that program, and what it commits after would be lost. " +
-                "Close that program first, or choose another path.",
-                "destinationPath");
+                "Close that program first, or choose another path.");
     }
 
     /// <summary>
@@ -236,12 +241,11 @@ public sealed partial class FileStorage
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"{destination} exists and cannot be read ({e.Message}), so whether it is a database a backup may replace is not known. Choose another path, or delete the file first.", "destinationPath", e);
+            throw new ArgumentException($"{destination} exists and cannot be read ({e.Message}), so whether it is a database a backup may replace is not known. Choose another path, or delete the file first.", e);
         }
         if (!database)
             throw new ArgumentException(
-                $"{destination} exists and is not a Persistence database: a backup replaces only a database file (an earlier backup). Choose another path, or delete the file first if it is to go.",
-                "destinationPath");
+                $"{destination} exists and is not a Persistence database: a backup replaces only a database file (an earlier backup). Choose another path, or delete the file first if it is to go.");
     }
 
     private static void TryDelete(string path)

@@ -270,6 +270,32 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     }
 
     [Fact]
+    public void ABackupsRefusalsSayWhyWithoutNamingAParameterOfTheMethod()
+    {
+        // A program shows these messages to its user: "(Parameter 'destinationPath')" at their end named a
+        // parameter of FileStorage.Backup that neither that user nor Database.Backup's caller ever wrote.
+        var path = _directory.File("data.persist");
+        var notes = _directory.File("notes.txt");
+        File.WriteAllText(notes, "not a database");
+        using var db = Persistence.Database.Open(path);
+        var refusals = new List<ArgumentException>
+        {
+            Assert.Throws<ArgumentException>(() => db.Backup(path)),
+            Assert.Throws<ArgumentException>(() => db.Backup(path + ".index")),
+            Assert.Throws<ArgumentException>(() => db.Backup(notes)),
+            Assert.Throws<ArgumentException>(() => db.Backup("")),
+            Assert.Throws<ArgumentNullException>(() => db.Backup(null!)),
+        };
+        foreach (var refused in refusals)
+        {
+            Assert.DoesNotContain("(Parameter", refused.Message);
+            Assert.EndsWith(".", refused.Message);
+        }
+        Assert.Contains("choose another path", refusals[0].Message);
+        Assert.Contains("none was given", refusals[4].Message);
+    }
+
+    [Fact]
     public void ABackupOverTheDatabaseItselfIsRefused()
     {
         var path = _directory.File("data.persist");
