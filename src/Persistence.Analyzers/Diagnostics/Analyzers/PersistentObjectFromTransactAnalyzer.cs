@@ -22,8 +22,6 @@ namespace Persistence.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class PersistentObjectFromTransactAnalyzer : DiagnosticAnalyzer
 {
-    private const string DatabaseMetadataName = "Persistence.Database";
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(DiagnosticDescriptors.PersistentObjectFromTransact);
@@ -33,17 +31,12 @@ public sealed class PersistentObjectFromTransactAnalyzer : DiagnosticAnalyzer
     {
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(static start =>
-        {
-            if (start.Compilation.GetTypeByMetadataName(DatabaseMetadataName) is not { } database) return;
-            start.RegisterOperationAction(context => Check(context, database), OperationKind.Invocation);
-        });
+        TransactCalls.Register(context, Check);
     }
 
-    private static void Check(OperationAnalysisContext context, INamedTypeSymbol database)
+    private static void Check(OperationAnalysisContext context, IInvocationOperation invocation, INamedTypeSymbol database)
     {
-        var invocation = (IInvocationOperation)context.Operation;
-        if (!IsTransact(invocation.TargetMethod, database) || invocation.TargetMethod.TypeArguments.Length != 1) return;
+        if (invocation.TargetMethod.TypeArguments.Length != 1) return;
         var result = invocation.TargetMethod.TypeArguments[0];
         if (FindPersistent(result, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)) is not { } found) return;
         if (StoresOnly(invocation) || IsDiscarded(invocation) || InsideOtherWork(invocation, database)) return;
@@ -54,9 +47,6 @@ public sealed class PersistentObjectFromTransactAnalyzer : DiagnosticAnalyzer
             AnalyzerSymbols.Display(found),
             SymbolEqualityComparer.Default.Equals(found, result) ? "" : $", in '{AnalyzerSymbols.Display(result)}'"));
     }
-
-    private static bool IsTransact(IMethodSymbol method, INamedTypeSymbol database) =>
-        method.Name is "Transact" or "TransactAsync" && SymbolEqualityComparer.Default.Equals(method.ContainingType, database);
 
     /// <summary>
     /// Whether the work is a lambda that only assigns, <c>c =&gt; c.Root["x"] = new Job()</c>: it binds as work
@@ -95,7 +85,7 @@ public sealed class PersistentObjectFromTransactAnalyzer : DiagnosticAnalyzer
     {
         for (var current = operation.Parent; current is not null; current = current.Parent)
         {
-            if (current is IInvocationOperation outer && IsTransact(outer.TargetMethod, database)) return true;
+            if (current is IInvocationOperation outer && TransactCalls.IsTransact(outer.TargetMethod, database)) return true;
         }
         return false;
     }

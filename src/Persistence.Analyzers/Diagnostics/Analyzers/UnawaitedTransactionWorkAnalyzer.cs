@@ -18,8 +18,6 @@ namespace Persistence.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UnawaitedTransactionWorkAnalyzer : DiagnosticAnalyzer
 {
-    private const string DatabaseMetadataName = "Persistence.Database";
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(DiagnosticDescriptors.UnawaitedTransactionWork);
@@ -29,18 +27,12 @@ public sealed class UnawaitedTransactionWorkAnalyzer : DiagnosticAnalyzer
     {
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.EnableConcurrentExecution();
-        context.RegisterCompilationStartAction(static start =>
-        {
-            if (start.Compilation.GetTypeByMetadataName(DatabaseMetadataName) is not { } database) return;
-            start.RegisterOperationAction(context => Check(context, database), OperationKind.Invocation);
-        });
+        TransactCalls.Register(context, Check);
     }
 
-    private static void Check(OperationAnalysisContext context, INamedTypeSymbol database)
+    private static void Check(OperationAnalysisContext context, IInvocationOperation invocation, INamedTypeSymbol database)
     {
-        var invocation = (IInvocationOperation)context.Operation;
         var method = invocation.TargetMethod;
-        if (method.Name is not ("Transact" or "TransactAsync") || !SymbolEqualityComparer.Default.Equals(method.ContainingType, database)) return;
         if (!ReturnsTypeArgument(method.OriginalDefinition) || !IsAwaitable(method.TypeArguments[0])) return;
         var work = invocation.Arguments.FirstOrDefault(static a => a.Parameter?.Ordinal == 0);
         var fix = method.Name == "Transact"
