@@ -152,6 +152,24 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
         return _core.TryGetEdge(last: true, out item, out _);
     }
 
+    /// <summary>
+    /// Takes the smallest element out of the set, if it is not empty: it reads and changes what
+    /// <see cref="TryGetFirst"/> then <see cref="Remove"/> would, so two transactions that take the same
+    /// element conflict, as with <see cref="BTree{TKey, TValue}.TryRemoveFirst"/>.
+    /// </summary>
+    public bool TryRemoveFirst(out T item) => TryRemoveEdge(last: false, out item);
+
+    /// <summary>Takes the largest element out of the set, if it is not empty (see <see cref="TryRemoveFirst"/>).</summary>
+    public bool TryRemoveLast(out T item) => TryRemoveEdge(last: true, out item);
+
+    private bool TryRemoveEdge(bool last, out T item)
+    {
+        ActivateIfGhost();
+        if (!_core.TryGetEdge(last, out item, out _)) return false;
+        _core.Remove(item, out _);
+        return true;
+    }
+
     /// <summary>The elements from <paramref name="from"/> to <paramref name="to"/>, both included, in order.</summary>
     public BTreeSetRange<T> Range(T from, T to) => new(this, BTreeBounds<T>.Between(from, to), reverse: false);
 

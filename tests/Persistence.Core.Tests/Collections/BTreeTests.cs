@@ -609,6 +609,53 @@ public sealed class BTreeTests
     }
 
     [Fact]
+    public void A_set_gives_up_its_smallest_and_largest_elements_one_at_a_time_and_two_takers_of_the_same_conflict()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c =>
+        {
+            var set = new BTreeSet<int>();
+            for (var i = 1; i <= 300; i++) set.Add(i);
+            c.Root["set"] = set;
+        });
+        var left = new SortedSet<int>(Enumerable.Range(1, 300));
+        using (var connection = db.OpenConnection())
+        {
+            var set = (BTreeSet<int>)connection.Root["set"];
+            for (var i = 0; i < 200; i++)
+            {
+                var last = i % 2 == 1;
+                Assert.True(last ? set.TryRemoveLast(out var item) : set.TryRemoveFirst(out item));
+                Assert.Equal(last ? left.Max : left.Min, item);
+                left.Remove(item);
+            }
+            set.Core.Verify();
+            connection.Commit();
+        }
+
+        using var first = db.OpenConnection();
+        using var second = db.OpenConnection();
+        var mine = (BTreeSet<int>)first.Root["set"];
+        var theirs = (BTreeSet<int>)second.Root["set"];
+        Assert.Equal(left.ToList(), mine.ToList());
+        Assert.True(mine.TryRemoveFirst(out var taken));
+        Assert.True(theirs.TryRemoveFirst(out var same));
+        Assert.Equal(left.Min, taken);
+        Assert.Equal(taken, same);
+        first.Commit();
+        Assert.Throws<ConflictException>(second.Commit);
+        second.Abort();
+        Assert.True(theirs.TryRemoveFirst(out var next));
+        Assert.Equal(left.Min + 1, next);
+        second.Commit();
+
+        using var reader = db.OpenConnection();
+        var final = (BTreeSet<int>)reader.Root["set"];
+        Assert.Equal(left.Skip(2).ToList(), final.ToList());
+        Assert.False(new BTreeSet<int>().TryRemoveLast(out _));
+    }
+
+    [Fact]
     public void Values_that_are_persistent_objects_load_lazily()
     {
         using var db = TestDatabase.InMemory();
