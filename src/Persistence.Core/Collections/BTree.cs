@@ -300,14 +300,9 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
     private bool TryRemoveEdge(bool last, out KeyValuePair<TKey, TValue> entry)
     {
         ActivateIfGhost();
-        if (!_core.TryGetEdge(last, out var key, out var value))
-        {
-            entry = default;
-            return false;
-        }
-        _core.Remove(key, out _);
+        var found = _core.TryRemoveEdge(last, out var key, out var value);
         entry = new KeyValuePair<TKey, TValue>(key, value);
-        return true;
+        return found;
     }
 
     private static InvalidOperationException Empty() => new("The tree is empty.");

@@ -223,6 +223,17 @@ internal sealed class BTreeCore<TKey, TValue>
         return false;
     }
 
+    /// <summary>
+    /// Takes the first (or last) entry out: what <see cref="TryGetEdge"/> then <see cref="Remove"/> read and change,
+    /// so it merges and conflicts as they do (BTree's and BTreeSet's TryRemoveFirst and TryRemoveLast).
+    /// </summary>
+    public bool TryRemoveEdge(bool last, out TKey key, out TValue value)
+    {
+        if (!TryGetEdge(last, out key, out value)) return false;
+        Remove(key, out _);
+        return true;
+    }
+
     /// <summary>The bucket whose range holds <paramref name="key"/>, loaded (for tests of what buckets hold).</summary>
     internal BTreeBucket<TKey, TValue> BucketOf(TKey key) => FindBucket(key, out _);
 

@@ -165,9 +165,7 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
     private bool TryRemoveEdge(bool last, out T item)
     {
         ActivateIfGhost();
-        if (!_core.TryGetEdge(last, out item, out _)) return false;
-        _core.Remove(item, out _);
-        return true;
+        return _core.TryRemoveEdge(last, out item, out _);
     }
 
     /// <summary>The elements from <paramref name="from"/> to <paramref name="to"/>, both included, in order.</summary>

@@ -155,13 +155,17 @@ public sealed class Database : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_open.Count > 0)
             {
-                // A connection whose snapshot is older than both the history asked for and the newest state keeps what changed since.
+                // One look at each snapshot: the oldest is kept, and one older than both the history asked for and the
+                // newest state is a connection keeping what changed since.
                 var asked = Math.Min(keepHistoryAfterTid ?? long.MaxValue, _file.LastTid);
+                var oldest = keepHistoryAfterTid ?? long.MaxValue;
                 foreach (var connection in _open)
                 {
-                    if (connection.Snapshot < asked) holding++;
+                    var snapshot = connection.Snapshot;
+                    if (snapshot < asked) holding++;
+                    oldest = Math.Min(oldest, snapshot);
                 }
-                keepHistoryAfterTid = OldestOpenSnapshot(keepHistoryAfterTid ?? long.MaxValue);
+                keepHistoryAfterTid = oldest;
             }
         }
         return _file.Pack(keepHistoryAfterTid) with { ConnectionsKeepingHistory = holding };
@@ -276,11 +280,11 @@ public sealed class Database : IDisposable
         }
 
         /// <summary>
-        /// Before the commit of an attempt: refuses it if the work changed an object of a connection opened before it
+        /// Refuses the commit of an attempt if the work changed an object of a connection opened before it
         /// and left that change pending, which this commit would not store (the other connection's next Commit() would,
         /// its Abort() would lose it).
         /// </summary>
-        public void ThrowIfChangedOutside(string method)
+        private void ThrowIfChangedOutside(string method)
         {
             List<PersistentObject>? changed;
             lock (this) (changed, _changedOutside) = (_changedOutside, null);
@@ -323,11 +327,18 @@ public sealed class Database : IDisposable
             }
         }
 
+        /// <summary>Before the commit of an attempt: refuses it for either reason below.</summary>
+        public void ThrowIfUnfitToCommit(string method)
+        {
+            ThrowIfDoomed(method);
+            ThrowIfChangedOutside(method);
+        }
+
         /// <summary>
-        /// Before the commit of an attempt: refuses it if joined work failed in it and the outer work went on
+        /// Refuses the commit of an attempt if joined work failed in it and the outer work went on
         /// (a conflict as it was, so the attempt is retried; anything else as the reason the unit cannot commit).
         /// </summary>
-        public void ThrowIfDoomed(string method)
+        private void ThrowIfDoomed(string method)
         {
             if (Doomed is not { } failure) return;
             Doomed = null;
@@ -396,8 +407,7 @@ public sealed class Database : IDisposable
                 {
                     unit.BeginAttempt();
                     var result = work(connection);
-                    unit.ThrowIfDoomed(nameof(Transact));
-                    unit.ThrowIfChangedOutside(nameof(Transact));
+                    unit.ThrowIfUnfitToCommit(nameof(Transact));
                     connection.Commit();
                     return result;
                 }
@@ -485,8 +495,7 @@ public sealed class Database : IDisposable
                 {
                     unit.BeginAttempt();
                     var result = await work(connection).ConfigureAwait(false);
-                    unit.ThrowIfDoomed(nameof(TransactAsync));
-                    unit.ThrowIfChangedOutside(nameof(TransactAsync));
+                    unit.ThrowIfUnfitToCommit(nameof(TransactAsync));
                     connection.Commit();
                     return result;
                 }

@@ -25,11 +25,10 @@ public sealed partial class FileStorage
     // From the file header: the highest oid stored before a pack wrote the file (see FileStorageFormat).
     private ulong _oidFloor;
     // The end covered by the newest checkpoint this instance loaded or wrote (the file header's end if none).
-    private long _checkpointEnd = FileHeaderSize;
-    // The tid of the last transaction _checkpointEnd covers (0 for none). Where another process's checkpoint moved
-    // _checkpointEnd, it stays the older one's: the close then counts more transactions as uncovered than there are,
-    // and at worst writes a checkpoint it could have skipped.
-    private long _checkpointTid;
+    // With the tid of the last transaction it covers (0 for none). Where another process's checkpoint moved the end,
+    // the tid stays the older one's: the close then counts more transactions as uncovered than there are, and at
+    // worst writes a checkpoint it could have skipped.
+    private (long End, long Tid) _checkpoint = (FileHeaderSize, 0);
     private long _nextBackgroundCheckpoint = BackgroundCheckpointBytes;
     private int _backgroundCheckpointRunning;
     private Task _backgroundCheckpoint = Task.CompletedTask;
@@ -64,7 +63,7 @@ public sealed partial class FileStorage
         set
         {
             _backgroundCheckpointInterval = value;
-            Volatile.Write(ref _nextBackgroundCheckpoint, _checkpointEnd + value);
+            Volatile.Write(ref _nextBackgroundCheckpoint, _checkpoint.End + value);
         }
     }
 
@@ -111,8 +110,7 @@ public sealed partial class FileStorage
         _end = checkpoint.Info.Covered;
         _lastTid = checkpoint.Info.LastTid;
         if (checkpoint.HighestOid != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(checkpoint.HighestOid));
-        _checkpointEnd = _end;
-        _checkpointTid = _lastTid;
+        _checkpoint = (_end, _lastTid);
         _nextBackgroundCheckpoint = _end + BackgroundCheckpointInterval;
         OpenScanStart = _end;
         return true;
@@ -126,8 +124,7 @@ public sealed partial class FileStorage
         _lastTid = 0;
         _lastOid = (long)Oid.FirstUser.Value - 1;
         if (_oidFloor != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(_oidFloor));
-        _checkpointEnd = FileHeaderSize;
-        _checkpointTid = 0;
+        _checkpoint = (FileHeaderSize, 0);
         _nextBackgroundCheckpoint = BackgroundCheckpointInterval;
         OpenScanStart = FileHeaderSize;
         _transactionsScanned = 0;
@@ -171,8 +168,8 @@ public sealed partial class FileStorage
         // Other writers still open go on committing: the last of them to close writes it. (Writing it now
         // made the commits of the others slower while it went to disk.)
         if (IsReadOnly || _othersStillOpen) return;
-        var tail = Volatile.Read(ref _end) - _checkpointEnd;
-        if (tail <= 0 || (tail < CloseCheckpointBytes && Volatile.Read(ref _lastTid) - _checkpointTid < CloseCheckpointTransactions)) return;
+        var tail = Volatile.Read(ref _end) - _checkpoint.End;
+        if (tail <= 0 || (tail < CloseCheckpointBytes && Volatile.Read(ref _lastTid) - _checkpoint.Tid < CloseCheckpointTransactions)) return;
         try
         {
             WriteCheckpoint(force: false);
@@ -194,17 +191,17 @@ public sealed partial class FileStorage
             lock (_stateLock)
             {
                 end = _end;
-                if (end == _checkpointEnd && !force) return;
+                if (end == _checkpoint.End && !force) return;
                 fileId = _fileId;
                 file = _file;
             }
             // Another process may have written one meanwhile (writers of one file all write them): one newer than
             // this instance's that leaves little after it will do, if it is of the file as it is (the one an open
             // rejected because an older copy of the file was put back is not).
-            if (!force && FileStorageCheckpoint.CoveredEnd(FilePath, _databaseId, fileId, file) is { } covered && covered > _checkpointEnd && end - covered < CloseCheckpointBytes)
+            if (!force && FileStorageCheckpoint.CoveredEnd(FilePath, _databaseId, fileId, file) is { } covered && covered > _checkpoint.End && end - covered < CloseCheckpointBytes)
             {
-                _checkpointEnd = Math.Max(_checkpointEnd, Math.Min(covered, end));
-                Volatile.Write(ref _nextBackgroundCheckpoint, _checkpointEnd + BackgroundCheckpointInterval);
+                _checkpoint.End = Math.Max(_checkpoint.End, Math.Min(covered, end));
+                Volatile.Write(ref _nextBackgroundCheckpoint, _checkpoint.End + BackgroundCheckpointInterval);
                 return;
             }
             lock (_stateLock)
@@ -220,8 +217,7 @@ public sealed partial class FileStorage
             RandomAccess.FlushToDisk(file);
             var checksum = FileStorageCheckpoint.LastTransactionChecksum(file, end);
             FileStorageCheckpoint.Save(FilePath, snapshot, new CheckpointInfo(_databaseId, fileId, end, lastTid, checksum));
-            _checkpointEnd = end;
-            _checkpointTid = lastTid;
+            _checkpoint = (end, lastTid);
             Volatile.Write(ref _nextBackgroundCheckpoint, end + BackgroundCheckpointInterval);
         }
     }

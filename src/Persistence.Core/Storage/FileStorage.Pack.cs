@@ -342,20 +342,18 @@ public sealed partial class FileStorage
                     _fileLength = packer.End;
                     _fileId = fileId;
                     _oidFloor = oidFloor;
-                    _checkpointEnd = FileHeaderSize;
-                    _checkpointTid = 0;
+                    _checkpoint = (FileHeaderSize, 0);
                 }
                 try
                 {
                     File.Move(PackCheckpointPath, FileStorageCheckpoint.PathOf(FilePath), overwrite: true);
-                    _checkpointEnd = checkpoint.Covered;
-                    _checkpointTid = checkpoint.LastTid;
+                    _checkpoint = (checkpoint.Covered, checkpoint.LastTid);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     // The old checkpoint names the old file id, so opening ignores it and scans.
                 }
-                Volatile.Write(ref _nextBackgroundCheckpoint, _checkpointEnd + BackgroundCheckpointInterval);
+                Volatile.Write(ref _nextBackgroundCheckpoint, _checkpoint.End + BackgroundCheckpointInterval);
                 Step("renamed");
             }
             FileSystemSync.FlushDirectoryOf(FilePath);

@@ -173,8 +173,7 @@ public sealed partial class FileStorage
                     _fileLength = 0;
                     _fileId = fileId;
                     _oidFloor = oidFloor;
-                    _checkpointEnd = checkpointEnd;
-                    _checkpointTid = checkpointTid;
+                    _checkpoint = (checkpointEnd, checkpointTid);
                     if (oidFloor != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(oidFloor));
                     if (highestOid != 0) OidAllocator.MoveBeyond(ref _lastOid, new Oid(highestOid));
                     if (restartLog)
@@ -290,8 +289,9 @@ public sealed partial class FileStorage
         return true;
     }
 
+    /// <summary>Reads into all of <paramref name="into"/> from <paramref name="offset"/> of <paramref name="file"/>, or up to its end; the bytes read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
+    internal static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
     {
         var total = 0;
         while (total < into.Length)

@@ -211,7 +211,7 @@ internal static class FileStorageCheckpoint
     {
         if (end <= FileHeaderSize) return 0;
         Span<byte> trailer = stackalloc byte[TrailerSize];
-        if (ReadAt(data, end - TrailerSize, trailer) < TrailerSize) return 0;
+        if (FileStorage.ReadAt(data, end - TrailerSize, trailer) < TrailerSize) return 0;
         return BinaryPrimitives.ReadUInt32LittleEndian(trailer[8..]);
     }
 
@@ -276,7 +276,7 @@ internal static class FileStorageCheckpoint
         try
         {
             using var file = OpenToRead(dataPath);
-            return Read(file, PathOf(dataPath), databaseId, fileId, dataLength, out _) is { } loaded && LastTransactionStart(loaded.Info, data) >= 0 ? loaded.Info.Covered : -1;
+            return Read(file, PathOf(dataPath), databaseId, fileId, dataLength, out _) is { } loaded && LastTransactionStart(loaded.Info.Covered, loaded.Info.LastTransactionChecksum, data) >= 0 ? loaded.Info.Covered : -1;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -296,12 +296,12 @@ internal static class FileStorageCheckpoint
     {
         try
         {
-            using var file = File.OpenHandle(PathOf(dataPath), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var file = OpenToRead(dataPath);
             Span<byte> header = stackalloc byte[HeaderSize];
-            if (HeaderRejection(header, ReadAt(file, 0, header), databaseId, fileId) is not null) return null;
+            if (HeaderRejection(header, FileStorage.ReadAt(file, 0, header), databaseId, fileId) is not null) return null;
             var covered = BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
             if (data is not null && covered > FileHeaderSize
-                && LastTransactionStart(new CheckpointInfo(Guid.Empty, fileId, covered, 0, BinaryPrimitives.ReadUInt32LittleEndian(header[56..])), data) < 0)
+                && LastTransactionStart(covered, BinaryPrimitives.ReadUInt32LittleEndian(header[56..]), data) < 0)
                 return null;
             return covered;
         }
@@ -349,7 +349,7 @@ internal static class FileStorageCheckpoint
         // loop is compiled fully optimized at its first call (3-5 ms each, in every process's first
         // open), and these run once per open.
         Span<byte> header = new byte[HeaderSize];
-        if (HeaderRejection(header, length < HeaderSize ? 0 : ReadAt(file, 0, header), databaseId, fileId) is { } wrong)
+        if (HeaderRejection(header, length < HeaderSize ? 0 : FileStorage.ReadAt(file, 0, header), databaseId, fileId) is { } wrong)
             return Reject(wrong, out rejection);
         var info = new CheckpointInfo(
             databaseId, fileId,
@@ -452,7 +452,7 @@ internal static class FileStorageCheckpoint
     /// <summary>Reads exactly <paramref name="into"/>'s length from <paramref name="position"/> on, and moves it past them.</summary>
     private static void ReadExactly(SafeFileHandle file, ref long position, Span<byte> into)
     {
-        if (ReadAt(file, position, into) < into.Length) throw new EndOfStreamException("the checkpoint is shorter than its sizes say");
+        if (FileStorage.ReadAt(file, position, into) < into.Length) throw new EndOfStreamException("the checkpoint is shorter than its sizes say");
         position += into.Length;
     }
 
@@ -548,7 +548,7 @@ internal static class FileStorageCheckpoint
         // The transaction that ends at the covered offset must be the one the checkpoint saw: same
         // tid, same checksum (so a file restored from a backup and written anew does not pass), and
         // its records must be the newest revisions of their objects.
-        var start = LastTransactionStart(info, data);
+        var start = LastTransactionStart(info.Covered, info.LastTransactionChecksum, data);
         if (start < 0) return "no transaction ends where the checkpoint says";
         using (var scanner = new FileStorageScanner(data))
         {
@@ -577,7 +577,7 @@ internal static class FileStorageCheckpoint
         {
             if (offset < FileHeaderSize + TransactionHeaderSize || offset > info.Covered - MinDataHeaderSize - TrailerSize)
                 return $"the checkpoint points oid {oid} outside the data it covers";
-            var read = ReadAt(data, offset, bytes[..DataHeaderReach(offset, info.Covered)]);
+            var read = FileStorage.ReadAt(data, offset, bytes[..DataHeaderReach(offset, info.Covered)]);
             if (!TryReadDataHeader(bytes[..read], offset, out var record)
                 || record.Oid != oid || record.Tid > info.LastTid || !record.IsPossibleAt(offset, info.Covered))
                 return $"the checkpoint points oid {oid} at something other than its record";
@@ -586,17 +586,17 @@ internal static class FileStorageCheckpoint
     }
 
     /// <summary>
-    /// Where the transaction ending at the checkpoint's covered end starts, read from its trailer, when
-    /// the trailer is the one the checkpoint recorded (a possible length, the recorded checksum); -1 if not.
+    /// Where the transaction ending at a checkpoint's covered end <paramref name="covered"/> starts, read from its
+    /// trailer, when the trailer is the one the checkpoint recorded (a possible length, <paramref name="checksum"/>); -1 if not.
     /// </summary>
-    private static long LastTransactionStart(CheckpointInfo info, SafeFileHandle data)
+    private static long LastTransactionStart(long covered, uint checksum, SafeFileHandle data)
     {
         Span<byte> trailer = new byte[TrailerSize];
-        if (info.Covered <= FileHeaderSize || ReadAt(data, info.Covered - TrailerSize, trailer) < TrailerSize) return -1;
+        if (covered <= FileHeaderSize || FileStorage.ReadAt(data, covered - TrailerSize, trailer) < TrailerSize) return -1;
         var length = BinaryPrimitives.ReadInt64LittleEndian(trailer);
-        var start = info.Covered - length;
+        var start = covered - length;
         return length < MinimumTransactionSize || start < FileHeaderSize
-            || BinaryPrimitives.ReadUInt32LittleEndian(trailer[8..]) != info.LastTransactionChecksum
+            || BinaryPrimitives.ReadUInt32LittleEndian(trailer[8..]) != checksum
             ? -1
             : start;
     }
@@ -622,17 +622,6 @@ internal static class FileStorageCheckpoint
         return null;
     }
 
-    private static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
-    {
-        var total = 0;
-        while (total < into.Length)
-        {
-            var read = RandomAccess.Read(file, into[total..], offset + total);
-            if (read == 0) break;
-            total += read;
-        }
-        return total;
-    }
 
     /// <summary>Deletes a file, ignoring failure (it is only a leftover).</summary>
     public static void TryDelete(string path)

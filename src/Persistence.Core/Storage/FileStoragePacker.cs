@@ -506,17 +506,6 @@ internal sealed class FileStoragePacker : IDisposable
         return ~crc;
     }
 
-    private static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
-    {
-        var total = 0;
-        while (total < into.Length)
-        {
-            var read = RandomAccess.Read(file, into[total..], offset + total);
-            if (read == 0) break;
-            total += read;
-        }
-        return total;
-    }
 
     /// <summary>
     /// Reads data records of the old file through a buffer of its own: a record that the last read
@@ -556,7 +545,7 @@ internal sealed class FileStoragePacker : IDisposable
         {
             var want = Math.Clamp(readUntil - offset, MaxDataHeaderSize + RecordReadSize, _bytes.Length);
             want = Math.Min(want, end - offset);
-            _length = ReadAt(file, offset, _bytes.AsSpan(0, (int)Math.Max(want, 0)));
+            _length = FileStorage.ReadAt(file, offset, _bytes.AsSpan(0, (int)Math.Max(want, 0)));
             _start = offset;
         }
 

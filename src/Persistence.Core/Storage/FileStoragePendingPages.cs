@@ -72,13 +72,7 @@ internal sealed class FileStoragePendingPages : IDisposable
         var bytes = MemoryMarshal.AsBytes(page.AsSpan(0, p == _at.Length - 1 ? _lastPageEntries : FileStorageIndex.PageSize));
         try
         {
-            var read = 0;
-            while (read < bytes.Length)
-            {
-                var n = RandomAccess.Read(_file, bytes[read..], _at[p] + read);
-                if (n == 0) throw new EndOfStreamException("the checkpoint is shorter than when it was opened");
-                read += n;
-            }
+            if (FileStorage.ReadAt(_file, _at[p], bytes) < bytes.Length) throw new EndOfStreamException("the checkpoint is shorter than when it was opened");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
