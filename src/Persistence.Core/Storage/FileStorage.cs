@@ -340,6 +340,8 @@ public sealed partial class FileStorage : IStorage, IKnownChanges
         _notWriting.Wait();
         try
         {
+            // A program this process starts right now holds a copy of the lock file's descriptor until it runs, so
+            // the answer may be "others" when there are none: the checkpoint and the cut are then left to a later close.
             if (!IsReadOnly && _lockFile is { SharesUse: true }) _othersStillOpen = !_lockFile.TryEnterSoleUse();
             if (!IsReadOnly && _failure is null)
             {

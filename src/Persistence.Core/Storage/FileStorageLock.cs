@@ -209,12 +209,21 @@ internal sealed class FileStorageLock : IDisposable
         return e.HResult == wouldBlock;
     }
 
+    /// <summary>How long <see cref="HasWriters"/> looks again at a share it saw before it answers that a writer has the database open.</summary>
+    private static readonly TimeSpan ClosingWriterGrace = TimeSpan.FromMilliseconds(500);
+
     /// <summary>
     /// Whether writers have the database at <paramref name="dataPath"/> open now, told by its lock
     /// file's users byte without opening it as a writer does (which marks the lock file), or by a
     /// program holding the lock file exclusively (an offline tool, an older version); false where that
     /// cannot be told: no lock file, or no open file description locks (not Linux).
     /// </summary>
+    /// <remarks>
+    /// A writer's share is released when the last descriptor of its lock file closes, and a process
+    /// that starts another program at the moment a writer in it closes lends the new process its
+    /// descriptors until that program starts (a few milliseconds, more on a busy machine). So a share that is seen is looked
+    /// at again for up to <see cref="ClosingWriterGrace"/> before the answer is yes.
+    /// </remarks>
     public static bool HasWriters(string dataPath)
     {
         var path = dataPath + ".lock";
@@ -223,7 +232,13 @@ internal sealed class FileStorageLock : IDisposable
         {
             // A reader's open, which leaves no mark in the lock file.
             using var reader = OpenForReading(path);
-            return reader._locks.HeldByOthers(UsersByte) ?? false;
+            var deadline = Environment.TickCount64 + (long)ClosingWriterGrace.TotalMilliseconds;
+            while (reader._locks.HeldByOthers(UsersByte) ?? false)
+            {
+                if (Environment.TickCount64 >= deadline) return true;
+                Thread.Sleep(5);
+            }
+            return false;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {

@@ -360,6 +360,42 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     }
 
     [Fact]
+    public async Task ABackupRightAfterTheWriterClosedIsWrittenWhileThisProcessStartsOtherPrograms()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var source = _directory.File("source.persist");
+        var live = _directory.File("live.persist");
+        using var storage = FileStorage.Open(source);
+        var sourceOid = Commit(storage, "from the source");
+        // A program started at the moment the writer closes holds its lock file's descriptor until it runs.
+        using var starting = new CancellationTokenSource();
+        var started = 0;
+        var starter = Task.Factory.StartNew(() =>
+        {
+            while (!starting.IsCancellationRequested)
+            {
+                using var process = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+                process.WaitForExit();
+                Interlocked.Increment(ref started);
+            }
+        }, TaskCreationOptions.LongRunning);
+        while (Volatile.Read(ref started) == 0 && !starter.IsCompleted) Thread.Sleep(1);
+        // Rounds until 100 programs have started during them (a loaded machine starts fewer a round).
+        var startedBefore = Volatile.Read(ref started);
+        var rounds = 0;
+        for (; rounds < 100 || Volatile.Read(ref started) - startedBefore < 100; rounds++)
+        {
+            Assert.False(starter.IsCompleted, "The programs stopped starting");
+            using (var writer = FileStorage.Open(live)) Commit(writer, $"round {rounds}");
+            storage.Backup(live);
+        }
+        starting.Cancel();
+        await starter;
+        using var replaced = FileStorage.Open(live);
+        Assert.Equal("from the source", Text(replaced.Load(sourceOid)));
+    }
+
+    [Fact]
     public void ABackupOverADatabaseWhoseLockFileAProgramHoldsExclusivelyIsRefused()
     {
         if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/flock")) return;

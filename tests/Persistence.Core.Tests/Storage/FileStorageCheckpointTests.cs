@@ -4,6 +4,7 @@ using static Persistence.Tests.Storage.TestRecords;
 
 namespace Persistence.Tests.Storage;
 
+[Collection(ClosingWritersCollection.Name)]
 public sealed class FileStorageCheckpointTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

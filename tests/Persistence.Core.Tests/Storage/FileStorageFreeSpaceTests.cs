@@ -8,6 +8,7 @@ namespace Persistence.Tests.Storage;
 /// Free space: the zeros a writer of many small commits reserves after the last transaction, writes
 /// its next commits over, and cuts off when it closes (docs/FORMAT.md, "Free space").
 /// </summary>
+[Collection(ClosingWritersCollection.Name)]
 public sealed class FileStorageFreeSpaceTests : IDisposable
 {
     // More small commits than a writer makes before it reserves.
