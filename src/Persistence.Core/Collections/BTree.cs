@@ -344,4 +344,6 @@ public sealed class BTree<TKey, TValue> : PersistentObject, IDictionary<TKey, TV
 
     /// <inheritdoc />
     protected internal override void ClearState() => _core.ClearState();
+
+    internal override bool StaysLoadedOnRelease => true;
 }

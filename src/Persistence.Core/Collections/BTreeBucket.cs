@@ -357,6 +357,18 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
     {
         ClearKeys();
         ForgetNotes();
+        ClearEntries();
+    }
+
+    // What the transaction noted of its reads here stays: a merge at commit must keep them true.
+    internal override void ClearStateOnRelease()
+    {
+        ClearKeys(released: true);
+        ClearEntries();
+    }
+
+    private void ClearEntries()
+    {
         _values = [];
         _pending = null;
         _pendingCount = 0;

@@ -57,7 +57,18 @@ internal struct BTreeCursor<TKey, TValue>
     /// after, so it lies in memory next to what its load allocates (its strings), and a later pass
     /// reads one run of memory instead of two (a second pass over 100,000 persons: 2.77 -> 2.20 ms).
     /// </summary>
-    public readonly TValue Value => _values is { } values ? values[_index] : _bucket!._values.Length == 0 ? default! : _bucket.ValueAt(_index);
+    public readonly TValue Value => _values is { } values ? values[_index] : ValueInBucket();
+
+    /// <summary>
+    /// The current value from the bucket, loaded again if <see cref="Connection.ReleaseUnchanged"/> let
+    /// go of it since the step into it (it reloads the same entries: the transaction is the same one).
+    /// </summary>
+    private readonly TValue ValueInBucket()
+    {
+        var bucket = _bucket!;
+        bucket.Read(_core);
+        return bucket._values.Length == 0 ? default! : bucket.ValueAt(_index);
+    }
 
     /// <summary>
     /// Moves to the next entry. The common step, forward to the next entry of the same bucket with no
@@ -90,13 +101,11 @@ internal struct BTreeCursor<TKey, TValue>
             _plainForward = !_reverse && !_bounds.HasHigh;
             Start();
         }
-        else if (_reverse)
-        {
-            _index--;
-        }
         else
         {
-            _index++;
+            // Loaded again if a release let go of it (see ValueInBucket); a walk that ended has none.
+            _bucket?.Read(_core);
+            _index += _reverse ? -1 : 1;
         }
         if (Settle())
         {

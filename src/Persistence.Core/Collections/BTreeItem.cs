@@ -63,10 +63,14 @@ internal abstract class BTreeItem<TKey, TValue> : PersistentObject
         _orderUnchecked = true;
     }
 
-    /// <summary>Part of ClearState: tells the tree's enumerators, and clears the shared fields.</summary>
-    private protected void ClearKeys()
+    /// <summary>
+    /// Part of ClearState: tells the tree's enumerators, and clears the shared fields. A release within the
+    /// transaction (<paramref name="released"/>) does not tell them: the item reloads the same state, and
+    /// the enumerators read it again (see BTreeCursor).
+    /// </summary>
+    private protected void ClearKeys(bool released = false)
     {
-        _tree?.NoteReload();
+        if (!released) _tree?.NoteReload();
         _keys = [];
         _count = 0;
         _stamp = 0;

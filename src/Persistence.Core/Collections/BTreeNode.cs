@@ -192,4 +192,10 @@ internal sealed class BTreeNode<TKey, TValue> : BTreeItem<TKey, TValue>
         ClearKeys();
         _children = [];
     }
+
+    internal override void ClearStateOnRelease()
+    {
+        ClearKeys(released: true);
+        _children = [];
+    }
 }

@@ -293,4 +293,6 @@ public sealed class BTreeSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T>
 
     /// <inheritdoc />
     protected internal override void ClearState() => _core.ClearState();
+
+    internal override bool StaysLoadedOnRelease => true;
 }

@@ -87,6 +87,8 @@ public sealed class PersistentCounter : PersistentObject
     /// <inheritdoc />
     protected internal override void ReadState(ref RecordReader reader) => _value = reader.ReadInt64();
 
+    internal override bool StaysLoadedOnRelease => true;
+
     /// <inheritdoc />
     protected internal override void ClearState()
     {

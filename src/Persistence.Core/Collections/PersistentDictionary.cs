@@ -272,6 +272,8 @@ public sealed class PersistentDictionary<TKey, TValue> : PersistentObject, IDict
         _generation++;
     }
 
+    internal override bool StaysLoadedOnRelease => true;
+
     /// <inheritdoc />
     protected internal override void ClearState()
     {

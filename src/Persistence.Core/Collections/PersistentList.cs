@@ -356,6 +356,8 @@ public sealed class PersistentList<T> : PersistentObject, IList<T>, IReadOnlyLis
         _generation++;
     }
 
+    internal override bool StaysLoadedOnRelease => true;
+
     /// <inheritdoc />
     protected internal override void ClearState()
     {

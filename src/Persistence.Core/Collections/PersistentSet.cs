@@ -282,6 +282,8 @@ public sealed class PersistentSet<T> : PersistentObject, ISet<T>, IReadOnlySet<T
         _generation++;
     }
 
+    internal override bool StaysLoadedOnRelease => true;
+
     /// <inheritdoc />
     protected internal override void ClearState()
     {

@@ -430,6 +430,64 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     /// <summary>
+    /// Turns the objects this connection has loaded and the transaction has not changed back into
+    /// ghosts, within the transaction, and returns how many: a pass that reads more objects than memory
+    /// should hold calls it every few thousand of them. The transaction goes on as before: what it let go
+    /// of reloads from the same snapshot when it is next read, its changes and new objects stay, and a
+    /// serializable commit still checks every read made before the call (by oid).
+    /// </summary>
+    /// <remarks>
+    /// <para>Enumerations under way go on: a BTree's enumerator loads its bucket again, and lists,
+    /// dictionaries, sets, a BTree's own object and counters stay loaded (each is one record, or holds
+    /// only references to what is let go of).</para>
+    /// <para>A value taken out of an object before the call and changed in place after it (a list
+    /// property's list, an array) no longer belongs to the object, which reloads its own: change such
+    /// values and call <see cref="PersistentObject.MarkChanged"/> before releasing, or read them again after.</para>
+    /// </remarks>
+    public int ReleaseUnchanged()
+    {
+        var claim = BeginCall();
+        try
+        {
+            if (_committing) throw CommittingError("asked to release its objects");
+            KeepReadChecks();
+            var released = 0;
+            for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount; slot = _objects.NextOccupied(slot + 1))
+            {
+                var obj = _objects.At(slot)!;
+                if (obj.State != PersistentState.UpToDate || obj.OwnerNumber != _number || obj.StaysLoadedOnRelease) continue;
+                MakeGhost(obj, slot, released: true);
+                released++;
+            }
+            SweepGhosts();
+            return released;
+        }
+        finally
+        {
+            EndCall(claim);
+        }
+    }
+
+    /// <summary>
+    /// Before a release: the oids of the objects this transaction loaded that need a check at commit
+    /// go to the read set's <see cref="ReadSet.Released"/>, as the identity map may let go of them once
+    /// they are ghosts. The objects read that were loaded before (<see cref="ReadSet.Noted"/>) stay
+    /// listed: the list holds them.
+    /// </summary>
+    private void KeepReadChecks()
+    {
+        foreach (var run in _read.Loaded)
+        {
+            for (var i = 0; i < run.Count; i++)
+            {
+                var oid = run.First + (ulong)i;
+                if (_objects.TryGetValue(oid, out var obj) && obj.State is PersistentState.UpToDate or PersistentState.Ghost && obj.ChecksReads) _read.AddReleased(oid);
+            }
+        }
+        _read.ForgetLoaded();
+    }
+
+    /// <summary>
     /// Ends the connection's use: aborts what was not committed (commits it when autocommit is on) and
     /// returns the connection, with its cache, to the database's pool. Its objects can no longer load or
     /// change, until the pool hands the connection to the next <see cref="Database.OpenConnection()"/>:
@@ -1034,6 +1092,10 @@ public sealed class Connection : IDisposable, IReferenceResolver
                     if (_objects.TryGetValue(run.First + (ulong)i, out var obj)) CheckRead(transaction, ours, obj, checkedOids);
                 }
             }
+            foreach (var run in _read.Released)
+            {
+                for (var i = 0; i < run.Count; i++) CheckReleasedRead(transaction, ours, new Oid(run.First + (ulong)i), checkedOids);
+            }
             // A set grown by one large transaction is not kept for all the small ones after it.
             ReusedSet.DropIfLarge(ref _checkedOids);
         }
@@ -1062,11 +1124,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// Objects do not keep it themselves: it would cost every object 8 bytes, for the few that need it
     /// (our storages check a commit's objects as of the snapshot, see StoreChanges).
     /// </summary>
-    internal long SerialOf(PersistentObject obj)
-    {
-        var oid = obj.ObjectOid;
-        return TryGetRebased(oid, out var rebased) ? rebased : _database.LoadBefore(oid, _snapshot + 1)?.Tid ?? 0;
-    }
+    internal long SerialOf(PersistentObject obj) => SerialOf(obj.ObjectOid);
+
+    private long SerialOf(Oid oid) => TryGetRebased(oid, out var rebased) ? rebased : _database.LoadBefore(oid, _snapshot + 1)?.Tid ?? 0;
 
     /// <summary>What the last commit stored and no one changed since is loaded at the commit's revision (which the new snapshot includes).</summary>
     private void FinishStored()
@@ -1083,10 +1143,22 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         // Objects loaded in this transaction are in the read set whatever they are: skip those whose
         // reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads), and those
-        // written, which the store checks.
-        if (obj.State != PersistentState.UpToDate || obj.OwnerNumber != _number || !obj.ChecksReads || !checkedOids.Add(obj.ObjectOid.Value)) return;
-        if (ours is not null) ours.CheckCurrentAsOf(obj.ObjectOid, _snapshot);
-        else transaction.CheckCurrent(obj.ObjectOid, SerialOf(obj));
+        // written, which the store checks. A ghost here was read, then released (see ReleaseUnchanged).
+        if (obj.State is not (PersistentState.UpToDate or PersistentState.Ghost) || obj.OwnerNumber != _number || !obj.ChecksReads || !checkedOids.Add(obj.ObjectOid.Value)) return;
+        CheckCurrent(transaction, ours, obj.ObjectOid);
+    }
+
+    /// <summary>Asks for the check of a read that <see cref="ReleaseUnchanged"/> kept by oid (see <see cref="ReadSet.Released"/>), unless the transaction wrote the object since.</summary>
+    private void CheckReleasedRead(IStorageTransaction transaction, StorageTransactionBase? ours, Oid oid, HashSet<ulong> checkedOids)
+    {
+        if (_objects.TryGetValue(oid.Value, out var obj) && obj.State is PersistentState.Changed or PersistentState.New) return;
+        if (checkedOids.Add(oid.Value)) CheckCurrent(transaction, ours, oid);
+    }
+
+    private void CheckCurrent(IStorageTransaction transaction, StorageTransactionBase? ours, Oid oid)
+    {
+        if (ours is not null) ours.CheckCurrentAsOf(oid, _snapshot);
+        else transaction.CheckCurrent(oid, SerialOf(oid));
     }
 
     /// <summary>
@@ -1403,8 +1475,11 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private bool IsLoadedHere(PersistentObject obj) =>
         obj.OwnerNumber == _number && obj.State is PersistentState.UpToDate or PersistentState.Changed;
 
-    /// <summary>Turns <paramref name="obj"/> into a ghost; <paramref name="slot"/> is its slot in the identity map if the caller knows it (-1 if not).</summary>
-    private void MakeGhost(PersistentObject obj, int slot = -1)
+    /// <summary>
+    /// Turns <paramref name="obj"/> into a ghost; <paramref name="slot"/> is its slot in the identity map if
+    /// the caller knows it (-1 if not); <paramref name="released"/> within the transaction (see <see cref="ReleaseUnchanged"/>).
+    /// </summary>
+    private void MakeGhost(PersistentObject obj, int slot = -1, bool released = false)
     {
         if (IsLoadedHere(obj))
         {
@@ -1415,7 +1490,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 else _objects.MarkLoaded(obj.ObjectOid.Value, loaded: false);
             }
         }
-        obj.ClearState();
+        if (released) obj.ClearStateOnRelease();
+        else obj.ClearState();
         obj.State = PersistentState.Ghost;
         obj.Touched = 0;
     }

@@ -258,6 +258,20 @@ public abstract class PersistentObject
     protected internal abstract void ClearState();
 
     /// <summary>
+    /// Whether <see cref="Connection.ReleaseUnchanged"/> leaves this object loaded: the persistent
+    /// collections whose enumerators walk the items they loaded (lists, dictionaries, sets, a BTree's
+    /// own object) and counters, whose merges need what the transaction read of them. Each is one
+    /// small record or holds the references to the objects that are let go of.
+    /// </summary>
+    internal virtual bool StaysLoadedOnRelease => false;
+
+    /// <summary>
+    /// <see cref="ClearState"/> for <see cref="Connection.ReleaseUnchanged"/>, which keeps the
+    /// transaction: an object that notes its reads for merges keeps those notes (a BTree's buckets).
+    /// </summary>
+    internal virtual void ClearStateOnRelease() => ClearState();
+
+    /// <summary>
     /// Asks the processor to start fetching the persistent objects this one references (generated for
     /// classes with reference properties; the default does nothing). A commit calls it when a new
     /// object joins the objects it is about to write, some way ahead of writing it, so that writing a

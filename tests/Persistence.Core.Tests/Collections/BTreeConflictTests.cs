@@ -247,6 +247,31 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
         db.Dispose();
     }
 
+    /// <summary>
+    /// A reads something of the tree, releases what it loaded (<see cref="Connection.ReleaseUnchanged"/>)
+    /// and adds 40; B adds 15 and commits first. Whatever A read stays read: its commit conflicts.
+    /// </summary>
+    [Theory]
+    // The bucket A looked 15 up in turns back into a ghost and reloads; what A read of it stays noted.
+    [InlineData("absent key")]
+    // The bucket goes; the tree's length counter stays loaded, and with it the note that A read its exact value.
+    [InlineData("count")]
+    public void What_a_transaction_read_before_a_release_still_conflicts_with_another_transactions_insert(string read)
+    {
+        var (db, a, b) = Setup([10, 20, 30]);
+        if (read == "count") Assert.Equal(BallastBuckets * Bucket + 3, Tree(a).Count);
+        else Assert.False(Tree(a).ContainsKey(15));
+        Assert.Equal(10, Tree(a)[10]);
+        Assert.True(a.ReleaseUnchanged() > 0);
+        Tree(a).Add(40, 40);
+        Tree(b).Add(15, 15);
+        b.Commit();
+        Assert.Throws<ConflictException>(a.Commit);
+        a.Abort();
+        Assert.Equal([10, 15, 20, 30], Keys(Fresh(db)));
+        db.Dispose();
+    }
+
     [Theory]
     [InlineData(TransactionIsolation.Serializable)]
     [InlineData(TransactionIsolation.Snapshot)]

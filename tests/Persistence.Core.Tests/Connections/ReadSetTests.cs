@@ -6,8 +6,8 @@ public class ReadSetTests
 {
     private static Database TwoNodes() => TestDatabase.WithTwoNodes(TestDatabase.InMemory());
 
-    // Loads a and b in the reader's first transaction and ends it: both stay loaded.
-    private static (Node A, Node B) LoadedBefore(Connection reader)
+    /// <summary>Loads a and b in the reader's first transaction and ends it: both stay loaded.</summary>
+    internal static (Node A, Node B) LoadedBefore(Connection reader)
     {
         var a = (Node)reader.Root["a"];
         var b = (Node)reader.Root["b"];
