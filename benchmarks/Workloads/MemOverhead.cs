@@ -1,3 +1,5 @@
+using Persistence.Storage;
+
 namespace Persistence.Workloads;
 
 /// <summary>
@@ -13,6 +15,9 @@ namespace Persistence.Workloads;
 /// connection is open, so a lone connection's loads do not fill it). SQLite's column is the baseline an
 /// application gets without an object database: the rows read into plain objects
 /// (<see cref="Row"/>, the same five fields) in a <see cref="Dictionary{TKey, TValue}"/> by id.
+/// A third child of ours reads every person in one transaction with the default cache, calling
+/// <see cref="Connection.ReleaseUnchanged"/> every <see cref="ReleaseEvery"/> persons, and reports
+/// what the heap grew by: what a long pass holds when it lets go as it goes.
 /// </summary>
 internal static class MemOverhead
 {
@@ -24,6 +29,13 @@ internal static class MemOverhead
 
     public static readonly Metric OverheadDefault = new("MEM", "overhead B/object, default options (64 MiB record cache, one connection open) ↓", false, 1, OursOnly: true);
 
+    /// <summary>How many persons the releasing pass reads between two calls of <see cref="Connection.ReleaseUnchanged"/>.</summary>
+    public const int ReleaseEvery = 10_000;
+
+    public static readonly Metric HoldingPass = new("MEM", "heap growth MiB of that pass (default options, the cache holding every person) ↓", false, 1, OursOnly: true);
+
+    public static readonly Metric ReleasingPass = new("MEM", $"heap growth MiB, the same pass in one transaction calling ReleaseUnchanged every {ReleaseEvery:N0} persons (default options) ↓", false, 1, OursOnly: true);
+
     public static void Run(Side side, RunState state)
     {
         state.Results.Label("MEM", $"MEM new process: load {state.Objects:N0} persons in one connection, GC.GetTotalMemory before/after, less the fields");
@@ -32,27 +44,31 @@ internal static class MemOverhead
         W1Insert.Populate(side, path, state.Data);
         if (side == Side.Persistence)
         {
-            var proper = Measure(side, path, state.Objects, recordCacheBytes: 0);
+            var proper = Measure(side, path, state.Objects, recordCacheBytes: 0)["overheadPerObject"];
             var defaults = Measure(side, path, state.Objects, recordCacheBytes: -1);
+            var releasing = Measure(side, path, state.Objects, recordCacheBytes: -1, ReleaseEvery)["heapGrowthMiB"];
             state.Record(Overhead, side, proper);
-            state.Record(OverheadDefault, side, defaults);
-            state.Progress($"MEM Persistence: {proper:F1} B/object overhead with the record cache off, {defaults:F1} with the default options");
+            state.Record(OverheadDefault, side, defaults["overheadPerObject"]);
+            state.Record(HoldingPass, side, defaults["heapGrowthMiB"]);
+            state.Record(ReleasingPass, side, releasing);
+            state.Progress($"MEM Persistence: {proper:F1} B/object overhead with the record cache off, {defaults["overheadPerObject"]:F1} with the default options; " +
+                $"heap growth {defaults["heapGrowthMiB"]:F1} MiB holding every person, {releasing:F1} MiB releasing as it goes");
         }
         else
         {
-            var overhead = Measure(side, path, state.Objects, recordCacheBytes: 0);
+            var overhead = Measure(side, path, state.Objects, recordCacheBytes: 0)["overheadPerObject"];
             state.Record(Overhead, side, overhead);
             state.Progress($"MEM SQLite (plain objects): {overhead:F1} B/object overhead");
         }
     }
 
-    private static double Measure(Side side, string path, int objects, long recordCacheBytes)
+    private static Dictionary<string, double> Measure(Side side, string path, int objects, long recordCacheBytes, int releaseEvery = 0)
     {
-        using var child = ChildProcess.Start("MEM", side, path, ("objects", objects), ("recordCacheBytes", recordCacheBytes));
+        using var child = ChildProcess.Start("MEM", side, path, ("objects", objects), ("recordCacheBytes", recordCacheBytes), ("releaseEvery", releaseEvery));
         child.WaitStarted();
         var result = child.Result();
         if ((int)result["objects"] != objects) throw new InvalidOperationException($"loaded {result["objects"]} persons, not {objects}");
-        return result["overheadPerObject"];
+        return result;
     }
 
     /// <summary>In the child.</summary>
@@ -60,17 +76,23 @@ internal static class MemOverhead
     {
         var objects = arguments.Int("objects");
         var recordCacheBytes = arguments.Long("recordCacheBytes");
+        var releaseEvery = arguments.Int("releaseEvery");
         return arguments.Side == Side.Persistence
-            ? ChildOurs(arguments.Database, objects, recordCacheBytes < 0 ? null : recordCacheBytes)
+            ? ChildOurs(arguments.Database, objects, recordCacheBytes < 0 ? null : recordCacheBytes, releaseEvery)
             : ChildSqlite(arguments.Database);
     }
 
-    private static Dictionary<string, double> ChildOurs(string path, int objects, long? recordCacheBytes)
+    private static Dictionary<string, double> ChildOurs(string path, int objects, long? recordCacheBytes, int releaseEvery)
     {
-        using var database = Ours.Open(path, cacheSize: objects + 10_000, recordCacheBytes: recordCacheBytes);
+        // A pass that releases as it goes keeps the default cache; one that holds every person needs room for them all.
+        using var database = Ours.Open(path, cacheSize: releaseEvery > 0 ? null : objects + 10_000, recordCacheBytes: recordCacheBytes);
         using var connection = database.OpenConnection();
         var persons = Ours.Persons(connection);
         _ = persons.Count;
+        // The oid index (8 bytes an object, the storage's whether objects are loaded or not) is read
+        // before the first measure: an open leaves its pages in the checkpoint file until first use,
+        // and a checkpoint reads them all.
+        ((FileStorage)database.Storage).Checkpoint();
         var before = GC.GetTotalMemory(forceFullCollection: true);
         long payload = 0;
         var count = 0;
@@ -78,6 +100,7 @@ internal static class MemOverhead
         {
             payload += FieldSlotBytes + StringBytes(person.Name) + StringBytes(person.Email);
             count++;
+            if (releaseEvery > 0 && count % releaseEvery == 0) connection.ReleaseUnchanged();
         }
         var after = GC.GetTotalMemory(forceFullCollection: true);
         GC.KeepAlive(persons);
@@ -115,6 +138,7 @@ internal static class MemOverhead
 
     private static Dictionary<string, double> Result(long before, long after, long payload, int count, int loaded) => new()
     {
+        ["heapGrowthMiB"] = (after - before) / (1024.0 * 1024.0),
         ["objects"] = count,
         ["loaded"] = loaded,
         ["heapBefore"] = before,
