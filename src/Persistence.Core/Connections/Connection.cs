@@ -72,6 +72,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly RecordBuffer _buffer = new(64 * 1024);
     // Loaded objects whose record is LargeRecordBytes or more, with those sizes (see EvictLarge).
     private Dictionary<ulong, (PersistentObject Object, int Bytes)>? _large;
+    // Whether EvictLarge must look: a large object was noted since it last found those loaded within the
+    // budget (until then their bytes can only fall, as objects turn into ghosts).
+    private bool _largeToCheck;
     private readonly long _largeObjectCacheBytes;
     // The most a connection's record buffer keeps between commits (see CommitInCall).
     private const int KeptBufferBytes = 4 << 20;
@@ -1426,11 +1429,19 @@ public sealed class Connection : IDisposable, IReferenceResolver
         }
     }
 
-    /// <summary>The size of a record from which its object counts as large (see <see cref="DatabaseOptions.LargeObjectCacheBytes"/>).</summary>
-    internal const int LargeRecordBytes = 1 << 20;
+    /// <summary>
+    /// The size of a record from which its object counts as large (see <see cref="DatabaseOptions.LargeObjectCacheBytes"/>):
+    /// documents, pages of text and binary values weigh as much as hundreds of small objects each, which
+    /// <see cref="CacheSize"/> counts alike.
+    /// </summary>
+    internal const int LargeRecordBytes = 16 << 10;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void NoteLarge(PersistentObject obj, int bytes) => (_large ??= [])[obj.ObjectOid.Value] = (obj, bytes);
+    private void NoteLarge(PersistentObject obj, int bytes)
+    {
+        (_large ??= [])[obj.ObjectOid.Value] = (obj, bytes);
+        _largeToCheck = true;
+    }
 
     /// <summary>
     /// Turns large objects (records of <see cref="LargeRecordBytes"/> or more) back into ghosts, the least
@@ -1440,7 +1451,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     private void EvictLarge()
     {
-        if (_large is not { Count: > 0 } large) return;
+        if (!_largeToCheck || _large is not { Count: > 0 } large) return;
         long bytes = 0;
         List<(PersistentObject Object, int Bytes)>? held = null;
         List<ulong>? gone = null;
@@ -1458,15 +1469,19 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             foreach (var oid in gone) large.Remove(oid);
         }
-        if (bytes <= _largeObjectCacheBytes || held is null) return;
-        held.Sort(static (a, b) => a.Object.Touched.CompareTo(b.Object.Touched));
-        foreach (var (obj, size) in held)
+        if (bytes > _largeObjectCacheBytes && held is not null)
         {
-            if (bytes <= _largeObjectCacheBytes) break;
-            large.Remove(obj.ObjectOid.Value);
-            MakeGhost(obj);
-            bytes -= size;
+            held.Sort(static (a, b) => a.Object.Touched.CompareTo(b.Object.Touched));
+            foreach (var (obj, size) in held)
+            {
+                if (bytes <= _largeObjectCacheBytes) break;
+                large.Remove(obj.ObjectOid.Value);
+                MakeGhost(obj);
+                bytes -= size;
+            }
         }
+        // Changed objects, which stay, may keep it over the budget: then it looks again at the next boundary.
+        _largeToCheck = bytes > _largeObjectCacheBytes;
     }
 
     /// <summary>How many objects eviction's hand has read (for tests).</summary>

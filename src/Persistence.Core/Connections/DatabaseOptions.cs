@@ -12,8 +12,9 @@ public sealed class DatabaseOptions
     public int CacheSize { get; init; } = 10_000;
 
     /// <summary>
-    /// How many bytes of large objects (those whose stored record is 1 MiB or more: big arrays or
-    /// strings) each connection keeps loaded between transactions, counted by their records' sizes. At
+    /// How many bytes of large objects (those whose stored record is 16 KiB or more: documents, pages
+    /// of text, big arrays or strings) each connection keeps loaded between transactions, counted by
+    /// their records' sizes (<see cref="CacheSize"/> counts the objects, of any size). At
     /// every commit and abort, large objects beyond this are turned back into ghosts, the least recently
     /// used first, whether or not the transaction that ended used them (they reload when touched);
     /// changed objects are never dropped. Default 64 MiB; 0 keeps none.

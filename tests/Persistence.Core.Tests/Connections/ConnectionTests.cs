@@ -163,6 +163,33 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void Documents_of_tens_of_kilobytes_count_against_the_large_object_budget_not_only_the_object_count()
+    {
+        using var folder = new TempFolder();
+        using var db = Database.Open(folder.File("data.persist"), new DatabaseOptions { LargeObjectCacheBytes = 1 << 20 });
+        db.Transact(c =>
+        {
+            var pages = new PersistentList<Everything>();
+            for (var i = 0; i < 200; i++) pages.Add(new Everything { String = new string((char)('a' + (i % 26)), 20_000) });
+            c.Root["pages"] = pages;
+        });
+        using var reader = db.OpenConnection();
+        var read = ((PersistentList<Everything>)reader.Root["pages"]).ToList();
+        Assert.All(read, page => Assert.Equal(20_000, page.String!.Length));
+        Assert.All(read, page => Assert.Equal(PersistentState.UpToDate, page.State));
+        reader.Abort();
+
+        // 200 records of 20 KB (4 MB) with a budget of 1 MiB: about 50 stay.
+        Assert.InRange(read.Count(page => page.State == PersistentState.UpToDate), 40, 52);
+
+        // The ones the last transaction read stay, the least recently used go first.
+        Assert.All(read.Take(10), page => Assert.Equal(20_000, page.String!.Length));
+        reader.Abort();
+        Assert.All(read.Take(10), page => Assert.Equal(PersistentState.UpToDate, page.State));
+        Assert.InRange(read.Count(page => page.State == PersistentState.UpToDate), 40, 52);
+    }
+
+    [Fact]
     public void A_commits_new_objects_take_their_oids_a_run_at_a_time_and_small_commits_leave_no_gaps()
     {
         using var folder = new TempFolder();
