@@ -1262,16 +1262,22 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private ConflictException Describe(ConflictException conflict)
     {
-        var names = conflict.Oids.Select(oid =>
+        // A long transaction (a report over a tree others write) can conflict over tens of thousands of
+        // objects, which the exception's Oids holds: the message names the first few, as the storage's does.
+        var names = conflict.Oids.Take(StorageTransactionBase.MaxOidsInMessage).Select(oid =>
             _objects.TryGetValue(oid.Value, out var obj) ? $"{oid} ({obj.PersistentType.Name})" : oid.ToString());
         // After a pack, an object this connection held may be gone rather than changed.
         var removed = _database.Packed ? conflict.Oids.Where(oid => _storage.Load(oid) is null).ToList() : [];
         return new ConflictException(
-            $"The commit conflicts with another transaction that changed {string.Join(", ", names)} after this transaction's snapshot (tid {_snapshot})." +
-            (removed.Count == 0 ? "" : $" Of those, {string.Join(", ", removed)} no longer exist: a pack removed them, as nothing reachable from the root referred to them any more; read the objects again from the root after Abort().") +
+            $"The commit conflicts with another transaction that changed {NamedOids(names, conflict.Oids.Count)} after this transaction's snapshot (tid {_snapshot})." +
+            (removed.Count == 0 ? "" : $" Of those, {NamedOids(removed.Take(StorageTransactionBase.MaxOidsInMessage).Select(oid => oid.ToString()), removed.Count)} no longer exist: a pack removed them, as nothing reachable from the root referred to them any more; read the objects again from the root after Abort().") +
             (_unitOfWork ? "" : " " + RetryAdvice),
             conflict.Oids);
     }
+
+    /// <summary>The first oids of a conflict, then how many more there are (all of them are in <see cref="ConflictException.Oids"/>).</summary>
+    private static string NamedOids(IEnumerable<string> named, int count) =>
+        string.Join(", ", named) + (count > StorageTransactionBase.MaxOidsInMessage ? $" and {count - StorageTransactionBase.MaxOidsInMessage} more (ConflictException.Oids lists them all)" : "");
 
     /// <summary>
     /// Ends what a commit that failed with <paramref name="conflict"/> leaves of the transaction: it can only be

@@ -22,7 +22,8 @@ internal abstract class StorageTransactionBase : IStorageTransaction
 {
     private enum Phase { Storing, Voted, Finished, Aborted }
 
-    private const int MaxOidsInMessage = 10;
+    /// <summary>How many oids a conflict's message names before it says how many more there are.</summary>
+    internal const int MaxOidsInMessage = 10;
 
     private TransactionScratch? _scratch;
     private Phase _phase;

@@ -433,6 +433,34 @@ public class ConnectionTests
     }
 
     [Fact]
+    public void A_conflict_over_many_objects_names_a_few_and_counts_the_rest()
+    {
+        using var db = TestDatabase.InMemory();
+        using (var setup = db.OpenConnection())
+        {
+            var nodes = new PersistentList<Node>();
+            for (var i = 0; i < 1_000; i++) nodes.Add(new Node { Label = "n" + i });
+            setup.Root["nodes"] = nodes;
+            setup.Commit();
+        }
+        using var report = db.OpenConnection();
+        var total = ((PersistentList<Node>)report.Root["nodes"]).Sum(node => node.Label!.Length);
+        using (var writer = db.OpenConnection())
+        {
+            foreach (var node in (PersistentList<Node>)writer.Root["nodes"]) node.Label += "'";
+            writer.Commit();
+        }
+        report.Root["summary"] = new Node { Label = total.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+        var conflict = Assert.Throws<ConflictException>(report.Commit);
+        Assert.Equal(1_000, conflict.Oids.Count);
+        Assert.Contains($"{conflict.Oids[0]} (Persistence.Tests.Models.Node)", conflict.Message);
+        Assert.Contains("and 990 more", conflict.Message);
+        Assert.DoesNotContain(conflict.Oids[999].ToString() + " ", conflict.Message);
+        Assert.True(conflict.Message.Length < 2_000, $"{conflict.Message.Length} characters");
+    }
+
+    [Fact]
     public void A_damaged_record_is_reported_with_its_oid_and_never_half_loaded()
     {
         var storage = new TamperingStorage(new MemoryStorage());
