@@ -454,10 +454,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             if (_committing) throw CommittingError("asked to release its objects");
             KeepReadChecks();
+            // The walk meets only the objects marked loaded (as eviction's hand does), not the ghosts the
+            // identity map also holds: up to GhostSlack of them, which a pass releasing every few thousand
+            // objects would otherwise read at every call (1,000,000 orders releasing every 100: 48 s of 59).
+            MarkLoadedObjects();
             var released = 0;
-            for (var slot = _objects.NextOccupied(0); slot < _objects.SlotCount; slot = _objects.NextOccupied(slot + 1))
+            for (var slot = _objects.NextLoaded(0); slot < _objects.SlotCount; slot = _objects.NextLoaded(slot + 1))
             {
                 var obj = _objects.At(slot)!;
+                ReleaseReads++;
+                if (obj.State == PersistentState.Ghost) _objects.UnmarkLoadedAt(slot);
                 if (obj.State != PersistentState.UpToDate || obj.OwnerNumber != _number || obj.StaysLoadedOnRelease) continue;
                 MakeGhost(obj, slot, released: true);
                 released++;
@@ -1405,11 +1411,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private void Evict()
     {
         if (_loadedCount <= CacheSize) return;
-        if (!_marksLoaded)
-        {
-            _objects.MarkAllLoaded(IsLoadedHere);
-            _marksLoaded = true;
-        }
+        MarkLoadedObjects();
         for (var pass = 0; pass < 2 && _loadedCount > CacheSize; pass++)
         {
             // At most once round the table a pass; the hand passes over other slots a stretch at a time.
@@ -1433,6 +1435,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 MakeGhost(obj, next);
             }
         }
+    }
+
+    /// <summary>From the first walk over the loaded objects on, the identity map marks which it holds are loaded (see <see cref="ObjectTable.NextLoaded"/>).</summary>
+    private void MarkLoadedObjects()
+    {
+        if (_marksLoaded) return;
+        _objects.MarkAllLoaded(IsLoadedHere);
+        _marksLoaded = true;
     }
 
     /// <summary>
@@ -1492,6 +1502,9 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     /// <summary>How many objects eviction's hand has read (for tests).</summary>
     internal long EvictionReads { get; private set; }
+
+    /// <summary>How many objects <see cref="ReleaseUnchanged"/> has read (for tests).</summary>
+    internal long ReleaseReads { get; private set; }
 
     private bool IsLoadedHere(PersistentObject obj) =>
         obj.OwnerNumber == _number && obj.State is PersistentState.UpToDate or PersistentState.Changed;
