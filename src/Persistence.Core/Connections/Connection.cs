@@ -1277,8 +1277,26 @@ public sealed class Connection : IDisposable, IReferenceResolver
         return new ConflictException(
             $"The commit conflicts with another transaction that changed {NamedOids(names, conflict.Oids.Count)} after this transaction's snapshot (tid {_snapshot})." +
             (removed.Count == 0 ? "" : $" Of those, {NamedOids(removed.Take(StorageTransactionBase.MaxOidsInMessage).Select(oid => oid.ToString()), removed.Count)} no longer exist: a pack removed them, as nothing reachable from the root referred to them any more; read the objects again from the root after Abort().") +
+            (OnlyRead(conflict.Oids) ? " " + OnlyReadAdvice : "") +
             (_unitOfWork ? "" : " " + RetryAdvice),
             conflict.Oids);
+    }
+
+    // A report that reads for seconds and then writes a summary conflicts with every writer that changed
+    // what it read meanwhile, however often it is retried: the advice says so, and what to do instead.
+    private const string OnlyReadAdvice =
+        "This transaction only read them (serializable isolation checks every read): a long read that ends in a write conflicts again while others change what it reads. " +
+        "Write its result in a short transaction of its own (from values it computed), or use TransactionIsolation.Snapshot, which checks only what a transaction writes.";
+
+    /// <summary>Whether this transaction changed none of <paramref name="oids"/> (under serializable isolation: it only read them).</summary>
+    private bool OnlyRead(IReadOnlyCollection<Oid> oids)
+    {
+        if (_isolation != TransactionIsolation.Serializable) return false;
+        foreach (var oid in oids)
+        {
+            if (_objects.TryGetValue(oid.Value, out var obj) && obj.State == PersistentState.Changed) return false;
+        }
+        return true;
     }
 
     /// <summary>The first oids of a conflict, then how many more there are (all of them are in <see cref="ConflictException.Oids"/>).</summary>

@@ -35,6 +35,29 @@ public class ReadSetTests
     }
 
     [Fact]
+    public void A_conflict_over_objects_the_transaction_only_read_says_so_and_what_to_do_instead()
+    {
+        using var db = TwoNodes();
+        using var reader = db.OpenConnection();
+        using var writer = db.OpenConnection();
+        var a = (Node)reader.Root["a"];
+        ((Node)reader.Root["b"]).Label = "derived from " + a.Label;
+        ((Node)writer.Root["a"]).Label = "a1";
+        writer.Commit();
+        var readOnly = Assert.Throws<ConflictException>(reader.Commit);
+        Assert.Contains("only read them", readOnly.Message);
+        Assert.Contains("TransactionIsolation.Snapshot", readOnly.Message);
+        reader.Abort();
+
+        // A conflict over an object the transaction wrote says nothing of reads.
+        ((Node)reader.Root["a"]).Label = "mine";
+        ((Node)writer.Root["a"]).Label = "theirs";
+        writer.Commit();
+        var written = Assert.Throws<ConflictException>(reader.Commit);
+        Assert.DoesNotContain("only read", written.Message);
+    }
+
+    [Fact]
     public void Objects_loaded_in_an_earlier_transaction_and_not_read_again_do_not_conflict()
     {
         using var db = TwoNodes();
