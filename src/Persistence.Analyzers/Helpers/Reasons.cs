@@ -90,6 +90,14 @@ internal static class Reasons
         var names = string.Join(", ", arguments.Select(AnalyzerSymbols.Display));
         var inline = arguments.All(a => Storable(a, reference: false));
         var persistent = references && arguments.All(a => Storable(a, reference: true));
+        if (type.IsTupleType)
+        {
+            // A tuple of values: a value type of the project's own holds the same, with names that are stored.
+            return type.TupleElements.All(e => Storable(e.Type, reference: false))
+                ? "; store a [PersistentValue] record struct with these members instead (one that implements IComparable<T> can be a BTree's key)"
+                : "";
+        }
+
         var choices = new List<string>(2);
         if (type.ContainingNamespace?.ToDisplayString() == "System.Collections.Generic" && type.ContainingType is null)
         {
