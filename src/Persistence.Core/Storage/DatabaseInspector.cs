@@ -160,8 +160,15 @@ public sealed class DatabaseInspector : IDisposable
                 $"A newer version of the program stored it with field(s) '{newer}', which this program's class lacks: such objects load, but a change to one holding values there is refused (it would lose them).");
         var added = map.Current.Where((_, i) => map.Sources[i] < 0).Select(static f => f.Name).ToList();
         var dropped = map.Stored.Where((_, i) => map.Targets[i] < 0).Select(static f => f.Name).ToList();
+        var converted = map.Current.Select((field, i) => (Stored: map.Sources[i] < 0 ? default : map.Stored[map.Sources[i]], Current: field))
+            .Where(static p => p.Stored.Name is not null && (p.Stored.Name != p.Current.Name || p.Stored.Shape.Code != p.Current.Shape.Code))
+            .Select(static p => $"'{p.Stored.Name}'"
+                + (p.Stored.Name == p.Current.Name ? "" : $" as '{p.Current.Name}'")
+                + (p.Stored.Shape.Code == p.Current.Shape.Code ? "" : $" ({p.Stored.Shape.Code} as {p.Current.Shape.Code})"))
+            .ToList();
         var detail = string.Join("; ", new[]
         {
+            converted.Count == 0 ? null : $"read {string.Join(", ", converted)}",
             added.Count == 0 ? null : $"read with the default of '{string.Join("', '", added)}'",
             dropped.Count == 0 ? null : $"'{string.Join("', '", dropped)}' no longer read",
         }.OfType<string>());

@@ -1570,6 +1570,19 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_schema_check_names_the_fields_read_under_a_former_name_or_as_a_wider_type()
+    {
+        using var db = TestDatabase.InMemory();
+        TestDatabase.Store(db, "first", FirstRenamedContact());
+
+        var check = db.CheckSchema();
+
+        var first = Assert.Single(check.Layouts, l => l.StoredName == RenamedName && l.Reading == LayoutReading.Converted);
+        Assert.Equal("read 'Name' as 'FullName', 'Age' as 'Years' (i32 as i64), 'Handle' as 'Nick'", first.Detail);
+        Assert.True(check.ReadsEverything);
+    }
+
+    [Fact]
     public void A_schema_check_of_a_file_this_program_wrote_reads_everything_and_names_a_newer_program_s_layout()
     {
         var newer = new LegacyObject(ItemName, [.. new EvolvingItem().PersistentType.Fields, new("Extra", "str")], (ref RecordWriter w) =>
