@@ -59,7 +59,8 @@ internal static class Reasons
     /// <param name="problem">What cannot be stored.</param>
     /// <param name="declared">The declared type of the property or member.</param>
     /// <param name="referencesAllowed">Whether the member may hold a persistent reference (a class's property; not a value's member).</param>
-    public static string For(StorageProblem problem, ITypeSymbol declared, bool referencesAllowed)
+    /// <param name="tupleAdvice">Whether to say what to store instead of a tuple (PERSIST021's message says it for every collection).</param>
+    public static string For(StorageProblem problem, ITypeSymbol declared, bool referencesAllowed, bool tupleAdvice = true)
     {
         var inner = AnalyzerSymbols.Display(problem.Type);
         var outer = AnalyzerSymbols.Display(declared);
@@ -72,7 +73,7 @@ internal static class Reasons
                 (referencesAllowed ? PersistentCollectionFor(declared, inner) : "a value cannot hold persistent objects, not even in a persistent collection: keep them in a [Persistent] class"),
             StorageProblemKind.InvalidValue => $"{where} is a [PersistentValue] type the generator cannot complete (see the diagnostic on '{inner}')",
             StorageProblemKind.InvalidClass => $"{where} is a [Persistent] class the generator cannot complete (see the error on '{inner}')",
-            _ => $"{where} is not a type Persistence can store{Instead(problem, declared, referencesAllowed)}",
+            _ => $"{where} is not a type Persistence can store{Instead(problem, declared, referencesAllowed, tupleAdvice)}",
         };
     }
 
@@ -82,7 +83,7 @@ internal static class Reasons
     /// reference may be (a class's property, not inside a list, dictionary or value), and only
     /// collections whose type arguments can be stored.
     /// </summary>
-    private static string Instead(StorageProblem problem, ITypeSymbol declared, bool referencesAllowed)
+    private static string Instead(StorageProblem problem, ITypeSymbol declared, bool referencesAllowed, bool tupleAdvice)
     {
         if (problem.Type is not INamedTypeSymbol type) return "";
         var references = referencesAllowed && SymbolEqualityComparer.Default.Equals(problem.Type, declared);
@@ -93,7 +94,7 @@ internal static class Reasons
         if (type.IsTupleType)
         {
             // A tuple of values: a value type of the project's own holds the same, with names that are stored.
-            return type.TupleElements.All(e => Storable(e.Type, reference: false))
+            return tupleAdvice && type.TupleElements.All(e => Storable(e.Type, reference: false))
                 ? "; store a [PersistentValue] record struct with these members instead (one that implements IComparable<T> can be a BTree's key)"
                 : "";
         }

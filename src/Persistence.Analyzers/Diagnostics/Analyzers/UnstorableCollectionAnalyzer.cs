@@ -41,6 +41,6 @@ public sealed class UnstorableCollectionAnalyzer : DiagnosticAnalyzer
             DiagnosticDescriptors.UnstorableCollection,
             context.Operation.Syntax.GetLocation(),
             AnalyzerSymbols.Display(type),
-            Reasons.For(problem, type, referencesAllowed: true)));
+            Reasons.For(problem, type, referencesAllowed: true, tupleAdvice: false)));
     }
 }
