@@ -44,7 +44,7 @@ public sealed class ChangedInPlaceCodeFixProvider : CodeFixProvider
         };
         // The object to mark is the one at the root of the path, also for a change inside one of its values; for an element
         // of a persistent collection, the collection (a BTree marks its loaded buckets).
-        if (changed?.Root.Instance is not { } owner) return;
+        if (changed?.Instance is not { } owner) return;
 
         if (node.FirstAncestorOrSelf<StatementSyntax>() is ExpressionStatementSyntax { Parent: BlockSyntax or SwitchSectionSyntax or GlobalStatementSyntax } statement &&
             OwnerText(owner) is { } ownerText)
@@ -57,7 +57,7 @@ public sealed class ChangedInPlaceCodeFixProvider : CodeFixProvider
                 diagnostic);
         }
 
-        var property = changed.Root.Property.PartialDefinitionPart ?? changed.Root.Property;
+        var property = changed.Property.PartialDefinitionPart ?? changed.Property;
         if (diagnostic.Properties.TryGetValue(ChangedInPlaceAnalyzer.CollectionProperty, out var collection) && collection is not null &&
             property.DeclaringSyntaxReferences.FirstOrDefault() is { } reference &&
             context.Document.Project.Solution.GetDocument(reference.SyntaxTree) is { } declaringDocument &&

@@ -315,6 +315,36 @@ public sealed class ChangedInPlaceThroughValueTests
             Message("Customer.SitesByName[]", "assign the element a new value with the change, or call MarkChanged() on the collection after the change"));
 
     [Fact]
+    public async Task Reports_a_change_in_place_through_an_index_from_the_end() =>
+        await ReportsAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line)
+                {
+                    [|customer.History![^1].Lines.Add(line)|];
+                    [|customer.Addresses![^1].Codes[0] = 1|];
+                    [|customer.Tags![^1] = line|];
+                }
+            }
+            """),
+            Message("Customer.History[].Lines", ListElementAdvice),
+            Message("Customer.Addresses[].Codes", ElementAdvice),
+            Message("Customer.Tags", "use PersistentList<string> instead, assign a new collection to the property, or call MarkChanged() on the object after the change"));
+
+    [Fact]
+    public async Task Accepts_a_change_through_an_index_from_the_end_whose_element_is_assigned_again() =>
+        await Expect.CleanAsync(Sources.Wrap(Model + """
+            public static class Shop
+            {
+                public static void Change(Customer customer, string line)
+                {
+                    customer.History![^1].Lines.Add(line);
+                    customer.History[^1] = customer.History[^1] with { City = line };
+                }
+            }
+            """));
+
+    [Fact]
     public async Task Accepts_a_change_inside_an_element_of_a_persistent_collection_that_is_marked_or_assigned() =>
         await Expect.CleanAsync(Sources.Wrap(Model + """
             public static class Shop

@@ -49,7 +49,7 @@ internal static class InPlaceChanges
     public static ChangedPath? ChangedBy(IOperation target) => Strip(target) switch
     {
         IArrayElementReferenceOperation element => StoredPath(element.ArrayReference),
-        IPropertyReferenceOperation { Property.IsIndexer: true } indexer => StoredPath(indexer.Instance),
+        IPropertyReferenceOperation { Property.IsIndexer: true } or IImplicitIndexerReferenceOperation { IndexerSymbol: IPropertySymbol } => StoredPath(ElementOf(Strip(target))),
         // A stored member of a value class, or of a value struct that is an array's element (the only struct a setter changes
         // in place). Fields and [Transient] properties are not stored: changing them loses nothing.
         IPropertyReferenceOperation { Instance: { } instance } member when IsStoredValueMember(member.Property) => StoredPath(instance),
@@ -87,10 +87,10 @@ internal static class InPlaceChanges
                     operation = instance;
                     break;
                 // An element of a persistent collection is stored inline in the collection's record (a BTree's: its bucket's).
-                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance.Type: { } collectionType } element when IsPersistentCollection(collectionType):
+                case { } element when ElementOf(element) is { Type: { } collectionType } && IsPersistentCollection(collectionType):
                     below.Reverse();
                     return new ChangedPath(element, string.Concat(below), inPersistentCollection: true);
-                case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { Type: { } collectionType } collection } when IsCollection(collectionType):
+                case { } element when ElementOf(element) is { Type: { } collectionType } collection && IsCollection(collectionType):
                     step = "[]";
                     operation = collection;
                     break;
@@ -113,6 +113,17 @@ internal static class InPlaceChanges
             type = next;
         }
     }
+
+    /// <summary>
+    /// The collection whose element an operation is: <c>list[i]</c>, or <c>list[^i]</c>, which C# makes a call of the same
+    /// indexer; null for anything else (a range, <c>list[a..b]</c>, is a copy).
+    /// </summary>
+    private static IOperation? ElementOf(IOperation? operation) => operation switch
+    {
+        IPropertyReferenceOperation { Property.IsIndexer: true } indexer => indexer.Instance,
+        IImplicitIndexerReferenceOperation { IndexerSymbol: IPropertySymbol } element => element.Instance,
+        _ => null,
+    };
 
     /// <summary>The collection an operation stands for: without conversions, the receiver of <c>x?.</c>, the array or list under a span over it.</summary>
     private static IOperation? Unwrap(IOperation? operation)

@@ -18,7 +18,7 @@ internal static class MarkedChanged
     public static bool Covers(OperationAnalysisContext context, ChangedPath changed)
     {
         var holder = changed.Root;
-        var owner = InPlaceChanges.Strip(holder.Instance);
+        var owner = InPlaceChanges.Strip(changed.Instance);
         if (owner is null) return false;
         if (owner is IInstanceReferenceOperation && context.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor }) return true;
 
@@ -31,8 +31,8 @@ internal static class MarkedChanged
                 case IInvocationOperation { TargetMethod: { Name: "MarkChanged", Parameters.IsEmpty: true } } call when call.Instance is not null && SameObject(call.Instance, owner):
                     return true;
                 // A persistent collection writes nothing when given back the element it holds (list[0] = list[0]).
-                case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation assigned } assignment
-                    when SameObject(assigned, holder) && !(changed.InPersistentCollection && SameObject(assignment.Value, assigned)):
+                case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation or IImplicitIndexerReferenceOperation } assignment
+                    when SameObject(assignment.Target, holder) && !(changed.InPersistentCollection && SameObject(assignment.Value, assignment.Target)):
                     return true;
                 case IVariableDeclaratorOperation { Initializer.Value: { } value } declarator
                     when owner is ILocalReferenceOperation local && SymbolEqualityComparer.Default.Equals(declarator.Symbol, local.Local) &&
@@ -73,6 +73,8 @@ internal static class MarkedChanged
             (IPropertyReferenceOperation a, IPropertyReferenceOperation b) =>
                 SymbolEqualityComparer.Default.Equals(Definition(a.Property), Definition(b.Property)) && SameObject(a.Instance, b.Instance) &&
                 SameIndices(a.Arguments.Select(argument => argument.Value), b.Arguments.Select(argument => argument.Value)),
+            (IImplicitIndexerReferenceOperation a, IImplicitIndexerReferenceOperation b) =>
+                SymbolEqualityComparer.Default.Equals(a.IndexerSymbol, b.IndexerSymbol) && SameObject(a.Instance, b.Instance) && SameIndices([a.Argument], [b.Argument]),
             (IArrayElementReferenceOperation a, IArrayElementReferenceOperation b) =>
                 SameObject(a.ArrayReference, b.ArrayReference) && SameIndices(a.Indices, b.Indices),
             _ => false,
@@ -87,9 +89,14 @@ internal static class MarkedChanged
         for (var i = 0; i < a.Count; i++)
         {
             var (x, y) = (InPlaceChanges.Strip(a[i]), InPlaceChanges.Strip(b[i]));
-            var same = x?.ConstantValue is { HasValue: true } constant
-                ? y?.ConstantValue is { HasValue: true } other && Equals(constant.Value, other.Value)
-                : x is ILocalReferenceOperation or IParameterReferenceOperation && SameObject(x, y);
+            var same = x switch
+            {
+                // An index from the end (^1): the same index from the end.
+                IUnaryOperation { OperatorKind: UnaryOperatorKind.Hat } fromEnd =>
+                    y is IUnaryOperation { OperatorKind: UnaryOperatorKind.Hat } other && SameIndices([fromEnd.Operand], [other.Operand]),
+                { ConstantValue.HasValue: true } => y?.ConstantValue is { HasValue: true } other && Equals(x.ConstantValue.Value, other.Value),
+                _ => x is ILocalReferenceOperation or IParameterReferenceOperation && SameObject(x, y),
+            };
             if (!same) return false;
         }
         return true;

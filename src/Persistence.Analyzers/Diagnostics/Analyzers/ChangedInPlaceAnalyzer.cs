@@ -50,12 +50,12 @@ public sealed class ChangedInPlaceAnalyzer : DiagnosticAnalyzer
         if (changed.InPersistentCollection)
         {
             var element = changed.Root.Type!;
-            Report(context, changed, $"{Collection(changed.Root.Instance!)}[]",
+            Report(context, changed, $"{Collection(changed.Instance!)}[]",
                 $"assign the element a new {Kind(element)} with the change{CopyHint(element)}, or call MarkChanged() on the collection after the change");
             return;
         }
 
-        var property = changed.Root.Property.PartialDefinitionPart ?? changed.Root.Property;
+        var property = changed.Property.PartialDefinitionPart ?? changed.Property;
         var type = property.Type;
         var root = $"{AnalyzerSymbols.Display(property.ContainingType)}.{property.Name}";
         var collection = !changed.ThroughValue && type is INamedTypeSymbol named && !property.DeclaringSyntaxReferences.IsEmpty
