@@ -311,14 +311,51 @@ internal static class SchemaTranscoder
     }
 
     private static SchemaMismatchException Mismatch(TypeShape from, TypeShape to, string className, string field) =>
-        new($"Field '{field}' of class '{className}' was stored as '{from.Code}' and is now '{to.Code}', which is not a safe widening. Change the field back, or change its type in two versions: keep the property as it was, add one of the new type under a new name and copy the values into it (the objects are then stored with both), then remove the old property and rename the new one back, with [PersistentAlias(\"<new name>\")] on it.",
+        new($"Field '{field}' of class '{className}' was stored as {Named(from.Code)} and is now {Named(to.Code)}, which is not a safe widening. Change the field back, or change its type in two versions: keep the property as it was, add one of the new type under a new name and copy the values into it (the objects are then stored with both), then remove the old property and rename the new one back, with [PersistentAlias(\"<new name>\")] on it.",
             className,
             field);
 
     private static SchemaMismatchException ChangedByNewerProgram(TypeShape from, TypeShape to, string className, string field) =>
-        new($"Field '{field}' of class '{className}' was stored as '{from.Code}' by a newer version of the program, which changed its type; this program has it as '{to.Code}' and cannot read it. Read and change such objects with the newer version of the program: an older one cannot undo a change of type.",
+        new($"Field '{field}' of class '{className}' was stored as {Named(from.Code)} by a newer version of the program, which changed its type; this program has it as {Named(to.Code)} and cannot read it. Read and change such objects with the newer version of the program: an older one cannot undo a change of type.",
             className,
             field);
+
+    /// <summary>
+    /// A type code as a message names it: the code, and the C# types stored with it where it is one of a
+    /// value's (an enum is stored as its underlying integer, so "i32" is an int or an enum over int).
+    /// </summary>
+    internal static string Named(string code) => code switch
+    {
+        "bool" => "'bool'",
+        "char" => "'char' (char)",
+        "i8" or "u8" or "i16" or "u16" or "i32" or "u32" or "i64" or "u64" => $"'{code}' ({IntegerName(code)}, or an enum over {IntegerName(code)})",
+        "f16" => "'f16' (Half)",
+        "f32" => "'f32' (float)",
+        "f64" => "'f64' (double)",
+        "dec" => "'dec' (decimal)",
+        "str" => "'str' (string)",
+        "bytes" => "'bytes' (byte[])",
+        "datetime" => "'datetime' (DateTime)",
+        "dto" => "'dto' (DateTimeOffset)",
+        "date" => "'date' (DateOnly)",
+        "time" => "'time' (TimeOnly)",
+        "timespan" => "'timespan' (TimeSpan)",
+        "guid" => "'guid' (Guid)",
+        "ref" => "'ref' (a reference to a persistent object)",
+        _ => $"'{code}'",
+    };
+
+    private static string IntegerName(string code) => code switch
+    {
+        "i8" => "sbyte",
+        "u8" => "byte",
+        "i16" => "short",
+        "u16" => "ushort",
+        "i32" => "int",
+        "u32" => "uint",
+        "i64" => "long",
+        _ => "ulong",
+    };
 
     private static bool Widens(string from, string to)
     {

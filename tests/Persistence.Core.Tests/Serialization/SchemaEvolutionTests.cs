@@ -1398,6 +1398,19 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_string_property_changed_to_an_enum_is_refused_with_the_types_named_as_in_CSharp()
+    {
+        // Customer.Tier (an enum over byte) was a string.
+        var error = MismatchOnLoad(new LegacyObject("Persistence.Tests.Models.Customer", [new("Name", "str"), new("Tier", "str")], (ref RecordWriter w) =>
+        {
+            w.WriteString("ada");
+            w.WriteString("Gold");
+        }));
+        Assert.Equal(("Persistence.Tests.Models.Customer", "Tier"), (error.ClassName, error.FieldName));
+        Assert.Contains("stored as 'str' (string) and is now 'u8' (byte, or an enum over byte)", error.Message);
+    }
+
+    [Fact]
     public void An_inline_value_property_given_another_value_type_is_refused_not_read_as_its_default()
     {
         // HomeOwner.Home was a Money (no field of an Address's name): it read as an empty Address, and the next write lost it.
