@@ -39,7 +39,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly Database _database;
     private readonly IStorage _storage;
     private readonly SchemaCatalog _catalog;
-    private readonly TransactionIsolation _isolation;
+    private TransactionIsolation _isolation;
     private readonly TimeSpan? _autocommit;
     private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
@@ -211,6 +211,16 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     /// <summary>The tid of the committed state this connection reads (its snapshot).</summary>
     public long Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>
+    /// Which changes by others make this connection's commits fail: <see cref="DatabaseOptions.Isolation"/>,
+    /// or what <see cref="Database.OpenConnection(TransactionIsolation)"/> opened it with.
+    /// </summary>
+    public TransactionIsolation Isolation
+    {
+        get => _isolation;
+        internal set => _isolation = value;
+    }
 
     /// <summary>
     /// How many loaded objects the connection keeps between transactions before it turns some back
@@ -1286,7 +1296,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // what it read meanwhile, however often it is retried: the advice says so, and what to do instead.
     private const string OnlyReadAdvice =
         "This transaction only read them (serializable isolation checks every read): a long read that ends in a write conflicts again while others change what it reads. " +
-        "Write its result in a short transaction of its own (from values it computed), or use TransactionIsolation.Snapshot, which checks only what a transaction writes.";
+        "Write its result in a short transaction of its own (from values it computed), or open its connection with db.OpenConnection(TransactionIsolation.Snapshot), which checks only what it writes.";
 
     /// <summary>Whether this transaction changed none of <paramref name="oids"/> (under serializable isolation: it only read them).</summary>
     private bool OnlyRead(IReadOnlyCollection<Oid> oids)

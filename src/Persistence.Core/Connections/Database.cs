@@ -197,8 +197,18 @@ public sealed class Database : IDisposable
     /// Opens a connection: a consistent view of the database and a cache of the objects it loads.
     /// A connection closed earlier is reused, with its warm cache, when the pool has one.
     /// </summary>
-    public Connection OpenConnection()
+    public Connection OpenConnection() => OpenConnection(Options.Isolation);
+
+    /// <summary>
+    /// Opens a connection (as <see cref="OpenConnection()"/>) whose commits check what <paramref name="isolation"/>
+    /// says, whatever <see cref="DatabaseOptions.Isolation"/> is: a report that reads for seconds and then
+    /// writes its result can commit under <see cref="TransactionIsolation.Snapshot"/> while the other
+    /// connections stay serializable. A pooled connection takes the isolation it is opened with.
+    /// </summary>
+    public Connection OpenConnection(TransactionIsolation isolation)
     {
+        if (isolation is not (TransactionIsolation.Serializable or TransactionIsolation.Snapshot))
+            throw new ArgumentOutOfRangeException(nameof(isolation), isolation, "Use TransactionIsolation.Serializable or TransactionIsolation.Snapshot.");
         Connection? pooled;
         lock (_gate)
         {
@@ -220,6 +230,7 @@ public sealed class Database : IDisposable
                 pooled.Release();
                 throw;
             }
+            pooled.Isolation = isolation;
             lock (_gate)
             {
                 if (!_disposed) return pooled.OpenedHere();
@@ -229,7 +240,7 @@ public sealed class Database : IDisposable
             pooled.CloseFromDatabase();
             throw new ObjectDisposedException(nameof(Database));
         }
-        return Track(new Connection(this, readOnly: false, autoRefresh: false)).OpenedHere();
+        return Track(new Connection(this, readOnly: false, autoRefresh: false) { Isolation = isolation }).OpenedHere();
     }
 
     /// <summary>

@@ -58,6 +58,37 @@ public class ReadSetTests
     }
 
     [Fact]
+    public void A_connection_opened_with_snapshot_isolation_checks_only_its_writes_and_the_pool_hands_it_out_again_as_asked()
+    {
+        using var db = TestDatabase.WithTwoNodes(Database.Open(new Persistence.Storage.MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 2 }));
+        using var writer = db.OpenConnection();
+        Connection report;
+        using (report = db.OpenConnection(TransactionIsolation.Snapshot))
+        {
+            Assert.Equal(TransactionIsolation.Snapshot, report.Isolation);
+            ReadAThenWriteB(report, writer);
+            report.Commit();
+            Assert.Equal("derived from a0", ((Node)report.Root["b"]).Label);
+        }
+
+        // The same connection, from the pool, with the database's isolation: the same work conflicts.
+        using var next = db.OpenConnection();
+        Assert.Same(report, next);
+        Assert.Equal(TransactionIsolation.Serializable, next.Isolation);
+        ReadAThenWriteB(next, writer);
+        Assert.Throws<ConflictException>(next.Commit);
+        Assert.Throws<ArgumentOutOfRangeException>(() => db.OpenConnection((TransactionIsolation)7));
+
+        static void ReadAThenWriteB(Connection reader, Connection writer)
+        {
+            var a = (Node)reader.Root["a"];
+            ((Node)reader.Root["b"]).Label = "derived from " + a.Label;
+            ((Node)writer.Root["a"]).Label = a.Label + "!";
+            writer.Commit();
+        }
+    }
+
+    [Fact]
     public void Objects_loaded_in_an_earlier_transaction_and_not_read_again_do_not_conflict()
     {
         using var db = TwoNodes();
