@@ -60,7 +60,7 @@ internal struct BTreeCursor<TKey, TValue>
     public readonly TValue Value => _values is { } values ? values[_index] : ValueInBucket();
 
     /// <summary>
-    /// The current value from the bucket, loaded again if <see cref="Connection.ReleaseUnchanged"/> let
+    /// The current value from the bucket, loaded again if <see cref="Connection.ReleaseUnchanged()"/> let
     /// go of it since the step into it (it reloads the same entries: the transaction is the same one).
     /// </summary>
     private readonly TValue ValueInBucket()

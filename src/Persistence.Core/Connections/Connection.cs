@@ -457,7 +457,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// property's list, an array) no longer belongs to the object, which reloads its own: change such
     /// values and call <see cref="PersistentObject.MarkChanged"/> before releasing, or read them again after.</para>
     /// </remarks>
-    public int ReleaseUnchanged()
+    public int ReleaseUnchanged() => ReleaseUnchanged(keep: null);
+
+    /// <summary>
+    /// As <see cref="ReleaseUnchanged()"/>, but objects for which <paramref name="keep"/> returns true stay
+    /// loaded: those the rest of the pass reads again and again (the customers of orders, the products of
+    /// order lines), which would otherwise reload after every release.
+    /// </summary>
+    public int ReleaseUnchanged(Func<PersistentObject, bool>? keep)
     {
         var claim = BeginCall();
         try
@@ -474,7 +481,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
                 var obj = _objects.At(slot)!;
                 ReleaseReads++;
                 if (obj.State == PersistentState.Ghost) _objects.UnmarkLoadedAt(slot);
-                if (obj.State != PersistentState.UpToDate || obj.OwnerNumber != _number || obj.StaysLoadedOnRelease) continue;
+                if (obj.State != PersistentState.UpToDate || obj.OwnerNumber != _number || obj.StaysLoadedOnRelease || (keep is not null && keep(obj))) continue;
                 MakeGhost(obj, slot, released: true);
                 released++;
             }
@@ -1167,7 +1174,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         CheckCurrent(transaction, ours, obj.ObjectOid);
     }
 
-    /// <summary>Asks for the check of a read that <see cref="ReleaseUnchanged"/> kept by oid (see <see cref="ReadSet.Released"/>), unless the transaction wrote the object since.</summary>
+    /// <summary>Asks for the check of a read that <see cref="ReleaseUnchanged()"/> kept by oid (see <see cref="ReadSet.Released"/>), unless the transaction wrote the object since.</summary>
     private void CheckReleasedRead(IStorageTransaction transaction, StorageTransactionBase? ours, Oid oid, HashSet<ulong> checkedOids)
     {
         if (_objects.TryGetValue(oid.Value, out var obj) && obj.State is PersistentState.Changed or PersistentState.New) return;
@@ -1531,7 +1538,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>How many objects eviction's hand has read (for tests).</summary>
     internal long EvictionReads { get; private set; }
 
-    /// <summary>How many objects <see cref="ReleaseUnchanged"/> has read (for tests).</summary>
+    /// <summary>How many objects <see cref="ReleaseUnchanged()"/> has read (for tests).</summary>
     internal long ReleaseReads { get; private set; }
 
     private bool IsLoadedHere(PersistentObject obj) =>
@@ -1539,7 +1546,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     /// <summary>
     /// Turns <paramref name="obj"/> into a ghost; <paramref name="slot"/> is its slot in the identity map if
-    /// the caller knows it (-1 if not); <paramref name="released"/> within the transaction (see <see cref="ReleaseUnchanged"/>).
+    /// the caller knows it (-1 if not); <paramref name="released"/> within the transaction (see <see cref="ReleaseUnchanged()"/>).
     /// </summary>
     private void MakeGhost(PersistentObject obj, int slot = -1, bool released = false)
     {

@@ -30,7 +30,7 @@ internal sealed class ReadSet
 
     /// <summary>
     /// The oids of objects read in this transaction, each of which needs its check, that
-    /// <see cref="Connection.ReleaseUnchanged"/> turned back into ghosts: the identity map may let go of
+    /// <see cref="Connection.ReleaseUnchanged()"/> turned back into ghosts: the identity map may let go of
     /// them, so they are checked by oid alone.
     /// </summary>
     public List<OidRun> Released => _released;

@@ -258,7 +258,7 @@ public abstract class PersistentObject
     protected internal abstract void ClearState();
 
     /// <summary>
-    /// Whether <see cref="Connection.ReleaseUnchanged"/> leaves this object loaded: the persistent
+    /// Whether <see cref="Connection.ReleaseUnchanged()"/> leaves this object loaded: the persistent
     /// collections whose enumerators walk the items they loaded (lists, dictionaries, sets, a BTree's
     /// own object) and counters, whose merges need what the transaction read of them. Each is one
     /// small record or holds the references to the objects that are let go of.
@@ -266,7 +266,7 @@ public abstract class PersistentObject
     internal virtual bool StaysLoadedOnRelease => false;
 
     /// <summary>
-    /// <see cref="ClearState"/> for <see cref="Connection.ReleaseUnchanged"/>, which keeps the
+    /// <see cref="ClearState"/> for <see cref="Connection.ReleaseUnchanged()"/>, which keeps the
     /// transaction: an object that notes its reads for merges keeps those notes (a BTree's buckets).
     /// </summary>
     internal virtual void ClearStateOnRelease() => ClearState();

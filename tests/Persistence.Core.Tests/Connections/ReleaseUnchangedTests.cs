@@ -133,6 +133,35 @@ public class ReleaseUnchangedTests
     }
 
     [Fact]
+    public void Objects_the_caller_keeps_stay_loaded_through_releases_and_the_rest_go()
+    {
+        using var db = TestDatabase.InMemory();
+        db.Transact(c =>
+        {
+            var shared = new Node { Label = "shared" };
+            var tree = new BTree<int, Node>();
+            for (var i = 0; i < Count; i++) tree[i] = new Node { Label = "n" + i, Next = shared };
+            c.Root["tree"] = tree;
+            c.Root["shared"] = shared;
+        });
+        using var reader = db.OpenConnection();
+        var shared = (Node)reader.Root["shared"];
+        var count = 0;
+        foreach (var (key, node) in Tree(reader))
+        {
+            Assert.Equal("shared", node.Next!.Label);
+            if (++count % Every != 0) continue;
+            reader.ReleaseUnchanged(keep: obj => ReferenceEquals(obj, shared));
+            Assert.Equal(PersistentState.UpToDate, shared.PersistentState);
+            Assert.Equal(PersistentState.Ghost, node.PersistentState);
+        }
+        Assert.Equal(Count, count);
+        Assert.Equal(0, reader.ReleaseUnchanged(keep: _ => true));
+        Assert.True(reader.ReleaseUnchanged() > 0);
+        Assert.Equal(PersistentState.Ghost, shared.PersistentState);
+    }
+
+    [Fact]
     public void Changes_and_new_objects_stay_through_a_release_and_commit()
     {
         using var db = WithTree();
