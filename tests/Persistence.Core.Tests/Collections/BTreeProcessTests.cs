@@ -16,13 +16,15 @@ public sealed class BTreeProcessTests(ITestOutputHelper output)
     /// Transactions of 10 keys, scattered or appended in increasing order by every writer, conflict
     /// rarely (measured on the 2-core machine, 2026-11-26: 0.3–1.5%). Scattered keys touch a bucket
     /// each, so a transaction of 100 keys touches most buckets of this small, growing tree and races
-    /// every split: the hard case (measured 32–38%), bounded loosely; without merging, nearly every
-    /// transaction would conflict.
+    /// every split: the hard case (measured 32–38% on 2026-11-26; 39–56% in quiet runs on 2026-11-29
+    /// before and after that day's changes alike, and 61% in a fresh-clone CI run beside the other test
+    /// assemblies, as the rate follows how much the processes overlap), bounded loosely; without merging,
+    /// nearly every transaction would conflict.
     /// </summary>
     [Theory]
     [InlineData("scattered", 10, 2.0)]
     [InlineData("sequential", 10, 5.0)]
-    [InlineData("scattered", 100, 60.0)]
+    [InlineData("scattered", 100, 75.0)]
     public async Task Eight_processes_inserting_distinct_keys_into_one_tree_store_all_with_rare_conflicts(string keys, int batch, double maxConflictPercent)
     {
         var sequential = keys == "sequential";
