@@ -120,6 +120,10 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
     /// <summary>The array the references of values that are not objects yet wait in (for tests).</summary>
     internal ObjectReference[]? Pending => _pending;
 
+    /// <summary>The value of entry <paramref name="index"/> (the bucket is loaded), or the default where the tree holds no values (a set's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TValue EntryValue(int index) => _values.Length == 0 ? default! : ValueAt(index);
+
     /// <summary>The value of entry <paramref name="index"/> (the bucket is loaded and has values).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TValue ValueAt(int index)

@@ -128,7 +128,7 @@ internal sealed class BTreeCore<TKey, TValue>
             value = default;
             return false;
         }
-        value = bucket._values.Length == 0 ? default! : bucket.ValueAt(index);
+        value = bucket.EntryValue(index);
         return true;
     }
 
@@ -182,7 +182,7 @@ internal sealed class BTreeCore<TKey, TValue>
             value = default;
             return false;
         }
-        value = bucket._values.Length == 0 ? default! : bucket.ValueAt(index);
+        value = bucket.EntryValue(index);
         BucketsChanging();
         bucket.Change();
         bucket.RemoveAt(index);

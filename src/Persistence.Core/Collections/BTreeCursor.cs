@@ -67,7 +67,7 @@ internal struct BTreeCursor<TKey, TValue>
     {
         var bucket = _bucket!;
         bucket.Read(_core);
-        return bucket._values.Length == 0 ? default! : bucket.ValueAt(_index);
+        return bucket.EntryValue(_index);
     }
 
     /// <summary>

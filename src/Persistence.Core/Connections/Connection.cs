@@ -507,7 +507,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             for (var i = 0; i < run.Count; i++)
             {
                 var oid = run.First + (ulong)i;
-                if (_objects.TryGetValue(oid, out var obj) && obj.State is PersistentState.UpToDate or PersistentState.Ghost && obj.ChecksReads) _read.AddReleased(oid);
+                if (_objects.TryGetValue(oid, out var obj) && NeedsReadCheck(obj)) _read.AddReleased(oid);
             }
         }
         _read.ForgetLoaded();
@@ -1169,10 +1169,18 @@ public sealed class Connection : IDisposable, IReferenceResolver
     {
         // Objects loaded in this transaction are in the read set whatever they are: skip those whose
         // reads need no check (a BTree's inner nodes, see PersistentObject.ChecksReads), and those
-        // written, which the store checks. A ghost here was read, then released (see ReleaseUnchanged).
-        if (obj.State is not (PersistentState.UpToDate or PersistentState.Ghost) || obj.OwnerNumber != _number || !obj.ChecksReads || !checkedOids.Add(obj.ObjectOid.Value)) return;
+        // written, which the store checks.
+        if (!NeedsReadCheck(obj) || !checkedOids.Add(obj.ObjectOid.Value)) return;
         CheckCurrent(transaction, ours, obj.ObjectOid);
     }
+
+    /// <summary>
+    /// Whether a read of <paramref name="obj"/> this transaction made is checked at commit: one of this
+    /// connection's, not written (the store checks those), of a class whose reads count. A ghost here was
+    /// read, then released (see <see cref="ReleaseUnchanged()"/>).
+    /// </summary>
+    private bool NeedsReadCheck(PersistentObject obj) =>
+        obj.State is PersistentState.UpToDate or PersistentState.Ghost && obj.OwnerNumber == _number && obj.ChecksReads;
 
     /// <summary>Asks for the check of a read that <see cref="ReleaseUnchanged()"/> kept by oid (see <see cref="ReadSet.Released"/>), unless the transaction wrote the object since.</summary>
     private void CheckReleasedRead(IStorageTransaction transaction, StorageTransactionBase? ours, Oid oid, HashSet<ulong> checkedOids)
@@ -1285,15 +1293,14 @@ public sealed class Connection : IDisposable, IReferenceResolver
 
     private ConflictException Describe(ConflictException conflict)
     {
-        // A long transaction (a report over a tree others write) can conflict over tens of thousands of
-        // objects, which the exception's Oids holds: the message names the first few, as the storage's does.
-        var names = conflict.Oids.Take(StorageTransactionBase.MaxOidsInMessage).Select(oid =>
+        // The message names the first few (see FirstNamed), so only those are described.
+        var names = conflict.Oids.Select(oid =>
             _objects.TryGetValue(oid.Value, out var obj) ? $"{oid} ({obj.PersistentType.Name})" : oid.ToString());
         // After a pack, an object this connection held may be gone rather than changed.
         var removed = _database.Packed ? conflict.Oids.Where(oid => _storage.Load(oid) is null).ToList() : [];
         return new ConflictException(
-            $"The commit conflicts with another transaction that changed {NamedOids(names, conflict.Oids.Count)} after this transaction's snapshot (tid {_snapshot})." +
-            (removed.Count == 0 ? "" : $" Of those, {NamedOids(removed.Take(StorageTransactionBase.MaxOidsInMessage).Select(oid => oid.ToString()), removed.Count)} no longer exist: a pack removed them, as nothing reachable from the root referred to them any more; read the objects again from the root after Abort().") +
+            $"The commit conflicts with another transaction that changed {FirstNamed(names, conflict.Oids.Count)} after this transaction's snapshot (tid {_snapshot})." +
+            (removed.Count == 0 ? "" : $" Of those, {FirstNamed(removed.Select(static oid => oid.ToString()), removed.Count)} no longer exist: a pack removed them, as nothing reachable from the root referred to them any more; read the objects again from the root after Abort().") +
             (OnlyRead(conflict.Oids) ? " " + OnlyReadAdvice : "") +
             (_unitOfWork ? "" : " " + RetryAdvice),
             conflict.Oids);
@@ -1317,8 +1324,8 @@ public sealed class Connection : IDisposable, IReferenceResolver
     }
 
     /// <summary>The first oids of a conflict, then how many more there are (all of them are in <see cref="ConflictException.Oids"/>).</summary>
-    private static string NamedOids(IEnumerable<string> named, int count) =>
-        string.Join(", ", named) + (count > StorageTransactionBase.MaxOidsInMessage ? $" and {count - StorageTransactionBase.MaxOidsInMessage} more (ConflictException.Oids lists them all)" : "");
+    private static string FirstNamed(IEnumerable<string> names, int count) =>
+        StorageTransactionBase.FirstNamed(names, count, " (ConflictException.Oids lists them all)");
 
     /// <summary>
     /// Ends what a commit that failed with <paramref name="conflict"/> leaves of the transaction: it can only be

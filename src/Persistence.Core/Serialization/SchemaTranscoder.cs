@@ -321,41 +321,15 @@ internal static class SchemaTranscoder
             field);
 
     /// <summary>
-    /// A type code as a message names it: the code, and the C# types stored with it where it is one of a
-    /// value's (an enum is stored as its underlying integer, so "i32" is an int or an enum over int).
+    /// A type code as a message names it: the code, and the C# type it stores (<see cref="ClassNames.OfStored"/>)
+    /// where that reads otherwise; an integer code is an enum's too, stored as its underlying integer.
     /// </summary>
-    internal static string Named(string code) => code switch
+    internal static string Named(string code)
     {
-        "bool" => "'bool'",
-        "char" => "'char' (char)",
-        "i8" or "u8" or "i16" or "u16" or "i32" or "u32" or "i64" or "u64" => $"'{code}' ({IntegerName(code)}, or an enum over {IntegerName(code)})",
-        "f16" => "'f16' (Half)",
-        "f32" => "'f32' (float)",
-        "f64" => "'f64' (double)",
-        "dec" => "'dec' (decimal)",
-        "str" => "'str' (string)",
-        "bytes" => "'bytes' (byte[])",
-        "datetime" => "'datetime' (DateTime)",
-        "dto" => "'dto' (DateTimeOffset)",
-        "date" => "'date' (DateOnly)",
-        "time" => "'time' (TimeOnly)",
-        "timespan" => "'timespan' (TimeSpan)",
-        "guid" => "'guid' (Guid)",
-        "ref" => "'ref' (a reference to a persistent object)",
-        _ => $"'{code}'",
-    };
-
-    private static string IntegerName(string code) => code switch
-    {
-        "i8" => "sbyte",
-        "u8" => "byte",
-        "i16" => "short",
-        "u16" => "ushort",
-        "i32" => "int",
-        "u32" => "uint",
-        "i64" => "long",
-        _ => "ulong",
-    };
+        var type = ClassNames.OfStored(code);
+        if (type == code) return $"'{code}'";
+        return Numeric(code).Kind is 'i' or 'u' ? $"'{code}' ({type}, or an enum over {type})" : $"'{code}' ({type})";
+    }
 
     private static bool Widens(string from, string to)
     {

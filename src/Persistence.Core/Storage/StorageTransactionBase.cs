@@ -23,7 +23,16 @@ internal abstract class StorageTransactionBase : IStorageTransaction
     private enum Phase { Storing, Voted, Finished, Aborted }
 
     /// <summary>How many oids a conflict's message names before it says how many more there are.</summary>
-    internal const int MaxOidsInMessage = 10;
+    private const int MaxOidsInMessage = 10;
+
+    /// <summary>
+    /// The first few of <paramref name="names"/> (a conflict's oids, described), then how many more of
+    /// <paramref name="count"/> there are, followed by <paramref name="more"/>: a long transaction can
+    /// conflict over tens of thousands of objects, which its exception's Oids holds.
+    /// </summary>
+    internal static string FirstNamed(IEnumerable<string> names, int count, string more = "") =>
+        string.Join(", ", names.Take(MaxOidsInMessage)) +
+        (count > MaxOidsInMessage ? string.Create(CultureInfo.InvariantCulture, $" and {count - MaxOidsInMessage} more{more}") : "");
 
     private TransactionScratch? _scratch;
     private Phase _phase;
@@ -293,16 +302,8 @@ internal abstract class StorageTransactionBase : IStorageTransaction
 
     private static string DescribeConflict(Oid[] oids)
     {
-        var text = new StringBuilder("Another transaction committed a newer revision of ");
-        for (var i = 0; i < Math.Min(oids.Length, MaxOidsInMessage); i++)
-        {
-            if (i > 0) text.Append(", ");
-            text.Append(oids[i].ToString());
-        }
-        if (oids.Length > MaxOidsInMessage)
-            text.Append(CultureInfo.InvariantCulture, $" and {oids.Length - MaxOidsInMessage} more");
-        text.Append(" after this transaction read them. The transaction was aborted: abort and retry the work from fresh state.");
-        return text.ToString();
+        return "Another transaction committed a newer revision of " + FirstNamed(oids.Select(static oid => oid.ToString()), oids.Length) +
+            " after this transaction read them. The transaction was aborted: abort and retry the work from fresh state.";
     }
 
     private void RequireStoring(string call)
