@@ -107,11 +107,20 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
         _readKeyCount = 0;
     }
 
-    /// <summary>Prepares the bucket for a change.</summary>
-    public void Change()
+    /// <summary>
+    /// Prepares the bucket for a change. Values still waiting as references stay so: they move with their
+    /// entries and are written back as they were read. An insert into a bucket loaded from storage made
+    /// every value of the bucket an object before (about a hundred ghosts per insert, and as many lookups
+    /// in the identity map to write them back): a commit of random inserts into a large index spent most
+    /// of its time making and sweeping ghosts it never used.
+    /// </summary>
+    public void Change() => BeforeWrite();
+
+    /// <summary>Gives entry <paramref name="index"/> the value <paramref name="value"/> (the bucket has values).</summary>
+    public void SetValue(int index, TValue value)
     {
-        BeforeWrite();
-        ResolveValues();
+        if (_pending is not null && !_pending[index].Oid.IsNull) ForgetPending(index);
+        _values[index] = value;
     }
 
     /// <summary>Whether every value is an object already (none waits in <see cref="_pending"/> to become one).</summary>
@@ -138,7 +147,13 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
         var reference = _pending![index];
         var target = _resolver!.Materialize(reference);
         _values[index] = target is TValue value ? value : throw RecordReader.WrongReferenceType(target, ClassNames.Of<TValue>());
-        _pending[index] = default;
+        ForgetPending(index);
+    }
+
+    /// <summary>Entry <paramref name="index"/> no longer waits as a reference; the array goes back once none does.</summary>
+    private void ForgetPending(int index)
+    {
+        _pending![index] = default;
         if (--_pendingCount == 0)
         {
             PendingReferences.Give(_pending);
@@ -169,6 +184,12 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
             Array.Copy(_keys, index, _keys, index + 1, _count - index);
             if (HasValues) Array.Copy(_values, index, _values, index + 1, _count - index);
         }
+        if (_pending is { } pending)
+        {
+            if (pending.Length == _count) Array.Resize(ref _pending, _keys.Length);
+            if (index < _count) Array.Copy(_pending, index, _pending, index + 1, _count - index);
+            _pending[index] = default;
+        }
         _keys[index] = key;
         if (HasValues) _values[index] = value;
         _count++;
@@ -177,6 +198,18 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
     public void RemoveAt(int index)
     {
         _count--;
+        if (_pending is { } pending)
+        {
+            var waited = !pending[index].Oid.IsNull;
+            if (index < _count) Array.Copy(pending, index + 1, pending, index, _count - index);
+            pending[_count] = default;
+            if (waited && --_pendingCount == 0)
+            {
+                PendingReferences.Give(pending);
+                _pending = null;
+                _resolver = null;
+            }
+        }
         if (index < _count)
         {
             Array.Copy(_keys, index + 1, _keys, index, _count - index);
@@ -203,10 +236,33 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
         {
             Array.Copy(_values, from, right._values, 0, moved);
             BTreeTypes<TKey, TValue>.Clear(_values, from, _count);
+            if (_pending is not null) MovePending(from, right);
         }
         right._count = moved;
         _count = from;
         return right;
+    }
+
+    /// <summary>The references still waiting among the entries from <paramref name="from"/> on go with them to <paramref name="right"/>.</summary>
+    private void MovePending(int from, BTreeBucket<TKey, TValue> right)
+    {
+        var pending = _pending!;
+        var moved = 0;
+        for (var i = from; i < _count; i++)
+        {
+            if (!pending[i].Oid.IsNull) moved++;
+        }
+        if (moved == 0) return;
+        right._pending = new ObjectReference[right._keys.Length];
+        Array.Copy(pending, from, right._pending, 0, _count - from);
+        right._pendingCount = moved;
+        right._resolver = _resolver;
+        Array.Clear(pending, from, _count - from);
+        _pendingCount -= moved;
+        if (_pendingCount > 0) return;
+        PendingReferences.Give(pending);
+        _pending = null;
+        _resolver = null;
     }
 
     /// <summary>Records a split at <paramref name="separator"/>: keys from it on now belong to the bucket to the right.</summary>
@@ -313,11 +369,7 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
         writer.WriteBoolean(_hasUpper);
         if (_hasUpper) BTreeTypes<TKey, TValue>.KeyCodec.Write(ref writer, _upper);
         BTreeTypes<TKey, TValue>.WriteKeys(ref writer, _keys, 0, _count);
-        if (HasValues)
-        {
-            ResolveValues();
-            BTreeTypes<TKey, TValue>.WriteValues(ref writer, _values, _count);
-        }
+        if (HasValues) BTreeTypes<TKey, TValue>.WriteValues(ref writer, _values, _pending, _count);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

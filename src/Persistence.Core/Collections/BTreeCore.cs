@@ -157,7 +157,7 @@ internal sealed class BTreeCore<TKey, TValue>
             }
             BucketsChanging();
             bucket.Change();
-            if (bucket._values.Length != 0) bucket._values[index] = value;
+            if (bucket._values.Length != 0) bucket.SetValue(index, value);
             Version++;
             return false;
         }

@@ -148,10 +148,23 @@ internal static class BTreeTypes<TKey, TValue>
         else WriteArray(ref writer, KeyCodec, s_rawKeys, keys, start, count);
     }
 
-    public static void WriteValues(ref RecordWriter writer, TValue[] values, int count)
+    /// <summary>
+    /// Writes a bucket's values; those still waiting as references (<paramref name="pending"/>, of a
+    /// bucket that refers to objects, see <see cref="BTreeBucket{TKey, TValue}"/>) are written back as they were read.
+    /// </summary>
+    public static void WriteValues(ref RecordWriter writer, TValue[] values, ObjectReference[]? pending, int count)
     {
         if (s_packedValues) PackedIntegers.Write(ref writer, new ReadOnlySpan<TValue>(values, 0, count));
-        else WriteArray(ref writer, ValueCodec!, s_rawValues, values, 0, count);
+        else if (pending is null) WriteArray(ref writer, ValueCodec!, s_rawValues, values, 0, count);
+        else
+        {
+            writer.WriteCount(count);
+            for (var i = 0; i < count; i++)
+            {
+                if (pending[i].Oid.IsNull) ValueCodec!.Write(ref writer, values[i]);
+                else writer.WriteStoredReference(pending[i]);
+            }
+        }
     }
 
     /// <summary>Reads a key array into a new array of at least <paramref name="extra"/> more slots than entries.</summary>

@@ -221,6 +221,17 @@ public ref struct RecordWriter
         _owner.AddReference(reference.Oid);
     }
 
+    /// <summary>
+    /// Writes a reference as a record held it (<see cref="RecordReader.ReadObjectReference"/>), for an
+    /// object the writer's connection has not made from it: its oid and type id as they were stored.
+    /// </summary>
+    internal void WriteStoredReference(ObjectReference reference)
+    {
+        WriteVarInt(reference.Oid.Value);
+        WriteVarInt(reference.TypeId);
+        _owner.AddReference(reference.Oid);
+    }
+
     /// <summary>Writes an unsigned integer in 1 to 10 bytes (<see cref="VarInt"/>).</summary>
     internal void WriteVarInt(ulong value)
     {

@@ -353,6 +353,50 @@ public sealed class BTreeTests
     }
 
     [Fact]
+    public void Changing_a_bucket_loaded_from_storage_leaves_its_other_values_references_and_writes_them_back()
+    {
+        using var db = TestDatabase.InMemory();
+        var nodes = new BTree<int, Node>();
+        var expected = new SortedDictionary<int, string>();
+        for (var i = 0; i < 2_000; i += 2)
+        {
+            nodes[i] = new Node { Label = $"node {i}" };
+            expected[i] = $"node {i}";
+        }
+        TestDatabase.Store(db, "nodes", nodes);
+
+        using (var connection = db.OpenConnection())
+        {
+            var tree = (BTree<int, Node>)connection.Root["nodes"];
+            var bucket = tree.BucketOf(0);
+            var entries = bucket._count;
+            var known = connection.KnownCount;
+            tree.Add(1, new Node { Label = "node 1" });
+            expected[1] = "node 1";
+            tree[4] = new Node { Label = "new 4" };
+            expected[4] = "new 4";
+            Assert.True(tree.Remove(6));
+            expected.Remove(6);
+            // Enough inserts into its range to split it: the waiting references move with their entries.
+            for (var k = 3; k < 2 * entries; k += 2)
+            {
+                tree.Add(k, new Node { Label = $"node {k}" });
+                expected[k] = $"node {k}";
+            }
+            Assert.True(tree.Core.Verify().Buckets > 1_000 / entries);
+            Assert.NotNull(bucket.Pending);
+            // The removed value became an object to be returned; the other stored values did not.
+            Assert.True(connection.KnownCount <= known + 1, $"{connection.KnownCount - known} objects made by {entries} changes");
+            connection.Commit();
+        }
+
+        using var reader = db.OpenConnection();
+        var stored = (BTree<int, Node>)reader.Root["nodes"];
+        stored.Core.Verify();
+        Assert.Equal(expected.ToList(), stored.Select(e => KeyValuePair.Create(e.Key, e.Value.Label!)).ToList());
+    }
+
+    [Fact]
     public void Enumeration_over_ghost_buckets_after_reopening_loads_only_what_it_reaches()
     {
         using var folder = new TempFolder();
