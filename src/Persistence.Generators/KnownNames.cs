@@ -24,6 +24,12 @@ internal static class KnownNames
     public const string PersistentObject = "global::Persistence.PersistentObject";
     public const string PersistentTypeInfo = "global::Persistence.PersistentTypeInfo";
     public const string PersistentTypes = "global::Persistence.PersistentTypes";
+
+    /// <summary>
+    /// On the generated PersistentType override: the library's members are not the object's data when
+    /// System.Text.Json serializes it (the base class marks its other members so).
+    /// </summary>
+    public const string JsonIgnoreAttribute = "[global::System.Text.Json.Serialization.JsonIgnore]";
     public const string FieldSchema = "global::Persistence.FieldSchema";
     public const string GhostToken = "global::Persistence.GhostToken";
     public const string RecordWriter = "global::Persistence.Serialization.RecordWriter";

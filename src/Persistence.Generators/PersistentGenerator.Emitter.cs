@@ -47,6 +47,8 @@ public sealed partial class PersistentGenerator
             WriteConstructors(writer, spec);
             writer.WriteLine();
             writer.WriteLine("/// <inheritdoc/>");
+            // System.Text.Json reads an override's own attributes, not the base property's [JsonIgnore].
+            writer.WriteLine(KnownNames.JsonIgnoreAttribute);
             // A class deriving from this one without [Persistent] inherits this override: storing one
             // would load it as this class, so it fails here instead (the compare is of method tables).
             writer.WriteLine(spec.IsSealed
@@ -217,6 +219,7 @@ public sealed partial class PersistentGenerator
                 WriteConstructors(writer, spec);
                 writer.WriteLine();
                 writer.WriteLine("/// <inheritdoc/>");
+                writer.WriteLine(KnownNames.JsonIgnoreAttribute);
                 writer.WriteLine($"public override {KnownNames.PersistentTypeInfo} PersistentType => {KnownNames.TypeInfoField};");
                 var access = spec.StateMethodsAreProtectedInternal ? "protected internal" : "protected";
                 writer.WriteLine();

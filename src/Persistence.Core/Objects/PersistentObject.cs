@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
+using System.Text.Json.Serialization;
 using Persistence.Serialization;
 
 namespace Persistence;
@@ -86,10 +87,12 @@ public abstract class PersistentObject
 
     /// <summary>The object's oid, or <see cref="Oid.Null"/> while it is new.</summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
+    [JsonIgnore]
     public Oid PersistentOid => ObjectOid;
 
     /// <summary>Whether the object is new, a ghost, loaded, or changed.</summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
+    [JsonIgnore]
     public PersistentState PersistentState => State;
 
     /// <summary>
@@ -97,6 +100,7 @@ public abstract class PersistentObject
     /// once its connection was let go of (closed when its database's pool was full, or its database disposed).
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
+    [JsonIgnore]
     public Connection? PersistentConnection => ConnectionNumbers.Find(OwnerNumber);
 
     /// <summary>
@@ -104,11 +108,13 @@ public abstract class PersistentObject
     /// connection was let go of). Objects do not keep it: their connection looks it up in the storage.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
+    [JsonIgnore]
     public long PersistentSerial => ConnectionNumbers.Find(OwnerNumber) is { } connection && State != PersistentState.New ? connection.SerialOf(this) : 0;
 
     /// <summary>The description of the object's class (generated).</summary>
     /// <exception cref="InvalidOperationException">The object's class derives from a <c>[Persistent]</c> class without being one.</exception>
     [EditorBrowsable(EditorBrowsableState.Advanced)]
+    [JsonIgnore]
     public abstract PersistentTypeInfo PersistentType { get; }
 
     /// <summary>

@@ -26,6 +26,7 @@ partial class Marker : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
 
     /// <inheritdoc/>

@@ -67,6 +67,7 @@ partial class Account : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Account) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial string Name

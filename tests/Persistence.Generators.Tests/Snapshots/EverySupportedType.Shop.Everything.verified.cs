@@ -135,6 +135,7 @@ partial class Everything : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Everything) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial bool Bool

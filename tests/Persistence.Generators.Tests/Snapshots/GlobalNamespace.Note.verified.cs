@@ -29,6 +29,7 @@ partial class Note : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Note) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial string Text

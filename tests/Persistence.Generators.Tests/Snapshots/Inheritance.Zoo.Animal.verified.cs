@@ -33,6 +33,7 @@ partial class Animal : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Zoo.Animal) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial string Name

@@ -33,6 +33,7 @@ partial class Puppy
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
 
     public partial int AgeInWeeks

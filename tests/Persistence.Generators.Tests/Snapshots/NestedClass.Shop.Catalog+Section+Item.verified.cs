@@ -35,6 +35,7 @@ partial class Catalog
             }
 
             /// <inheritdoc/>
+            [global::System.Text.Json.Serialization.JsonIgnore]
             public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Catalog.Section.Item) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
             public partial string Title

@@ -32,6 +32,7 @@ partial class Customer : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => __PersistentTypeInfo;
 
     /// <inheritdoc/>

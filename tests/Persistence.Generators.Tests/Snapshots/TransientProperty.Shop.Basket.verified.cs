@@ -33,6 +33,7 @@ partial class Basket : global::Persistence.PersistentObject
     }
 
     /// <inheritdoc/>
+    [global::System.Text.Json.Serialization.JsonIgnore]
     public override global::Persistence.PersistentTypeInfo PersistentType => GetType() == typeof(global::Shop.Basket) ? __PersistentTypeInfo : throw NotPersistentClass(__PersistentTypeInfo.Name);
 
     public partial decimal Total
