@@ -5,9 +5,10 @@ namespace Persistence;
 /// <summary>
 /// A 64-bit counter that many transactions (threads or processes) can change at once without
 /// conflicts: when two commits race, the later one adds its own change to the committed value
-/// instead of failing (<see cref="PersistentObject.ResolveConflict"/>). Use it for totals, sequence
-/// numbers that need not be gap-free, and statistics; use a plain property when the exact value read
-/// must not change before the commit.
+/// instead of failing (<see cref="PersistentObject.ResolveConflict"/>). Use it for totals and
+/// statistics; use a plain property when the exact value read must not change before the commit. It
+/// does not hand out unique numbers: two transactions that increment at once both get the same value
+/// from <see cref="Increment"/> and both commit, so ids taken from it collide (use a <see cref="Guid"/>).
 /// </summary>
 public sealed class PersistentCounter : PersistentObject
 {
@@ -57,7 +58,10 @@ public sealed class PersistentCounter : PersistentObject
         }
     }
 
-    /// <summary>Adds <paramref name="amount"/> (which may be negative) and returns the new value as this transaction sees it.</summary>
+    /// <summary>
+    /// Adds <paramref name="amount"/> (which may be negative) and returns the new value as this transaction
+    /// sees it: a transaction adding at the same time may see the same value, and both commit.
+    /// </summary>
     public long Add(long amount)
     {
         BeforeWrite();
