@@ -152,8 +152,13 @@ internal static class StoredNames
             return $"The database holds objects of '{storedName}', which a newer version of the program stored: it widened {(narrower.Count == 1 ? "" : "one of ")}this program's {names} to that, and a collection is not read back as narrower type arguments. " +
                 "Read and change these objects with the newer version of the program (to go back to this version, give the property that holds them the newer version's type arguments).";
         }
+        // Every type argument is a class or value this program knows: the stored type itself is not
+        // registered, either because a property's type arguments changed or because no code of the
+        // program names the type any more (a collection reached through the root or a PersistentObject).
+        var mention = ClassNames.OfStored((stored with { Suffix = "" }).WithArguments(stored.Arguments));
         return $"The database holds objects of '{storedName}', which this program does not use, nor a {stored.Definition} it can read them as: each type argument must be the stored one, the class it names renamed with [PersistentAlias] or a [Persistent] base class of it, or a safe widening of it (int→long, float→double, T→T?). " +
-            $"Change the property that holds it back to type arguments it can be read as, or migrate: read it with the program that stored it and copy its contents into a collection of the new type.";
+            $"If the program still reads them (from the root, or through a property typed PersistentObject), name the type {mention} in its code, as the cast that reads them does: the source generator registers only the collection types a project names. " +
+            $"Otherwise change the property that holds it back to type arguments it can be read as, or migrate: read it with the program that stored it and copy its contents into a collection of the new type.";
     }
 
     /// <summary>

@@ -1059,6 +1059,7 @@ public class SchemaEvolutionTests
         var error = MismatchOnLoad(new LegacyObject("Persistence.PersistentList<bool>", [new("Items", "list<bool>")], (ref RecordWriter w) => w.WriteCount(0)));
         Assert.Equal("Persistence.PersistentList<bool>", error.ClassName);
         Assert.Contains("safe widening", error.Message);
+        Assert.Contains("name the type Persistence.PersistentList<bool> in its code", error.Message);
         Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
 
         // i16 widens to the elements of several PersistentLists this program uses (int, long?, double): which one is meant is not known.
@@ -1067,6 +1068,18 @@ public class SchemaEvolutionTests
         Assert.Contains("'Persistence.PersistentList<i32>'", error.Message);
         Assert.Contains("'Persistence.PersistentList<f64>'", error.Message);
         Assert.DoesNotContain("[PersistentAlias(\"Persistence.", error.Message);
+    }
+
+    [Fact]
+    public void A_collection_type_no_code_names_says_to_name_it_as_CSharp_writes_it()
+    {
+        // A program kept a BTree<bool, bool> in the root and later lost the only code that named the
+        // type (the root's entries are PersistentObjects): the generator no longer registers it. The
+        // advice names the tree, not its bucket, as C# writes it.
+        var error = MismatchOnLoad(new LegacyObject("Persistence.BTree<bool,bool>.Bucket", [new("Stamp", "i64")], (ref RecordWriter w) => w.WriteInt64(0)));
+        Assert.Equal("Persistence.BTree<bool,bool>.Bucket", error.ClassName);
+        Assert.Contains("name the type Persistence.BTree<bool, bool> in its code", error.Message);
+        Assert.Contains("safe widening", error.Message);
     }
 
     [Fact]
