@@ -331,15 +331,25 @@ public sealed record StoredLayoutCheck(string StoredName, int SchemaVersion, str
     /// <inheritdoc />
     public override string ToString()
     {
+        // A layout read as a class of another name (a [PersistentAlias]) says so whether or not it converts:
+        // the file takes the new name at the next commit that stores or refers to such an object.
+        var renamed = ProgramClass is not null && ProgramClass != StoredName;
         var reading = Reading switch
         {
-            LayoutReading.AsWritten => "read as written",
-            LayoutReading.Converted => $"read converted{(ProgramClass == StoredName ? "" : $" as {ProgramClass}")}",
+            LayoutReading.AsWritten => renamed ? $"read as {ProgramClass}, as written" : "read as written",
+            LayoutReading.Converted => $"read converted{(renamed ? $" as {ProgramClass}" : "")}",
             LayoutReading.NewerFields => "stored by a newer program",
             LayoutReading.ClassMissing => "CANNOT LOAD: no class",
             _ => "CANNOT LOAD: a field does not convert",
         };
-        return $"{StoredName} v{SchemaVersion}: {ReachableObjects:N0} reachable object(s), {reading}{(Detail is null ? "" : $". {Detail}")}";
+        // A collection's name changes with a class it holds: the alias goes on that class, not on the collection.
+        var alias = StoredName.Contains('<', StringComparison.Ordinal)
+            ? "a [PersistentAlias] with the new name on the renamed class of its type arguments"
+            : $"[PersistentAlias(\"{ProgramClass}\")] on its class";
+        var rename = renamed && !FailsToLoad
+            ? $". The file names the class '{ProgramClass}' from the next commit that stores one or an object referring to one: a program that should still read it then needs {alias}"
+            : "";
+        return $"{StoredName} v{SchemaVersion}: {ReachableObjects:N0} reachable object(s), {reading}{(Detail is null ? "" : $". {Detail}")}{rename}";
     }
 }
 

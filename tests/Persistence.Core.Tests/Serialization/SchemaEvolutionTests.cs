@@ -1609,6 +1609,30 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_schema_check_names_the_class_a_renamed_class_is_read_as_and_what_the_next_commit_does_to_its_name()
+    {
+        // OldName's layout is NewName's: read as written, but as another class, which an older program
+        // reading the file after the rename needs an alias for; on the class, also for a list of them.
+        // (One commit: storing the root again would write a reference to the object, which renames its class.)
+        using var db = TestDatabase.InMemory();
+        var renamed = OldNameObject("kept");
+        TestDatabase.Store(db, "list", new LegacyObject($"Persistence.PersistentList<{OldName}>", [new("Items", "list<ref>")], (ref RecordWriter w) =>
+        {
+            w.WriteCount(1);
+            w.WriteReference(renamed);
+        }));
+
+        var lines = db.CheckSchema().ToString().Split(Environment.NewLine);
+
+        var single = Assert.Single(lines, l => l.StartsWith($"{OldName} v0", StringComparison.Ordinal));
+        Assert.StartsWith($"{OldName} v0: 1 reachable object(s), read as {typeof(NewName).FullName}, as written.", single);
+        Assert.EndsWith($"[PersistentAlias(\"{typeof(NewName).FullName}\")] on its class", single);
+        var list = Assert.Single(lines, l => l.StartsWith($"Persistence.PersistentList<{OldName}> v0", StringComparison.Ordinal));
+        Assert.Contains($"read as Persistence.PersistentList<{typeof(NewName).FullName}>, as written.", list);
+        Assert.EndsWith("a [PersistentAlias] with the new name on the renamed class of its type arguments", list);
+    }
+
+    [Fact]
     public void A_schema_check_of_a_file_this_program_wrote_reads_everything_and_names_a_newer_program_s_layout()
     {
         var newer = new LegacyObject(ItemName, [.. new EvolvingItem().PersistentType.Fields, new("Extra", "str")], (ref RecordWriter w) =>
