@@ -58,12 +58,50 @@ public sealed partial class FileStorage
         }
         ThrowIfInUse(destination);
         ThrowIfNotADatabase(destination);
+        DeleteBackupLeftovers(destination);
 
         for (var attempt = 1; ; attempt++)
         {
             if (TryBackup(destination, attempt == MaxBackupAttempts, out var tid)) return tid;
         }
     }
+
+    /// <summary>
+    /// Removes the temporary copies that backups to <paramref name="destination"/> killed part-way left
+    /// beside it (<c>destination.xxxxxxxx.partial</c>, as large as the copy had got). A copy that a backup
+    /// still writes is kept: its writer holds it open exclusively, and writes it without pause.
+    /// </summary>
+    private static void DeleteBackupLeftovers(string destination)
+    {
+        try
+        {
+            var directory = Path.GetDirectoryName(destination)!;
+            var name = Path.GetFileName(destination);
+            foreach (var path in Directory.EnumerateFiles(directory, name + ".*.partial"))
+            {
+                var middle = Path.GetFileName(path)[(name.Length + 1)..^".partial".Length];
+                if (middle.Length != 8 || !middle.All(char.IsAsciiHexDigitLower)) continue;
+                if (File.GetLastWriteTimeUtc(path) > DateTime.UtcNow.AddSeconds(-LeftoverBackupQuietSeconds)) continue;
+                try
+                {
+                    // Open exclusively: a backup under way (in any process) holds its copy so, and a killed one no longer does.
+                    using var probe = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+                TryDelete(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only tidying: the backup goes on.
+        }
+    }
+
+    // A copy not written for this long, and held by no one, was left by a backup that was killed.
+    private const int LeftoverBackupQuietSeconds = 10;
 
     /// <summary>The files the database keeps beside its data file, each with what it is.</summary>
     private (string Path, string What)[] CompanionFiles() =>

@@ -163,6 +163,33 @@ public sealed class FileStorageBackupTests(ITestOutputHelper output) : IDisposab
     }
 
     [Fact]
+    public void ABackupRemovesTheCopyAKilledBackupLeftButNotOneStillBeingWritten()
+    {
+        var path = _directory.File("data.persist");
+        var backup = _directory.File("backup.persist");
+        var killed = backup + ".0badc0de.partial";         // a backup killed part-way: nobody holds it
+        var underWay = backup + ".1234abcd.partial";       // another process's backup: held open exclusively
+        var fresh = backup + ".2345bcde.partial";          // written a moment ago
+        var otherDestination = _directory.File("other.persist") + ".0badc0de.partial";
+        var notACopy = backup + ".notes.partial";
+        foreach (var file in new[] { killed, underWay, fresh, otherDestination, notACopy })
+        {
+            File.WriteAllBytes(file, new byte[4096]);
+            if (file != fresh) File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-1));
+        }
+        using var db = Persistence.Database.Open(path);
+        using (File.OpenHandle(underWay, FileMode.Open, FileAccess.Write, FileShare.None))
+            db.Backup(backup);
+
+        Assert.False(File.Exists(killed));
+        Assert.True(File.Exists(underWay));
+        Assert.True(File.Exists(fresh));
+        Assert.True(File.Exists(otherDestination));
+        Assert.True(File.Exists(notACopy));
+        Assert.True(FileStorage.Verify(backup).IsValid);
+    }
+
+    [Fact]
     public void DatabaseBackupWritesAValidCopyAndReplacesAnOldOne()
     {
         var path = _directory.File("data.persist");
