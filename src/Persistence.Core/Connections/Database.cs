@@ -863,7 +863,7 @@ public sealed class Database : IDisposable
     /// <summary>The conflict of a unit of work's last attempt, as the caller of <paramref name="method"/> (Transact or TransactAsync) learns of it.</summary>
     private static ConflictException GaveUp(string method, ConflictException conflict, int attempts) => new(
         $"Database.{method} gave up after {attempts} attempt(s), each of which conflicted with other transactions. The last: {conflict.Message} " +
-        "Allow more attempts (maxAttempts), or have the work change fewer objects that others change too (a PersistentCounter merges concurrent increments).",
+        "Allow more attempts (maxAttempts), or have the work change fewer objects that others change too (a PersistentCounter merges concurrent increments of a count; it hands out no ids, as two transactions that increment it at once read the same value).",
         conflict.Oids);
 
     private static TimeSpan Backoff(int attempt) =>
