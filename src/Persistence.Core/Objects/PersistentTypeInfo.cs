@@ -135,6 +135,9 @@ public readonly record struct FieldSchema(string Name, string TypeCode)
         return this with { EncodedDefault = RecordFormat.State(buffer.Memory(writer.Complete()).Span).ToArray() };
     }
 
+    /// <summary>This field with <paramref name="encoded"/> as its <see cref="EncodedDefault"/> (as the schema catalog keeps it).</summary>
+    internal FieldSchema WithEncodedDefault(byte[]? encoded) => this with { EncodedDefault = encoded };
+
     /// <summary>
     /// Former names of the field (<see cref="PersistentAliasAttribute"/> on a renamed property): a record stored
     /// before the rename, which has no field of <see cref="Name"/>, reads its value from the field of the first

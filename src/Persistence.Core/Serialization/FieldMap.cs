@@ -11,11 +11,16 @@ internal sealed class FieldMap
     private static readonly Dictionary<(TypeShape From, TypeShape To), FieldMap> ValueMaps = [];
     private static readonly Lock Gate = new();
 
-    private FieldMap((string Name, TypeShape Shape)[] stored, (string Name, TypeShape Shape)[] current, IReadOnlyList<FieldSchema>? currentFields = null)
+    private FieldMap(
+        (string Name, TypeShape Shape)[] stored,
+        (string Name, TypeShape Shape)[] current,
+        IReadOnlyList<FieldSchema>? currentFields = null,
+        IReadOnlyList<FieldSchema>? storedFields = null)
     {
         Stored = stored;
         Current = current;
         Defaults = currentFields?.Select(static f => f.EncodedDefault).ToArray();
+        StoredDefaults = storedFields?.Select(static f => f.EncodedDefault).ToArray();
         Sources = new int[current.Length];
         Targets = new int[stored.Length];
         Array.Fill(Targets, -1);
@@ -75,12 +80,18 @@ internal sealed class FieldMap
     /// </summary>
     public byte[]?[]? Defaults { get; }
 
+    /// <summary>
+    /// For each stored field of a class, the default the program that added its layout gave it (as the schema
+    /// catalog keeps it); null for its type's default. Null for an inline value's fields.
+    /// </summary>
+    public byte[]?[]? StoredDefaults { get; }
+
     /// <summary>The first wanted field whose stored values do not convert to it, or -1.</summary>
     public int Mismatched { get; } = -1;
 
     /// <summary>The map of one field list to another, parsing their type codes.</summary>
     public static FieldMap Of(IReadOnlyList<FieldSchema> storedFields, IReadOnlyList<FieldSchema> currentFields) =>
-        new(Shapes(storedFields), Shapes(currentFields), currentFields);
+        new(Shapes(storedFields), Shapes(currentFields), currentFields, storedFields);
 
     /// <summary>
     /// The map of a class's stored fields to its current ones, built at the first record read with it

@@ -365,7 +365,56 @@ internal sealed class SchemaCatalog
                 }
             }
         }
+        WriteDefaults(ref writer, entries);
         return writer.Complete();
+    }
+
+    /// <summary>
+    /// After the entries, when any field has a default of its own (a <see cref="PersistentDefaultAttribute"/>,
+    /// <c>""</c> for a non-nullable string): each such field as its type id, version index, field index and
+    /// encoded default. An older program reads them to tell whether a field a newer one added holds the value
+    /// that the newer one reads where the field is missing (<see cref="SchemaTranscoder.SkippedValues"/>): only
+    /// then may it write the object back without the field. Catalogs without such fields end after the
+    /// entries, as they always did, and readers that do not know the section stop before it.
+    /// </summary>
+    private static void WriteDefaults(ref RecordWriter writer, IReadOnlyCollection<Entry> entries)
+    {
+        var defaults = new List<(uint TypeId, int Version, int Field, byte[] Encoded)>();
+        foreach (var entry in entries.OrderBy(e => e.TypeId))
+        {
+            for (var v = 0; v < entry.Versions.Count; v++)
+            {
+                var fields = entry.Versions[v];
+                for (var f = 0; f < fields.Length; f++)
+                {
+                    if (fields[f].EncodedDefault is { } encoded) defaults.Add((entry.TypeId, v, f, encoded));
+                }
+            }
+        }
+        if (defaults.Count == 0) return;
+        writer.WriteCount(defaults.Count);
+        foreach (var (typeId, version, field, encoded) in defaults)
+        {
+            writer.WriteUInt32(typeId);
+            writer.WriteCount(version);
+            writer.WriteCount(field);
+            writer.WriteBytes(encoded);
+        }
+    }
+
+    private void ReadDefaults(ref RecordReader reader)
+    {
+        var count = reader.ReadCount(4);
+        for (var i = 0; i < count; i++)
+        {
+            var typeId = reader.ReadUInt32();
+            var version = reader.ReadCount(0);
+            var field = reader.ReadCount(0);
+            var encoded = reader.ReadBytes() ?? throw new FormatException($"The catalog's default of a field of type id {typeId} is null.");
+            if (!_byId.TryGetValue(typeId, out var entry) || version < 0 || version >= entry.Versions.Count || field < 0 || field >= entry.Versions[version].Length)
+                throw new FormatException($"The catalog holds a default for field {field} of version {version} of type id {typeId}, which it does not list.");
+            entry.Versions[version][field] = entry.Versions[version][field].WithEncodedDefault(encoded);
+        }
     }
 
     private void Reload()
@@ -414,6 +463,7 @@ internal sealed class SchemaCatalog
             if (!_byId.TryAdd(entry.TypeId, entry) || !_byName.TryAdd(entry.Name, entry))
                 throw new FormatException($"The catalog names type id {entry.TypeId} or class '{entry.Name}' twice.");
         }
+        if (reader.Remaining > 0) ReadDefaults(ref reader);
     }
 
     private sealed class Entry(uint typeId, string name)

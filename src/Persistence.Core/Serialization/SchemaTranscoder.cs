@@ -151,7 +151,8 @@ internal static class SchemaTranscoder
 
     /// <summary>
     /// Of the fields <see cref="SkippedFields"/> names, those whose value in <paramref name="storedState"/> is not
-    /// the default one (a field of an inline value held in a collection counts when the collection is not null):
+    /// the default it reads back as without the field (the field's own as the catalog keeps it, else its type's;
+    /// a field of an inline value held in a collection counts when the collection is not null):
     /// what writing the state back in the current layout would lose. An empty list if nothing would be.
     /// </summary>
     public static List<string> SkippedValues(ReadOnlySpan<byte> storedState, FieldMap map)
@@ -189,7 +190,10 @@ internal static class SchemaTranscoder
             var bytes = reader.ReadSpan(before - probe.Remaining);
             if (into is null)
             {
-                if (!IsDefault(from, bytes)) lost.Add(path + name);
+                // Dropped, the field reads back as the default of the program that added it: its own where
+                // the catalog keeps one (false for a [PersistentDefault(true)] bool would read back true).
+                var readsBack = map.StoredDefaults?[i] is { } own ? bytes.SequenceEqual(own) : IsDefault(from, bytes);
+                if (!readsBack) lost.Add(path + name);
                 continue;
             }
             // Fields of inline values held in a collection: lost unless the collection is null.

@@ -1411,6 +1411,38 @@ public class SchemaEvolutionTests
     }
 
     [Fact]
+    public void A_field_a_newer_program_added_with_a_default_of_its_own_is_dropped_only_when_it_holds_that_default()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("newer.db");
+        FieldSchema[] newerFields = [.. new EvolvingItem().PersistentType.Fields, new FieldSchema("Enabled", "bool").WithDefault(ValueCodecs.Boolean, true)];
+        LegacyObject Newer(bool enabled) => new(ItemName, newerFields, (ref RecordWriter w) =>
+        {
+            WriteNewerItem(ref w);
+            w.WriteBoolean(enabled);
+        });
+        using (var db = Database.Open(path))
+        {
+            TestDatabase.Store(db, "current", new EvolvingItem { Name = "mine" });
+            TestDatabase.Store(db, "enabled", Newer(true));
+            TestDatabase.Store(db, "disabled", Newer(false));
+        }
+
+        // Reopened: the newer layout's default comes from the stored catalog.
+        using var reopened = Database.Open(path);
+        using var connection = reopened.OpenConnection();
+        // Enabled = true is what the newer program reads without the field: writing back without it loses nothing.
+        ((EvolvingItem)connection.Root["enabled"]).Count = 6;
+        connection.Commit();
+        // Enabled = false is the type's default, not the field's: without the field it would read back true.
+        ((EvolvingItem)connection.Root["disabled"]).Count = 6;
+        var error = Assert.Throws<SchemaMismatchException>(connection.Commit);
+        Assert.Equal((ItemName, "Enabled"), (error.ClassName, error.FieldName));
+        connection.Abort();
+        Assert.Equal(5L, ((EvolvingItem)connection.Root["disabled"]).Count);
+    }
+
+    [Fact]
     public void A_string_property_changed_to_an_enum_is_refused_with_the_types_named_as_in_CSharp()
     {
         // Customer.Tier (an enum over byte) was a string.
