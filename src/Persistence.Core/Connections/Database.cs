@@ -467,6 +467,12 @@ public sealed class Database : IDisposable
     /// without blocking a thread. The work may await: the connection follows it to whatever thread it
     /// resumes on, used by one thread at a time (await each use of it before the next).
     /// </summary>
+    /// <param name="work">The work; it runs again after a conflict.</param>
+    /// <param name="maxAttempts">How many attempts a conflict may take before the call gives up.</param>
+    /// <param name="cancellationToken">Checked before each attempt, after the work before its commit, and
+    /// during the waits between attempts: a cancellation by then commits nothing and raises
+    /// <see cref="OperationCanceledException"/>. A commit under way is not interrupted; work that awaits
+    /// passes the token to its own awaits.</param>
     /// <returns>The result of the attempt that committed.</returns>
     public Task<T> TransactAsync<T>(Func<Connection, Task<T>> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
     {
@@ -507,6 +513,9 @@ public sealed class Database : IDisposable
                     unit.BeginAttempt();
                     var result = await work(connection).ConfigureAwait(false);
                     unit.ThrowIfUnfitToCommit(nameof(TransactAsync));
+                    // Cancelled while the work ran (a web request whose client went away): nothing is
+                    // committed, as the caller will not learn of the result.
+                    cancellationToken.ThrowIfCancellationRequested();
                     connection.Commit();
                     return result;
                 }

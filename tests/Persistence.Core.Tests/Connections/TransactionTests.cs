@@ -449,6 +449,38 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task TransactAsync_cancelled_while_the_work_runs_commits_nothing_and_one_cancelled_before_runs_no_work()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            using var cancel = new CancellationTokenSource();
+            var attempts = 0;
+            // The client went away while the work ran; the work did not look at the token itself.
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => db.TransactAsync(async connection =>
+            {
+                attempts++;
+                ((Node)connection.Root["a"]).Label = "booked";
+                await Task.Yield();
+                cancel.Cancel();
+            }, cancellationToken: cancel.Token));
+            Assert.Equal(1, attempts);
+            using (var check = db.OpenConnection()) Assert.Equal("a0", ((Node)check.Root["a"]).Label);
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => db.TransactAsync(connection =>
+            {
+                attempts++;
+                return 0;
+            }, cancellationToken: cancel.Token));
+            Assert.Equal(1, attempts);
+            // The connection went back to the pool with nothing pending: the next unit commits as usual.
+            await db.TransactAsync(connection => ((Node)connection.Root["a"]).Label = "next");
+            using var after = db.OpenConnection();
+            Assert.Equal("next", ((Node)after.Root["a"]).Label);
+        }
+    }
+
+    [Fact]
     public async Task A_conflict_after_the_work_closed_its_connection_is_what_Transact_and_TransactAsync_raise()
     {
         // The connection is gone (the work disposed it, as disposing the Database would): nothing to
