@@ -169,7 +169,13 @@ public sealed class Connection : IDisposable, IReferenceResolver
     internal bool OpenedReadOnly { get; }
 
     /// <summary>Whether the connection may go back to the pool once closed (see <see cref="Close"/>).</summary>
-    internal bool Poolable => !OpenedReadOnly && !_disposedByOtherCode;
+    internal bool Poolable => !OpenedReadOnly && !_disposedByOtherCode && !_keptOutOfPool;
+
+    // Set by a unit of work that handed its objects to its caller (see Database.KeepOutOfPoolIfHandedOut).
+    private bool _keptOutOfPool;
+
+    /// <summary>Has the connection let go of, not pooled, when it closes: code outside it holds its objects.</summary>
+    internal void KeepOutOfPool() => _keptOutOfPool = true;
 
     // Disposed by other code than the one that left it in a transaction (see TakeOverToDispose).
     private bool _disposedByOtherCode;

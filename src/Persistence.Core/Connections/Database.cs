@@ -30,6 +30,15 @@ public sealed class Database : IDisposable
     private long _openings;
     private readonly List<Connection> _open = [];
     private readonly Stack<Connection> _pool = new();
+
+    /// <summary>How many closed connections wait in the pool (for tests).</summary>
+    internal int PooledCount
+    {
+        get
+        {
+            lock (_gate) return _pool.Count;
+        }
+    }
     private readonly RecordCache _cache;
     // The storage when it is a file: connections load through scan windows of their own there (NewScanReader).
     private readonly FileStorage? _file;
@@ -420,6 +429,7 @@ public sealed class Database : IDisposable
                     var result = work(connection);
                     unit.ThrowIfUnfitToCommit(nameof(Transact));
                     connection.Commit();
+                    KeepOutOfPoolIfHandedOut(connection, result);
                     return result;
                 }
                 catch (Exception attemptFailure)
@@ -517,6 +527,7 @@ public sealed class Database : IDisposable
                     // committed, as the caller will not learn of the result.
                     cancellationToken.ThrowIfCancellationRequested();
                     connection.Commit();
+                    KeepOutOfPoolIfHandedOut(connection, result);
                     return result;
                 }
                 catch (Exception attemptFailure)
@@ -533,6 +544,28 @@ public sealed class Database : IDisposable
         {
             unit.Ended = true;
             DisposeAfterWork(connection, failure);
+        }
+    }
+
+    /// <summary>
+    /// A unit of work that returns persistent objects of its connection (PERSIST022 warns of it): the
+    /// connection is let go of at its end rather than pooled. Pooled, its cache, the returned objects among
+    /// it, would be the next unit's, which changes them in place: the caller reading a returned object
+    /// saw that unit's changes before they were committed, or rolled back. Let go of, they keep what they
+    /// loaded. Only the result itself, the items of a tuple and a sequence of persistent objects are seen.
+    /// </summary>
+    private static void KeepOutOfPoolIfHandedOut<T>(Connection connection, T result)
+    {
+        // Tested on T itself: a result of a value type other than a tuple (the bool of Transact(Action)) is not boxed.
+        if (result is PersistentObject or IEnumerable<PersistentObject> || (result is ITuple tuple && HoldsObjects(tuple))) connection.KeepOutOfPool();
+
+        static bool HoldsObjects(ITuple tuple)
+        {
+            for (var i = 0; i < tuple.Length; i++)
+            {
+                if (tuple[i] is PersistentObject or IEnumerable<PersistentObject> || (tuple[i] is ITuple inner && HoldsObjects(inner))) return true;
+            }
+            return false;
         }
     }
 

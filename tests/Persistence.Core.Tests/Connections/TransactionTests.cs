@@ -449,6 +449,39 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task An_object_a_unit_of_work_returned_does_not_show_the_next_units_changes()
+    {
+        // Pooled connections (the tests' databases have none): a pooled one's cache is the next unit's.
+        using (var db = TestDatabase.WithTwoNodes(Database.Open(new MemoryStorage(), new DatabaseOptions { ConnectionPoolSize = 4 })))
+        {
+#pragma warning disable PERSIST022 // The slip whose consequence is tested.
+            var node = db.Transact(c => { var n = (Node)c.Root["a"]; _ = n.Label; return n; });
+            var (first, _) = await db.TransactAsync(c => { var n = (Node)c.Root["b"]; _ = n.Label; return (n, 1); });
+#pragma warning restore PERSIST022
+            string? seen = null, seenAsync = null;
+            // The next units change the same objects and fail before committing.
+            Assert.Throws<InvalidOperationException>(() => db.Transact((Action<Connection>)(c =>
+            {
+                ((Node)c.Root["a"]).Label = "uncommitted";
+                seen = node.Label;
+                throw new InvalidOperationException("refused");
+            })));
+            await Assert.ThrowsAsync<InvalidOperationException>(() => db.TransactAsync((Func<Connection, int>)(c =>
+            {
+                ((Node)c.Root["b"]).Label = "uncommitted";
+                seenAsync = first.Label;
+                throw new InvalidOperationException("refused");
+            })));
+            Assert.Equal(("a0", "b0"), (seen, seenAsync));
+            Assert.Equal(("a0", "b0"), (node.Label, first.Label));
+            // A unit that returns a value leaves its connection to the pool.
+            var pooled = db.Transact(c => c.Root.Count);
+            Assert.Equal(2, pooled);
+            Assert.Equal(1, db.PooledCount);
+        }
+    }
+
+    [Fact]
     public async Task TransactAsync_cancelled_while_the_work_runs_commits_nothing_and_one_cancelled_before_runs_no_work()
     {
         var (db, _, _) = TwoNodes();
