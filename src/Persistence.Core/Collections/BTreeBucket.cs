@@ -154,12 +154,15 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
     private void ForgetPending(int index)
     {
         _pending![index] = default;
-        if (--_pendingCount == 0)
-        {
-            PendingReferences.Give(_pending);
-            _pending = null;
-            _resolver = null;
-        }
+        if (--_pendingCount == 0) GiveBackPending();
+    }
+
+    /// <summary>No value waits as a reference any more: the array goes back for the next bucket loaded.</summary>
+    private void GiveBackPending()
+    {
+        PendingReferences.Give(_pending!);
+        _pending = null;
+        _resolver = null;
     }
 
     /// <summary>
@@ -203,12 +206,7 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
             var waited = !pending[index].Oid.IsNull;
             if (index < _count) Array.Copy(pending, index + 1, pending, index, _count - index);
             pending[_count] = default;
-            if (waited && --_pendingCount == 0)
-            {
-                PendingReferences.Give(pending);
-                _pending = null;
-                _resolver = null;
-            }
+            if (waited && --_pendingCount == 0) GiveBackPending();
         }
         if (index < _count)
         {
@@ -259,10 +257,7 @@ internal sealed class BTreeBucket<TKey, TValue> : BTreeItem<TKey, TValue>
         right._resolver = _resolver;
         Array.Clear(pending, from, _count - from);
         _pendingCount -= moved;
-        if (_pendingCount > 0) return;
-        PendingReferences.Give(pending);
-        _pending = null;
-        _resolver = null;
+        if (_pendingCount == 0) GiveBackPending();
     }
 
     /// <summary>Records a split at <paramref name="separator"/>: keys from it on now belong to the bucket to the right.</summary>
