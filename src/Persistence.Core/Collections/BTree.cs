@@ -19,7 +19,7 @@ namespace Persistence;
 /// <para><b>Conflicts.</b> Two transactions that insert, replace or remove different keys both commit:
 /// the second merges the first one's bucket into its own. Writing the same key in both, or changing a
 /// key that a concurrent split moved to another bucket, raises <see cref="ConflictException"/>; retry
-/// (<see cref="Database.Transact(Action{Connection}, int)"/> does). <see cref="Count"/> is kept by a
+/// (<see cref="Database.Transact(Action{Connection}, int, TransactionIsolation?)"/> does). <see cref="Count"/> is kept by a
 /// <see cref="PersistentCounter"/>, so inserts never conflict over it; reading it in a transaction that
 /// commits makes the commit conflict with any concurrent insert or removal, as any read does.</para>
 /// </remarks>

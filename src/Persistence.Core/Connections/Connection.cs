@@ -647,7 +647,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         obj.Touched = TransactionEpoch.Current;
     }
 
-    /// <summary>For <see cref="Database.Transact{T}(Func{Connection, T}, int)"/>: the connection runs one unit of work, which autocommit must not split.</summary>
+    /// <summary>For <see cref="Database.Transact{T}(Func{Connection, T}, int, TransactionIsolation?)"/>: the connection runs one unit of work, which autocommit must not split.</summary>
     internal void BeginUnitOfWork() => _unitOfWork = true;
 
     private static InvalidOperationException CommittingError(string what) => new(
@@ -1316,7 +1316,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     // what it read meanwhile, however often it is retried: the advice says so, and what to do instead.
     private const string OnlyReadAdvice =
         "This transaction only read them (serializable isolation checks every read): a long read that ends in a write conflicts again while others change what it reads. " +
-        "Write its result in a short transaction of its own (from values it computed), or open its connection with db.OpenConnection(TransactionIsolation.Snapshot), which checks only what it writes.";
+        "Write its result in a short transaction of its own (from values it computed), or run it under snapshot isolation, which checks only what it writes: db.OpenConnection(TransactionIsolation.Snapshot), or Transact(work, isolation: TransactionIsolation.Snapshot).";
 
     /// <summary>Whether this transaction changed none of <paramref name="oids"/> (under serializable isolation: it only read them).</summary>
     private bool OnlyRead(IReadOnlyCollection<Oid> oids)

@@ -266,7 +266,7 @@ public sealed class Database : IDisposable
     }
 
     /// <summary>
-    /// The unit of work (<see cref="Transact{T}(Func{Connection, T}, int)"/>, <see cref="TransactAsync{T}(Func{Connection, Task{T}}, int, CancellationToken)"/>)
+    /// The unit of work (<see cref="Transact{T}(Func{Connection, T}, int, TransactionIsolation?)"/>, <see cref="TransactAsync{T}(Func{Connection, Task{T}}, int, CancellationToken, TransactionIsolation?)"/>)
     /// whose work the current flow runs, if any: a Transact called inside it, on the same database, joins it.
     /// </summary>
     private static readonly AsyncLocal<UnitOfWork?> CurrentWork = new();
@@ -406,14 +406,16 @@ public sealed class Database : IDisposable
     /// of work: <paramref name="work"/> runs on its connection and commits with it, and a conflict retries
     /// the outer work (so helpers that each call Transact compose into one transaction). If joined work
     /// throws, the outer attempt does not commit, even if the outer work catches the exception and goes on.
+    /// <paramref name="isolation"/> chooses what the commit checks, as <see cref="OpenConnection(TransactionIsolation)"/>
+    /// does (by default <see cref="DatabaseOptions.Isolation"/>).
     /// </summary>
     /// <returns>The result of the attempt that committed (joined: the work's result).</returns>
-    public T Transact<T>(Func<Connection, T> work, int maxAttempts = 10)
+    public T Transact<T>(Func<Connection, T> work, int maxAttempts = 10, TransactionIsolation? isolation = null)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
-        if (JoinedUnit() is { } joined) return joined.RunJoined(work);
-        var connection = OpenConnection();
+        if (JoinedUnit() is { } joined) return Joining(joined, isolation).RunJoined(work);
+        var connection = OpenUnitConnection(isolation);
         connection.BeginUnitOfWork();
         var unit = new UnitOfWork(this, connection);
         var outer = CurrentWork.Value;
@@ -450,30 +452,30 @@ public sealed class Database : IDisposable
         }
     }
 
-    /// <summary>Runs a unit of work in a transaction, retrying on conflicts (see <see cref="Transact{T}(Func{Connection, T}, int)"/>).</summary>
-    public void Transact(Action<Connection> work, int maxAttempts = 10)
+    /// <summary>Runs a unit of work in a transaction, retrying on conflicts (see <see cref="Transact{T}(Func{Connection, T}, int, TransactionIsolation?)"/>).</summary>
+    public void Transact(Action<Connection> work, int maxAttempts = 10, TransactionIsolation? isolation = null)
     {
         ArgumentNullException.ThrowIfNull(work);
         Transact<bool>(connection =>
         {
             work(connection);
             return true;
-        }, maxAttempts);
+        }, maxAttempts, isolation);
     }
 
     /// <summary>
-    /// Runs a unit of work in a transaction like <see cref="Transact{T}(Func{Connection, T}, int)"/>,
+    /// Runs a unit of work in a transaction like <see cref="Transact{T}(Func{Connection, T}, int, TransactionIsolation?)"/>,
     /// waiting between attempts without blocking a thread.
     /// </summary>
-    public Task<T> TransactAsync<T>(Func<Connection, T> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
+    public Task<T> TransactAsync<T>(Func<Connection, T> work, int maxAttempts = 10, CancellationToken cancellationToken = default, TransactionIsolation? isolation = null)
     {
         ArgumentNullException.ThrowIfNull(work);
-        return RunTransactionAsync(connection => Task.FromResult(work(connection)), maxAttempts, cancellationToken);
+        return RunTransactionAsync(connection => Task.FromResult(work(connection)), maxAttempts, cancellationToken, isolation);
     }
 
     /// <summary>
     /// Runs asynchronous work in a transaction and commits it once the work has completed, retrying on
-    /// conflicts like <see cref="Transact{T}(Func{Connection, T}, int)"/> and waiting between attempts
+    /// conflicts like <see cref="Transact{T}(Func{Connection, T}, int, TransactionIsolation?)"/> and waiting between attempts
     /// without blocking a thread. The work may await: the connection follows it to whatever thread it
     /// resumes on, used by one thread at a time (await each use of it before the next).
     /// </summary>
@@ -483,31 +485,35 @@ public sealed class Database : IDisposable
     /// during the waits between attempts: a cancellation by then commits nothing and raises
     /// <see cref="OperationCanceledException"/>. A commit under way is not interrupted; work that awaits
     /// passes the token to its own awaits.</param>
+    /// <param name="isolation">What the commit checks (see <see cref="OpenConnection(TransactionIsolation)"/>); by
+    /// default <see cref="DatabaseOptions.Isolation"/>. Work that only reads for long and then writes its result
+    /// conflicts less under <see cref="TransactionIsolation.Snapshot"/>. Refused inside another unit of work that
+    /// commits under another isolation (the inner one joins it).</param>
     /// <returns>The result of the attempt that committed.</returns>
-    public Task<T> TransactAsync<T>(Func<Connection, Task<T>> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
+    public Task<T> TransactAsync<T>(Func<Connection, Task<T>> work, int maxAttempts = 10, CancellationToken cancellationToken = default, TransactionIsolation? isolation = null)
     {
         ArgumentNullException.ThrowIfNull(work);
-        return RunTransactionAsync(work, maxAttempts, cancellationToken);
+        return RunTransactionAsync(work, maxAttempts, cancellationToken, isolation);
     }
 
-    /// <summary>Runs asynchronous work in a transaction, retrying on conflicts (see <see cref="TransactAsync{T}(Func{Connection, Task{T}}, int, CancellationToken)"/>).</summary>
-    public Task TransactAsync(Func<Connection, Task> work, int maxAttempts = 10, CancellationToken cancellationToken = default)
+    /// <summary>Runs asynchronous work in a transaction, retrying on conflicts (see <see cref="TransactAsync{T}(Func{Connection, Task{T}}, int, CancellationToken, TransactionIsolation?)"/>).</summary>
+    public Task TransactAsync(Func<Connection, Task> work, int maxAttempts = 10, CancellationToken cancellationToken = default, TransactionIsolation? isolation = null)
     {
         ArgumentNullException.ThrowIfNull(work);
         return RunTransactionAsync(async connection =>
         {
             await work(connection).ConfigureAwait(false);
             return true;
-        }, maxAttempts, cancellationToken);
+        }, maxAttempts, cancellationToken, isolation);
     }
 
-    private async Task<T> RunTransactionAsync<T>(Func<Connection, Task<T>> work, int maxAttempts, CancellationToken cancellationToken)
+    private async Task<T> RunTransactionAsync<T>(Func<Connection, Task<T>> work, int maxAttempts, CancellationToken cancellationToken, TransactionIsolation? isolation)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
-        if (JoinedUnit() is { } joined) return await joined.RunJoinedAsync(work).ConfigureAwait(false);
+        if (JoinedUnit() is { } joined) return await Joining(joined, isolation).RunJoinedAsync(work).ConfigureAwait(false);
         // Opened in this method's async flow, which the work's awaits continue: the connection goes on
         // from whatever thread they resume on.
-        var connection = OpenConnection();
+        var connection = OpenUnitConnection(isolation);
         connection.BeginUnitOfWork();
         // Set in this method's flow: the caller's flow does not see it once the method returns.
         var unit = new UnitOfWork(this, connection);
@@ -545,6 +551,19 @@ public sealed class Database : IDisposable
             unit.Ended = true;
             DisposeAfterWork(connection, failure);
         }
+    }
+
+    /// <summary>The connection of a unit of work: of the isolation asked for, else of <see cref="DatabaseOptions.Isolation"/>.</summary>
+    private Connection OpenUnitConnection(TransactionIsolation? isolation) => isolation is { } asked ? OpenConnection(asked) : OpenConnection();
+
+    /// <summary>A unit of work to join, refused when it commits under another isolation than the one asked for.</summary>
+    private static UnitOfWork Joining(UnitOfWork outer, TransactionIsolation? isolation)
+    {
+        if (isolation is { } asked && asked != outer.Connection.Isolation)
+            throw new InvalidOperationException(
+                $"This Transact runs inside another unit of work, which it joins, and that one commits under {outer.Connection.Isolation} isolation, not the {asked} asked for. " +
+                "Ask for the isolation on the outermost Transact or TransactAsync, or leave it out of the inner one.");
+        return outer;
     }
 
     /// <summary>
@@ -622,12 +641,12 @@ public sealed class Database : IDisposable
     /// <summary>Not allowed: Transact runs synchronous work (use TransactAsync for async work).</summary>
     [Obsolete(AsyncWorkMessage, error: true)]
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public void Transact(Func<Connection, Task> work, int maxAttempts = 10) => throw new NotSupportedException(AsyncWorkMessage);
+    public void Transact(Func<Connection, Task> work, int maxAttempts = 10, TransactionIsolation? isolation = null) => throw new NotSupportedException(AsyncWorkMessage);
 
     /// <summary>Not allowed: Transact runs synchronous work (use TransactAsync for async work).</summary>
     [Obsolete(AsyncWorkMessage, error: true)]
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public T Transact<T>(Func<Connection, Task<T>> work, int maxAttempts = 10) => throw new NotSupportedException(AsyncWorkMessage);
+    public T Transact<T>(Func<Connection, Task<T>> work, int maxAttempts = 10, TransactionIsolation? isolation = null) => throw new NotSupportedException(AsyncWorkMessage);
 
     // Work waiting for another commit inside Transact never sees it: the work reads its snapshot until
     // it returns, so a loop of "look, wait, look again" spins (the state is reached at once) and looks
@@ -645,8 +664,8 @@ public sealed class Database : IDisposable
     /// wake it at once; other processes' commits are noticed within a few tens of milliseconds).
     /// </summary>
     /// <returns>True if the state was reached, false if the time ran out.</returns>
-    /// <exception cref="InvalidOperationException">Called inside the work of <see cref="Transact{T}(Func{Connection, T}, int)"/> or
-    /// <see cref="TransactAsync{T}(Func{Connection, T}, int, CancellationToken)"/>, whose snapshot moves only when the work ends: return from the work and wait between transactions.</exception>
+    /// <exception cref="InvalidOperationException">Called inside the work of <see cref="Transact{T}(Func{Connection, T}, int, TransactionIsolation?)"/> or
+    /// <see cref="TransactAsync{T}(Func{Connection, T}, int, CancellationToken, TransactionIsolation?)"/>, whose snapshot moves only when the work ends: return from the work and wait between transactions.</exception>
     public bool WaitForState(long state, TimeSpan timeout)
     {
         ThrowIfWaitingInWork(nameof(WaitForState));

@@ -37,7 +37,7 @@ public sealed class DatabaseOptions
     /// passed since its transaction began, at its next safe point (a call to <see cref="Connection.Root"/>
     /// or <see cref="Connection.Get(Oid)"/>; not a change to an object, whose new value may come from
     /// what the transaction read), and when the connection is disposed (a conflict then is thrown from
-    /// Dispose, and the connection is closed all the same). Never within <see cref="Database.Transact{T}(Func{Connection, T}, int)"/>'s
+    /// Dispose, and the connection is closed all the same). Never within <see cref="Database.Transact{T}(Func{Connection, T}, int, TransactionIsolation?)"/>'s
     /// unit of work, which commits whole. Off (null) by default: then disposing a connection aborts
     /// what it did not commit.
     /// </summary>

@@ -449,6 +449,39 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task Transact_and_TransactAsync_take_the_isolation_their_commit_checks()
+    {
+        var (db, _, _) = TwoNodes();
+        using (db)
+        {
+            var attempts = 0;
+            // Reads a, which another transaction then changes, and writes b: a report that ends in a write.
+            int Report(Connection c)
+            {
+                attempts++;
+                _ = ((Node)c.Root["a"]).Label;
+                using (var other = db.OpenConnection())
+                {
+                    ((Node)other.Root["a"]).Label = "theirs " + attempts;
+                    other.Commit();
+                }
+                ((Node)c.Root["b"]).Label = "summary " + attempts;
+                return attempts;
+            }
+            Assert.Throws<ConflictException>(() => db.Transact(Report, maxAttempts: 2));
+            attempts = 0;
+            Assert.Equal(1, db.Transact(Report, isolation: TransactionIsolation.Snapshot));
+            attempts = 0;
+            Assert.Equal(1, await db.TransactAsync(Report, isolation: TransactionIsolation.Snapshot));
+            using (var check = db.OpenConnection()) Assert.Equal("summary 1", ((Node)check.Root["b"]).Label);
+            // An inner Transact joins the outer unit, which commits under the database's isolation.
+            var error = Assert.Throws<InvalidOperationException>(() => db.Transact(c => db.Transact(inner => inner.Root.Count, isolation: TransactionIsolation.Snapshot)));
+            Assert.Contains("joins", error.Message);
+            Assert.Equal(2, db.Transact(c => db.Transact(inner => inner.Root.Count, isolation: TransactionIsolation.Serializable)));
+        }
+    }
+
+    [Fact]
     public async Task An_object_a_unit_of_work_returned_does_not_show_the_next_units_changes()
     {
         // Pooled connections (the tests' databases have none): a pooled one's cache is the next unit's.
