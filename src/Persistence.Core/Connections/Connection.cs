@@ -39,7 +39,6 @@ public sealed class Connection : IDisposable, IReferenceResolver
     private readonly Database _database;
     private readonly IStorage _storage;
     private readonly SchemaCatalog _catalog;
-    private TransactionIsolation _isolation;
     private readonly TimeSpan? _autocommit;
     private readonly ObjectTable _objects = new();
     private readonly List<PersistentObject> _changed = [];
@@ -130,7 +129,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         _database = database;
         _storage = database.Storage;
         _catalog = database.Catalog;
-        _isolation = database.Options.Isolation;
+        Isolation = database.Options.Isolation;
         _autocommit = database.Options.AutocommitInterval;
         // On a database opened read-only every connection is: changes are refused when made, not at the commit.
         IsReadOnly = readOnly || _storage.IsReadOnly;
@@ -222,11 +221,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// Which changes by others make this connection's commits fail: <see cref="DatabaseOptions.Isolation"/>,
     /// or what <see cref="Database.OpenConnection(TransactionIsolation)"/> opened it with.
     /// </summary>
-    public TransactionIsolation Isolation
-    {
-        get => _isolation;
-        internal set => _isolation = value;
-    }
+    public TransactionIsolation Isolation { get; internal set; }
 
     /// <summary>
     /// How many loaded objects the connection keeps between transactions before it turns some back
@@ -618,7 +613,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// before (serializable isolation), for reads the object noted at <paramref name="epoch"/> (see
     /// <see cref="NotedInThisTransaction"/>).
     /// </summary>
-    internal bool MergeKeepsReads(long epoch) => _isolation == TransactionIsolation.Serializable && NotedInThisTransaction(epoch);
+    internal bool MergeKeepsReads(long epoch) => Isolation == TransactionIsolation.Serializable && NotedInThisTransaction(epoch);
 
     /// <summary>
     /// Under <see cref="TransactionIsolation.Snapshot"/>, has the commit check that <paramref name="obj"/>,
@@ -627,7 +622,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// </summary>
     internal void RequireUnchanged(PersistentObject obj)
     {
-        if (_isolation == TransactionIsolation.Snapshot && !IsReadOnly) (_unchanged ??= []).Add(obj);
+        if (Isolation == TransactionIsolation.Snapshot && !IsReadOnly) (_unchanged ??= []).Add(obj);
     }
 
     /// <summary>Whether a note an object made at transaction epoch <paramref name="epoch"/> belongs to this connection's current transaction.</summary>
@@ -681,7 +676,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         {
             // What this transaction loads joins the read set as it is loaded (see Load).
             if (obj.State == PersistentState.Ghost) Activate(obj);
-            else if (obj.State == PersistentState.UpToDate && _isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
+            else if (obj.State == PersistentState.UpToDate && Isolation == TransactionIsolation.Serializable && !IsReadOnly && obj.ChecksReads) _read.Add(obj);
             obj.Touched = TransactionEpoch.Current;
         }
         finally
@@ -961,7 +956,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
         LinkLoaded(obj);
         // Only a read-write serializable connection checks its reads (new objects a commit stores are
         // counted as loaded by LinkLoaded, not read).
-        if (_isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj.ObjectOid.Value);
+        if (Isolation == TransactionIsolation.Serializable && !IsReadOnly) _read.AddLoaded(obj.ObjectOid.Value);
     }
 
     /// <summary>Reads <paramref name="record"/> into <paramref name="obj"/>; returns the fields of a newer program whose values it skipped (see <see cref="ReadBinding.NewerFields"/>).</summary>
@@ -1112,7 +1107,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
             if (ours is not null) ours.StoreComposed(oid, serial, data, asOfSnapshot);
             else transaction.Store(oid, serial, data);
         }
-        if (_isolation == TransactionIsolation.Serializable && _read.Count > 0)
+        if (Isolation == TransactionIsolation.Serializable && _read.Count > 0)
         {
             var checkedOids = _checkedOids;
             checkedOids.Clear();
@@ -1321,7 +1316,7 @@ public sealed class Connection : IDisposable, IReferenceResolver
     /// <summary>Whether this transaction changed none of <paramref name="oids"/> (under serializable isolation: it only read them).</summary>
     private bool OnlyRead(IReadOnlyCollection<Oid> oids)
     {
-        if (_isolation != TransactionIsolation.Serializable) return false;
+        if (Isolation != TransactionIsolation.Serializable) return false;
         foreach (var oid in oids)
         {
             if (_objects.TryGetValue(oid.Value, out var obj) && obj.State == PersistentState.Changed) return false;

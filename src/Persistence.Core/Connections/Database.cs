@@ -348,7 +348,20 @@ public sealed class Database : IDisposable
         }
 
         /// <summary>Before the commit of an attempt: refuses it for either reason below.</summary>
-        public void ThrowIfUnfitToCommit(string method)
+        /// <summary>
+        /// Commits an attempt whose work returned <paramref name="result"/>, unless it is unfit to (see
+        /// <see cref="ThrowIfUnfitToCommit"/>) or <paramref name="cancellationToken"/> was cancelled while the
+        /// work ran (a web request whose client went away: the caller will not learn of the result).
+        /// </summary>
+        public void Commit<T>(T result, string method, CancellationToken cancellationToken = default)
+        {
+            ThrowIfUnfitToCommit(method);
+            cancellationToken.ThrowIfCancellationRequested();
+            Connection.Commit();
+            KeepOutOfPoolIfHandedOut(Connection, result);
+        }
+
+        private void ThrowIfUnfitToCommit(string method)
         {
             ThrowIfDoomed(method);
             ThrowIfChangedOutside(method);
@@ -415,9 +428,8 @@ public sealed class Database : IDisposable
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         if (JoinedUnit() is { } joined) return Joining(joined, isolation).RunJoined(work);
-        var connection = OpenUnitConnection(isolation);
-        connection.BeginUnitOfWork();
-        var unit = new UnitOfWork(this, connection);
+        var unit = StartUnit(isolation);
+        var connection = unit.Connection;
         var outer = CurrentWork.Value;
         CurrentWork.Value = unit;
         Exception? failure = null;
@@ -429,9 +441,7 @@ public sealed class Database : IDisposable
                 {
                     unit.BeginAttempt();
                     var result = work(connection);
-                    unit.ThrowIfUnfitToCommit(nameof(Transact));
-                    connection.Commit();
-                    KeepOutOfPoolIfHandedOut(connection, result);
+                    unit.Commit(result, nameof(Transact));
                     return result;
                 }
                 catch (Exception attemptFailure)
@@ -513,10 +523,9 @@ public sealed class Database : IDisposable
         if (JoinedUnit() is { } joined) return await Joining(joined, isolation).RunJoinedAsync(work).ConfigureAwait(false);
         // Opened in this method's async flow, which the work's awaits continue: the connection goes on
         // from whatever thread they resume on.
-        var connection = OpenUnitConnection(isolation);
-        connection.BeginUnitOfWork();
+        var unit = StartUnit(isolation);
+        var connection = unit.Connection;
         // Set in this method's flow: the caller's flow does not see it once the method returns.
-        var unit = new UnitOfWork(this, connection);
         CurrentWork.Value = unit;
         Exception? failure = null;
         try
@@ -528,12 +537,7 @@ public sealed class Database : IDisposable
                 {
                     unit.BeginAttempt();
                     var result = await work(connection).ConfigureAwait(false);
-                    unit.ThrowIfUnfitToCommit(nameof(TransactAsync));
-                    // Cancelled while the work ran (a web request whose client went away): nothing is
-                    // committed, as the caller will not learn of the result.
-                    cancellationToken.ThrowIfCancellationRequested();
-                    connection.Commit();
-                    KeepOutOfPoolIfHandedOut(connection, result);
+                    unit.Commit(result, nameof(TransactAsync), cancellationToken);
                     return result;
                 }
                 catch (Exception attemptFailure)
@@ -553,8 +557,13 @@ public sealed class Database : IDisposable
         }
     }
 
-    /// <summary>The connection of a unit of work: of the isolation asked for, else of <see cref="DatabaseOptions.Isolation"/>.</summary>
-    private Connection OpenUnitConnection(TransactionIsolation? isolation) => isolation is { } asked ? OpenConnection(asked) : OpenConnection();
+    /// <summary>A new unit of work, on a connection of the isolation asked for, else of <see cref="DatabaseOptions.Isolation"/>.</summary>
+    private UnitOfWork StartUnit(TransactionIsolation? isolation)
+    {
+        var connection = isolation is { } asked ? OpenConnection(asked) : OpenConnection();
+        connection.BeginUnitOfWork();
+        return new UnitOfWork(this, connection);
+    }
 
     /// <summary>A unit of work to join, refused when it commits under another isolation than the one asked for.</summary>
     private static UnitOfWork Joining(UnitOfWork outer, TransactionIsolation? isolation)
@@ -575,17 +584,19 @@ public sealed class Database : IDisposable
     /// </summary>
     private static void KeepOutOfPoolIfHandedOut<T>(Connection connection, T result)
     {
-        // Tested on T itself: a result of a value type other than a tuple (the bool of Transact(Action)) is not boxed.
-        if (result is PersistentObject or IEnumerable<PersistentObject> || (result is ITuple tuple && HoldsObjects(tuple))) connection.KeepOutOfPool();
+        if (HandsOut(result)) connection.KeepOutOfPool();
+    }
 
-        static bool HoldsObjects(ITuple tuple)
+    // Generic, so a result of a value type other than a tuple (the bool of Transact(Action)) is tested unboxed.
+    private static bool HandsOut<TValue>(TValue value)
+    {
+        if (value is PersistentObject or IEnumerable<PersistentObject>) return true;
+        if (value is not ITuple tuple) return false;
+        for (var i = 0; i < tuple.Length; i++)
         {
-            for (var i = 0; i < tuple.Length; i++)
-            {
-                if (tuple[i] is PersistentObject or IEnumerable<PersistentObject> || (tuple[i] is ITuple inner && HoldsObjects(inner))) return true;
-            }
-            return false;
+            if (HandsOut(tuple[i])) return true;
         }
+        return false;
     }
 
     /// <summary>

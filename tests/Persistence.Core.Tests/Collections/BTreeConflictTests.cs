@@ -228,14 +228,9 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
     {
         var (db, a, b) = Setup([10, 20, 30]);
         Assert.False(Tree(a).ContainsKey(15));
-        Tree(a).Add(40, 40);
         // B's insert lands in the bucket A read to decide, which A's commit writes too: the keys differ,
         // but A acted on 15 being absent, so the merge refuses.
-        Tree(b).Add(15, 15);
-        b.Commit();
-        Assert.Throws<ConflictException>(a.Commit);
-        a.Abort();
-        Assert.Equal([10, 15, 20, 30], Keys(Fresh(db)));
+        AddsFortyWhileTheOtherAddsFifteenFirstAndConflicts(db, a, b);
 
         var c = db.OpenConnection();
         var d = db.OpenConnection();
@@ -263,13 +258,19 @@ public sealed class BTreeConflictTests(ITestOutputHelper output)
         else Assert.False(Tree(a).ContainsKey(15));
         Assert.Equal(10, Tree(a)[10]);
         Assert.True(a.ReleaseUnchanged() > 0);
+        AddsFortyWhileTheOtherAddsFifteenFirstAndConflicts(db, a, b);
+        db.Dispose();
+    }
+
+    /// <summary><paramref name="a"/> adds 40, <paramref name="b"/> adds 15 and commits first; <paramref name="a"/>'s commit conflicts, and the tree holds B's key alone.</summary>
+    private static void AddsFortyWhileTheOtherAddsFifteenFirstAndConflicts(Database db, Connection a, Connection b)
+    {
         Tree(a).Add(40, 40);
         Tree(b).Add(15, 15);
         b.Commit();
         Assert.Throws<ConflictException>(a.Commit);
         a.Abort();
         Assert.Equal([10, 15, 20, 30], Keys(Fresh(db)));
-        db.Dispose();
     }
 
     [Theory]

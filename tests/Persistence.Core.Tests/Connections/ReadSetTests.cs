@@ -40,10 +40,7 @@ public class ReadSetTests
         using var db = TwoNodes();
         using var reader = db.OpenConnection();
         using var writer = db.OpenConnection();
-        var a = (Node)reader.Root["a"];
-        ((Node)reader.Root["b"]).Label = "derived from " + a.Label;
-        ((Node)writer.Root["a"]).Label = "a1";
-        writer.Commit();
+        ReadAThenWriteB(reader, writer);
         var readOnly = Assert.Throws<ConflictException>(reader.Commit);
         Assert.Contains("only read them", readOnly.Message);
         Assert.Contains("TransactionIsolation.Snapshot", readOnly.Message);
@@ -78,14 +75,15 @@ public class ReadSetTests
         ReadAThenWriteB(next, writer);
         Assert.Throws<ConflictException>(next.Commit);
         Assert.Throws<ArgumentOutOfRangeException>(() => db.OpenConnection((TransactionIsolation)7));
+    }
 
-        static void ReadAThenWriteB(Connection reader, Connection writer)
-        {
-            var a = (Node)reader.Root["a"];
-            ((Node)reader.Root["b"]).Label = "derived from " + a.Label;
-            ((Node)writer.Root["a"]).Label = a.Label + "!";
-            writer.Commit();
-        }
+    /// <summary><paramref name="reader"/> reads a to write b; <paramref name="writer"/> then changes a and commits.</summary>
+    private static void ReadAThenWriteB(Connection reader, Connection writer)
+    {
+        var a = (Node)reader.Root["a"];
+        ((Node)reader.Root["b"]).Label = "derived from " + a.Label;
+        ((Node)writer.Root["a"]).Label = a.Label + "!";
+        writer.Commit();
     }
 
     [Fact]
